@@ -1,0 +1,10 @@
+/** The contract shared by server, agent, CLI and web. Imports nothing else of berth's. */
+export * from './errors.js';
+export * from './values.js';
+export * from './resources.js';
+export * from './exec.js';
+export * from './agent-protocol.js';
+export * from './routes.js';
+
+/** berth's version, reported by the server and agents. */
+export const BERTH_VERSION = '0.1.0';

@@ -1,0 +1,189 @@
+/**
+ * The resources berth shows to its users: nodes, providers, workspaces, operations, images.
+ * These are API views, not database rows (the server converts in one place).
+ */
+import { z } from 'zod';
+import { apiErrorSchema } from './errors.js';
+import { memorySchema, nameSchema } from './values.js';
+
+/** The kinds of provider berth knows. */
+export const providerKindSchema = z.enum(['docker', 'lxc', 'qemu']);
+export type ProviderKind = z.infer<typeof providerKindSchema>;
+
+/** What a node's probe found out about one provider: usable or not, and why. */
+export const providerInfoSchema = z.object({
+  kind: providerKindSchema,
+  usable: z.boolean(),
+  /** Why it is not usable and what to do about it; absent when usable. */
+  reason: z.string().optional(),
+  version: z.string().optional(),
+  /** Free-form facts worth showing (socket path, accelerator, storage backend, ...). */
+  details: z.record(z.string(), z.string()).default({}),
+});
+export type ProviderInfo = z.infer<typeof providerInfoSchema>;
+
+/** What a machine has, as reported by its agent. */
+export const nodeResourcesSchema = z.object({
+  cpus: z.number().int().nonnegative(),
+  memoryBytes: z.number().nonnegative(),
+  memoryFreeBytes: z.number().nonnegative(),
+  diskBytes: z.number().nonnegative(),
+  diskFreeBytes: z.number().nonnegative(),
+});
+export type NodeResources = z.infer<typeof nodeResourcesSchema>;
+
+export const nodeStatusSchema = z.enum(['online', 'offline']);
+export type NodeStatus = z.infer<typeof nodeStatusSchema>;
+
+/** A node as users see it. */
+export const nodeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: nodeStatusSchema,
+  agentVersion: z.string().nullable(),
+  lastSeenAt: z.string().nullable(),
+  resources: nodeResourcesSchema.nullable(),
+  providers: z.array(providerInfoSchema),
+  workspaces: z.number().int().nonnegative(),
+  createdAt: z.string(),
+});
+export type Node = z.infer<typeof nodeSchema>;
+
+/** Lifecycle states of a workspace; transitional ones end in -ing. */
+export const workspaceStatusSchema = z.enum([
+  'creating',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'restarting',
+  'deleting',
+  'failed',
+  'unknown',
+]);
+export type WorkspaceStatus = z.infer<typeof workspaceStatusSchema>;
+
+/** A workspace as users see it. */
+export const workspaceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  nodeId: z.string(),
+  nodeName: z.string(),
+  provider: providerKindSchema,
+  image: z.string(),
+  status: workspaceStatusSchema,
+  cpus: z.number().nullable(),
+  memoryBytes: z.number().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** The last failure, when status is `failed`. */
+  error: apiErrorSchema.nullable(),
+});
+export type Workspace = z.infer<typeof workspaceSchema>;
+
+/** Body of POST /workspaces. */
+export const workspacesPostSchema = z.object({
+  name: nameSchema,
+  provider: providerKindSchema.default('docker'),
+  image: z.string().min(1).max(255).optional(),
+  node: nameSchema.optional(),
+  cpus: z.number().positive().max(1024).optional(),
+  memory: memorySchema.optional(),
+});
+export type WorkspacesPost = z.input<typeof workspacesPostSchema>;
+
+/** Body of POST /workspaces/:name/stop (and restart). */
+export const workspaceStopPostSchema = z.object({
+  timeoutSeconds: z.number().int().min(0).max(3600).optional(),
+  force: z.boolean().optional(),
+});
+export type WorkspaceStopPost = z.infer<typeof workspaceStopPostSchema>;
+
+export const operationKindSchema = z.enum([
+  'workspace.create',
+  'workspace.start',
+  'workspace.stop',
+  'workspace.restart',
+  'workspace.delete',
+  'image.build',
+]);
+export type OperationKind = z.infer<typeof operationKindSchema>;
+
+export const operationStatusSchema = z.enum(['running', 'succeeded', 'failed']);
+export type OperationStatus = z.infer<typeof operationStatusSchema>;
+
+/** A long mutation: returned at once, its progress and logs stream until it is done. */
+export const operationSchema = z.object({
+  id: z.string(),
+  kind: operationKindSchema,
+  /** What it acts on, e.g. `workspace/demo` or `image/base`. */
+  target: z.string(),
+  status: operationStatusSchema,
+  stage: z.string().nullable(),
+  progress: z.number().min(0).max(1).nullable(),
+  error: apiErrorSchema.nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type Operation = z.infer<typeof operationSchema>;
+
+/** One line of GET /operations/:id/events (newline-delimited JSON). */
+export const operationEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('progress'), stage: z.string(), fraction: z.number().min(0).max(1).nullable() }),
+  z.object({ type: z.literal('log'), line: z.string() }),
+  z.object({ type: z.literal('done'), operation: operationSchema }),
+]);
+export type OperationEvent = z.infer<typeof operationEventSchema>;
+
+/** A base image present on a node. */
+export const imageSchema = z.object({
+  name: z.string(),
+  /** Engine reference the provider runs, e.g. `berth/base:latest`. */
+  ref: z.string(),
+  from: z.string(),
+  packages: z.array(z.string()),
+  sizeBytes: z.number().nonnegative(),
+  createdAt: z.string(),
+  nodeName: z.string(),
+});
+export type Image = z.infer<typeof imageSchema>;
+
+/** Where a berth base image is built from. */
+export const imageSourceSchema = z
+  .string()
+  .regex(/^(busybox|debian:[a-z]+)$/, 'use busybox or debian:<suite>, for example debian:bookworm');
+
+/** Body of POST /images. */
+export const imagesPostSchema = z.object({
+  name: nameSchema,
+  from: imageSourceSchema,
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'use Debian package names')).max(200).default([]),
+  node: nameSchema.optional(),
+});
+export type ImagesPost = z.input<typeof imagesPostSchema>;
+
+/** Body of POST /nodes/join-tokens. */
+export const joinTokensPostSchema = z.object({
+  ttlSeconds: z.number().int().min(10).max(30 * 86400).default(1800),
+});
+export const joinTokenSchema = z.object({ token: z.string(), expiresAt: z.string() });
+export type JoinToken = z.infer<typeof joinTokenSchema>;
+
+/** Body of POST /nodes/join: an agent trades a join token for a node credential. */
+export const nodesJoinPostSchema = z.object({
+  token: z.string().min(1),
+  name: nameSchema,
+});
+export const nodeCredentialSchema = z.object({ nodeId: z.string(), nodeName: z.string(), credential: z.string() });
+export type NodeCredential = z.infer<typeof nodeCredentialSchema>;
+
+/** The caller, as GET /whoami shows it. */
+export const userSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(['admin', 'member']),
+});
+export type User = z.infer<typeof userSchema>;
+
+export const healthSchema = z.object({ status: z.literal('ok'), version: z.string() });

@@ -1,0 +1,75 @@
+/**
+ * The HTTP route table: one place that names every path, its request body and its response,
+ * so the server registers exactly these and the client calls exactly these.
+ */
+import { z } from 'zod';
+import {
+  healthSchema,
+  imageSchema,
+  imagesPostSchema,
+  joinTokenSchema,
+  joinTokensPostSchema,
+  nodeCredentialSchema,
+  nodeSchema,
+  nodesJoinPostSchema,
+  operationSchema,
+  userSchema,
+  workspaceSchema,
+  workspacesPostSchema,
+  workspaceStopPostSchema,
+} from './resources.js';
+
+export const API_PREFIX = '/api/v1';
+
+const operationResult = z.object({ operation: operationSchema });
+
+/** Every JSON route: method, path (fastify syntax), auth, body and response schemas. */
+export const routes = {
+  health: { method: 'GET', path: '/health', auth: 'none', body: null, response: healthSchema },
+  whoami: { method: 'GET', path: '/whoami', auth: 'user', body: null, response: userSchema },
+
+  nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
+  joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
+  nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
+
+  workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
+  workspacesPost: {
+    method: 'POST',
+    path: '/workspaces',
+    auth: 'user',
+    body: workspacesPostSchema,
+    response: z.object({ workspace: workspaceSchema, operation: operationSchema }),
+  },
+  workspaceGet: { method: 'GET', path: '/workspaces/:name', auth: 'user', body: null, response: workspaceSchema },
+  workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', auth: 'user', body: null, response: operationResult },
+  workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
+  workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
+  workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', auth: 'user', body: null, response: operationResult },
+
+  operationGet: { method: 'GET', path: '/operations/:id', auth: 'user', body: null, response: operationSchema },
+
+  imagesList: { method: 'GET', path: '/images', auth: 'user', body: null, response: z.object({ images: z.array(imageSchema) }) },
+  imagesPost: { method: 'POST', path: '/images', auth: 'admin', body: imagesPostSchema, response: operationResult },
+} as const;
+
+export type RouteName = keyof typeof routes;
+export type RouteResponse<R extends RouteName> = z.infer<(typeof routes)[R]['response']>;
+
+/** Streaming routes, outside the JSON table because their bodies are streams. */
+export const streams = {
+  /** Newline-delimited OperationEvent JSON until a `done` event; replays what already happened. */
+  operationEvents: '/operations/:id/events',
+  /** WebSocket speaking the frames in exec.ts. */
+  workspaceExec: '/workspaces/:name/exec',
+  /** WebSocket speaking the agent protocol; authenticated with a node credential. */
+  agentConnect: '/agent/connect',
+} as const;
+
+/** Fills `:param` placeholders in a path. */
+export function fillPath(path: string, params: Record<string, string> = {}): string {
+  return path.replace(/:([a-zA-Z]+)/g, (_, k: string) => {
+    const v = params[k];
+    if (v === undefined) throw new Error(`missing path parameter ${k}`);
+    return encodeURIComponent(v);
+  });
+}

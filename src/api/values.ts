@@ -1,0 +1,75 @@
+/**
+ * Value formats shared by every side: names, sizes, durations. Each validator rejects with a
+ * sentence that says what a good value looks like, so the CLI and the API say the same thing.
+ */
+import { z } from 'zod';
+
+/** DNS-label style names for workspaces, nodes and images: they end up in container names and SSH aliases. */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit');
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  ki: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  ti: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** Smallest memory a workspace may have: Docker refuses less than 6 MiB, and less is useless anyway. */
+export const MIN_MEMORY_BYTES = 16 * 1024 ** 2;
+
+/** Parses sizes like `512m`, `2g`, `1.5GiB` or a plain byte count; returns undefined when malformed. Units are binary. */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = SIZE_UNITS[m[2].toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** Formats bytes for people: 2147483648 → "2.0 GiB". */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** A memory size given as text (`2g`) on the wire; validated and at least MIN_MEMORY_BYTES. */
+export const memorySchema = z.string().refine(
+  (s) => {
+    const n = parseSize(s);
+    return n !== undefined && n >= MIN_MEMORY_BYTES;
+  },
+  { message: 'use a size such as 512m or 2g, at least 16m' },
+);
+
+/** Parses durations like `30m`, `2h`, `45s`, `1d`; returns milliseconds or undefined. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!m) return undefined;
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * mult;
+}

@@ -1,0 +1,85 @@
+/**
+ * The provider interface: one implementation per kind (docker, lxc, qemu), one lifecycle.
+ * Capabilities are declared statically; whether the provider is usable on this machine is
+ * probed at run time. Providers never import child_process: container engines are reached
+ * through their APIs, commands on a host through a Transport.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { ExecRequest, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
+
+/** Carried by every long call: cancellation, log lines and progress for the operation. */
+export interface OpContext {
+  readonly signal: AbortSignal;
+  log(line: string): void;
+  /** `fraction` in [0, 1], or null when the stage has no measurable progress. */
+  progress(stage: string, fraction?: number | null): void;
+}
+
+/** What a provider needs to find its workspace again, persisted by the agent across restarts. */
+export interface WorkspaceHandle {
+  workspaceId: string;
+  kind: ProviderKind;
+  /** Bumped when driverState's shape changes, so old handles can be migrated or refused. */
+  version: number;
+  driverState: Record<string, unknown>;
+}
+
+/** Static facts about a provider kind. */
+export interface Capabilities {
+  snapshots: boolean;
+  pause: boolean;
+  console: boolean;
+  gpu: boolean;
+}
+
+/** A running command inside a workspace. With a tty, everything arrives on stdout. */
+export interface ExecSession {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Resolves with the exit code once the command ended and its output was fully read. */
+  wait(): Promise<number>;
+  /** Ends the session early (the client went away). */
+  close(): void;
+}
+
+/** Status as the provider sees it; `missing` means the workspace does not exist on this node. */
+export type ProviderStatus = Extract<WorkspaceStatus, 'running' | 'stopped' | 'unknown'> | 'missing';
+
+export interface StopOptions {
+  timeoutMs: number;
+  force: boolean;
+}
+
+/** One kind of workspace backend. */
+export interface Provider {
+  readonly kind: ProviderKind;
+  readonly capabilities: Capabilities;
+  /** Is it usable here, and if not why and what to do (never throws). */
+  probe(): Promise<ProviderInfo>;
+  /** Makes the workspace (image resolved, storage and limits set) without starting it. Leaves nothing behind on failure. */
+  create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle>;
+  start(h: WorkspaceHandle, op: OpContext): Promise<void>;
+  stop(h: WorkspaceHandle, opts: StopOptions, op: OpContext): Promise<void>;
+  /** Removes the workspace and everything it owns (home storage included). Idempotent. */
+  destroy(h: WorkspaceHandle, op: OpContext): Promise<void>;
+  inspect(h: WorkspaceHandle): Promise<ProviderStatus>;
+  /** Called after an agent restart: re-adopt the workspace and report its status. */
+  recover(h: WorkspaceHandle): Promise<ProviderStatus>;
+  exec(h: WorkspaceHandle, req: ExecRequest): Promise<ExecSession>;
+  /** Every workspace this provider created on this node, found by berth's labels. */
+  list(): Promise<WorkspaceHandle[]>;
+}
+
+/** Labels on everything berth creates, so nothing can be orphaned unseen. */
+export const LABELS = {
+  workspace: 'berth.workspace',
+  node: 'berth.node',
+  managed: 'berth.managed',
+} as const;
+
+/** An OpContext for calls that report nowhere (probes, tests). */
+export function silentOp(signal: AbortSignal = new AbortController().signal): OpContext {
+  return { signal, log: () => {}, progress: () => {} };
+}
