@@ -1,0 +1,174 @@
+/**
+ * The typed berth client: every JSON route from the route table, operation event streams
+ * and exec sessions. The CLI uses it today and the web UI will tomorrow, so it knows nothing
+ * about terminals or config files.
+ */
+import {
+  API_PREFIX,
+  BerthError,
+  fillPath,
+  fromZodError,
+  operationEventSchema,
+  routes,
+  streams,
+  type ExecRequest,
+  type Operation,
+  type OperationEvent,
+  type RouteName,
+  type RouteResponse,
+} from '../api/index.js';
+import { runExecSession, type ExecIO } from './exec-session.js';
+import { errorFromResponse, isNetworkError, unreachableError } from './failures.js';
+import { readNdjsonLines } from './ndjson.js';
+import { normalizeServerUrl, toWebSocketUrl } from './server-url.js';
+
+/** How to reach a berth server. */
+export interface BerthClientOptions {
+  /** Server address, e.g. `http://127.0.0.1:7080`; a bare `host:port` means http. */
+  server: string;
+  /** API token sent as `Authorization: Bearer`. */
+  token?: string;
+}
+
+/** Path parameters and JSON body of one call. */
+export interface CallOptions {
+  params?: Record<string, string>;
+  body?: unknown;
+}
+
+/** How often watchOperation reconnects when the event stream drops before the operation ends. */
+const EVENT_STREAM_RECONNECTS = 3;
+
+/** A client for one berth server, speaking exactly the contract in src/api. */
+export class BerthClient {
+  /** The normalised server address (no trailing slash). */
+  readonly server: string;
+  readonly #token: string | undefined;
+
+  constructor(opts: BerthClientOptions) {
+    this.server = normalizeServerUrl(opts.server);
+    this.#token = opts.token;
+  }
+
+  /** Calls one route of the route table; validates the body before sending and the response after. */
+  async call<R extends RouteName>(route: R, opts: CallOptions = {}): Promise<RouteResponse<R>> {
+    const def = routes[route];
+    const path = fillPath(def.path, opts.params);
+    let body: string | undefined;
+    if (def.body !== null) {
+      // The server validates too; checking here first gives the same message without a round trip.
+      const parsed = def.body.safeParse(opts.body ?? {});
+      if (!parsed.success) throw fromZodError(parsed.error);
+      body = JSON.stringify(opts.body ?? {});
+    }
+    const response = await this.#fetch(path, { method: def.method, body });
+    const text = await response.text();
+    if (!response.ok) throw errorFromResponse(response.status, text, `${def.method} ${API_PREFIX}${path}`);
+    const parsed = def.response.safeParse(parseJson(text));
+    if (!parsed.success) {
+      throw new BerthError(
+        'PROTOCOL_MISMATCH',
+        `The server's answer to ${def.method} ${API_PREFIX}${path} does not match what this client expects; are client and server the same version?`,
+        { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') },
+      );
+    }
+    return parsed.data as RouteResponse<R>;
+  }
+
+  /**
+   * Follows an operation's events until it is done and resolves with the final operation,
+   * failed or not; the caller decides what a failure means. Events already seen are not
+   * repeated when the stream has to be reopened.
+   */
+  async watchOperation(id: string, onEvent: (e: OperationEvent) => void): Promise<Operation> {
+    let seen = 0;
+    for (let attempt = 0; ; attempt++) {
+      const done = await this.#readEvents(id, (event, index) => {
+        // The events route replays from the start, so skip what an earlier attempt delivered.
+        if (index < seen) return;
+        seen = index + 1;
+        onEvent(event);
+      });
+      if (done) return done;
+      // The stream ended without `done` (a proxy timeout, a server restart): ask directly.
+      const op = await this.call('operationGet', { params: { id } });
+      if (op.status !== 'running') return op;
+      if (attempt >= EVENT_STREAM_RECONNECTS) {
+        throw new BerthError('INTERNAL', `The event stream of operation ${id} keeps ending before the operation finishes; check it later with its id.`);
+      }
+    }
+  }
+
+  /** Like watchOperation, but throws the operation's error when it failed. */
+  async waitOperation(id: string, onEvent: (e: OperationEvent) => void = () => {}): Promise<Operation> {
+    const op = await this.watchOperation(id, onEvent);
+    if (op.status === 'failed') {
+      throw op.error ? BerthError.fromApi(op.error) : new BerthError('INTERNAL', `Operation ${id} failed without saying why.`);
+    }
+    return op;
+  }
+
+  /** Runs a command in a workspace over the exec WebSocket; resolves with its exit code. */
+  exec(name: string, request: ExecRequest, io: ExecIO): Promise<number> {
+    const path = fillPath(streams.workspaceExec, { name });
+    const url = toWebSocketUrl(`${this.server}${API_PREFIX}${path}`);
+    return runExecSession({ url, server: this.server, token: this.#token }, request, io);
+  }
+
+  /** Reads one pass of the event stream; returns the final operation, or undefined when the stream ended early. */
+  async #readEvents(id: string, onEvent: (e: OperationEvent, index: number) => void): Promise<Operation | undefined> {
+    const path = fillPath(streams.operationEvents, { id });
+    const response = await this.#fetch(path, { method: 'GET', accept: 'application/x-ndjson' });
+    if (!response.ok) throw errorFromResponse(response.status, await response.text(), `GET ${API_PREFIX}${path}`);
+    if (!response.body) return undefined;
+    let index = 0;
+    try {
+      for await (const value of readNdjsonLines(response.body)) {
+        const parsed = operationEventSchema.safeParse(value);
+        if (!parsed.success) {
+          throw new BerthError('PROTOCOL_MISMATCH', `The server sent an operation event this client does not understand; are client and server the same version?`, {
+            detail: JSON.stringify(value).slice(0, 200),
+          });
+        }
+        onEvent(parsed.data, index++);
+        if (parsed.data.type === 'done') return parsed.data.operation;
+      }
+    } catch (err) {
+      if (err instanceof BerthError) throw err;
+      if (err instanceof SyntaxError) {
+        throw new BerthError('PROTOCOL_MISMATCH', 'The server sent an operation event that is not JSON.', { detail: err.message });
+      }
+      // A dropped connection mid-stream is not fatal: the caller asks again.
+      if (isNetworkError(err) || isAbort(err)) return undefined;
+      throw err;
+    } finally {
+      await response.body.cancel().catch(() => {});
+    }
+    return undefined;
+  }
+
+  async #fetch(path: string, opts: { method: string; body?: string; accept?: string }): Promise<Response> {
+    const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    try {
+      return await fetch(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body });
+    } catch (err) {
+      if (isNetworkError(err)) throw unreachableError(this.server, err);
+      throw err;
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  // undici reports a body cut off mid-stream as TypeError('terminated').
+  return err instanceof Error && (err.name === 'AbortError' || err.message === 'terminated');
+}
