@@ -1,0 +1,120 @@
+/**
+ * The agent's one connection to the server: dials out, says hello, heartbeats at the interval
+ * the server asks for, and redials with capped exponential backoff (with jitter, so a fleet
+ * does not reconnect in lockstep) whenever the connection is lost.
+ */
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { AGENT_PROTOCOL_VERSION, API_PREFIX, streams, type AgentEvent, type AgentEventPayload, type AgentFrame } from '../../api/index.js';
+import { RpcPeer, type EventHandler, type RequestHandler } from '../../rpc/peer.js';
+
+/** The state report sent in hello and every heartbeat. */
+export type AgentReport = Omit<Extract<AgentFrame, { type: 'heartbeat' }>, 'type'>;
+
+/** Backoff bounds; exported for tests that want faster reconnects. */
+export const BACKOFF = { initialMs: 500, maxMs: 15_000 };
+
+/** Keeps the agent connected. */
+export class Dialer {
+  private socket: WebSocket | null = null;
+  private peer: RpcPeer | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private stopped = false;
+  private connectedOnce: (() => void) | null = null;
+
+  constructor(
+    private readonly opts: {
+      server: string;
+      credential: string;
+      log: Logger;
+      report: () => Promise<AgentReport>;
+      onRequest: RequestHandler;
+      onEvent: EventHandler;
+    },
+  ) {}
+
+  /** Starts dialling; resolves after the first welcome (or never, if the server stays away). */
+  start(): Promise<void> {
+    const welcomed = new Promise<void>((resolve) => (this.connectedOnce = resolve));
+    this.dial();
+    return welcomed;
+  }
+
+  /** Sends an event to the server; dropped while disconnected. */
+  emit<E extends AgentEvent>(name: E, payload: AgentEventPayload<E>): void {
+    this.peer?.emit(name, payload);
+  }
+
+  /** True while a welcomed connection is up. */
+  get connected(): boolean {
+    return this.heartbeat !== null;
+  }
+
+  /** Closes the connection for good. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.clearHeartbeat();
+    this.socket?.close(1000, 'agent stopping');
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const url = new URL(API_PREFIX + streams.agentConnect, this.opts.server);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.opts.credential}` }, handshakeTimeout: 10_000 });
+    this.socket = socket;
+    const log = this.opts.log;
+
+    const peer = new RpcPeer(socket, {
+      onRequest: this.opts.onRequest,
+      onEvent: this.opts.onEvent,
+      onFrame: (frame) => {
+        if (frame.type !== 'welcome') return;
+        this.attempt = 0;
+        log.info({ node: frame.nodeName, heartbeatMs: frame.heartbeatMs }, 'connected to the server');
+        this.clearHeartbeat();
+        this.heartbeat = setInterval(() => void this.sendReport(peer, 'heartbeat'), frame.heartbeatMs);
+        this.connectedOnce?.();
+        this.connectedOnce = null;
+      },
+      onProtocolError: (err) => log.warn({ err: err.message }, 'server sent a bad frame'),
+    });
+    this.peer = peer;
+
+    socket.on('open', () => void this.sendReport(peer, 'hello'));
+    socket.on('unexpected-response', (_req, res) => {
+      if (res.statusCode === 401) log.error('the server refused this node credential; rejoin the node with a new join token');
+      else log.warn({ status: res.statusCode }, 'the server refused the agent connection');
+      socket.terminate();
+    });
+    socket.on('error', (err) => log.debug({ err: err.message }, 'connection error'));
+    socket.on('close', (code, reason) => {
+      this.clearHeartbeat();
+      if (this.peer === peer) this.peer = null;
+      if (this.stopped) return;
+      if (code === 4001) log.error({ reason: reason.toString() }, 'the server speaks another agent protocol version; upgrade berth on this node');
+      const delay = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+      this.attempt++;
+      log.info({ code, retryInMs: Math.round(delay) }, 'disconnected from the server; will redial');
+      this.retry = setTimeout(() => this.dial(), delay);
+    });
+  }
+
+  private async sendReport(peer: RpcPeer, type: 'hello' | 'heartbeat'): Promise<void> {
+    try {
+      const report = await this.opts.report();
+      if (type === 'hello') peer.send({ type, protocolVersion: AGENT_PROTOCOL_VERSION, ...report });
+      else peer.send({ type, ...report });
+    } catch (err) {
+      this.opts.log.warn({ err }, 'could not build the state report');
+    }
+  }
+
+  private clearHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `berth agent`: joins the server once (trading the join token for a credential kept in the
+ * state dir), recovers what this node runs, then stays connected and serves the server's
+ * requests until SIGTERM or SIGINT.
+ */
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { createNodeBackends } from '../providers/registry.js';
+import { Dialer } from './connection/dialer.js';
+import { joinServer } from './connection/join.js';
+import { AgentRuntime } from './runtime/runtime.js';
+import { AgentState } from './state.js';
+
+/** Options of `berth agent`. */
+export interface AgentOptions {
+  server: string;
+  joinToken?: string;
+  stateDir: string;
+  name?: string;
+  logLevel?: string;
+  /** Used when the server runs the agent in-process. */
+  logger?: Logger;
+}
+
+/** A running agent. */
+export interface RunningAgent {
+  readonly nodeId: string;
+  stop(): Promise<void>;
+}
+
+/** True when the state dir already holds a node credential. */
+export async function hasCredential(stateDir: string): Promise<boolean> {
+  return (await new AgentState(stateDir).loadCredential()) !== null;
+}
+
+/** The default node name: the host name, made into a valid berth name. */
+export function defaultNodeName(): string {
+  return hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'node';
+}
+
+/** Joins if needed, recovers workspaces and connects. Resolves once recovery is done and dialling has begun. */
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const log = opts.logger ?? pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'agent' } });
+  const state = new AgentState(opts.stateDir);
+  await state.init();
+
+  let saved = await state.loadCredential();
+  if (saved && opts.joinToken) log.info('this node already joined; ignoring --join-token');
+  if (!saved) {
+    if (!opts.joinToken) throw new Error(`this node has not joined a server yet: pass --join-token (mint one with \`berth node join-token\`), or point --state-dir at an existing agent state`);
+    const joined = await joinServer(opts.server, opts.joinToken, opts.name ?? defaultNodeName());
+    saved = { server: opts.server, ...joined };
+    await state.saveCredential(saved);
+    log.info({ node: joined.nodeName }, 'joined the server');
+  }
+
+  const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined });
+  let dialer: Dialer | null = null;
+  const runtime = new AgentRuntime(state, backends, log, (name, payload) => dialer?.emit(name, payload));
+  await runtime.recover();
+  dialer = new Dialer({
+    server: opts.server,
+    credential: saved.credential,
+    log,
+    report: () => runtime.report(),
+    onRequest: (method, params) => runtime.handle(method, params),
+    onEvent: (name, payload) => runtime.onEvent(name, payload),
+  });
+  void dialer.start();
+  return {
+    nodeId: saved.nodeId,
+    stop: async () => {
+      runtime.closeAll();
+      dialer?.stop();
+    },
+  };
+}
+
+/** Runs the agent until a termination signal. */
+export async function runAgent(opts: AgentOptions): Promise<void> {
+  const agent = await startAgent(opts);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      process.off('SIGTERM', done);
+      process.off('SIGINT', done);
+      resolve();
+    };
+    process.on('SIGTERM', done);
+    process.on('SIGINT', done);
+  });
+  await agent.stop();
+}

@@ -1,0 +1,207 @@
+/**
+ * The agent's work: it answers the server's requests by driving this node's providers, keeps
+ * a persisted handle per workspace, re-adopts workspaces after a restart and reaps what berth
+ * made on this node but no longer tracks.
+ */
+import type { Logger } from 'pino';
+import {
+  BERTH_VERSION,
+  BerthError,
+  type AgentEvent,
+  type AgentEventPayload,
+  type AgentMethod,
+  type AgentParams,
+  type ProviderKind,
+  type WorkspaceReport,
+  type WorkspaceStatus,
+} from '../../api/index.js';
+import type { OpContext, Provider, ProviderStatus, WorkspaceHandle } from '../../providers/provider.js';
+import type { NodeBackends } from '../../providers/registry.js';
+import type { AgentReport } from '../connection/dialer.js';
+import type { AgentState } from '../state.js';
+import { ExecSessions } from './exec-sessions.js';
+import { readResources } from './system.js';
+
+/** Sends an event to the server. */
+export type Emit = <E extends AgentEvent>(name: E, payload: AgentEventPayload<E>) => void;
+
+/** Provider status → the status the server records. A workspace gone from its node has failed. */
+function toWorkspaceStatus(s: ProviderStatus): WorkspaceStatus {
+  return s === 'missing' ? 'failed' : s;
+}
+
+/** Drives this node's providers on the server's behalf. */
+export class AgentRuntime {
+  private readonly handles = new Map<string, WorkspaceHandle>();
+  private readonly exec: ExecSessions;
+
+  constructor(
+    private readonly state: AgentState,
+    private readonly backends: NodeBackends,
+    private readonly log: Logger,
+    private readonly emit: Emit,
+  ) {
+    this.exec = new ExecSessions(emit, log);
+  }
+
+  /** Loads persisted handles, re-adopts their workspaces, and reaps berth workspaces nobody tracks. */
+  async recover(): Promise<void> {
+    for (const h of await this.state.loadHandles()) {
+      this.handles.set(h.workspaceId, h);
+      const p = this.backends.providers.find((x) => x.kind === h.kind);
+      if (!p) continue;
+      const status = await p.recover(h).catch(() => 'unknown' as const);
+      this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
+    }
+    for (const p of this.backends.providers) {
+      const info = await p.probe();
+      if (!info.usable) continue;
+      for (const found of await p.list().catch(() => [] as WorkspaceHandle[])) {
+        if (this.handles.has(found.workspaceId)) continue;
+        // Made by berth on this node but never recorded (e.g. the agent died mid-create): remove it.
+        this.log.warn({ workspace: found.workspaceId, kind: p.kind }, 'reaping an untracked workspace');
+        await p.destroy(found, this.silentOp()).catch((err) => this.log.error({ err }, 'could not reap workspace'));
+      }
+    }
+  }
+
+  /** The report for hello and heartbeats. */
+  async report(): Promise<AgentReport> {
+    const [resources, providers, workspaces] = await Promise.all([
+      readResources(this.state.dir),
+      Promise.all(this.backends.providers.map((p) => p.probe())),
+      this.workspaceReports(),
+    ]);
+    return { agentVersion: BERTH_VERSION, resources, providers, workspaces };
+  }
+
+  /** Answers one request from the server. */
+  async handle(method: AgentMethod, params: unknown): Promise<unknown> {
+    switch (method) {
+      case 'workspace.create':
+        return this.create(params as AgentParams<'workspace.create'>);
+      case 'workspace.start': {
+        const p = params as AgentParams<'workspace.start'>;
+        const { provider, handle } = this.lookup(p.workspaceId);
+        await provider.start(handle, this.op(p.opId));
+        return { status: toWorkspaceStatus(await provider.inspect(handle)) };
+      }
+      case 'workspace.stop': {
+        const p = params as AgentParams<'workspace.stop'>;
+        const { provider, handle } = this.lookup(p.workspaceId);
+        this.exec.closeWorkspace(p.workspaceId);
+        await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: p.force }, this.op(p.opId));
+        return { status: toWorkspaceStatus(await provider.inspect(handle)) };
+      }
+      case 'workspace.restart': {
+        const p = params as AgentParams<'workspace.restart'>;
+        const { provider, handle } = this.lookup(p.workspaceId);
+        const op = this.op(p.opId);
+        this.exec.closeWorkspace(p.workspaceId);
+        op.progress('stopping', 0.1);
+        await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, op);
+        op.progress('starting', 0.6);
+        await provider.start(handle, op);
+        return { status: toWorkspaceStatus(await provider.inspect(handle)) };
+      }
+      case 'workspace.delete': {
+        const p = params as AgentParams<'workspace.delete'>;
+        const handle = this.handles.get(p.workspaceId);
+        if (handle) {
+          this.exec.closeWorkspace(p.workspaceId);
+          await this.providerFor(handle.kind).destroy(handle, this.op(p.opId));
+          this.handles.delete(p.workspaceId);
+          await this.state.removeHandle(p.workspaceId);
+        }
+        return {};
+      }
+      case 'workspace.inspect': {
+        const p = params as AgentParams<'workspace.inspect'>;
+        const handle = this.handles.get(p.workspaceId);
+        if (!handle) return { status: 'failed' };
+        return { status: toWorkspaceStatus(await this.providerFor(handle.kind).inspect(handle).catch(() => 'unknown' as const)) };
+      }
+      case 'exec.open': {
+        const p = params as AgentParams<'exec.open'>;
+        const { provider, handle } = this.lookup(p.workspaceId);
+        await this.exec.open(p.sessionId, p.workspaceId, () => provider.exec(handle, p.request));
+        return {};
+      }
+      case 'image.build': {
+        const p = params as AgentParams<'image.build'>;
+        const image = await this.backends.images.build({ name: p.name, from: p.from, packages: p.packages }, this.op(p.opId));
+        return { ...image, nodeName: '' };
+      }
+      case 'image.list':
+        return { images: (await this.backends.images.list()).map((i) => ({ ...i, nodeName: '' })) };
+    }
+  }
+
+  /** Routes the server's exec input events. */
+  onEvent(name: AgentEvent, payload: unknown): void {
+    this.exec.onEvent(name, payload);
+  }
+
+  /** Ends every exec session (agent shutdown). */
+  closeAll(): void {
+    this.exec.closeAll();
+  }
+
+  private async create(p: AgentParams<'workspace.create'>): Promise<{ status: WorkspaceStatus }> {
+    const provider = this.providerFor(p.spec.provider);
+    const op = this.op(p.opId);
+    const info = await provider.probe();
+    if (!info.usable) throw new BerthError('PROVIDER_UNAVAILABLE', `The ${provider.kind} provider is not usable on this node: ${info.reason ?? 'no reason given'}`, { field: 'provider' });
+    op.progress('creating', 0.2);
+    const handle = await provider.create(p.spec, op);
+    try {
+      // Persist before starting: if the agent dies now, recover() finds the handle instead of reaping.
+      await this.state.saveHandle(handle);
+      this.handles.set(handle.workspaceId, handle);
+      op.progress('starting', 0.7);
+      await provider.start(handle, op);
+      op.progress('running', 1);
+      return { status: toWorkspaceStatus(await provider.inspect(handle)) };
+    } catch (err) {
+      this.handles.delete(handle.workspaceId);
+      await provider.destroy(handle, op).catch((e) => this.log.error({ err: e }, 'could not clean up a failed create'));
+      await this.state.removeHandle(handle.workspaceId);
+      throw err;
+    }
+  }
+
+  private async workspaceReports(): Promise<WorkspaceReport[]> {
+    return Promise.all(
+      [...this.handles.values()].map(async (h) => {
+        const status = await this.providerFor(h.kind)
+          .inspect(h)
+          .catch(() => 'unknown' as const);
+        return { workspaceId: h.workspaceId, status: toWorkspaceStatus(status) };
+      }),
+    );
+  }
+
+  private lookup(workspaceId: string): { provider: Provider; handle: WorkspaceHandle } {
+    const handle = this.handles.get(workspaceId);
+    if (!handle) throw new BerthError('NOT_FOUND', 'This node does not know that workspace; it may have been removed outside berth. Delete it and create it again.', { field: 'name' });
+    return { provider: this.providerFor(handle.kind), handle };
+  }
+
+  private providerFor(kind: ProviderKind): Provider {
+    const p = this.backends.providers.find((x) => x.kind === kind);
+    if (!p) throw new BerthError('PROVIDER_UNAVAILABLE', `This node has no ${kind} provider.`, { field: 'provider' });
+    return p;
+  }
+
+  private op(opId: string): OpContext {
+    return {
+      signal: new AbortController().signal,
+      log: (line) => this.emit('op.log', { opId, line }),
+      progress: (stage, fraction = null) => this.emit('op.progress', { opId, stage, fraction }),
+    };
+  }
+
+  private silentOp(): OpContext {
+    return { signal: new AbortController().signal, log: (line) => this.log.debug(line), progress: () => {} };
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The server's side of every agent connection: who is connected, their heartbeats, requests
+ * to them, and routing of their events (operation progress, exec output) to whoever waits.
+ * A node counts as online while its socket is open and its heartbeats keep arriving.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import {
+  AGENT_PROTOCOL_VERSION,
+  BERTH_VERSION,
+  BerthError,
+  type AgentEvent,
+  type AgentEventPayload,
+  type AgentFrame,
+  type AgentMethod,
+  type AgentParams,
+  type AgentResult,
+  type ApiError,
+  type ExecRequest,
+} from '../../api/index.js';
+import { RpcPeer } from '../../rpc/peer.js';
+import type { Operations } from '../operations/operations.js';
+import type { Store } from '../store/open.js';
+import { reconcileReports } from './reconcile.js';
+
+/** Receives one exec session's output. */
+export interface ExecSink {
+  output(stream: 'stdout' | 'stderr', dataBase64: string): void;
+  exit(code: number, error?: ApiError): void;
+}
+
+/** Sends input to one exec session on its node. */
+export interface ExecChannel {
+  stdin(dataBase64: string): void;
+  eof(): void;
+  resize(cols: number, rows: number): void;
+  close(): void;
+}
+
+interface Connection {
+  nodeId: string;
+  nodeName: string;
+  peer: RpcPeer;
+  socket: WebSocket;
+  lastHeartbeat: number;
+}
+
+/** WebSocket close codes the agent understands. */
+export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003 } as const;
+
+/** Tracks connected agents and talks to them. */
+export class AgentHub {
+  private readonly connections = new Map<string, Connection>();
+  private readonly execSessions = new Map<string, { nodeId: string; sink: ExecSink }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly ops: Operations,
+    private readonly log: Logger,
+    readonly heartbeatMs: number,
+  ) {}
+
+  /** True while the node's socket is open and a heartbeat came within three intervals. */
+  isOnline(nodeId: string): boolean {
+    const c = this.connections.get(nodeId);
+    return !!c && Date.now() - c.lastHeartbeat < this.heartbeatMs * 3;
+  }
+
+  /** Takes over a freshly authenticated agent socket. */
+  attach(socket: WebSocket, node: { id: string; name: string }): void {
+    const log = this.log.child({ node: node.name });
+    let conn: Connection | null = null;
+    const helloTimer = setTimeout(() => socket.close(CLOSE_CODES.noHello, 'no hello'), 10_000);
+    const peer = new RpcPeer(socket, {
+      onFrame: (frame) => {
+        if (frame.type === 'hello') {
+          clearTimeout(helloTimer);
+          if (frame.protocolVersion !== AGENT_PROTOCOL_VERSION) {
+            log.warn({ theirs: frame.protocolVersion, ours: AGENT_PROTOCOL_VERSION }, 'agent speaks another protocol version');
+            socket.close(CLOSE_CODES.protocolMismatch, `server speaks agent protocol ${AGENT_PROTOCOL_VERSION}`);
+            return;
+          }
+          const previous = this.connections.get(node.id);
+          if (previous) previous.socket.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
+          conn = { nodeId: node.id, nodeName: node.name, peer, socket, lastHeartbeat: Date.now() };
+          this.connections.set(node.id, conn);
+          peer.send({ type: 'welcome', protocolVersion: AGENT_PROTOCOL_VERSION, nodeId: node.id, nodeName: node.name, heartbeatMs: this.heartbeatMs });
+          log.info({ agentVersion: frame.agentVersion, serverVersion: BERTH_VERSION }, 'agent connected');
+          void this.record(node.id, frame, log);
+        } else if (frame.type === 'heartbeat' && conn) {
+          conn.lastHeartbeat = Date.now();
+          void this.record(node.id, frame, log);
+        }
+      },
+      onEvent: (name, payload) => this.onEvent(node.id, name, payload),
+      onProtocolError: (err) => log.warn({ err: err.message }, 'agent sent a bad frame'),
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      peer.close();
+      if (conn && this.connections.get(node.id) === conn) {
+        this.connections.delete(node.id);
+        log.info('agent disconnected');
+      }
+      for (const [id, s] of this.execSessions) {
+        if (s.nodeId === node.id) {
+          s.sink.exit(-1, { code: 'NODE_OFFLINE', message: 'The node went offline during the session; try again when it is back.' });
+          this.execSessions.delete(id);
+        }
+      }
+    });
+  }
+
+  /** Calls a method on a node's agent. */
+  request<M extends AgentMethod>(nodeId: string, method: M, params: AgentParams<M>, timeoutMs = 0): Promise<AgentResult<M>> {
+    const c = this.connections.get(nodeId);
+    if (!c) return Promise.reject(new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.'));
+    return c.peer.request(method, params, timeoutMs);
+  }
+
+  /** Starts a command in a workspace on a node and wires its streams to `sink`. */
+  async openExec(nodeId: string, workspaceId: string, request: ExecRequest, sink: ExecSink): Promise<ExecChannel> {
+    const c = this.connections.get(nodeId);
+    if (!c) throw new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.');
+    const sessionId = randomUUID();
+    this.execSessions.set(sessionId, { nodeId, sink });
+    try {
+      await c.peer.request('exec.open', { sessionId, workspaceId, request }, 60_000);
+    } catch (err) {
+      this.execSessions.delete(sessionId);
+      throw err;
+    }
+    const emit = <E extends AgentEvent>(name: E, payload: AgentEventPayload<E>) => c.peer.emit(name, payload);
+    return {
+      stdin: (data) => emit('exec.stdin', { sessionId, data }),
+      eof: () => emit('exec.eof', { sessionId }),
+      resize: (cols, rows) => emit('exec.resize', { sessionId, cols, rows }),
+      close: () => {
+        if (this.execSessions.delete(sessionId)) emit('exec.close', { sessionId });
+      },
+    };
+  }
+
+  /** Closes every agent connection (server shutdown). */
+  closeAll(): void {
+    for (const c of this.connections.values()) c.socket.close(1001, 'server shutting down');
+  }
+
+  private onEvent(nodeId: string, name: AgentEvent, payload: unknown): void {
+    switch (name) {
+      case 'op.progress': {
+        const p = payload as AgentEventPayload<'op.progress'>;
+        this.ops.reporter(p.opId)?.progress(p.stage, p.fraction);
+        return;
+      }
+      case 'op.log': {
+        const p = payload as AgentEventPayload<'op.log'>;
+        this.ops.reporter(p.opId)?.log(p.line);
+        return;
+      }
+      case 'exec.output': {
+        const p = payload as AgentEventPayload<'exec.output'>;
+        const s = this.execSessions.get(p.sessionId);
+        if (s && s.nodeId === nodeId) s.sink.output(p.stream, p.data);
+        return;
+      }
+      case 'exec.exit': {
+        const p = payload as AgentEventPayload<'exec.exit'>;
+        const s = this.execSessions.get(p.sessionId);
+        if (s && s.nodeId === nodeId) {
+          this.execSessions.delete(p.sessionId);
+          s.sink.exit(p.exitCode, p.error);
+        }
+        return;
+      }
+      default:
+        this.log.warn({ event: name }, 'agent sent an event meant for agents');
+    }
+  }
+
+  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger): Promise<void> {
+    try {
+      await this.store.db
+        .updateTable('nodes')
+        .set({
+          last_seen_at: new Date().toISOString(),
+          agent_version: report.agentVersion,
+          resources_json: JSON.stringify(report.resources),
+          providers_json: JSON.stringify(report.providers),
+        })
+        .where('id', '=', nodeId)
+        .execute();
+      await reconcileReports(this.store, nodeId, report.workspaces, log);
+    } catch (err) {
+      log.warn({ err }, 'could not record agent report');
+    }
+  }
+}

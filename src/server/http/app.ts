@@ -1,0 +1,59 @@
+/**
+ * The HTTP edge: fastify with one error handler that turns every failure into the API error
+ * shape and maps its code to a status, and bearer-token authentication.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { API_PREFIX, BerthError, ERROR_CODES, fromZodError, toApiError, type User } from '../../api/index.js';
+import { userForToken } from '../auth/users.js';
+import type { Store } from '../store/open.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller, set by `authenticate`. */
+    user?: User;
+  }
+}
+
+/** Reads the bearer token of a request, or null. */
+export function bearerToken(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : null;
+}
+
+/** Resolves the caller from the bearer token, or throws UNAUTHENTICATED. */
+export async function authenticate(store: Store, req: FastifyRequest): Promise<User> {
+  const token = bearerToken(req);
+  if (!token) throw new BerthError('UNAUTHENTICATED', 'This request needs an API token: run `berth login URL --token T` or send `Authorization: Bearer <token>`.');
+  const user = await userForToken(store, token);
+  if (!user) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
+  req.user = user;
+  return user;
+}
+
+/** Builds the fastify app with error handling and WebSocket support; routes are added by the caller. */
+export async function createApp(log: Logger): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, return503OnClosing: true });
+  await app.register(websocket, { options: { maxPayload: 8 * 1024 * 1024 } });
+
+  app.setErrorHandler((err, req, reply) => {
+    let api = toApiError(err);
+    if (err instanceof ZodError) api = fromZodError(err).toJSON();
+    else if (!(err instanceof BerthError) && typeof (err as { statusCode?: number }).statusCode === 'number') {
+      // fastify's own errors (bad JSON, too large, wrong content type) are the caller's fault.
+      const status = (err as { statusCode: number }).statusCode;
+      if (status >= 400 && status < 500) api = { code: 'INVALID_ARGUMENT', message: `The request could not be read: ${(err as Error).message}.` };
+    }
+    if (api.code === 'INTERNAL') req.log.error({ err }, 'request failed');
+    void reply.status(ERROR_CODES[api.code]).send(api);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ code: 'NOT_FOUND', message: `No such endpoint: ${req.method} ${req.url.split('?')[0]}. The API lives under ${API_PREFIX}.` });
+  });
+  return app;
+}

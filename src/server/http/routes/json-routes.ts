@@ -1,0 +1,31 @@
+/**
+ * Every JSON route of the API, each a thin call into a service.
+ */
+import type { FastifyInstance } from 'fastify';
+import { BERTH_VERSION } from '../../../api/index.js';
+import type { Services } from '../../services/index.js';
+import type { Store } from '../../store/open.js';
+import { registerRoute } from './register.js';
+
+/** Adds the JSON routes. */
+export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Services): void {
+  registerRoute(app, store, 'health', async () => ({ status: 'ok' as const, version: BERTH_VERSION }));
+  registerRoute(app, store, 'whoami', async ({ user }) => user);
+
+  registerRoute(app, store, 'nodesList', async () => ({ nodes: await s.nodes.list() }));
+  registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);
+  registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
+
+  registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
+  registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202);
+  registerRoute(app, store, 'workspaceGet', async ({ user, params }) => s.workspaces.get(user, params.name));
+  registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }), 202);
+  registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }), 202);
+  registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }), 202);
+  registerRoute(app, store, 'workspaceDelete', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete') }), 202);
+
+  registerRoute(app, store, 'operationGet', async ({ params }) => s.ops.get(params.id));
+
+  registerRoute(app, store, 'imagesList', async () => ({ images: await s.images.list() }));
+  registerRoute(app, store, 'imagesPost', async ({ user, body }) => ({ operation: await s.images.build(user, body) }), 202);
+}

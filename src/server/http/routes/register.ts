@@ -1,0 +1,51 @@
+/**
+ * Registers one JSON route from the table in src/api/routes.ts: authentication by the route's
+ * `auth`, the body parsed by its zod schema, and the handler's result sent as is.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { API_PREFIX, BerthError, fromZodError, routes, type RouteName, type RouteResponse, type User } from '../../../api/index.js';
+import type { Store } from '../../store/open.js';
+import { authenticate } from '../app.js';
+
+type Body<R extends RouteName> = (typeof routes)[R]['body'] extends z.ZodType ? z.output<(typeof routes)[R]['body']> : undefined;
+
+/** What a route handler receives. */
+export interface RouteContext<R extends RouteName> {
+  user: User;
+  params: Record<string, string>;
+  body: Body<R>;
+  ip: string;
+}
+
+/** Adds the route `name` to the app. */
+export function registerRoute<R extends RouteName>(
+  app: FastifyInstance,
+  store: Store,
+  name: R,
+  handler: (ctx: RouteContext<R>) => Promise<RouteResponse<R>>,
+  status = 200,
+): void {
+  const def = routes[name];
+  app.route({
+    method: def.method,
+    url: API_PREFIX + def.path,
+    handler: async (req, reply) => {
+      let user: User = { id: '', name: 'anonymous', role: 'member' };
+      if (def.auth !== 'none') {
+        user = await authenticate(store, req);
+        if (def.auth === 'admin' && user.role !== 'admin') {
+          throw new BerthError('PERMISSION_DENIED', 'Only an admin may do this; ask an admin of this berth server.');
+        }
+      }
+      let body: unknown = undefined;
+      if (def.body) {
+        const parsed = (def.body as z.ZodType).safeParse(req.body ?? {});
+        if (!parsed.success) throw fromZodError(parsed.error);
+        body = parsed.data;
+      }
+      const result = await handler({ user, params: req.params as Record<string, string>, body: body as Body<R>, ip: req.ip });
+      return reply.status(status).send(result);
+    },
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * The streaming routes: operation events as newline-delimited JSON, exec sessions and agent
+ * connections as WebSockets.
+ */
+import type { FastifyInstance } from 'fastify';
+import type WebSocket from 'ws';
+import { API_PREFIX, BerthError, execClientFrameSchema, streams, toApiError, type ExecServerFrame } from '../../../api/index.js';
+import type { ExecChannel } from '../../agents/hub.js';
+import type { Services } from '../../services/index.js';
+import type { Store } from '../../store/open.js';
+import { authenticate, bearerToken } from '../app.js';
+
+/** Adds the streaming routes. */
+export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
+  app.get(API_PREFIX + streams.operationEvents, async (req, reply) => {
+    await authenticate(store, req);
+    const { id } = req.params as { id: string };
+    await s.ops.get(id); // NOT_FOUND before any streaming starts
+    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    await new Promise<void>((resolve) => {
+      let stop: (() => void) | undefined;
+      const finish = () => {
+        stop?.();
+        resolve();
+      };
+      req.raw.on('close', finish);
+      void s.ops
+        .watch(id, (e) => {
+          reply.raw.write(JSON.stringify(e) + '\n');
+          if (e.type === 'done') {
+            reply.raw.end();
+            finish();
+          }
+        })
+        .then((unsubscribe) => {
+          stop = unsubscribe;
+        });
+    });
+    return reply;
+  });
+
+  app.get(API_PREFIX + streams.workspaceExec, {
+    websocket: true,
+    preValidation: async (req) => {
+      await authenticate(store, req);
+    },
+  }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s));
+
+  app.get(API_PREFIX + streams.agentConnect, {
+    websocket: true,
+    preValidation: async (req) => {
+      const credential = bearerToken(req);
+      const node = credential ? await s.nodes.authenticate(credential) : null;
+      if (!node) throw new BerthError('UNAUTHENTICATED', 'The node credential is not valid; rejoin the node with a new join token.');
+      (req as unknown as { node: { id: string; name: string } }).node = node;
+    },
+  }, (socket, req) => s.hub.attach(socket, (req as unknown as { node: { id: string; name: string } }).node));
+}
+
+/** Bridges one client exec WebSocket to the workspace's node. */
+function handleExec(socket: WebSocket, user: NonNullable<import('fastify').FastifyRequest['user']>, name: string, s: Services): void {
+  const send = (f: ExecServerFrame) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
+  };
+  const fail = (err: unknown) => {
+    send({ type: 'error', error: toApiError(err) });
+    socket.close(1000);
+  };
+  let channel: ExecChannel | null = null;
+  let starting = false;
+  const early: Array<(c: ExecChannel) => void> = [];
+  socket.on('message', (data) => {
+    let frame;
+    try {
+      const parsed = execClientFrameSchema.safeParse(JSON.parse(data.toString()));
+      if (!parsed.success) return fail(new BerthError('INVALID_ARGUMENT', `Invalid exec frame: ${parsed.error.issues[0]?.message}.`, { field: parsed.error.issues[0]?.path.join('.') }));
+      frame = parsed.data;
+    } catch {
+      return fail(new BerthError('INVALID_ARGUMENT', 'Exec frames must be JSON.'));
+    }
+    if (frame.type === 'start') {
+      if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
+      starting = true;
+      const request = frame.request;
+      void (async () => {
+        try {
+          const ws = await s.workspaces.forExec(user, name);
+          channel = await s.hub.openExec(ws.nodeId, ws.id, request, {
+            output: (stream, data) => send({ type: stream, data }),
+            exit: (code, error) => {
+              if (error) send({ type: 'error', error });
+              else send({ type: 'exit', code });
+              socket.close(1000);
+            },
+          });
+          send({ type: 'started' });
+          for (const f of early.splice(0)) f(channel);
+        } catch (err) {
+          fail(err);
+        }
+      })();
+      return;
+    }
+    if (!starting) return fail(new BerthError('INVALID_ARGUMENT', 'The first exec frame must be start.'));
+    const apply = (c: ExecChannel) => {
+      if (frame.type === 'stdin') c.stdin(frame.data);
+      else if (frame.type === 'eof') c.eof();
+      else if (frame.type === 'resize') c.resize(frame.cols, frame.rows);
+    };
+    // Input that arrives before the node confirmed the session is queued, not lost.
+    if (channel) apply(channel);
+    else early.push(apply);
+  });
+  socket.on('close', () => channel?.close());
+}

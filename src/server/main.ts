@@ -1,0 +1,92 @@
+/**
+ * `berth server`: opens the store, makes the first admin, serves the API and, with
+ * --local-agent, runs this machine's node agent in the same process. Resolves once it has
+ * shut down cleanly after SIGTERM or SIGINT.
+ */
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { BERTH_VERSION } from '../api/index.js';
+import { ensureAdmin } from './auth/users.js';
+import { createApp } from './http/app.js';
+import { registerJsonRoutes } from './http/routes/json-routes.js';
+import { registerStreamRoutes } from './http/routes/stream-routes.js';
+import { createServices, type Services } from './services/index.js';
+import { openSqliteStore, type Store } from './store/open.js';
+
+/** Options of `berth server`. */
+export interface ServerOptions {
+  listen: string;
+  dataDir: string;
+  localAgent: boolean;
+  logLevel?: string;
+}
+
+/** Splits `host:port` (or `[v6]:port`, or a bare port). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen must look like 127.0.0.1:7080, not ${listen}`);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
+
+/** Runs the coordination server until a termination signal. */
+export async function runServer(opts: ServerOptions): Promise<void> {
+  const log = pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'server' } });
+  const { host, port } = parseListen(opts.listen);
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore(join(opts.dataDir, 'berth.db'));
+  const heartbeatMs = Number(process.env.BERTH_HEARTBEAT_MS ?? 5000);
+  const services = createServices(store, log, { heartbeatMs });
+  const interrupted = await services.ops.failInterrupted();
+  if (interrupted > 0) log.warn({ count: interrupted }, 'marked operations interrupted by the last shutdown as failed');
+
+  const tokenFile = join(opts.dataDir, 'admin-token');
+  if (await ensureAdmin(store, tokenFile)) log.info({ tokenFile }, 'created the admin account; its API token is in the token file (mode 0600)');
+
+  const app = await createApp(log);
+  registerJsonRoutes(app, store, services);
+  registerStreamRoutes(app, store, services);
+  await app.listen({ host, port });
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, version: BERTH_VERSION, dataDir: opts.dataDir }, 'berth server listening');
+
+  const stopAgent = opts.localAgent ? await startLocalAgent(url, opts.dataDir, store, services, log) : null;
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      log.info({ signal: sig }, 'shutting down');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await shutdown(app, store, services, stopAgent, log);
+}
+
+async function shutdown(app: Awaited<ReturnType<typeof createApp>>, store: Store, services: Services, stopAgent: (() => Promise<void>) | null, log: Logger): Promise<void> {
+  await stopAgent?.().catch((err) => log.warn({ err }, 'local agent did not stop cleanly'));
+  services.hub.closeAll();
+  await app.close();
+  await store.close();
+  log.info('stopped');
+}
+
+/**
+ * Runs this machine's agent in-process. It joins like any other agent, over the server's own
+ * socket, so a single-machine install exercises the same path as a fleet.
+ */
+async function startLocalAgent(url: string, dataDir: string, store: Store, services: Services, log: Logger): Promise<() => Promise<void>> {
+  const { startAgent, hasCredential } = await import('../agent/main.js');
+  const stateDir = join(dataDir, 'local-agent');
+  let joinToken: string | undefined;
+  if (!(await hasCredential(stateDir))) {
+    const admin = await store.db.selectFrom('users').select(['id', 'name', 'role']).where('role', '=', 'admin').orderBy('created_at').executeTakeFirstOrThrow();
+    joinToken = (await services.nodes.mintJoinToken(admin, 300)).token;
+  }
+  const name = (process.env.BERTH_LOCAL_NODE_NAME ?? hostname()).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'local';
+  const agent = await startAgent({ server: url, joinToken, stateDir, name, logger: log.child({ component: 'local-agent' }) });
+  return () => agent.stop();
+}

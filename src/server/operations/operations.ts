@@ -1,0 +1,159 @@
+/**
+ * Long mutations as operations: the caller gets an Operation at once; the work runs in the
+ * background; progress and log lines are kept in memory for replay and streamed to watchers;
+ * the final state lands in the database. Operations still `running` when a server starts
+ * were interrupted by a crash and are marked failed, so nobody waits on them forever.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BerthError, toApiError, type Operation, type OperationEvent, type OperationKind } from '../../api/index.js';
+import { operationToApi } from '../convert/to-api.js';
+import type { Store } from '../store/open.js';
+
+/** How an operation's body reports; the same shape as a provider's OpContext. */
+export interface OpReporter {
+  readonly id: string;
+  readonly signal: AbortSignal;
+  log(line: string): void;
+  progress(stage: string, fraction?: number | null): void;
+}
+
+type Listener = (e: OperationEvent) => void;
+
+interface Live {
+  events: OperationEvent[];
+  listeners: Set<Listener>;
+  abort: AbortController;
+}
+
+/** Replayed events per operation are capped so a chatty build cannot eat the server's memory. */
+const MAX_EVENTS = 5000;
+/** Finished operations stay replayable this long, for watchers that arrive late. */
+const KEEP_FINISHED_MS = 10 * 60_000;
+
+/** Starts, tracks and streams operations. */
+export class Operations {
+  private readonly live = new Map<string, Live>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  /** Marks operations left running by a previous server process as failed. */
+  async failInterrupted(): Promise<number> {
+    const error = JSON.stringify({ code: 'INTERNAL', message: 'The server restarted while this operation ran; check the workspace and retry.' });
+    const res = await this.store.db
+      .updateTable('operations')
+      .set({ status: 'failed', error_json: error, finished_at: new Date().toISOString() })
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  /** Records a new operation and runs `body` in the background. Returns once the row exists. */
+  async start(
+    meta: { kind: OperationKind; target: string; workspaceId?: string | null; createdBy: string },
+    body: (op: OpReporter) => Promise<void>,
+  ): Promise<Operation> {
+    const id = randomUUID();
+    const row = {
+      id,
+      kind: meta.kind,
+      target: meta.target,
+      workspace_id: meta.workspaceId ?? null,
+      status: 'running' as const,
+      stage: 'queued',
+      progress: null,
+      error_json: null,
+      created_by: meta.createdBy,
+      created_at: new Date().toISOString(),
+      finished_at: null,
+    };
+    await this.store.db.insertInto('operations').values(row).execute();
+    const live: Live = { events: [], listeners: new Set(), abort: new AbortController() };
+    this.live.set(id, live);
+    void this.run(id, live, body);
+    return operationToApi(row);
+  }
+
+  /** The reporter for an operation that is running (used to route agent progress events). */
+  reporter(id: string): OpReporter | null {
+    const live = this.live.get(id);
+    return live ? this.makeReporter(id, live) : null;
+  }
+
+  /** The operation as stored. */
+  async get(id: string): Promise<Operation> {
+    const row = await this.store.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new BerthError('NOT_FOUND', `No operation ${id}; list recent work with \`berth ws ls\`.`, { field: 'id' });
+    return operationToApi(row);
+  }
+
+  /**
+   * Streams an operation's events: first what already happened, then live ones, ending with
+   * `done`. Returns a function that stops listening.
+   */
+  async watch(id: string, listener: Listener): Promise<() => void> {
+    const op = await this.get(id);
+    const live = this.live.get(id);
+    if (!live) {
+      // Long finished and evicted (or from a previous server): only the outcome remains.
+      listener({ type: 'done', operation: op });
+      return () => {};
+    }
+    for (const e of live.events) listener(e);
+    if (live.events.at(-1)?.type === 'done') return () => {};
+    live.listeners.add(listener);
+    return () => live.listeners.delete(listener);
+  }
+
+  private makeReporter(id: string, live: Live): OpReporter {
+    return {
+      id,
+      signal: live.abort.signal,
+      log: (line) => this.publish(live, { type: 'log', line }),
+      progress: (stage, fraction = null) => {
+        this.publish(live, { type: 'progress', stage, fraction });
+        void this.store.db
+          .updateTable('operations')
+          .set({ stage, progress: fraction })
+          .where('id', '=', id)
+          .execute()
+          .catch((err) => this.log.warn({ err, op: id }, 'could not record operation progress'));
+      },
+    };
+  }
+
+  private async run(id: string, live: Live, body: (op: OpReporter) => Promise<void>): Promise<void> {
+    let error: ReturnType<typeof toApiError> | null = null;
+    try {
+      await body(this.makeReporter(id, live));
+    } catch (err) {
+      error = toApiError(err);
+      if (error.code === 'INTERNAL') this.log.error({ err, op: id }, 'operation failed unexpectedly');
+    }
+    const finished = {
+      status: error ? ('failed' as const) : ('succeeded' as const),
+      error_json: error ? JSON.stringify(error) : null,
+      finished_at: new Date().toISOString(),
+      ...(error ? {} : { stage: 'done', progress: 1 }),
+    };
+    await this.store.db.updateTable('operations').set(finished).where('id', '=', id).execute();
+    const op = await this.get(id);
+    this.publish(live, { type: 'done', operation: op });
+    live.listeners.clear();
+    setTimeout(() => this.live.delete(id), KEEP_FINISHED_MS).unref();
+  }
+
+  private publish(live: Live, e: OperationEvent): void {
+    if (live.events.length < MAX_EVENTS || e.type === 'done') live.events.push(e);
+    for (const l of live.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.warn({ err }, 'operation watcher threw');
+      }
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/** The server's services, built once and handed to the HTTP layer. */
+import type { Logger } from 'pino';
+import { AgentHub } from '../agents/hub.js';
+import { Operations } from '../operations/operations.js';
+import type { Store } from '../store/open.js';
+import { ImagesService } from './images.js';
+import { NodesService } from './nodes.js';
+import { WorkspacesService } from './workspaces.js';
+
+/** Everything the routes call. */
+export interface Services {
+  ops: Operations;
+  hub: AgentHub;
+  nodes: NodesService;
+  workspaces: WorkspacesService;
+  images: ImagesService;
+}
+
+/** Wires the services together. */
+export function createServices(store: Store, log: Logger, opts: { heartbeatMs: number }): Services {
+  const ops = new Operations(store, log.child({ component: 'operations' }));
+  const hub = new AgentHub(store, ops, log.child({ component: 'agents' }), opts.heartbeatMs);
+  const nodes = new NodesService(store, hub);
+  return { ops, hub, nodes, workspaces: new WorkspacesService(store, hub, ops, nodes), images: new ImagesService(hub, ops, nodes) };
+}

@@ -1,0 +1,26 @@
+/**
+ * Opens the state store. SQLite (a file in the data dir) is the default; the same kysely
+ * queries run on PostgreSQL when several server replicas share one database.
+ */
+import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { migrate } from './migrations.js';
+import type { Database } from './schema.js';
+
+/** The server's handle on its database. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+/** Opens (creating if needed) the SQLite database at `file` and runs migrations. */
+export async function openSqliteStore(file: string): Promise<Store> {
+  const sqlite = new Sqlite(file);
+  // WAL lets readers proceed during a write; a busy timeout rides out brief lock contention.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return { db, close: () => db.destroy() };
+}

@@ -1,0 +1,91 @@
+/**
+ * Database tables, as kysely sees them. Timestamps are ISO-8601 text and JSON columns are
+ * text, so the same queries run on SQLite and PostgreSQL. These are rows, not API views:
+ * src/server/convert turns them into what users see.
+ */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  role: 'admin' | 'member';
+  created_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** sha256 of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface JoinTokensTable {
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by_node: string | null;
+}
+
+export interface NodesTable {
+  id: string;
+  name: string;
+  credential_hash: string;
+  created_at: string;
+  last_seen_at: string | null;
+  agent_version: string | null;
+  /** JSON NodeResources. */
+  resources_json: string | null;
+  /** JSON ProviderInfo[]. */
+  providers_json: string;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  owner_id: string;
+  node_id: string;
+  provider: 'docker' | 'lxc' | 'qemu';
+  image: string;
+  status: string;
+  cpus: number | null;
+  memory_bytes: number | null;
+  /** JSON ApiError of the last failure. */
+  error_json: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OperationsTable {
+  id: string;
+  kind: string;
+  target: string;
+  workspace_id: string | null;
+  status: 'running' | 'succeeded' | 'failed';
+  stage: string | null;
+  progress: number | null;
+  error_json: string | null;
+  created_by: string;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface MigrationMarker {
+  seq: Generated<number>;
+}
+
+/** The whole database. */
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  join_tokens: JoinTokensTable;
+  nodes: NodesTable;
+  workspaces: WorkspacesTable;
+  operations: OperationsTable;
+}
