@@ -1,0 +1,107 @@
+/**
+ * ImageStore: builds berth's base images on a node and turns what a user typed for --image
+ * into a reference the Docker engine can run.
+ */
+import type Dockerode from 'dockerode';
+import { BerthError } from '../api/index.js';
+import type { OpContext } from '../providers/provider.js';
+import { DEFAULT_BUSYBOX_PATH, busyboxRootfsTar } from './busybox-rootfs.js';
+import { DEFAULT_DEBIAN_MIRROR, defaultCacheDir, ensureDebianRootfs } from './debootstrap.js';
+import { type NodeImage, imageExists, importRootfs, listBerthImages, pullImage, removeUnusedImage, toNodeImage } from './docker-images.js';
+import { berthImageRef, imageLabels, importChanges, isPlainImageName, validateImageRequest } from './naming.js';
+import { packDirectory } from './rootfs-tar.js';
+
+/** How an ImageStore is set up; only `docker` is required. */
+export interface ImageStoreOptions {
+  docker: Dockerode;
+  /** Where Debian rootfs builds are cached; defaults to defaultCacheDir(). */
+  cacheDir?: string;
+  /** Host busybox to copy into busybox images; defaults to /bin/busybox from busybox-static. */
+  busyboxPath?: string;
+  /** Debian mirror for debootstrap; defaults to $BERTH_DEBIAN_MIRROR or deb.debian.org. */
+  debianMirror?: string;
+  /** Whether resolveDocker may pull missing references; true unless a test must stay off the network. */
+  pull?: boolean;
+}
+
+/** Builds, lists and resolves the images of one node's Docker engine. */
+export class ImageStore {
+  private readonly docker: Dockerode;
+  /** The directory Debian rootfs builds are cached in. */
+  readonly cacheDir: string;
+  private readonly busyboxPath: string;
+  private readonly mirror: string;
+  private readonly pull: boolean;
+
+  constructor(opts: ImageStoreOptions) {
+    this.docker = opts.docker;
+    this.cacheDir = opts.cacheDir ?? defaultCacheDir();
+    this.busyboxPath = opts.busyboxPath ?? DEFAULT_BUSYBOX_PATH;
+    this.mirror = opts.debianMirror ?? process.env.BERTH_DEBIAN_MIRROR ?? DEFAULT_DEBIAN_MIRROR;
+    this.pull = opts.pull ?? true;
+  }
+
+  /** Builds (or rebuilds) the berth image NAME from busybox or a Debian suite, and returns it. */
+  async build(req: { name: string; from: string; packages: string[] }, op: OpContext): Promise<NodeImage> {
+    const valid = validateImageRequest(req);
+    const ref = berthImageRef(valid.name);
+    const previous = await this.engine(() => this.docker.getImage(ref).inspect().then((i) => i.Id).catch(() => null));
+    op.signal.throwIfAborted();
+    let tar;
+    if (valid.source.kind === 'busybox') {
+      op.progress('assembling busybox rootfs', 0.1);
+      tar = await busyboxRootfsTar(this.busyboxPath);
+    } else {
+      const dir = await ensureDebianRootfs({ cacheDir: this.cacheDir, suite: valid.source.suite, packages: valid.packages, mirror: this.mirror }, op);
+      op.signal.throwIfAborted();
+      op.progress('packing rootfs', 0.78);
+      tar = packDirectory(dir);
+    }
+    const id = await this.engine(() => importRootfs(this.docker, tar, ref, importChanges(imageLabels(valid)), op));
+    if (previous && previous !== id) await removeUnusedImage(this.docker, previous, op);
+    const info = await this.engine(() => this.docker.getImage(ref).inspect());
+    const image = toNodeImage({ Id: info.Id, RepoTags: info.RepoTags, Labels: info.Config?.Labels, Size: info.Size, Created: info.Created });
+    if (!image) throw new BerthError('INTERNAL', `The engine imported ${ref} but lost its berth labels; rebuild it with a newer Docker engine.`);
+    op.progress('done', 1);
+    op.log(`built ${ref} from ${image.from}${image.packages.length ? ` with ${image.packages.join(', ')}` : ''}`);
+    return image;
+  }
+
+  /** The berth images in this node's engine, found by their labels. */
+  async list(): Promise<NodeImage[]> {
+    return this.engine(() => listBerthImages(this.docker));
+  }
+
+  /** Resolves what a user typed for --image to an engine reference, pulling it when missing and allowed. */
+  async resolveDocker(image: string, op: OpContext): Promise<string> {
+    const wanted = image.trim();
+    if (wanted === '') throw new BerthError('INVALID_ARGUMENT', 'Give an image: a berth image name such as base, or an engine reference.', { field: 'image' });
+    const plain = isPlainImageName(wanted);
+    if (plain && (await this.engine(() => imageExists(this.docker, berthImageRef(wanted))))) return berthImageRef(wanted);
+    if (await this.engine(() => imageExists(this.docker, wanted))) return wanted;
+    const advice = plain
+      ? `No berth image named ${wanted} on this node: build it with \`berth image build ${wanted} --from busybox\` (or --from debian:bookworm).`
+      : `Image ${wanted} is not on this node and could not be pulled: build a berth image with \`berth image build NAME --from busybox\` and use NAME.`;
+    if (!this.pull) throw new BerthError('NOT_FOUND', advice, { field: 'image', detail: 'pulling is turned off for this image store' });
+    try {
+      await pullImage(this.docker, wanted, op);
+      return wanted;
+    } catch (err) {
+      if (op.signal.aborted) throw err;
+      throw new BerthError('NOT_FOUND', advice, { field: 'image', detail: (err as Error).message, cause: err });
+    }
+  }
+
+  /** Runs an engine call, turning "cannot reach the engine" into PROVIDER_UNAVAILABLE. */
+  private async engine<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') {
+        throw new BerthError('PROVIDER_UNAVAILABLE', `Docker engine not reachable (${code}): start it with \`dockerd &\`, then retry.`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
