@@ -1,0 +1,74 @@
+# Host preparation shared by quickstart.sh and test-all.sh: installs what berth needs on
+# Debian (when root) and starts the daemons there is no init system to start. Elsewhere it
+# says precisely what to install and stops.
+
+BERTH_APT_PACKAGES="docker.io busybox-static debootstrap iproute2 procps ca-certificates"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Node.js ≥ 20 is the one thing we do not install: pick your own version manager or package.
+require_node() {
+  command -v node >/dev/null 2>&1 || die "Node.js 20 or newer is required: install it (e.g. from nodejs.org or your package manager) and run this again."
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "Node.js $(node --version) is too old: berth needs 20 or newer."
+  command -v npm >/dev/null 2>&1 || die "npm is required alongside Node.js: install it and run this again."
+}
+
+missing_packages() {
+  local missing=""
+  for p in $BERTH_APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  echo "$missing"
+}
+
+# Installs the Debian packages berth needs, or explains what to install when it cannot.
+ensure_packages() {
+  if ! command -v dpkg-query >/dev/null 2>&1 || [ ! -f /etc/debian_version ]; then
+    for c in dockerd busybox debootstrap; do
+      command -v "$c" >/dev/null 2>&1 || die "this is not Debian, so berth cannot install for you: install Docker Engine (dockerd), busybox (static) and debootstrap, then run this again."
+    done
+    return 0
+  fi
+  local missing
+  missing=$(missing_packages)
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    die "missing Debian packages:$missing — install them with: sudo apt-get install -y$missing   (or run this script as root)"
+  fi
+  say "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -q $missing >/dev/null
+}
+
+docker_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# Starts dockerd when nothing answers on its socket (there may be no init system to do it).
+ensure_dockerd() {
+  docker_up && return 0
+  [ "$(id -u)" = 0 ] || die "the Docker engine is not running: start it (e.g. sudo systemctl start docker) and run this again."
+  say "starting dockerd (log: /var/log/berth-dockerd.log)"
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl start docker
+  else
+    nohup dockerd >/var/log/berth-dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 60); do docker_up && return 0; sleep 0.5; done
+  die "dockerd did not come up within 30 s; see /var/log/berth-dockerd.log"
+}
+
+# Installs node modules (once per lockfile) and compiles berth.
+ensure_build() {
+  local stamp=node_modules/.berth-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+    say "installing node modules"
+    npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json "$stamp"
+  fi
+  say "building berth"
+  npm run --silent build
+}

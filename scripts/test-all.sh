@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs and starts what the tests need,
+# builds berth, runs unit, provider and end-to-end tests against the real engines, and ends
+# with one line `N passed, N failed[, N skipped]` counting every test that ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/host.sh
+
+require_node
+ensure_packages
+ensure_dockerd
+ensure_build
+
+report=$(mktemp /tmp/berth-vitest-XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node scripts/lib/summarize-vitest.mjs "$report" || status=1
+rm -f "$report"
+exit "$status"

@@ -1,0 +1,194 @@
+/**
+ * End-to-end harness: starts real `berth server` and `berth agent` processes on loopback with
+ * throwaway data dirs, and runs the real CLI (`bin/berth`) against them. Nothing is mocked;
+ * every test talks to the real Docker engine through the real agent.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Dockerode from 'dockerode';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = join(ROOT, 'bin/berth');
+export const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** What a CLI run printed and how it exited. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A started process with its collected output, for assertions and debugging. */
+export class Proc {
+  output = '';
+  readonly exited: Promise<number | null>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (d) => (this.output += d));
+    child.stderr?.on('data', (d) => (this.output += d));
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+  /** Stops the process (SIGTERM, then SIGKILL after `graceMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    this.child.kill(signal);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Options for a test server. */
+export interface ServerOptions {
+  localAgent?: boolean;
+  heartbeatMs?: number;
+  env?: Record<string, string>;
+}
+
+/** A real berth server (and optionally its in-process agent) in a temp data dir. */
+export class TestServer {
+  proc: Proc | null = null;
+  url = '';
+  token = '';
+  private constructor(
+    readonly dataDir: string,
+    readonly port: number,
+    private readonly opts: ServerOptions,
+  ) {}
+
+  static async start(opts: ServerOptions = {}): Promise<TestServer> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'berth-e2e-server-'));
+    const s = new TestServer(dataDir, await freePort(), opts);
+    await s.launch();
+    return s;
+  }
+
+  /** Starts (or restarts) the server process on the same port and data dir. */
+  async launch(): Promise<void> {
+    const args = ['server', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
+    if (this.opts.localAgent) args.push('--local-agent');
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, BERTH_HEARTBEAT_MS: String(this.opts.heartbeatMs ?? 1000), BERTH_LOG_LEVEL: 'debug', ...this.opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = new Proc(child);
+    this.url = `http://127.0.0.1:${this.port}`;
+    await waitFor(`server health at ${this.url}\n${this.proc.output}`, async () => {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${this.proc!.output}`);
+      return (await fetch(`${this.url}/api/v1/health`)).ok;
+    });
+    this.token = (await readFile(join(this.dataDir, 'admin-token'), 'utf8')).trim();
+  }
+
+  /** Environment that points the CLI at this server as admin. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...extra };
+  }
+
+  /** Runs the CLI against this server. */
+  cli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+    return runCli(args, { ...opts, env: this.env(opts.env) });
+  }
+
+  /** Runs the CLI with --json and parses stdout; throws with the output when it fails. */
+  async json<T = any>(args: string[]): Promise<T> {
+    const r = await this.cli([...args, '--json']);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** Waits until a node of that name is online. */
+  async waitNodeOnline(name?: string, timeoutMs = 30_000): Promise<any> {
+    return waitFor(`node ${name ?? '(any)'} online`, async () => {
+      const nodes = await this.json<any[]>(['node', 'ls']);
+      return nodes.find((n) => (name ? n.name === name : true) && n.status === 'online');
+    }, timeoutMs);
+  }
+
+  /** Stops the server and removes its data dir. */
+  async destroy(): Promise<void> {
+    await this.proc?.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `bin/berth` with arguments; never throws on a non-zero exit. */
+export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`berth ${args.join(' ')} timed out; stdout: ${stdout} stderr: ${stderr}`));
+    }, opts.timeoutMs ?? 240_000);
+    child.on('error', rej);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code: code ?? -1, stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}
+
+/** A separate `berth agent` process joined to `server`. */
+export async function startAgent(server: TestServer, opts: { name: string; stateDir?: string; joinToken?: string; env?: Record<string, string> }): Promise<{ proc: Proc; stateDir: string }> {
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-agent-')));
+  let token = opts.joinToken;
+  if (!token && !opts.stateDir) token = (await server.json<{ token: string }>(['node', 'join-token', '--ttl', '5m'])).token;
+  const args = ['agent', '--server', server.url, '--state-dir', stateDir, '--name', opts.name];
+  if (token) args.push('--join-token', token);
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BERTH_LOG_LEVEL: 'debug', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { proc: new Proc(child), stateDir };
+}
+
+/** Containers and volumes berth labelled for a workspace id (or for any workspace when omitted). */
+export async function dockerLeftovers(workspaceId?: string): Promise<string[]> {
+  const label = workspaceId ? `berth.workspace=${workspaceId}` : 'berth.workspace';
+  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+  const volumes = (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? [];
+  return [...containers.map((c) => `container ${c.Names[0]}`), ...volumes.map((v) => `volume ${v.Name}`)];
+}
+
+/** A unique workspace name for a test. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}

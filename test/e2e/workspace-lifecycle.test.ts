@@ -1,0 +1,104 @@
+/**
+ * The backbone, end to end through the CLI: a server with a local agent, a busybox base
+ * image, and a Docker workspace taken through its whole lifecycle.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, dockerLeftovers, TestServer, uniqueName } from './harness.js';
+
+let server: TestServer;
+const name = uniqueName('life');
+let workspaceId = '';
+
+beforeAll(async () => {
+  server = await TestServer.start({ localAgent: true });
+  await server.waitNodeOnline();
+  const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
+  expect(build.code, build.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await server.cli(['ws', 'rm', name]).catch(() => {});
+  await server.destroy();
+});
+
+describe('workspace lifecycle through the CLI', () => {
+  it('lists the local node online with a usable docker provider', async () => {
+    const nodes = await server.json<any[]>(['node', 'ls']);
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0].status).toBe('online');
+    const dockerInfo = nodes[0].providers.find((p: any) => p.kind === 'docker');
+    expect(dockerInfo.usable).toBe(true);
+    expect(nodes[0].resources.cpus).toBeGreaterThan(0);
+    const human = await server.cli(['node', 'ls']);
+    expect(human.stdout).toContain(nodes[0].name);
+    expect(human.stdout).toContain('online');
+  });
+
+  it('lists the base image', async () => {
+    const images = await server.json<any[]>(['image', 'ls']);
+    expect(images.map((i) => i.name)).toContain('base');
+  });
+
+  it('creates a workspace with limits and shows it running', async () => {
+    const r = await server.cli(['ws', 'create', name, '--image', 'base', '--cpus', '1', '--memory', '256m']);
+    expect(r.code, r.stderr).toBe(0);
+    const ws = await server.json<any>(['ws', 'show', name]);
+    workspaceId = ws.id;
+    expect(ws.status).toBe('running');
+    expect(ws.provider).toBe('docker');
+    expect(ws.memoryBytes).toBe(256 * 1024 * 1024);
+    const list = await server.json<any[]>(['ws', 'ls']);
+    expect(list.map((w) => w.name)).toContain(name);
+    const [container] = await docker.listContainers({ filters: { label: [`berth.workspace=${ws.id}`] } });
+    expect(container.Labels['berth.node']).toBe(ws.nodeId);
+    const inspect = await docker.getContainer(container.Id).inspect();
+    expect(inspect.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(inspect.HostConfig.NanoCpus).toBe(1e9);
+  });
+
+  it('execs with separate streams and passes the exit code through', async () => {
+    const r = await server.cli(['ws', 'exec', name, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toContain('err\n');
+    expect(r.stderr).not.toContain('out');
+  });
+
+  it('streams stdin, sets env and working directory', async () => {
+    const cat = await server.cli(['ws', 'exec', name, '--', 'cat'], { input: 'hello through stdin\n' });
+    expect(cat.code, cat.stderr).toBe(0);
+    expect(cat.stdout).toBe('hello through stdin\n');
+    const env = await server.cli(['ws', 'exec', name, '-e', 'GREETING=hi there', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING in $(pwd)"']);
+    expect(env.stdout).toBe('hi there in /tmp\n');
+  });
+
+  it('keeps the home directory across stop and start', async () => {
+    expect((await server.cli(['ws', 'exec', name, '--', 'sh', '-c', 'echo kept > /root/marker'])).code).toBe(0);
+    const stop = await server.cli(['ws', 'stop', name]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect((await server.json<any>(['ws', 'show', name])).status).toBe('stopped');
+    const execStopped = await server.cli(['ws', 'exec', name, '--', 'true']);
+    expect(execStopped.code).not.toBe(0);
+    expect(execStopped.stderr).toContain('FAILED_PRECONDITION');
+    const start = await server.cli(['ws', 'start', name]);
+    expect(start.code, start.stderr).toBe(0);
+    const cat = await server.cli(['ws', 'exec', name, '--', 'cat', '/root/marker']);
+    expect(cat.stdout).toBe('kept\n');
+  });
+
+  it('restarts', async () => {
+    const r = await server.cli(['ws', 'restart', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await server.json<any>(['ws', 'show', name])).status).toBe('running');
+    expect((await server.cli(['ws', 'exec', name, '--', 'true'])).code).toBe(0);
+  });
+
+  it('deletes and leaves no container or volume behind', async () => {
+    const r = await server.cli(['ws', 'rm', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await dockerLeftovers(workspaceId)).toEqual([]);
+    const show = await server.cli(['ws', 'show', name]);
+    expect(show.code).toBe(3);
+    expect(show.stderr).toContain('NOT_FOUND');
+  });
+});
