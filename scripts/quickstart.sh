@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# berth's main job in one command: installs what is missing (Debian, as root), builds berth,
+# starts a server with a local node agent, builds a base image if there is none, creates the
+# workspace `demo`, runs a command in it, and prints how to get in. Run again, it reuses what
+# exists: the running server, the image, the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/host.sh
+
+LISTEN="${BERTH_LISTEN:-127.0.0.1:7080}"
+URL="http://$LISTEN"
+if [ "$(id -u)" = 0 ]; then DATA_DIR="${BERTH_DATA_DIR:-/var/lib/berth}"; else DATA_DIR="${BERTH_DATA_DIR:-$HOME/.local/share/berth}"; fi
+BERTH="$PWD/bin/berth"
+
+require_node
+ensure_packages
+ensure_dockerd
+ensure_build
+
+healthy() { node -e "fetch('$URL/api/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
+
+mkdir -p "$DATA_DIR"
+if healthy; then
+  say "a berth server already answers at $URL; reusing it"
+else
+  say "starting berth server with a local agent at $URL (log: $DATA_DIR/server.log)"
+  nohup "$BERTH" server --listen "$LISTEN" --data-dir "$DATA_DIR" --local-agent >>"$DATA_DIR/server.log" 2>&1 &
+  echo $! >"$DATA_DIR/server.pid"
+  for _ in $(seq 1 100); do healthy && break; sleep 0.2; done
+  healthy || die "the server did not come up; see $DATA_DIR/server.log"
+fi
+
+[ -r "$DATA_DIR/admin-token" ] || die "no admin token at $DATA_DIR/admin-token: is the server at $URL using another data dir? Set BERTH_DATA_DIR to it."
+export BERTH_SERVER="$URL"
+export BERTH_TOKEN="$(cat "$DATA_DIR/admin-token")"
+"$BERTH" login "$URL" --token "$BERTH_TOKEN" >/dev/null
+
+say "waiting for the local node"
+for _ in $(seq 1 100); do
+  "$BERTH" node ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).some(n=>n.status==="online")?0:1))' && break
+  sleep 0.3
+done
+"$BERTH" node ls
+
+if "$BERTH" image ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).some(i=>i.name==="base")?0:1))'; then
+  say "base image exists; reusing it"
+else
+  say "building the base image from the host's busybox"
+  "$BERTH" image build base --from busybox
+fi
+
+if status=$("$BERTH" ws show demo --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))'); then
+  say "workspace demo exists ($status); reusing it"
+  [ "$status" = running ] || "$BERTH" ws start demo
+else
+  say "creating workspace demo"
+  "$BERTH" ws create demo --image base
+fi
+
+say "running a command in demo"
+"$BERTH" ws exec demo -- sh -c 'echo "hello from $(hostname): $(uname -sr)"'
+
+cat <<MSG
+
+berth is running: server $URL, data in $DATA_DIR, workspace demo is up.
+  get a shell:        ./bin/berth ws exec -t demo -- sh
+  run a command:      ./bin/berth ws exec demo -- ls /
+  see everything:     ./bin/berth ws ls; ./bin/berth node ls
+  stop the server:    kill \$(cat $DATA_DIR/server.pid)
+The CLI is logged in (config in ~/.config/berth/config.json).
+MSG
