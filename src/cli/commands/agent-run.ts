@@ -1,0 +1,51 @@
+/** `berth agent`: runs a node agent in this process, dialling out to the server. */
+import { Option, type Command } from 'commander';
+import { BerthError, nameSchema } from '../../api/index.js';
+import { normalizeServerUrl } from '../../client/index.js';
+import { optionParser, withJson } from '../command-options.js';
+import type { CliContext } from '../context.js';
+import { defaultNodeName, defaultStateDir } from '../defaults.js';
+import { LOG_LEVELS, loadEntryModule } from './entry-module.js';
+
+/** What `runAgent` in src/agent/main.ts takes. */
+export interface AgentRunOptions {
+  server: string;
+  joinToken?: string;
+  stateDir: string;
+  name: string;
+  logLevel: string;
+}
+
+interface AgentModule {
+  runAgent(opts: AgentRunOptions): Promise<void>;
+}
+
+function parseNodeName(text: string): string {
+  const parsed = nameSchema.safeParse(text);
+  if (!parsed.success) throw new BerthError('INVALID_ARGUMENT', `Invalid node name "${text}": ${parsed.error.issues[0]?.message}.`, { field: 'name' });
+  return text;
+}
+
+/** Registers `berth agent`. */
+export function registerAgentRun(program: Command, ctx: CliContext): void {
+  withJson(
+    program
+      .command('agent')
+      .description('run a node agent that connects this machine to a berth server')
+      .requiredOption('--server <url>', 'the berth server to connect to', optionParser(normalizeServerUrl))
+      .option('--join-token <token>', 'one-time token from `berth node join-token`; needed only on the first start')
+      .option('--state-dir <dir>', 'where the agent keeps its credential and workspace handles (default: $BERTH_STATE_DIR, /var/lib/berth-agent as root, else ~/.local/share/berth-agent)')
+      .option('--name <name>', 'node name to join as (default: the host name)', optionParser(parseNodeName))
+      .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info')),
+  ).action(async (opts: { server: string; joinToken?: string; stateDir?: string; name?: string; logLevel: string }) => {
+    const mod = await loadEntryModule<AgentModule>('../../agent/main.js', 'agent');
+    if (typeof mod.runAgent !== 'function') throw new BerthError('INTERNAL', 'This build of berth has no agent entry point (runAgent).');
+    await mod.runAgent({
+      server: opts.server,
+      joinToken: opts.joinToken,
+      stateDir: opts.stateDir ?? defaultStateDir(ctx.io),
+      name: opts.name ?? defaultNodeName(ctx.io.hostname),
+      logLevel: opts.logLevel,
+    });
+  });
+}

@@ -1,0 +1,30 @@
+/** `berth node join-token`: a one-time token that lets a new machine join as a node. */
+import type { Command } from 'commander';
+import { BerthError, joinTokensPostSchema } from '../../api/index.js';
+import { parseTtlSeconds } from '../args.js';
+import { withJson } from '../command-options.js';
+import type { CliContext } from '../context.js';
+import { writeJson } from '../output/json.js';
+
+/** Registers `berth node join-token`. */
+export function registerNodeJoinToken(node: Command, ctx: CliContext): void {
+  withJson(
+    node
+      .command('join-token')
+      .description('create a one-time token for adding a node')
+      .option('--ttl <duration>', 'how long the token stays valid, e.g. 30m, 2h, 1d', '30m'),
+  ).action(async (opts: { ttl: string }) => {
+    // Parsed here rather than by commander so a bad value is INVALID_ARGUMENT with field `ttl`.
+    const ttlSeconds = parseTtlSeconds(opts.ttl);
+    if (!joinTokensPostSchema.safeParse({ ttlSeconds }).success) {
+      throw new BerthError('INVALID_ARGUMENT', `Invalid ttl "${opts.ttl}": a join token may live from 10s to 30d.`, { field: 'ttl' });
+    }
+    const client = await ctx.client();
+    const token = await client.call('joinTokensPost', { body: { ttlSeconds } });
+    if (ctx.json) return writeJson(ctx.io.stdout, token);
+    ctx.io.stdout.write(
+      `Join token (valid until ${token.expiresAt}):\n  ${token.token}\n\n` +
+        `On the new machine, run:\n  berth agent --server ${client.server} --join-token ${token.token}\n`,
+    );
+  });
+}

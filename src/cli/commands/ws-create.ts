@@ -1,0 +1,56 @@
+/** `berth ws create NAME`: creates a workspace and, unless --no-wait, follows it until it runs. */
+import { Option, type Command } from 'commander';
+import { providerKindSchema, type WorkspacesPost } from '../../api/index.js';
+import { parseCpus } from '../args.js';
+import { optionParser, withJson, withNoWait } from '../command-options.js';
+import type { CliContext } from '../context.js';
+import { acceptedMessage, followOperation } from '../operation-follow.js';
+import { writeJson } from '../output/json.js';
+
+interface CreateOptions {
+  provider: string;
+  image?: string;
+  node?: string;
+  cpus?: number;
+  memory?: string;
+  wait: boolean;
+}
+
+/** Registers `berth ws create`. */
+export function registerWsCreate(ws: Command, ctx: CliContext): void {
+  withNoWait(
+    withJson(
+      ws
+        .command('create')
+        .description('create a workspace and start it')
+        .argument('<name>', 'workspace name: lowercase letters, digits and dashes')
+        .addOption(new Option('--provider <kind>', 'what runs it').choices(providerKindSchema.options).default('docker'))
+        .option('--image <image>', 'base image name (see `berth image ls`)')
+        .option('--node <node>', 'node to place it on (default: the scheduler picks)')
+        .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
+        .option('--memory <size>', 'memory limit, e.g. 512m or 2g'),
+    ),
+  ).action(async (name: string, opts: CreateOptions) => {
+    const body: WorkspacesPost = { name, provider: opts.provider as WorkspacesPost['provider'] };
+    if (opts.image !== undefined) body.image = opts.image;
+    if (opts.node !== undefined) body.node = opts.node;
+    if (opts.cpus !== undefined) body.cpus = opts.cpus;
+    if (opts.memory !== undefined) body.memory = opts.memory;
+    const client = await ctx.client();
+    // The client checks the body against the API schema first, so a bad name or memory size
+    // fails here with the server's own wording.
+    const accepted = await client.call('workspacesPost', { body });
+    if (!opts.wait) {
+      if (ctx.json) writeJson(ctx.io.stdout, accepted);
+      else ctx.io.stdout.write(acceptedMessage(accepted.operation));
+      return;
+    }
+    const operation = await followOperation(ctx, client, accepted.operation, `creating ${name}`);
+    const workspace = await client.call('workspaceGet', { params: { name } });
+    if (ctx.json) return writeJson(ctx.io.stdout, { workspace, operation });
+    ctx.io.stdout.write(
+      `Workspace ${workspace.name} is ${workspace.status} on node ${workspace.nodeName} (${workspace.provider}, image ${workspace.image}).\n` +
+        `Run commands in it with: berth ws exec ${workspace.name} -- sh\n`,
+    );
+  });
+}

@@ -1,0 +1,13 @@
+/** `berth ws rm NAME` (alias `delete`): deletes a workspace and everything in it. */
+import type { Command } from 'commander';
+import { withJson, withNoWait } from '../command-options.js';
+import type { CliContext } from '../context.js';
+import { runWorkspaceOperation } from '../workspace-operation.js';
+
+/** Registers `berth ws rm`. */
+export function registerWsRm(ws: Command, ctx: CliContext): void {
+  withNoWait(withJson(ws.command('rm').alias('delete').description('delete a workspace and its data').argument('<name>', 'workspace name'))).action(
+    (name: string, opts: { wait: boolean }) =>
+      runWorkspaceOperation(ctx, { route: 'workspaceDelete', name, wait: opts.wait, doing: 'deleting', done: 'is deleted' }),
+  );
+}
