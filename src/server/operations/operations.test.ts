@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BerthError, type OperationEvent } from '../../api/index.js';
+import { openSqliteStore, type Store } from '../store/open.js';
+import { Operations } from './operations.js';
+
+let dir: string;
+let store: Store;
+let ops: Operations;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-ops-'));
+  store = await openSqliteStore(join(dir, 'berth.db'));
+  ops = new Operations(store, pino({ level: 'silent' }));
+});
+
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function collect(id: string): Promise<OperationEvent[]> {
+  return new Promise((resolve) => {
+    const seen: OperationEvent[] = [];
+    void ops.watch(id, (e) => {
+      seen.push(e);
+      if (e.type === 'done') resolve(seen);
+    });
+  });
+}
+
+describe('Operations', () => {
+  it('returns at once, then streams progress, logs and the outcome', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const op = await ops.start({ kind: 'workspace.create', target: 'workspace/x', createdBy: 'u' }, async (r) => {
+      r.progress('pulling', 0.5);
+      r.log('line one');
+      await gate;
+    });
+    expect(op.status).toBe('running');
+    const events = collect(op.id);
+    release();
+    const seen = await events;
+    expect(seen.map((e) => e.type)).toEqual(['progress', 'log', 'done']);
+    const done = seen.at(-1) as Extract<OperationEvent, { type: 'done' }>;
+    expect(done.operation.status).toBe('succeeded');
+    expect((await ops.get(op.id)).finishedAt).not.toBeNull();
+  });
+
+  it('replays everything to a late watcher and records a failure with its code', async () => {
+    const op = await ops.start({ kind: 'workspace.start', target: 'workspace/y', createdBy: 'u' }, async (r) => {
+      r.log('about to fail');
+      throw new BerthError('NODE_OFFLINE', 'Node gone.');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const seen = await collect(op.id);
+    expect(seen[0]).toEqual({ type: 'log', line: 'about to fail' });
+    const final = await ops.get(op.id);
+    expect(final.status).toBe('failed');
+    expect(final.error).toMatchObject({ code: 'NODE_OFFLINE', message: 'Node gone.' });
+  });
+
+  it('marks operations interrupted by a crash as failed', async () => {
+    await ops.start({ kind: 'workspace.stop', target: 'workspace/z', createdBy: 'u' }, () => new Promise(() => {}));
+    const restarted = new Operations(store, pino({ level: 'silent' }));
+    expect(await restarted.failInterrupted()).toBe(1);
+    const [row] = await store.db.selectFrom('operations').selectAll().execute();
+    expect(row.status).toBe('failed');
+  });
+
+  it('answers NOT_FOUND for an unknown id', async () => {
+    await expect(ops.get('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentHub } from '../agents/hub.js';
+import { ensureAdmin, userForToken } from '../auth/users.js';
+import { Operations } from '../operations/operations.js';
+import { openSqliteStore, type Store } from '../store/open.js';
+import { NodesService } from './nodes.js';
+
+let dir: string;
+let store: Store;
+let nodes: NodesService;
+const admin = { id: 'u1', name: 'admin', role: 'admin' as const };
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-nodes-'));
+  store = await openSqliteStore(join(dir, 'berth.db'));
+  const log = pino({ level: 'silent' });
+  const ops = new Operations(store, log);
+  nodes = new NodesService(store, new AgentHub(store, ops, log, 1000));
+});
+
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('join tokens', () => {
+  it('join once, then refuse the same token', async () => {
+    const { token } = await nodes.mintJoinToken(admin, 60);
+    const cred = await nodes.join(token, 'n1');
+    expect(cred.credential).toMatch(/^bnode_/);
+    expect((await nodes.authenticate(cred.credential))?.name).toBe('n1');
+    await expect(nodes.join(token, 'n2')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', field: 'token', message: expect.stringMatching(/already used/) });
+  });
+
+  it('refuses an expired or unknown token and a taken name, consuming nothing', async () => {
+    const { token } = await nodes.mintJoinToken(admin, 60);
+    await store.db.updateTable('join_tokens').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+    await expect(nodes.join(token, 'n1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/expired/) });
+    await expect(nodes.join('bjoin_nope', 'n1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+
+    const a = await nodes.mintJoinToken(admin, 60);
+    await nodes.join(a.token, 'same');
+    const b = await nodes.mintJoinToken(admin, 60);
+    await expect(nodes.join(b.token, 'same')).rejects.toMatchObject({ code: 'ALREADY_EXISTS', field: 'name' });
+    // The refused join did not burn the token.
+    await expect(nodes.join(b.token, 'other')).resolves.toMatchObject({ nodeName: 'other' });
+  });
+
+  it('stores only hashes', async () => {
+    const { token } = await nodes.mintJoinToken(admin, 60);
+    const rows = await store.db.selectFrom('join_tokens').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(token);
+  });
+});
+
+describe('admin bootstrap', () => {
+  it('creates one admin with a 0600 token file, only on first start', async () => {
+    const file = join(dir, 'admin-token');
+    expect(await ensureAdmin(store, file)).toBe(file);
+    const { readFile, stat } = await import('node:fs/promises');
+    const token = (await readFile(file, 'utf8')).trim();
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await userForToken(store, token)).toMatchObject({ name: 'admin', role: 'admin' });
+    expect(await userForToken(store, token + 'x')).toBeNull();
+    expect(await ensureAdmin(store, file)).toBeNull();
+    const tokens = await store.db.selectFrom('api_tokens').selectAll().execute();
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0].token_hash).not.toContain(token);
+  });
+});
