@@ -1,0 +1,76 @@
+// Shared bench helpers: a real berth server with its local agent in a temp dir, timing and
+// percentiles. Benchmarks measure berth and the raw engine in the same run, interleaved,
+// so machine noise hits both alike.
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const run = promisify(execFile);
+
+/** A free loopback port. */
+export function freePort() {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Starts `berth server --local-agent`; returns { url, token, stop }. */
+export async function startServer() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bin/berth'), 'server', '--local-agent', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+  return {
+    url,
+    token,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Milliseconds taken by `fn`. */
+export async function time(fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** The p-th percentile (0..100) of `xs`, nearest-rank. */
+export function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Prints a comparison table and returns its figures. */
+export function report(title, rows, baseline) {
+  const out = {};
+  console.log(`\n${title}`);
+  console.log('  series                      p50 ms    p95 ms   p50 ratio');
+  for (const [name, xs] of Object.entries(rows)) {
+    const p50 = percentile(xs, 50);
+    const p95 = percentile(xs, 95);
+    out[name] = { p50, p95, n: xs.length };
+    const ratio = baseline && rows[baseline] ? p50 / percentile(rows[baseline], 50) : null;
+    console.log(`  ${name.padEnd(26)} ${p50.toFixed(1).padStart(8)} ${p95.toFixed(1).padStart(9)} ${ratio ? ratio.toFixed(2).padStart(10) + '×' : ''}`);
+  }
+  return out;
+}
