@@ -1,0 +1,110 @@
+/**
+ * Pure translation of a berth workspace spec into Docker terms: names, labels, resource
+ * limits and the container create options. Kept free of I/O so every rule is unit-tested.
+ */
+import type Dockerode from 'dockerode';
+import { BerthError, MIN_MEMORY_BYTES, formatSize, type WorkspaceSpec } from '../../api/index.js';
+import { LABELS } from '../provider.js';
+
+/** Docker refuses memory limits below 6 MiB; berth's own floor (MIN_MEMORY_BYTES) is higher still. */
+const DOCKER_MIN_MEMORY = 6 * 1024 ** 2;
+
+/**
+ * PID 1 of every workspace: it idles, and exits at once on SIGTERM so a stop takes
+ * milliseconds instead of the full timeout. `sleep & wait` keeps the shell able to run the trap.
+ */
+export const KEEPALIVE_COMMAND = ['/bin/sh', '-c', "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
+
+/** Where the home volume is mounted: berth images run as root. */
+export const HOME_PATH = '/root';
+
+/** The first 8 characters of an id, made safe for a Docker name. */
+function shortId(workspaceId: string): string {
+  return workspaceId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+}
+
+/** Container name of a workspace: `berth-NAME-ID8`, readable in `docker ps` and unique per workspace. */
+export function containerName(spec: Pick<WorkspaceSpec, 'id' | 'name'>): string {
+  return `berth-${spec.name}-${shortId(spec.id)}`;
+}
+
+/** Name of a workspace's home volume. Uses the full id: the volume outlives nothing but must never collide. */
+export function volumeName(workspaceId: string): string {
+  return `berth-home-${workspaceId.replace(/[^A-Za-z0-9_.-]/g, '')}`;
+}
+
+/** Labels on the container and the volume of a workspace. */
+export function workspaceLabels(workspaceId: string, nodeId: string): Record<string, string> {
+  return { [LABELS.workspace]: workspaceId, [LABELS.node]: nodeId, [LABELS.managed]: 'true' };
+}
+
+/** Engine list filter for everything berth made on this node (optionally for one workspace). */
+export function labelFilter(nodeId: string, workspaceId?: string): { label: string[] } {
+  const label = [`${LABELS.managed}=true`, `${LABELS.node}=${nodeId}`];
+  if (workspaceId !== undefined) label.push(`${LABELS.workspace}=${workspaceId}`);
+  return { label };
+}
+
+/** Docker's NanoCpus for a CPU count (0 means no limit). */
+export function nanoCpus(cpus: number | null): number {
+  return cpus === null ? 0 : Math.round(cpus * 1e9);
+}
+
+/** Docker's Memory for a byte count, whole bytes (0 means no limit). */
+export function memoryBytes(bytes: number | null): number {
+  return bytes === null ? 0 : Math.floor(bytes);
+}
+
+/** Checks the limits against what this engine's host can give; INVALID_ARGUMENT naming the field otherwise. */
+export function validateLimits(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>, host: { cpus: number; memoryBytes: number }): void {
+  if (spec.cpus !== null) {
+    if (spec.cpus < 0.01) throw new BerthError('INVALID_ARGUMENT', 'Give at least 0.01 CPUs.', { field: 'cpus' });
+    if (host.cpus > 0 && spec.cpus > host.cpus) {
+      throw new BerthError('INVALID_ARGUMENT', `This node has ${host.cpus} CPUs: ask for at most ${host.cpus}, or pick a bigger node.`, { field: 'cpus' });
+    }
+  }
+  if (spec.memoryBytes !== null) {
+    if (spec.memoryBytes < Math.max(DOCKER_MIN_MEMORY, MIN_MEMORY_BYTES)) {
+      throw new BerthError('INVALID_ARGUMENT', `Give at least ${formatSize(MIN_MEMORY_BYTES)} of memory.`, { field: 'memory' });
+    }
+    if (host.memoryBytes > 0 && spec.memoryBytes > host.memoryBytes) {
+      throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, {
+        field: 'memory',
+      });
+    }
+  }
+}
+
+/** `K=V` strings for the engine, in a stable order. */
+export function envList(env: Record<string, string>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((k) => `${k}=${env[k]}`);
+}
+
+/** The create options of a workspace container. */
+export function containerCreateOptions(spec: WorkspaceSpec, image: string, nodeId: string): Dockerode.ContainerCreateOptions {
+  const memory = memoryBytes(spec.memoryBytes);
+  return {
+    name: containerName(spec),
+    Hostname: spec.name,
+    Image: image,
+    Cmd: KEEPALIVE_COMMAND,
+    // An image's own entrypoint would swallow our command; workspaces always idle the same way.
+    Entrypoint: [],
+    Env: envList(spec.env),
+    WorkingDir: HOME_PATH,
+    Labels: workspaceLabels(spec.id, nodeId),
+    HostConfig: {
+      // tini as PID 1 reaps the zombies that exec'd shells leave behind.
+      Init: true,
+      NanoCpus: nanoCpus(spec.cpus),
+      Memory: memory,
+      // Swap equal to memory means "no swap beyond the limit", so the limit means what it says.
+      ...(memory > 0 ? { MemorySwap: memory } : {}),
+      Mounts: [{ Type: 'volume', Source: volumeName(spec.id), Target: HOME_PATH }],
+      // The agent owns the desired state and restarts workspaces itself; the engine must not race it.
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}

@@ -1,0 +1,276 @@
+/**
+ * The Docker provider: a workspace is one container plus one named volume for /root, both
+ * labelled with the workspace and node ids, driven through the engine API on a unix socket.
+ */
+import type Dockerode from 'dockerode';
+import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { LABELS } from '../provider.js';
+import { containerCreateOptions, containerName, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
+import { connectDocker, defaultSocketPath } from './connect.js';
+import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';
+import { startExec } from './exec.js';
+import { makeHandle, readHandle, type DockerDriverState } from './handle.js';
+
+export { connectDocker, defaultSocketPath } from './connect.js';
+
+/** A probe must answer within this, so a hung engine cannot stall the agent's heartbeat. */
+const PROBE_TIMEOUT_MS = 3000;
+
+/** What a DockerProvider needs. */
+export interface DockerProviderOptions {
+  /** This node's id, written on everything the provider creates. */
+  nodeId: string;
+  /** The engine's unix socket; defaults to DOCKER_HOST's unix path or /var/run/docker.sock. */
+  socketPath?: string;
+  /** Turns what the user typed for --image into an engine reference (ImageStore.resolveDocker). */
+  resolveImage: (image: string, op: OpContext) => Promise<string>;
+  /** An existing client to share (with the ImageStore); made from socketPath when absent. */
+  docker?: Dockerode;
+}
+
+/** Maps an engine container state to the provider's view of it. */
+export function statusOfContainer(state: { Status?: string; Running?: boolean } | undefined): ProviderStatus {
+  if (!state) return 'unknown';
+  if (state.Running && state.Status !== 'paused' && state.Status !== 'restarting') return 'running';
+  if (state.Status === 'created' || state.Status === 'exited' || state.Status === 'dead') return 'stopped';
+  return 'unknown';
+}
+
+/** Workspaces as Docker containers with a named home volume. */
+export class DockerProvider implements Provider {
+  readonly kind = 'docker' as const;
+  readonly capabilities: Capabilities = { snapshots: false, pause: false, console: false, gpu: false };
+  readonly socketPath: string;
+  private readonly nodeId: string;
+  private readonly resolveImage: DockerProviderOptions['resolveImage'];
+  private readonly client: Dockerode;
+  // A separate client with a request timeout, used only for quick questions: the main client
+  // must not time out, because exec sessions and image pulls legitimately run for hours.
+  private readonly quickClient: Dockerode;
+
+  constructor(opts: DockerProviderOptions) {
+    this.nodeId = opts.nodeId;
+    this.socketPath = opts.socketPath ?? defaultSocketPath();
+    this.resolveImage = opts.resolveImage;
+    this.client = opts.docker ?? connectDocker(this.socketPath);
+    this.quickClient = connectDocker(this.socketPath, PROBE_TIMEOUT_MS);
+  }
+
+  /** The engine client, for sharing with the ImageStore. */
+  get docker(): Dockerode {
+    return this.client;
+  }
+
+  async probe(): Promise<ProviderInfo> {
+    const details: Record<string, string> = { socket: this.socketPath };
+    try {
+      const version = await this.quickClient.version();
+      details.apiVersion = version.ApiVersion;
+      const info = (await this.quickClient.info()) as { Driver?: string; CgroupVersion?: string; NCPU?: number; MemTotal?: number };
+      if (info.Driver) details.storageDriver = info.Driver;
+      if (info.CgroupVersion) details.cgroupVersion = info.CgroupVersion;
+      return { kind: 'docker', usable: true, version: version.Version, details };
+    } catch (err) {
+      const reason = isConnectionError(err) || engineStatus(err) === undefined
+        ? unreachableReason(this.socketPath, err)
+        : `Docker engine at ${this.socketPath} answered with an error (${engineMessage(err)}): check \`docker info\` on this node.`;
+      return { kind: 'docker', usable: false, reason, details };
+    }
+  }
+
+  async create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle> {
+    const host = await this.requireEngine();
+    validateLimits(spec, host);
+    op.progress('resolving image', 0.1);
+    const image = await this.resolveImage(spec.image, op);
+    op.signal.throwIfAborted();
+
+    const made: { volume?: string; container?: string } = {};
+    try {
+      op.progress('creating home volume', 0.5);
+      const volume = volumeName(spec.id);
+      await this.createHomeVolume(volume, spec.id);
+      made.volume = volume;
+      op.signal.throwIfAborted();
+
+      op.progress('creating container', 0.7);
+      const container = await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId));
+      made.container = container.id;
+      op.signal.throwIfAborted();
+      op.log(`created container ${containerName(spec)} (${container.id.slice(0, 12)}) from ${image}`);
+      op.progress('created', 1);
+      return makeHandle(spec.id, { containerId: container.id, containerName: containerName(spec), volumeName: volume });
+    } catch (err) {
+      // Nothing half-made may remain: undo what this call made, newest first.
+      if (made.container) await this.client.getContainer(made.container).remove({ force: true }).catch(() => {});
+      if (made.volume) await this.client.getVolume(made.volume).remove().catch(() => {});
+      throw this.createError(err, spec, image);
+    }
+  }
+
+  async start(h: WorkspaceHandle, op: OpContext): Promise<void> {
+    const { state, container } = this.containerOf(h);
+    op.progress('starting', null);
+    try {
+      await container.start();
+    } catch (err) {
+      if (engineStatus(err) === 304) return; // already running
+      throw this.stateError(err, h, state, 'starting the workspace');
+    }
+    op.progress('started', 1);
+  }
+
+  async stop(h: WorkspaceHandle, opts: StopOptions, op: OpContext): Promise<void> {
+    const { state, container } = this.containerOf(h);
+    op.progress(opts.force ? 'killing' : 'stopping', null);
+    try {
+      if (opts.force) await container.kill();
+      else await container.stop({ t: Math.max(0, Math.ceil(opts.timeoutMs / 1000)) });
+    } catch (err) {
+      // 304 from stop and 409 from kill both mean "not running", which is what was asked for.
+      if (engineStatus(err) === 304 || engineStatus(err) === 409) return;
+      throw this.stateError(err, h, state, 'stopping the workspace');
+    }
+    if (opts.force) await container.wait({ condition: 'not-running' }).catch(() => {});
+    op.progress('stopped', 1);
+  }
+
+  async destroy(h: WorkspaceHandle, op: OpContext): Promise<void> {
+    const state = readHandle(h);
+    op.progress('removing container', 0.3);
+    try {
+      // Containers found by label as well as by id: a crashed create may have left one the handle never saw.
+      const labelled = await this.client.listContainers({ all: true, filters: labelFilter(this.nodeId, h.workspaceId) });
+      const ids = new Set([state.containerId, ...labelled.map((c) => c.Id)].filter(Boolean));
+      for (const id of ids) await ignoreNotFound(this.client.getContainer(id).remove({ force: true, v: true }));
+      op.progress('removing home volume', 0.7);
+      const volumes = await this.client.listVolumes({ filters: labelFilter(this.nodeId, h.workspaceId) });
+      const names = new Set([state.volumeName, ...(volumes.Volumes ?? []).map((v) => v.Name)].filter(Boolean));
+      for (const name of names) await ignoreNotFound(this.client.getVolume(name).remove());
+    } catch (err) {
+      throw engineError(err, 'deleting the workspace', this.socketPath);
+    }
+    op.log(`removed workspace ${h.workspaceId}`);
+    op.progress('removed', 1);
+  }
+
+  /** The container's state; `unknown` when the engine cannot be reached, `missing` when it is gone. */
+  async inspect(h: WorkspaceHandle): Promise<ProviderStatus> {
+    const state = readHandle(h);
+    if (state.containerId === '') return 'missing';
+    try {
+      const info = await this.quickClient.getContainer(state.containerId).inspect();
+      return statusOfContainer(info.State);
+    } catch (err) {
+      if (isNotFound(err)) return 'missing';
+      if (isConnectionError(err)) return 'unknown';
+      throw engineError(err, 'inspecting the workspace', this.socketPath);
+    }
+  }
+
+  /** Containers need no re-adoption: the engine kept them. Checks the handle and reports the state. */
+  async recover(h: WorkspaceHandle): Promise<ProviderStatus> {
+    return this.inspect(h);
+  }
+
+  async exec(h: WorkspaceHandle, req: ExecRequest): Promise<ExecSession> {
+    const { state, container } = this.containerOf(h);
+    try {
+      const info = await container.inspect();
+      if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
+      return await startExec(container, req);
+    } catch (err) {
+      if (engineStatus(err) === 409) throw notRunning(h.workspaceId);
+      throw this.stateError(err, h, state, 'starting the command');
+    }
+  }
+
+  async list(): Promise<WorkspaceHandle[]> {
+    try {
+      const filters = labelFilter(this.nodeId);
+      const containers = await this.client.listContainers({ all: true, filters });
+      const volumes = (await this.client.listVolumes({ filters })).Volumes ?? [];
+      const byWorkspace = new Map<string, DockerDriverState>();
+      for (const c of containers) {
+        const id = c.Labels[LABELS.workspace];
+        if (!id) continue;
+        byWorkspace.set(id, { containerId: c.Id, containerName: (c.Names[0] ?? '').replace(/^\//, ''), volumeName: volumeName(id) });
+      }
+      // A volume without its container still belongs to a workspace, and must be reapable.
+      for (const v of volumes) {
+        const id = v.Labels?.[LABELS.workspace];
+        if (id && !byWorkspace.has(id)) byWorkspace.set(id, { containerId: '', containerName: '', volumeName: v.Name });
+      }
+      return [...byWorkspace].map(([id, s]) => makeHandle(id, s));
+    } catch (err) {
+      throw engineError(err, 'listing workspaces', this.socketPath);
+    }
+  }
+
+  /** The handle's container; NOT_FOUND for a handle that only has a leftover volume. */
+  private containerOf(h: WorkspaceHandle): { state: DockerDriverState; container: Dockerode.Container } {
+    const state = readHandle(h);
+    if (state.containerId === '') throw this.stateError({ statusCode: 404 }, h, state, 'finding the container');
+    return { state, container: this.client.getContainer(state.containerId) };
+  }
+
+  /** Fails with PROVIDER_UNAVAILABLE (and the probe's reason) unless the engine answers; returns the host's size. */
+  private async requireEngine(): Promise<{ cpus: number; memoryBytes: number }> {
+    try {
+      const info = (await this.quickClient.info()) as { NCPU?: number; MemTotal?: number };
+      return { cpus: info.NCPU ?? 0, memoryBytes: info.MemTotal ?? 0 };
+    } catch {
+      const probe = await this.probe();
+      throw new BerthError('PROVIDER_UNAVAILABLE', probe.reason ?? unreachableReason(this.socketPath, null));
+    }
+  }
+
+  /** Creates the labelled home volume, refusing to adopt one that belongs to something else. */
+  private async createHomeVolume(name: string, workspaceId: string): Promise<void> {
+    const existing = await this.client.getVolume(name).inspect().catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+    if (existing) {
+      throw new BerthError('ALREADY_EXISTS', `The volume ${name} already exists: delete workspace ${workspaceId} first, or remove the volume with \`docker volume rm ${name}\`.`);
+    }
+    await this.client.createVolume({ Name: name, Labels: workspaceLabels(workspaceId, this.nodeId) });
+  }
+
+  private createError(err: unknown, spec: WorkspaceSpec, image: string): BerthError {
+    if (err instanceof BerthError) return err;
+    if (engineStatus(err) === 409) {
+      const name = containerName(spec);
+      return new BerthError('ALREADY_EXISTS', `A container named ${name} already exists: delete the workspace first, or remove it with \`docker rm -f ${name}\`.`);
+    }
+    if (isNotFound(err)) {
+      return new BerthError('NOT_FOUND', `The image ${image} is not on this node: build it with \`berth image build NAME --from busybox\`.`, {
+        field: 'image',
+        detail: engineMessage(err),
+      });
+    }
+    return engineError(err, 'creating the workspace', this.socketPath);
+  }
+
+  private stateError(err: unknown, h: WorkspaceHandle, state: DockerDriverState, doing: string): BerthError {
+    if (err instanceof BerthError) return err;
+    if (isNotFound(err)) {
+      const name = state.containerName || state.containerId.slice(0, 12);
+      return new BerthError('NOT_FOUND', `The container ${name} of workspace ${h.workspaceId} is gone: delete the workspace and create it again.`);
+    }
+    return engineError(err, doing, this.socketPath);
+  }
+}
+
+function notRunning(name: string): BerthError {
+  return new BerthError('FAILED_PRECONDITION', `Workspace ${name} is not running: start it with \`berth start ${name}\`, then retry.`);
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
