@@ -34,11 +34,28 @@ export interface PullEvent {
 export async function importRootfs(docker: Dockerode, tar: Readable, ref: string, changes: string[], op: OpContext): Promise<string> {
   const [repo, tag] = ref.split(':');
   op.progress('importing', 0.8);
-  const response = await docker.importImage(tar, { repo, tag, changes, abortSignal: op.signal } as object);
-  const events = await followProgress(docker, response);
-  const info = await docker.getImage(ref).inspect();
-  op.log(`imported ${ref} (${info.Id.slice(7, 19)}, ${events.length} status lines)`);
-  return info.Id;
+  // A failure while reading the rootfs must end the upload; otherwise the engine waits for
+  // the rest of the body forever and the error has nobody to hear it.
+  const upload = new AbortController();
+  let tarError: Error | undefined;
+  tar.once('error', (err) => {
+    tarError = err;
+    upload.abort(err);
+  });
+  const onCancel = (): void => upload.abort(op.signal.reason);
+  op.signal.addEventListener('abort', onCancel, { once: true });
+  try {
+    const response = await docker.importImage(tar, { repo, tag, changes, abortSignal: upload.signal } as object);
+    const events = await followProgress(docker, response);
+    const info = await docker.getImage(ref).inspect();
+    op.log(`imported ${ref} (${info.Id.slice(7, 19)}, ${events.length} status lines)`);
+    return info.Id;
+  } catch (err) {
+    if (tarError) throw new BerthError('INTERNAL', `Could not read the root filesystem for ${ref}: ${tarError.message}.`, { cause: tarError });
+    throw err;
+  } finally {
+    op.signal.removeEventListener('abort', onCancel);
+  }
 }
 
 /** Reads an engine image as a berth image, or null when it is not one (or not under its berth tag). */
