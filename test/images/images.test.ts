@@ -4,7 +4,9 @@
  */
 import Dockerode from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { access, constants } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/api/index.js';
 import { ImageStore, defaultCacheDir } from '../../src/images/index.js';
@@ -163,5 +165,27 @@ describe('debian images', () => {
     await store.build({ name, from: 'debian:bookworm', packages: ['procps', 'procps'] }, op);
     expect(op.lines.some((l) => l.startsWith('cache hit'))).toBe(true);
     expect(op.lines.some((l) => l.startsWith('$ debootstrap'))).toBe(false);
+  });
+
+  it('leaves no partial rootfs when a build is cancelled, and reaps ones left by dead builds', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'berth-cache-test-'));
+    try {
+      // A leftover of a build whose process is gone (pid 2^22 is above Linux's pid_max default).
+      const stale = join(cacheDir, 'rootfs', 'debian-bookworm-minbase.partial-4194304-abcd1234');
+      await mkdir(join(stale, 'etc'), { recursive: true });
+      const cancel = new AbortController();
+      const op = recordingOp(cancel.signal);
+      const original = op.progress;
+      op.progress = (stage, fraction) => {
+        original(stage, fraction);
+        if (stage === 'debootstrap: downloading') cancel.abort(new Error('cancelled by the test'));
+      };
+      const cold = new ImageStore({ docker, cacheDir, pull: false });
+      await expect(cold.build({ name: 'never', from: 'debian:bookworm', packages: [] }, op)).rejects.toThrow('cancelled by the test');
+      expect(op.lines.some((l) => l.includes('left by an interrupted build'))).toBe(true);
+      expect(await readdir(join(cacheDir, 'rootfs'))).toEqual([]);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 });
