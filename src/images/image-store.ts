@@ -99,7 +99,10 @@ export class ImageStore {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') {
-        throw new BerthError('PROVIDER_UNAVAILABLE', `Docker engine not reachable (${code}): start it with \`dockerd &\`, then retry.`, { cause: err });
+        const socket = (this.docker.modem as { socketPath?: string }).socketPath ?? 'its socket';
+        throw new BerthError('PROVIDER_UNAVAILABLE', `Docker engine not reachable at ${socket} (${code}): start it with \`dockerd &\`, then retry.`, {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -114,6 +114,14 @@ describe('invalid builds', () => {
     await expectBerthError(store.build({ name: 'x', from: 'busybox', packages: ['curl'] }, recordingOp()), 'INVALID_ARGUMENT', 'packages');
   });
 
+  it('answers PROVIDER_UNAVAILABLE, naming the socket, when the engine is down', async () => {
+    const socketPath = `/nonexistent/berth-${suffix}.sock`;
+    const down = new ImageStore({ docker: new Dockerode({ socketPath }), pull: false });
+    const err = await expectBerthError(down.build({ name: 'x', from: 'busybox', packages: [] }, recordingOp()), 'PROVIDER_UNAVAILABLE');
+    expect(err.message).toContain(socketPath);
+    await expectBerthError(down.list(), 'PROVIDER_UNAVAILABLE');
+  });
+
   it('rejects a Debian suite debootstrap does not know', async () => {
     await expectBerthError(store.build({ name: 'x', from: 'debian:nosuchsuite', packages: [] }, recordingOp()), 'INVALID_ARGUMENT', 'from');
   });

@@ -51,7 +51,8 @@ export class DockerProvider implements Provider {
 
   constructor(opts: DockerProviderOptions) {
     this.nodeId = opts.nodeId;
-    this.socketPath = opts.socketPath ?? defaultSocketPath();
+    const sharedSocket = (opts.docker?.modem as { socketPath?: string } | undefined)?.socketPath;
+    this.socketPath = opts.socketPath ?? sharedSocket ?? defaultSocketPath();
     this.resolveImage = opts.resolveImage;
     this.client = opts.docker ?? connectDocker(this.socketPath);
     this.quickClient = connectDocker(this.socketPath, PROBE_TIMEOUT_MS);
