@@ -2,9 +2,14 @@
  * A real OpenSSH server for tests: started on a free loopback port with its own host key,
  * client key, authorized_keys and config in a temporary directory, and killed (with every
  * per-connection child it forked) by `stop()`. Missing binaries are an error, never a skip.
+ *
+ * When the tests run as root, clients log in as a dedicated system user whose shell is
+ * /bin/sh (created on first use): sshd runs every command through the login shell, and
+ * root's bash would source ~/.bashrc for each one, which on a developer machine can cost
+ * more than everything the tests mean to measure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -17,8 +22,10 @@ const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 export interface TestSshd {
   readonly host: '127.0.0.1';
   readonly port: number;
-  /** The user the tests run as; sshd lets it in with `privateKey`. */
+  /** The user clients log in as (see the file comment); sshd lets it in with `privateKey`. */
   readonly username: string;
+  /** A directory that user can write, removed by stop(). */
+  readonly scratch: string;
   readonly privateKey: Buffer;
   readonly privateKeyPath: string;
   /** The host key's fingerprint as `ssh-keygen -lf` prints it. */
@@ -38,6 +45,8 @@ export interface TestSshd {
 
 /** Options for the test server. */
 export interface TestSshdOptions {
+  /** Log in as this existing user instead of the default (see the file comment). */
+  user?: string;
   /** sshd's MaxSessions (channels per connection); OpenSSH's default is 10. */
   maxSessions?: number;
   /** Extra sshd_config lines. */
@@ -56,10 +65,17 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
   // sshd insists on its privilege separation directory even when run by hand.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
+  const username = options.user ?? defaultLoginUser();
   const dir = await mkdtemp(join(tmpdir(), 'berth-sshd-'));
+  // sshd reads authorized_keys as the login user, and that user's commands write to scratch.
+  chmodSync(dir, 0o755);
+  const scratch = join(dir, 'scratch');
+  mkdirSync(scratch);
+  const account = lookupUser(username);
+  chownSync(scratch, account.uid, account.gid);
   keygen(join(dir, 'host_ed25519'));
   keygen(join(dir, 'id_ed25519'));
-  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'id_ed25519.pub')), { mode: 0o600 });
+  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'id_ed25519.pub')), { mode: 0o644 });
   const fingerprintLine = spawnSync('ssh-keygen', ['-lf', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).stdout;
   const hostFingerprint = fingerprintLine.split(' ')[1];
 
@@ -80,25 +96,27 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
       child.kill('SIGKILL');
       continue;
     }
-    return makeHandle(dir, port, child, logPath, hostFingerprint);
+    return makeHandle({ dir, scratch, username, port, child, logPath, hostFingerprint });
   }
   await rm(dir, { recursive: true, force: true });
   throw lastError;
 }
 
-function makeHandle(dir: string, port: number, child: ChildProcess, logPath: string, hostFingerprint: string): TestSshd {
+function makeHandle(h: { dir: string; scratch: string; username: string; port: number; child: ChildProcess; logPath: string; hostFingerprint: string }): TestSshd {
+  const { dir, scratch, username, port, child, logPath, hostFingerprint } = h;
   const pid = child.pid!;
   return {
     host: '127.0.0.1',
     port,
-    username: userInfo().username,
+    username,
+    scratch,
     privateKey: readFileSync(join(dir, 'id_ed25519')),
     privateKeyPath: join(dir, 'id_ed25519'),
     hostFingerprint,
     pid,
     dir,
     clientOptions() {
-      return { host: '127.0.0.1', port, username: userInfo().username, privateKey: readFileSync(join(dir, 'id_ed25519')), hostFingerprint };
+      return { host: '127.0.0.1', port, username, privateKey: readFileSync(join(dir, 'id_ed25519')), hostFingerprint };
     },
     log: () => readFile(logPath, 'utf8'),
     dropConnectionOf(sessionPpid: number) {
@@ -147,6 +165,42 @@ function sshdConfig(dir: string, port: number, options: TestSshdOptions): string
     'LogLevel VERBOSE',
     ...(options.extraConfig ?? []),
   ];
+}
+
+/** The dedicated test user when running as root (created if missing), else whoever runs the tests. */
+function defaultLoginUser(): string {
+  if (process.getuid?.() !== 0) return userInfo().username;
+  const name = 'berth-ssh-test';
+  const home = '/var/lib/berth-ssh-test';
+  // Several suites may start fixtures at once; useradd fails for all but one of them,
+  // so success is judged by whether the user exists afterwards.
+  for (let attempt = 0; attempt < 5 && lookupUserOrUndefined(name) === undefined; attempt++) {
+    // Password '*' (no password) rather than useradd's '!' (locked): without PAM, sshd refuses
+    // every login to a locked account, keys included.
+    const r = spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', home, '--shell', '/bin/sh', '--password', '*', name], {
+      encoding: 'utf8',
+    });
+    if (r.error) throw new Error(`useradd is missing (${r.error.message}); install the passwd package or pass { user } to startTestSshd`);
+    if (r.status !== 0 && lookupUserOrUndefined(name) === undefined) spawnSync('sleep', ['0.2']);
+  }
+  const account = lookupUser(name);
+  // sshd changes to the home directory and complains on stderr when it is missing.
+  mkdirSync(home, { recursive: true });
+  chownSync(home, account.uid, account.gid);
+  return name;
+}
+
+function lookupUserOrUndefined(name: string): { uid: number; gid: number } | undefined {
+  const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  const fields = r.stdout.trim().split(':');
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+function lookupUser(name: string): { uid: number; gid: number } {
+  const account = lookupUserOrUndefined(name);
+  if (!account) throw new Error(`user ${name} does not exist; create it or pass another { user } to startTestSshd`);
+  return account;
 }
 
 function keygen(path: string): void {

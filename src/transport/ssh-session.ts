@@ -10,7 +10,7 @@ import { exitCodeForSignal } from './transport.js';
 /** Wraps an open exec channel; `finished` runs once when the channel is gone (to free its pool slot). */
 export function channelSession(
   channel: ClientChannel,
-  opts: { description: string; signal?: AbortSignal; finished: () => void },
+  opts: { description: string; signal?: AbortSignal; finished: () => void; kill: () => void },
 ): ExecSession {
   let closedByUs = false;
   // Writing after the remote command stopped reading fails; the exit status tells the story,
@@ -21,9 +21,11 @@ export function channelSession(
   const close = () => {
     if (closedByUs) return;
     closedByUs = true;
-    // OpenSSH (since 7.9) delivers signal requests; older servers ignore them, and closing
-    // the channel then ends the command through SIGHUP (tty) or a broken pipe.
+    // A signal request is the protocol's way, but OpenSSH honours it only for non-root
+    // logins; `kill` does the job out of band. sshd keeps the channel until the command has
+    // exited, so its exit signal still arrives after our close.
     channel.signal('KILL');
+    opts.kill();
     channel.close();
     // The channel's 'close' event waits until its output has been read; nobody will read it now.
     channel.unpipe();

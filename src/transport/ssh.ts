@@ -4,6 +4,7 @@
  * connection, so a command costs a channel open (one round trip) instead of a TCP connect,
  * a key exchange and an authentication.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { BerthError } from '../api/errors.js';
 import type { ExecSession } from '../providers/provider.js';
@@ -52,6 +53,17 @@ export interface SshTransportOptions {
 /** How often one exec may meet a server that refuses a channel before giving up. */
 const MAX_CHANNEL_REFUSALS = 3;
 
+/** Marks every process an exec starts (children inherit it), so the exec can be killed later. */
+const EXEC_MARKER = 'BERTH_EXEC_ID';
+
+/**
+ * Kills every process whose environment carries the marker given as $1. SSH "signal"
+ * requests cannot be relied on: OpenSSH ignores them for root logins ("session signalling
+ * requires privilege separation") and for non-tty sessions closing the channel does not end
+ * the command either. The pattern travels in argv, so this script never matches itself.
+ */
+const KILL_MARKED = `for f in $(grep -lszxF "$1" /proc/[0-9]*/environ); do p=\${f#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null; done; exit 0`;
+
 /** Runs commands and moves files on one host over pooled SSH connections. */
 export class SshTransport implements Transport {
   /** "ssh user@host:port". */
@@ -85,13 +97,19 @@ export class SshTransport implements Transport {
   /** Starts cmd through the remote login shell (`cd DIR && export K=V && exec argv`), with a pty when asked. */
   async exec(p: ExecParams): Promise<ExecSession> {
     validateExecParams(p);
-    const command = remoteCommand(p);
+    const marker = `${EXEC_MARKER}=${randomUUID()}`;
+    const command = remoteCommand({ ...p, env: { ...p.env, [EXEC_MARKER]: marker.slice(EXEC_MARKER.length + 1) } });
     const pty = p.tty ? { cols: p.cols ?? 80, rows: p.rows ?? 24, term: p.env?.TERM ?? 'xterm-256color' } : undefined;
     const { value: channel, lease } = await this.openChannel<ClientChannel>(
       (client, done) => client.exec(command, pty ? { pty } : {}, done),
       p.signal,
     );
-    return channelSession(channel, { description: this.description, signal: p.signal, finished: () => lease.release() });
+    return channelSession(channel, {
+      description: this.description,
+      signal: p.signal,
+      finished: () => lease.release(),
+      kill: () => this.killMarked(marker),
+    });
   }
 
   /** Runs a command to completion, collecting its output. */
@@ -113,6 +131,11 @@ export class SshTransport implements Transport {
         sftp.chmod(path, mode, (chmodErr) => done(chmodErr));
       });
     });
+  }
+
+  /** Kills the processes of one exec through a second channel; best effort, as the host may be gone. */
+  private killMarked(marker: string): void {
+    this.run({ cmd: ['sh', '-c', KILL_MARKED, 'sh', marker], timeoutMs: 10_000 }).catch(() => {});
   }
 
   /** Pool counters: established connections, dials so far, channels in use. */

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestSshd, type TestSshd } from '../../src/testing/sshd.js';
+import { SshTransport } from '../../src/transport/ssh.js';
+import { transportConformance } from './conformance.js';
+
+describe('SshTransport against a real sshd', () => {
+  let sshd: TestSshd;
+  let transport: SshTransport;
+
+  beforeAll(async () => {
+    sshd = await startTestSshd();
+    transport = new SshTransport(sshd.clientOptions());
+  });
+  afterAll(async () => {
+    await transport?.close();
+    await sshd?.stop();
+  });
+
+  transportConformance(
+    () => transport,
+    () => sshd.scratch,
+  );
+
+  test('describes itself as ssh user@host:port', () => {
+    expect(transport.description).toBe(`ssh ${sshd.username}@127.0.0.1:${sshd.port}`);
+  });
+
+  test('a tty reports its size and follows resize', async () => {
+    const s = await transport.exec({ cmd: ['sh', '-c', 'stty size; read line; stty size'], tty: true, cols: 100, rows: 30 });
+    let seen = '';
+    s.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+    const waitFor = async (text: string) => {
+      const deadline = Date.now() + 10_000;
+      while (!seen.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`never saw ${JSON.stringify(text)} in ${JSON.stringify(seen)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor('30 100');
+    await s.resize(120, 40);
+    s.stdin.write('go\n');
+    await waitFor('40 120');
+    expect(await s.wait()).toBe(0);
+    // Through a tty, stderr is merged into stdout and the separate stream stays empty.
+  });
+
+  test('a tty sets TERM, and sshd ignores env requests so env still arrives', async () => {
+    const r = await transport.run({ cmd: ['sh', '-c', 'printf "%s %s" "$TERM" "$BERTH_Y"'], tty: true, env: { BERTH_Y: 'yes' } });
+    expect(r.stdout).toBe('xterm-256color yes');
+  });
+
+  test('without a tty, the command has no terminal', async () => {
+    const r = await transport.run({ cmd: ['sh', '-c', 'test -t 0 && echo tty || echo notty'] });
+    expect(r.stdout).toBe('notty\n');
+  });
+
+  test('a missing cwd fails the command, not the transport', async () => {
+    const r = await transport.run({ cmd: ['true'], cwd: '/berth/no/such/dir' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/berth\/no\/such\/dir/);
+  });
+});
