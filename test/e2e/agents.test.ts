@@ -33,7 +33,7 @@ describe('node agents', () => {
     const late = await startAgent(server, { name: 'late', joinToken: expired.token });
     expect(await late.proc.exited).not.toBe(0);
     expect(late.proc.output).toMatch(/expired/);
-    const names = (await server.json<any[]>(['node', 'ls'])).map((n) => n.name);
+    const names = (await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[])).map((n) => n.name);
     expect(names).not.toContain('used-b');
     expect(names).not.toContain('late');
   });
@@ -49,7 +49,7 @@ describe('node agents', () => {
 
     // Agent killed hard: the node turns offline, the workspace keeps running in Docker.
     await proc.stop('SIGKILL');
-    await waitFor('roamer offline', async () => (await server.json<any[]>(['node', 'ls'])).find((n) => n.name === 'roamer')?.status === 'offline', 15_000);
+    await waitFor('roamer offline', async () => (await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[])).find((n) => n.name === 'roamer')?.status === 'offline', 15_000);
     const offlineExec = await server.cli(['ws', 'exec', ws, '--', 'true']);
     expect(offlineExec.code).toBe(6);
     expect(offlineExec.stderr).toContain('NODE_OFFLINE');

@@ -85,9 +85,10 @@ describe('bad input', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('NOT_FOUND');
     expect(r.stderr).toContain('berth image build');
-    const list = await server.json<any[]>(['ws', 'ls']);
+    const list = await server.json<any>(['ws', 'ls']).then((r) => r.workspaces as any[]);
     expect(list.map((w) => w.name)).not.toContain(name);
-    expect(await dockerLeftovers()).toEqual([]);
+    const [node] = await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[]);
+    expect(await dockerLeftovers({ node: node.id })).toEqual([]);
   });
 
   it('rejects a bad join-token ttl', async () => {

@@ -132,7 +132,7 @@ export class TestServer {
   /** Waits until a node of that name is online. */
   async waitNodeOnline(name?: string, timeoutMs = 30_000): Promise<any> {
     return waitFor(`node ${name ?? '(any)'} online`, async () => {
-      const nodes = await this.json<any[]>(['node', 'ls']);
+      const nodes = await this.json<any>(['node', 'ls']).then((r) => r.nodes as any[]);
       return nodes.find((n) => (name ? n.name === name : true) && n.status === 'online');
     }, timeoutMs);
   }
@@ -180,9 +180,9 @@ export async function startAgent(server: TestServer, opts: { name: string; state
   return { proc: new Proc(child), stateDir };
 }
 
-/** Containers and volumes berth labelled for a workspace id (or for any workspace when omitted). */
-export async function dockerLeftovers(workspaceId?: string): Promise<string[]> {
-  const label = workspaceId ? `berth.workspace=${workspaceId}` : 'berth.workspace';
+/** Containers and volumes berth labelled for a workspace id, or for every workspace of a node. */
+export async function dockerLeftovers(scope: string | { node: string }): Promise<string[]> {
+  const label = typeof scope === 'string' ? `berth.workspace=${scope}` : `berth.node=${scope.node}`;
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
   const volumes = (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? [];
   return [...containers.map((c) => `container ${c.Names[0]}`), ...volumes.map((v) => `volume ${v.Name}`)];

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('workspace lifecycle through the CLI', () => {
   it('lists the local node online with a usable docker provider', async () => {
-    const nodes = await server.json<any[]>(['node', 'ls']);
+    const nodes = await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[]);
     expect(nodes).toHaveLength(1);
     expect(nodes[0].status).toBe('online');
     const dockerInfo = nodes[0].providers.find((p: any) => p.kind === 'docker');
@@ -35,7 +35,7 @@ describe('workspace lifecycle through the CLI', () => {
   });
 
   it('lists the base image', async () => {
-    const images = await server.json<any[]>(['image', 'ls']);
+    const images = await server.json<any>(['image', 'ls']).then((r) => r.images as any[]);
     expect(images.map((i) => i.name)).toContain('base');
   });
 
@@ -47,7 +47,7 @@ describe('workspace lifecycle through the CLI', () => {
     expect(ws.status).toBe('running');
     expect(ws.provider).toBe('docker');
     expect(ws.memoryBytes).toBe(256 * 1024 * 1024);
-    const list = await server.json<any[]>(['ws', 'ls']);
+    const list = await server.json<any>(['ws', 'ls']).then((r) => r.workspaces as any[]);
     expect(list.map((w) => w.name)).toContain(name);
     const [container] = await docker.listContainers({ filters: { label: [`berth.workspace=${ws.id}`] } });
     expect(container.Labels['berth.node']).toBe(ws.nodeId);
