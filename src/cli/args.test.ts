@@ -70,6 +70,7 @@ describe('numbers and lists', () => {
     expect(parseListen('127.0.0.1:7080')).toBe('127.0.0.1:7080');
     expect(parseListen('[::1]:7080')).toBe('[::1]:7080');
     expect(parseListen('localhost:80')).toBe('localhost:80');
-    for (const bad of ['7080', '127.0.0.1', ':7080', 'host:99999', 'a b:1']) expect(fieldOf(() => parseListen(bad))).toBe('listen');
+    expect(parseListen('7080')).toBe('7080');
+    for (const bad of ['0', '127.0.0.1', ':7080', 'host:99999', 'a b:1']) expect(fieldOf(() => parseListen(bad))).toBe('listen');
   });
 });

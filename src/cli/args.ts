@@ -58,10 +58,10 @@ export function parseList(text: string): string[] {
     .filter(Boolean);
 }
 
-/** Checks `--listen HOST:PORT` (IPv6 hosts in brackets) so a typo fails before the server loads. */
+/** Checks `--listen HOST:PORT` (IPv6 hosts in brackets, or a bare port) so a typo fails before the server loads. */
 export function parseListen(text: string): string {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text.trim());
-  if (!m || Number(m[2]) > 65535) {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s]+):)?(\d{1,5})$/.exec(text.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid listen address "${text}": use HOST:PORT, for example 127.0.0.1:7080 or 0.0.0.0:7080.`, {
       field: 'listen',
     });

@@ -5,20 +5,7 @@ import { normalizeServerUrl } from '../../client/index.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { defaultNodeName, defaultStateDir } from '../defaults.js';
-import { LOG_LEVELS, loadEntryModule } from './entry-module.js';
-
-/** What `runAgent` in src/agent/main.ts takes. */
-export interface AgentRunOptions {
-  server: string;
-  joinToken?: string;
-  stateDir: string;
-  name: string;
-  logLevel: string;
-}
-
-interface AgentModule {
-  runAgent(opts: AgentRunOptions): Promise<void>;
-}
+import { LOG_LEVELS } from './log-levels.js';
 
 function parseNodeName(text: string): string {
   const parsed = nameSchema.safeParse(text);
@@ -38,9 +25,9 @@ export function registerAgentRun(program: Command, ctx: CliContext): void {
       .option('--name <name>', 'node name to join as (default: the host name)', optionParser(parseNodeName))
       .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info')),
   ).action(async (opts: { server: string; joinToken?: string; stateDir?: string; name?: string; logLevel: string }) => {
-    const mod = await loadEntryModule<AgentModule>('../../agent/main.js', 'agent');
-    if (typeof mod.runAgent !== 'function') throw new BerthError('INTERNAL', 'This build of berth has no agent entry point (runAgent).');
-    await mod.runAgent({
+    // Loaded only now, so user commands never pay for the agent's code and provider dependencies.
+    const { runAgent } = await import('../../agent/main.js');
+    await runAgent({
       server: opts.server,
       joinToken: opts.joinToken,
       stateDir: opts.stateDir ?? defaultStateDir(ctx.io),
