@@ -23,9 +23,17 @@ export async function followOperation(ctx: CliContext, client: BerthClient, acce
   let final = accepted;
   if (accepted.status === 'running') {
     const display = ctx.json ? undefined : createProgressDisplay(ctx.io.stdout, label ?? operationLabel(accepted));
+    // Ctrl-C stops watching, not the operation: say so, so nobody thinks it was cancelled.
+    const onInterrupt = (): void => {
+      display?.stop();
+      ctx.io.stderr.write(`\nStopped following operation ${accepted.id}; it continues on the server.\n`);
+      process.exit(130);
+    };
+    process.once('SIGINT', onInterrupt);
     try {
       final = await client.watchOperation(accepted.id, (e) => display?.event(e));
     } finally {
+      process.off('SIGINT', onInterrupt);
       display?.stop();
     }
   }
