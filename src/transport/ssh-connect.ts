@@ -93,7 +93,11 @@ export function dialSsh(o: SshConnectOptions, closed: () => void): Promise<Clien
     });
     client.on('error', (err: Error & { level?: string }) => {
       // After ready, errors are followed by 'close', which is how the pool learns of them.
-      if (!ready) reject(dialError(err, destination, o, rejectedFingerprint));
+      // Before ready, the half-open socket is not wanted by anyone: destroy it.
+      if (!ready) {
+        reject(dialError(err, destination, o, rejectedFingerprint));
+        client.destroy();
+      }
     });
     client.on('close', () => {
       if (ready) closed();
@@ -110,6 +114,9 @@ export function dialSsh(o: SshConnectOptions, closed: () => void): Promise<Clien
       keepaliveInterval: o.keepaliveIntervalMs,
       keepaliveCountMax: o.keepaliveCountMax,
     });
+    // ssh2 writes a packet's length, body and MAC as separate small writes; with Nagle's
+    // algorithm on, the tail waits for the peer's delayed ACK (~40 ms) on every request.
+    client.setNoDelay(true);
   });
 }
 
