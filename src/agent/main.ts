@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import { BerthError } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
@@ -47,7 +48,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let saved = await state.loadCredential();
   if (saved && opts.joinToken) log.info('this node already joined; ignoring --join-token');
   if (!saved) {
-    if (!opts.joinToken) throw new Error(`this node has not joined a server yet: pass --join-token (mint one with \`berth node join-token\`), or point --state-dir at an existing agent state`);
+    if (!opts.joinToken) {
+      throw new BerthError('FAILED_PRECONDITION', 'This node has not joined a server yet: pass --join-token (an admin mints one with `berth node join-token`), or point --state-dir at the state of an agent that joined.', { field: 'join-token' });
+    }
     const joined = await joinServer(opts.server, opts.joinToken, opts.name ?? defaultNodeName());
     saved = { server: opts.server, ...joined };
     await state.saveCredential(saved);

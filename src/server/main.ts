@@ -32,7 +32,7 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 /** Runs the coordination server until a termination signal. */
 export async function runServer(opts: ServerOptions): Promise<void> {
-  const log = pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'server' } });
+  const log = pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { pid: process.pid } });
   const { host, port } = parseListen(opts.listen);
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteStore(join(opts.dataDir, 'berth.db'));

@@ -25,6 +25,11 @@ import { readResources } from './system.js';
 /** Sends an event to the server. */
 export type Emit = <E extends AgentEvent>(name: E, payload: AgentEventPayload<E>) => void;
 
+/** Maps a provider's own 0..1 progress into [from, to] of the whole operation, so the bar never runs backwards. */
+function subRange(op: OpContext, from: number, to: number): OpContext {
+  return { ...op, progress: (stage, fraction = null) => op.progress(stage, fraction === null ? null : from + (to - from) * fraction) };
+}
+
 /** Provider status → the status the server records. A workspace gone from its node has failed. */
 function toWorkspaceStatus(s: ProviderStatus): WorkspaceStatus {
   return s === 'missing' ? 'failed' : s;
@@ -98,10 +103,10 @@ export class AgentRuntime {
         const { provider, handle } = this.lookup(p.workspaceId);
         const op = this.op(p.opId);
         this.exec.closeWorkspace(p.workspaceId);
-        op.progress('stopping', 0.1);
-        await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, op);
-        op.progress('starting', 0.6);
-        await provider.start(handle, op);
+        op.progress('stopping', 0.05);
+        await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, subRange(op, 0.05, 0.5));
+        op.progress('starting', 0.5);
+        await provider.start(handle, subRange(op, 0.5, 1));
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.delete': {
@@ -152,14 +157,14 @@ export class AgentRuntime {
     const op = this.op(p.opId);
     const info = await provider.probe();
     if (!info.usable) throw new BerthError('PROVIDER_UNAVAILABLE', `The ${provider.kind} provider is not usable on this node: ${info.reason ?? 'no reason given'}`, { field: 'provider' });
-    op.progress('creating', 0.2);
-    const handle = await provider.create(p.spec, op);
+    op.progress('creating', 0.05);
+    const handle = await provider.create(p.spec, subRange(op, 0.05, 0.7));
     try {
       // Persist before starting: if the agent dies now, recover() finds the handle instead of reaping.
       await this.state.saveHandle(handle);
       this.handles.set(handle.workspaceId, handle);
       op.progress('starting', 0.7);
-      await provider.start(handle, op);
+      await provider.start(handle, subRange(op, 0.7, 0.99));
       op.progress('running', 1);
       return { status: toWorkspaceStatus(await provider.inspect(handle)) };
     } catch (err) {
