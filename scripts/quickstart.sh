@@ -15,6 +15,7 @@ BERTH="$PWD/bin/berth"
 require_node
 ensure_packages
 ensure_dockerd
+ensure_provider_hosts
 ensure_build
 
 healthy() { node -e "fetch('$URL/api/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 . scripts/lib/host.sh
 
 require_node
-ensure_packages
+ensure_packages "$BERTH_APT_PACKAGES $BERTH_TEST_APT_PACKAGES"
 ensure_dockerd
+ensure_provider_hosts
 ensure_build
 
 report=$(mktemp /tmp/berth-vitest-XXXXXX.json)

@@ -3,6 +3,10 @@
 # says precisely what to install and stops.
 
 BERTH_APT_PACKAGES="docker.io busybox-static debootstrap iproute2 procps ca-certificates"
+# What only the test suite needs on top (real peers for the SSH transport tests).
+BERTH_TEST_APT_PACKAGES="openssh-server openssh-client"
+# Functions that prepare a provider's host (bridge, kernel, ...), run after packages are in.
+BERTH_HOST_HOOKS=""
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -18,7 +22,7 @@ require_node() {
 
 missing_packages() {
   local missing=""
-  for p in $BERTH_APT_PACKAGES; do
+  for p in $1; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
   echo "$missing"
@@ -26,6 +30,7 @@ missing_packages() {
 
 # Installs the Debian packages berth needs, or explains what to install when it cannot.
 ensure_packages() {
+  local want="${1:-$BERTH_APT_PACKAGES}"
   if ! command -v dpkg-query >/dev/null 2>&1 || [ ! -f /etc/debian_version ]; then
     for c in dockerd busybox debootstrap; do
       command -v "$c" >/dev/null 2>&1 || die "this is not Debian, so berth cannot install for you: install Docker Engine (dockerd), busybox (static) and debootstrap, then run this again."
@@ -33,7 +38,7 @@ ensure_packages() {
     return 0
   fi
   local missing
-  missing=$(missing_packages)
+  missing=$(missing_packages "$want")
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" != 0 ]; then
     die "missing Debian packages:$missing — install them with: sudo apt-get install -y$missing   (or run this script as root)"
@@ -72,3 +77,15 @@ ensure_build() {
   say "building berth"
   npm run --silent build
 }
+
+# Runs every provider's host preparation (each host-<provider>.sh registers one).
+ensure_provider_hosts() {
+  local hook
+  for hook in $BERTH_HOST_HOOKS; do "$hook"; done
+}
+
+# Each provider keeps its host set-up in its own file next to this one.
+for _f in "$(dirname "${BASH_SOURCE[0]}")"/host-*.sh; do
+  [ -f "$_f" ] && . "$_f"
+done
+unset _f
