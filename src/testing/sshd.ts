@@ -39,6 +39,8 @@ export interface TestSshd {
   log(): Promise<string>;
   /** Kills the per-connection sshd that serves the session whose shell has parent `sessionPpid` (a `$PPID`), dropping that connection. */
   dropConnectionOf(sessionPpid: number): void;
+  /** Sends a signal (SIGSTOP to make the connection silent, SIGCONT to wake it) to every process serving that connection. */
+  signalConnectionOf(sessionPpid: number, signal: NodeJS.Signals): void;
   /** Kills sshd and every connection it serves, then removes the directory. */
   stop(): Promise<void>;
 }
@@ -120,16 +122,10 @@ function makeHandle(h: { dir: string; scratch: string; username: string; port: n
     },
     log: () => readFile(logPath, 'utf8'),
     dropConnectionOf(sessionPpid: number) {
-      // Walk up from the session's sshd to the listener's direct child: that process is the
-      // whole connection (privilege-separation monitor); killing it closes the socket.
-      let current = sessionPpid;
-      for (;;) {
-        const parent = parentPid(current);
-        if (parent === pid) break;
-        if (parent === undefined || parent <= 1) throw new Error(`pid ${sessionPpid} is not served by the test sshd ${pid}`);
-        current = parent;
-      }
-      for (const p of [...descendants(current), current]) tryKill(p);
+      for (const p of connectionProcesses(pid, sessionPpid)) tryKill(p);
+    },
+    signalConnectionOf(sessionPpid: number, signal: NodeJS.Signals) {
+      for (const p of connectionProcesses(pid, sessionPpid)) process.kill(p, signal);
     },
     async stop() {
       for (const p of descendants(pid)) tryKill(p);
@@ -139,6 +135,21 @@ function makeHandle(h: { dir: string; scratch: string; username: string; port: n
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Every process serving one connection: walking up from the session's sshd to the listener's
+ * direct child (the privilege-separation monitor) finds the connection's root process.
+ */
+function connectionProcesses(listenerPid: number, sessionPpid: number): number[] {
+  let current = sessionPpid;
+  for (;;) {
+    const parent = parentPid(current);
+    if (parent === listenerPid) break;
+    if (parent === undefined || parent <= 1) throw new Error(`pid ${sessionPpid} is not served by the test sshd ${listenerPid}`);
+    current = parent;
+  }
+  return [...descendants(current), current];
 }
 
 function sshdConfig(dir: string, port: number, options: TestSshdOptions): string[] {

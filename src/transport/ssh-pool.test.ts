@@ -136,6 +136,14 @@ describe('ConnectionPool', () => {
     expect(pool.stats().connections).toBe(0);
   });
 
+  test('beyondCap dials past the connection cap instead of queueing', async () => {
+    const { pool } = fakePool({ maxConnections: 1, maxChannelsPerConnection: 1 });
+    await pool.acquire();
+    const urgent = await pool.acquire(undefined, { beyondCap: true });
+    expect(urgent.connectionId).toBe(2);
+    expect(pool.stats()).toMatchObject({ connections: 2, queued: 0 });
+  });
+
   test('an aborted wait leaves the queue', async () => {
     const { pool } = fakePool({ maxConnections: 1, maxChannelsPerConnection: 1 });
     await pool.acquire();

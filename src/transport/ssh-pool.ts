@@ -83,11 +83,15 @@ export class ConnectionPool<C> {
     }
   }
 
-  /** Claims one channel slot: on a connection with room, on a new connection, or after waiting in line. */
-  acquire(signal?: AbortSignal): Promise<Lease<C>> {
+  /**
+   * Claims one channel slot: on a connection with room, on a new connection, or after waiting
+   * in line. `beyondCap` dials past maxConnections instead of waiting, for the rare channel
+   * that must not queue behind the channels it exists to end; the extra connection idles out.
+   */
+  acquire(signal?: AbortSignal, opts: { beyondCap?: boolean } = {}): Promise<Lease<C>> {
     if (this.closed) return Promise.reject(closedError());
     signal?.throwIfAborted();
-    const slot = this.pickSlot();
+    const slot = this.pickSlot() ?? (opts.beyondCap ? this.startDial() : undefined);
     if (slot) return this.leaseOn(slot);
     return new Promise<Lease<C>>((resolve, reject) => {
       const waiter: Waiter<C> = {

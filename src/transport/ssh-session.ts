@@ -13,13 +13,14 @@ export function channelSession(
   opts: { description: string; signal?: AbortSignal; finished: () => void; kill: () => void },
 ): ExecSession {
   let closedByUs = false;
+  let finished = false;
   // Writing after the remote command stopped reading fails; the exit status tells the story,
   // so a write error must not crash the process when the caller attached no handler.
   channel.on('error', () => {});
   channel.stderr.on('error', () => {});
 
   const close = () => {
-    if (closedByUs) return;
+    if (closedByUs || finished) return;
     closedByUs = true;
     // A signal request is the protocol's way, but OpenSSH honours it only for non-root
     // logins; `kill` does the job out of band. sshd keeps the channel until the command has
@@ -35,10 +36,13 @@ export function channelSession(
   };
   const onAbort = () => close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // The signal may have fired while the channel was being opened.
+  if (opts.signal?.aborted) queueMicrotask(close);
 
   const exited = new Promise<number>((resolve, reject) => {
     // ssh2 emits 'close' after stdout has ended, with the same arguments as 'exit'.
     channel.once('close', (code: number | null | undefined, signalName?: string) => {
+      finished = true;
       opts.signal?.removeEventListener('abort', onAbort);
       opts.finished();
       if (typeof code === 'number') resolve(code);

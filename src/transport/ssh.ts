@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { BerthError } from '../api/errors.js';
 import type { ExecSession } from '../providers/provider.js';
-import { remoteCommand } from './shell-quote.js';
+import { remoteCommand, shellQuote } from './shell-quote.js';
 import {
   checkHostKeyPolicy,
   dialSsh,
@@ -61,6 +61,7 @@ const EXEC_MARKER = 'BERTH_EXEC_ID';
  * requests cannot be relied on: OpenSSH ignores them for root logins ("session signalling
  * requires privilege separation") and for non-tty sessions closing the channel does not end
  * the command either. The pattern travels in argv, so this script never matches itself.
+ * It needs /proc and a grep with -z (GNU or BusyBox), which every Linux host berth manages has.
  */
 const KILL_MARKED = `for f in $(grep -lszxF "$1" /proc/[0-9]*/environ); do p=\${f#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null; done; exit 0`;
 
@@ -97,8 +98,8 @@ export class SshTransport implements Transport {
   /** Starts cmd through the remote login shell (`cd DIR && export K=V && exec argv`), with a pty when asked. */
   async exec(p: ExecParams): Promise<ExecSession> {
     validateExecParams(p);
-    const marker = `${EXEC_MARKER}=${randomUUID()}`;
-    const command = remoteCommand({ ...p, env: { ...p.env, [EXEC_MARKER]: marker.slice(EXEC_MARKER.length + 1) } });
+    const execId = randomUUID();
+    const command = remoteCommand({ ...p, env: { ...p.env, [EXEC_MARKER]: execId } });
     const pty = p.tty ? { cols: p.cols ?? 80, rows: p.rows ?? 24, term: p.env?.TERM ?? 'xterm-256color' } : undefined;
     const { value: channel, lease } = await this.openChannel<ClientChannel>(
       (client, done) => client.exec(command, pty ? { pty } : {}, done),
@@ -108,7 +109,7 @@ export class SshTransport implements Transport {
       description: this.description,
       signal: p.signal,
       finished: () => lease.release(),
-      kill: () => this.killMarked(marker),
+      kill: () => this.killMarked(`${EXEC_MARKER}=${execId}`),
     });
   }
 
@@ -133,9 +134,25 @@ export class SshTransport implements Transport {
     });
   }
 
-  /** Kills the processes of one exec through a second channel; best effort, as the host may be gone. */
-  private killMarked(marker: string): void {
-    this.run({ cmd: ['sh', '-c', KILL_MARKED, 'sh', marker], timeoutMs: 10_000 }).catch(() => {});
+  /**
+   * Kills the processes of one exec through a second channel; best effort, as the host may
+   * be gone. The channel may go beyond the connection cap: when every channel is held by a
+   * session being closed, waiting in line for one would wait forever.
+   */
+  private async killMarked(marker: string): Promise<void> {
+    try {
+      const { value: channel, lease } = await this.openChannel<ClientChannel>(
+        (client, done) => client.exec(shellQuote(['sh', '-c', KILL_MARKED, 'sh', marker]), done),
+        AbortSignal.timeout(10_000),
+        { beyondCap: true },
+      );
+      channel.once('close', () => lease.release());
+      channel.resume();
+      channel.stderr.resume();
+      channel.end();
+    } catch {
+      // Nothing more can be done from here; the session's own close still goes ahead.
+    }
   }
 
   /** Pool counters: established connections, dials so far, channels in use. */
@@ -161,11 +178,12 @@ export class SshTransport implements Transport {
   private async openChannel<T>(
     open: (client: Client, done: (err: Error | undefined, value: T) => void) => void,
     signal?: AbortSignal,
+    leaseOptions?: { beyondCap?: boolean },
   ): Promise<{ value: T; lease: Lease<Client> }> {
     let refusals = 0;
     let retriedLostConnection = false;
     for (;;) {
-      const lease = await this.pool.acquire(signal);
+      const lease = await this.pool.acquire(signal, leaseOptions);
       try {
         const value = await new Promise<T>((resolve, reject) => {
           // ssh2 throws synchronously ("Not connected") when the socket is already gone.

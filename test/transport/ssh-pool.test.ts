@@ -94,6 +94,22 @@ describe('SSH connection pool', () => {
     expect(t.stats()).toMatchObject({ dials: 2, connections: 1 });
   });
 
+  test('keepalive notices a connection whose server stopped answering', async () => {
+    const t = transport({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+    const before = await whereServed(t);
+    // A stopped sshd still has its TCP acknowledged by the kernel: only SSH-level keepalives
+    // can tell that nobody is answering.
+    sshd.signalConnectionOf(before.sshdPid, 'SIGSTOP');
+    try {
+      await until('keepalive to declare the connection dead', () => t.stats().connections === 0, 5000);
+    } finally {
+      sshd.signalConnectionOf(before.sshdPid, 'SIGCONT');
+    }
+    const after = await whereServed(t);
+    expect(after.port).not.toBe(before.port);
+    expect(t.stats().dials).toBe(2);
+  });
+
   test('20 concurrent execs (twice MaxSessions) all succeed within the caps', async () => {
     const t = transport();
     let peak = 0;
@@ -118,6 +134,16 @@ describe('SSH connection pool', () => {
     expect(new Set(served.map((s) => s.port)).size).toBe(2);
     expect(t.stats().dials).toBe(2);
     expect(peakQueued).toBeGreaterThan(0);
+  });
+
+  test('closing sessions that hold every channel still kills them (the kill does not queue behind them)', async () => {
+    const t = transport({ maxConnections: 1, maxChannelsPerConnection: 2 });
+    const sessions = await Promise.all([t.exec({ cmd: ['sleep', '60'] }), t.exec({ cmd: ['sleep', '60'] })]);
+    for (const s of sessions) s.stdout.resume();
+    const started = Date.now();
+    for (const s of sessions) s.close();
+    expect(await Promise.all(sessions.map((s) => s.wait()))).toEqual([137, 137]);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   test('idle connections are closed after the idle timeout, and the next exec dials again', async () => {
