@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: fast unit tests next to the code, real-engine provider suites, and
+// Projects: fast unit tests next to the code, real-engine provider suites, the transport
+// against a real sshd, and
 // end-to-end tests that start real server and agent processes and drive them with the CLI.
 // The slow ones run one file at a time: they share one Docker engine on a 2-core machine.
 export default defineConfig({
