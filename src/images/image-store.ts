@@ -3,12 +3,14 @@
  * into a reference the Docker engine can run.
  */
 import type Dockerode from 'dockerode';
+import type { Readable } from 'node:stream';
 import { BerthError } from '../api/index.js';
 import type { OpContext } from '../providers/provider.js';
 import { DEFAULT_BUSYBOX_PATH, busyboxRootfsTar } from './busybox-rootfs.js';
 import { DEFAULT_DEBIAN_MIRROR, defaultCacheDir, ensureDebianRootfs } from './debootstrap.js';
 import { type NodeImage, imageExists, importRootfs, listBerthImages, pullImage, removeUnusedImage, toNodeImage } from './docker-images.js';
-import { berthImageRef, imageLabels, importChanges, isPlainImageName, validateImageRequest } from './naming.js';
+import type { ExportResult, ImageExporter } from './exporter.js';
+import { berthImageRef, formatImageSource, imageLabels, importChanges, isPlainImageName, validateImageRequest } from './naming.js';
 import { packDirectory } from './rootfs-tar.js';
 
 /** How an ImageStore is set up; only `docker` is required. */
@@ -22,6 +24,8 @@ export interface ImageStoreOptions {
   debianMirror?: string;
   /** Whether resolveDocker may pull missing references; true unless a test must stay off the network. */
   pull?: boolean;
+  /** Steps after the Docker import that make other engines' copies of the same rootfs (LXC, QEMU). */
+  exporters?: ImageExporter[];
 }
 
 /** Builds, lists and resolves the images of one node's Docker engine. */
@@ -32,6 +36,7 @@ export class ImageStore {
   private readonly busyboxPath: string;
   private readonly mirror: string;
   private readonly pull: boolean;
+  private readonly exporters: ImageExporter[];
 
   constructor(opts: ImageStoreOptions) {
     this.docker = opts.docker;
@@ -39,37 +44,75 @@ export class ImageStore {
     this.busyboxPath = opts.busyboxPath ?? DEFAULT_BUSYBOX_PATH;
     this.mirror = opts.debianMirror ?? process.env.BERTH_DEBIAN_MIRROR ?? DEFAULT_DEBIAN_MIRROR;
     this.pull = opts.pull ?? true;
+    this.exporters = opts.exporters ?? [];
   }
 
-  /** Builds (or rebuilds) the berth image NAME from busybox or a Debian suite, and returns it. */
+  /**
+   * Builds (or rebuilds) the berth image NAME from busybox or a Debian suite, imports it into
+   * Docker, then hands the same rootfs to every exporter. A node whose Docker engine is down
+   * still gets the exporters' copies; the build fails only when nothing at all was made.
+   */
   async build(req: { name: string; from: string; packages: string[] }, op: OpContext): Promise<NodeImage> {
     const valid = validateImageRequest(req);
     const ref = berthImageRef(valid.name);
-    const previous = await this.engine(() => this.docker.getImage(ref).inspect().then((i) => i.Id).catch(() => null));
-    op.signal.throwIfAborted();
-    let tar;
-    if (valid.source.kind === 'busybox') {
-      op.progress('assembling busybox rootfs', 0.1);
-      tar = await busyboxRootfsTar(this.busyboxPath);
+    let rootfsDir: string | undefined;
+    if (valid.source.kind === 'debian') {
+      rootfsDir = await ensureDebianRootfs({ cacheDir: this.cacheDir, suite: valid.source.suite, packages: valid.packages, mirror: this.mirror }, op);
     } else {
-      const dir = await ensureDebianRootfs({ cacheDir: this.cacheDir, suite: valid.source.suite, packages: valid.packages, mirror: this.mirror }, op);
-      op.signal.throwIfAborted();
-      op.progress('packing rootfs', 0.78);
-      tar = packDirectory(dir);
+      op.progress('assembling busybox rootfs', 0.1);
     }
-    const id = await this.engine(() => importRootfs(this.docker, tar, ref, importChanges(imageLabels(valid)), op));
+    op.signal.throwIfAborted();
+    // Each consumer gets its own stream: a tar stream can be read only once.
+    const rootfsTar = async () => (rootfsDir === undefined ? busyboxRootfsTar(this.busyboxPath) : packDirectory(rootfsDir));
+    const labels = imageLabels(valid);
+
+    let image: NodeImage | null = null;
+    let dockerError: unknown;
+    try {
+      image = await this.importDocker(ref, await rootfsTar(), labels, op);
+    } catch (err) {
+      if (this.exporters.length === 0 || !(err instanceof BerthError) || err.code !== 'PROVIDER_UNAVAILABLE') throw err;
+      dockerError = err;
+      op.log(`skipped the Docker image: ${err.message}`);
+    }
+    let exported: ExportResult | null = null;
+    for (const exporter of this.exporters) {
+      op.signal.throwIfAborted();
+      op.progress(`exporting for ${exporter.kind}`, 0.9);
+      const result = await exporter.export({ request: valid, labels, rootfsTar, rootfsDir }, op);
+      if (result) op.log(`exported for ${exporter.kind}: ${result.ref}`);
+      exported ??= result;
+    }
+    if (!image && !exported) throw dockerError;
+    image ??= { name: valid.name, ref: exported!.ref, from: formatImageSource(valid.source), packages: valid.packages, sizeBytes: exported!.sizeBytes, createdAt: new Date().toISOString() };
+    op.progress('done', 1);
+    op.log(`built ${image.name} from ${image.from}${image.packages.length ? ` with ${image.packages.join(', ')}` : ''}`);
+    return image;
+  }
+
+  /** Imports the rootfs tar as the Docker image `ref`, replacing (and removing) an earlier build. */
+  private async importDocker(ref: string, tar: Readable, labels: Record<string, string>, op: OpContext): Promise<NodeImage> {
+    const previous = await this.engine(() => this.docker.getImage(ref).inspect().then((i) => i.Id).catch(() => null));
+    const id = await this.engine(() => importRootfs(this.docker, tar, ref, importChanges(labels), op));
     if (previous && previous !== id) await removeUnusedImage(this.docker, previous, op);
     const info = await this.engine(() => this.docker.getImage(ref).inspect());
     const image = toNodeImage({ Id: info.Id, RepoTags: info.RepoTags, Labels: info.Config?.Labels, Size: info.Size, Created: info.Created });
     if (!image) throw new BerthError('INTERNAL', `The engine imported ${ref} but lost its berth labels; rebuild it with a newer Docker engine.`);
-    op.progress('done', 1);
-    op.log(`built ${ref} from ${image.from}${image.packages.length ? ` with ${image.packages.join(', ')}` : ''}`);
+    op.log(`imported ${ref}`);
     return image;
   }
 
-  /** The berth images in this node's engine, found by their labels. */
+  /** The berth images in this node's engine, found by their labels; the exporters' when Docker is down. */
   async list(): Promise<NodeImage[]> {
-    return this.engine(() => listBerthImages(this.docker));
+    try {
+      return await this.engine(() => listBerthImages(this.docker));
+    } catch (err) {
+      const listers = this.exporters.filter((e) => e.list !== undefined);
+      if (listers.length === 0 || !(err instanceof BerthError) || err.code !== 'PROVIDER_UNAVAILABLE') throw err;
+      const byName = new Map<string, NodeImage>();
+      for (const e of listers) for (const img of await e.list!()) if (!byName.has(img.name)) byName.set(img.name, img);
+      return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    }
   }
 
   /** Resolves what a user typed for --image to an engine reference, pulling it when missing and allowed. */

@@ -3,3 +3,4 @@ export { ImageStore, type ImageStoreOptions } from './image-store.js';
 export { defaultCacheDir } from './debootstrap.js';
 export type { NodeImage } from './docker-images.js';
 export { berthImageRef, IMAGE_LABELS } from './naming.js';
+export type { ExportInput, ExportResult, ImageExporter } from './exporter.js';
