@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './values.js';
 export * from './resources.js';
+export * from './users.js';
 export * from './exec.js';
 export * from './agent-protocol.js';
 export * from './routes.js';

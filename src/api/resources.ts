@@ -178,12 +178,4 @@ export const nodesJoinPostSchema = z.object({
 export const nodeCredentialSchema = z.object({ nodeId: z.string(), nodeName: z.string(), credential: z.string() });
 export type NodeCredential = z.infer<typeof nodeCredentialSchema>;
 
-/** The caller, as GET /whoami shows it. */
-export const userSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  role: z.enum(['admin', 'member']),
-});
-export type User = z.infer<typeof userSchema>;
-
 export const healthSchema = z.object({ status: z.literal('ok'), version: z.string() });

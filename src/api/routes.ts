@@ -13,11 +13,25 @@ import {
   nodeSchema,
   nodesJoinPostSchema,
   operationSchema,
-  userSchema,
   workspaceSchema,
   workspacesPostSchema,
   workspaceStopPostSchema,
 } from './resources.js';
+import {
+  apiTokenSchema,
+  auditEntrySchema,
+  auditQuerySchema,
+  inviteSchema,
+  invitesPostSchema,
+  registeredSchema,
+  registerPostSchema,
+  sshKeySchema,
+  sshKeysPostSchema,
+  tokenCreatedSchema,
+  tokensPostSchema,
+  userDeleteSchema,
+  userSchema,
+} from './users.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -50,6 +64,27 @@ export const routes = {
 
   imagesList: { method: 'GET', path: '/images', auth: 'user', body: null, response: z.object({ images: z.array(imageSchema) }) },
   imagesPost: { method: 'POST', path: '/images', auth: 'admin', body: imagesPostSchema, response: operationResult },
+
+  usersList: { method: 'GET', path: '/users', auth: 'admin', body: null, response: z.object({ users: z.array(userSchema) }) },
+  invitesPost: { method: 'POST', path: '/users/invites', auth: 'admin', body: invitesPostSchema, response: inviteSchema },
+  userDelete: {
+    method: 'DELETE',
+    path: '/users/:name',
+    auth: 'admin',
+    body: userDeleteSchema,
+    response: z.object({ user: userSchema, deletedWorkspaces: z.array(z.string()), transferredWorkspaces: z.array(z.string()) }),
+  },
+  registerPost: { method: 'POST', path: '/register', auth: 'none', body: registerPostSchema, response: registeredSchema },
+
+  tokensList: { method: 'GET', path: '/tokens', auth: 'user', body: null, response: z.object({ tokens: z.array(apiTokenSchema) }) },
+  tokensPost: { method: 'POST', path: '/tokens', auth: 'user', body: tokensPostSchema, response: tokenCreatedSchema },
+  tokenDelete: { method: 'DELETE', path: '/tokens/:id', auth: 'user', body: null, response: z.object({ token: apiTokenSchema }) },
+
+  sshKeysList: { method: 'GET', path: '/ssh-keys', auth: 'user', body: null, response: z.object({ keys: z.array(sshKeySchema) }) },
+  sshKeysPost: { method: 'POST', path: '/ssh-keys', auth: 'user', body: sshKeysPostSchema, response: sshKeySchema },
+  sshKeyDelete: { method: 'DELETE', path: '/ssh-keys/:id', auth: 'user', body: null, response: z.object({ key: sshKeySchema }) },
+
+  auditList: { method: 'GET', path: '/audit', auth: 'user', body: null, query: auditQuerySchema, response: z.object({ entries: z.array(auditEntrySchema) }) },
 } as const;
 
 export type RouteName = keyof typeof routes;

@@ -34,6 +34,8 @@ export interface BerthClientOptions {
 export interface CallOptions {
   params?: Record<string, string>;
   body?: unknown;
+  /** Query parameters, for routes that take them (undefined values are left out). */
+  query?: Record<string, string | number | undefined>;
 }
 
 /** How often watchOperation reconnects when the event stream drops before the operation ends. */
@@ -53,7 +55,9 @@ export class BerthClient {
   /** Calls one route of the route table; validates the body before sending and the response after. */
   async call<R extends RouteName>(route: R, opts: CallOptions = {}): Promise<RouteResponse<R>> {
     const def = routes[route];
-    const path = fillPath(def.path, opts.params);
+    let path = fillPath(def.path, opts.params);
+    const query = Object.entries(opts.query ?? {}).filter((e): e is [string, string | number] => e[1] !== undefined);
+    if (query.length) path += '?' + new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString();
     let body: string | undefined;
     if (def.body !== null) {
       // The server validates too; checking here first gives the same message without a round trip.

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BERTH_VERSION } from '../api/index.js';
 import { ensureAdmin } from './auth/users.js';
+import { userToApi } from './convert/to-api.js';
+import { registerAuditHook } from './http/audit-hook.js';
 import { createApp } from './http/app.js';
 import { registerJsonRoutes } from './http/routes/json-routes.js';
 import { registerStreamRoutes } from './http/routes/stream-routes.js';
@@ -47,6 +49,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   const app = await createApp(log);
   registerJsonRoutes(app, store, services);
   registerStreamRoutes(app, store, services);
+  registerAuditHook(app, services.audit);
   await app.listen({ host, port });
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info({ url, version: BERTH_VERSION, dataDir: opts.dataDir }, 'berth server listening');
@@ -83,8 +86,8 @@ async function startLocalAgent(url: string, dataDir: string, store: Store, servi
   const stateDir = join(dataDir, 'local-agent');
   let joinToken: string | undefined;
   if (!(await hasCredential(stateDir))) {
-    const admin = await store.db.selectFrom('users').select(['id', 'name', 'role']).where('role', '=', 'admin').orderBy('created_at').executeTakeFirstOrThrow();
-    joinToken = (await services.nodes.mintJoinToken(admin, 300)).token;
+    const admin = await store.db.selectFrom('users').selectAll().where('role', '=', 'admin').orderBy('created_at').executeTakeFirstOrThrow();
+    joinToken = (await services.nodes.mintJoinToken(userToApi(admin), 300)).token;
   }
   const name = (process.env.BERTH_LOCAL_NODE_NAME ?? hostname()).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'local';
   const agent = await startAgent({ server: url, joinToken, stateDir, name, logger: log.child({ component: 'local-agent' }) });

@@ -1,8 +1,8 @@
 /**
  * Rows → API views, in one place. Nothing else in the server builds a wire object from a row.
  */
-import type { Operation, OperationKind, ProviderInfo, Node, Workspace, WorkspaceStatus, ApiError, NodeResources } from '../../api/index.js';
-import type { NodesTable, OperationsTable, WorkspacesTable } from '../store/schema.js';
+import type { ApiError, ApiToken, Node, NodeResources, Operation, OperationKind, ProviderInfo, SshKey, User, Workspace, WorkspaceStatus } from '../../api/index.js';
+import type { ApiTokensTable, NodesTable, OperationsTable, SshKeysTable, UsersTable, WorkspacesTable } from '../store/schema.js';
 
 /** Operation row → Operation. */
 export function operationToApi(row: OperationsTable): Operation {
@@ -51,4 +51,19 @@ export function nodeToApi(row: NodesTable, live: { online: boolean; workspaces: 
     workspaces: live.workspaces,
     createdAt: row.created_at,
   };
+}
+
+/** User row → User. */
+export function userToApi(row: UsersTable): User {
+  return { id: row.id, name: row.name, email: row.email ?? null, role: row.role, createdAt: row.created_at };
+}
+
+/** Token row → its metadata (never the secret). */
+export function tokenToApi(row: ApiTokensTable): ApiToken {
+  return { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at, expiresAt: row.expires_at };
+}
+
+/** SSH key row → SshKey. */
+export function sshKeyToApi(row: SshKeysTable): SshKey {
+  return { id: row.id, name: row.name, algorithm: row.algorithm, fingerprint: row.fingerprint, publicKey: row.public_key, createdAt: row.created_at };
 }

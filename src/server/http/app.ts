@@ -14,6 +14,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller, set by `authenticate`. */
     user?: User;
+    /** The route-table name of the route serving this request, for the audit log. */
+    routeName?: string;
+    /** What the request acts on (a name or id), for the audit log. */
+    auditTarget?: string;
+    /** The error code the request ended with, for the audit log. */
+    errorCode?: string;
   }
 }
 
@@ -49,6 +55,7 @@ export async function createApp(log: Logger): Promise<FastifyInstance> {
       if (status >= 400 && status < 500) api = { code: 'INVALID_ARGUMENT', message: `The request could not be read: ${(err as Error).message}.` };
     }
     if (api.code === 'INTERNAL') req.log.error({ err }, 'request failed');
+    req.errorCode = api.code;
     void reply.status(ERROR_CODES[api.code]).send(api);
   });
 

@@ -1,10 +1,12 @@
 /** The server's services, built once and handed to the HTTP layer. */
 import type { Logger } from 'pino';
 import { AgentHub } from '../agents/hub.js';
+import { AuditLog } from '../audit/audit.js';
 import { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { ImagesService } from './images.js';
 import { NodesService } from './nodes.js';
+import { UsersService } from './users.js';
 import { WorkspacesService } from './workspaces.js';
 
 /** Everything the routes call. */
@@ -14,6 +16,8 @@ export interface Services {
   nodes: NodesService;
   workspaces: WorkspacesService;
   images: ImagesService;
+  users: UsersService;
+  audit: AuditLog;
 }
 
 /** Wires the services together. */
@@ -21,5 +25,7 @@ export function createServices(store: Store, log: Logger, opts: { heartbeatMs: n
   const ops = new Operations(store, log.child({ component: 'operations' }));
   const hub = new AgentHub(store, ops, log.child({ component: 'agents' }), opts.heartbeatMs);
   const nodes = new NodesService(store, hub);
-  return { ops, hub, nodes, workspaces: new WorkspacesService(store, hub, ops, nodes), images: new ImagesService(hub, ops, nodes) };
+  const audit = new AuditLog(store, log.child({ component: 'audit' }));
+  const workspaces = new WorkspacesService(store, hub, ops, nodes, audit);
+  return { ops, hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
 }

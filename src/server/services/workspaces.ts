@@ -16,6 +16,7 @@ import {
   workspacesPostSchema,
 } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
+import type { AuditLog } from '../audit/audit.js';
 import { workspaceToApi } from '../convert/to-api.js';
 import type { Operations } from '../operations/operations.js';
 import { placeWorkspace } from '../scheduler/place.js';
@@ -37,6 +38,7 @@ export class WorkspacesService {
     private readonly hub: AgentHub,
     private readonly ops: Operations,
     private readonly nodes: NodesService,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Workspaces the caller may see. */
@@ -47,9 +49,15 @@ export class WorkspacesService {
     return rows.map((r) => workspaceToApi(r, r));
   }
 
-  /** One workspace by name; NOT_FOUND also for a workspace the caller may not see, so names do not leak. */
-  async get(user: User, name: string): Promise<Workspace> {
+  /**
+   * One workspace by name. Someone else's workspace answers exactly like a missing one, so
+   * names do not leak; the attempt is audited as a denial.
+   */
+  async get(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
     const row = await this.baseQuery().where('workspaces.name', '=', name).executeTakeFirst();
+    if (row && user.role !== 'admin' && row.owner_id !== user.id) {
+      await this.audit.record({ actorId: user.id, actorName: user.name, action: 'workspace.access', target: `workspace/${name}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not the owner' });
+    }
     if (!row || (user.role !== 'admin' && row.owner_id !== user.id)) {
       throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
     }
@@ -150,8 +158,8 @@ export class WorkspacesService {
   }
 
   /** The row an exec needs: the workspace must be running on an online node. */
-  async forExec(user: User, name: string): Promise<Workspace> {
-    const ws = await this.get(user, name);
+  async forExec(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
+    const ws = await this.get(user, name, via);
     if (ws.status !== 'running') {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}, not running; start it with \`berth ws start ${name}\`.`, { field: 'name' });
     }

@@ -10,6 +10,7 @@ export interface UsersTable {
   name: string;
   role: 'admin' | 'member';
   created_at: string;
+  email: string | null;
 }
 
 export interface ApiTokensTable {
@@ -21,6 +22,44 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  expires_at: string | null;
+}
+
+export interface InvitesTable {
+  id: string;
+  code_hash: string;
+  email: string;
+  role: 'admin' | 'member';
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+}
+
+export interface SshKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  algorithm: string;
+  /** The key line as registered (`ssh-ed25519 AAAA... comment`). */
+  public_key: string;
+  /** OpenSSH `SHA256:...` of the key blob; unique, so one key belongs to one user. */
+  fingerprint: string;
+  created_at: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor_id: string | null;
+  /** Kept as text so entries outlive the user they name. */
+  actor_name: string | null;
+  action: string;
+  target: string | null;
+  outcome: 'ok' | 'denied' | 'error';
+  source_ip: string | null;
+  detail: string | null;
 }
 
 export interface JoinTokensTable {
@@ -76,10 +115,6 @@ export interface OperationsTable {
   finished_at: string | null;
 }
 
-export interface MigrationMarker {
-  seq: Generated<number>;
-}
-
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -88,4 +123,7 @@ export interface Database {
   nodes: NodesTable;
   workspaces: WorkspacesTable;
   operations: OperationsTable;
+  invites: InvitesTable;
+  ssh_keys: SshKeysTable;
+  audit_log: AuditLogTable;
 }

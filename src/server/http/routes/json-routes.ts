@@ -18,7 +18,7 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
 
   registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
   registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202);
-  registerRoute(app, store, 'workspaceGet', async ({ user, params }) => s.workspaces.get(user, params.name));
+  registerRoute(app, store, 'workspaceGet', async ({ user, params, ip }) => s.workspaces.get(user, params.name, { sourceIp: ip }));
   registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }), 202);
   registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }), 202);
   registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }), 202);
@@ -28,4 +28,19 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
 
   registerRoute(app, store, 'imagesList', async () => ({ images: await s.images.list() }));
   registerRoute(app, store, 'imagesPost', async ({ user, body }) => ({ operation: await s.images.build(user, body) }), 202);
+
+  registerRoute(app, store, 'usersList', async () => ({ users: await s.users.list() }));
+  registerRoute(app, store, 'invitesPost', async ({ user, body }) => s.users.invite(user, body), 201);
+  registerRoute(app, store, 'userDelete', async ({ user, params, body }) => s.users.remove(user, params.name, body));
+  registerRoute(app, store, 'registerPost', async ({ body }) => s.users.register(body), 201);
+
+  registerRoute(app, store, 'tokensList', async ({ user }) => ({ tokens: await s.users.tokens(user) }));
+  registerRoute(app, store, 'tokensPost', async ({ user, body }) => s.users.createToken(user, body), 201);
+  registerRoute(app, store, 'tokenDelete', async ({ user, params }) => ({ token: await s.users.revokeToken(user, params.id) }));
+
+  registerRoute(app, store, 'sshKeysList', async ({ user }) => ({ keys: await s.users.sshKeys(user) }));
+  registerRoute(app, store, 'sshKeysPost', async ({ user, body }) => s.users.addSshKey(user, body.name, body.publicKey), 201);
+  registerRoute(app, store, 'sshKeyDelete', async ({ user, params }) => ({ key: await s.users.removeSshKey(user, params.id) }));
+
+  registerRoute(app, store, 'auditList', async ({ user, query }) => ({ entries: await s.audit.list(user, query) }));
 }

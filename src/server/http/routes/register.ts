@@ -8,6 +8,7 @@ import { API_PREFIX, BerthError, fromZodError, routes, type RouteName, type Rout
 import type { Store } from '../../store/open.js';
 import { authenticate } from '../app.js';
 
+type Query<R extends RouteName> = (typeof routes)[R] extends { query: z.ZodType } ? z.output<(typeof routes)[R]['query']> : undefined;
 type Body<R extends RouteName> = (typeof routes)[R]['body'] extends z.ZodType ? z.output<(typeof routes)[R]['body']> : undefined;
 
 /** What a route handler receives. */
@@ -15,6 +16,7 @@ export interface RouteContext<R extends RouteName> {
   user: User;
   params: Record<string, string>;
   body: Body<R>;
+  query: Query<R>;
   ip: string;
 }
 
@@ -31,7 +33,8 @@ export function registerRoute<R extends RouteName>(
     method: def.method,
     url: API_PREFIX + def.path,
     handler: async (req, reply) => {
-      let user: User = { id: '', name: 'anonymous', role: 'member' };
+      req.routeName = name;
+      let user: User = { id: '', name: 'anonymous', email: null, role: 'member', createdAt: '' };
       if (def.auth !== 'none') {
         user = await authenticate(store, req);
         if (def.auth === 'admin' && user.role !== 'admin') {
@@ -44,7 +47,15 @@ export function registerRoute<R extends RouteName>(
         if (!parsed.success) throw fromZodError(parsed.error);
         body = parsed.data;
       }
-      const result = await handler({ user, params: req.params as Record<string, string>, body: body as Body<R>, ip: req.ip });
+      let query: unknown = undefined;
+      if ('query' in def) {
+        const parsed = (def.query as z.ZodType).safeParse(req.query ?? {});
+        if (!parsed.success) throw fromZodError(parsed.error);
+        query = parsed.data;
+      }
+      const params = req.params as Record<string, string>;
+      req.auditTarget = params.name ?? params.id ?? (body as { name?: string } | undefined)?.name;
+      const result = await handler({ user, params, body: body as Body<R>, query: query as Query<R>, ip: req.ip });
       return reply.status(status).send(result);
     },
   });
