@@ -24,7 +24,7 @@ const emailSchema = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'use an addre
 export const invitesPostSchema = z.object({
   email: emailSchema,
   role: roleSchema.default('member'),
-  ttlSeconds: z.number().int().min(60).max(30 * 86400).default(7 * 86400),
+  ttlSeconds: z.number().int().min(5).max(30 * 86400).default(7 * 86400),
 });
 export type InvitesPost = z.input<typeof invitesPostSchema>;
 /** A freshly minted invite; `code` is shown once. */

@@ -18,6 +18,10 @@ import { registerWsRm } from './commands/ws-rm.js';
 import { registerWsShow } from './commands/ws-show.js';
 import { registerWsStart } from './commands/ws-start.js';
 import { registerWsStop } from './commands/ws-stop.js';
+import { registerAuditLs } from './commands/audit-ls.js';
+import { registerSshKey } from './commands/ssh-key.js';
+import { registerToken } from './commands/token.js';
+import { registerUser } from './commands/user.js';
 import type { CliContext } from './context.js';
 
 /** Builds the program; settings made on the root before registering are inherited by every subcommand. */
@@ -42,6 +46,11 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuthLogin(program, ctx);
   registerAuthLogout(program, ctx);
   registerAuthWhoami(program, ctx);
+
+  registerUser(program, ctx);
+  registerToken(program, ctx);
+  registerSshKey(program, ctx);
+  registerAuditLs(program, ctx);
 
   const node = program.command('node').description('manage the machines that run workspaces');
   registerNodeLs(node, ctx);
