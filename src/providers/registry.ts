@@ -5,7 +5,10 @@
  */
 import type { Image } from '../api/index.js';
 import { ImageStore } from '../images/index.js';
+import { LxcImageExporter } from '../images/lxc-images.js';
+import { LocalTransport } from '../transport/index.js';
 import { connectDocker, DockerProvider } from './docker/provider.js';
+import { LxcProvider } from './lxc/provider.js';
 import type { OpContext, Provider } from './provider.js';
 
 /** Builds and lists base images on this node. */
@@ -31,11 +34,17 @@ export interface NodeBackendsOptions {
 /** Builds the providers for this node. */
 export function createNodeBackends(opts: NodeBackendsOptions): NodeBackends {
   const docker = connectDocker(opts.dockerSocket);
-  const images = new ImageStore({ docker, cacheDir: opts.cacheDir });
+  const lxcImages = new LxcImageExporter();
+  const images = new ImageStore({ docker, cacheDir: opts.cacheDir, exporters: [lxcImages] });
   const dockerProvider = new DockerProvider({
     nodeId: opts.nodeId,
     socketPath: opts.dockerSocket,
     resolveImage: (image, op) => images.resolveDocker(image, op),
   });
-  return { providers: [dockerProvider], images };
+  const lxcProvider = new LxcProvider({
+    nodeId: opts.nodeId,
+    transport: new LocalTransport(),
+    resolveImage: (image) => lxcImages.resolve(image),
+  });
+  return { providers: [dockerProvider, lxcProvider], images };
 }
