@@ -57,7 +57,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     log.info({ node: joined.nodeName }, 'joined the server');
   }
 
-  const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined });
+  const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir });
   let dialer: Dialer | null = null;
   const runtime = new AgentRuntime(state, backends, log, (name, payload) => dialer?.emit(name, payload));
   await runtime.recover();

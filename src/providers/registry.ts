@@ -4,11 +4,13 @@
  * (say) LXC still reports LXC as unusable with the reason instead of silently omitting it.
  */
 import type { Image } from '../api/index.js';
-import { ImageStore } from '../images/index.js';
+import { defaultCacheDir, ImageStore } from '../images/index.js';
 import { LxcImageExporter } from '../images/lxc-images.js';
+import { QemuImageExporter } from '../images/qemu-disk.js';
 import { LocalTransport } from '../transport/index.js';
 import { connectDocker, DockerProvider } from './docker/provider.js';
 import { LxcProvider } from './lxc/provider.js';
+import { QemuProvider } from './qemu/provider.js';
 import type { OpContext, Provider } from './provider.js';
 
 /** Builds and lists base images on this node. */
@@ -29,13 +31,17 @@ export interface NodeBackendsOptions {
   /** Docker's socket; defaults to DOCKER_HOST's unix path or /var/run/docker.sock. */
   dockerSocket?: string;
   cacheDir?: string;
+  /** The agent's state dir: the QEMU provider keeps its VMs' disks, pid files and QMP sockets there. */
+  stateDir?: string;
 }
 
 /** Builds the providers for this node. */
 export function createNodeBackends(opts: NodeBackendsOptions): NodeBackends {
   const docker = connectDocker(opts.dockerSocket);
   const lxcImages = new LxcImageExporter();
-  const images = new ImageStore({ docker, cacheDir: opts.cacheDir, exporters: [lxcImages] });
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const qemuImages = new QemuImageExporter(cacheDir);
+  const images = new ImageStore({ docker, cacheDir, exporters: [lxcImages, qemuImages] });
   const dockerProvider = new DockerProvider({
     nodeId: opts.nodeId,
     socketPath: opts.dockerSocket,
@@ -46,5 +52,11 @@ export function createNodeBackends(opts: NodeBackendsOptions): NodeBackends {
     transport: new LocalTransport(),
     resolveImage: (image) => lxcImages.resolve(image),
   });
-  return { providers: [dockerProvider, lxcProvider], images };
+  const qemuProvider = new QemuProvider({ nodeId: opts.nodeId, stateDir: opts.stateDir ?? defaultStateDir(), imageCacheDir: cacheDir });
+  return { providers: [dockerProvider, lxcProvider, qemuProvider], images };
+}
+
+/** Where VMs live when the caller names no state dir (tests and tools; the agent always names its own). */
+function defaultStateDir(): string {
+  return process.env.BERTH_STATE_DIR ?? (process.getuid?.() === 0 ? '/var/lib/berth-agent' : `${process.env.HOME ?? '/tmp'}/.local/share/berth-agent`);
 }
