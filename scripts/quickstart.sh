@@ -38,12 +38,12 @@ export BERTH_TOKEN="$(cat "$DATA_DIR/admin-token")"
 
 say "waiting for the local node"
 for _ in $(seq 1 100); do
-  "$BERTH" node ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).some(n=>n.status==="online")?0:1))' && break
+  "$BERTH" node ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).nodes.some(n=>n.status==="online")?0:1))' && break
   sleep 0.3
 done
 "$BERTH" node ls
 
-if "$BERTH" image ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).some(i=>i.name==="base")?0:1))'; then
+if "$BERTH" image ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).images.some(i=>i.name==="base")?0:1))'; then
   say "base image exists; reusing it"
 else
   say "building the base image from the host's busybox"
@@ -68,5 +68,5 @@ berth is running: server $URL, data in $DATA_DIR, workspace demo is up.
   run a command:      ./bin/berth ws exec demo -- ls /
   see everything:     ./bin/berth ws ls; ./bin/berth node ls
   stop the server:    kill \$(cat $DATA_DIR/server.pid)
-The CLI is logged in (config in ~/.config/berth/config.json).
+The CLI is logged in (config in ${BERTH_CONFIG:-~/.config/berth/config.json}).
 MSG
