@@ -63,7 +63,9 @@ describe('node agents', () => {
     expect(exec.stdout).toBe('still here\n');
 
     // The server restarts: the agent redials with backoff and the node comes back online.
-    await server.proc!.stop();
+    // SIGTERM shuts the server down cleanly (exit 0), then it comes back on the same data dir.
+    expect(await server.proc!.stop()).toBe(0);
+    expect(server.proc!.output).toContain('"msg":"stopped"');
     await server.launch();
     await server.waitNodeOnline('roamer', 40_000);
     expect((await server.cli(['ws', 'exec', ws, '--', 'true'])).code).toBe(0);
