@@ -15,6 +15,7 @@ import { createApp } from './http/app.js';
 import { registerJsonRoutes } from './http/routes/json-routes.js';
 import { registerStreamRoutes } from './http/routes/stream-routes.js';
 import { createServices, type Services } from './services/index.js';
+import { DEFAULT_SSH_LISTEN, startSshGateway } from './ssh-gateway/index.js';
 import { openSqliteStore, type Store } from './store/open.js';
 
 /** Options of `berth server`. */
@@ -23,6 +24,10 @@ export interface ServerOptions {
   dataDir: string;
   localAgent: boolean;
   logLevel?: string;
+  /** Where the SSH gateway listens (`host:port`), or `off`; default 127.0.0.1:2222. */
+  sshListen?: string;
+  /** The host name clients should dial for the gateway, when it differs from the listen host. */
+  sshAdvertise?: string;
 }
 
 /** Splits `host:port` (or `[v6]:port`, or a bare port). */
@@ -42,10 +47,13 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   const services = createServices(store, log, { heartbeatMs });
   const interrupted = await services.ops.failInterrupted();
   if (interrupted > 0) log.warn({ count: interrupted }, 'marked operations interrupted by the last shutdown as failed');
+  const unsettled = await services.workspaces.recoverInterrupted();
+  if (unsettled > 0) log.warn({ count: unsettled }, 'settled workspaces left mid-operation by the last shutdown');
 
   const tokenFile = join(opts.dataDir, 'admin-token');
   if (await ensureAdmin(store, tokenFile)) log.info({ tokenFile }, 'created the admin account; its API token is in the token file (mode 0600)');
 
+  const gateway = await startSshGateway({ listen: opts.sshListen ?? DEFAULT_SSH_LISTEN, advertise: opts.sshAdvertise, dataDir: opts.dataDir, store, services, log });
   const app = await createApp(log);
   registerJsonRoutes(app, store, services);
   registerStreamRoutes(app, store, services);
@@ -66,6 +74,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  await gateway?.close().catch((err: unknown) => log.warn({ err }, 'ssh gateway did not close cleanly'));
   await shutdown(app, store, services, stopAgent, log);
 }
 

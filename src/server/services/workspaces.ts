@@ -13,6 +13,7 @@ import {
   type Workspace,
   type WorkspacesPost,
   type WorkspaceStatus,
+  type SshGateway,
   workspacesPostSchema,
 } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
@@ -33,6 +34,9 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 
 /** Workspace lifecycle. */
 export class WorkspacesService {
+  /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
+  sshGateway: SshGateway | null = null;
+
   constructor(
     private readonly store: Store,
     private readonly hub: AgentHub,
@@ -41,12 +45,29 @@ export class WorkspacesService {
     private readonly audit: AuditLog,
   ) {}
 
+  /**
+   * Settles rows a previous server process left mid-operation. A create that was cut off is
+   * marked failed (its node may hold part of it; `ws rm` cleans up); any other transition
+   * becomes `unknown` until the node's next report says what the workspace really is.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const now = new Date().toISOString();
+    const error = JSON.stringify({ code: 'INTERNAL', message: 'The server restarted while this workspace was being created; remove it with `berth ws rm` and create it again.' });
+    const created = await this.store.db.updateTable('workspaces').set({ status: 'failed', error_json: error, updated_at: now }).where('status', '=', 'creating').executeTakeFirst();
+    const others = await this.store.db
+      .updateTable('workspaces')
+      .set({ status: 'unknown', updated_at: now })
+      .where('status', 'in', TRANSITIONAL.filter((t) => t !== 'creating'))
+      .executeTakeFirst();
+    return Number(created.numUpdatedRows) + Number(others.numUpdatedRows);
+  }
+
   /** Workspaces the caller may see. */
   async list(user: User): Promise<Workspace[]> {
     let q = this.baseQuery();
     if (user.role !== 'admin') q = q.where('workspaces.owner_id', '=', user.id);
     const rows = await q.orderBy('workspaces.name').execute();
-    return rows.map((r) => workspaceToApi(r, r));
+    return rows.map((r) => workspaceToApi(r, r, this.sshGateway));
   }
 
   /**
@@ -61,7 +82,7 @@ export class WorkspacesService {
     if (!row || (user.role !== 'admin' && row.owner_id !== user.id)) {
       throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
     }
-    return workspaceToApi(row, row);
+    return workspaceToApi(row, row, this.sshGateway);
   }
 
   /** Validates, places and records a workspace, then creates it on its node in the background. */
