@@ -191,7 +191,7 @@ export class AgentHub {
         })
         .where('id', '=', nodeId)
         .execute();
-      await reconcileReports(this.store, nodeId, report.workspaces, log);
+      await reconcileReports(this.store, nodeId, report.workspaces, log, this.heartbeatMs * 2);
     } catch (err) {
       log.warn({ err }, 'could not record agent report');
     }

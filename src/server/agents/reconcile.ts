@@ -1,7 +1,9 @@
 /**
  * Level-driven reconciliation: each agent report says what its workspaces really are, and
  * the server's rows follow — but only for rows in a settled state, so an operation in flight
- * is never overruled by a report that raced it.
+ * is never overruled by a report that raced it. A settled workspace its node no longer
+ * reports at all has vanished from the node and is marked failed, so nothing disappears
+ * unseen.
  */
 import type { Logger } from 'pino';
 import type { WorkspaceReport } from '../../api/index.js';
@@ -9,25 +11,30 @@ import type { Store } from '../store/open.js';
 
 const SETTLED = ['running', 'stopped', 'failed', 'unknown'];
 
-/** Applies one agent report to the workspace rows of its node. */
-export async function reconcileReports(store: Store, nodeId: string, reports: WorkspaceReport[], log: Logger): Promise<void> {
-  if (reports.length === 0) return;
+/** Applies one agent report to the workspace rows of its node. `graceMs` protects rows changed since the report may have been built. */
+export async function reconcileReports(store: Store, nodeId: string, reports: WorkspaceReport[], log: Logger, graceMs: number): Promise<void> {
   const rows = await store.db
     .selectFrom('workspaces')
-    .select(['id', 'name', 'status'])
+    .select(['id', 'name', 'status', 'updated_at'])
     .where('node_id', '=', nodeId)
     .where('status', 'in', SETTLED)
     .execute();
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  for (const report of reports) {
-    const row = byId.get(report.workspaceId);
-    if (!row || row.status === report.status || !SETTLED.includes(report.status)) continue;
-    log.info({ workspace: row.name, from: row.status, to: report.status }, 'workspace state changed on its node');
-    await store.db
-      .updateTable('workspaces')
-      .set({ status: report.status, updated_at: new Date().toISOString() })
-      .where('id', '=', row.id)
-      .where('status', '=', row.status)
-      .execute();
+  const reported = new Map(reports.map((r) => [r.workspaceId, r.status]));
+  const staleBefore = new Date(Date.now() - graceMs).toISOString();
+  for (const row of rows) {
+    const seen = reported.get(row.id);
+    if (seen === row.status || (seen !== undefined && !SETTLED.includes(seen))) continue;
+    // A row that changed moments ago may be newer than the report: leave it for the next one.
+    if (row.updated_at > staleBefore) continue;
+    const now = new Date().toISOString();
+    if (seen === undefined) {
+      if (row.status === 'failed') continue;
+      log.warn({ workspace: row.name }, 'workspace is gone from its node');
+      const error = JSON.stringify({ code: 'NOT_FOUND', message: 'The workspace vanished from its node (removed outside berth, or the agent lost its state); remove it with `berth ws rm`.' });
+      await store.db.updateTable('workspaces').set({ status: 'failed', error_json: error, updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).execute();
+      continue;
+    }
+    log.info({ workspace: row.name, from: row.status, to: seen }, 'workspace state changed on its node');
+    await store.db.updateTable('workspaces').set({ status: seen, updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).execute();
   }
 }
