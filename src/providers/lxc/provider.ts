@@ -25,7 +25,7 @@ import {
 } from './config.js';
 import { startAttach } from './exec.js';
 import { makeHandle, readHandle, type LxcDriverState } from './handle.js';
-import { addressesInConfigs, allocateAddress } from './network.js';
+import { addressesInConfigs, allocateAddress, parseBridgeAddress } from './network.js';
 import { forwardLoopback, type PortForward } from './ports.js';
 import { chooseBackingStore, parseProbe, probeScript, verdict, type LxcFacts } from './probe.js';
 import { LxcTools } from './tools.js';
@@ -66,6 +66,8 @@ export class LxcProvider implements Provider {
   private readonly forcedStore?: BackingStore;
   /** Whether an overlay mount works in the lxcpath; asked once, the filesystem does not change under us. */
   private overlay: boolean | null = null;
+  /** The last probe's facts and when they were gathered: the agent probes right before every create. */
+  private cached: { at: number; facts: LxcFacts } | null = null;
   /** Address allocation and cloning run one at a time, so two creates never take the same address. */
   private createLock: Promise<unknown> = Promise.resolve();
 
@@ -101,7 +103,8 @@ export class LxcProvider implements Provider {
     op.signal.throwIfAborted();
     const name = containerName(spec);
     const dir = `${this.lxcPath}/${name}`;
-    if ((await this.tools.state(name)) !== null) {
+    // A config file is what makes a container exist for LXC; reading it is cheaper than lxc-info.
+    if (await this.tools.transport.readFile(`${dir}/config`).then(() => true, () => false)) {
       throw new BerthError('ALREADY_EXISTS', `An LXC container named ${name} already exists: delete the workspace first, or remove it with \`lxc-destroy -n ${name}\`.`);
     }
     let cloned = false;
@@ -143,14 +146,13 @@ export class LxcProvider implements Provider {
 
   async start(h: WorkspaceHandle, op: OpContext): Promise<void> {
     const s = readHandle(h);
-    const state = await this.existingState(h, s);
-    if (state === 'RUNNING') return;
     op.progress('starting', null);
     const log = `${s.lxcPath}/${s.containerName}/berth-start.log`;
-    await this.tools.host(['rm', '-f', log]);
+    // No state check first: lxc-start on a running container fails, and the state after tells.
     const r = await this.tools.run('lxc-start', ['-n', s.containerName, '-o', log, '-l', 'ERROR'], { timeoutMs: 120_000, lxcPath: s.lxcPath });
     const after = await this.tools.state(s.containerName);
-    if (r.code !== 0 || after !== 'RUNNING') {
+    if (after === null) await this.existingState(h, s);
+    if (after !== 'RUNNING') {
       const detail = await this.tools.transport.readFile(log).then((b) => b.toString('utf8').slice(-2000), () => r.stderr);
       throw new BerthError('INTERNAL', `The LXC container ${s.containerName} did not start (it is ${after ?? 'gone'}): see the detail, and the node setup in docs/providers/lxc.md.`, { detail });
     }
@@ -235,12 +237,28 @@ export class LxcProvider implements Provider {
     return forwardLoopback(s.ipv4, port, localPort);
   }
 
-  /** Runs the probe script; the overlay test only until it has answered once. */
+  /**
+   * The node's facts. The full probe script runs until it finds LXC usable; after that only
+   * the bridge (the one thing an operator is likely to change under a running agent) is
+   * re-read, at most every second, so probing before each create costs milliseconds.
+   */
   private async facts(): Promise<LxcFacts> {
+    if (this.cached && Date.now() - this.cached.at < 1000) return this.cached.facts;
+    const base = this.cached?.facts;
+    if (base && verdict(base, { bridge: this.bridge, lxcPath: this.lxcPath, backingStore: this.backingStore }).usable) {
+      const addr = await this.tools.host(['ip', '-4', '-o', 'addr', 'show', 'dev', this.bridge], { timeoutMs: 10_000 });
+      const flags = await this.tools.transport.readFile(`/sys/class/net/${this.bridge}/flags`).then((b) => parseInt(b.toString('utf8'), 16), () => 0);
+      // IFF_UP is bit 0 of the interface flags.
+      const facts = { ...base, bridgeAddress: addr.code === 0 ? parseBridgeAddress(addr.stdout) : null, bridgeUp: (flags & 1) === 1 };
+      this.cached = { at: Date.now(), facts };
+      return facts;
+    }
     const r = await this.tools.host(['/bin/sh', '-c', probeScript(this.bridge, this.lxcPath, this.overlay === null)], { timeoutMs: 10_000 });
     const facts = parseProbe(r.stdout);
     if (this.overlay === null && facts.uid === 0 && facts.missing.length === 0) this.overlay = facts.overlay;
-    return { ...facts, overlay: this.overlay ?? false };
+    const result = { ...facts, overlay: this.overlay ?? false };
+    this.cached = { at: Date.now(), facts: result };
+    return result;
   }
 
   /** The node's facts, or PROVIDER_UNAVAILABLE with the probe's reason. */

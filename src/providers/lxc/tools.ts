@@ -42,8 +42,13 @@ export class LxcTools {
     return r.stdout;
   }
 
-  /** The container's state, or null when no such container exists in the lxcpath. */
+  /**
+   * The container's state, or null when no such container exists in the lxcpath. A running
+   * container is recognised from its cgroup (LXC 4+ names it lxc.payload.NAME) without
+   * spawning lxc-info; everything else asks lxc-info.
+   */
   async state(name: string): Promise<LxcState | null> {
+    if (await this.runningByCgroup(name)) return 'RUNNING';
     const r = await this.run('lxc-info', ['-n', name, '-s', '-H']);
     if (r.code === 0) return r.stdout.trim() as LxcState;
     if (r.code === 127) throw toolError('lxc-info', r, 'asking for a container state', this.transport.description);
@@ -54,6 +59,15 @@ export class LxcTools {
     );
     if (!exists) return null;
     throw toolError('lxc-info', r, 'asking for a container state', this.transport.description);
+  }
+
+  /** True when the container's cgroup holds processes (cgroup v1 pids hierarchy, or v2). */
+  private async runningByCgroup(name: string): Promise<boolean> {
+    for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
+      const procs = await this.transport.readFile(`${root}/lxc.payload.${name}/cgroup.procs`).catch(() => null);
+      if (procs !== null) return procs.toString('utf8').trim() !== '';
+    }
+    return false;
   }
 
   /** Names of the containers in the lxcpath (`lxc-ls -1`). */
