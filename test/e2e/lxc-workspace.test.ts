@@ -39,10 +39,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server.cli(['ws', 'rm', lxcName]).catch(() => {});
-  await server.cli(['ws', 'rm', dockerName]).catch(() => {});
-  await server.destroy();
-  await rm(imagesDir, { recursive: true, force: true });
+  try {
+    await server?.cli(['ws', 'rm', lxcName]).catch(() => {});
+    await server?.cli(['ws', 'rm', dockerName]).catch(() => {});
+    await server?.destroy();
+  } finally {
+    if (imagesDir) await rm(imagesDir, { recursive: true, force: true });
+  }
 });
 
 describe('an LXC workspace through the CLI', () => {
