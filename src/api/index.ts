@@ -6,6 +6,7 @@ export * from './users.js';
 export * from './exec.js';
 export * from './agent-protocol.js';
 export * from './routes.js';
+export * from './gateway.js';
 
 /** berth's version, reported by the server and agents. */
 export const BERTH_VERSION = '0.1.0';

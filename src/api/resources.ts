@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
+import { workspaceLinksSchema } from './gateway.js';
 import { memorySchema, nameSchema } from './values.js';
 
 /** The kinds of provider berth knows. */
@@ -79,6 +80,8 @@ export const workspaceSchema = z.object({
   updatedAt: z.string(),
   /** The last failure, when status is `failed`. */
   error: apiErrorSchema.nullable(),
+  /** Editor deep links through the SSH gateway; null when the gateway is off. */
+  links: workspaceLinksSchema.nullable(),
 });
 export type Workspace = z.infer<typeof workspaceSchema>;
 

@@ -33,6 +33,8 @@ import {
   userSchema,
 } from './users.js';
 
+import { gatewayGetSchema } from './gateway.js';
+
 export const API_PREFIX = '/api/v1';
 
 const operationResult = z.object({ operation: operationSchema });
@@ -41,6 +43,7 @@ const operationResult = z.object({ operation: operationSchema });
 export const routes = {
   health: { method: 'GET', path: '/health', auth: 'none', body: null, response: healthSchema },
   whoami: { method: 'GET', path: '/whoami', auth: 'user', body: null, response: userSchema },
+  gatewayGet: { method: 'GET', path: '/gateway', auth: 'user', body: null, response: gatewayGetSchema },
 
   nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },

@@ -68,3 +68,13 @@ export function parseListen(text: string): string {
   }
   return text.trim();
 }
+
+/** Checks `--ssh-listen HOST:PORT` or `off` before the server loads. */
+export function parseSshListenOption(text: string): string {
+  if (text.trim() === 'off') return 'off';
+  try {
+    return parseListen(text);
+  } catch {
+    throw new BerthError('INVALID_ARGUMENT', `Invalid SSH listen address "${text}": use HOST:PORT such as 127.0.0.1:2222, or off.`, { field: 'sshListen' });
+  }
+}

@@ -17,6 +17,7 @@ export function sampleWorkspace(over: Partial<Workspace> = {}): Workspace {
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-01T00:00:00.000Z',
     error: null,
+    links: null,
     ...over,
   };
 }

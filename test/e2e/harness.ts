@@ -75,6 +75,8 @@ export interface ServerOptions {
   localAgent?: boolean;
   heartbeatMs?: number;
   env?: Record<string, string>;
+  /** `--ssh-listen`; by default a free loopback port, so servers of parallel runs never collide. */
+  sshListen?: string;
 }
 
 /** A real berth server (and optionally its in-process agent) in a temp data dir. */
@@ -90,7 +92,7 @@ export class TestServer {
 
   static async start(opts: ServerOptions = {}): Promise<TestServer> {
     const dataDir = await mkdtemp(join(tmpdir(), 'berth-e2e-server-'));
-    const s = new TestServer(dataDir, await freePort(), opts);
+    const s = new TestServer(dataDir, await freePort(), { ...opts, sshListen: opts.sshListen ?? `127.0.0.1:${await freePort()}` });
     await s.launch();
     return s;
   }
@@ -99,6 +101,7 @@ export class TestServer {
   async launch(): Promise<void> {
     const args = ['server', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
     if (this.opts.localAgent) args.push('--local-agent');
+    if (this.opts.sshListen) args.push('--ssh-listen', this.opts.sshListen);
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, BERTH_HEARTBEAT_MS: String(this.opts.heartbeatMs ?? 1000), BERTH_LOG_LEVEL: 'debug', ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

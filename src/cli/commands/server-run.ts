@@ -1,6 +1,6 @@
 /** `berth server`: runs the coordination server in this process until it shuts down. */
 import { Option, type Command } from 'commander';
-import { parseListen } from '../args.js';
+import { parseListen, parseSshListenOption } from '../args.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { defaultDataDir } from '../defaults.js';
@@ -15,8 +15,10 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       .option('--listen <host:port>', 'address to serve the API on', optionParser(parseListen), '127.0.0.1:7080')
       .option('--data-dir <dir>', 'where the server keeps its database and secrets (default: $BERTH_DATA_DIR, /var/lib/berth as root, else ~/.local/share/berth)')
       .option('--local-agent', 'also run an agent for this machine inside the server process', false)
+      .option('--ssh-listen <host:port|off>', 'address of the SSH gateway (ssh WORKSPACE@host), or off', optionParser(parseSshListenOption), '127.0.0.1:2222')
+      .option('--ssh-advertise <host>', 'host name clients should dial for the SSH gateway (default: the --ssh-listen host, or this machine\'s name when listening on all addresses)')
       .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info')),
-  ).action(async (opts: { listen: string; dataDir?: string; localAgent: boolean; logLevel: string }) => {
+  ).action(async (opts: { listen: string; dataDir?: string; localAgent: boolean; logLevel: string; sshListen: string; sshAdvertise?: string }) => {
     // Loaded only now, so user commands never pay for the server's code and dependencies.
     const { runServer } = await import('../../server/main.js');
     await runServer({
@@ -24,6 +26,8 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       dataDir: opts.dataDir ?? defaultDataDir(ctx.io),
       localAgent: opts.localAgent,
       logLevel: opts.logLevel,
+      sshListen: opts.sshListen,
+      sshAdvertise: opts.sshAdvertise,
     });
   });
 }

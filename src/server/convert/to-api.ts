@@ -2,6 +2,7 @@
  * Rows → API views, in one place. Nothing else in the server builds a wire object from a row.
  */
 import type { ApiError, ApiToken, Node, NodeResources, Operation, OperationKind, ProviderInfo, SshKey, User, Workspace, WorkspaceStatus } from '../../api/index.js';
+import { editorLinks } from '../../api/index.js';
 import type { ApiTokensTable, NodesTable, OperationsTable, SshKeysTable, UsersTable, WorkspacesTable } from '../store/schema.js';
 
 /** Operation row → Operation. */
@@ -19,8 +20,8 @@ export function operationToApi(row: OperationsTable): Operation {
   };
 }
 
-/** Workspace row (+ its node's and owner's names) → Workspace. */
-export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string }): Workspace {
+/** Workspace row (+ its node's and owner's names, and the SSH gateway's address when it runs) → Workspace. */
+export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string }, gateway: { host: string; port: number } | null = null): Workspace {
   return {
     id: row.id,
     name: row.name,
@@ -35,6 +36,7 @@ export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; 
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     error: row.error_json ? (JSON.parse(row.error_json) as ApiError) : null,
+    links: gateway ? editorLinks({ workspace: row.name, host: gateway.host, port: gateway.port }) : null,
   };
 }
 

@@ -11,6 +11,7 @@ import { registerRoute } from './register.js';
 export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Services): void {
   registerRoute(app, store, 'health', async () => ({ status: 'ok' as const, version: BERTH_VERSION }));
   registerRoute(app, store, 'whoami', async ({ user }) => user);
+  registerRoute(app, store, 'gatewayGet', async () => ({ ssh: s.workspaces.sshGateway }));
 
   registerRoute(app, store, 'nodesList', async () => ({ nodes: await s.nodes.list() }));
   registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);

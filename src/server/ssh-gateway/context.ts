@@ -1,0 +1,53 @@
+/**
+ * What the gateway needs from the rest of the server, narrowed to the calls it makes, and the
+ * per-connection facts every handler shares. Keeping the dependencies this small is what keeps
+ * the gateway provider-neutral: it only ever runs commands through the agent hub.
+ */
+import type { Logger } from 'pino';
+import type { User, Workspace } from '../../api/index.js';
+import type { AgentHub } from '../agents/hub.js';
+import type { AuditLog } from '../audit/audit.js';
+import type { WorkspacesService } from '../services/workspaces.js';
+
+/** The server parts the gateway uses. */
+export interface GatewayDeps {
+  hub: Pick<AgentHub, 'openExec'>;
+  workspaces: Pick<WorkspacesService, 'forExec'>;
+  audit: Pick<AuditLog, 'record'>;
+  /** The user a public key belongs to, or null. */
+  userForKey: (algo: string, keyBlob: Buffer) => Promise<User | null>;
+  log: Logger;
+}
+
+/** One authenticated SSH connection. */
+export interface ConnContext {
+  deps: GatewayDeps;
+  log: Logger;
+  user: User;
+  /** The SSH user name: the workspace the client asked for. */
+  workspaceName: string;
+  /** `ip:port` of the client. */
+  source: string;
+  /** The workspace, checked afresh (ownership, running, node online) for every channel. */
+  resolveWorkspace: () => Promise<Workspace>;
+}
+
+/** Records an audit entry about this connection's workspace. */
+export function audit(ctx: ConnContext, action: string, outcome: 'ok' | 'denied' | 'error', detail: string): void {
+  void ctx.deps.audit.record({
+    actorId: ctx.user.id,
+    actorName: ctx.user.name,
+    action,
+    target: `workspace/${ctx.workspaceName}`,
+    outcome,
+    sourceIp: ctx.source,
+    detail,
+  });
+}
+
+/** Makes untrusted text (a client's user name, command) safe to echo back and to log. */
+export function printable(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -1,0 +1,84 @@
+/**
+ * Commands inside a workspace, through the agent hub: a streaming form that SSH channels are
+ * piped through, and a one-shot form (input in, output and status out) for the small helper
+ * commands behind SFTP. Exec data crosses the agent socket as base64; this is the one place
+ * that converts.
+ */
+import type { ApiError, ExecRequest, Workspace } from '../../api/index.js';
+import type { ExecChannel } from '../agents/hub.js';
+import type { GatewayDeps } from './context.js';
+
+/** How a command ended; `error` when berth could not run it or lost it. */
+export interface ExecEnd {
+  code: number;
+  error?: ApiError;
+}
+
+/** A running command: its input side and a promise of how it ended. */
+export interface ExecPipe {
+  write(data: Buffer): void;
+  end(): void;
+  resize(cols: number, rows: number): void;
+  /** Ends the command early (the client went away). */
+  close(): void;
+  readonly done: Promise<ExecEnd>;
+}
+
+/** Starts `request` in the workspace; output goes to the callbacks as it arrives. */
+export async function openExec(
+  deps: Pick<GatewayDeps, 'hub'>,
+  ws: Workspace,
+  request: ExecRequest,
+  out: { stdout(data: Buffer): void; stderr(data: Buffer): void },
+): Promise<ExecPipe> {
+  let finish!: (end: ExecEnd) => void;
+  const done = new Promise<ExecEnd>((resolve) => (finish = resolve));
+  const channel: ExecChannel = await deps.hub.openExec(ws.nodeId, ws.id, request, {
+    output: (stream, data) => (stream === 'stdout' ? out.stdout : out.stderr)(Buffer.from(data, 'base64')),
+    exit: (code, error) => finish({ code, error }),
+  });
+  let closed = false;
+  return {
+    write: (data) => {
+      if (!closed && data.length > 0) channel.stdin(data.toString('base64'));
+    },
+    end: () => {
+      if (!closed) channel.eof();
+    },
+    resize: (cols, rows) => {
+      if (!closed) channel.resize(cols, rows);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      channel.close();
+      finish({ code: -1 });
+    },
+    done,
+  };
+}
+
+/** What a one-shot command printed and how it ended. */
+export interface RunResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  error?: ApiError;
+}
+
+/**
+ * Runs `sh -c script` with positional `args` (never spliced into the script, so file names
+ * need no quoting), feeds it `stdin`, and collects its output.
+ */
+export async function runScript(deps: Pick<GatewayDeps, 'hub'>, ws: Workspace, script: string, args: string[], stdin?: Buffer): Promise<RunResult> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const pipe = await openExec(deps, ws, { cmd: ['/bin/sh', '-c', script, 'sh', ...args], tty: false, env: {} }, {
+    stdout: (d) => stdout.push(d),
+    stderr: (d) => stderr.push(d),
+  });
+  if (stdin) pipe.write(stdin);
+  pipe.end();
+  const end = await pipe.done;
+  return { code: end.code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8'), error: end.error };
+}

@@ -1,0 +1,129 @@
+/**
+ * The SSH gateway: `ssh -p 2222 WORKSPACE@server` reaches a workspace on whichever node and
+ * provider it lives, because everything runs through the agent hub's exec. The SSH user name
+ * names the workspace; the key names the person. Sessions (shell, exec, sftp) and direct-tcpip
+ * forwards are offered; every other channel type and global request is refused by ssh2.
+ */
+import type { AddressInfo } from 'node:net';
+import ssh2, { type Connection } from 'ssh2';
+import { BerthError, nameSchema, toApiError, type Workspace } from '../../api/index.js';
+import { authenticator, newAuthState } from './auth.js';
+import { audit, printable, type ConnContext, type GatewayDeps } from './context.js';
+import { handleForward } from './forward.js';
+import type { HostKey } from './host-key.js';
+import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
+import { handleSession } from './session.js';
+
+/** A client has this long to authenticate before it is disconnected. */
+export const LOGIN_GRACE_MS = 30_000;
+/** Connections beyond this are dropped at once, so a flood cannot exhaust the server. */
+export const MAX_CONNECTIONS = 512;
+
+/** Where the gateway listens. */
+export interface GatewayAddress {
+  host: string;
+  port: number;
+}
+
+/** A running SSH gateway. */
+export class SshGateway {
+  private readonly clients = new Set<Connection>();
+
+  private constructor(
+    private readonly server: ssh2.Server,
+    readonly hostKey: HostKey,
+  ) {}
+
+  /** Starts listening; rejects when the address cannot be bound. */
+  static async start(opts: GatewayAddress & { hostKey: HostKey; deps: GatewayDeps }): Promise<SshGateway> {
+    let gateway: SshGateway | null = null;
+    const server = new ssh2.Server({ hostKeys: [opts.hostKey.privateKey], ident: 'berth' }, (client, info) => gateway?.accept(client, info, opts.deps));
+    gateway = new SshGateway(server, opts.hostKey);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err: Error) => opts.deps.log.error({ err }, 'ssh gateway socket error'));
+    return gateway;
+  }
+
+  /** The bound address (the real port when 0 was asked for). */
+  address(): GatewayAddress {
+    const a = this.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Stops accepting and disconnects every client. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.clients) c.end();
+    await closed;
+  }
+
+  private accept(client: Connection, info: { ip: string; port: number }, deps: GatewayDeps): void {
+    const source = `${info.ip}:${info.port}`;
+    const log = deps.log.child({ client: source });
+    // ssh2 emits protocol failures (garbage, bad packets, resets) as errors: log, never throw.
+    client.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh client error'));
+    if (this.clients.size >= MAX_CONNECTIONS) {
+      log.warn('too many ssh connections; dropping one');
+      client.end();
+      return;
+    }
+    this.clients.add(client);
+    const state = newAuthState();
+    const grace = setTimeout(() => client.end(), LOGIN_GRACE_MS);
+    client.on('authentication', authenticator(deps, state, () => client.end()));
+    client.on('ready', () => {
+      clearTimeout(grace);
+      const user = state.user!;
+      const ctx: ConnContext = {
+        deps,
+        log: log.child({ user: user.name, workspace: printable(state.username, 80) }),
+        user,
+        workspaceName: printable(state.username, 80),
+        source,
+        resolveWorkspace: () => resolveWorkspace(deps, user, state.username, source),
+      };
+      ctx.log.debug('ssh client authenticated');
+      client.on('session', (accept, reject) => {
+        ctx.resolveWorkspace().then(
+          (ws: Workspace) => handleSession(ctx, accept(), ws),
+          (err: unknown) => {
+            const e = toApiError(err);
+            audit(ctx, 'ssh.session.start', 'denied', `${e.code}: ${e.message}`);
+            rejectChannel(client, reject, OPEN_FAILURE.administrativelyProhibited, `berth: ${e.message}`);
+          },
+        );
+      });
+      client.on('tcpip', (accept, reject, info) => {
+        handleForward(ctx, client, accept, reject, info).catch((err: unknown) => ctx.log.warn({ err }, 'ssh forward failed'));
+      });
+    });
+    client.on('close', () => {
+      clearTimeout(grace);
+      this.clients.delete(client);
+      if (!state.user && state.refused.length > 0) {
+        void deps.audit.record({
+          actorId: null,
+          actorName: printable(state.username || '(unknown)', 80),
+          action: 'ssh.auth',
+          outcome: 'denied',
+          sourceIp: source,
+          detail: state.refused.join('; '),
+        });
+      }
+    });
+  }
+}
+
+/** The workspace a connection's SSH user name asks for, checked like any exec: owner (or admin), running, node online. */
+async function resolveWorkspace(deps: GatewayDeps, user: ConnContext['user'], username: string, source: string): Promise<Workspace> {
+  if (!nameSchema.safeParse(username).success) {
+    throw new BerthError('INVALID_ARGUMENT', `"${printable(username, 80)}" is not a workspace name; connect as WORKSPACE@host, e.g. \`ssh -p 2222 myws@host\`.`, { field: 'username' });
+  }
+  return deps.workspaces.forExec(user, username, { sourceIp: source });
+}

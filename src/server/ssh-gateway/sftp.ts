@@ -1,0 +1,77 @@
+/**
+ * The `sftp` subsystem (also what `scp` speaks since OpenSSH 9). When the workspace has an
+ * sftp-server binary it runs there and the channel's bytes are piped to it untouched; when it
+ * has none (busybox images), the gateway serves SFTP itself from file operations run inside
+ * the workspace. One exec decides: it prints a marker byte and becomes sftp-server, or exits
+ * 127 without output. The client's first bytes wait in the channel until the choice is made.
+ */
+import type { ServerChannel } from 'ssh2';
+import { toApiError, type ApiError, type Workspace } from '../../api/index.js';
+import type { ConnContext } from './context.js';
+import { openExec, type ExecEnd } from './exec-bridge.js';
+import { exitStatusOf } from './requests.js';
+import { WorkspaceFiles } from './sftp-files.js';
+import { serveFiles, sftpOverStream } from './sftp-server.js';
+
+/** Where Debian, Fedora and Alpine install OpenSSH's sftp-server. */
+export const SFTP_SERVER_PATHS = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'];
+const MARKER = 0x53; // 'S'
+const SCRIPT = `for p in ${SFTP_SERVER_PATHS.join(' ')}; do if [ -x "$p" ]; then printf S; cd 2>/dev/null; exec "$p"; fi; done; exit 127`;
+
+/** Serves one sftp subsystem channel until it ends. */
+export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: ServerChannel): Promise<ExecEnd & { mode?: 'sftp-server' | 'gateway' }> {
+  let decide!: (raw: boolean) => void;
+  const decision = new Promise<boolean>((resolve) => (decide = resolve));
+  let marked = false;
+  let pipe;
+  try {
+    pipe = await openExec(ctx.deps, ws, { cmd: ['/bin/sh', '-c', SCRIPT], tty: false, env: {} }, {
+      stdout: (d) => {
+        if (!marked && d[0] === MARKER) {
+          marked = true;
+          decide(true);
+          d = d.subarray(1);
+        }
+        if (d.length > 0) channel.write(d);
+      },
+      stderr: (d) => channel.stderr.write(d),
+    });
+  } catch (err) {
+    return fail(channel, toApiError(err));
+  }
+  void pipe.done.then(() => decide(false));
+
+  if (await decision) {
+    const p = pipe;
+    channel.on('data', (d: Buffer) => p.write(d));
+    channel.on('end', () => p.end());
+    channel.on('close', () => p.close());
+    const end = await p.done;
+    if (end.error) channel.stderr.write(`berth: ${end.error.message}\n`);
+    if (!(end.code === -1 && !end.error)) {
+      channel.exit(exitStatusOf(end.code));
+      channel.end();
+    }
+    return { ...end, mode: 'sftp-server' };
+  }
+
+  const probe = await pipe.done;
+  if (probe.error || probe.code !== 127) return fail(channel, probe.error ?? { code: 'INTERNAL', message: `Looking for sftp-server in the workspace failed (exit ${probe.code}).` });
+  const sftp = sftpOverStream(channel);
+  const files = new WorkspaceFiles(ctx.deps, ws);
+  await Promise.race([
+    serveFiles(sftp, files, (err) => ctx.log.warn({ err }, 'sftp request failed')),
+    new Promise<void>((resolve) => channel.once('close', resolve)),
+  ]);
+  // The client sent EOF (or went away): finish the channel as sftp-server's exit would.
+  channel.exit(0);
+  channel.end();
+  return { code: 0, mode: 'gateway' };
+}
+
+function fail(channel: ServerChannel, error: ApiError): ExecEnd {
+  channel.stderr.write(`berth: ${error.message}\n`);
+  channel.exit(255);
+  channel.end();
+  return { code: -1, error };
+}
