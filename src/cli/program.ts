@@ -22,6 +22,9 @@ import { registerAuditLs } from './commands/audit-ls.js';
 import { registerSshKey } from './commands/ssh-key.js';
 import { registerToken } from './commands/token.js';
 import { registerUser } from './commands/user.js';
+import { registerConfigSsh } from './commands/config-ssh.js';
+import { registerOpen } from './commands/open.js';
+import { registerSsh } from './commands/ssh.js';
 import type { CliContext } from './context.js';
 
 /** Builds the program; settings made on the root before registering are inherited by every subcommand. */
@@ -51,6 +54,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerToken(program, ctx);
   registerSshKey(program, ctx);
   registerAuditLs(program, ctx);
+  registerSsh(program, ctx);
+  registerConfigSsh(program, ctx);
+  registerOpen(program, ctx);
 
   const node = program.command('node').description('manage the machines that run workspaces');
   registerNodeLs(node, ctx);
