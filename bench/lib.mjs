@@ -26,7 +26,8 @@ export function freePort() {
 export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin/berth'), 'server', '--local-agent', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const sshPort = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bin/berth'), 'server', '--local-agent', '--listen', `127.0.0.1:${port}`, '--ssh-listen', `127.0.0.1:${sshPort}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
   });
@@ -39,6 +40,7 @@ export async function startServer() {
   return {
     url,
     token,
+    sshPort,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

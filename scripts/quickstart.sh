@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/host.sh
 
 LISTEN="${BERTH_LISTEN:-127.0.0.1:7080}"
+SSH_LISTEN="${BERTH_SSH_LISTEN:-127.0.0.1:2222}"
 URL="http://$LISTEN"
 if [ "$(id -u)" = 0 ]; then DATA_DIR="${BERTH_DATA_DIR:-/var/lib/berth}"; else DATA_DIR="${BERTH_DATA_DIR:-$HOME/.local/share/berth}"; fi
 BERTH="$PWD/bin/berth"
@@ -26,7 +27,7 @@ if healthy; then
   say "a berth server already answers at $URL; reusing it"
 else
   say "starting berth server with a local agent at $URL (log: $DATA_DIR/server.log)"
-  nohup "$BERTH" server --listen "$LISTEN" --data-dir "$DATA_DIR" --local-agent >>"$DATA_DIR/server.log" 2>&1 &
+  nohup "$BERTH" server --listen "$LISTEN" --ssh-listen "$SSH_LISTEN" --data-dir "$DATA_DIR" --local-agent >>"$DATA_DIR/server.log" 2>&1 &
   echo $! >"$DATA_DIR/server.pid"
   for _ in $(seq 1 100); do healthy && break; sleep 0.2; done
   healthy || die "the server did not come up; see $DATA_DIR/server.log"

@@ -36,7 +36,7 @@ describe('quickstart', () => {
   it('goes from nothing to a workspace you can get into, and reuses it all on a second run', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'berth-e2e-quickstart-'));
     const port = await freePort();
-    env = { BERTH_LISTEN: `127.0.0.1:${port}`, BERTH_DATA_DIR: dataDir, BERTH_CONFIG: join(dataDir, 'cli.json'), BERTH_SKIP_BUILD: '1', BERTH_SERVER: '', BERTH_TOKEN: '' };
+    env = { BERTH_LISTEN: `127.0.0.1:${port}`, BERTH_SSH_LISTEN: `127.0.0.1:${await freePort()}`, BERTH_DATA_DIR: dataDir, BERTH_CONFIG: join(dataDir, 'cli.json'), BERTH_SKIP_BUILD: '1', BERTH_SERVER: '', BERTH_TOKEN: '' };
 
     const first = await quickstart();
     expect(first.code, first.output).toBe(0);
