@@ -18,6 +18,9 @@ export async function openSqliteStore(file: string): Promise<Store> {
   const sqlite = new Sqlite(file);
   // WAL lets readers proceed during a write; a busy timeout rides out brief lock contention.
   sqlite.pragma('journal_mode = WAL');
+  // In WAL mode NORMAL stays consistent after a crash and skips an fsync per commit; only the
+  // last transactions before a power cut can be lost, which the agents' reports then repair.
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
