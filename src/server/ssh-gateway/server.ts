@@ -4,7 +4,7 @@
  * names the workspace; the key names the person. Sessions (shell, exec, sftp) and direct-tcpip
  * forwards are offered; every other channel type and global request is refused by ssh2.
  */
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import ssh2, { type Connection } from 'ssh2';
 import { BerthError, nameSchema, toApiError, type Workspace } from '../../api/index.js';
 import { authenticator, newAuthState } from './auth.js';
@@ -28,16 +28,23 @@ export interface GatewayAddress {
 /** A running SSH gateway. */
 export class SshGateway {
   private readonly clients = new Set<Connection>();
+  /** Sockets not yet authenticated, by `ip:port`, so the login grace period can cut them off. */
+  private readonly unauthenticated = new Map<string, Socket>();
 
   private constructor(
-    private readonly server: ssh2.Server,
+    private readonly server: Server,
     readonly hostKey: HostKey,
   ) {}
 
   /** Starts listening; rejects when the address cannot be bound. */
   static async start(opts: GatewayAddress & { hostKey: HostKey; deps: GatewayDeps }): Promise<SshGateway> {
     let gateway: SshGateway | null = null;
-    const server = new ssh2.Server({ hostKeys: [opts.hostKey.privateKey], ident: 'berth' }, (client, info) => gateway?.accept(client, info, opts.deps));
+    const ssh = new ssh2.Server({ hostKeys: [opts.hostKey.privateKey], ident: 'berth' }, (client, info) => gateway?.accept(client, info, opts.deps));
+    // berth owns the TCP side: a cap on connections, no Nagle delay on small packets (keystrokes,
+    // exit statuses), and a deadline for logging in that also covers clients that never even
+    // send an SSH version line. Sockets are then handed to ssh2.
+    const server = createServer((socket) => gateway?.adopt(socket, ssh));
+    server.maxConnections = MAX_CONNECTIONS;
     gateway = new SshGateway(server, opts.hostKey);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -60,7 +67,23 @@ export class SshGateway {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.clients) c.end();
+    for (const s of this.unauthenticated.values()) s.destroy();
     await closed;
+  }
+
+  private adopt(socket: Socket, ssh: ssh2.Server): void {
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('error', () => {}); // ssh2 sees the same failure on its side and reports it
+    this.unauthenticated.set(key, socket);
+    const grace = setTimeout(() => {
+      if (this.unauthenticated.get(key) === socket) socket.destroy();
+    }, LOGIN_GRACE_MS);
+    socket.once('close', () => {
+      clearTimeout(grace);
+      if (this.unauthenticated.get(key) === socket) this.unauthenticated.delete(key);
+    });
+    ssh.injectSocket(socket);
   }
 
   private accept(client: Connection, info: { ip: string; port: number }, deps: GatewayDeps): void {
@@ -68,17 +91,11 @@ export class SshGateway {
     const log = deps.log.child({ client: source });
     // ssh2 emits protocol failures (garbage, bad packets, resets) as errors: log, never throw.
     client.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh client error'));
-    if (this.clients.size >= MAX_CONNECTIONS) {
-      log.warn('too many ssh connections; dropping one');
-      client.end();
-      return;
-    }
     this.clients.add(client);
     const state = newAuthState();
-    const grace = setTimeout(() => client.end(), LOGIN_GRACE_MS);
     client.on('authentication', authenticator(deps, state, () => client.end()));
     client.on('ready', () => {
-      clearTimeout(grace);
+      this.unauthenticated.delete(source);
       const user = state.user!;
       const ctx: ConnContext = {
         deps,
@@ -104,7 +121,6 @@ export class SshGateway {
       });
     });
     client.on('close', () => {
-      clearTimeout(grace);
       this.clients.delete(client);
       if (!state.user && state.refused.length > 0) {
         void deps.audit.record({
