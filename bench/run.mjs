@@ -1,11 +1,17 @@
 // Runs every benchmark in turn. Each prints its own table and a JSON line with its figures.
+import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv[2];
-const benches = ['workspace-create.mjs', 'ssh-exec.mjs'].filter((b) => !only || b.startsWith(only));
+
+// Every bench/*.mjs except this runner and the shared helpers.
+const benches = readdirSync(here)
+  .filter((f) => f.endsWith('.mjs') && f !== 'run.mjs' && f !== 'lib.mjs')
+  .sort()
+  .filter((b) => !only || b.startsWith(only));
 let failed = 0;
 for (const b of benches) {
   console.log(`\n### ${b}`);
