@@ -72,6 +72,14 @@ describe('workspace lifecycle through the CLI', () => {
     expect(env.stdout).toBe('hi there in /tmp\n');
   });
 
+  it('gives the command a terminal with -t', async () => {
+    const plain = await server.cli(['ws', 'exec', name, '--', 'sh', '-c', 'tty || true']);
+    expect(plain.stdout).toContain('not a tty');
+    const tty = await server.cli(['ws', 'exec', '-t', name, '--', 'sh', '-c', 'tty; exit 4']);
+    expect(tty.code).toBe(4);
+    expect(tty.stdout).toMatch(/\/dev\/pts\/\d+/);
+  });
+
   it('keeps the home directory across stop and start', async () => {
     expect((await server.cli(['ws', 'exec', name, '--', 'sh', '-c', 'echo kept > /root/marker'])).code).toBe(0);
     const stop = await server.cli(['ws', 'stop', name]);

@@ -11,6 +11,7 @@ import type { Emit } from './runtime.js';
 interface Live {
   workspaceId: string;
   session: ExecSession;
+  tty: boolean;
 }
 
 /** The node's open exec sessions. */
@@ -23,9 +24,9 @@ export class ExecSessions {
   ) {}
 
   /** Starts a session; throws (and the server tells the client) if the command cannot start. */
-  async open(sessionId: string, workspaceId: string, start: () => Promise<ExecSession>): Promise<void> {
+  async open(sessionId: string, workspaceId: string, tty: boolean, start: () => Promise<ExecSession>): Promise<void> {
     const session = await start();
-    this.live.set(sessionId, { workspaceId, session });
+    this.live.set(sessionId, { workspaceId, session, tty });
     const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => this.emit('exec.output', { sessionId, stream, data: chunk.toString('base64') });
     session.stdout.on('data', forward('stdout'));
     session.stderr.on('data', forward('stderr'));
@@ -54,7 +55,9 @@ export class ExecSessions {
         s.stdin.write(Buffer.from((payload as AgentEventPayload<'exec.stdin'>).data, 'base64'));
         return;
       case 'exec.eof':
-        s.stdin.end();
+        // A terminal has no end of input (people type ^D, which arrives as a byte). Closing a
+        // tty's input would hang it up and lose the output still on its way.
+        if (!live.tty) s.stdin.end();
         return;
       case 'exec.resize': {
         const r = payload as AgentEventPayload<'exec.resize'>;

@@ -129,7 +129,7 @@ export class AgentRuntime {
       case 'exec.open': {
         const p = params as AgentParams<'exec.open'>;
         const { provider, handle } = this.lookup(p.workspaceId);
-        await this.exec.open(p.sessionId, p.workspaceId, () => provider.exec(handle, p.request));
+        await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, () => provider.exec(handle, p.request));
         return {};
       }
       case 'image.build': {
