@@ -24,6 +24,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 exec >/dev/console 2>&1
 fail() { echo "berth-guest: failed: $*"; sync; poweroff -f; }
+echo "berth-guest: stage 1"
 for m in /modules/*.ko; do insmod "$m" || echo "berth-guest: could not load $m"; done
 # virtio disks appear asynchronously, shortly after their driver loads.
 disk() {
@@ -38,6 +39,7 @@ mount -t ext4 -o rw "$(disk ${DISK_LABELS.root})" /newroot || fail "cannot mount
 mount -t ext4 -o ro "$(disk ${DISK_LABELS.seed})" /seed || fail "cannot mount the seed disk"
 mkdir -p /newroot/root /newroot/run /newroot/dev /newroot/proc /newroot/sys
 mount -t ext4 -o rw "$(disk ${DISK_LABELS.home})" /newroot/root || fail "cannot mount the home disk"
+echo "berth-guest: disks mounted"
 # QEMU user-mode networking: fixed guest address, its gateway and its DNS forwarder.
 ip link set lo up
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 || fail "no network card"

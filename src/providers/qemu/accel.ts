@@ -52,13 +52,13 @@ async function bootTest(t: Transport, kernel: string): Promise<AccelVerdict> {
   }
 }
 
-/** Probes KVM once per (host boot, QEMU version, kernel), caching the verdict in `stateRoot/accel.json`. */
-export async function probeAccel(t: Transport, opts: { stateRoot: string; kernel: string; qemuVersion: string }): Promise<AccelVerdict> {
+/** Probes KVM once per (host boot, QEMU version, kernel), caching the verdict in `cacheRoot/accel.json`. */
+export async function probeAccel(t: Transport, opts: { cacheRoot: string; kernel: string; qemuVersion: string }): Promise<AccelVerdict> {
   const forced = accelOverride(process.env.BERTH_QEMU_ACCEL);
   if (forced) return forced;
   const bootId = (await t.readFile('/proc/sys/kernel/random/boot_id').catch(() => Buffer.from('unknown'))).toString().trim();
   const key = `${bootId}|${opts.qemuVersion}|${opts.kernel}`;
-  const file = join(opts.stateRoot, 'accel.json');
+  const file = join(opts.cacheRoot, 'accel.json');
   try {
     const cached = JSON.parse((await t.readFile(file)).toString()) as { key?: string; verdict?: AccelVerdict };
     if (cached.key === key && cached.verdict) return cached.verdict;
@@ -66,7 +66,10 @@ export async function probeAccel(t: Transport, opts: { stateRoot: string; kernel
     // No verdict yet, or an unreadable one: probe again.
   }
   const verdict = await bootTest(t, opts.kernel);
-  await t.run({ cmd: ['mkdir', '-p', opts.stateRoot] });
-  await t.writeFile(file, JSON.stringify({ key, verdict }));
+  await t.run({ cmd: ['mkdir', '-p', opts.cacheRoot] });
+  // Written aside and renamed, so a concurrent agent never reads half a file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  await t.writeFile(tmp, JSON.stringify({ key, verdict }));
+  await t.run({ cmd: ['mv', '-f', tmp, file] });
   return verdict;
 }

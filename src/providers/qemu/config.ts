@@ -106,6 +106,8 @@ export interface LaunchConfig {
   initrd: string;
   /** Loopback port on the node that forwards to the guest's sshd. */
   sshPort: number;
+  /** The host's TSC rate in kHz, handed to TCG guests (see kernelCmdline). */
+  tscKhz?: number | null;
 }
 
 /**
@@ -113,6 +115,21 @@ export interface LaunchConfig {
  * which -no-reboot turns into QEMU exiting, so a broken guest never lingers.
  */
 export const KERNEL_CMDLINE = 'console=ttyS0 quiet panic=-1 reboot=t';
+
+/**
+ * The command line for one boot. Under TCG on a busy host the kernel's TSC calibration
+ * against the PIT fails, and microvm has no HPET or PM timer to fall back on: the boot then
+ * hangs for good. Telling the kernel the TSC rate (TCG's guest TSC is the host's) skips that.
+ */
+export function kernelCmdline(accel: Accel, tscKhz: number | null | undefined): string {
+  return accel === 'tcg' && tscKhz ? `${KERNEL_CMDLINE} tsc_early_khz=${tscKhz}` : KERNEL_CMDLINE;
+}
+
+/** The host's TSC rate in kHz from /proc/cpuinfo's first "cpu MHz", or null. */
+export function tscKhzFromCpuinfo(cpuinfo: string): number | null {
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
+  return Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : null;
+}
 
 /** The argv (without the binary) that boots a workspace, daemonised with a pid file and QMP socket. */
 export function qemuArgs(c: LaunchConfig): string[] {
@@ -127,7 +144,7 @@ export function qemuArgs(c: LaunchConfig): string[] {
     '-smp', String(c.cpus),
     '-m', `${c.memoryMiB}M`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', c.kernel, '-initrd', c.initrd, '-append', KERNEL_CMDLINE,
+    '-kernel', c.kernel, '-initrd', c.initrd, '-append', kernelCmdline(c.accel, c.tscKhz),
     '-serial', `file:${c.paths.console}`,
     '-drive', `id=root,file=${c.paths.overlay},format=qcow2,if=none,discard=unmap`,
     '-device', `virtio-blk-${bus},drive=root`,

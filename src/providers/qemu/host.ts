@@ -9,7 +9,7 @@ import ssh2 from 'ssh2';
 import { BerthError } from '../../api/index.js';
 import { DISK_LABELS } from '../../images/qemu-guest-init.js';
 import { sshFingerprint, type Transport } from '../../transport/index.js';
-import { HOME_DISK_SIZE, isWorkspaceQemu, type VmPaths } from './config.js';
+import { HOME_DISK_SIZE, isWorkspaceQemu, tscKhzFromCpuinfo, type VmPaths } from './config.js';
 
 // ssh2 is CommonJS; `utils` is only reachable through the default export.
 const { utils: sshUtils } = ssh2;
@@ -99,6 +99,11 @@ export async function killQemu(t: Transport, paths: VmPaths): Promise<void> {
 /** Removes what only a running VM needs (pid file, QMP socket, port file), so a stopped workspace has none. */
 export async function clearRuntime(t: Transport, paths: VmPaths): Promise<void> {
   await t.run({ cmd: ['rm', '-f', paths.pid, paths.qmp, paths.port] });
+}
+
+/** The node's TSC rate in kHz (for TCG guests), or null when /proc/cpuinfo does not say. */
+export async function hostTscKhz(t: Transport): Promise<number | null> {
+  return tscKhzFromCpuinfo((await t.readFile('/proc/cpuinfo').catch(() => Buffer.from(''))).toString());
 }
 
 /** The node's CPU count and memory, for checking a spec's limits. */

@@ -12,10 +12,9 @@ import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, St
 import { probeAccel, pickMachine, type AccelVerdict } from './accel.js';
 import { checkSocketPath, QEMU_BINARY, qemuRoot, vmPaths, vmSize, type Machine, type VmPaths } from './config.js';
 import { makeHandle, parseMeta, readHandle, type VmMeta } from './handle.js';
-import { createHomeDisk, createOverlay, hostSize, must, runningPid, writeSeed } from './host.js';
+import { createHomeDisk, createOverlay, hostSize, hostTscKhz, killQemu, must, runningPid, writeSeed } from './host.js';
 import { QmpClient } from './qmp.js';
 import { BOOT_TIMEOUT_MS, guestTransport, launch, shutdown, waitForSsh } from './vm.js';
-import { killQemu } from './host.js';
 
 /** What a QemuProvider needs. */
 export interface QemuProviderOptions {
@@ -111,7 +110,7 @@ export class QemuProvider implements Provider {
     const facts = await this.facts();
     const verdict = await this.accelerator(meta.kernel, facts.version);
     op.progress('starting', null);
-    const port = await launch(this.host, { paths, name: `berth-${meta.name}`, machine: facts.machine, accel: verdict.accel, cpus: meta.cpus, memoryMiB: meta.memoryMiB, kernel: meta.kernel, initrd: meta.initrd }, op);
+    const port = await launch(this.host, { paths, name: `berth-${meta.name}`, machine: facts.machine, accel: verdict.accel, cpus: meta.cpus, memoryMiB: meta.memoryMiB, kernel: meta.kernel, initrd: meta.initrd, tscKhz: await hostTscKhz(this.host) }, op);
     const guest = await this.guest(h.workspaceId, paths, meta, port);
     try {
       await waitForSsh(this.host, paths, guest, BOOT_TIMEOUT_MS[verdict.accel], op);
@@ -282,9 +281,10 @@ export class QemuProvider implements Provider {
     return facts;
   }
 
-  /** The accelerator verdict, probed once per provider (and cached on disk across agents). */
+  /** The accelerator verdict, probed once per provider (and cached on disk for every agent on the host). */
   private accelerator(kernel: string, qemuVersion: string): Promise<AccelVerdict> {
-    this.accel ??= probeAccel(this.host, { stateRoot: this.root, kernel, qemuVersion });
+    // Cached next to the VM images: the verdict is the host's, shared by every agent on it.
+    this.accel ??= probeAccel(this.host, { cacheRoot: `${this.imageCacheDir}/qemu`, kernel, qemuVersion });
     this.accel.catch(() => (this.accel = null));
     return this.accel;
   }
