@@ -30,8 +30,10 @@ export function formatOptionalNumber(n: number | null | undefined): string {
   return n === null || n === undefined ? '-' : String(n);
 }
 
-/** Providers with their usability: `docker ✓, lxc ✗`; `-` when the node reported none. */
+/** Providers with their usability: `docker ✓, lxc ✗, qemu ✓ (tcg)`; `-` when the node reported none. */
 export function formatProviders(providers: ProviderInfo[]): string {
   if (providers.length === 0) return '-';
-  return providers.map((p) => `${p.kind} ${p.usable ? '✓' : '✗'}`).join(', ');
+  // The accelerator matters to users of VMs: TCG runs them several times slower than KVM.
+  const accel = (p: ProviderInfo): string => (p.usable && p.details?.accelerator ? ` (${p.details.accelerator})` : '');
+  return providers.map((p) => `${p.kind} ${p.usable ? '✓' : '✗'}${accel(p)}`).join(', ');
 }

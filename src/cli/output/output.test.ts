@@ -62,6 +62,7 @@ describe('value formatting', () => {
   it('shows providers with their usability', () => {
     expect(formatProviders(sampleNode().providers)).toBe('docker ✓, lxc ✗');
     expect(formatProviders([])).toBe('-');
+    expect(formatProviders([{ kind: 'qemu', usable: true, details: { accelerator: 'tcg' } }])).toBe('qemu ✓ (tcg)');
   });
 });
 
