@@ -19,6 +19,13 @@ export const LOGIN_GRACE_MS = 30_000;
 /** Connections beyond this are dropped at once, so a flood cannot exhaust the server. */
 export const MAX_CONNECTIONS = 512;
 
+/**
+ * Ciphers offered: AES only. OpenSSH clients prefer chacha20-poly1305, which ssh2 runs in
+ * JavaScript/WASM unless its optional native binding was built (berth does not build it);
+ * AES-GCM runs in OpenSSL through node:crypto and is several times faster.
+ */
+export const CIPHERS = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
+
 /** Where the gateway listens. */
 export interface GatewayAddress {
   host: string;
@@ -39,7 +46,7 @@ export class SshGateway {
   /** Starts listening; rejects when the address cannot be bound. */
   static async start(opts: GatewayAddress & { hostKey: HostKey; deps: GatewayDeps }): Promise<SshGateway> {
     let gateway: SshGateway | null = null;
-    const ssh = new ssh2.Server({ hostKeys: [opts.hostKey.privateKey], ident: 'berth' }, (client, info) => gateway?.accept(client, info, opts.deps));
+    const ssh = new ssh2.Server({ hostKeys: [opts.hostKey.privateKey], ident: 'berth', algorithms: { cipher: CIPHERS as ssh2.CipherAlgorithm[] } }, (client, info) => gateway?.accept(client, info, opts.deps));
     // berth owns the TCP side: a cap on connections, no Nagle delay on small packets (keystrokes,
     // exit statuses), and a deadline for logging in that also covers clients that never even
     // send an SSH version line. Sockets are then handed to ssh2.
