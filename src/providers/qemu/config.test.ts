@@ -108,3 +108,16 @@ describe('handles and workspace.json', () => {
     expect(parseMeta('not json')).toBeNull();
   });
 });
+
+describe('newKeyPair', () => {
+  it('only hands out well-formed ed25519 keys (ssh2 sometimes makes malformed ones)', async () => {
+    const { newKeyPair } = await import('./host.js');
+    const ssh2 = (await import('ssh2')).default;
+    for (let i = 0; i < 500; i++) {
+      const k = newKeyPair(`t${i}`);
+      expect(ssh2.utils.parseKey(k.publicKey)).not.toBeInstanceOf(Error);
+      expect(ssh2.utils.parseKey(k.privateKey)).not.toBeInstanceOf(Error);
+      expect(k.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    }
+  });
+});

@@ -31,13 +31,24 @@ export async function must(t: Transport, cmd: string[], doing: string, timeoutMs
   throw new BerthError('INTERNAL', `${cmd[0]} failed while ${doing} on ${t.description}: see the detail, then retry.`, { detail: r.stderr.trim().slice(-2000) });
 }
 
-/** A fresh ed25519 key pair in OpenSSH format, and the public key's fingerprint. */
+/**
+ * A fresh ed25519 key pair in OpenSSH format, and the public key's fingerprint. ssh2's
+ * generator drops a leading zero byte of the public key about once in 200 keys, which makes
+ * a malformed key; such pairs are thrown away and generated again.
+ */
 export function newKeyPair(comment: string): { privateKey: string; publicKey: string; fingerprint: string } {
-  const pair = sshUtils.generateKeyPairSync('ed25519', { comment });
-  const parsed = sshUtils.parseKey(pair.public);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error) throw new BerthError('INTERNAL', `Could not read a key berth just generated: ${key.message}.`);
-  return { privateKey: pair.private, publicKey: pair.public, fingerprint: sshFingerprint(key.getPublicSSH()) };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pair = sshUtils.generateKeyPairSync('ed25519', { comment });
+    const pub = sshUtils.parseKey(pair.public);
+    const priv = sshUtils.parseKey(pair.private);
+    const key = Array.isArray(pub) ? pub[0] : pub;
+    if (key instanceof Error || priv instanceof Error) continue;
+    const blob = key.getPublicSSH();
+    // 4 + "ssh-ed25519" + 4 + 32 bytes of key.
+    if (blob.length !== 51) continue;
+    return { privateKey: pair.private, publicKey: pair.public, fingerprint: sshFingerprint(blob) };
+  }
+  throw new BerthError('INTERNAL', 'Could not generate a valid SSH key for the workspace: retry the create.');
 }
 
 /**

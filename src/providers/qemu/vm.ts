@@ -65,7 +65,7 @@ export async function waitForSsh(t: Transport, paths: VmPaths, guest: SshTranspo
   const deadline = Date.now() + timeoutMs;
   let last = '';
   op.progress('booting', null);
-  for (let delay = 200; ; delay = Math.min(delay * 1.5, 1000)) {
+  for (let delay = 100; ; delay = Math.min(delay * 1.5, 500)) {
     op.signal.throwIfAborted();
     try {
       const r = await guest.run({ cmd: ['true'], timeoutMs: 10_000 });
