@@ -58,5 +58,5 @@ export function createNodeBackends(opts: NodeBackendsOptions): NodeBackends {
 
 /** Where VMs live when the caller names no state dir (tests and tools; the agent always names its own). */
 function defaultStateDir(): string {
-  return process.env.BERTH_STATE_DIR ?? (process.getuid?.() === 0 ? '/var/lib/berth-agent' : `${process.env.HOME ?? '/tmp'}/.local/share/berth-agent`);
+  return process.env.BERTH_STATE_DIR || (process.getuid?.() === 0 ? '/var/lib/berth-agent' : `${process.env.HOME ?? '/tmp'}/.local/share/berth-agent`);
 }

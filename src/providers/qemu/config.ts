@@ -2,7 +2,7 @@
  * Pure translation of a berth workspace into QEMU terms: where its files live, how big the
  * machine is, and the command line that boots it. Kept free of I/O so every rule is unit-tested.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BerthError, formatSize, type WorkspaceSpec } from '../../api/index.js';
 
 /** The QEMU binary berth runs (x86-64 guests only, for now). */
@@ -36,9 +36,9 @@ export interface VmPaths {
   port: string;
 }
 
-/** Where the provider keeps everything of its workspaces: `<stateDir>/qemu`. */
+/** Where the provider keeps everything of its workspaces: `<stateDir>/qemu`, always absolute (QEMU runs elsewhere). */
 export function qemuRoot(stateDir: string): string {
-  return join(stateDir, 'qemu');
+  return join(resolve(stateDir), 'qemu');
 }
 
 /** The paths of workspace `workspaceId`; the id is checked first so it cannot walk out of the root. */
