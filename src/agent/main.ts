@@ -59,7 +59,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir });
   let dialer: Dialer | null = null;
-  const runtime = new AgentRuntime(state, backends, log, (name, payload) => dialer?.emit(name, payload));
+  const runtime = new AgentRuntime(state, backends, log, {
+    emit: (name, payload) => dialer?.emit(name, payload),
+    sendBinary: (frame) => dialer?.sendBinary(frame),
+    bufferedAmount: () => dialer?.bufferedAmount() ?? 0,
+  });
   await runtime.recover();
   dialer = new Dialer({
     server: opts.server,
@@ -68,6 +72,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     report: () => runtime.report(),
     onRequest: (method, params) => runtime.handle(method, params),
     onEvent: (name, payload) => runtime.onEvent(name, payload),
+    onBinary: (frame) => runtime.onBinary(frame),
   });
   void dialer.start();
   return {

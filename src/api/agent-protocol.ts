@@ -9,7 +9,33 @@ import { apiErrorSchema } from './errors.js';
 import { execRequestSchema } from './exec.js';
 import { imageSchema, imageSourceSchema, nodeResourcesSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
 
-export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_PROTOCOL_VERSION = 2;
+
+/**
+ * Exec bytes travel as binary WebSocket frames, not inside JSON: `[kind: u8][session id:
+ * 36 ASCII bytes][payload]`. That keeps bulk transfers (scp, port forwards) from paying for
+ * base64 and JSON on every chunk.
+ */
+export const EXEC_DATA_KIND = { stdout: 1, stderr: 2, stdin: 3 } as const;
+export type ExecDataKind = keyof typeof EXEC_DATA_KIND;
+const SESSION_ID_BYTES = 36;
+
+/** Builds one binary exec-data frame. Session ids are UUIDs (36 characters). */
+export function encodeExecData(kind: ExecDataKind, sessionId: string, payload: Buffer): Buffer {
+  if (sessionId.length !== SESSION_ID_BYTES) throw new Error(`exec session ids are ${SESSION_ID_BYTES} characters`);
+  const head = Buffer.allocUnsafe(1 + SESSION_ID_BYTES);
+  head[0] = EXEC_DATA_KIND[kind];
+  head.write(sessionId, 1, 'latin1');
+  return Buffer.concat([head, payload]);
+}
+
+/** Reads one binary exec-data frame, or null when it is malformed. */
+export function decodeExecData(frame: Buffer): { kind: ExecDataKind; sessionId: string; payload: Buffer } | null {
+  if (frame.length < 1 + SESSION_ID_BYTES) return null;
+  const kind = (Object.keys(EXEC_DATA_KIND) as ExecDataKind[]).find((k) => EXEC_DATA_KIND[k] === frame[0]);
+  if (!kind) return null;
+  return { kind, sessionId: frame.toString('latin1', 1, 1 + SESSION_ID_BYTES), payload: frame.subarray(1 + SESSION_ID_BYTES) };
+}
 
 /** What the server asks an agent to create. */
 export const workspaceSpecSchema = z.object({
@@ -61,12 +87,15 @@ export const agentEvents = {
   'op.progress': z.object({ opId: z.string(), stage: z.string(), fraction: z.number().min(0).max(1).nullable() }),
   /** agent → server: one log line of a long operation. */
   'op.log': z.object({ opId: z.string(), line: z.string() }),
-  /** agent → server: output of an exec session (base64). */
-  'exec.output': z.object({ sessionId: z.string(), stream: z.enum(['stdout', 'stderr']), data: z.string() }),
   /** agent → server: an exec session ended; exitCode -1 with error when it could not run. */
   'exec.exit': z.object({ sessionId: z.string(), exitCode: z.number().int(), error: apiErrorSchema.optional() }),
-  /** server → agent: input for an exec session (base64). */
-  'exec.stdin': z.object({ sessionId: z.string(), data: z.string() }),
+  /**
+   * Flow control, either direction: the receiver of a session's `output` (the server) or
+   * `input` (the agent) asks the sender to hold off, then to go on. Without it a fast
+   * producer piles data up in the slower side's memory.
+   */
+  'exec.pause': z.object({ sessionId: z.string(), stream: z.enum(['output', 'input']) }),
+  'exec.resume': z.object({ sessionId: z.string(), stream: z.enum(['output', 'input']) }),
   /** server → agent: no more input. */
   'exec.eof': z.object({ sessionId: z.string() }),
   /** server → agent: the client's terminal changed size. */

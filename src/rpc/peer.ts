@@ -45,10 +45,15 @@ export class RpcPeer {
       onEvent?: EventHandler;
       onFrame?: FrameHandler;
       onProtocolError?: (err: Error) => void;
+      /** Receives binary frames (exec data); without it they are protocol errors. */
+      onBinary?: (frame: Buffer) => void;
     },
   ) {
     socket.on('message', (data, isBinary) => {
-      if (isBinary) return this.protocolError(new Error('binary frames are not part of the agent protocol'));
+      if (isBinary) {
+        if (!this.handlers.onBinary) return this.protocolError(new Error('this side takes no binary frames'));
+        return this.handlers.onBinary(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+      }
       this.receive(data.toString());
     });
     socket.on('close', () => this.failAll(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered; check that its agent is running.')));
@@ -58,6 +63,17 @@ export class RpcPeer {
   send(frame: AgentFrame): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
     this.socket.send(JSON.stringify(frame));
+  }
+
+  /** Sends a binary frame; dropped when the socket is not open. */
+  sendBinary(frame: Buffer): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(frame, { binary: true });
+  }
+
+  /** Bytes queued on the socket but not yet handed to the kernel, for backpressure. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
   }
 
   /** Calls a method on the other side and waits for its validated result. */

@@ -32,6 +32,7 @@ export class Dialer {
       report: () => Promise<AgentReport>;
       onRequest: RequestHandler;
       onEvent: EventHandler;
+      onBinary: (frame: Buffer) => void;
     },
   ) {}
 
@@ -45,6 +46,16 @@ export class Dialer {
   /** Sends an event to the server; dropped while disconnected. */
   emit<E extends AgentEvent>(name: E, payload: AgentEventPayload<E>): void {
     this.peer?.emit(name, payload);
+  }
+
+  /** Sends a binary frame (exec output); dropped while disconnected. */
+  sendBinary(frame: Buffer): void {
+    this.peer?.sendBinary(frame);
+  }
+
+  /** Bytes queued on the current connection. */
+  bufferedAmount(): number {
+    return this.peer?.bufferedAmount ?? 0;
   }
 
   /** True while a welcomed connection is up. */
@@ -71,6 +82,7 @@ export class Dialer {
     const peer = new RpcPeer(socket, {
       onRequest: this.opts.onRequest,
       onEvent: this.opts.onEvent,
+      onBinary: this.opts.onBinary,
       onFrame: (frame) => {
         if (frame.type !== 'welcome') return;
         this.attempt = 0;

@@ -1,59 +1,99 @@
 /**
- * Exec sessions on this node: output is forwarded as events (base64) and the exit event is
- * sent only after both output streams have ended, so no byte arrives after the exit code.
+ * Exec sessions on this node. Output leaves as binary frames; the exit event is sent only
+ * after both output streams have ended, so no byte arrives after the exit code.
+ *
+ * Flow control works at two levels. A session's output pauses when the server asks
+ * (`exec.pause`, its consumer is full) and every session's output pauses while the socket to
+ * the server has too much queued. Input that the command does not read fast enough makes the
+ * agent ask the server to pause that session's input.
  */
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { toApiError, type AgentEvent, type AgentEventPayload } from '../../api/index.js';
+import { decodeExecData, encodeExecData, toApiError, type AgentEvent, type AgentEventPayload } from '../../api/index.js';
 import type { ExecSession } from '../../providers/provider.js';
 import type { Emit } from './runtime.js';
+
+/** Where frames to the server go, and how much is still queued there. */
+export interface ExecLink {
+  emit: Emit;
+  sendBinary(frame: Buffer): void;
+  bufferedAmount(): number;
+}
 
 interface Live {
   workspaceId: string;
   session: ExecSession;
   tty: boolean;
+  /** The server asked us to hold this session's output. */
+  held: boolean;
+  /** We asked the server to hold this session's input. */
+  inputHeld: boolean;
 }
+
+/** Output pauses above this many queued bytes on the socket and resumes below the low mark. */
+const SOCKET_HIGH_WATER = 8 * 1024 * 1024;
+const SOCKET_LOW_WATER = 2 * 1024 * 1024;
 
 /** The node's open exec sessions. */
 export class ExecSessions {
   private readonly live = new Map<string, Live>();
+  private socketFull = false;
 
   constructor(
-    private readonly emit: Emit,
+    private readonly link: ExecLink,
     private readonly log: Logger,
   ) {}
 
   /** Starts a session; throws (and the server tells the client) if the command cannot start. */
   async open(sessionId: string, workspaceId: string, tty: boolean, start: () => Promise<ExecSession>): Promise<void> {
     const session = await start();
-    this.live.set(sessionId, { workspaceId, session, tty });
-    const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => this.emit('exec.output', { sessionId, stream, data: chunk.toString('base64') });
+    const live: Live = { workspaceId, session, tty, held: false, inputHeld: false };
+    this.live.set(sessionId, live);
+    const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      this.link.sendBinary(encodeExecData(stream, sessionId, chunk));
+      if (!this.socketFull && this.link.bufferedAmount() > SOCKET_HIGH_WATER) this.holdForSocket();
+    };
     session.stdout.on('data', forward('stdout'));
     session.stderr.on('data', forward('stderr'));
+    if (this.socketFull) this.applyHold(live);
     session.stdin.on('error', () => {}); // the command may exit before reading all input
+    session.stdin.on('drain', () => {
+      if (!live.inputHeld) return;
+      live.inputHeld = false;
+      this.link.emit('exec.resume', { sessionId, stream: 'input' });
+    });
     void Promise.all([session.wait(), finished(session.stdout).catch(() => {}), finished(session.stderr).catch(() => {})]).then(
       ([code]) => {
         this.live.delete(sessionId);
-        this.emit('exec.exit', { sessionId, exitCode: code });
+        this.link.emit('exec.exit', { sessionId, exitCode: code });
       },
       (err: unknown) => {
         this.live.delete(sessionId);
         this.log.warn({ err }, 'exec session failed');
-        this.emit('exec.exit', { sessionId, exitCode: -1, error: toApiError(err) });
+        this.link.emit('exec.exit', { sessionId, exitCode: -1, error: toApiError(err) });
       },
     );
   }
 
-  /** Applies an input event from the server. */
+  /** Takes one binary frame from the server (input for a session). */
+  onBinary(frame: Buffer): void {
+    const data = decodeExecData(frame);
+    if (!data || data.kind !== 'stdin') return;
+    const live = this.live.get(data.sessionId);
+    if (!live) return;
+    if (!live.session.stdin.write(data.payload) && !live.inputHeld) {
+      live.inputHeld = true;
+      this.link.emit('exec.pause', { sessionId: data.sessionId, stream: 'input' });
+    }
+  }
+
+  /** Applies a control event from the server. */
   onEvent(name: AgentEvent, payload: unknown): void {
     const p = payload as { sessionId: string };
     const live = this.live.get(p.sessionId);
     if (!live) return;
     const s = live.session;
     switch (name) {
-      case 'exec.stdin':
-        s.stdin.write(Buffer.from((payload as AgentEventPayload<'exec.stdin'>).data, 'base64'));
-        return;
       case 'exec.eof':
         // A terminal has no end of input (people type ^D, which arrives as a byte). Closing a
         // tty's input would hang it up and lose the output still on its way.
@@ -64,6 +104,18 @@ export class ExecSessions {
         void s.resize(r.cols, r.rows).catch(() => {});
         return;
       }
+      case 'exec.pause':
+        if ((payload as AgentEventPayload<'exec.pause'>).stream === 'output') {
+          live.held = true;
+          this.applyHold(live);
+        }
+        return;
+      case 'exec.resume':
+        if ((payload as AgentEventPayload<'exec.resume'>).stream === 'output') {
+          live.held = false;
+          if (!this.socketFull) this.release(live);
+        }
+        return;
       case 'exec.close':
         s.close();
         this.live.delete(p.sessionId);
@@ -82,5 +134,27 @@ export class ExecSessions {
   closeAll(): void {
     for (const l of this.live.values()) l.session.close();
     this.live.clear();
+  }
+
+  private applyHold(live: Live): void {
+    live.session.stdout.pause();
+    live.session.stderr.pause();
+  }
+
+  private release(live: Live): void {
+    live.session.stdout.resume();
+    live.session.stderr.resume();
+  }
+
+  /** Pauses every session's output until the socket's queue has drained below the low mark. */
+  private holdForSocket(): void {
+    this.socketFull = true;
+    for (const l of this.live.values()) this.applyHold(l);
+    const check = () => {
+      if (this.link.bufferedAmount() > SOCKET_LOW_WATER) return void setTimeout(check, 5);
+      this.socketFull = false;
+      for (const l of this.live.values()) if (!l.held) this.release(l);
+    };
+    setTimeout(check, 5);
   }
 }

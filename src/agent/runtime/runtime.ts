@@ -19,7 +19,7 @@ import type { OpContext, Provider, ProviderStatus, WorkspaceHandle } from '../..
 import type { NodeBackends } from '../../providers/registry.js';
 import type { AgentReport } from '../connection/dialer.js';
 import type { AgentState } from '../state.js';
-import { ExecSessions } from './exec-sessions.js';
+import { ExecSessions, type ExecLink } from './exec-sessions.js';
 import { readResources } from './system.js';
 
 /** Sends an event to the server. */
@@ -44,10 +44,13 @@ export class AgentRuntime {
     private readonly state: AgentState,
     private readonly backends: NodeBackends,
     private readonly log: Logger,
-    private readonly emit: Emit,
+    link: ExecLink,
   ) {
-    this.exec = new ExecSessions(emit, log);
+    this.emit = link.emit;
+    this.exec = new ExecSessions(link, log);
   }
+
+  private readonly emit: Emit;
 
   /** Loads persisted handles, re-adopts their workspaces, and reaps berth workspaces nobody tracks. */
   async recover(): Promise<void> {
@@ -142,9 +145,14 @@ export class AgentRuntime {
     }
   }
 
-  /** Routes the server's exec input events. */
+  /** Routes the server's exec control events. */
   onEvent(name: AgentEvent, payload: unknown): void {
     this.exec.onEvent(name, payload);
+  }
+
+  /** Routes the server's binary frames (exec input). */
+  onBinary(frame: Buffer): void {
+    this.exec.onBinary(frame);
   }
 
   /** Ends every exec session (agent shutdown). */

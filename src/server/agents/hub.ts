@@ -18,6 +18,8 @@ import {
   type AgentResult,
   type ApiError,
   type ExecRequest,
+  decodeExecData,
+  encodeExecData,
 } from '../../api/index.js';
 import { RpcPeer } from '../../rpc/peer.js';
 import type { Operations } from '../operations/operations.js';
@@ -26,15 +28,21 @@ import { reconcileReports } from './reconcile.js';
 
 /** Receives one exec session's output. */
 export interface ExecSink {
-  output(stream: 'stdout' | 'stderr', dataBase64: string): void;
+  output(stream: 'stdout' | 'stderr', data: Buffer): void;
   exit(code: number, error?: ApiError): void;
+  /** The node cannot take more input for now (true), or can again (false). */
+  inputPaused?(paused: boolean): void;
 }
 
-/** Sends input to one exec session on its node. */
+/** Sends input to one exec session on its node, and paces its output. */
 export interface ExecChannel {
-  stdin(dataBase64: string): void;
+  stdin(data: Buffer): void;
   eof(): void;
   resize(cols: number, rows: number): void;
+  /** Asks the node to hold this session's output (the consumer is full)... */
+  pauseOutput(): void;
+  /** ...and to go on. */
+  resumeOutput(): void;
   close(): void;
 }
 
@@ -94,6 +102,7 @@ export class AgentHub {
         }
       },
       onEvent: (name, payload) => this.onEvent(node.id, name, payload),
+      onBinary: (frame) => this.onBinary(node.id, frame),
       onProtocolError: (err) => log.warn({ err: err.message }, 'agent sent a bad frame'),
     });
     socket.on('close', () => {
@@ -133,9 +142,11 @@ export class AgentHub {
     }
     const emit = <E extends AgentEvent>(name: E, payload: AgentEventPayload<E>) => c.peer.emit(name, payload);
     return {
-      stdin: (data) => emit('exec.stdin', { sessionId, data }),
+      stdin: (data) => c.peer.sendBinary(encodeExecData('stdin', sessionId, data)),
       eof: () => emit('exec.eof', { sessionId }),
       resize: (cols, rows) => emit('exec.resize', { sessionId, cols, rows }),
+      pauseOutput: () => emit('exec.pause', { sessionId, stream: 'output' }),
+      resumeOutput: () => emit('exec.resume', { sessionId, stream: 'output' }),
       close: () => {
         if (this.execSessions.delete(sessionId)) emit('exec.close', { sessionId });
       },
@@ -159,10 +170,11 @@ export class AgentHub {
         this.ops.reporter(p.opId)?.log(p.line);
         return;
       }
-      case 'exec.output': {
-        const p = payload as AgentEventPayload<'exec.output'>;
+      case 'exec.pause':
+      case 'exec.resume': {
+        const p = payload as AgentEventPayload<'exec.pause'>;
         const s = this.execSessions.get(p.sessionId);
-        if (s && s.nodeId === nodeId) s.sink.output(p.stream, p.data);
+        if (s && s.nodeId === nodeId && p.stream === 'input') s.sink.inputPaused?.(name === 'exec.pause');
         return;
       }
       case 'exec.exit': {
@@ -177,6 +189,14 @@ export class AgentHub {
       default:
         this.log.warn({ event: name }, 'agent sent an event meant for agents');
     }
+  }
+
+  /** Exec output from a node, routed to the session's sink. */
+  private onBinary(nodeId: string, frame: Buffer): void {
+    const data = decodeExecData(frame);
+    if (!data || data.kind === 'stdin') return this.log.warn('agent sent a malformed exec frame');
+    const s = this.execSessions.get(data.sessionId);
+    if (s && s.nodeId === nodeId) s.sink.output(data.kind, data.payload);
   }
 
   private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger): Promise<void> {

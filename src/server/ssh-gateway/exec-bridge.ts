@@ -1,8 +1,8 @@
 /**
  * Commands inside a workspace, through the agent hub: a streaming form that SSH channels are
  * piped through, and a one-shot form (input in, output and status out) for the small helper
- * commands behind SFTP. Exec data crosses the agent socket as base64; this is the one place
- * that converts.
+ * commands behind SFTP. Output that the SSH side cannot take yet pauses the command's output
+ * at the node until the SSH channel drains; input the node cannot take yet pauses the channel.
  */
 import type { ApiError, ExecRequest, Workspace } from '../../api/index.js';
 import type { ExecChannel } from '../agents/hub.js';
@@ -24,34 +24,52 @@ export interface ExecPipe {
   readonly done: Promise<ExecEnd>;
 }
 
+/** Where a command's output goes. A sink that returns false is full until `drain` calls back. */
+export interface ExecOutput {
+  stdout(data: Buffer): unknown;
+  stderr(data: Buffer): unknown;
+  /** Calls `fn` once when a full sink can take data again. */
+  drain?(fn: () => void): void;
+  /** The node cannot take more input for now (true), or can again (false). */
+  inputPaused?(paused: boolean): void;
+}
+
 /** Starts `request` in the workspace; output goes to the callbacks as it arrives. */
-export async function openExec(
-  deps: Pick<GatewayDeps, 'hub'>,
-  ws: Workspace,
-  request: ExecRequest,
-  out: { stdout(data: Buffer): void; stderr(data: Buffer): void },
-): Promise<ExecPipe> {
+export async function openExec(deps: Pick<GatewayDeps, 'hub'>, ws: Workspace, request: ExecRequest, out: ExecOutput): Promise<ExecPipe> {
   let finish!: (end: ExecEnd) => void;
   const done = new Promise<ExecEnd>((resolve) => (finish = resolve));
-  const channel: ExecChannel = await deps.hub.openExec(ws.nodeId, ws.id, request, {
-    output: (stream, data) => (stream === 'stdout' ? out.stdout : out.stderr)(Buffer.from(data, 'base64')),
+  let outputHeld = false;
+  let channel: ExecChannel | null = null;
+  channel = await deps.hub.openExec(ws.nodeId, ws.id, request, {
+    output: (stream, data) => {
+      const accepted = (stream === 'stdout' ? out.stdout : out.stderr)(data);
+      if (accepted !== false || outputHeld || !out.drain || !channel) return;
+      outputHeld = true;
+      channel.pauseOutput();
+      out.drain(() => {
+        outputHeld = false;
+        channel?.resumeOutput();
+      });
+    },
     exit: (code, error) => finish({ code, error }),
+    inputPaused: (paused) => out.inputPaused?.(paused),
   });
+  const ch = channel;
   let closed = false;
   return {
     write: (data) => {
-      if (!closed && data.length > 0) channel.stdin(data.toString('base64'));
+      if (!closed && data.length > 0) ch.stdin(data);
     },
     end: () => {
-      if (!closed) channel.eof();
+      if (!closed) ch.eof();
     },
     resize: (cols, rows) => {
-      if (!closed) channel.resize(cols, rows);
+      if (!closed) ch.resize(cols, rows);
     },
     close: () => {
       if (closed) return;
       closed = true;
-      channel.close();
+      ch.close();
       finish({ code: -1 });
     },
     done,

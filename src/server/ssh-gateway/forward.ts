@@ -65,9 +65,11 @@ export async function handleForward(
           if (d.length > 0) early.push(d);
           return;
         }
-        channel.write(d);
+        return channel.write(d);
       },
       stderr: (d) => stderr.push(d),
+      drain: (fn) => (channel ? channel.once('drain', fn) : fn()),
+      inputPaused: (paused) => (paused ? channel?.pause() : channel?.resume()),
     });
   } catch (err) {
     audit(ctx, 'ssh.forward.start', 'error', `forward ${target}: ${toApiError(err).message}`);

@@ -2,7 +2,7 @@
  * A stand-in for the agent hub that runs exec requests as local processes, so the gateway's
  * SFTP and session logic can be tested against the real `sftp` client and real sh/dd/stat
  * without a server, agent or container. Same contract as AgentHub.openExec: output chunks as
- * base64, exit after all output.
+ * Buffers, exit after all output, and output paused while the consumer asks for it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,14 +25,16 @@ export function localHub(home: string, latencyMs = 0, path = process.env.PATH): 
       child.stdin.on('error', () => {});
       // Small pieces, like a node's output arriving over the network a bit at a time.
       child.stdout.on('data', (d: Buffer) => {
-        for (let i = 0; i < d.length; i += 7919) sink.output('stdout', d.subarray(i, i + 7919).toString('base64'));
+        for (let i = 0; i < d.length; i += 7919) sink.output('stdout', d.subarray(i, i + 7919));
       });
-      child.stderr.on('data', (d: Buffer) => sink.output('stderr', d.toString('base64')));
+      child.stderr.on('data', (d: Buffer) => sink.output('stderr', d));
       void Promise.all([once(child, 'close')]).then(([[code]]) => sink.exit(typeof code === 'number' ? code : -1));
       return {
-        stdin: (data) => child.stdin.write(Buffer.from(data, 'base64')),
+        stdin: (data) => void child.stdin.write(data),
         eof: () => child.stdin.end(),
         resize: () => {},
+        pauseOutput: () => child.stdout.pause(),
+        resumeOutput: () => child.stdout.resume(),
         close: () => child.kill('SIGKILL'),
       };
     },

@@ -86,6 +86,8 @@ async function runCommand(
     const pipe = await openExec(ctx.deps, ws, { cmd, tty: opts.pty !== null, env: opts.env, ...(opts.pty ? { cols: opts.pty.cols, rows: opts.pty.rows } : {}) }, {
       stdout: (d) => channel.write(d),
       stderr: (d) => channel.stderr.write(d),
+      drain: (fn) => channel.once('drain', fn),
+      inputPaused: (paused) => (paused ? channel.pause() : channel.resume()),
     });
     onResize((cols, rows) => pipe.resize(cols, rows));
     channel.on('data', (d: Buffer) => pipe.write(d));

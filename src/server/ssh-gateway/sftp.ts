@@ -32,9 +32,11 @@ export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: Server
           decide(true);
           d = d.subarray(1);
         }
-        if (d.length > 0) channel.write(d);
+        if (d.length > 0) return channel.write(d);
       },
       stderr: (d) => channel.stderr.write(d),
+      drain: (fn) => channel.once('drain', fn),
+      inputPaused: (paused) => (paused ? channel.pause() : channel.resume()),
     });
   } catch (err) {
     return fail(channel, toApiError(err));

@@ -86,7 +86,7 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
         try {
           const ws = await s.workspaces.forExec(user, name);
           channel = await s.hub.openExec(ws.nodeId, ws.id, request, {
-            output: (stream, data) => send({ type: stream, data }),
+            output: (stream, data) => send({ type: stream, data: data.toString('base64') }),
             exit: (code, error) => {
               if (error) send({ type: 'error', error });
               else send({ type: 'exit', code });
@@ -103,7 +103,7 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
     }
     if (!starting) return fail(new BerthError('INVALID_ARGUMENT', 'The first exec frame must be start.'));
     const apply = (c: ExecChannel) => {
-      if (frame.type === 'stdin') c.stdin(frame.data);
+      if (frame.type === 'stdin') c.stdin(Buffer.from(frame.data, 'base64'));
       else if (frame.type === 'eof') c.eof();
       else if (frame.type === 'resize') c.resize(frame.cols, frame.rows);
     };
