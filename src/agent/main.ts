@@ -63,6 +63,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     emit: (name, payload) => dialer?.emit(name, payload),
     sendBinary: (frame) => dialer?.sendBinary(frame),
     bufferedAmount: () => dialer?.bufferedAmount() ?? 0,
+    reportNow: async () => dialer?.reportNow(),
   });
   await runtime.recover();
   dialer = new Dialer({

@@ -34,12 +34,28 @@ export async function ensureBerthKey(home: string, opts: { generate: boolean }):
     throw new BerthError('ALREADY_EXISTS', `${path}.pub exists without its private key; move it away so berth never overwrites a file.`, { field: 'key' });
   }
   const comment = `berth:${safeUser()}@${hostname()}`;
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateValidPair(comment);
   await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
   // 'wx' fails if the file appeared meanwhile: never overwrite a key.
   await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
   await writeFile(path + '.pub', pair.public + '\n', { mode: 0o644, flag: 'wx' });
   return { path, publicKey: pair.public, created: true };
+}
+
+/**
+ * ssh2's generator now and then (about 1 in 200) emits an ed25519 key that its own parser
+ * and OpenSSH refuse; check each pair and make another rather than hand out a broken key.
+ */
+function generateValidPair(comment: string): { private: string; public: string } {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const priv = ssh2.utils.parseKey(pair.private);
+    const pub = ssh2.utils.parseKey(pair.public);
+    if (!(priv instanceof Error) && !(pub instanceof Error) && Buffer.compare((Array.isArray(priv) ? priv[0] : priv).getPublicSSH(), (Array.isArray(pub) ? pub[0] : pub).getPublicSSH()) === 0) {
+      return pair;
+    }
+  }
+  throw new BerthError('INTERNAL', 'Could not generate a valid ed25519 key; run `ssh-keygen -t ed25519 -f ~/.ssh/berth_ed25519` and then `berth ssh-key add ~/.ssh/berth_ed25519.pub`.');
 }
 
 function safeUser(): string {

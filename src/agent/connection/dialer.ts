@@ -48,6 +48,11 @@ export class Dialer {
     this.peer?.emit(name, payload);
   }
 
+  /** Sends a heartbeat now instead of at the next tick. */
+  async reportNow(): Promise<void> {
+    if (this.peer) await this.sendReport(this.peer, 'heartbeat');
+  }
+
   /** Sends a binary frame (exec output); dropped while disconnected. */
   sendBinary(frame: Buffer): void {
     this.peer?.sendBinary(frame);

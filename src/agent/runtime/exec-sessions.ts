@@ -16,6 +16,8 @@ import type { Emit } from './runtime.js';
 /** Where frames to the server go, and how much is still queued there. */
 export interface ExecLink {
   emit: Emit;
+  /** Sends a state report now (a build or create changed what the node can do). */
+  reportNow(): Promise<void>;
   sendBinary(frame: Buffer): void;
   bufferedAmount(): number;
 }

@@ -47,10 +47,12 @@ export class AgentRuntime {
     link: ExecLink,
   ) {
     this.emit = link.emit;
+    this.reportNow = link.reportNow;
     this.exec = new ExecSessions(link, log);
   }
 
   private readonly emit: Emit;
+  private readonly reportNow: () => Promise<void>;
 
   /** Loads persisted handles, re-adopts their workspaces, and reaps berth workspaces nobody tracks. */
   async recover(): Promise<void> {
@@ -138,6 +140,9 @@ export class AgentRuntime {
       case 'image.build': {
         const p = params as AgentParams<'image.build'>;
         const image = await this.backends.images.build({ name: p.name, from: p.from, packages: p.packages }, this.op(p.opId));
+        // A new image can make a provider usable (a VM image for QEMU): report before answering,
+        // so the server knows by the time the build's operation is done.
+        await this.reportNow().catch(() => {});
         return { ...image, nodeName: '' };
       }
       case 'image.list':
