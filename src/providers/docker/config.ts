@@ -2,8 +2,9 @@
  * Pure translation of a berth workspace spec into Docker terms: names, labels, resource
  * limits and the container create options. Kept free of I/O so every rule is unit-tested.
  */
+import { validateLimits as checkLimits } from '../limits.js';
 import type Dockerode from 'dockerode';
-import { BerthError, MIN_MEMORY_BYTES, formatSize, type WorkspaceSpec } from '../../api/index.js';
+import type { WorkspaceSpec } from '../../api/index.js';
 import { LABELS } from '../provider.js';
 
 /** Docker refuses memory limits below 6 MiB; berth's own floor (MIN_MEMORY_BYTES) is higher still. */
@@ -57,22 +58,7 @@ export function memoryBytes(bytes: number | null): number {
 
 /** Checks the limits against what this engine's host can give; INVALID_ARGUMENT naming the field otherwise. */
 export function validateLimits(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>, host: { cpus: number; memoryBytes: number }): void {
-  if (spec.cpus !== null) {
-    if (spec.cpus < 0.01) throw new BerthError('INVALID_ARGUMENT', 'Give at least 0.01 CPUs.', { field: 'cpus' });
-    if (host.cpus > 0 && spec.cpus > host.cpus) {
-      throw new BerthError('INVALID_ARGUMENT', `This node has ${host.cpus} CPUs: ask for at most ${host.cpus}, or pick a bigger node.`, { field: 'cpus' });
-    }
-  }
-  if (spec.memoryBytes !== null) {
-    if (spec.memoryBytes < Math.max(DOCKER_MIN_MEMORY, MIN_MEMORY_BYTES)) {
-      throw new BerthError('INVALID_ARGUMENT', `Give at least ${formatSize(MIN_MEMORY_BYTES)} of memory.`, { field: 'memory' });
-    }
-    if (host.memoryBytes > 0 && spec.memoryBytes > host.memoryBytes) {
-      throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, {
-        field: 'memory',
-      });
-    }
-  }
+  return checkLimits(spec, host, DOCKER_MIN_MEMORY);
 }
 
 /** `K=V` strings for the engine, in a stable order. */

@@ -3,7 +3,7 @@
  * berth appends to a clone, the init script, the metadata file that labels a container as
  * berth's, and limit checks. Free of I/O so every rule is unit-tested.
  */
-import { BerthError, MIN_MEMORY_BYTES, formatSize, type WorkspaceSpec } from '../../api/index.js';
+import type { WorkspaceSpec } from '../../api/index.js';
 import { LABELS } from '../provider.js';
 
 /** Where LXC keeps system containers unless told otherwise; `lxc-ls` with no -P looks here. */
@@ -146,23 +146,7 @@ export function workspaceConfigLines(spec: WorkspaceSpec, input: WorkspaceConfig
   ];
 }
 
-/** Checks the limits against what this node can give; INVALID_ARGUMENT naming the field otherwise. */
-export function validateLimits(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>, host: { cpus: number; memoryBytes: number }): void {
-  if (spec.cpus !== null) {
-    if (spec.cpus < 0.01) throw new BerthError('INVALID_ARGUMENT', 'Give at least 0.01 CPUs.', { field: 'cpus' });
-    if (host.cpus > 0 && spec.cpus > host.cpus) {
-      throw new BerthError('INVALID_ARGUMENT', `This node has ${host.cpus} CPUs: ask for at most ${host.cpus}, or pick a bigger node.`, { field: 'cpus' });
-    }
-  }
-  if (spec.memoryBytes !== null) {
-    if (spec.memoryBytes < MIN_MEMORY_BYTES) {
-      throw new BerthError('INVALID_ARGUMENT', `Give at least ${formatSize(MIN_MEMORY_BYTES)} of memory.`, { field: 'memory' });
-    }
-    if (host.memoryBytes > 0 && spec.memoryBytes > host.memoryBytes) {
-      throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, { field: 'memory' });
-    }
-  }
-}
+export { validateLimits } from '../limits.js';
 
 /** `-v NAME=VALUE` arguments for lxc-attach: a clean environment, then the spec's, then the request's. */
 export function attachEnvArgs(specEnv: Record<string, string>, reqEnv: Record<string, string>, tty: boolean): string[] {
