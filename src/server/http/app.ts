@@ -3,7 +3,7 @@
  * shape and maps its code to a status, and bearer-token authentication.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { API_PREFIX, BerthError, ERROR_CODES, fromZodError, toApiError, type User } from '../../api/index.js';
@@ -43,7 +43,13 @@ export async function authenticate(store: Store, req: FastifyRequest): Promise<U
 
 /** Builds the fastify app with error handling and WebSocket support; routes are added by the caller. */
 export async function createApp(log: Logger): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    // Per-request lines would drown the log; the audit log records what matters.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
   await app.register(websocket, { options: { maxPayload: 8 * 1024 * 1024 } });
 
   app.setErrorHandler((err, req, reply) => {
