@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Projects: fast unit tests next to the code, real-engine provider suites, the transport
-// against a real sshd, and
-// end-to-end tests that start real server and agent processes and drive them with the CLI.
-// The slow ones run one file at a time: they share one Docker engine on a 2-core machine.
+// Projects: fast unit tests next to the code; provider suites against the real Docker, LXC
+// and QEMU; the transport against a real sshd; and end-to-end tests that start real server
+// and agent processes and drive them with the CLI. Each slow project runs one file at a time:
+// they share one Docker engine, one LXC and a 2-core machine.
 export default defineConfig({
   test: {
     projects: [
