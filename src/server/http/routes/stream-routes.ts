@@ -93,6 +93,8 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
               socket.close(1000);
             },
           });
+          // The client may have gone while the node was starting the command: end it there too.
+          if (socket.readyState !== socket.OPEN) return channel.close();
           send({ type: 'started' });
           for (const f of early.splice(0)) f(channel);
         } catch (err) {
