@@ -120,6 +120,31 @@ describe('lxc provider specifics', () => {
     expect(ls.stdout.split('\n')).toContain(name);
   });
 
+  it("boots the image's own systemd as PID 1, which runs its services and halts on stop", async () => {
+    // A Debian image with systemd-sysv, through the same pipeline (debootstrap is cached).
+    const docker = new Dockerode({ socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+    const sysd = `lxc-sysd-${run}`;
+    await new ImageStore({ docker, pull: false, exporters: [exporter] }).build({ name: sysd, from: 'debian:bookworm', packages: ['systemd-sysv'] }, silentOp());
+    await docker.getImage(`berth/${sysd}:latest`).remove({ force: true }).catch(() => {});
+    const p = provider();
+    const s = { ...spec('sysd'), image: sysd };
+    const h = await make(p, s);
+    const config = await readFile(join(LXC_PATH, String(h.driverState.containerName), 'config'), 'utf8');
+    expect(config).toContain('lxc.init.cmd = /sbin/init');
+    expect(config).toContain('lxc.signal.halt = SIGRTMIN+3');
+    await p.start(h, silentOp());
+    expect((await runCommand(p, h, { cmd: ['cat', '/proc/1/comm'] })).stdout).toBe('systemd\n');
+    const state = await runCommand(p, h, { cmd: ['timeout', '60', 'systemctl', 'is-system-running', '--wait'] });
+    expect(state.stdout.trim(), state.stderr).toMatch(/^(running|degraded)$/);
+    const t0 = Date.now();
+    await p.stop(h, { timeoutMs: 20_000, force: false }, silentOp());
+    expect(await p.inspect(h)).toBe('stopped');
+    // systemd heard SIGRTMIN+3 and halted; it was not killed at the end of the timeout.
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    await p.destroy(h, silentOp());
+    expect(await leftovers(h.workspaceId)).toEqual([]);
+  });
+
   it('makes plain-copy workspaces too, and removes their rootfs on delete', async () => {
     const p = provider(nodeId, { backingStore: 'dir' });
     const h = await make(p, spec('copy'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError, type WorkspaceSpec } from '../../api/index.js';
-import { attachEnvArgs, containerName, inContainerCommand, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
+import { attachEnvArgs, containerName, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
 
 const spec: WorkspaceSpec = { id: 'AbC123def456', name: 'demo', provider: 'lxc', image: 'base', cpus: 1.5, memoryBytes: 256 * 1024 ** 2, env: { A: '1' } };
 
@@ -60,5 +60,15 @@ describe('lxc config', () => {
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'cpus' });
     expect(() => validateLimits({ cpus: null, memoryBytes: 1024 }, { cpus: 2, memoryBytes: 1e9 })).toThrow(/memory/);
     expect(() => validateLimits({ cpus: 1, memoryBytes: 64 * 1024 ** 2 }, { cpus: 2, memoryBytes: 1e9 })).not.toThrow();
+  });
+});
+
+describe('init choice', () => {
+  it('recognises a systemd /sbin/init link, and nothing else', () => {
+    expect(isSystemdInit('/lib/systemd/systemd\n')).toBe(true);
+    expect(isSystemdInit('../lib/systemd/systemd')).toBe(true);
+    expect(isSystemdInit('/bin/busybox')).toBe(false);
+    expect(isSystemdInit('/lib/systemd/systemd-shim')).toBe(false);
+    expect(isSystemdInit('')).toBe(false);
   });
 });

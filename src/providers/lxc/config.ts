@@ -108,6 +108,21 @@ export function limitLines(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>, cg
   return lines;
 }
 
+/**
+ * PID 1 and how to stop it. An image with systemd boots it, so the workspace runs its
+ * services like a whole machine, and halts on SIGRTMIN+3 as systemd expects; any other image
+ * gets berth's init, which only waits and exits at once on SIGTERM.
+ */
+function initLines(input: Pick<WorkspaceConfigInput, 'init' | 'containerDir'>): string[] {
+  if (input.init === 'systemd') return ['lxc.init.cmd = /sbin/init', 'lxc.signal.halt = SIGRTMIN+3'];
+  return [
+    `lxc.init.cmd = ${INIT_PATH_IN_CONTAINER}`,
+    `lxc.init.cwd = ${HOME_PATH}`,
+    'lxc.signal.halt = SIGTERM',
+    `lxc.mount.entry = ${input.containerDir}/${INIT_FILE} ${INIT_PATH_IN_CONTAINER.slice(1)} none bind,ro,create=file 0 0`,
+  ];
+}
+
 /** What the workspace part of a container's config needs besides the spec. */
 export interface WorkspaceConfigInput {
   containerDir: string;
@@ -117,6 +132,13 @@ export interface WorkspaceConfigInput {
   gateway: string;
   cgroup: CgroupVersion;
   memswAvailable: boolean;
+  /** PID 1: the image's own systemd when it has one, else berth's small init. */
+  init: 'berth' | 'systemd';
+}
+
+/** True when an image's `/sbin/init` link points at systemd (Debian's systemd-sysv makes it so). */
+export function isSystemdInit(initLinkText: string): boolean {
+  return /(^|\/)systemd$/.test(initLinkText.trim());
 }
 
 /**
@@ -132,10 +154,7 @@ export function workspaceConfigLines(spec: WorkspaceSpec, input: WorkspaceConfig
     // mount it, so force the mount: tools inside must see their own limits.
     'lxc.mount.auto = cgroup:mixed:force',
     `lxc.uts.name = ${spec.name}`,
-    `lxc.init.cmd = ${INIT_PATH_IN_CONTAINER}`,
-    `lxc.init.cwd = ${HOME_PATH}`,
-    'lxc.signal.halt = SIGTERM',
-    `lxc.mount.entry = ${input.containerDir}/${INIT_FILE} ${INIT_PATH_IN_CONTAINER.slice(1)} none bind,ro,create=file 0 0`,
+    ...initLines(input),
     'lxc.net.0.type = veth',
     `lxc.net.0.link = ${input.bridge}`,
     'lxc.net.0.flags = up',

@@ -19,6 +19,7 @@ import {
   parseMetadata,
   validateLimits,
   workspaceConfigLines,
+  isSystemdInit,
   workspaceMetadata,
   type BackingStore,
   type LxcMetadata,
@@ -95,6 +96,12 @@ export class LxcProvider implements Provider {
     }
   }
 
+  /** Which PID 1 the image gets: its own systemd when `/sbin/init` links to it (the link is read, never followed on the host). */
+  private async imageInit(image: LxcImageRef): Promise<'berth' | 'systemd'> {
+    const r = await this.tools.transport.run({ cmd: ['readlink', `${image.lxcPath}/${image.container}/rootfs/sbin/init`], timeoutMs: 10_000 });
+    return r.code === 0 && isSystemdInit(r.stdout) ? 'systemd' : 'berth';
+  }
+
   async create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle> {
     const facts = await this.requireUsable();
     validateLimits(spec, facts);
@@ -119,7 +126,8 @@ export class LxcProvider implements Provider {
         op.signal.throwIfAborted();
         // Labels first: from here on list() finds the container even if this create dies.
         await this.writeMetadata(dir, workspaceMetadata(spec, this.nodeId));
-        await this.tools.transport.writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, 0o755);
+        const init = await this.imageInit(image);
+        if (init === 'berth') await this.tools.transport.writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, 0o755);
         const config = (await this.tools.transport.readFile(`${dir}/config`)).toString('utf8');
         const lines = workspaceConfigLines(spec, {
           containerDir: dir,
@@ -128,11 +136,12 @@ export class LxcProvider implements Provider {
           gateway: facts.bridgeAddress!.address,
           cgroup: facts.cgroup!,
           memswAvailable: facts.memsw,
+          init,
         });
         // lxc-copy wrote the image's uts name; ours (the workspace name) replaces it.
         const kept = config.split('\n').filter((l) => l.trim() !== '' && !/^\s*lxc\.uts\.name\s*=/.test(l));
         await this.tools.transport.writeFile(`${dir}/config`, [...kept, ...lines, ''].join('\n'), 0o640);
-        op.log(`created LXC container ${name} from ${image.container} (${store}, ${ipv4} on ${this.bridge})`);
+        op.log(`created LXC container ${name} from ${image.container} (${store}, ${ipv4} on ${this.bridge}, init: ${init})`);
         op.progress('created', 1);
         return makeHandle(spec.id, { containerName: name, lxcPath: this.lxcPath, ipv4: ipv4.split('/')[0] });
       });
