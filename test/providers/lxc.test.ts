@@ -134,7 +134,9 @@ describe('lxc provider specifics', () => {
     expect(config).toContain('lxc.signal.halt = SIGRTMIN+3');
     await p.start(h, silentOp());
     expect((await runCommand(p, h, { cmd: ['cat', '/proc/1/comm'] })).stdout).toBe('systemd\n');
-    const state = await runCommand(p, h, { cmd: ['timeout', '60', 'systemctl', 'is-system-running', '--wait'] });
+    // Right after start systemd may not have opened its control socket yet: wait for it first.
+    const waitThenAsk = 'for i in $(seq 1 300); do [ -S /run/systemd/private ] && break; sleep 0.1; done; timeout 60 systemctl is-system-running --wait';
+    const state = await runCommand(p, h, { cmd: ['/bin/sh', '-c', waitThenAsk] });
     expect(state.stdout.trim(), state.stderr).toMatch(/^(running|degraded)$/);
     const t0 = Date.now();
     await p.stop(h, { timeoutMs: 20_000, force: false }, silentOp());
