@@ -142,6 +142,16 @@ export class TestServer {
 
   /** Stops the server and removes its data dir. */
   async destroy(): Promise<void> {
+    // Every workspace goes first, through berth itself, so no test leaves containers, VMs or
+    // volumes behind on the machine (and a failing delete shows up in the test's output).
+    if (this.proc && this.proc.child.exitCode === null) {
+      const list = await this.cli(['ws', 'ls', '--json']).catch(() => null);
+      const names: string[] = list && list.code === 0 ? JSON.parse(list.stdout).workspaces.map((w: { name: string }) => w.name) : [];
+      for (const name of names) {
+        const r = await this.cli(['ws', 'rm', name]);
+        if (r.code !== 0) console.error(`cleanup: berth ws rm ${name} failed: ${r.stderr}`);
+      }
+    }
     await this.proc?.stop();
     await rm(this.dataDir, { recursive: true, force: true });
   }
