@@ -20,6 +20,10 @@ ensure_provider_hosts
 # The test suite runs this script against the build it already made.
 [ "${BERTH_SKIP_BUILD:-}" = 1 ] || ensure_build
 
+# Evaluates a JavaScript expression over the JSON on stdin (as `j`): prints strings, and
+# exits 0 for true and 1 for false, so `berth ... --json | json 'EXPR'` works in conditions.
+json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let j;try{j=JSON.parse(s)}catch{process.exit(1)}const v=eval(process.argv[1]);if(typeof v==="string")console.log(v);process.exit(v===false?1:0)})' "$1"; }
+
 healthy() { node -e "fetch('$URL/api/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
 
 mkdir -p "$DATA_DIR"
@@ -40,19 +44,19 @@ export BERTH_TOKEN="$(cat "$DATA_DIR/admin-token")"
 
 say "waiting for the local node"
 for _ in $(seq 1 100); do
-  "$BERTH" node ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).nodes.some(n=>n.status==="online")?0:1))' && break
+  "$BERTH" node ls --json | json 'j.nodes.some(n => n.status === "online")' && break
   sleep 0.3
 done
 "$BERTH" node ls
 
-if "$BERTH" image ls --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).images.some(i=>i.name==="base")?0:1))'; then
+if "$BERTH" image ls --json | json 'j.images.some(i => i.name === "base")'; then
   say "base image exists; reusing it"
 else
   say "building the base image from the host's busybox"
   "$BERTH" image build base --from busybox
 fi
 
-if status=$("$BERTH" ws show demo --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))'); then
+if status=$("$BERTH" ws show demo --json 2>/dev/null | json 'j.status'); then
   say "workspace demo exists ($status); reusing it"
   [ "$status" = running ] || "$BERTH" ws start demo
 else

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
-import { BerthError } from '../api/index.js';
+import { BerthError, nodeNameFromHost } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
@@ -34,11 +34,6 @@ export async function hasCredential(stateDir: string): Promise<boolean> {
   return (await new AgentState(stateDir).loadCredential()) !== null;
 }
 
-/** The default node name: the host name, made into a valid berth name. */
-export function defaultNodeName(): string {
-  return hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'node';
-}
-
 /** Joins if needed, recovers workspaces and connects. Resolves once recovery is done and dialling has begun. */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger ?? pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'agent' } });
@@ -51,7 +46,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (!opts.joinToken) {
       throw new BerthError('FAILED_PRECONDITION', 'This node has not joined a server yet: pass --join-token (an admin mints one with `berth node join-token`), or point --state-dir at the state of an agent that joined.', { field: 'join-token' });
     }
-    const joined = await joinServer(opts.server, opts.joinToken, opts.name ?? defaultNodeName());
+    const joined = await joinServer(opts.server, opts.joinToken, opts.name ?? nodeNameFromHost(hostname()));
     saved = { server: opts.server, ...joined };
     await state.saveCredential(saved);
     log.info({ node: joined.nodeName }, 'joined the server');

@@ -11,6 +11,20 @@ export const nameSchema = z
   .string()
   .regex(NAME_PATTERN, 'use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit');
 
+/** A node name derived from a host name, made to fit berth's name rules (`My_Box.local` → `my-box`). */
+export function nodeNameFromHost(host: string): string {
+  // Drop the domain: node names are short labels, and dots are not allowed in them.
+  const label = host.split('.')[0] ?? '';
+  const cleaned = label
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return NAME_PATTERN.test(cleaned) ? cleaned : 'node';
+}
+
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
   b: 1,

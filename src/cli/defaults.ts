@@ -1,6 +1,6 @@
 /** Default directories and names for `berth server` and `berth agent`, following where a root daemon and a user's own install each keep data. */
 import { join } from 'node:path';
-import { NAME_PATTERN } from '../api/index.js';
+import { nodeNameFromHost } from '../api/index.js';
 import type { CliIO } from './context.js';
 
 type DirFacts = Pick<CliIO, 'env' | 'home' | 'isRoot'>;
@@ -15,19 +15,8 @@ export function defaultStateDir(io: DirFacts): string {
   return io.env.BERTH_STATE_DIR || (io.isRoot ? '/var/lib/berth-agent' : join(userDataHome(io), 'berth-agent'));
 }
 
-/** A node name derived from the host name, made to fit berth's name rules (`My_Box.local` → `my-box`). */
-export function defaultNodeName(host: string): string {
-  // Drop the domain: node names are short labels, and dots are not allowed in them.
-  const label = host.split('.')[0] ?? '';
-  const cleaned = label
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, 63)
-    .replace(/-+$/, '');
-  return NAME_PATTERN.test(cleaned) ? cleaned : 'node';
-}
+/** A node name derived from the host name (the one rule, shared with the agent and the server). */
+export const defaultNodeName = nodeNameFromHost;
 
 function userDataHome(io: DirFacts): string {
   return io.env.XDG_DATA_HOME || join(io.home, '.local', 'share');

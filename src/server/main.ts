@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { BERTH_VERSION } from '../api/index.js';
+import { BERTH_VERSION, nodeNameFromHost } from '../api/index.js';
 import { ensureAdmin } from './auth/users.js';
 import { userToApi } from './convert/to-api.js';
 import { registerAuditHook } from './http/audit-hook.js';
@@ -98,7 +98,7 @@ async function startLocalAgent(url: string, dataDir: string, store: Store, servi
     const admin = await store.db.selectFrom('users').selectAll().where('role', '=', 'admin').orderBy('created_at').executeTakeFirstOrThrow();
     joinToken = (await services.nodes.mintJoinToken(userToApi(admin), 300)).token;
   }
-  const name = (process.env.BERTH_LOCAL_NODE_NAME ?? hostname()).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'local';
+  const name = nodeNameFromHost(process.env.BERTH_LOCAL_NODE_NAME ?? hostname());
   const agent = await startAgent({ server: url, joinToken, stateDir, name, logger: log.child({ component: 'local-agent' }) });
   return () => agent.stop();
 }

@@ -14,41 +14,29 @@ import {
   dialSsh,
   privateKeyFingerprint,
   sshDestination,
-  type HostVerifier,
   type SshConnectOptions,
 } from './ssh-connect.js';
 import { ConnectionPool, type Lease, type PoolStats } from './ssh-pool.js';
 import { channelSession } from './ssh-session.js';
 import { runViaExec, validateExecParams, type ExecParams, type RunParams, type RunResult, type Transport } from './transport.js';
 
-/** How to reach one host, and the pool's limits (defaults in brackets). */
-export interface SshTransportOptions {
-  host: string;
-  /** [22] */
-  port?: number;
-  username: string;
-  /** A private key in OpenSSH or PEM format. */
-  privateKey: Buffer | string;
-  passphrase?: string;
-  /** Custom host key check; one of hostVerifier, hostFingerprint or insecureAcceptAnyHostKey is required. */
-  hostVerifier?: HostVerifier;
-  /** Expected host key fingerprint, as `ssh-keygen -lf` prints it ("SHA256:..."). */
-  hostFingerprint?: string;
-  /** Accept any host key: only for tests against a throwaway sshd. */
-  insecureAcceptAnyHostKey?: boolean;
-  /** [10000] Time allowed for connect, handshake and authentication. */
-  connectTimeoutMs?: number;
-  /** [60000] Close a connection after this long without channels. */
-  idleTimeoutMs?: number;
-  /** [4] Connections to this host at once. */
-  maxConnections?: number;
-  /** [10, OpenSSH's MaxSessions default] Channels per connection. */
-  maxChannelsPerConnection?: number;
-  /** [15000] SSH-level keepalive interval. */
-  keepaliveIntervalMs?: number;
-  /** [3] Unanswered keepalives before the connection counts as dead. */
-  keepaliveCountMax?: number;
-}
+/** Connect options the transport fills in when left out (defaults in the constructor). */
+type DefaultedConnectOptions = 'port' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax';
+
+/**
+ * How to reach one host (as in SshConnectOptions, with port [22], connectTimeoutMs [10000],
+ * keepaliveIntervalMs [15000] and keepaliveCountMax [3] optional; one of hostVerifier,
+ * hostFingerprint or insecureAcceptAnyHostKey is required), and the pool's limits.
+ */
+export type SshTransportOptions = Omit<SshConnectOptions, DefaultedConnectOptions> &
+  Partial<Pick<SshConnectOptions, DefaultedConnectOptions>> & {
+    /** [60000] Close a connection after this long without channels. */
+    idleTimeoutMs?: number;
+    /** [4] Connections to this host at once. */
+    maxConnections?: number;
+    /** [10, OpenSSH's MaxSessions default] Channels per connection. */
+    maxChannelsPerConnection?: number;
+  };
 
 /** How often one exec may meet a server that refuses a channel before giving up. */
 const MAX_CHANNEL_REFUSALS = 3;

@@ -157,29 +157,34 @@ export class TestServer {
   }
 }
 
-/** Runs `bin/berth` with arguments; never throws on a non-zero exit. */
-export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs a program to completion with optional input; never throws on a non-zero exit. */
+export function runProgram(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      rej(new Error(`berth ${args.join(' ')} timed out; stdout: ${stdout} stderr: ${stderr}`));
-    }, opts.timeoutMs ?? 240_000);
+      rej(new Error(`${cmd} ${args.join(' ')} timed out; stdout: ${stdout} stderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
     child.on('error', rej);
     child.on('close', (code) => {
       clearTimeout(timer);
       res({ code: code ?? -1, stdout, stderr });
     });
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    child.stdin.end(opts.input);
   });
+}
+
+/** Runs `bin/berth` with arguments; never throws on a non-zero exit. */
+export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [BIN, ...args], { ...opts, env: { NO_COLOR: '1', ...opts.env }, timeoutMs: opts.timeoutMs ?? 240_000 });
 }
 
 /** A separate `berth agent` process joined to `server`. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runCli, TestServer, uniqueName, waitFor } from './harness.js';
+import { freePort, runCli, runProgram, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let gw: { host: string; port: number; hostKey: string };
@@ -20,31 +20,8 @@ const ws = uniqueName('gw');
 /** The admin, on their own laptop: HOME with a registered berth key and a pinned host key. */
 let admin: { home: string; env: Record<string, string>; key: string; knownHosts: string };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to completion with optional input; never throws on a non-zero exit. */
-function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} timed out: ${stdout} ${stderr}`));
-    }, opts.timeoutMs ?? 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(opts.input);
-  });
-}
+/** Runs a program to completion (the harness's runner). */
+const run = runProgram;
 
 /** OpenSSH options for the gateway: no user config, batch mode, berth's key, the pinned host key. */
 function sshOpts(key = admin.key): string[] {

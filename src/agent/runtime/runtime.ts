@@ -39,20 +39,17 @@ function toWorkspaceStatus(s: ProviderStatus): WorkspaceStatus {
 export class AgentRuntime {
   private readonly handles = new Map<string, WorkspaceHandle>();
   private readonly exec: ExecSessions;
+  private readonly emit: Emit;
 
   constructor(
     private readonly state: AgentState,
     private readonly backends: NodeBackends,
     private readonly log: Logger,
-    link: ExecLink,
+    private readonly link: ExecLink,
   ) {
     this.emit = link.emit;
-    this.reportNow = link.reportNow;
     this.exec = new ExecSessions(link, log);
   }
-
-  private readonly emit: Emit;
-  private readonly reportNow: () => Promise<void>;
 
   /** Loads persisted handles, re-adopts their workspaces, and reaps berth workspaces nobody tracks. */
   async recover(): Promise<void> {
@@ -142,7 +139,7 @@ export class AgentRuntime {
         const image = await this.backends.images.build({ name: p.name, from: p.from, packages: p.packages }, this.op(p.opId));
         // A new image can make a provider usable (a VM image for QEMU): report before answering,
         // so the server knows by the time the build's operation is done.
-        await this.reportNow().catch(() => {});
+        await this.link.reportNow().catch(() => {});
         return { ...image, nodeName: '' };
       }
       case 'image.list':

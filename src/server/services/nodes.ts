@@ -66,13 +66,6 @@ export class NodesService {
     return rows.map((r) => nodeToApi(r, { online: this.hub.isOnline(r.id), workspaces: counts.get(r.id) ?? 0 }));
   }
 
-  /** One node by name, or NOT_FOUND naming the field it came from. */
-  async byName(name: string, field = 'node'): Promise<Node> {
-    const node = (await this.list()).find((n) => n.name === name);
-    if (!node) throw new BerthError('NOT_FOUND', `No node named ${name}; see \`berth node ls\`.`, { field });
-    return node;
-  }
-
   private async workspaceCounts(): Promise<Map<string, number>> {
     const rows = await this.store.db.selectFrom('workspaces').select(['node_id']).select((eb) => eb.fn.countAll<number>().as('n')).groupBy('node_id').execute();
     return new Map(rows.map((r) => [r.node_id, Number(r.n)]));
