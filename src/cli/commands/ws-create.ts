@@ -25,7 +25,7 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .description('create a workspace and start it')
         .argument('<name>', 'workspace name: lowercase letters, digits and dashes')
         .addOption(new Option('--provider <kind>', 'what runs it').choices(providerKindSchema.options).default('docker'))
-        .option('--image <image>', 'base image name (see `berth image ls`)')
+        .option('--image <image>', 'base image name (see `berth image ls`; default: base, which the quickstart builds)')
         .option('--node <node>', 'node to place it on (default: the scheduler picks)')
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
         .option('--memory <size>', 'memory limit, e.g. 512m or 2g'),
