@@ -34,6 +34,8 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 
 /** Workspace lifecycle. */
 export class WorkspacesService {
+  /** When this server process started: creates recorded before it were cut off by a restart. */
+  private readonly startedAt = new Date().toISOString();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
   sshGateway: SshGateway | null = null;
 
@@ -77,6 +79,9 @@ export class WorkspacesService {
       .select(['id', 'name', 'owner_id'])
       .where('node_id', '=', nodeId)
       .where('status', '=', 'creating')
+      // Only rows from before this process: a create of this process records its row a moment
+      // before its operation, and must not be mistaken for a cut-off one in between.
+      .where('created_at', '<', this.startedAt)
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.kind', '=', 'workspace.create').where('operations.status', '=', 'running'))),
       )
