@@ -2,22 +2,46 @@
  * Cancelling through the CLI: `berth op cancel ID` of a running create, and `berth ws rm` of a
  * workspace still being created. The agent is told to hold each create for a while after the
  * container and volume exist (BERTH_AGENT_CREATE_HOLD_MS), so the cancel lands when there is
- * something to undo; afterwards nothing of the workspace remains: no row, container or volume.
+ * something to undo; afterwards nothing of the workspace remains: no row, Docker container or
+ * volume, LXC container or rootfs.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerLeftovers, TestServer, uniqueName, waitFor } from './harness.js';
 
+const LXC_PATH = '/var/lib/lxc';
 let server: TestServer;
+let imagesDir = '';
+
+/** berth containers in the default lxcpath labelled for a workspace id. */
+async function lxcContainersOf(workspaceId: string): Promise<string[]> {
+  const ls = spawnSync('lxc-ls', ['-1'], { encoding: 'utf8' });
+  if (ls.status !== 0) throw new Error(`lxc-ls failed: ${ls.stderr}`);
+  const out: string[] = [];
+  for (const name of ls.stdout.split('\n').filter(Boolean)) {
+    const meta = await readFile(join(LXC_PATH, name, 'berth.json'), 'utf8').catch(() => '');
+    if (meta.includes(`"${workspaceId}"`)) out.push(name);
+  }
+  return out;
+}
 
 beforeAll(async () => {
-  server = await TestServer.start({ localAgent: true, env: { BERTH_AGENT_CREATE_HOLD_MS: '60000' } });
+  // The test's LXC images stay in a directory of its own, removed afterwards.
+  imagesDir = await mkdtemp('/var/tmp/berth-e2e-cancel-images-');
+  server = await TestServer.start({ localAgent: true, env: { BERTH_AGENT_CREATE_HOLD_MS: '60000', BERTH_LXC_IMAGES_DIR: imagesDir } });
   await server.waitNodeOnline();
   const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
   expect(build.code, build.stderr).toBe(0);
 });
 
 afterAll(async () => {
-  await server.destroy();
+  try {
+    await server?.destroy();
+  } finally {
+    if (imagesDir) await rm(imagesDir, { recursive: true, force: true });
+  }
 });
 
 /** Starts a create without waiting; resolves once its container and volume exist on the node. */
@@ -85,6 +109,22 @@ describe('cancelling a create', () => {
     expect(followed.code).toBe(1);
     expect(followed.stderr).toContain('CANCELLED');
     expect(await dockerLeftovers(wsId)).toEqual([]);
+  });
+
+  it('berth op cancel stops an LXC create and leaves no container or rootfs', async () => {
+    const name = uniqueName('lxccancel');
+    const accepted = await server.json<any>(['ws', 'create', name, '--provider', 'lxc', '--no-wait']);
+    const wsId = accepted.workspace.id as string;
+    const [container] = await waitFor(`the LXC container of ${name}`, async () => {
+      const found = await lxcContainersOf(wsId);
+      return found.length > 0 ? found : null;
+    }, 120_000, 300);
+    const r = await server.cli(['op', 'cancel', accepted.operation.id]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await operation(accepted.operation.id)).error.code).toBe('CANCELLED');
+    expect(await workspaceNames()).not.toContain(name);
+    expect(await lxcContainersOf(wsId)).toEqual([]);
+    await expect(stat(join(LXC_PATH, container))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses to cancel what is not a running create or build, and what does not exist', async () => {
