@@ -9,7 +9,8 @@ import { apiErrorSchema } from './errors.js';
 import { execRequestSchema } from './exec.js';
 import { imageSchema, imageSourceSchema, nodeResourcesSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
 
-export const AGENT_PROTOCOL_VERSION = 2;
+/** 3: `op.cancel`, so the server can stop a create or an image build on the node. */
+export const AGENT_PROTOCOL_VERSION = 3;
 
 /**
  * Exec bytes travel as binary WebSocket frames, not inside JSON: `[kind: u8][session id:
@@ -76,6 +77,11 @@ export const agentMethods = {
     result: imageSchema,
   },
   'image.list': { params: z.object({}), result: z.object({ images: z.array(imageSchema) }) },
+  /**
+   * Fires the signal of the operation's running request on the node; that request then fails
+   * with CANCELLED after undoing what it made. `cancelled` is false when nothing ran under that id.
+   */
+  'op.cancel': { params: z.object({ opId: z.string(), message: z.string() }), result: z.object({ cancelled: z.boolean() }) },
 } as const;
 export type AgentMethod = keyof typeof agentMethods;
 export type AgentParams<M extends AgentMethod> = z.infer<(typeof agentMethods)[M]['params']>;

@@ -13,6 +13,10 @@ export const ERROR_CODES = {
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 409,
+  // An operation stopped on request (`berth op cancel`, `berth ws rm` of a workspace still
+  // being created). 409 rather than nginx's 499: the request that reads this did not go
+  // away; the work it asks about lost to a conflicting request that stopped it.
+  CANCELLED: 409,
   UNSUPPORTED: 501,
   PROVIDER_UNAVAILABLE: 503,
   NO_NODE_AVAILABLE: 503,

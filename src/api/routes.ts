@@ -64,6 +64,7 @@ export const routes = {
   workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', auth: 'user', body: null, response: operationResult },
 
   operationGet: { method: 'GET', path: '/operations/:id', auth: 'user', body: null, response: operationSchema },
+  operationCancelPost: { method: 'POST', path: '/operations/:id/cancel', auth: 'user', body: null, response: operationResult },
 
   imagesList: { method: 'GET', path: '/images', auth: 'user', body: null, response: z.object({ images: z.array(imageSchema) }) },
   imagesPost: { method: 'POST', path: '/images', auth: 'admin', body: imagesPostSchema, response: operationResult },

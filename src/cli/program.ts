@@ -9,6 +9,7 @@ import { registerImageBuild } from './commands/image-build.js';
 import { registerImageLs } from './commands/image-ls.js';
 import { registerNodeJoinToken } from './commands/node-join-token.js';
 import { registerNodeLs } from './commands/node-ls.js';
+import { registerOpCancel } from './commands/op-cancel.js';
 import { registerServerRun } from './commands/server-run.js';
 import { registerWsCreate } from './commands/ws-create.js';
 import { registerWsExec } from './commands/ws-exec.js';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSsh(program, ctx);
   registerConfigSsh(program, ctx);
   registerOpen(program, ctx);
+  registerOpCancel(program, ctx);
 
   const node = program.command('node').description('manage the machines that run workspaces');
   registerNodeLs(node, ctx);

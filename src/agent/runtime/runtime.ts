@@ -22,6 +22,22 @@ import type { AgentState } from '../state.js';
 import { ExecSessions, type ExecLink } from './exec-sessions.js';
 import { readResources } from './system.js';
 
+/** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** Sends an event to the server. */
 export type Emit = <E extends AgentEvent>(name: E, payload: AgentEventPayload<E>) => void;
 
@@ -35,9 +51,28 @@ function toWorkspaceStatus(s: ProviderStatus): WorkspaceStatus {
   return s === 'missing' ? 'failed' : s;
 }
 
+/**
+ * A pause after a create has made the workspace and before it starts, in milliseconds; 0 (the
+ * default) for none. It exists for tests that must cancel a create, or crash the server, at a
+ * moment when the workspace already exists on the node.
+ */
+function createHoldMs(): number {
+  const ms = Number(process.env.BERTH_AGENT_CREATE_HOLD_MS ?? 0);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
+/** An OpContext for cleanup after a cancel: same reporting, a signal that never fires, so undoing is never cut short. */
+function uncancellable(op: OpContext): OpContext {
+  return { ...op, signal: new AbortController().signal };
+}
+
 /** Drives this node's providers on the server's behalf. */
 export class AgentRuntime {
   private readonly handles = new Map<string, WorkspaceHandle>();
+  /** The abort controller of each request running under an operation id, for `op.cancel`. */
+  private readonly running = new Map<string, AbortController>();
+  /** Creates in flight by workspace id, so a delete that arrives meanwhile stops and awaits them. */
+  private readonly creating = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   private readonly exec: ExecSessions;
   private readonly emit: Emit;
 
@@ -84,9 +119,34 @@ export class AgentRuntime {
 
   /** Answers one request from the server. */
   async handle(method: AgentMethod, params: unknown): Promise<unknown> {
+    const opId = method === 'op.cancel' ? undefined : (params as { opId?: string }).opId;
+    try {
+      return await this.dispatch(method, params);
+    } finally {
+      if (opId) this.running.delete(opId);
+    }
+  }
+
+  private async dispatch(method: AgentMethod, params: unknown): Promise<unknown> {
     switch (method) {
-      case 'workspace.create':
-        return this.create(params as AgentParams<'workspace.create'>);
+      case 'op.cancel': {
+        const p = params as AgentParams<'op.cancel'>;
+        const controller = this.running.get(p.opId);
+        if (controller && !controller.signal.aborted) controller.abort(new BerthError('CANCELLED', p.message));
+        return { cancelled: !!controller };
+      }
+      case 'workspace.create': {
+        const p = params as AgentParams<'workspace.create'>;
+        const op = this.op(p.opId);
+        const done = this.create(p, op);
+        const entry = { abort: this.running.get(p.opId)!, done: done.catch(() => {}) };
+        this.creating.set(p.spec.id, entry);
+        try {
+          return await done;
+        } finally {
+          if (this.creating.get(p.spec.id) === entry) this.creating.delete(p.spec.id);
+        }
+      }
       case 'workspace.start': {
         const p = params as AgentParams<'workspace.start'>;
         const { provider, handle } = this.lookup(p.workspaceId);
@@ -113,6 +173,13 @@ export class AgentRuntime {
       }
       case 'workspace.delete': {
         const p = params as AgentParams<'workspace.delete'>;
+        // A create still running for this workspace is stopped first and undoes itself;
+        // deleting beside it would miss what it makes after this point.
+        const inFlight = this.creating.get(p.workspaceId);
+        if (inFlight) {
+          inFlight.abort.abort(new BerthError('CANCELLED', 'The workspace was deleted while it was being created.'));
+          await inFlight.done;
+        }
         const handle = this.handles.get(p.workspaceId);
         if (handle) {
           this.exec.closeWorkspace(p.workspaceId);
@@ -162,26 +229,37 @@ export class AgentRuntime {
     this.exec.closeAll();
   }
 
-  private async create(p: AgentParams<'workspace.create'>): Promise<{ status: WorkspaceStatus }> {
+  private async create(p: AgentParams<'workspace.create'>, op: OpContext): Promise<{ status: WorkspaceStatus }> {
     const provider = this.providerFor(p.spec.provider);
-    const op = this.op(p.opId);
     const info = await provider.probe();
     if (!info.usable) throw new BerthError('PROVIDER_UNAVAILABLE', `The ${provider.kind} provider is not usable on this node: ${info.reason ?? 'no reason given'}`, { field: 'provider' });
+    op.signal.throwIfAborted();
     op.progress('creating', 0.05);
-    const handle = await provider.create(p.spec, subRange(op, 0.05, 0.7));
+    let handle: WorkspaceHandle;
+    try {
+      handle = await provider.create(p.spec, subRange(op, 0.05, 0.7));
+    } catch (err) {
+      // The provider has undone its part; a cancel wins over however the abort surfaced there.
+      throw op.signal.aborted ? op.signal.reason : err;
+    }
     try {
       // Persist before starting: if the agent dies now, recover() finds the handle instead of reaping.
       await this.state.saveHandle(handle);
       this.handles.set(handle.workspaceId, handle);
+      const hold = createHoldMs();
+      if (hold > 0) await abortableSleep(hold, op.signal);
+      op.signal.throwIfAborted();
       op.progress('starting', 0.7);
       await provider.start(handle, subRange(op, 0.7, 0.99));
+      op.signal.throwIfAborted();
       op.progress('running', 1);
       return { status: toWorkspaceStatus(await provider.inspect(handle)) };
     } catch (err) {
       this.handles.delete(handle.workspaceId);
-      await provider.destroy(handle, op).catch((e) => this.log.error({ err: e }, 'could not clean up a failed create'));
+      if (op.signal.aborted) op.log('cancelled: removing what was made');
+      await provider.destroy(handle, uncancellable(op)).catch((e) => this.log.error({ err: e }, 'could not clean up a failed create'));
       await this.state.removeHandle(handle.workspaceId);
-      throw err;
+      throw op.signal.aborted ? op.signal.reason : err;
     }
   }
 
@@ -208,9 +286,15 @@ export class AgentRuntime {
     return p;
   }
 
+  /** The context of one operation's request; `op.cancel` with its id fires its signal. */
   private op(opId: string): OpContext {
+    let controller = this.running.get(opId);
+    if (!controller) {
+      controller = new AbortController();
+      this.running.set(opId, controller);
+    }
     return {
-      signal: new AbortController().signal,
+      signal: controller.signal,
       log: (line) => this.emit('op.log', { opId, line }),
       progress: (stage, fraction = null) => this.emit('op.progress', { opId, stage, fraction }),
     };

@@ -158,7 +158,8 @@ export class LxcProvider implements Provider {
     op.progress('starting', null);
     const log = `${s.lxcPath}/${s.containerName}/berth-start.log`;
     // No state check first: lxc-start on a running container fails, and the state after tells.
-    const r = await this.tools.run('lxc-start', ['-n', s.containerName, '-o', log, '-l', 'ERROR'], { timeoutMs: 120_000, lxcPath: s.lxcPath });
+    const r = await this.tools.run('lxc-start', ['-n', s.containerName, '-o', log, '-l', 'ERROR'], { timeoutMs: 120_000, lxcPath: s.lxcPath, signal: op.signal });
+    op.signal.throwIfAborted();
     const after = await this.tools.state(s.containerName);
     if (after === null) await this.existingState(h, s);
     if (after !== 'RUNNING') {

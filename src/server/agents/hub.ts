@@ -54,13 +54,18 @@ interface Connection {
   lastHeartbeat: number;
 }
 
+/** Told when a workspace stops, restarts or is deleted, with the error its sessions ended with. */
+export type WorkspaceEndedListener = (workspace: { id: string; name: string }, error: ApiError) => void;
+
 /** WebSocket close codes the agent understands. */
 export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003 } as const;
 
 /** Tracks connected agents and talks to them. */
 export class AgentHub {
   private readonly connections = new Map<string, Connection>();
-  private readonly execSessions = new Map<string, { nodeId: string; sink: ExecSink }>();
+  private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
+  private readonly endedListeners = new Set<WorkspaceEndedListener>();
+  private readonly connectedListeners = new Set<(nodeId: string) => void>();
 
   constructor(
     private readonly store: Store,
@@ -95,7 +100,9 @@ export class AgentHub {
           this.connections.set(node.id, conn);
           peer.send({ type: 'welcome', protocolVersion: AGENT_PROTOCOL_VERSION, nodeId: node.id, nodeName: node.name, heartbeatMs: this.heartbeatMs });
           log.info({ agentVersion: frame.agentVersion, serverVersion: BERTH_VERSION }, 'agent connected');
-          void this.record(node.id, frame, log);
+          void this.record(node.id, frame, log).then(() => {
+            for (const listener of this.connectedListeners) listener(node.id);
+          });
         } else if (frame.type === 'heartbeat' && conn) {
           conn.lastHeartbeat = Date.now();
           void this.record(node.id, frame, log);
@@ -128,12 +135,32 @@ export class AgentHub {
     return c.peer.request(method, params, timeoutMs);
   }
 
+  /**
+   * Calls a method that runs under an operation, passing a cancel of that operation (its
+   * signal firing) on to the node as `op.cancel`. The call still ends only when the node
+   * answers, so whatever the node undoes is undone by the time this settles.
+   */
+  async requestForOp<M extends AgentMethod>(nodeId: string, method: M, params: AgentParams<M> & { opId: string }, signal: AbortSignal, timeoutMs = 0): Promise<AgentResult<M>> {
+    const onAbort = () => {
+      const message = signal.reason instanceof Error ? signal.reason.message : 'The operation was cancelled.';
+      this.request(nodeId, 'op.cancel', { opId: params.opId, message }, 15_000).catch((err: unknown) => this.log.warn({ err, op: params.opId }, 'could not pass a cancel on to the node'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const pending = this.request(nodeId, method, params, timeoutMs);
+      if (signal.aborted) onAbort();
+      return await pending;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** Starts a command in a workspace on a node and wires its streams to `sink`. */
   async openExec(nodeId: string, workspaceId: string, request: ExecRequest, sink: ExecSink): Promise<ExecChannel> {
     const c = this.connections.get(nodeId);
     if (!c) throw new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.');
     const sessionId = randomUUID();
-    this.execSessions.set(sessionId, { nodeId, sink });
+    this.execSessions.set(sessionId, { nodeId, workspaceId, sink });
     try {
       await c.peer.request('exec.open', { sessionId, workspaceId, request }, 60_000);
     } catch (err) {
@@ -151,6 +178,42 @@ export class AgentHub {
         if (this.execSessions.delete(sessionId)) emit('exec.close', { sessionId });
       },
     };
+  }
+
+  /**
+   * Ends every live session of a workspace that is stopping, restarting or being deleted: each
+   * exec (the CLI's, the SSH gateway's shells, commands, SFTP helpers and port forwards) ends
+   * at once with `error`, which its client is shown, and the node is told to end the command.
+   * Listeners (the SSH gateway) then close what else they hold for the workspace.
+   */
+  endWorkspaceSessions(workspace: { id: string; name: string }, error: ApiError): number {
+    let ended = 0;
+    for (const [sessionId, s] of this.execSessions) {
+      if (s.workspaceId !== workspace.id) continue;
+      this.execSessions.delete(sessionId);
+      this.connections.get(s.nodeId)?.peer.emit('exec.close', { sessionId });
+      s.sink.exit(-1, error);
+      ended++;
+    }
+    for (const listener of this.endedListeners) {
+      try {
+        listener(workspace, error);
+      } catch (err) {
+        this.log.warn({ err }, 'a workspace-ended listener threw');
+      }
+    }
+    return ended;
+  }
+
+  /** Calls `listener` whenever a workspace's sessions are ended; returns a function that stops it. */
+  onWorkspaceEnded(listener: WorkspaceEndedListener): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
+  }
+
+  /** Calls `listener` with the node's id each time an agent has connected and sent its first report. */
+  onNodeConnected(listener: (nodeId: string) => void): void {
+    this.connectedListeners.add(listener);
   }
 
   /** Closes every agent connection (server shutdown). */

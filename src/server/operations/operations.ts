@@ -42,7 +42,7 @@ export class Operations {
 
   /** Marks operations left running by a previous server process as failed. */
   async failInterrupted(): Promise<number> {
-    const error = JSON.stringify({ code: 'INTERNAL', message: 'The server restarted while this operation ran; check the workspace and retry.' });
+    const error = JSON.stringify({ code: 'INTERNAL', message: 'The server restarted while this operation ran; a workspace it was creating is removed once its node is connected. Check the workspace and retry.' });
     const res = await this.store.db
       .updateTable('operations')
       .set({ status: 'failed', error_json: error, finished_at: new Date().toISOString() })
@@ -75,6 +75,27 @@ export class Operations {
     this.live.set(id, live);
     void this.run(id, live, body);
     return operationToApi(row);
+  }
+
+  /**
+   * Asks a running operation to stop: its signal fires with a CANCELLED error, and the
+   * operation ends failed with that error once its body has undone what it made. False when
+   * the operation is not running in this process.
+   */
+  cancel(id: string, reason: BerthError): boolean {
+    const live = this.live.get(id);
+    if (!live || live.events.at(-1)?.type === 'done') return false;
+    if (!live.abort.signal.aborted) live.abort.abort(reason);
+    return true;
+  }
+
+  /** Resolves with the operation once it has ended (at once when it already has). */
+  async finished(id: string): Promise<Operation> {
+    return new Promise<Operation>((resolve, reject) => {
+      this.watch(id, (e) => {
+        if (e.type === 'done') resolve(e.operation);
+      }).catch(reject);
+    });
   }
 
   /** The reporter for an operation that is running (used to route agent progress events). */
@@ -130,7 +151,8 @@ export class Operations {
     try {
       await body(this.makeReporter(id, live));
     } catch (err) {
-      error = toApiError(err);
+      // A cancelled operation ends with the cancellation, whatever its body threw on the way out.
+      error = toApiError(live.abort.signal.aborted ? live.abort.signal.reason : err);
       if (error.code === 'INTERNAL') this.log.error({ err, op: id }, 'operation failed unexpectedly');
     }
     const finished = {

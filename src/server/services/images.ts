@@ -23,7 +23,7 @@ export class ImagesService {
     return this.ops.start({ kind: 'image.build', target: `image/${body.name}`, createdBy: user.id }, async (op) => {
       op.progress('scheduled', null);
       op.log(`building on node ${node.name}`);
-      await this.hub.request(node.id, 'image.build', { opId: op.id, name: body.name, from: body.from, packages: body.packages });
+      await this.hub.requestForOp(node.id, 'image.build', { opId: op.id, name: body.name, from: body.from, packages: body.packages }, op.signal);
     });
   }
 

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { AgentHub } from '../agents/hub.js';
 import { AuditLog } from '../audit/audit.js';
+import { OperationAccess } from '../operations/access.js';
 import { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { ImagesService } from './images.js';
@@ -12,6 +13,8 @@ import { WorkspacesService } from './workspaces.js';
 /** Everything the routes call. */
 export interface Services {
   ops: Operations;
+  /** Operations as the calling user may see and cancel them. */
+  opAccess: OperationAccess;
   hub: AgentHub;
   nodes: NodesService;
   workspaces: WorkspacesService;
@@ -27,5 +30,5 @@ export function createServices(store: Store, log: Logger, opts: { heartbeatMs: n
   const nodes = new NodesService(store, hub);
   const audit = new AuditLog(store, log.child({ component: 'audit' }));
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit);
-  return { ops, hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
+  return { ops, opAccess: new OperationAccess(store, ops, audit), hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
 }

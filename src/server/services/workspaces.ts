@@ -34,6 +34,8 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 
 /** Workspace lifecycle. */
 export class WorkspacesService {
+  /** When this server process started: creates recorded before it were cut off by a restart. */
+  private readonly startedAt = new Date().toISOString();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
   sshGateway: SshGateway | null = null;
 
@@ -43,23 +45,63 @@ export class WorkspacesService {
     private readonly ops: Operations,
     private readonly nodes: NodesService,
     private readonly audit: AuditLog,
-  ) {}
+  ) {
+    // Creates cut off by a restart are rolled back as their nodes connect.
+    this.hub.onNodeConnected((nodeId) => void this.rollBackCreates(nodeId).catch(() => {}));
+  }
 
   /**
-   * Settles rows a previous server process left mid-operation. A create that was cut off is
-   * marked failed (its node may hold part of it; `ws rm` cleans up); any other transition
-   * becomes `unknown` until the node's next report says what the workspace really is.
+   * Settles rows a previous server process left mid-operation. A create that was cut off stays
+   * `creating` until its node is connected, and is then rolled back (see rollBackCreates): the
+   * node removes what it made and the row goes, so nobody has to clean up by hand. Any other
+   * transition becomes `unknown` until the node's next report says what the workspace really is.
    */
   async recoverInterrupted(): Promise<number> {
     const now = new Date().toISOString();
-    const error = JSON.stringify({ code: 'INTERNAL', message: 'The server restarted while this workspace was being created; remove it with `berth ws rm` and create it again.' });
-    const created = await this.store.db.updateTable('workspaces').set({ status: 'failed', error_json: error, updated_at: now }).where('status', '=', 'creating').executeTakeFirst();
+    const created = await this.store.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'creating').executeTakeFirstOrThrow();
     const others = await this.store.db
       .updateTable('workspaces')
       .set({ status: 'unknown', updated_at: now })
       .where('status', 'in', TRANSITIONAL.filter((t) => t !== 'creating'))
       .executeTakeFirst();
-    return Number(created.numUpdatedRows) + Number(others.numUpdatedRows);
+    return Number(created.n) + Number(others.numUpdatedRows);
+  }
+
+  /**
+   * Rolls back creates on `nodeId` that no operation of this server process is running: ones
+   * a crash or restart cut off. The node deletes whatever it made for the workspace (stopping
+   * its create first if that is still going) and the row is dropped. A node that drops away
+   * meanwhile leaves the row `creating`, to be rolled back when it connects again.
+   */
+  async rollBackCreates(nodeId: string): Promise<string[]> {
+    const rows = await this.store.db
+      .selectFrom('workspaces')
+      .select(['id', 'name', 'owner_id'])
+      .where('node_id', '=', nodeId)
+      .where('status', '=', 'creating')
+      // Only rows from before this process: a create of this process records its row a moment
+      // before its operation, and must not be mistaken for a cut-off one in between.
+      .where('created_at', '<', this.startedAt)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.kind', '=', 'workspace.create').where('operations.status', '=', 'running'))),
+      )
+      .execute();
+    const rolledBack: string[] = [];
+    for (const row of rows) {
+      // Claim it, so two connects in a row do not roll it back twice.
+      const claimed = await this.store.db.updateTable('workspaces').set({ status: 'deleting', updated_at: new Date().toISOString() }).where('id', '=', row.id).where('status', '=', 'creating').executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
+      try {
+        await this.hub.request(nodeId, 'workspace.delete', { opId: `rollback-${row.id}`, workspaceId: row.id }, 5 * 60_000);
+        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
+        rolledBack.push(row.name);
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'ok', detail: 'a create cut off by a server restart was rolled back on its node' });
+      } catch (err) {
+        await this.store.db.updateTable('workspaces').set({ status: 'creating', updated_at: new Date().toISOString() }).where('id', '=', row.id).execute();
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'error', detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again` });
+      }
+    }
+    return rolledBack;
   }
 
   /** Workspaces the caller may see. */
@@ -120,10 +162,13 @@ export class WorkspacesService {
       op.log(`placed on node ${node.name}`);
       try {
         const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: {} };
-        const { status } = await this.hub.request(node.id, 'workspace.create', { opId: op.id, spec });
+        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec }, op.signal);
+        // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
+        op.signal.throwIfAborted();
         await this.setStatus(row.id, status, null);
       } catch (err) {
-        // A failed create leaves nothing: the agent cleans up what it made; we drop the row.
+        // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
+        if (op.signal.aborted) op.progress('cancelling', null);
         await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).catch(() => {});
         await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
         throw err;
@@ -135,6 +180,7 @@ export class WorkspacesService {
   /** Starts, stops, restarts or deletes a workspace as an operation. */
   async transition(user: User, name: string, what: Transition, opts: { timeoutSeconds?: number; force?: boolean } = {}): Promise<Operation> {
     const ws = await this.get(user, name);
+    if (what === 'delete' && ws.status === 'creating') return this.deleteWhileCreating(user, ws);
     if (TRANSITIONAL.includes(ws.status)) {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}; wait for that to finish and retry.`, { field: 'name' });
     }
@@ -154,6 +200,12 @@ export class WorkspacesService {
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} changed meanwhile; retry.`, { field: 'name' });
 
+    if (what !== 'start') {
+      // Sessions end with their workspace, at once and saying why, rather than hanging on a
+      // command the node is about to kill (or has already lost with the container).
+      const verb = { stop: 'stopped', restart: 'restarted', delete: 'deleted' }[what];
+      this.hub.endWorkspaceSessions(ws, { code: 'FAILED_PRECONDITION', message: `Workspace ${name} was ${verb} by ${user.name}; session closed.` });
+    }
     const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S;
     return this.ops.start({ kind: `workspace.${what}`, target: `workspace/${name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
       try {
@@ -175,6 +227,47 @@ export class WorkspacesService {
         await this.setStatus(ws.id, seen === 'unknown' ? 'failed' : seen, toApiError(err));
         throw err;
       }
+    });
+  }
+
+  /**
+   * `ws rm` of a workspace still being created: a delete operation that cancels the create and
+   * waits for it to undo itself (the create drops the row). If the create finished first, the
+   * workspace is deleted as usual. A create that no operation runs any more (cut off by a
+   * restart) is rolled back on its node, when that is online.
+   */
+  private async deleteWhileCreating(user: User, ws: Workspace): Promise<Operation> {
+    const create = await this.store.db
+      .selectFrom('operations')
+      .select('id')
+      .where('workspace_id', '=', ws.id)
+      .where('kind', '=', 'workspace.create')
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (!create) {
+      if (!this.hub.isOnline(ws.nodeId)) {
+        throw new BerthError('NODE_OFFLINE', `Workspace ${ws.name} was being created on node ${ws.nodeName} when the server restarted; it is removed once that node is online again.`, { field: 'name' });
+      }
+      return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+        op.progress('rolling back the interrupted create', null);
+        if (!(await this.rollBackCreates(ws.nodeId)).includes(ws.name)) {
+          throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} could not be rolled back now; see \`berth ws show ${ws.name}\` and retry.`, { field: 'name' });
+        }
+      });
+    }
+    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+      op.progress('cancelling the create', null);
+      this.ops.cancel(create.id, new BerthError('CANCELLED', `Workspace ${ws.name} was deleted by ${user.name} while it was being created; nothing it made was kept.`));
+      const ended = await this.ops.finished(create.id);
+      const row = await this.store.db.selectFrom('workspaces').select('status').where('id', '=', ws.id).executeTakeFirst();
+      if (!row) {
+        op.log(`the create ended (${ended.error?.code ?? ended.status}) and left nothing`);
+        return;
+      }
+      // The create won the race: delete the workspace it made like any other.
+      const next = await this.transition(user, ws.name, 'delete');
+      const done = await this.ops.finished(next.id);
+      if (done.error) throw BerthError.fromApi(done.error);
     });
   }
 

@@ -11,7 +11,8 @@ import type { WorkspacesService } from '../services/workspaces.js';
 
 /** The server parts the gateway uses. */
 export interface GatewayDeps {
-  hub: Pick<AgentHub, 'openExec'>;
+  /** `onWorkspaceEnded` lets the gateway drop connections to a workspace that stopped; optional for test hubs. */
+  hub: Pick<AgentHub, 'openExec'> & Partial<Pick<AgentHub, 'onWorkspaceEnded'>>;
   workspaces: Pick<WorkspacesService, 'forExec'>;
   audit: Pick<AuditLog, 'record'>;
   /** The user a public key belongs to, or null. */

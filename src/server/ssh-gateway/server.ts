@@ -35,6 +35,9 @@ export interface GatewayAddress {
 /** A running SSH gateway. */
 export class SshGateway {
   private readonly clients = new Set<Connection>();
+  /** Authenticated connections by the workspace name they logged in to (the SSH user name). */
+  private readonly byWorkspace = new Map<Connection, string>();
+  private stopListening: (() => void) | null = null;
   /** Sockets not yet authenticated, by `ip:port`, so the login grace period can cut them off. */
   private readonly unauthenticated = new Map<string, Socket>();
 
@@ -53,6 +56,8 @@ export class SshGateway {
     const server = createServer((socket) => gateway?.adopt(socket, ssh));
     server.maxConnections = MAX_CONNECTIONS;
     gateway = new SshGateway(server, opts.hostKey);
+    const g = gateway;
+    g.stopListening = opts.deps.hub.onWorkspaceEnded?.((ws) => g.disconnectWorkspace(ws.name)) ?? null;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {
@@ -70,8 +75,23 @@ export class SshGateway {
     return { host: a.address, port: a.port };
   }
 
+  /**
+   * Disconnects every client of a workspace that stopped, restarted or was deleted. Their
+   * sessions were already ended with a message and exit status 255 (the hub's exec exit); this
+   * also ends connections holding only port forwards or SFTP, after a moment for those exit
+   * statuses to reach the clients.
+   */
+  disconnectWorkspace(name: string): void {
+    for (const [client, ws] of this.byWorkspace) {
+      if (ws !== name) continue;
+      this.byWorkspace.delete(client);
+      setTimeout(() => client.end(), 200).unref();
+    }
+  }
+
   /** Stops accepting and disconnects every client. */
   async close(): Promise<void> {
+    this.stopListening?.();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.clients) c.end();
     for (const s of this.unauthenticated.values()) s.destroy();
@@ -113,6 +133,7 @@ export class SshGateway {
         resolveWorkspace: () => resolveWorkspace(deps, user, state.username, source),
       };
       ctx.log.debug('ssh client authenticated');
+      this.byWorkspace.set(client, state.username);
       client.on('session', (accept, reject) => {
         ctx.resolveWorkspace().then(
           (ws: Workspace) => handleSession(ctx, accept(), ws),
@@ -129,6 +150,7 @@ export class SshGateway {
     });
     client.on('close', () => {
       this.clients.delete(client);
+      this.byWorkspace.delete(client);
       if (!state.user && state.refused.length > 0) {
         void deps.audit.record({
           actorId: null,

@@ -25,7 +25,8 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }), 202);
   registerRoute(app, store, 'workspaceDelete', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete') }), 202);
 
-  registerRoute(app, store, 'operationGet', async ({ params }) => s.ops.get(params.id));
+  registerRoute(app, store, 'operationGet', async ({ user, params, ip }) => s.opAccess.get(user, params.id, { sourceIp: ip }));
+  registerRoute(app, store, 'operationCancelPost', async ({ user, params, ip }) => ({ operation: await s.opAccess.cancel(user, params.id, { sourceIp: ip }) }), 202);
 
   registerRoute(app, store, 'imagesList', async () => ({ images: await s.images.list() }));
   registerRoute(app, store, 'imagesPost', async ({ user, body }) => ({ operation: await s.images.build(user, body) }), 202);

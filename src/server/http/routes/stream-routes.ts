@@ -13,9 +13,9 @@ import { authenticate, bearerToken } from '../app.js';
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
   app.get(API_PREFIX + streams.operationEvents, async (req, reply) => {
-    await authenticate(store, req);
+    const user = await authenticate(store, req);
     const { id } = req.params as { id: string };
-    await s.ops.get(id); // NOT_FOUND before any streaming starts
+    await s.opAccess.get(user, id, { sourceIp: req.ip }); // NOT_FOUND (someone else's, or missing) before any streaming starts
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     await new Promise<void>((resolve) => {
       let stop: (() => void) | undefined;
