@@ -46,6 +46,7 @@ export function createNodeBackends(opts: NodeBackendsOptions): NodeBackends {
     nodeId: opts.nodeId,
     socketPath: opts.dockerSocket,
     resolveImage: (image, op) => images.resolveDocker(image, op),
+    findImage: (image) => images.findDocker(image),
   });
   const lxcProvider = new LxcProvider({
     nodeId: opts.nodeId,
