@@ -57,6 +57,16 @@ describe('WorkspacesService', () => {
     expect(audit[0]).toMatchObject({ actor_name: 'm1', outcome: 'denied', target: 'workspace/d' });
   });
 
+  it('answers names no workspace can have as NOT_FOUND, echoing them only cut short and escaped', async () => {
+    for (const name of ['../x', 'a\nb', 'x'.repeat(5000), "'; DROP TABLE workspaces; --"]) {
+      const err = await services.workspaces.get(user('admin', 'admin'), name).catch((e: unknown) => e as BerthError);
+      expect(err).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+      expect(err.message.length).toBeLessThan(200);
+      expect(err.message).not.toContain('\n');
+    }
+    expect((await store.db.selectFrom('workspaces').select('id').execute()).length).toBe(4);
+  });
+
   it('refuses a second mutation while one runs, and transitions on offline nodes', async () => {
     await expect(services.workspaces.transition(user('m1'), 'b', 'start')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(services.workspaces.transition(user('m1'), 'c', 'stop')).rejects.toMatchObject({ code: 'NODE_OFFLINE' });

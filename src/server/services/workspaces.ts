@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BerthError,
   fromZodError,
+  NAME_PATTERN,
   parseSize,
   toApiError,
   type Node,
@@ -80,6 +81,11 @@ export class WorkspacesService {
    * names do not leak; the attempt is audited as a denial.
    */
   async get(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
+    // A name no workspace can have (from a URL, an SSH user name) is answered without a query,
+    // and echoed only cut short and escaped.
+    if (!NAME_PATTERN.test(name)) {
+      throw new BerthError('NOT_FOUND', `No workspace named "${JSON.stringify(String(name).slice(0, 64)).slice(1, -1)}"; see \`berth ws ls\`.`, { field: 'name' });
+    }
     const row = await this.baseQuery().where('workspaces.name', '=', name).executeTakeFirst();
     if (row && user.role !== 'admin' && row.owner_id !== user.id) {
       await this.audit.record({ actorId: user.id, actorName: user.name, action: 'workspace.access', target: `workspace/${name}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not the owner' });
