@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
 import { execRequestSchema } from './exec.js';
-import { imageSchema, imageSourceSchema, nodeResourcesSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
+import { imageRefSchema } from './image-ref.js';
+import { imageSchema, imageSourceSchema, MAX_CPUS, MAX_PACKAGES, nodeResourcesSchema, packageNameSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
+import { envSchema, nameSchema, workspaceIdSchema } from './values.js';
 
 /** 3: `op.cancel`, so the server can stop a create or an image build on the node. */
 export const AGENT_PROTOCOL_VERSION = 3;
@@ -38,15 +40,18 @@ export function decodeExecData(frame: Buffer): { kind: ExecDataKind; sessionId: 
   return { kind, sessionId: frame.toString('latin1', 1, 1 + SESSION_ID_BYTES), payload: frame.subarray(1 + SESSION_ID_BYTES) };
 }
 
-/** What the server asks an agent to create. */
+/**
+ * What the server asks an agent to create. Checked again on the agent: every field ends up in
+ * an engine call, a file path or a command line on the node.
+ */
 export const workspaceSpecSchema = z.object({
-  id: z.string(),
-  name: z.string(),
+  id: workspaceIdSchema,
+  name: nameSchema,
   provider: providerKindSchema,
-  image: z.string(),
-  cpus: z.number().positive().nullable(),
-  memoryBytes: z.number().positive().nullable(),
-  env: z.record(z.string(), z.string()).default({}),
+  image: imageRefSchema,
+  cpus: z.number().positive().max(MAX_CPUS).nullable(),
+  memoryBytes: z.number().int().positive().nullable(),
+  env: envSchema.default({}),
 });
 export type WorkspaceSpec = z.infer<typeof workspaceSpecSchema>;
 
@@ -73,9 +78,17 @@ export const agentMethods = {
   'workspace.inspect': { params: z.object({ workspaceId: z.string() }), result: statusResult },
   'exec.open': { params: z.object({ sessionId: z.string(), workspaceId: z.string(), request: execRequestSchema }), result: z.object({}) },
   'image.build': {
-    params: z.object({ ...opParams, name: z.string(), from: imageSourceSchema, packages: z.array(z.string()) }),
+    params: z.object({ ...opParams, name: nameSchema, from: imageSourceSchema, packages: z.array(packageNameSchema).max(MAX_PACKAGES) }),
     result: imageSchema,
   },
+  /**
+   * Is `image` runnable by `provider` on this node? Answers the engine reference it resolves
+   * to, NOT_FOUND (field image) when the node has no such image, INVALID_ARGUMENT when the
+   * provider cannot run that kind of image. Creates nothing: the server asks before it
+   * records a workspace. Agents older than this method answer UNSUPPORTED, and the server
+   * then leaves the check to workspace.create, as before.
+   */
+  'image.resolve': { params: z.object({ provider: providerKindSchema, image: imageRefSchema }), result: z.object({ ref: z.string() }) },
   'image.list': { params: z.object({}), result: z.object({ images: z.array(imageSchema) }) },
   /**
    * Fires the signal of the operation's running request on the node; that request then fails
@@ -105,7 +118,7 @@ export const agentEvents = {
   /** server → agent: no more input. */
   'exec.eof': z.object({ sessionId: z.string() }),
   /** server → agent: the client's terminal changed size. */
-  'exec.resize': z.object({ sessionId: z.string(), cols: z.number().int().positive(), rows: z.number().int().positive() }),
+  'exec.resize': z.object({ sessionId: z.string(), cols: z.number().int().positive().max(10_000), rows: z.number().int().positive().max(10_000) }),
   /** server → agent: the client went away; end the session. */
   'exec.close': z.object({ sessionId: z.string() }),
 } as const;

@@ -84,7 +84,10 @@ export function toApiError(err: unknown): ApiError {
 /** Turns a failed zod parse into INVALID_ARGUMENT naming the first offending field. */
 export function fromZodError(error: z.ZodError, prefix = ''): BerthError {
   const issue = error.issues[0];
-  const field = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.') || undefined;
+  // An unknown key is the field at fault, though zod reports it on the object that holds it.
+  const extra = issue?.code === 'unrecognized_keys' ? [JSON.stringify(String(issue.keys[0]).slice(0, 64)).slice(1, -1)] : [];
+  const field = [prefix, ...(issue?.path ?? []).map(String), ...extra].filter(Boolean).join('.') || undefined;
+  if (extra.length > 0) return new BerthError('INVALID_ARGUMENT', `Unknown field ${field}: remove it, or check its spelling.`, { field });
   const what = issue?.message ?? 'invalid input';
   const message = field ? `Invalid ${field}: ${what}.` : `Invalid request: ${what}.`;
   return new BerthError('INVALID_ARGUMENT', message.replace(/\.\.$/, '.'), { field });

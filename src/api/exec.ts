@@ -5,15 +5,25 @@
  */
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
+import { argSchema, envSchema } from './values.js';
+
+/** Largest terminal dimension, in columns or rows. */
+export const MAX_TERMINAL_DIMENSION = 10_000;
+/** Most arguments a command may have; far more than any shell line, far less than would stall a node. */
+export const MAX_ARGS = 4096;
+/** Longest working directory: Linux's PATH_MAX. */
+export const MAX_PATH_LENGTH = 4096;
+
+const dimension = z.number().int().positive().max(MAX_TERMINAL_DIMENSION);
 
 /** What to run; the same shape travels client → server → agent → provider. */
 export const execRequestSchema = z.object({
-  cmd: z.array(z.string()).min(1, 'give a command to run'),
+  cmd: z.array(argSchema).min(1, 'give a command to run').max(MAX_ARGS, `give at most ${MAX_ARGS} arguments`),
   tty: z.boolean().default(false),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use NAME=VALUE with a shell-style NAME'), z.string()).default({}),
-  cwd: z.string().startsWith('/', 'use an absolute path').optional(),
-  cols: z.number().int().positive().max(10_000).optional(),
-  rows: z.number().int().positive().max(10_000).optional(),
+  env: envSchema.default({}),
+  cwd: argSchema.pipe(z.string().max(MAX_PATH_LENGTH, `use at most ${MAX_PATH_LENGTH} characters`).startsWith('/', 'use an absolute path')).optional(),
+  cols: dimension.optional(),
+  rows: dimension.optional(),
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
@@ -22,7 +32,7 @@ export const execClientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start'), request: execRequestSchema }),
   z.object({ type: z.literal('stdin'), data: z.string() }),
   z.object({ type: z.literal('eof') }),
-  z.object({ type: z.literal('resize'), cols: z.number().int().positive(), rows: z.number().int().positive() }),
+  z.object({ type: z.literal('resize'), cols: dimension, rows: dimension }),
 ]);
 export type ExecClientFrame = z.infer<typeof execClientFrameSchema>;
 

@@ -1,6 +1,7 @@
 /** The contract shared by server, agent, CLI and web. Imports nothing else of berth's. */
 export * from './errors.js';
 export * from './values.js';
+export * from './image-ref.js';
 export * from './resources.js';
 export * from './users.js';
 export * from './exec.js';

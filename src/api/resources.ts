@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
 import { workspaceLinksSchema } from './gateway.js';
+import { imageRefSchema } from './image-ref.js';
 import { memorySchema, nameSchema } from './values.js';
 
 /** The kinds of provider berth knows. */
@@ -85,19 +86,25 @@ export const workspaceSchema = z.object({
 });
 export type Workspace = z.infer<typeof workspaceSchema>;
 
-/** Body of POST /workspaces. */
-export const workspacesPostSchema = z.object({
+/** Most CPUs a workspace may ask for; a node's own count is checked on the node. */
+export const MAX_CPUS = 1024;
+
+/**
+ * Body of POST /workspaces. Strict: a key berth does not know (a misspelt `memroy`, an `env`
+ * it does not take yet) is refused rather than silently dropped.
+ */
+export const workspacesPostSchema = z.strictObject({
   name: nameSchema,
   provider: providerKindSchema.default('docker'),
-  image: z.string().min(1).max(255).optional(),
+  image: imageRefSchema.optional(),
   node: nameSchema.optional(),
-  cpus: z.number().positive().max(1024).optional(),
+  cpus: z.number().positive().max(MAX_CPUS).optional(),
   memory: memorySchema.optional(),
 });
 export type WorkspacesPost = z.input<typeof workspacesPostSchema>;
 
 /** Body of POST /workspaces/:name/stop (and restart). */
-export const workspaceStopPostSchema = z.object({
+export const workspaceStopPostSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(0).max(3600).optional(),
   force: z.boolean().optional(),
 });
@@ -155,19 +162,25 @@ export type Image = z.infer<typeof imageSchema>;
 /** Where a berth base image is built from. */
 export const imageSourceSchema = z
   .string()
-  .regex(/^(busybox|debian:[a-z]+)$/, 'use busybox or debian:<suite>, for example debian:bookworm');
+  .regex(/^(busybox|debian:[a-z]{1,32})$/, 'use busybox or debian:<suite>, for example debian:bookworm');
+
+/** Most packages one image build may name. */
+export const MAX_PACKAGES = 200;
+
+/** A Debian package name (Debian policy 5.6.1), bounded; it becomes a debootstrap argument. */
+export const packageNameSchema = z.string().max(128, 'use a Debian package name of at most 128 characters').regex(/^[a-z0-9][a-z0-9+.-]*$/, 'use Debian package names');
 
 /** Body of POST /images. */
-export const imagesPostSchema = z.object({
+export const imagesPostSchema = z.strictObject({
   name: nameSchema,
   from: imageSourceSchema,
-  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'use Debian package names')).max(200).default([]),
+  packages: z.array(packageNameSchema).max(MAX_PACKAGES, `give at most ${MAX_PACKAGES} packages`).default([]),
   node: nameSchema.optional(),
 });
 export type ImagesPost = z.input<typeof imagesPostSchema>;
 
 /** Body of POST /nodes/join-tokens. */
-export const joinTokensPostSchema = z.object({
+export const joinTokensPostSchema = z.strictObject({
   ttlSeconds: z.number().int().min(10).max(30 * 86400).default(1800),
 });
 export const joinTokenSchema = z.object({ token: z.string(), expiresAt: z.string() });
@@ -175,7 +188,7 @@ export type JoinToken = z.infer<typeof joinTokenSchema>;
 
 /** Body of POST /nodes/join: an agent trades a join token for a node credential. */
 export const nodesJoinPostSchema = z.object({
-  token: z.string().min(1),
+  token: z.string().min(1).max(512),
   name: nameSchema,
 });
 export const nodeCredentialSchema = z.object({ nodeId: z.string(), nodeName: z.string(), credential: z.string() });

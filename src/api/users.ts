@@ -21,7 +21,7 @@ export type User = z.infer<typeof userSchema>;
 const emailSchema = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'use an address like dev@example.com');
 
 /** Body of POST /users/invites. */
-export const invitesPostSchema = z.object({
+export const invitesPostSchema = z.strictObject({
   email: emailSchema,
   role: roleSchema.default('member'),
   ttlSeconds: z.number().int().min(5).max(30 * 86400).default(7 * 86400),
@@ -36,7 +36,7 @@ export const publicKeyLineSchema = z.string().min(16).max(16_384).regex(/^(ssh-|
 
 /** Body of POST /register: trade an invite for an account and a first API token. */
 export const registerPostSchema = z.object({
-  invite: z.string().min(1),
+  invite: z.string().min(1).max(512),
   name: nameSchema,
   sshPublicKey: publicKeyLineSchema.optional(),
 });
@@ -53,7 +53,7 @@ export const apiTokenSchema = z.object({
 export type ApiToken = z.infer<typeof apiTokenSchema>;
 
 /** Body of POST /tokens. */
-export const tokensPostSchema = z.object({
+export const tokensPostSchema = z.strictObject({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dots, dashes and underscores'),
   ttlSeconds: z.number().int().min(60).max(366 * 86400).optional(),
 });
@@ -77,14 +77,14 @@ export const sshKeySchema = z.object({
 export type SshKey = z.infer<typeof sshKeySchema>;
 
 /** Body of POST /ssh-keys. */
-export const sshKeysPostSchema = z.object({
+export const sshKeysPostSchema = z.strictObject({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, dots, dashes, @ and underscores'),
   publicKey: publicKeyLineSchema,
 });
 export type SshKeysPost = z.input<typeof sshKeysPostSchema>;
 
 /** What to do with a removed user's workspaces: the caller must say. */
-export const userDeleteSchema = z.object({
+export const userDeleteSchema = z.strictObject({
   workspaces: z.enum(['refuse', 'delete', 'transfer']).default('refuse'),
   transferTo: nameSchema.optional(),
 });

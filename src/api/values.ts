@@ -11,6 +11,32 @@ export const nameSchema = z
   .string()
   .regex(NAME_PATTERN, 'use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit');
 
+/**
+ * Workspace ids as the server makes them (UUIDs), and as tests make them: they name
+ * directories, containers and volumes on nodes, so nothing that could climb out of a directory
+ * (`/`, `..`) or end a config line is allowed.
+ */
+export const WORKSPACE_ID_PATTERN = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export const workspaceIdSchema = z.string().regex(WORKSPACE_ID_PATTERN, 'use 1-128 letters, digits, dots, dashes and underscores');
+
+/** Shell-style environment names, the only ones every provider can set. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+
+/** Longest single argument or environment value: Linux refuses longer ones in execve (MAX_ARG_STRLEN is 128 KiB). */
+export const MAX_ARG_LENGTH = 128 * 1024;
+
+/** An argv element or environment value: bounded, and free of NUL, which no argv or environment can carry. */
+export const argSchema = z
+  .string()
+  .max(MAX_ARG_LENGTH, `use at most ${MAX_ARG_LENGTH} characters`)
+  .refine((s) => !s.includes('\0'), { message: 'remove the NUL character' });
+
+/** Environment variables for a command or a workspace: shell-style names, bounded values, at most 256 of them. */
+export const envSchema = z
+  .record(z.string().regex(ENV_NAME_PATTERN, 'use NAME=VALUE with a shell-style NAME'), argSchema)
+  .refine((env) => Object.keys(env).length <= 256, { message: 'set at most 256 variables' });
+
 /** A node name derived from a host name, made to fit berth's name rules (`My_Box.local` → `my-box`). */
 export function nodeNameFromHost(host: string): string {
   // Drop the domain: node names are short labels, and dots are not allowed in them.
@@ -72,7 +98,7 @@ export function formatSize(bytes: number): string {
 }
 
 /** A memory size given as text (`2g`) on the wire; validated and at least MIN_MEMORY_BYTES. */
-export const memorySchema = z.string().refine(
+export const memorySchema = z.string().max(32, 'use a size such as 512m or 2g').refine(
   (s) => {
     const n = parseSize(s);
     return n !== undefined && n >= MIN_MEMORY_BYTES;

@@ -4,12 +4,34 @@
  */
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
-import { BerthError, type Image } from '../api/index.js';
+import { BerthError, IMAGE_RULE, parseImageReference, type Image } from '../api/index.js';
 import type { OpContext } from '../providers/provider.js';
 import { IMAGE_LABELS, berthImageRef, parseImageLabels } from './naming.js';
 
 /** An api Image without the node name, which only the agent knows. */
 export type NodeImage = Omit<Image, 'nodeName'>;
+
+/** An image id as the engine gives it out. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The engine's handle on one image, for a reference that passed the reference grammar (or an
+ * image id), percent-encoded. dockerode puts the name into the request path as it is, so an
+ * unchecked `../x` or `x?y` would call another endpoint; the grammar rules those out, and the
+ * encoding keeps `/`, `:` and `@` from being read as anything but part of the name.
+ */
+export function engineImage(docker: Dockerode, ref: string): Dockerode.Image {
+  if (!IMAGE_ID.test(ref) && parseImageReference(ref) === null) {
+    throw new BerthError('INVALID_ARGUMENT', `"${printableRef(ref)}" is not an image reference: ${IMAGE_RULE}.`, { field: 'image' });
+  }
+  return docker.getImage(encodeURIComponent(ref));
+}
+
+/** A reference cut short and with control characters escaped, fit to be quoted in a message. */
+export function printableRef(ref: string): string {
+  const cut = ref.length > 80 ? `${ref.slice(0, 80)}…` : ref;
+  return JSON.stringify(cut).slice(1, -1);
+}
 
 /** Engine status code of a dockerode error, if it has one. */
 function statusOf(err: unknown): number | undefined {
@@ -47,7 +69,7 @@ export async function importRootfs(docker: Dockerode, tar: Readable, ref: string
   try {
     const response = await docker.importImage(tar, { repo, tag, changes, abortSignal: upload.signal } as object);
     const events = await followProgress(docker, response);
-    const info = await docker.getImage(ref).inspect();
+    const info = await engineImage(docker, ref).inspect();
     op.log(`imported ${ref} (${info.Id.slice(7, 19)}, ${events.length} status lines)`);
     return info.Id;
   } catch (err) {
@@ -81,7 +103,7 @@ export async function listBerthImages(docker: Dockerode): Promise<NodeImage[]> {
 /** Does the engine have this reference locally? */
 export async function imageExists(docker: Dockerode, ref: string): Promise<boolean> {
   try {
-    await docker.getImage(ref).inspect();
+    await engineImage(docker, ref).inspect();
     return true;
   } catch (err) {
     if (statusOf(err) === 404) return false;
@@ -92,7 +114,7 @@ export async function imageExists(docker: Dockerode, ref: string): Promise<boole
 /** Removes an image nothing uses any more (a build's predecessor); failures are only logged. */
 export async function removeUnusedImage(docker: Dockerode, id: string, op: OpContext): Promise<void> {
   try {
-    await docker.getImage(id).remove({ noprune: false });
+    await engineImage(docker, id).remove({ noprune: false });
     op.log(`removed the previous image ${id.slice(7, 19)}`);
   } catch (err) {
     // 409: a workspace still runs on it. It stays until that workspace is deleted.
@@ -101,10 +123,21 @@ export async function removeUnusedImage(docker: Dockerode, id: string, op: OpCon
 }
 
 /**
+ * Asks the reference's registry whether it has the image, without pulling it (the engine's
+ * distribution endpoint fetches only the manifest). Resolves when it does; rejects with the
+ * engine's error otherwise: not found, not authorised, or the registry unreachable.
+ */
+export async function registryHas(docker: Dockerode, ref: string): Promise<void> {
+  await engineImage(docker, ref).distribution();
+}
+
+/**
  * Pulls a reference with progress. Layers report bytes; the overall fraction is the sum over
  * the layers seen so far, which is coarse but never goes backwards by much.
  */
 export async function pullImage(docker: Dockerode, ref: string, op: OpContext): Promise<void> {
+  // The reference travels in the query string (encoded by the client), but only a valid one is worth a registry's time.
+  if (parseImageReference(ref) === null) throw new BerthError('INVALID_ARGUMENT', `"${printableRef(ref)}" is not an image reference: ${IMAGE_RULE}.`, { field: 'image' });
   op.log(`pulling ${ref}`);
   op.progress('pulling', 0);
   let stream: NodeJS.ReadableStream;

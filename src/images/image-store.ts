@@ -4,11 +4,11 @@
  */
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
-import { BerthError } from '../api/index.js';
+import { BerthError, IMAGE_RULE, isValidImage } from '../api/index.js';
 import type { OpContext } from '../providers/provider.js';
 import { DEFAULT_BUSYBOX_PATH, busyboxRootfsTar } from './busybox-rootfs.js';
 import { DEFAULT_DEBIAN_MIRROR, defaultCacheDir, ensureDebianRootfs } from './debootstrap.js';
-import { type NodeImage, imageExists, importRootfs, listBerthImages, pullImage, removeUnusedImage, toNodeImage } from './docker-images.js';
+import { type NodeImage, engineImage, imageExists, importRootfs, listBerthImages, printableRef, pullImage, registryHas, removeUnusedImage, toNodeImage } from './docker-images.js';
 import type { ExportResult, ImageExporter } from './exporter.js';
 import { berthImageRef, formatImageSource, imageLabels, importChanges, isPlainImageName, validateImageRequest } from './naming.js';
 import { packDirectory } from './rootfs-tar.js';
@@ -92,10 +92,10 @@ export class ImageStore {
 
   /** Imports the rootfs tar as the Docker image `ref`, replacing (and removing) an earlier build. */
   private async importDocker(ref: string, tar: Readable, labels: Record<string, string>, op: OpContext): Promise<NodeImage> {
-    const previous = await this.engine(() => this.docker.getImage(ref).inspect().then((i) => i.Id).catch(() => null));
+    const previous = await this.engine(() => engineImage(this.docker, ref).inspect().then((i) => i.Id).catch(() => null));
     const id = await this.engine(() => importRootfs(this.docker, tar, ref, importChanges(labels), op));
     if (previous && previous !== id) await removeUnusedImage(this.docker, previous, op);
-    const info = await this.engine(() => this.docker.getImage(ref).inspect());
+    const info = await this.engine(() => engineImage(this.docker, ref).inspect());
     const image = toNodeImage({ Id: info.Id, RepoTags: info.RepoTags, Labels: info.Config?.Labels, Size: info.Size, Created: info.Created });
     if (!image) throw new BerthError('INTERNAL', `The engine imported ${ref} but lost its berth labels; rebuild it with a newer Docker engine.`);
     op.log(`imported ${ref}`);
@@ -117,22 +117,49 @@ export class ImageStore {
 
   /** Resolves what a user typed for --image to an engine reference, pulling it when missing and allowed. */
   async resolveDocker(image: string, op: OpContext): Promise<string> {
-    const wanted = image.trim();
-    if (wanted === '') throw new BerthError('INVALID_ARGUMENT', 'Give an image: a berth image name such as base, or an engine reference.', { field: 'image' });
-    const plain = isPlainImageName(wanted);
-    if (plain && (await this.engine(() => imageExists(this.docker, berthImageRef(wanted))))) return berthImageRef(wanted);
-    if (await this.engine(() => imageExists(this.docker, wanted))) return wanted;
-    const advice = plain
-      ? `No berth image named ${wanted} on this node: build it with \`berth image build ${wanted} --from busybox\` (or --from debian:bookworm).`
-      : `Image ${wanted} is not on this node and could not be pulled: build a berth image with \`berth image build NAME --from busybox\` and use NAME.`;
-    if (!this.pull) throw new BerthError('NOT_FOUND', advice, { field: 'image', detail: 'pulling is turned off for this image store' });
+    const wanted = checkImage(image);
+    const local = await this.localRef(wanted);
+    if (local) return local;
+    if (!this.pull) throw new BerthError('NOT_FOUND', notHere(wanted), { field: 'image', detail: 'pulling is turned off for this image store' });
     try {
       await pullImage(this.docker, wanted, op);
       return wanted;
     } catch (err) {
       if (op.signal.aborted) throw err;
-      throw new BerthError('NOT_FOUND', advice, { field: 'image', detail: (err as Error).message, cause: err });
+      throw new BerthError('NOT_FOUND', notHere(wanted), { field: 'image', detail: (err as Error).message, cause: err });
     }
+  }
+
+  /**
+   * Whether a Docker workspace could be created from `image` here, creating and pulling
+   * nothing: the engine reference when the image is on this node, or when its registry
+   * confirms it has it (the create then pulls it); NOT_FOUND naming the field otherwise.
+   */
+  async findDocker(image: string, timeoutMs = 20_000): Promise<string> {
+    const wanted = checkImage(image);
+    const local = await this.localRef(wanted);
+    if (local) return local;
+    if (!this.pull) throw new BerthError('NOT_FOUND', notHere(wanted), { field: 'image', detail: 'pulling is turned off for this image store' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the registry did not answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.engine(() => registryHas(this.docker, wanted)), late]);
+      return wanted;
+    } catch (err) {
+      if (err instanceof BerthError && err.code === 'PROVIDER_UNAVAILABLE') throw err;
+      throw new BerthError('NOT_FOUND', notHere(wanted), { field: 'image', detail: (err as Error).message, cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The engine reference of `image` when this node's engine has it: the berth image NAME first, then the reference itself. */
+  private async localRef(wanted: string): Promise<string | null> {
+    if (isPlainImageName(wanted) && (await this.engine(() => imageExists(this.docker, berthImageRef(wanted))))) return berthImageRef(wanted);
+    if (await this.engine(() => imageExists(this.docker, wanted))) return wanted;
+    return null;
   }
 
   /** Runs an engine call, turning "cannot reach the engine" into PROVIDER_UNAVAILABLE. */
@@ -150,4 +177,17 @@ export class ImageStore {
       throw err;
     }
   }
+}
+
+/** The image as given when it is a berth image name or an engine reference; INVALID_ARGUMENT naming the field otherwise. */
+function checkImage(image: string): string {
+  if (!isValidImage(image)) throw new BerthError('INVALID_ARGUMENT', `Invalid image "${printableRef(image)}": ${IMAGE_RULE}.`, { field: 'image' });
+  return image;
+}
+
+/** What to do about an image this node does not have. */
+function notHere(wanted: string): string {
+  return isPlainImageName(wanted)
+    ? `No berth image named ${wanted} on this node: build it with \`berth image build ${wanted} --from busybox\` (or --from debian:bookworm).`
+    : `Image ${wanted} is not on this node and its registry could not provide it: build a berth image with \`berth image build NAME --from busybox\` and use NAME.`;
 }

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { BerthError } from '../api/index.js';
+import { BerthError, NAME_PATTERN } from '../api/index.js';
 import type { OpContext } from '../providers/provider.js';
 import { DEFAULT_BUSYBOX_PATH } from './busybox-rootfs.js';
 import type { NodeImage } from './docker-images.js';
@@ -46,8 +46,9 @@ export function vmImagePaths(cacheDir: string): { images: string; disks: string 
   return { images: join(cacheDir, 'qemu', 'images'), disks: join(cacheDir, 'qemu', 'disks') };
 }
 
-/** The metadata file of image NAME. */
+/** The metadata file of image NAME; the name is checked first, so it cannot walk out of the cache dir. */
 export function vmImageFile(cacheDir: string, name: string): string {
+  if (!NAME_PATTERN.test(name)) throw new BerthError('INVALID_ARGUMENT', `"${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a berth image name: use lowercase letters, digits and dashes.`, { field: 'image' });
   return join(vmImagePaths(cacheDir).images, `${name}.json`);
 }
 

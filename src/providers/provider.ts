@@ -58,6 +58,12 @@ export interface Provider {
   readonly capabilities: Capabilities;
   /** Is it usable here, and if not why and what to do (never throws). */
   probe(): Promise<ProviderInfo>;
+  /**
+   * Checks that a workspace could be made from `image` on this node, making nothing: answers
+   * the reference the provider would run, NOT_FOUND (field image) when there is no such image.
+   * Optional: a provider without it is asked nothing before create.
+   */
+  findImage?(image: string): Promise<string>;
   /** Makes the workspace (image resolved, storage and limits set) without starting it. Leaves nothing behind on failure. */
   create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle>;
   start(h: WorkspaceHandle, op: OpContext): Promise<void>;

@@ -41,11 +41,15 @@ export function createNodeBackends(opts: NodeBackendsOptions): NodeBackends {
   const lxcImages = new LxcImageExporter();
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const qemuImages = new QemuImageExporter(cacheDir);
-  const images = new ImageStore({ docker, cacheDir, exporters: [lxcImages, qemuImages] });
+  // BERTH_IMAGE_PULL=off keeps the node from ever asking a registry (air-gapped nodes, tests):
+  // only images already in its engine can then be used.
+  const pull = process.env.BERTH_IMAGE_PULL !== 'off';
+  const images = new ImageStore({ docker, cacheDir, pull, exporters: [lxcImages, qemuImages] });
   const dockerProvider = new DockerProvider({
     nodeId: opts.nodeId,
     socketPath: opts.dockerSocket,
     resolveImage: (image, op) => images.resolveDocker(image, op),
+    findImage: (image) => images.findDocker(image),
   });
   const lxcProvider = new LxcProvider({
     nodeId: opts.nodeId,

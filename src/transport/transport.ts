@@ -64,20 +64,30 @@ export function exitCodeForSignal(signal: string): number {
   return 128 + (typeof n === 'number' ? n : 0);
 }
 
-/** Rejects an empty argv or an environment name no shell could carry, before anything runs. */
+/**
+ * Rejects an empty argv, an environment name no shell could carry, and any NUL byte, before
+ * anything runs. A NUL cannot be in an argv or an environment: spawn refuses it, and on the
+ * SSH transport the remote shell would cut the quoted command line short at it.
+ */
 export function validateExecParams(p: ExecParams): void {
   if (!Array.isArray(p.cmd) || p.cmd.length === 0 || p.cmd[0] === '') {
     throw new BerthError('INVALID_ARGUMENT', 'Give a command to run: cmd must name a program.', { field: 'cmd' });
   }
-  for (const name of Object.keys(p.env ?? {})) {
+  if (p.cmd.some((a) => typeof a !== 'string' || a.includes('\0'))) {
+    throw new BerthError('INVALID_ARGUMENT', 'A command argument contains a NUL byte, which no program can receive: remove it.', { field: 'cmd' });
+  }
+  for (const [name, value] of Object.entries(p.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new BerthError('INVALID_ARGUMENT', `Environment name "${name}" is not valid: use letters, digits and _ only.`, {
+      throw new BerthError('INVALID_ARGUMENT', `Environment name "${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not valid: use letters, digits and _ only.`, {
         field: 'env',
       });
     }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new BerthError('INVALID_ARGUMENT', `Environment variable ${name} contains a NUL byte, which no environment can carry: remove it.`, { field: 'env' });
+    }
   }
-  if (p.cwd !== undefined && !p.cwd.startsWith('/')) {
-    throw new BerthError('INVALID_ARGUMENT', `cwd must be an absolute path, got "${p.cwd}".`, { field: 'cwd' });
+  if (p.cwd !== undefined && (!p.cwd.startsWith('/') || p.cwd.includes('\0'))) {
+    throw new BerthError('INVALID_ARGUMENT', `cwd must be an absolute path without NUL bytes, got "${JSON.stringify(p.cwd.slice(0, 200)).slice(1, -1)}".`, { field: 'cwd' });
   }
 }
 

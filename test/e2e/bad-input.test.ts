@@ -2,13 +2,17 @@
  * Bad input through the CLI and the API: each mistake gets its stable code, a sentence, the
  * field it concerns, and leaves nothing half-made behind.
  */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLeftovers, runCli, TestServer, uniqueName } from './harness.js';
+import { docker, dockerLeftovers, runCli, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await TestServer.start({ localAgent: true });
+  // No registry is reachable from here, and tests talk to nothing but this machine: the node
+  // answers from its own engine only, so an unknown reference is NOT_FOUND without asking one.
+  server = await TestServer.start({ localAgent: true, env: { BERTH_IMAGE_PULL: 'off' } });
   await server.waitNodeOnline();
   const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
   expect(build.code, build.stderr).toBe(0);
@@ -91,9 +95,100 @@ describe('bad input', () => {
     expect(await dockerLeftovers({ node: node.id })).toEqual([]);
   });
 
+  it('hostile images over plain HTTP answer 400/404 with field image; the server stays up and nothing is left behind', async () => {
+    const [node] = await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[]);
+    const berthContainers = async () => (await docker.listContainers({ all: true, filters: { label: ['berth.managed=true'] } })).map((c) => c.Id).sort();
+    const berthVolumes = async () => ((await docker.listVolumes({ filters: { label: ['berth.managed=true'] } })).Volumes ?? []).map((v) => v.Name).sort();
+    const engineImages = async () => (await docker.listImages({ all: true })).map((i) => i.Id).sort();
+    const before = { containers: await berthContainers(), volumes: await berthVolumes(), images: await engineImages(), operations: operationCount() };
+
+    const post = (body: unknown) =>
+      fetch(`${server.url}/api/v1/workspaces`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const cases: Array<[string, number, string]> = [
+      ['../../../etc/passwd', 400, 'INVALID_ARGUMENT'],
+      ['x/../../y', 400, 'INVALID_ARGUMENT'],
+      ['http://evil/', 400, 'INVALID_ARGUMENT'],
+      ['base\0', 400, 'INVALID_ARGUMENT'],
+      ['a\0b', 400, 'INVALID_ARGUMENT'],
+      ['x'.repeat(5000), 400, 'INVALID_ARGUMENT'],
+      ['%2e%2e/%2e%2e/etc/passwd', 400, 'INVALID_ARGUMENT'],
+      ['x?all=1', 400, 'INVALID_ARGUMENT'],
+      ['x#frag', 400, 'INVALID_ARGUMENT'],
+      ['a b', 400, 'INVALID_ARGUMENT'],
+      ['Ubuntu', 400, 'INVALID_ARGUMENT'],
+      ['débian', 400, 'INVALID_ARGUMENT'],
+      ['nosuch:latest', 404, 'NOT_FOUND'],
+      ['registry.invalid:5000/team/nosuch@sha256:' + 'a'.repeat(64), 404, 'NOT_FOUND'],
+      ['no-such-image', 404, 'NOT_FOUND'],
+    ];
+    const names: string[] = [];
+    for (const [image, status, code] of cases) {
+      const name = uniqueName('hostile');
+      names.push(name);
+      const r = await post({ name, image });
+      const body = await r.json();
+      expect({ image: image.slice(0, 40), status: r.status, code: body.code, field: body.field }).toEqual({ image: image.slice(0, 40), status, code, field: 'image' });
+      expect(body.message.length).toBeLessThan(600);
+      const health = await fetch(`${server.url}/api/v1/health`);
+      expect(health.status, `the server must survive image ${JSON.stringify(image.slice(0, 40))}`).toBe(200);
+    }
+    // Bodies with keys berth does not know, or out-of-range numbers, are refused too.
+    for (const [body, field] of [
+      [{ name: uniqueName('k'), image: 'base', env: { A: '1' } }, 'env'],
+      [{ name: uniqueName('k'), cpus: 1e9 }, 'cpus'],
+      [{ name: uniqueName('k'), memory: '9'.repeat(200) }, 'memory'],
+    ] as const) {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+    }
+
+    // Nothing was recorded, started or made: no row, no operation, no container, volume or image.
+    const list = await server.json<any>(['ws', 'ls']).then((r) => (r.workspaces as any[]).map((w) => w.name));
+    for (const name of names) expect(list).not.toContain(name);
+    for (const name of names.slice(0, 2)) expect((await server.cli(['ws', 'show', name])).code).toBe(3);
+    expect(operationCount()).toBe(before.operations);
+    expect(await berthContainers()).toEqual(before.containers);
+    expect(await berthVolumes()).toEqual(before.volumes);
+    expect(await engineImages()).toEqual(before.images);
+    expect(await dockerLeftovers({ node: node.id })).toEqual([]);
+    // The node is still there, and a good create still works.
+    await server.waitNodeOnline(node.name);
+    const good = uniqueName('good');
+    const created = await server.cli(['ws', 'create', good]);
+    expect(created.code, created.stderr).toBe(0);
+    expect((await server.cli(['ws', 'rm', good])).code).toBe(0);
+  });
+
+  it('the CLI refuses a hostile --image the same way, exit 2 naming the field', async () => {
+    for (const image of ['../../../etc/passwd', 'http://evil/', 'x'.repeat(5000)]) {
+      const r = await server.cli(['ws', 'create', uniqueName('cli'), '--image', image]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('INVALID_ARGUMENT');
+      expect(r.stderr).toContain('image');
+    }
+    const unknown = await server.cli(['ws', 'create', uniqueName('cli'), '--image', 'nosuch:latest']);
+    expect(unknown.code, unknown.stderr).toBe(3);
+    expect(unknown.stderr).toContain('NOT_FOUND');
+  });
+
   it('rejects a bad join-token ttl', async () => {
     const r = await server.cli(['node', 'join-token', '--ttl', 'forever']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ttl');
   });
 });
+
+/** Operations the server has recorded, read from its database (there is no route that lists them). */
+function operationCount(): number {
+  const db = new Database(join(server.dataDir, 'berth.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM operations').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}

@@ -95,7 +95,7 @@ describe('docker provider specifics', () => {
   });
 
   it('refuses more CPUs than the node has, naming the field', async () => {
-    const spec: WorkspaceSpec = { id: `cpu${run}`, name: `cpu-${run}`, provider: 'docker', image, cpus: 4096, memoryBytes: null, env: {} };
+    const spec: WorkspaceSpec = { id: `cpu${run}`, name: `cpu-${run}`, provider: 'docker', image, cpus: 1000, memoryBytes: null, env: {} };
     const err = await provider.create(spec, silentOp()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BerthError);
     expect((err as BerthError).code).toBe('INVALID_ARGUMENT');
@@ -119,6 +119,68 @@ describe('docker provider specifics', () => {
     const session = await provider.exec(h, { cmd: ['cat'], tty: false, env: {} });
     session.close();
     expect(typeof (await session.wait())).toBe('number');
+  });
+});
+
+describe('hostile names against the real engine', () => {
+  const docker = connectDocker(socketPath);
+  const { store, provider: make } = fixtures(docker);
+  const image = `hostile-${run}`;
+  const HOSTILE = ['../../../etc/passwd', 'x/../../y', 'http://evil/', '//evil/x', 'a\0b', 'x'.repeat(5000), '%2e%2e', 'x?all=1', 'x#y', 'a b', 'Ubuntu'];
+
+  beforeAll(async () => {
+    await store.build({ name: image, from: 'busybox', packages: [] }, silentOp());
+  });
+
+  afterAll(async () => {
+    await docker.getImage(`berth/${image}:latest`).remove({ force: true }).catch(() => {});
+  });
+
+  it('a path the engine answers with a redirect is an ordinary error, never a request to another host', async () => {
+    // This is how the server died: the engine redirects a path with `..` to the cleaned one, and
+    // the redirect was followed off the socket to a host named after a path segment.
+    let uncaught: unknown = null;
+    const onUncaught = (err: unknown): void => {
+      uncaught = err;
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (const raw of ['../../../etc/passwd', 'x/../../y', 'http://evil/']) {
+        await expect(docker.getImage(raw).inspect()).rejects.toThrow();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toBeNull();
+  });
+
+  it('finds berth images and engine references without pulling, and refuses hostile ones before any request', async () => {
+    expect(await store.findDocker(image)).toBe(`berth/${image}:latest`);
+    expect(await store.findDocker(`berth/${image}:latest`)).toBe(`berth/${image}:latest`);
+    await expect(store.findDocker(`nosuch-${run}:latest`)).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'image' });
+    await expect(store.findDocker(`never-built-${run}`)).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'image', message: expect.stringContaining(`berth image build never-built-${run}`) });
+    for (const bad of HOSTILE) {
+      await expect(store.findDocker(bad), JSON.stringify(bad.slice(0, 20))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
+      await expect(store.resolveDocker(bad, silentOp())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
+    }
+  });
+
+  it('create refuses hostile specs before anything exists on the engine', async () => {
+    const provider = make(nodeId);
+    for (const bad of HOSTILE) {
+      const id = `hostile${run}${randomBytes(3).toString('hex')}`;
+      const spec: WorkspaceSpec = { id, name: `hostile-${run}`, provider: 'docker', image: bad, cpus: null, memoryBytes: null, env: {} };
+      await expect(provider.create(spec, silentOp())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
+      expect(await leftovers(docker, id)).toEqual([]);
+    }
+  });
+
+  it('a damaged handle cannot steer an engine call elsewhere', async () => {
+    const provider = make(nodeId);
+    const h = { workspaceId: 'x', kind: 'docker' as const, version: 1, driverState: { containerId: '../../images/json', containerName: 'x', volumeName: '../x' } };
+    await expect(provider.start(h, silentOp())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(provider.inspect(h)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
 

@@ -209,6 +209,12 @@ export class AgentRuntime {
         await this.link.reportNow().catch(() => {});
         return { ...image, nodeName: '' };
       }
+      case 'image.resolve': {
+        const p = params as AgentParams<'image.resolve'>;
+        const provider = this.providerFor(p.provider);
+        // A provider that cannot look an image up on its own is checked by its create, as before.
+        return { ref: provider.findImage ? await provider.findImage(p.image) : p.image };
+      }
       case 'image.list':
         return { images: (await this.backends.images.list()).map((i) => ({ ...i, nodeName: '' })) };
     }

@@ -1,5 +1,22 @@
 /** Connecting to the Docker engine over its unix socket. */
 import Dockerode from 'dockerode';
+import { createRequire } from 'node:module';
+
+/**
+ * docker-modem follows HTTP redirects, and follows them off the unix socket: the engine answers
+ * a path holding `..` or `//` with a 301 to the cleaned path, and the redirect was dialled as
+ * a TCP host named after a path segment, whose failure was an 'error' event nobody listened
+ * to (the process died). The engine never redirects a request berth means to make, so any
+ * redirect is turned into an ordinary error on the request instead. Names are checked and
+ * encoded before they reach a path as well (engine-objects.ts, images/docker-images.ts); this
+ * is the second wall.
+ */
+function refuseRedirects(): void {
+  const fromDockerode = createRequire(createRequire(import.meta.url).resolve('dockerode'));
+  const modemHttp = fromDockerode('docker-modem/lib/http.js') as { maxRedirects?: number };
+  modemHttp.maxRedirects = 0;
+}
+refuseRedirects();
 
 /** The engine socket: DOCKER_HOST when it names a unix socket, else /var/run/docker.sock. */
 export function defaultSocketPath(): string {

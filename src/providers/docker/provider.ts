@@ -6,8 +6,10 @@ import type Dockerode from 'dockerode';
 import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
+import { checkSpec } from '../spec-check.js';
 import { containerCreateOptions, containerName, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
 import { connectDocker, defaultSocketPath } from './connect.js';
+import { engineContainer, engineVolume } from './engine-objects.js';
 import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';
 import { startExec } from './exec.js';
 import { makeHandle, readHandle, type DockerDriverState } from './handle.js';
@@ -25,6 +27,8 @@ export interface DockerProviderOptions {
   socketPath?: string;
   /** Turns what the user typed for --image into an engine reference (ImageStore.resolveDocker). */
   resolveImage: (image: string, op: OpContext) => Promise<string>;
+  /** Finds the image without pulling or making anything (ImageStore.findDocker); findImage passes the image through when absent. */
+  findImage?: (image: string) => Promise<string>;
   /** An existing client to share (with the ImageStore); made from socketPath when absent. */
   docker?: Dockerode;
 }
@@ -44,6 +48,7 @@ export class DockerProvider implements Provider {
   readonly socketPath: string;
   private readonly nodeId: string;
   private readonly resolveImage: DockerProviderOptions['resolveImage'];
+  private readonly findImageFn?: DockerProviderOptions['findImage'];
   private readonly client: Dockerode;
   // A separate client with a request timeout, used only for quick questions: the main client
   // must not time out, because exec sessions and image pulls legitimately run for hours.
@@ -54,6 +59,7 @@ export class DockerProvider implements Provider {
     const sharedSocket = (opts.docker?.modem as { socketPath?: string } | undefined)?.socketPath;
     this.socketPath = opts.socketPath ?? sharedSocket ?? defaultSocketPath();
     this.resolveImage = opts.resolveImage;
+    this.findImageFn = opts.findImage;
     this.client = opts.docker ?? connectDocker(this.socketPath);
     this.quickClient = connectDocker(this.socketPath, PROBE_TIMEOUT_MS);
   }
@@ -80,7 +86,12 @@ export class DockerProvider implements Provider {
     }
   }
 
+  async findImage(image: string): Promise<string> {
+    return this.findImageFn ? this.findImageFn(image) : image;
+  }
+
   async create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle> {
+    checkSpec(spec);
     const host = await this.requireEngine();
     validateLimits(spec, host);
     op.progress('resolving image', 0.1);
@@ -104,8 +115,8 @@ export class DockerProvider implements Provider {
       return makeHandle(spec.id, { containerId: container.id, containerName: containerName(spec), volumeName: volume });
     } catch (err) {
       // Nothing half-made may remain: undo what this call made, newest first.
-      if (made.container) await this.client.getContainer(made.container).remove({ force: true }).catch(() => {});
-      if (made.volume) await this.client.getVolume(made.volume).remove().catch(() => {});
+      if (made.container) await engineContainer(this.client, made.container).remove({ force: true }).catch(() => {});
+      if (made.volume) await engineVolume(this.client, made.volume).remove().catch(() => {});
       throw this.createError(err, spec, image);
     }
   }
@@ -144,11 +155,11 @@ export class DockerProvider implements Provider {
       // Containers found by label as well as by id: a crashed create may have left one the handle never saw.
       const labelled = await this.client.listContainers({ all: true, filters: labelFilter(this.nodeId, h.workspaceId) });
       const ids = new Set([state.containerId, ...labelled.map((c) => c.Id)].filter(Boolean));
-      for (const id of ids) await ignoreNotFound(this.client.getContainer(id).remove({ force: true, v: true }));
+      for (const id of ids) await ignoreNotFound(engineContainer(this.client, id).remove({ force: true, v: true }));
       op.progress('removing home volume', 0.7);
       const volumes = await this.client.listVolumes({ filters: labelFilter(this.nodeId, h.workspaceId) });
       const names = new Set([state.volumeName, ...(volumes.Volumes ?? []).map((v) => v.Name)].filter(Boolean));
-      for (const name of names) await ignoreNotFound(this.client.getVolume(name).remove());
+      for (const name of names) await ignoreNotFound(engineVolume(this.client, name).remove());
     } catch (err) {
       throw engineError(err, 'deleting the workspace', this.socketPath);
     }
@@ -161,7 +172,7 @@ export class DockerProvider implements Provider {
     const state = readHandle(h);
     if (state.containerId === '') return 'missing';
     try {
-      const info = await this.quickClient.getContainer(state.containerId).inspect();
+      const info = await engineContainer(this.quickClient, state.containerId).inspect();
       return statusOfContainer(info.State);
     } catch (err) {
       if (isNotFound(err)) return 'missing';
@@ -213,7 +224,7 @@ export class DockerProvider implements Provider {
   private containerOf(h: WorkspaceHandle): { state: DockerDriverState; container: Dockerode.Container } {
     const state = readHandle(h);
     if (state.containerId === '') throw this.stateError({ statusCode: 404 }, h, state, 'finding the container');
-    return { state, container: this.client.getContainer(state.containerId) };
+    return { state, container: engineContainer(this.client, state.containerId) };
   }
 
   /** Fails with PROVIDER_UNAVAILABLE (and the probe's reason) unless the engine answers; returns the host's size. */
@@ -229,7 +240,7 @@ export class DockerProvider implements Provider {
 
   /** Creates the labelled home volume, refusing to adopt one that belongs to something else. */
   private async createHomeVolume(name: string, workspaceId: string): Promise<void> {
-    const existing = await this.client.getVolume(name).inspect().catch((err: unknown) => {
+    const existing = await engineVolume(this.client, name).inspect().catch((err: unknown) => {
       if (isNotFound(err)) return null;
       throw err;
     });

@@ -8,7 +8,8 @@ import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } f
 import type { LxcImageRef } from '../../images/lxc-images.js';
 import type { Transport } from '../../transport/index.js';
 import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
-import { LABELS } from '../provider.js';
+import { LABELS, silentOp } from '../provider.js';
+import { checkSpec } from '../spec-check.js';
 import {
   DEFAULT_BRIDGE,
   DEFAULT_LXC_PATH,
@@ -102,7 +103,14 @@ export class LxcProvider implements Provider {
     return r.code === 0 && isSystemdInit(r.stdout) ? 'systemd' : 'berth';
   }
 
+  /** The image container a workspace would be cloned from, as `LXCPATH/NAME`; NOT_FOUND when this node has no LXC copy of the image. */
+  async findImage(image: string): Promise<string> {
+    const found = await this.resolveImage(image, silentOp());
+    return `${found.lxcPath}/${found.container}`;
+  }
+
   async create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle> {
+    checkSpec(spec);
     const facts = await this.requireUsable();
     validateLimits(spec, facts);
     op.progress('resolving image', 0.1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../api/index.js';
 import { accelOverride, pickMachine } from './accel.js';
-import { checkSocketPath, isWorkspaceQemu, kernelCmdline, qemuArgs, tscKhzFromCpuinfo, vmPaths, vmSize } from './config.js';
+import { checkSocketPath, isWorkspaceQemu, kernelCmdline, qemuArgs, qemuOptValue, tscKhzFromCpuinfo, vmPaths, vmSize } from './config.js';
 import { makeHandle, parseMeta, readHandle } from './handle.js';
 
 const host = { cpus: 4, memoryBytes: 8 * 1024 ** 3 };
@@ -60,6 +60,14 @@ describe('qemuArgs', () => {
     expect(joined).toContain('-daemonize -pidfile /s/qemu/ws1/qemu.pid');
     expect(args[args.indexOf('-append') + 1]).toContain('tsc_early_khz=2600000');
     expect(joined).toContain('id=seed,file=/s/qemu/ws1/seed.img,format=raw,if=none,readonly=on');
+  });
+  it('doubles commas in option values, so a path cannot add options of its own', () => {
+    const paths = vmPaths('/s,format=raw,x=/qemu', 'ws1');
+    const args = qemuArgs({ ...base, paths, machine: 'microvm', accel: 'tcg' });
+    const root = args.find((a) => a.startsWith('id=root,'))!;
+    expect(root).toBe('id=root,file=/s,,format=raw,,x=/qemu/ws1/overlay.qcow2,format=qcow2,if=none,discard=unmap');
+    expect(args[args.indexOf('-qmp') + 1]).toBe('unix:/s,,format=raw,,x=/qemu/ws1/qmp,server=on,wait=off');
+    expect(qemuOptValue('a,b,,c')).toBe('a,,b,,,,c');
   });
   it('uses PCI devices on q35 and the host CPU under KVM, without a TSC hint', () => {
     const args = qemuArgs({ ...base, machine: 'q35', accel: 'kvm', tscKhz: 2_600_000 });

@@ -131,13 +131,23 @@ export function tscKhzFromCpuinfo(cpuinfo: string): number | null {
   return Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : null;
 }
 
+/**
+ * A value inside a QEMU option string (`file=VALUE,format=...`): QEMU splits those at commas
+ * and reads a doubled comma as a literal one, so a state dir or image path with a comma in it
+ * would otherwise add options of its own.
+ */
+export function qemuOptValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
 /** The argv (without the binary) that boots a workspace, daemonised with a pid file and QMP socket. */
 export function qemuArgs(c: LaunchConfig): string[] {
+  const v = qemuOptValue;
   // microvm has no PCI bus: its virtio devices sit on MMIO transports.
   const bus = c.machine === 'microvm' ? 'device' : 'pci';
   const machine = c.machine === 'microvm' ? 'microvm,x-option-roms=off,isa-serial=on,rtc=on' : 'q35';
   return [
-    '-name', `${c.name},process=${c.name.slice(0, 15)}`,
+    '-name', `${v(c.name)},process=${v(c.name.slice(0, 15))}`,
     '-M', machine,
     '-accel', c.accel,
     ...(c.accel === 'kvm' ? ['-cpu', 'host'] : []),
@@ -146,16 +156,16 @@ export function qemuArgs(c: LaunchConfig): string[] {
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-kernel', c.kernel, '-initrd', c.initrd, '-append', kernelCmdline(c.accel, c.tscKhz),
     '-serial', `file:${c.paths.console}`,
-    '-drive', `id=root,file=${c.paths.overlay},format=qcow2,if=none,discard=unmap`,
+    '-drive', `id=root,file=${v(c.paths.overlay)},format=qcow2,if=none,discard=unmap`,
     '-device', `virtio-blk-${bus},drive=root`,
-    '-drive', `id=home,file=${c.paths.home},format=raw,if=none,discard=unmap`,
+    '-drive', `id=home,file=${v(c.paths.home)},format=raw,if=none,discard=unmap`,
     '-device', `virtio-blk-${bus},drive=home`,
-    '-drive', `id=seed,file=${c.paths.seed},format=raw,if=none,readonly=on`,
+    '-drive', `id=seed,file=${v(c.paths.seed)},format=raw,if=none,readonly=on`,
     '-device', `virtio-blk-${bus},drive=seed`,
     // User-mode networking keeps everything on the node's loopback; nothing listens elsewhere.
     '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${c.sshPort}-:22`,
     '-device', `virtio-net-${bus},netdev=net0`,
-    '-qmp', `unix:${c.paths.qmp},server=on,wait=off`,
+    '-qmp', `unix:${v(c.paths.qmp)},server=on,wait=off`,
     '-daemonize', '-pidfile', c.paths.pid,
   ];
 }

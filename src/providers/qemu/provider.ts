@@ -5,7 +5,8 @@
  * a pid file and a QMP socket in `<stateDir>/qemu/<workspace>/`; commands reach the guest's
  * sshd over a forwarded loopback port through the pooled SSH transport.
  */
-import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { BerthError, isBerthImageName, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { checkSpec } from '../spec-check.js';
 import { VM_PACKAGES, parseVmImage, vmImageFile, vmImagePaths, type VmImage } from '../../images/qemu-disk.js';
 import { LocalTransport, type SshTransport, type Transport } from '../../transport/index.js';
 import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
@@ -68,7 +69,14 @@ export class QemuProvider implements Provider {
     }
   }
 
+  /** The metadata file of the VM image `image`; NOT_FOUND when this node has no VM image of that name. */
+  async findImage(image: string): Promise<string> {
+    await this.resolveImage(image);
+    return vmImageFile(this.imageCacheDir, image);
+  }
+
   async create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle> {
+    checkSpec(spec);
     const size = vmSize(spec, await hostSize(this.host));
     op.progress('resolving image', 0.1);
     const image = await this.resolveImage(spec.image);
@@ -249,8 +257,12 @@ export class QemuProvider implements Provider {
 
   /** Resolves --image to a VM image; NOT_FOUND naming the field, with the build command. */
   private async resolveImage(name: string): Promise<VmImage> {
+    // The name becomes a file name under the image cache: anything but a berth image name is refused before any path is built.
+    if (!isBerthImageName(name)) {
+      throw new BerthError('INVALID_ARGUMENT', `QEMU workspaces run berth VM images only, and "${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a berth image name: ${IMAGE_ADVICE}.`, { field: 'image' });
+    }
     const text = await this.host.readFile(vmImageFile(this.imageCacheDir, name)).then((b) => b.toString('utf8'), () => '');
-    const image = /^[a-z0-9-]+$/.test(name) ? parseVmImage(text) : null;
+    const image = parseVmImage(text);
     if (!image) throw new BerthError('NOT_FOUND', `No VM image named ${name} on this node: ${IMAGE_ADVICE.replace(' vm ', ` ${name} `)}.`, { field: 'image' });
     return image;
   }

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BerthError, type AgentMethod, type Node } from '../../api/index.js';
+import type { AgentHub } from '../agents/hub.js';
 import { createServices, type Services } from './index.js';
+import type { NodesService } from './nodes.js';
+import { WorkspacesService } from './workspaces.js';
 import { openSqliteStore, type Store } from '../store/open.js';
 
 let dir: string;
@@ -53,8 +57,88 @@ describe('WorkspacesService', () => {
     expect(audit[0]).toMatchObject({ actor_name: 'm1', outcome: 'denied', target: 'workspace/d' });
   });
 
+  it('answers names no workspace can have as NOT_FOUND, echoing them only cut short and escaped', async () => {
+    for (const name of ['../x', 'a\nb', 'x'.repeat(5000), "'; DROP TABLE workspaces; --"]) {
+      const err = await services.workspaces.get(user('admin', 'admin'), name).catch((e: unknown) => e as BerthError);
+      expect(err).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+      expect(err.message.length).toBeLessThan(200);
+      expect(err.message).not.toContain('\n');
+    }
+    expect((await store.db.selectFrom('workspaces').select('id').execute()).length).toBe(4);
+  });
+
   it('refuses a second mutation while one runs, and transitions on offline nodes', async () => {
     await expect(services.workspaces.transition(user('m1'), 'b', 'start')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(services.workspaces.transition(user('m1'), 'c', 'stop')).rejects.toMatchObject({ code: 'NODE_OFFLINE' });
   });
+});
+
+/** One online node with a usable Docker provider, as placement sees it. */
+const ONLINE: Node = {
+  id: 'n1', name: 'n1', status: 'online', agentVersion: '0.1.0', lastSeenAt: null, resources: null,
+  providers: [{ kind: 'docker', usable: true, details: {} }], workspaces: 0, createdAt: '',
+};
+
+/**
+ * A workspaces service whose node answers image.resolve with `answer` and records every
+ * request; a stand-in for the agent hub, whose own protocol is tested in rpc/ and e2e/.
+ */
+function withNode(answer: (image: string) => Promise<{ ref: string }>) {
+  const calls: AgentMethod[] = [];
+  const hub = {
+    isOnline: () => true,
+    onNodeConnected: () => {},
+    request: async (_node: string, method: AgentMethod, params: { image?: string }) => {
+      calls.push(method);
+      if (method === 'image.resolve') return answer(params.image!);
+      return new Promise(() => {}); // workspace.create: stays running, which is all these tests need.
+    },
+  } as unknown as AgentHub;
+  const nodes = { list: async () => [ONLINE] } as unknown as NodesService;
+  return { calls, workspaces: new WorkspacesService(store, hub, services.ops, nodes, services.audit) };
+}
+
+describe('WorkspacesService.create', () => {
+  const counts = async () => ({
+    workspaces: (await store.db.selectFrom('workspaces').select('id').execute()).length,
+    operations: (await store.db.selectFrom('operations').select('id').execute()).length,
+  });
+
+  it('asks the chosen node for the image before anything is recorded; an unknown one leaves no row and no operation', async () => {
+    const before = await counts();
+    const { calls, workspaces } = withNode(async (image) => {
+      throw new BerthError('NOT_FOUND', `No berth image named ${image} on this node.`, { field: 'image' });
+    });
+    await expect(workspaces.create(user('m1'), { name: 'fresh', image: 'nosuch' })).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'image' });
+    expect(calls).toEqual(['image.resolve']);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a hostile image before asking any node', async () => {
+    const before = await counts();
+    const { calls, workspaces } = withNode(async (image) => ({ ref: image }));
+    for (const image of ['../../../etc/passwd', 'x/../../y', 'http://evil/', 'a\0b', 'x'.repeat(5000)]) {
+      await expect(workspaces.create(user('m1'), { name: 'fresh', image })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
+    }
+    expect(calls).toEqual([]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses the create when the node cannot resolve images, recording nothing', async () => {
+    const before = await counts();
+    const { workspaces } = withNode(async () => {
+      throw new BerthError('UNSUPPORTED', 'This agent does not know the method image.resolve; upgrade it to match the server.');
+    });
+    await expect(workspaces.create(user('m1'), { name: 'older' })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('records the workspace and starts the create once the node has the image', async () => {
+    const { calls, workspaces } = withNode(async () => ({ ref: 'berth/base:latest' }));
+    const { workspace, operation } = await workspaces.create(user('m1'), { name: 'fresh' });
+    expect(workspace).toMatchObject({ name: 'fresh', image: 'base', status: 'creating' });
+    expect(operation.kind).toBe('workspace.create');
+    expect(calls[0]).toBe('image.resolve');
+  });
+
 });

@@ -6,9 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import {
   BerthError,
+  fromZodError,
+  NAME_PATTERN,
   parseSize,
   toApiError,
+  type Node,
   type Operation,
+  type ProviderKind,
   type User,
   type Workspace,
   type WorkspacesPost,
@@ -28,6 +32,8 @@ import type { NodesService } from './nodes.js';
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
 const DEFAULT_STOP_TIMEOUT_S = 10;
+/** How long the node may take to say whether it has an image: a registry lookup included (the agent gives up after 20 s). */
+const IMAGE_LOOKUP_TIMEOUT_MS = 30_000;
 
 type Transition = 'start' | 'stop' | 'restart' | 'delete';
 const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 'restarting', 'deleting'];
@@ -117,6 +123,11 @@ export class WorkspacesService {
    * names do not leak; the attempt is audited as a denial.
    */
   async get(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
+    // A name no workspace can have (from a URL, an SSH user name) is answered without a query,
+    // and echoed only cut short and escaped.
+    if (!NAME_PATTERN.test(name)) {
+      throw new BerthError('NOT_FOUND', `No workspace named "${JSON.stringify(String(name).slice(0, 64)).slice(1, -1)}"; see \`berth ws ls\`.`, { field: 'name' });
+    }
     const row = await this.baseQuery().where('workspaces.name', '=', name).executeTakeFirst();
     if (row && user.role !== 'admin' && row.owner_id !== user.id) {
       await this.audit.record({ actorId: user.id, actorName: user.name, action: 'workspace.access', target: `workspace/${name}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not the owner' });
@@ -127,12 +138,19 @@ export class WorkspacesService {
     return workspaceToApi(row, row, this.sshGateway);
   }
 
-  /** Validates, places and records a workspace, then creates it on its node in the background. */
+  /**
+   * Validates, places and records a workspace, then creates it on its node in the background.
+   * The image is looked up on the chosen node first: an image the node does not have is
+   * NOT_FOUND here, before any row, operation or engine object exists.
+   */
   async create(user: User, input: WorkspacesPost): Promise<{ workspace: Workspace; operation: Operation }> {
-    const body = workspacesPostSchema.parse(input);
+    const parsed = workspacesPostSchema.safeParse(input);
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const body = parsed.data;
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
     const node = placeWorkspace(await this.nodes.list(), body.provider, body.node);
+    await this.findImage(node, body.provider, body.image ?? DEFAULT_IMAGE);
     const now = new Date().toISOString();
     const row: WorkspacesTable = {
       id: randomUUID(),
@@ -175,6 +193,15 @@ export class WorkspacesService {
       }
     });
     return { workspace: await this.get(user, row.name), operation };
+  }
+
+  /**
+   * Asks the node whether it has the image for this provider (NOT_FOUND or INVALID_ARGUMENT,
+   * field image, when not), so an unknown image never leaves a row behind. Every agent that
+   * speaks this protocol version answers `image.resolve`.
+   */
+  private async findImage(node: Node, provider: ProviderKind, image: string): Promise<void> {
+    await this.hub.request(node.id, 'image.resolve', { provider, image }, IMAGE_LOOKUP_TIMEOUT_MS);
   }
 
   /** Starts, stops, restarts or deletes a workspace as an operation. */

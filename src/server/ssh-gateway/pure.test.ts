@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { editorLink, editorLinks } from '../../api/index.js';
 import { validTarget } from './forward.js';
 import { envAccepted, execArgv, exitStatusOf, MAX_ENV_VARS, termSize } from './requests.js';
-import { FX, helperFailure, longName, parseStatLine, resolvePath } from './sftp-paths.js';
+import { checkPathText, FX, helperFailure, longName, MAX_SFTP_PATH_BYTES, parseStatLine, resolvePath, SftpError } from './sftp-paths.js';
 
 describe('session requests', () => {
   it('clamps terminal sizes and defaults zeros', () => {
@@ -57,6 +57,32 @@ describe('SFTP paths and listings', () => {
     expect(resolvePath('/root', '../../../../etc')).toBe('/etc');
     expect(resolvePath('/root', '/')).toBe('/');
     expect(() => resolvePath('/root', 'a\0b')).toThrow(/NUL/);
+  });
+
+  it('always answers an absolute path, so no path can be read as an option by the helper tools', () => {
+    for (const p of ['-rf', '--help', '-', '../-n', 'a/../../-x', '%2e%2e/etc', 'é ☃', 'a\nb', '$(id)', '`id`', "'"]) {
+      const r = resolvePath('/root', p);
+      expect(r.startsWith('/'), p).toBe(true);
+    }
+    expect(resolvePath('/root', '-rf')).toBe('/root/-rf');
+    expect(resolvePath('/root', '%2e%2e')).toBe('/root/%2e%2e');
+  });
+
+  it('refuses paths no file system takes: NUL bytes, and more than PATH_MAX bytes', () => {
+    expect(() => checkPathText('x'.repeat(MAX_SFTP_PATH_BYTES))).not.toThrow();
+    const long = (() => {
+      try {
+        resolvePath('/root', 'x'.repeat(MAX_SFTP_PATH_BYTES + 1));
+      } catch (err) {
+        return err as SftpError;
+      }
+      return null;
+    })();
+    expect(long).toMatchObject({ status: FX.FAILURE });
+    expect(long!.message).toMatch(/too long/);
+    // Multi-byte characters count as the bytes they take.
+    expect(() => checkPathText('é'.repeat(MAX_SFTP_PATH_BYTES / 2 + 1))).toThrow(/too long/);
+    expect(() => checkPathText('target\0')).toThrow(/NUL/);
   });
 
   it('reads stat -c lines, names with spaces included', () => {

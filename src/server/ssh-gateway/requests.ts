@@ -3,6 +3,7 @@
  * the commands a shell or exec request becomes, exit statuses. Kept apart from the channel
  * plumbing so they can be tested without a connection.
  */
+import { MAX_ARG_LENGTH } from '../../api/index.js';
 
 /** Largest terminal dimension accepted; ssh sends uint32s and the exec API caps at 10,000. */
 export const MAX_TERM_DIM = 10_000;
@@ -10,8 +11,11 @@ export const MAX_TERM_DIM = 10_000;
 export const MAX_ENV_VARS = 64;
 const MAX_ENV_VALUE = 32 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-/** Exec commands longer than this are refused rather than shipped to the node. */
-export const MAX_COMMAND_LENGTH = 256 * 1024;
+/**
+ * Exec commands longer than this are refused rather than shipped to the node: the command is
+ * one argument of `sh -c`, and the exec contract (like Linux's execve) takes none longer.
+ */
+export const MAX_COMMAND_LENGTH = MAX_ARG_LENGTH;
 
 /** A terminal size the exec API accepts: zero (clients send it when unknown) means 80x24, huge values are capped. */
 export function termSize(cols: number, rows: number): { cols: number; rows: number } {

@@ -24,10 +24,24 @@ export interface FileAttrs {
  * the file system, and `..` never climbs above `/`.
  */
 export function resolvePath(home: string, path: string): string {
-  if (path.includes('\0')) throw new SftpError(FX.BAD_MESSAGE, 'The path contains a NUL byte.');
+  checkPathText(path);
   const joined = path.startsWith('/') ? path : posix.join(home, path || '.');
   const normal = posix.normalize(joined);
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+
+/** Longest path the gateway hands to a workspace: Linux's PATH_MAX, in bytes. */
+export const MAX_SFTP_PATH_BYTES = 4096;
+
+/**
+ * Refuses a path (or symlink target) no file system call could take: one with a NUL byte, which
+ * no argument can carry, or longer than PATH_MAX. Everything else travels to the workspace as a
+ * positional argument of the helper script, never inside its text, so it needs no quoting.
+ */
+export function checkPathText(path: string): void {
+  if (typeof path !== 'string') throw new SftpError(FX.BAD_MESSAGE, 'The path is not a string.');
+  if (path.includes('\0')) throw new SftpError(FX.BAD_MESSAGE, 'The path contains a NUL byte.');
+  if (Buffer.byteLength(path) > MAX_SFTP_PATH_BYTES) throw new SftpError(FX.FAILURE, `File name too long (at most ${MAX_SFTP_PATH_BYTES} bytes).`);
 }
 
 /** The `stat -c` format the helpers print; busybox and GNU coreutils agree on these fields. */

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Attributes, FileEntry, SFTPWrapper } from 'ssh2';
 import { FileReader, FileWriter } from './sftp-handles.js';
-import { FX, longName, resolvePath, SftpError } from './sftp-paths.js';
+import { checkPathText, FX, longName, resolvePath, SftpError } from './sftp-paths.js';
 import { OPEN, type AttrChanges, type WorkspaceFiles } from './sftp-files.js';
 
 type SftpCtor = new (client: unknown, chanInfo: unknown, cfg: { server: boolean }) => SFTPWrapper & { push(data: Buffer | null): void };
@@ -158,7 +158,13 @@ export function serveFiles(sftp: SFTPWrapper, files: WorkspaceFiles, onError: (e
   sftp.on('RMDIR', (reqId: number, p: string) => serve(reqId, async () => files.rmdir(await path(p))));
   sftp.on('REMOVE', (reqId: number, p: string) => serve(reqId, async () => files.remove(await path(p))));
   sftp.on('RENAME', (reqId: number, from: string, to: string) => serve(reqId, async () => files.rename(await path(from), await path(to))));
-  sftp.on('SYMLINK', (reqId: number, link: string, target: string) => serve(reqId, async () => files.symlink(await path(link), target)));
+  sftp.on('SYMLINK', (reqId: number, link: string, target: string) =>
+    serve(reqId, async () => {
+      // The target is kept verbatim (it may be relative), but it must still be a path a file system takes.
+      checkPathText(target);
+      await files.symlink(await path(link), target);
+    }),
+  );
   sftp.on('READLINK', (reqId: number, p: string) =>
     serve(reqId, async () => {
       const target = await files.readlink(await path(p));
