@@ -12,6 +12,9 @@ ensure_dockerd
 ensure_provider_hosts
 ensure_build
 
+# Tests talk only to this machine: no node started by a test may ask an image registry.
+export BERTH_IMAGE_PULL=off
+
 report=$(mktemp /tmp/berth-vitest-XXXXXX.json)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
