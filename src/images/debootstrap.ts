@@ -9,8 +9,7 @@ import { access, constants, mkdir, readdir, rename, rm, stat } from 'node:fs/pro
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BerthError } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, type OpContext } from '../api/index.js';
 import { removeBuildDir, unmountUnder } from './mounts.js';
 import { rootfsCacheKey } from './naming.js';
 

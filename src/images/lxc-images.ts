@@ -11,8 +11,7 @@ import { access, constants, mkdir, readFile, readdir, rename, rm, stat, writeFil
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BerthError, NAME_PATTERN } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, NAME_PATTERN, type OpContext } from '../api/index.js';
 import type { NodeImage } from './docker-images.js';
 import type { ExportInput, ExportResult, ImageExporter } from './exporter.js';
 import { formatImageSource } from './naming.js';

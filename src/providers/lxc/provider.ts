@@ -4,10 +4,10 @@
  * otherwise), attached to the node's bridge with a static address, limited through cgroups
  * and labelled by a berth.json next to its config. Every host command goes through a Transport.
  */
-import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { LxcImageRef } from '../../images/lxc-images.js';
-import type { Transport } from '../../transport/index.js';
-import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import type { ExecSession, Transport } from '../../transport/index.js';
+import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import {
   DEFAULT_BRIDGE,

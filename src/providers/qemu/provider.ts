@@ -5,10 +5,10 @@
  * a pid file and a QMP socket in `<stateDir>/qemu/<workspace>/`; commands reach the guest's
  * sshd over a forwarded loopback port through the pooled SSH transport.
  */
-import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import { VM_PACKAGES, parseVmImage, vmImageFile, vmImagePaths, type VmImage } from '../../images/qemu-disk.js';
-import { LocalTransport, type SshTransport, type Transport } from '../../transport/index.js';
-import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { LocalTransport, type ExecSession, type SshTransport, type Transport } from '../../transport/index.js';
+import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { probeAccel, pickMachine, type AccelVerdict } from './accel.js';
 import { checkSocketPath, QEMU_BINARY, qemuRoot, vmPaths, vmSize, type Machine, type VmPaths } from './config.js';
 import { makeHandle, parseMeta, readHandle, type VmMeta } from './handle.js';
