@@ -12,6 +12,9 @@ ensure_dockerd
 ensure_provider_hosts
 ensure_build
 
+# The tests are type-checked first: vitest strips types without checking them.
+npx tsc -p tsconfig.test.json
+
 report=$(mktemp /tmp/berth-vitest-XXXXXX.json)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

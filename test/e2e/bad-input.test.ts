@@ -3,6 +3,7 @@
  * field it concerns, and leaves nothing half-made behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiErrorSchema } from '../../src/api/index.js';
 import { dockerLeftovers, runCli, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
@@ -53,7 +54,8 @@ describe('bad input', () => {
       body: JSON.stringify({ name: 'ok-name', memory: '1x' }),
     });
     expect(raw.status).toBe(400);
-    const body = await raw.json();
+    // Parsed with the contract's own schema: the body must be a well-formed API error.
+    const body = apiErrorSchema.parse(await raw.json());
     expect(body).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'memory' });
     expect(body.message).toMatch(/memory/);
     const malformed = await fetch(`${server.url}/api/v1/workspaces`, {
@@ -62,7 +64,7 @@ describe('bad input', () => {
       body: '{not json',
     });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).code).toBe('INVALID_ARGUMENT');
+    expect(apiErrorSchema.parse(await malformed.json()).code).toBe('INVALID_ARGUMENT');
   });
 
   it('missing or wrong token → UNAUTHENTICATED', async () => {
@@ -74,7 +76,7 @@ describe('bad input', () => {
     expect(wrong.stderr).toContain('UNAUTHENTICATED');
     const raw = await fetch(`${server.url}/api/v1/nodes`);
     expect(raw.status).toBe(401);
-    expect((await raw.json()).code).toBe('UNAUTHENTICATED');
+    expect(apiErrorSchema.parse(await raw.json()).code).toBe('UNAUTHENTICATED');
     const health = await fetch(`${server.url}/api/v1/health`);
     expect(health.status).toBe(200);
   });

@@ -22,7 +22,7 @@ describe('lxc config', () => {
   });
 
   it('attaches to the bridge with a static address and bind-mounts the init script', () => {
-    const lines = workspaceConfigLines(spec, { containerDir: '/var/lib/lxc/x', bridge: 'lxcbr0', ipv4: '10.0.3.10/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false });
+    const lines = workspaceConfigLines(spec, { containerDir: '/var/lib/lxc/x', bridge: 'lxcbr0', ipv4: '10.0.3.10/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false, init: 'berth' });
     expect(lines).toContain('lxc.net.0.link = lxcbr0');
     expect(lines).toContain('lxc.net.0.ipv4.address = 10.0.3.10/24');
     expect(lines).toContain('lxc.net.0.ipv4.gateway = 10.0.3.1');
