@@ -7,7 +7,8 @@ import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type W
 import type { ExecSession } from '../../transport/index.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
-import { containerCreateOptions, containerName, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
+import { containerName } from '../naming.js';
+import { containerCreateOptions, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
 import { connectDocker, defaultSocketPath } from './connect.js';
 import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';
 import { startExec } from './exec.js';

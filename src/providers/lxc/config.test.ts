@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError, type WorkspaceSpec } from '../../api/index.js';
-import { attachEnvArgs, containerName, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
+import { containerName } from '../naming.js';
+import { attachEnvArgs, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
 
 const spec: WorkspaceSpec = { id: 'AbC123def456', name: 'demo', provider: 'lxc', image: 'base', cpus: 1.5, memoryBytes: 256 * 1024 ** 2, env: { A: '1' } };
 

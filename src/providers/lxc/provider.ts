@@ -7,6 +7,7 @@
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { LxcImageRef } from '../../images/lxc-images.js';
 import type { ExecSession, Transport } from '../../transport/index.js';
+import { containerName } from '../naming.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import {
@@ -15,7 +16,6 @@ import {
   INIT_FILE,
   INIT_SCRIPT,
   METADATA_FILE,
-  containerName,
   parseMetadata,
   validateLimits,
   workspaceConfigLines,
