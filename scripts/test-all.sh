@@ -15,6 +15,9 @@ ensure_build
 # Tests talk only to this machine: no node started by a test may ask an image registry.
 export BERTH_IMAGE_PULL=off
 
+# The tests are type-checked first: vitest strips types without checking them.
+npx tsc -p tsconfig.test.json
+
 report=$(mktemp /tmp/berth-vitest-XXXXXX.json)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

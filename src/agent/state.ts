@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { BerthError } from '../api/index.js';
 import type { WorkspaceHandle } from '../providers/provider.js';
 
 const credentialSchema = z.object({ server: z.string(), nodeId: z.string(), nodeName: z.string(), credential: z.string() });
@@ -32,7 +33,15 @@ export class AgentState {
 
   /** Creates the folders (private to the agent's user). */
   async init(): Promise<void> {
-    await mkdir(this.handlesDir, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(this.handlesDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new BerthError('FAILED_PRECONDITION', `Cannot create the agent's state dir ${this.dir} (${code}); pass --state-dir a directory this user may write.`, {
+        field: 'state-dir',
+        cause: err,
+      });
+    }
   }
 
   /** The saved credential, or null before the node joined. */
@@ -41,7 +50,11 @@ export class AgentState {
       return credentialSchema.parse(JSON.parse(await readFile(this.credentialFile, 'utf8')));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new Error(`the credential file ${this.credentialFile} is unreadable (${(err as Error).message}); remove it and join again with a new token`);
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `The agent's credential file ${this.credentialFile} is unreadable (${(err as Error).message}); remove it and join again with a new token from \`berth node join-token\`.`,
+        { field: 'state-dir', cause: err },
+      );
     }
   }
 

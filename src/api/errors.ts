@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   PROVIDER_UNAVAILABLE: 503,
   NO_NODE_AVAILABLE: 503,
   NODE_OFFLINE: 503,
+  /** A berth server (or its SSH gateway) that cannot be reached at all. */
+  UNAVAILABLE: 503,
   PROTOCOL_MISMATCH: 426,
   TIMEOUT: 504,
   INTERNAL: 500,

@@ -3,6 +3,7 @@
  * sentence that says what a good value looks like, so the CLI and the API say the same thing.
  */
 import { z } from 'zod';
+import { BerthError } from './errors.js';
 
 /** DNS-label style names for workspaces, nodes and images: they end up in container names and SSH aliases. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -112,4 +113,58 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * mult;
+}
+
+/** A TCP address to listen on or dial. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** The host a bare port means: loopback, so a listener is never exposed by accident. */
+export const DEFAULT_LISTEN_HOST = '127.0.0.1';
+
+/** A host name or IPv4 address: DNS labels of letters, digits and dashes joined by dots. */
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ipv6 = z.ipv6();
+
+/**
+ * Parses `HOST:PORT`, `[IPV6]:PORT` or a bare `PORT` (meaning 127.0.0.1:PORT); the port is
+ * 1-65535. Returns undefined when malformed. The CLI, `berth server --listen` and
+ * `--ssh-listen` all read addresses with this one parser, so they accept the same forms.
+ */
+export function parseHostPort(text: string): HostPort | undefined {
+  const m = /^(?:(?:\[([^\]]*)\]|([^:[\]]*)):)?(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  if (m[1] !== undefined) return ipv6.safeParse(m[1]).success ? { host: m[1], port } : undefined;
+  if (m[2] === undefined) return { host: DEFAULT_LISTEN_HOST, port };
+  return HOST_NAME.test(m[2]) ? { host: m[2], port } : undefined;
+}
+
+/** Writes an address back as text, bracketing IPv6 hosts: `[::1]:7080`. */
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** The refusal for a malformed listen address, naming every accepted form. */
+function invalidListen(text: string, field: string, offAllowed: boolean): BerthError {
+  const forms = 'HOST:PORT such as 127.0.0.1:7080 or 0.0.0.0:7080, [IPV6]:PORT such as [::1]:7080, or a bare PORT for 127.0.0.1';
+  return new BerthError('INVALID_ARGUMENT', `Invalid listen address "${text}": use ${forms}${offAllowed ? ', or off' : ''}.`, { field });
+}
+
+/** Parses a listen address like parseHostPort, throwing INVALID_ARGUMENT on `field` that shows the accepted forms. */
+export function parseListenAddress(text: string, field: string): HostPort {
+  const a = parseHostPort(text);
+  if (!a) throw invalidListen(text, field, false);
+  return a;
+}
+
+/** Parses a listen address that may also be `off` (returned as null), for listeners that can be turned off. */
+export function parseOptionalListenAddress(text: string, field: string): HostPort | null {
+  if (text.trim() === 'off') return null;
+  const a = parseHostPort(text);
+  if (!a) throw invalidListen(text, field, true);
+  return a;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BerthError } from '../api/index.js';
-import { collectEnv, parseCpus, parseEnvAssignment, parseList, parseListen, parseSeconds, parseTtlSeconds } from './args.js';
+import { BerthError, parseOptionalListenAddress } from '../api/index.js';
+import { collectEnv, parseCpus, parseEnvAssignment, parseList, parseListen, parseSeconds, parseSshListenOption, parseTtlSeconds } from './args.js';
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -70,7 +70,17 @@ describe('numbers and lists', () => {
     expect(parseListen('127.0.0.1:7080')).toBe('127.0.0.1:7080');
     expect(parseListen('[::1]:7080')).toBe('[::1]:7080');
     expect(parseListen('localhost:80')).toBe('localhost:80');
-    expect(parseListen('7080')).toBe('7080');
+    // A bare port means loopback; the server then gets the same canonical HOST:PORT.
+    expect(parseListen('7080')).toBe('127.0.0.1:7080');
     for (const bad of ['0', '127.0.0.1', ':7080', 'host:99999', 'a b:1']) expect(fieldOf(() => parseListen(bad))).toBe('listen');
+  });
+
+  it('checks --ssh-listen with the same parser, plus off', () => {
+    expect(parseSshListenOption('off')).toBe('off');
+    expect(parseSshListenOption('0.0.0.0:2222')).toBe('0.0.0.0:2222');
+    // Option parsing and the server agree: a bare port is accepted by both, as loopback.
+    expect(parseSshListenOption('2222')).toBe('127.0.0.1:2222');
+    expect(parseOptionalListenAddress(parseSshListenOption('2222'), 'sshListen')).toEqual({ host: '127.0.0.1', port: 2222 });
+    for (const bad of ['on', '127.0.0.1', 'host:0']) expect(fieldOf(() => parseSshListenOption(bad))).toBe('sshListen');
   });
 });

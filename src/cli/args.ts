@@ -2,7 +2,7 @@
  * Parsers for option values. They throw INVALID_ARGUMENT naming the option, so a bad value
  * exits with the usage status and a message that says what a good value looks like.
  */
-import { BerthError, parseDuration } from '../api/index.js';
+import { BerthError, formatHostPort, parseDuration, parseListenAddress, parseOptionalListenAddress } from '../api/index.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -58,23 +58,13 @@ export function parseList(text: string): string[] {
     .filter(Boolean);
 }
 
-/** Checks `--listen HOST:PORT` (IPv6 hosts in brackets, or a bare port) so a typo fails before the server loads. */
+/** Checks `--listen` with the contract's one address parser, so a typo fails before the server loads; returns it as HOST:PORT. */
 export function parseListen(text: string): string {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s]+):)?(\d{1,5})$/.exec(text.trim());
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid listen address "${text}": use HOST:PORT, for example 127.0.0.1:7080 or 0.0.0.0:7080.`, {
-      field: 'listen',
-    });
-  }
-  return text.trim();
+  return formatHostPort(parseListenAddress(text, 'listen'));
 }
 
-/** Checks `--ssh-listen HOST:PORT` or `off` before the server loads. */
+/** Checks `--ssh-listen` (an address, or `off`) the same way; returns HOST:PORT or `off`. */
 export function parseSshListenOption(text: string): string {
-  if (text.trim() === 'off') return 'off';
-  try {
-    return parseListen(text);
-  } catch {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid SSH listen address "${text}": use HOST:PORT such as 127.0.0.1:2222, or off.`, { field: 'sshListen' });
-  }
+  const a = parseOptionalListenAddress(text, 'sshListen');
+  return a ? formatHostPort(a) : 'off';
 }

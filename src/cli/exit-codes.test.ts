@@ -13,6 +13,7 @@ describe('exit codes', () => {
     ['PROVIDER_UNAVAILABLE', 6],
     ['NO_NODE_AVAILABLE', 6],
     ['NODE_OFFLINE', 6],
+    ['UNAVAILABLE', 6],
     ['INTERNAL', 1],
     ['TIMEOUT', 1],
     ['UNSUPPORTED', 1],

@@ -7,7 +7,7 @@ import type { BerthClient } from '../client/index.js';
 import type { CliContext } from './context.js';
 import { createProgressDisplay, operationLabel } from './output/progress.js';
 
-/** Thrown when an operation finished as failed; the CLI exits 1 and prints the operation's error. */
+/** Thrown when an operation finished as failed; the CLI prints the operation's error and exits with its code's status. */
 export class OperationFailedError extends Error {
   readonly error: ApiError;
   constructor(readonly operation: Operation) {

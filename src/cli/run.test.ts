@@ -5,11 +5,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecClientFrame, OperationEvent } from '../api/index.js';
+import { apiErrorSchema, type ExecClientFrame, type OperationEvent } from '../api/index.js';
 import { sampleImage, sampleNode, sampleOperation, sampleWorkspace } from '../client/fixtures.test-support.js';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../client/fake-server.test-support.js';
 import { runBerth, tempHome } from './cli-harness.test-support.js';
 import { configPath } from './config.js';
+import { wantsJson } from './run.js';
 
 type Handler = (req: RecordedRequest, res: ServerResponse) => void;
 
@@ -136,6 +137,35 @@ describe('errors and exit codes', () => {
     expect((await runBerth(['--version'])).stdout).toBe('0.1.0\n');
   });
 
+  it('with --json, usage errors are the JSON error shape too, and nothing else is printed', async () => {
+    for (const argv of [
+      ['ws', 'create', '--json'],
+      ['ws', 'create', 'x', '--bogus', '--json'],
+      ['ws', 'create', 'x', '--cpus', 'lots', '--json'],
+      ['--json', 'nosuch'],
+      ['server', '--listen', 'nowhere', '--json'],
+    ]) {
+      const run = await runBerth(argv);
+      expect(run.code, argv.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      const parsed = apiErrorSchema.parse(JSON.parse(run.stderr).error);
+      expect(parsed.code).toBe('INVALID_ARGUMENT');
+      expect(parsed.message).not.toMatch(/^error:/);
+    }
+    const bad = await runBerth(['server', '--listen', 'nowhere', '--json']);
+    expect(JSON.parse(bad.stderr).error.message).toContain('Invalid listen address "nowhere"');
+    // Help is still help, not an error.
+    const help = await runBerth(['ws', 'ls', '--help', '--json']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage:');
+  });
+
+  it('reads --json only among berth\'s own arguments', () => {
+    expect(wantsJson(['ws', 'ls', '--json'])).toBe(true);
+    expect(wantsJson(['ws', 'exec', 'demo', '--', 'tool', '--json'])).toBe(false);
+    expect(wantsJson(['ws', 'exec', 'demo', '--json', '--', 'tool'])).toBe(true);
+  });
+
   it('validates names and memory before calling the server', async () => {
     const { env, server: s } = await fakeBerth({});
     const badName = await runBerth(['ws', 'create', 'Bad_Name'], { env });
@@ -150,7 +180,8 @@ describe('errors and exit codes', () => {
 
   it('an unreachable server says how to start one', async () => {
     const run = await runBerth(['ws', 'ls'], { env: { BERTH_SERVER: 'http://127.0.0.1:1', BERTH_TOKEN: 't' } });
-    expect(run.code).toBe(5);
+    expect(run.code).toBe(6);
+    expect(run.stderr).toContain('error: UNAVAILABLE: ');
     expect(run.stderr).toContain('Cannot reach the berth server at http://127.0.0.1:1');
   });
 });
@@ -180,15 +211,26 @@ describe('operations', () => {
     );
   });
 
-  it('a failed operation exits 1 with its error', async () => {
+  it('a failed operation exits with the status of its error code', async () => {
     const { env } = await fakeBerth({
       'POST /workspaces/demo/start': { operation: { ...running, kind: 'workspace.start' } },
       'GET /operations/op_1/events': (_req: RecordedRequest, res: ServerResponse) =>
         ndjson(res, [{ type: 'done', operation: sampleOperation({ status: 'failed', error: { code: 'NODE_OFFLINE', message: 'Node alpha is offline.' } }) }]),
     });
     const run = await runBerth(['ws', 'start', 'demo'], { env });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(6);
     expect(run.stderr).toBe('error: NODE_OFFLINE: Node alpha is offline.\n');
+  });
+
+  it('a failed operation without a specific code exits 1', async () => {
+    const { env } = await fakeBerth({
+      'POST /workspaces/demo/start': { operation: { ...running, kind: 'workspace.start' } },
+      'GET /operations/op_1/events': (_req: RecordedRequest, res: ServerResponse) =>
+        ndjson(res, [{ type: 'done', operation: sampleOperation({ status: 'failed', error: { code: 'INTERNAL', message: 'The engine crashed.' } }) }]),
+    });
+    const run = await runBerth(['ws', 'start', 'demo', '--json'], { env });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stderr)).toEqual({ error: { code: 'INTERNAL', message: 'The engine crashed.' } });
   });
 
   it('--no-wait returns once accepted; --json prints the accepted objects', async () => {

@@ -1,5 +1,5 @@
 /** Runs one berth invocation and decides its exit status; everything but process.exit happens here. */
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { BerthError, type ApiError } from '../api/index.js';
 import { BerthClient } from '../client/index.js';
 import { configPath, readLogin, resolveLogin } from './config.js';
@@ -21,21 +21,52 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       return new BerthClient(resolveLogin(io.env, saved));
     },
   };
+  // The preAction hook sets ctx.json only once a command runs; usage errors come before that,
+  // so --json is read from the arguments berth itself parses (those before `--`).
+  ctx.json = wantsJson(argv);
   try {
-    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    const program = buildProgram(ctx);
+    if (ctx.json) silenceUsageErrors(program);
+    await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (err) {
     return reportFailure(ctx, err);
   }
 }
 
+/** True when `--json` is among berth's own arguments; after `--` it belongs to a remote command. */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Stops commander printing usage errors (and the help hint after them) on every command, so
+ * that reportFailure prints them once, as JSON. Help and --version output are left alone.
+ */
+function silenceUsageErrors(cmd: Command): void {
+  cmd.configureOutput({ outputError: () => {} }).showHelpAfterError(false);
+  for (const sub of cmd.commands) silenceUsageErrors(sub);
+}
+
+/** Commander's codes for output that was asked for (help, version) rather than a usage error. */
+const NOT_USAGE_ERRORS = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help']);
+
 /** Prints a failure the way the user asked for (text or JSON) and returns the matching exit status. */
 function reportFailure(ctx: CliContext, err: unknown): number {
-  // Commander already printed its message (or the help/version it was asked for).
-  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return EXIT.OK;
+    // In text mode commander already printed its message (or the help it was asked for); with
+    // --json it printed nothing, and the usage error becomes the JSON error shape.
+    if (ctx.json && !NOT_USAGE_ERRORS.has(err.code)) {
+      writeError(ctx.io.stderr, { code: 'INVALID_ARGUMENT', message: err.message.replace(/^error: /, '') }, true);
+    }
+    return EXIT.USAGE;
+  }
+  // The operation's own error code says what kind of failure it was (NODE_OFFLINE → 6, ...).
   if (err instanceof OperationFailedError) {
     writeError(ctx.io.stderr, err.error, ctx.json);
-    return EXIT.FAILURE;
+    return exitCodeFor(err.error.code);
   }
   if (err instanceof BerthError) {
     writeError(ctx.io.stderr, err.toJSON(), ctx.json);

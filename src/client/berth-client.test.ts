@@ -86,7 +86,7 @@ describe('BerthClient.call', () => {
     await server.close();
     server = undefined;
     const err = await rejection(new BerthClient({ server: url }).call('health'));
-    expect(err.code).toBe('FAILED_PRECONDITION');
+    expect(err.code).toBe('UNAVAILABLE');
     expect(err.message).toContain(`Cannot reach the berth server at ${url}`);
     expect(err.message).toContain('berth server');
   });

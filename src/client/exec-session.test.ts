@@ -144,7 +144,7 @@ describe('BerthClient.exec', () => {
     const err = (await new BerthClient({ server: url })
       .exec('demo', { cmd: ['ls'], tty: false, env: {} }, { stdout: new Sink(), stderr: new Sink() })
       .catch((e: unknown) => e)) as BerthError;
-    expect(err.code).toBe('FAILED_PRECONDITION');
+    expect(err.code).toBe('UNAVAILABLE');
     expect(err.message).toContain('Cannot reach');
   });
 });

@@ -12,7 +12,7 @@ export function unreachableError(server: string, cause: unknown): BerthError {
   const code = networkErrorCode(cause);
   const why = code ? ` (${code})` : '';
   return new BerthError(
-    'FAILED_PRECONDITION',
+    'UNAVAILABLE',
     `Cannot reach the berth server at ${server}${why}; is \`berth server\` running there, and is the address right?`,
     { detail: describe(cause), cause },
   );

@@ -4,15 +4,14 @@
  * complete, so the cache never holds a half-made rootfs even if the build is killed.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BerthError } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, type OpContext } from '../api/index.js';
 import { removeBuildDir, unmountUnder } from './mounts.js';
 import { rootfsCacheKey } from './naming.js';
+import { isStalePartial, partialSuffix } from './partials.js';
 
 /** The Debian mirror; the only one reachable from berth's test machines. */
 export const DEFAULT_DEBIAN_MIRROR = 'http://deb.debian.org/debian';
@@ -66,15 +65,6 @@ async function findExecutable(name: string): Promise<string | null> {
   return null;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Deletes partial builds left by processes that no longer exist. */
 async function reapStalePartials(root: string, op: OpContext): Promise<void> {
   let names: string[];
@@ -84,8 +74,7 @@ async function reapStalePartials(root: string, op: OpContext): Promise<void> {
     return;
   }
   for (const name of names) {
-    const m = /\.partial-(\d+)-[0-9a-f]+$/.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
+    if (!isStalePartial(name)) continue;
     op.log(`removing ${join(root, name)}, left by an interrupted build`);
     await removeBuildDir(join(root, name), op.log);
   }
@@ -132,7 +121,7 @@ export async function ensureDebianRootfs(req: DebianRootfsRequest, op: OpContext
 
   await mkdir(root, { recursive: true });
   await reapStalePartials(root, op);
-  const partial = `${final}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const partial = `${final}${partialSuffix()}`;
   op.log(`cache miss: building the Debian ${req.suite} rootfs into ${final}`);
   try {
     await runDebootstrap(debootstrap, req, partial, op);

@@ -4,8 +4,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
-import { BerthError, IMAGE_RULE, parseImageReference, type Image } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, IMAGE_RULE, parseImageReference, type Image, type OpContext } from '../api/index.js';
 import { IMAGE_LABELS, berthImageRef, parseImageLabels } from './naming.js';
 
 /** An api Image without the node name, which only the agent knows. */

@@ -4,7 +4,7 @@
  * and hands every exporter a way to read it; each exporter owns where and how it stores its copy.
  */
 import type { Readable } from 'node:stream';
-import type { OpContext } from '../providers/provider.js';
+import type { OpContext } from '../api/index.js';
 import type { NodeImage } from './docker-images.js';
 import type { ImageRequest } from './naming.js';
 

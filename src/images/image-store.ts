@@ -4,8 +4,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
-import { BerthError, IMAGE_RULE, isValidImage } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, IMAGE_RULE, isValidImage, type OpContext } from '../api/index.js';
 import { DEFAULT_BUSYBOX_PATH, busyboxRootfsTar } from './busybox-rootfs.js';
 import { DEFAULT_DEBIAN_MIRROR, defaultCacheDir, ensureDebianRootfs } from './debootstrap.js';
 import { type NodeImage, engineImage, imageExists, importRootfs, listBerthImages, printableRef, pullImage, registryHas, removeUnusedImage, toNodeImage } from './docker-images.js';

@@ -11,11 +11,11 @@ import { access, constants, mkdir, readFile, readdir, rename, rm, stat, writeFil
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BerthError, NAME_PATTERN } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, NAME_PATTERN, type OpContext } from '../api/index.js';
 import type { NodeImage } from './docker-images.js';
 import type { ExportInput, ExportResult, ImageExporter } from './exporter.js';
 import { formatImageSource } from './naming.js';
+import { isStalePartial, partialSuffix } from './partials.js';
 
 /** The metadata file that marks an image container as complete, written last. */
 export const LXC_IMAGE_METADATA = 'berth-image.json';
@@ -88,7 +88,7 @@ export class LxcImageExporter implements ImageExporter {
     await mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
     await this.reapPartials(op);
     const build = `${name}_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-    const partial = join(this.imagesDir, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const partial = join(this.imagesDir, partialSuffix());
     const final = join(this.imagesDir, build);
     try {
       await mkdir(join(partial, 'rootfs'), { recursive: true, mode: 0o755 });
@@ -174,21 +174,11 @@ export class LxcImageExporter implements ImageExporter {
   /** Removes partial unpacks left by processes that no longer exist. */
   private async reapPartials(op: OpContext): Promise<void> {
     for (const n of await readdir(this.imagesDir).catch(() => [] as string[])) {
-      const m = /^\.partial-(\d+)-[0-9a-f]+$/.exec(n);
       // A live process (this one included) may still be unpacking into it.
-      if (!m || alive(Number(m[1]))) continue;
+      if (!n.startsWith('.partial-') || !isStalePartial(n)) continue;
       op.log(`removing ${n}, left by an interrupted LXC export`);
       await rm(join(this.imagesDir, n), { recursive: true, force: true });
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -6,18 +6,18 @@
  * another name from the same packages) reuses the disk; workspaces' overlays point at it.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { BerthError, NAME_PATTERN } from '../api/index.js';
-import type { OpContext } from '../providers/provider.js';
+import { BerthError, NAME_PATTERN, type OpContext } from '../api/index.js';
 import { DEFAULT_BUSYBOX_PATH } from './busybox-rootfs.js';
 import type { NodeImage } from './docker-images.js';
 import type { ExportInput, ExportResult, ImageExporter } from './exporter.js';
 import { DISK_LABELS, GUEST_INIT, GUEST_STAGE2 } from './qemu-guest-init.js';
 import { buildInitramfs, GUEST_MODULES } from './qemu-initrd.js';
 import { formatImageSource } from './naming.js';
+import { partialSuffix } from './partials.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -144,7 +144,7 @@ export class QemuImageExporter implements ImageExporter {
       op.log(`cache hit: reusing the VM disk in ${dir}`);
     } else {
       // Built aside and renamed into place, so a killed build never leaves a half disk under the real name.
-      const partial = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const partial = `${dir}${partialSuffix()}`;
       try {
         await makeDisk(rootfs, kernelVersion, partial, this.busyboxPath, op);
         await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {

@@ -2,6 +2,7 @@ import { mkdtemp, mkdir, link, rm, symlink, writeFile, chmod } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import * as tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory, packEntries, splitDeviceNumber } from './rootfs-tar.js';
@@ -20,10 +21,8 @@ async function list(stream: Readable): Promise<Listed[]> {
   const out: Listed[] = [];
   const done = (async () => {
     for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(Buffer.from(c));
       const h = entry.header;
-      out.push({ name: h.name, type: h.type, mode: h.mode, linkname: h.linkname ?? null, body: Buffer.concat(chunks).toString() });
+      out.push({ name: h.name, type: h.type, mode: h.mode, linkname: h.linkname ?? null, body: (await buffer(entry)).toString() });
     }
   })();
   // Errors of the packer must reach the caller, as they would reach an import.

@@ -4,16 +4,8 @@
  * probed at run time. Providers never import child_process: container engines are reached
  * through their APIs, commands on a host through a Transport.
  */
-import type { Readable, Writable } from 'node:stream';
-import type { ExecRequest, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
-
-/** Carried by every long call: cancellation, log lines and progress for the operation. */
-export interface OpContext {
-  readonly signal: AbortSignal;
-  log(line: string): void;
-  /** `fraction` in [0, 1], or null when the stage has no measurable progress. */
-  progress(stage: string, fraction?: number | null): void;
-}
+import type { ExecRequest, OpContext, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
+import type { ExecSession } from '../transport/index.js';
 
 /** What a provider needs to find its workspace again, persisted by the agent across restarts. */
 export interface WorkspaceHandle {
@@ -30,18 +22,6 @@ export interface Capabilities {
   pause: boolean;
   console: boolean;
   gpu: boolean;
-}
-
-/** A running command inside a workspace. With a tty, everything arrives on stdout. */
-export interface ExecSession {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  resize(cols: number, rows: number): Promise<void>;
-  /** Resolves with the exit code once the command ended and its output was fully read. */
-  wait(): Promise<number>;
-  /** Ends the session early (the client went away). */
-  close(): void;
 }
 
 /** Status as the provider sees it; `missing` means the workspace does not exist on this node. */
@@ -84,8 +64,3 @@ export const LABELS = {
   node: 'berth.node',
   managed: 'berth.managed',
 } as const;
-
-/** An OpContext for calls that report nowhere (probes, tests). */
-export function silentOp(signal: AbortSignal = new AbortController().signal): OpContext {
-  return { signal, log: () => {}, progress: () => {} };
-}

@@ -3,7 +3,7 @@
  * knows is registered; whether it is usable here is its probe's business, so a node without
  * (say) LXC still reports LXC as unusable with the reason instead of silently omitting it.
  */
-import type { Image } from '../api/index.js';
+import type { Image, OpContext } from '../api/index.js';
 import { defaultCacheDir, ImageStore } from '../images/index.js';
 import { LxcImageExporter } from '../images/lxc-images.js';
 import { QemuImageExporter } from '../images/qemu-disk.js';
@@ -11,7 +11,7 @@ import { LocalTransport } from '../transport/index.js';
 import { connectDocker, DockerProvider } from './docker/provider.js';
 import { LxcProvider } from './lxc/provider.js';
 import { QemuProvider } from './qemu/provider.js';
-import type { OpContext, Provider } from './provider.js';
+import type { Provider } from './provider.js';
 
 /** Builds and lists base images on this node. */
 export interface ImageBuilder {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkspaceSpec } from '../api/index.js';
+import { silentOp, type WorkspaceSpec } from '../api/index.js';
 import { vmImageFile } from '../images/qemu-disk.js';
 import type { Transport } from '../transport/index.js';
 import { DockerProvider } from './docker/provider.js';
 import { LxcProvider } from './lxc/provider.js';
-import { silentOp } from './provider.js';
 import { QemuProvider } from './qemu/provider.js';
 import { checkSpec } from './spec-check.js';
 

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { BERTH_VERSION, nodeNameFromHost } from '../api/index.js';
+import { BERTH_VERSION, BerthError, formatHostPort, nodeNameFromHost, parseListenAddress } from '../api/index.js';
 import { ensureAdmin } from './auth/users.js';
 import { userToApi } from './convert/to-api.js';
 import { registerAuditHook } from './http/audit-hook.js';
@@ -30,18 +30,16 @@ export interface ServerOptions {
   sshAdvertise?: string;
 }
 
-/** Splits `host:port` (or `[v6]:port`, or a bare port). */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
-  if (!m) throw new Error(`--listen must look like 127.0.0.1:7080, not ${listen}`);
-  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
-}
-
 /** Runs the coordination server until a termination signal. */
 export async function runServer(opts: ServerOptions): Promise<void> {
   const log = pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { pid: process.pid } });
-  const { host, port } = parseListen(opts.listen);
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const address = parseListenAddress(opts.listen, 'listen');
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    throw new BerthError('FAILED_PRECONDITION', `Cannot create the data dir ${opts.dataDir} (${err.code ?? err.message}); pass --data-dir a directory this user may write.`, {
+      field: 'dataDir',
+      cause: err,
+    });
+  });
   const store = await openSqliteStore(join(opts.dataDir, 'berth.db'));
   const heartbeatMs = Number(process.env.BERTH_HEARTBEAT_MS ?? 5000);
   const services = createServices(store, log, { heartbeatMs });
@@ -58,8 +56,20 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   registerJsonRoutes(app, store, services);
   registerStreamRoutes(app, store, services);
   registerAuditHook(app, services.audit);
-  await app.listen({ host, port });
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    await app.listen(address);
+  } catch (err) {
+    // Nothing half-started stays behind: the gateway's port and the database are released.
+    await gateway?.close().catch(() => {});
+    await app.close().catch(() => {});
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new BerthError('FAILED_PRECONDITION', `The server cannot listen on ${formatHostPort(address)}${code ? ` (${code})` : ''}; pick another address with --listen HOST:PORT, or stop what uses it.`, {
+      field: 'listen',
+      cause: err,
+    });
+  }
+  const url = `http://${formatHostPort(address)}`;
   log.info({ url, version: BERTH_VERSION, dataDir: opts.dataDir }, 'berth server listening');
 
   const stopAgent = opts.localAgent ? await startLocalAgent(url, opts.dataDir, store, services, log) : null;

@@ -9,8 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError, type ExecRequest, type WorkspaceSpec } from '../api/index.js';
-import { silentOp, type ExecSession, type Provider, type WorkspaceHandle } from '../providers/provider.js';
+import { BerthError, silentOp, type ExecRequest, type WorkspaceSpec } from '../api/index.js';
+import type { Provider, WorkspaceHandle } from '../providers/provider.js';
+import type { ExecSession } from '../transport/index.js';
 import { LIMITS_PROBE_SCRIPT, parseLimitsProbe } from './limits-probe.js';
 
 /** What a provider's test file hands the suite. */

@@ -1,5 +1,5 @@
 /** An OpContext for tests that keeps every log line and progress stage it was given. */
-import type { OpContext } from '../providers/provider.js';
+import type { OpContext } from '../api/index.js';
 
 /** An OpContext plus what was reported through it. */
 export interface RecordingOp extends OpContext {

@@ -4,7 +4,7 @@
  */
 import type { ClientChannel } from 'ssh2';
 import { BerthError } from '../api/errors.js';
-import type { ExecSession } from '../providers/provider.js';
+import type { ExecSession } from './transport.js';
 import { exitCodeForSignal } from './transport.js';
 
 /** Wraps an open exec channel; `finished` runs once when the channel is gone (to free its pool slot). */

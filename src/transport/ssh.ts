@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { BerthError } from '../api/errors.js';
-import type { ExecSession } from '../providers/provider.js';
 import { remoteCommand, shellQuote } from './shell-quote.js';
 import {
   checkHostKeyPolicy,
@@ -18,7 +17,7 @@ import {
 } from './ssh-connect.js';
 import { ConnectionPool, type Lease, type PoolStats } from './ssh-pool.js';
 import { channelSession } from './ssh-session.js';
-import { runViaExec, validateExecParams, type ExecParams, type RunParams, type RunResult, type Transport } from './transport.js';
+import { runViaExec, validateExecParams, type ExecParams, type ExecSession, type RunParams, type RunResult, type Transport } from './transport.js';
 
 /** Connect options the transport fills in when left out (defaults in the constructor). */
 type DefaultedConnectOptions = 'port' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax';

@@ -4,10 +4,20 @@
  * machine, a machine over SSH, or (later) a machine behind an agent.
  */
 import { constants as osConstants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../api/errors.js';
-import type { ExecSession } from '../providers/provider.js';
 
-export type { ExecSession } from '../providers/provider.js';
+/** A running command (on a host, or inside a workspace). With a tty, everything arrives on stdout. */
+export interface ExecSession {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Resolves with the exit code once the command ended and its output was fully read. */
+  wait(): Promise<number>;
+  /** Ends the session early (the client went away). */
+  close(): void;
+}
 
 /** What to run: an argv (never a shell string), with optional environment, directory and terminal. */
 export interface ExecParams {

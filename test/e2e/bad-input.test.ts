@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiErrorSchema } from '../../src/api/index.js';
 import { docker, dockerLeftovers, runCli, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
@@ -57,7 +58,8 @@ describe('bad input', () => {
       body: JSON.stringify({ name: 'ok-name', memory: '1x' }),
     });
     expect(raw.status).toBe(400);
-    const body = await raw.json();
+    // Parsed with the contract's own schema: the body must be a well-formed API error.
+    const body = apiErrorSchema.parse(await raw.json());
     expect(body).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'memory' });
     expect(body.message).toMatch(/memory/);
     const malformed = await fetch(`${server.url}/api/v1/workspaces`, {
@@ -66,7 +68,7 @@ describe('bad input', () => {
       body: '{not json',
     });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).code).toBe('INVALID_ARGUMENT');
+    expect(apiErrorSchema.parse(await malformed.json()).code).toBe('INVALID_ARGUMENT');
   });
 
   it('missing or wrong token → UNAUTHENTICATED', async () => {
@@ -78,7 +80,7 @@ describe('bad input', () => {
     expect(wrong.stderr).toContain('UNAUTHENTICATED');
     const raw = await fetch(`${server.url}/api/v1/nodes`);
     expect(raw.status).toBe(401);
-    expect((await raw.json()).code).toBe('UNAUTHENTICATED');
+    expect(apiErrorSchema.parse(await raw.json()).code).toBe('UNAUTHENTICATED');
     const health = await fetch(`${server.url}/api/v1/health`);
     expect(health.status).toBe(200);
   });
@@ -130,7 +132,7 @@ describe('bad input', () => {
       const name = uniqueName('hostile');
       names.push(name);
       const r = await post({ name, image });
-      const body = await r.json();
+      const body = apiErrorSchema.parse(await r.json());
       expect({ image: image.slice(0, 40), status: r.status, code: body.code, field: body.field }).toEqual({ image: image.slice(0, 40), status, code, field: 'image' });
       expect(body.message.length).toBeLessThan(600);
       const health = await fetch(`${server.url}/api/v1/health`);

@@ -6,6 +6,7 @@
  * are all gone, its create operation says why, and the name can be used again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operationSchema } from '../../src/api/index.js';
 import { dockerLeftovers, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
 
 let server: TestServer;
@@ -44,9 +45,9 @@ describe('a create cut off by a server crash', () => {
     await new Promise((r) => setTimeout(r, 9000));
     expect(await dockerLeftovers(wsId)).toEqual([]);
 
-    const op = await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+    const op = operationSchema.parse(await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json());
     expect(op.status).toBe('failed');
-    expect(op.error.message).toMatch(/server restarted/);
+    expect(op.error?.message).toMatch(/server restarted/);
     const audit = (await server.json<any>(['audit', 'ls', '--since', '1h'])).entries;
     expect(audit.find((e: any) => e.action === 'workspace.rollback' && e.target === `workspace/${name}`)).toMatchObject({ outcome: 'ok' });
 

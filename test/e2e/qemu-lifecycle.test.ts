@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../src/images/index.js';
 import { LxcImageExporter } from '../../src/images/lxc-images.js';
 import { vmImageFile } from '../../src/images/qemu-disk.js';
-import { silentOp } from '../../src/providers/provider.js';
+import { silentOp } from '../../src/api/index.js';
 import { docker, TestServer, uniqueName } from './harness.js';
 
 const name = uniqueName('vm');

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayGetSchema } from '../../src/api/index.js';
 import { BIN, freePort, Proc, runCli, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
@@ -64,7 +65,7 @@ beforeAll(async () => {
   admin = { env: server.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
   const gen = await runCli(['ssh-key', 'generate'], { env: admin.env });
   expect(gen.code, gen.stderr).toBe(0);
-  gw = (await (await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } })).json()).ssh;
+  gw = gatewayGetSchema.parse(await (await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } })).json()).ssh!;
   await writeFile(admin.knownHosts, `[${gw.host}]:${gw.port} ${gw.hostKey}\n`);
 });
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayGetSchema } from '../../src/api/index.js';
 import { freePort, runCli, runProgram, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
@@ -65,7 +66,9 @@ beforeAll(async () => {
   const gen = await runCli(['ssh-key', 'generate'], { env: admin.env });
   expect(gen.code, gen.stderr).toBe(0);
   const res = await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } });
-  gw = (await res.json()).ssh;
+  const ssh = gatewayGetSchema.parse(await res.json()).ssh;
+  if (!ssh) throw new Error('The test server reports no SSH gateway; it should start one on a free port.');
+  gw = ssh;
   expect(gw.port).toBeGreaterThan(0);
   await writeFile(admin.knownHosts, `[${gw.host}]:${gw.port} ${gw.hostKey}\n`);
 });

@@ -5,11 +5,10 @@
 import type Dockerode from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError, type WorkspaceSpec } from '../../src/api/index.js';
+import { BerthError, silentOp, type OpContext, type WorkspaceSpec } from '../../src/api/index.js';
 import { ImageStore } from '../../src/images/index.js';
 import { DockerProvider, connectDocker } from '../../src/providers/docker/index.js';
-import type { OpContext, WorkspaceHandle } from '../../src/providers/provider.js';
-import { silentOp } from '../../src/providers/provider.js';
+import type { WorkspaceHandle } from '../../src/providers/provider.js';
 import { providerConformance } from '../../src/testing/provider-conformance.js';
 
 const socketPath = process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock';

@@ -9,11 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError, type WorkspaceSpec } from '../../src/api/index.js';
+import { BerthError, silentOp, type OpContext, type WorkspaceSpec } from '../../src/api/index.js';
 import { ImageStore } from '../../src/images/index.js';
 import { LxcImageExporter } from '../../src/images/lxc-images.js';
 import { LxcProvider, type BackingStore } from '../../src/providers/lxc/index.js';
-import { silentOp, type OpContext, type WorkspaceHandle } from '../../src/providers/provider.js';
+import type { WorkspaceHandle } from '../../src/providers/provider.js';
 import { providerConformance, runCommand } from '../../src/testing/provider-conformance.js';
 import { LocalTransport, type Transport } from '../../src/transport/index.js';
 

@@ -10,12 +10,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError, type WorkspaceSpec } from '../../src/api/index.js';
+import { BerthError, silentOp, type WorkspaceSpec } from '../../src/api/index.js';
 import { defaultCacheDir } from '../../src/images/index.js';
 import { ensureDebianRootfs } from '../../src/images/debootstrap.js';
 import { QemuImageExporter, VM_PACKAGES, vmImageFile } from '../../src/images/qemu-disk.js';
 import { QemuProvider } from '../../src/providers/qemu/index.js';
-import { silentOp, type WorkspaceHandle } from '../../src/providers/provider.js';
+import type { WorkspaceHandle } from '../../src/providers/provider.js';
 import { providerConformance, runCommand } from '../../src/testing/provider-conformance.js';
 import { LocalTransport, type Transport } from '../../src/transport/index.js';
 

@@ -11,7 +11,7 @@ export async function joinServer(server: string, token: string, name: string): P
       body: JSON.stringify({ token, name }),
     });
   } catch (err) {
-    throw new BerthError('FAILED_PRECONDITION', `Cannot reach the berth server at ${server} (${(err as Error).cause ?? (err as Error).message}); check --server and that the server runs.`, { field: 'server' });
+    throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${(err as Error).cause ?? (err as Error).message}); check --server and that the server runs.`, { field: 'server' });
   }
   const body: unknown = await res.json().catch(() => null);
   if (!res.ok) {

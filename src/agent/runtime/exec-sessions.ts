@@ -10,17 +10,8 @@
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { decodeExecData, encodeExecData, toApiError, type AgentEvent, type AgentEventPayload } from '../../api/index.js';
-import type { ExecSession } from '../../providers/provider.js';
-import type { Emit } from './runtime.js';
-
-/** Where frames to the server go, and how much is still queued there. */
-export interface ExecLink {
-  emit: Emit;
-  /** Sends a state report now (a build or create changed what the node can do). */
-  reportNow(): Promise<void>;
-  sendBinary(frame: Buffer): void;
-  bufferedAmount(): number;
-}
+import type { ExecSession } from '../../transport/index.js';
+import type { ExecLink } from './link.js';
 
 interface Live {
   workspaceId: string;

@@ -8,18 +8,19 @@ import {
   BERTH_VERSION,
   BerthError,
   type AgentEvent,
-  type AgentEventPayload,
   type AgentMethod,
+  type OpContext,
   type AgentParams,
   type ProviderKind,
   type WorkspaceReport,
   type WorkspaceStatus,
 } from '../../api/index.js';
-import type { OpContext, Provider, ProviderStatus, WorkspaceHandle } from '../../providers/provider.js';
+import type { Provider, ProviderStatus, WorkspaceHandle } from '../../providers/provider.js';
 import type { NodeBackends } from '../../providers/registry.js';
 import type { AgentReport } from '../connection/dialer.js';
 import type { AgentState } from '../state.js';
-import { ExecSessions, type ExecLink } from './exec-sessions.js';
+import { ExecSessions } from './exec-sessions.js';
+import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
@@ -37,9 +38,6 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-/** Sends an event to the server. */
-export type Emit = <E extends AgentEvent>(name: E, payload: AgentEventPayload<E>) => void;
 
 /** Maps a provider's own 0..1 progress into [from, to] of the whole operation, so the bar never runs backwards. */
 function subRange(op: OpContext, from: number, to: number): OpContext {

@@ -72,7 +72,7 @@ function bridgeStdio(ctx: CliContext, host: string, port: number): Promise<void>
     const socket = connect({ host, port });
     socket.setNoDelay(true);
     socket.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new BerthError('PROVIDER_UNAVAILABLE', `Cannot reach the SSH gateway at ${host}:${port} (${err.code ?? err.message}); check that the server is running and the port is reachable.`, { field: 'sshGateway' })),
+      reject(new BerthError('UNAVAILABLE', `Cannot reach the SSH gateway at ${host}:${port} (${err.code ?? err.message}); check that the server is running and the port is reachable.`, { field: 'sshGateway' })),
     );
     socket.once('connect', () => {
       ctx.io.stdin.pipe(socket);

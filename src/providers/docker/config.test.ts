@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BerthError, NAME_PATTERN, type WorkspaceSpec } from '../../api/index.js';
-import { containerCreateOptions, containerName, envList, labelFilter, memoryBytes, nanoCpus, validateLimits, volumeName } from './config.js';
+import { containerName } from '../naming.js';
+import { containerCreateOptions, envList, labelFilter, memoryBytes, nanoCpus, validateLimits, volumeName } from './config.js';
 
 const spec: WorkspaceSpec = { id: 'AbC-12345678-xyz', name: 'demo', provider: 'docker', image: 'base', cpus: 1.5, memoryBytes: 512 * 1024 ** 2, env: { B: '2', A: '1' } };
 

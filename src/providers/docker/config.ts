@@ -5,6 +5,7 @@
 import { validateLimits as checkLimits } from '../limits.js';
 import type Dockerode from 'dockerode';
 import type { WorkspaceSpec } from '../../api/index.js';
+import { containerName } from '../naming.js';
 import { LABELS } from '../provider.js';
 
 /** Docker refuses memory limits below 6 MiB; berth's own floor (MIN_MEMORY_BYTES) is higher still. */
@@ -18,16 +19,6 @@ export const KEEPALIVE_COMMAND = ['/bin/sh', '-c', "trap 'exit 0' TERM INT; whil
 
 /** Where the home volume is mounted: berth images run as root. */
 export const HOME_PATH = '/root';
-
-/** The first 8 characters of an id, made safe for a Docker name. */
-function shortId(workspaceId: string): string {
-  return workspaceId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
-}
-
-/** Container name of a workspace: `berth-NAME-ID8`, readable in `docker ps` and unique per workspace. */
-export function containerName(spec: Pick<WorkspaceSpec, 'id' | 'name'>): string {
-  return `berth-${spec.name}-${shortId(spec.id)}`;
-}
 
 /** Name of a workspace's home volume. Uses the full id: the volume outlives nothing but must never collide. */
 export function volumeName(workspaceId: string): string {

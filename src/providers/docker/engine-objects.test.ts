@@ -7,6 +7,9 @@ import { engineContainer, engineVolume, isEngineName } from './engine-objects.js
 // would put into the request path is its `name` (dockerode's Image) or `id` (Container, Volume).
 const docker = new Dockerode({ socketPath: '/nonexistent/docker.sock' });
 
+/** dockerode keeps the (encoded) name it was given, though its types call the field id. */
+const nameOf = (image: Dockerode.Image): string => (image as unknown as { name: string }).name;
+
 const HOSTILE = ['../../../etc/passwd', 'x/../../y', 'http://evil/', 'a\0b', 'x?y', 'x#y', '%2e%2e', 'a b', '', '-x', '.x', 'é', 'x'.repeat(300)];
 
 describe('engine names in request paths', () => {
@@ -31,9 +34,9 @@ describe('engine names in request paths', () => {
 
 describe('engineImage', () => {
   it('encodes valid references and image ids so / : @ stay part of the name', () => {
-    expect(engineImage(docker, 'berth/base:latest').name).toBe('berth%2Fbase%3Alatest');
-    expect(engineImage(docker, `localhost:5000/a/b@sha256:${'c'.repeat(64)}`).name).toBe(`localhost%3A5000%2Fa%2Fb%40sha256%3A${'c'.repeat(64)}`);
-    expect(engineImage(docker, `sha256:${'0'.repeat(64)}`).name).toBe(`sha256%3A${'0'.repeat(64)}`);
+    expect(nameOf(engineImage(docker, 'berth/base:latest'))).toBe('berth%2Fbase%3Alatest');
+    expect(nameOf(engineImage(docker, `localhost:5000/a/b@sha256:${'c'.repeat(64)}`))).toBe(`localhost%3A5000%2Fa%2Fb%40sha256%3A${'c'.repeat(64)}`);
+    expect(nameOf(engineImage(docker, `sha256:${'0'.repeat(64)}`))).toBe(`sha256%3A${'0'.repeat(64)}`);
   });
 
   it('refuses anything outside the reference grammar with INVALID_ARGUMENT on field image', () => {

@@ -7,7 +7,7 @@ import type Dockerode from 'dockerode';
 import { PassThrough, Writable, type Duplex, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecRequest } from '../../api/index.js';
-import type { ExecSession } from '../provider.js';
+import type { ExecSession } from '../../transport/index.js';
 import { envList } from './config.js';
 import { createDemuxer } from './demux.js';
 

@@ -1,5 +1,6 @@
 /** The Docker provider's WorkspaceHandle: what it needs to find a workspace again after a restart. */
 import { BerthError } from '../../api/index.js';
+import { checkHandle, stateString } from '../handle.js';
 import type { WorkspaceHandle } from '../provider.js';
 
 /** Current shape version of driverState. */
@@ -19,15 +20,8 @@ export function makeHandle(workspaceId: string, state: DockerDriverState): Works
 
 /** Reads a handle back, refusing ones this provider did not make or cannot understand. */
 export function readHandle(h: WorkspaceHandle): DockerDriverState {
-  if (h.kind !== 'docker') {
-    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not a Docker one.`, { field: 'provider' });
-  }
-  if (h.version !== DOCKER_HANDLE_VERSION) {
-    throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} was made by a newer berth agent (handle version ${h.version}): upgrade this agent.`);
-  }
-  const s = h.driverState;
-  const str = (k: string): string => (typeof s[k] === 'string' ? (s[k] as string) : '');
-  const state = { containerId: str('containerId'), containerName: str('containerName'), volumeName: str('volumeName') };
+  checkHandle(h, 'docker', DOCKER_HANDLE_VERSION);
+  const state = { containerId: stateString(h, 'containerId'), containerName: stateString(h, 'containerName'), volumeName: stateString(h, 'volumeName') };
   if (state.containerId === '' && state.containerName === '' && state.volumeName === '') {
     throw new BerthError('INVALID_ARGUMENT', `The handle of workspace ${h.workspaceId} names no container or volume.`);
   }

@@ -3,11 +3,13 @@
  * labelled with the workspace and node ids, driven through the engine API on a unix socket.
  */
 import type Dockerode from 'dockerode';
-import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
-import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import type { ExecSession } from '../../transport/index.js';
+import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
+import { containerName } from '../naming.js';
 import { checkSpec } from '../spec-check.js';
-import { containerCreateOptions, containerName, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
+import { containerCreateOptions, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
 import { connectDocker, defaultSocketPath } from './connect.js';
 import { engineContainer, engineVolume } from './engine-objects.js';
 import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';

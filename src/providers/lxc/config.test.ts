@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError, type WorkspaceSpec } from '../../api/index.js';
-import { attachEnvArgs, containerName, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
+import { containerName } from '../naming.js';
+import { attachEnvArgs, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
 
 const spec: WorkspaceSpec = { id: 'AbC123def456', name: 'demo', provider: 'lxc', image: 'base', cpus: 1.5, memoryBytes: 256 * 1024 ** 2, env: { A: '1' } };
 
@@ -22,7 +23,7 @@ describe('lxc config', () => {
   });
 
   it('attaches to the bridge with a static address and bind-mounts the init script', () => {
-    const lines = workspaceConfigLines(spec, { containerDir: '/var/lib/lxc/x', bridge: 'lxcbr0', ipv4: '10.0.3.10/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false });
+    const lines = workspaceConfigLines(spec, { containerDir: '/var/lib/lxc/x', bridge: 'lxcbr0', ipv4: '10.0.3.10/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false, init: 'berth' });
     expect(lines).toContain('lxc.net.0.link = lxcbr0');
     expect(lines).toContain('lxc.net.0.ipv4.address = 10.0.3.10/24');
     expect(lines).toContain('lxc.net.0.ipv4.gateway = 10.0.3.1');

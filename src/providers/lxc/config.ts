@@ -47,16 +47,6 @@ export interface LxcMetadata {
   createdAt: string;
 }
 
-/** The first 8 characters of an id, made safe for a container name. */
-function shortId(workspaceId: string): string {
-  return workspaceId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
-}
-
-/** Container name of a workspace: `berth-NAME-ID8`, readable in `lxc-ls` and unique per workspace. */
-export function containerName(spec: Pick<WorkspaceSpec, 'id' | 'name'>): string {
-  return `berth-${spec.name}-${shortId(spec.id)}`;
-}
-
 /** The metadata that labels a new workspace container. */
 export function workspaceMetadata(spec: WorkspaceSpec, nodeId: string, now = new Date()): LxcMetadata {
   return {

@@ -1,5 +1,6 @@
 /** The LXC provider's WorkspaceHandle: what it needs to find a workspace again after a restart. */
 import { BerthError } from '../../api/index.js';
+import { checkHandle, stateString } from '../handle.js';
 import type { WorkspaceHandle } from '../provider.js';
 
 /** Current shape version of driverState. */
@@ -20,15 +21,8 @@ export function makeHandle(workspaceId: string, state: LxcDriverState): Workspac
 
 /** Reads a handle back, refusing ones this provider did not make or cannot understand. */
 export function readHandle(h: WorkspaceHandle): LxcDriverState {
-  if (h.kind !== 'lxc') {
-    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not an LXC one.`, { field: 'provider' });
-  }
-  if (h.version !== LXC_HANDLE_VERSION) {
-    throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} was made by a newer berth agent (handle version ${h.version}): upgrade this agent.`);
-  }
-  const s = h.driverState;
-  const str = (k: string): string => (typeof s[k] === 'string' ? (s[k] as string) : '');
-  const state = { containerName: str('containerName'), lxcPath: str('lxcPath'), ipv4: str('ipv4') };
+  checkHandle(h, 'lxc', LXC_HANDLE_VERSION);
+  const state = { containerName: stateString(h, 'containerName'), lxcPath: stateString(h, 'lxcPath'), ipv4: stateString(h, 'ipv4') };
   // Names come from berth itself, but a handle is read from disk: never let one reach outside the lxcpath.
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(state.containerName) || !state.lxcPath.startsWith('/')) {
     throw new BerthError('INVALID_ARGUMENT', `The handle of workspace ${h.workspaceId} names no valid LXC container.`);

@@ -4,11 +4,13 @@
  * otherwise), attached to the node's bridge with a static address, limited through cgroups
  * and labelled by a berth.json next to its config. Every host command goes through a Transport.
  */
-import { BerthError, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { LxcImageRef } from '../../images/lxc-images.js';
-import type { Transport } from '../../transport/index.js';
-import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
-import { LABELS, silentOp } from '../provider.js';
+import { silentOp } from '../../api/index.js';
+import type { ExecSession, Transport } from '../../transport/index.js';
+import { containerName } from '../naming.js';
+import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { LABELS } from '../provider.js';
 import { checkSpec } from '../spec-check.js';
 import {
   DEFAULT_BRIDGE,
@@ -16,7 +18,6 @@ import {
   INIT_FILE,
   INIT_SCRIPT,
   METADATA_FILE,
-  containerName,
   parseMetadata,
   validateLimits,
   workspaceConfigLines,

@@ -4,6 +4,7 @@
  * list() can rebuild handles from the state dir alone after an agent lost its own records.
  */
 import { BerthError } from '../../api/index.js';
+import { checkHandle, stateString } from '../handle.js';
 import type { WorkspaceHandle } from '../provider.js';
 
 /** Current shape version of driverState. */
@@ -41,14 +42,9 @@ export function makeHandle(workspaceId: string, state: QemuDriverState): Workspa
 
 /** Reads a handle back, refusing ones this provider did not make or cannot understand. */
 export function readHandle(h: WorkspaceHandle): QemuDriverState {
-  if (h.kind !== 'qemu') {
-    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not a QEMU one.`, { field: 'provider' });
-  }
-  if (h.version !== QEMU_HANDLE_VERSION) {
-    throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} was made by a newer berth agent (handle version ${h.version}): upgrade this agent.`);
-  }
-  const dir = h.driverState.dir;
-  if (typeof dir !== 'string' || dir === '') throw new BerthError('INVALID_ARGUMENT', `The handle of workspace ${h.workspaceId} names no VM directory.`);
+  checkHandle(h, 'qemu', QEMU_HANDLE_VERSION);
+  const dir = stateString(h, 'dir');
+  if (dir === '') throw new BerthError('INVALID_ARGUMENT', `The handle of workspace ${h.workspaceId} names no VM directory.`);
   return { dir };
 }
 

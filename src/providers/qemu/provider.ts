@@ -5,11 +5,12 @@
  * a pid file and a QMP socket in `<stateDir>/qemu/<workspace>/`; commands reach the guest's
  * sshd over a forwarded loopback port through the pooled SSH transport.
  */
-import { BerthError, isBerthImageName, type ExecRequest, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { BerthError, isBerthImageName, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import { checkSpec } from '../spec-check.js';
 import { VM_PACKAGES, parseVmImage, vmImageFile, vmImagePaths, type VmImage } from '../../images/qemu-disk.js';
-import { LocalTransport, type SshTransport, type Transport } from '../../transport/index.js';
-import type { Capabilities, ExecSession, OpContext, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { LocalTransport, type ExecSession, type SshTransport, type Transport } from '../../transport/index.js';
+import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { containerName } from '../naming.js';
 import { probeAccel, pickMachine, type AccelVerdict } from './accel.js';
 import { checkSocketPath, QEMU_BINARY, qemuRoot, vmPaths, vmSize, type Machine, type VmPaths } from './config.js';
 import { makeHandle, parseMeta, readHandle, type VmMeta } from './handle.js';
@@ -118,7 +119,7 @@ export class QemuProvider implements Provider {
     const facts = await this.facts();
     const verdict = await this.accelerator(meta.kernel, facts.version);
     op.progress('starting', null);
-    const port = await launch(this.host, { paths, name: `berth-${meta.name}`, machine: facts.machine, accel: verdict.accel, cpus: meta.cpus, memoryMiB: meta.memoryMiB, kernel: meta.kernel, initrd: meta.initrd, tscKhz: await hostTscKhz(this.host) }, op);
+    const port = await launch(this.host, { paths, name: containerName({ id: meta.workspaceId, name: meta.name }), machine: facts.machine, accel: verdict.accel, cpus: meta.cpus, memoryMiB: meta.memoryMiB, kernel: meta.kernel, initrd: meta.initrd, tscKhz: await hostTscKhz(this.host) }, op);
     const guest = await this.guest(h.workspaceId, paths, meta, port);
     try {
       await waitForSsh(this.host, paths, guest, BOOT_TIMEOUT_MS[verdict.accel], op);

@@ -6,10 +6,9 @@
  */
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError } from '../../api/index.js';
+import { BerthError, type OpContext } from '../../api/index.js';
 import { GUEST_READY_LINE } from '../../images/qemu-guest-init.js';
 import { SshTransport, type Transport } from '../../transport/index.js';
-import type { OpContext } from '../provider.js';
 import { QEMU_BINARY, qemuArgs, type LaunchConfig, type VmPaths } from './config.js';
 import { clearRuntime, killQemu, runningPid } from './host.js';
 import { QmpClient } from './qmp.js';

@@ -6,16 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BerthError, toApiError, type Operation, type OperationEvent, type OperationKind } from '../../api/index.js';
+import { BerthError, toApiError, type OpContext, type Operation, type OperationEvent, type OperationKind } from '../../api/index.js';
 import { operationToApi } from '../convert/to-api.js';
 import type { Store } from '../store/open.js';
 
-/** How an operation's body reports; the same shape as a provider's OpContext. */
-export interface OpReporter {
+/** How an operation's body reports: an OpContext that also knows its operation's id. */
+export interface OpReporter extends OpContext {
   readonly id: string;
-  readonly signal: AbortSignal;
-  log(line: string): void;
-  progress(stage: string, fraction?: number | null): void;
 }
 
 type Listener = (e: OperationEvent) => void;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { User } from '../../api/index.js';
 import { AgentHub } from '../agents/hub.js';
 import { ensureAdmin, userForToken } from '../auth/users.js';
 import { Operations } from '../operations/operations.js';
@@ -12,7 +13,7 @@ import { NodesService } from './nodes.js';
 let dir: string;
 let store: Store;
 let nodes: NodesService;
-const admin = { id: 'u1', name: 'admin', role: 'admin' as const };
+const admin: User = { id: 'u1', name: 'admin', email: null, role: 'admin', createdAt: new Date(0).toISOString() };
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-nodes-'));

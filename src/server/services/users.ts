@@ -21,6 +21,7 @@ import {
 import { hashSecret, newSecret, SECRET_PREFIX } from '../auth/secrets.js';
 import { parsePublicKey } from '../auth/ssh-keys.js';
 import { sshKeyToApi, tokenToApi, userToApi } from '../convert/to-api.js';
+import { isUniqueViolation } from '../store/errors.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesService } from './workspaces.js';
 
@@ -176,7 +177,15 @@ export class UsersService {
       throw new BerthError('ALREADY_EXISTS', `The key ${key.fingerprint} is already registered; each key belongs to one account.`, { field: 'publicKey' });
     }
     const row = { id: randomUUID(), user_id: user.id, name, algorithm: key.algorithm, public_key: key.line, fingerprint: key.fingerprint, created_at: new Date().toISOString() };
-    await this.store.db.insertInto('ssh_keys').values(row).execute();
+    try {
+      await this.store.db.insertInto('ssh_keys').values(row).execute();
+    } catch (err) {
+      // Two adds of one key can race past the check above; the unique fingerprint decides.
+      if (isUniqueViolation(err)) {
+        throw new BerthError('ALREADY_EXISTS', `The key ${key.fingerprint} is already registered; each key belongs to one account.`, { field: 'publicKey' });
+      }
+      throw err;
+    }
     return sshKeyToApi(row);
   }
 

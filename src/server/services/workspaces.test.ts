@@ -59,7 +59,10 @@ describe('WorkspacesService', () => {
 
   it('answers names no workspace can have as NOT_FOUND, echoing them only cut short and escaped', async () => {
     for (const name of ['../x', 'a\nb', 'x'.repeat(5000), "'; DROP TABLE workspaces; --"]) {
-      const err = await services.workspaces.get(user('admin', 'admin'), name).catch((e: unknown) => e as BerthError);
+      const err = await services.workspaces.get(user('admin', 'admin'), name).then(
+        () => expect.fail(`a workspace named ${JSON.stringify(name)} was found`),
+        (e: unknown) => e as BerthError,
+      );
       expect(err).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
       expect(err.message.length).toBeLessThan(200);
       expect(err.message).not.toContain('\n');

@@ -25,6 +25,7 @@ import type { AuditLog } from '../audit/audit.js';
 import { workspaceToApi } from '../convert/to-api.js';
 import type { Operations } from '../operations/operations.js';
 import { placeWorkspace } from '../scheduler/place.js';
+import { isUniqueViolation } from '../store/errors.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
 import type { NodesService } from './nodes.js';
@@ -170,7 +171,7 @@ export class WorkspacesService {
       await this.store.db.insertInto('workspaces').values(row).execute();
     } catch (err) {
       // Two creates with one name can race past the check above; the unique index decides.
-      if (/UNIQUE|unique/.test(String((err as Error).message))) {
+      if (isUniqueViolation(err)) {
         throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name.`, { field: 'name' });
       }
       throw err;

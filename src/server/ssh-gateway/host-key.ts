@@ -5,6 +5,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
+import { BerthError } from '../../api/index.js';
 import { fingerprintOf } from '../auth/ssh-keys.js';
 
 /** A loaded host key: the private key ssh2 serves with, and its public half as clients see it. */
@@ -20,8 +21,35 @@ export interface HostKey {
 /** The file name of the host key inside the data dir. */
 export const HOST_KEY_FILE = 'ssh_host_ed25519_key';
 
-/** Loads the host key from `file`, generating and saving it (0600) the first time. */
+/**
+ * Loads the host key from `file`, generating and saving it (0600) the first time. A key that
+ * cannot be read, written or parsed is FAILED_PRECONDITION: the server must not quietly make
+ * a new key, since every client that pinned the old one would then refuse it.
+ */
 export async function loadOrCreateHostKey(file: string): Promise<HostKey> {
+  let pem: Buffer;
+  try {
+    pem = await readOrCreate(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new BerthError('FAILED_PRECONDITION', `Cannot read or create the SSH host key ${file} (${code}); check that this user may read and write the data dir.`, {
+      field: 'dataDir',
+      cause: err,
+    });
+  }
+  try {
+    return describeHostKey(pem);
+  } catch (err) {
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The SSH host key ${file} is not a usable OpenSSH private key (${(err as Error).message}); restore it from a backup, or remove it to make a new one (clients that pinned the old key will then refuse the gateway until their known_hosts is updated).`,
+      { field: 'dataDir', cause: err },
+    );
+  }
+}
+
+/** The key file's bytes, written first (never overwriting) when there is none. */
+async function readOrCreate(file: string): Promise<Buffer> {
   let pem: Buffer;
   try {
     pem = await readFile(file);
@@ -34,14 +62,16 @@ export async function loadOrCreateHostKey(file: string): Promise<HostKey> {
       pem = await readFile(file);
     });
   }
-  return describeHostKey(pem);
+  return pem;
 }
 
 /** Parses an OpenSSH private key and derives its public line and fingerprint. */
 export function describeHostKey(privateKey: Buffer): HostKey {
   const parsed = ssh2.utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key instanceof Error) throw new Error(`the SSH host key could not be read: ${key instanceof Error ? key.message : 'no key'}`);
+  if (!key || key instanceof Error) {
+    throw new BerthError('INVALID_ARGUMENT', `Not an OpenSSH private key: ${key instanceof Error ? key.message : 'no key found'}.`, { field: 'hostKey' });
+  }
   const blob = key.getPublicSSH();
   return { privateKey, publicKey: `${key.type} ${blob.toString('base64')}`, fingerprint: fingerprintOf(blob) };
 }

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { BerthError } from '../../api/index.js';
+import { BerthError, parseOptionalListenAddress } from '../../api/index.js';
 import { userForPublicKey } from '../auth/ssh-keys.js';
 import type { Services } from '../services/index.js';
 import type { Store } from '../store/open.js';
@@ -14,24 +14,13 @@ export { SshGateway } from './server.js';
 /** Where `--ssh-listen` puts the gateway unless told otherwise. */
 export const DEFAULT_SSH_LISTEN = '127.0.0.1:2222';
 
-/** Splits `host:port` / `[v6]:port`; `off` means no gateway. */
-export function parseSshListen(text: string): { host: string; port: number } | null {
-  if (text.trim() === 'off') return null;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid SSH listen address "${text}": use HOST:PORT such as 127.0.0.1:2222, or off.`, { field: 'sshListen' });
-  }
-  return { host: m[1] ?? m[2], port };
-}
-
 /**
  * Starts the gateway unless `listen` is `off`, and tells the workspaces service where clients
  * reach it. Clients need a name they can dial, so a wildcard listen address is advertised as
  * this machine's host name unless `advertise` says otherwise.
  */
 export async function startSshGateway(opts: { listen: string; advertise?: string; dataDir: string; store: Store; services: Services; log: Logger }): Promise<SshGateway | null> {
-  const addr = parseSshListen(opts.listen);
+  const addr = parseOptionalListenAddress(opts.listen, 'sshListen');
   if (!addr) return null;
   const log = opts.log.child({ component: 'ssh-gateway' });
   const hostKey = await loadOrCreateHostKey(join(opts.dataDir, HOST_KEY_FILE));
@@ -53,7 +42,7 @@ export async function startSshGateway(opts: { listen: string; advertise?: string
     });
   }
   const bound = gateway.address();
-  const wildcard = ['0.0.0.0', '::', ''].includes(addr.host);
+  const wildcard = ['0.0.0.0', '::'].includes(addr.host);
   const host = opts.advertise || (wildcard ? hostname() : addr.host);
   opts.services.workspaces.sshGateway = { host, port: bound.port, hostKey: hostKey.publicKey, fingerprint: hostKey.fingerprint };
   log.info({ listen: `${bound.host}:${bound.port}`, advertised: `${host}:${bound.port}`, fingerprint: hostKey.fingerprint }, 'ssh gateway listening');

@@ -3,6 +3,7 @@
  * Never edit a migration that has shipped: add a new one.
  */
 import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { BerthError } from '../../api/index.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -124,11 +125,16 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Brings the schema up to date; throws with the failing migration's name. */
+/** Brings the schema up to date; throws FAILED_PRECONDITION naming the failing migration. */
 export async function migrate(db: Kysely<any>): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? error}`);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    const what = failed ? `migration ${failed} failed` : 'the migrations could not run';
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The database could not be brought up to date: ${what} (${error instanceof Error ? error.message : String(error)}). A database last used by a newer berth cannot be opened by an older one: run that version, or restore the database from a backup.`,
+      { field: 'dataDir', cause: error },
+    );
   }
 }

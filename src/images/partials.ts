@@ -1,0 +1,28 @@
+/**
+ * Builds run into a `.partial-PID-RANDOM` directory and are renamed into place only when
+ * complete. The owner's pid is in the name, so a later build can tell a partial whose process
+ * died (safe to remove) from one still being written (this process's own included).
+ */
+import { randomBytes } from 'node:crypto';
+
+/** The suffix of a new partial directory owned by this process: `.partial-PID-RANDOM`. */
+export function partialSuffix(): string {
+  return `.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** True when `name` is a partial directory whose owning process no longer exists. */
+export function isStalePartial(name: string): boolean {
+  const m = /\.partial-(\d+)-[0-9a-f]+$/.exec(name);
+  return m !== null && !processAlive(Number(m[1]));
+}
+
+/** True while a process with this pid exists (signal 0 checks without signalling; EPERM means it exists but is not ours). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
