@@ -105,8 +105,8 @@ describe('cancelling a create', () => {
     const rm = await server.cli(['ws', 'rm', name]);
     expect(rm.code, rm.stderr).toBe(0);
     const followed = await follow;
-    // Like any operation that ran and failed (see docs/cli.md), with its code on stderr.
-    expect(followed.code).toBe(1);
+    // A failed operation exits by its error code (CANCELLED → 5, see docs/cli.md), the code on stderr.
+    expect(followed.code).toBe(5);
     expect(followed.stderr).toContain('CANCELLED');
     expect(await dockerLeftovers(wsId)).toEqual([]);
   });
