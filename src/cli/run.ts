@@ -22,7 +22,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     },
   };
   try {
-    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    // Only the invoked command's module is loaded: the program is built for these arguments.
+    await (await buildProgram(ctx, argv)).parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (err) {
     return reportFailure(ctx, err);
