@@ -367,6 +367,13 @@ describe('ws exec', () => {
     expect(received.map((f) => f.type)).toEqual(['start', 'eof']);
   });
 
+  it('opens the session by name in one round trip: no lookup of the workspace first', async () => {
+    const env = await execServer([]);
+    const run = await runBerth(['ws', 'exec', 'demo', '--', 'true'], { env });
+    expect(run.code).toBe(7);
+    expect(server?.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['UPGRADE /api/v1/workspaces/demo/exec']);
+  });
+
   it('rejects a bad -e or a relative -w with exit 2', async () => {
     const env = await execServer([]);
     const badEnv = await runBerth(['ws', 'exec', 'demo', '-e', 'NOPE', '--', 'ls'], { env });

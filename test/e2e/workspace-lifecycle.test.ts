@@ -56,6 +56,40 @@ describe('workspace lifecycle through the CLI', () => {
     expect(inspect.HostConfig.NanoCpus).toBe(1e9);
   });
 
+  it('creates a workspace in one streamed request that ends with it running', async () => {
+    const streamed = uniqueName('stream');
+    const response = await fetch(`${server.url}/api/v1/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ name: streamed, image: 'base' }),
+    });
+    try {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/x-ndjson');
+      const lines = (await response.text()).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines[0].type).toBe('accepted');
+      expect(lines[0].workspace.status).toBe('creating');
+      expect(lines.some((l) => l.type === 'progress')).toBe(true);
+      const done = lines.at(-1);
+      expect(done.type).toBe('done');
+      expect(done.operation.status).toBe('succeeded');
+      expect(done.workspace.status).toBe('running');
+      // The operation's row agrees with the stream: written once at the end, with its final stage.
+      const op = await fetch(`${server.url}/api/v1/operations/${done.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } }).then((r) => r.json());
+      expect(op).toMatchObject({ status: 'succeeded', stage: 'done', progress: 1 });
+      // The same name again is refused before anything streams, with the error's own status.
+      const again = await fetch(`${server.url}/api/v1/workspaces`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify({ name: streamed, image: 'base' }),
+      });
+      expect(again.status).toBe(409);
+      expect((await again.json()).code).toBe('ALREADY_EXISTS');
+    } finally {
+      expect((await server.cli(['ws', 'rm', streamed])).code).toBe(0);
+    }
+  });
+
   it('execs with separate streams and passes the exit code through', async () => {
     const r = await server.cli(['ws', 'exec', name, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect(r.code).toBe(3);
