@@ -89,7 +89,9 @@ say "setting up ssh demo.berth (key ~/.ssh/berth_ed25519, entries in ~/.ssh/conf
 "$BERTH" ssh-key generate
 "$BERTH" config-ssh
 say "ssh demo.berth"
-ssh -o BatchMode=yes demo.berth 'echo "hello over ssh from $(hostname)"'
+# -F names the file config-ssh wrote ($HOME's), which is where ssh looks anyway unless HOME
+# was pointed elsewhere (ssh reads the account's home directory, not $HOME).
+ssh -F "$HOME/.ssh/config" -o BatchMode=yes demo.berth 'echo "hello over ssh from $(hostname)"'
 
 cat <<MSG
 

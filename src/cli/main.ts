@@ -16,7 +16,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 } else {
   // Stack traces name the TypeScript sources. Only the long-running server and agent, and
   // runs with BERTH_DEBUG (which prints stacks), pay for reading the source maps.
-  if (argv[0] === 'server' || argv[0] === 'agent' || process.env.BERTH_DEBUG) process.setSourceMapsEnabled(true);
+  const longRunning = argv[0] === 'server' || argv[0] === 'agent';
+  if (longRunning || process.env.BERTH_DEBUG) process.setSourceMapsEnabled(true);
+  // A user command checks each schema once or twice; compiling zod's fast parsers first costs
+  // more than it saves there. The server and agent parse all day and keep them.
+  if (!longRunning) (await import('zod')).config({ jitless: true });
   const [{ processIO }, { runCli }] = await Promise.all([import('./context.js'), import('./run.js')]);
   const status = await runCli(argv, processIO());
   // Exit explicitly: an idle keep-alive socket or a paused stdin must not hold the process open

@@ -23,6 +23,7 @@ import {
 } from '../api/index.js';
 import type { ExecIO } from './exec-session.js';
 import { errorFromResponse, isNetworkError, unreachableError } from './failures.js';
+import { httpRequest, type HttpAnswer } from './http-request.js';
 import { readNdjsonLines } from './ndjson.js';
 import { normalizeServerUrl, toWebSocketUrl } from './server-url.js';
 
@@ -183,8 +184,7 @@ export class BerthClient {
    * Reads newline-delimited events of `schema` from a response, handing each to `onEvent`
    * until it returns a result; undefined when the stream ended (or dropped) before that.
    */
-  async #readLines<E, T>(response: Response, schema: { safeParse(v: unknown): { success: true; data: E } | { success: false } }, onEvent: (e: E) => T | undefined): Promise<T | undefined> {
-    if (!response.body) return undefined;
+  async #readLines<E, T>(response: HttpAnswer, schema: { safeParse(v: unknown): { success: true; data: E } | { success: false } }, onEvent: (e: E) => T | undefined): Promise<T | undefined> {
     try {
       for await (const value of readNdjsonLines(response.body)) {
         const parsed = schema.safeParse(value);
@@ -210,12 +210,12 @@ export class BerthClient {
     return undefined;
   }
 
-  async #fetch(path: string, opts: { method: string; body?: string; accept?: string }): Promise<Response> {
+  async #fetch(path: string, opts: { method: string; body?: string; accept?: string }): Promise<HttpAnswer> {
     const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     try {
-      return await fetch(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body });
+      return await httpRequest(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body });
     } catch (err) {
       if (isNetworkError(err)) throw unreachableError(this.server, err);
       throw err;
