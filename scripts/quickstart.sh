@@ -40,7 +40,19 @@ ensure_provider_hosts
 # exits 0 for true and 1 for false, so `berth ... --json | json 'EXPR'` works in conditions.
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let j;try{j=JSON.parse(s)}catch{process.exit(1)}const v=eval(process.argv[1]);if(typeof v==="string")console.log(v);process.exit(v===false?1:0)})' "$1"; }
 
-healthy() { node -e "fetch('$URL/api/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
+# Whether the server answers its health check. Plain bash on /dev/tcp, as this runs in a
+# polling loop and on every rerun; node does it for an IPv6 [address]:port.
+healthy() {
+  case "$LISTEN" in
+    \[*) node -e "fetch('$URL/api/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" ;;
+    *) (
+      exec 3<>"/dev/tcp/${LISTEN%:*}/${LISTEN##*:}" || exit 1
+      printf 'GET /api/v1/health HTTP/1.0\r\nHost: %s\r\n\r\n' "$LISTEN" >&3
+      read -r -t 2 _ code _ <&3
+      [ "$code" = 200 ]
+    ) 2>/dev/null ;;
+  esac
+}
 
 mkdir -p "$DATA_DIR"
 if healthy; then
@@ -60,10 +72,11 @@ export BERTH_TOKEN="$(cat "$DATA_DIR/admin-token")"
 
 say "waiting for the local node"
 for _ in $(seq 1 100); do
-  "$BERTH" node ls --json | json 'j.nodes.some(n => n.status === "online")' && break
+  nodes=$("$BERTH" node ls)
+  grep -Eq '^[^ ]+ +online ' <<<"$nodes" && break
   sleep 0.3
 done
-"$BERTH" node ls
+echo "$nodes"
 
 if "$BERTH" image ls --json | json 'j.images.some(i => i.name === "base")'; then
   say "base image exists; reusing it"
