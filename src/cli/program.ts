@@ -33,7 +33,8 @@ const TOP: Array<Entry | Group> = [
   { names: ['login'], load: async () => (await import('./commands/auth-login.js')).registerAuthLogin },
   { names: ['logout'], load: async () => (await import('./commands/auth-logout.js')).registerAuthLogout },
   { names: ['whoami'], load: async () => (await import('./commands/auth-whoami.js')).registerAuthWhoami },
-  { names: ['user'], load: async () => (await import('./commands/user.js')).registerUser },
+  // user.ts also registers the top-level `register` (how an invited person signs up).
+  { names: ['user', 'register'], load: async () => (await import('./commands/user.js')).registerUser },
   { names: ['token'], load: async () => (await import('./commands/token.js')).registerToken },
   { names: ['ssh-key'], load: async () => (await import('./commands/ssh-key.js')).registerSshKey },
   { names: ['audit'], load: async () => (await import('./commands/audit-ls.js')).registerAuditLs },
