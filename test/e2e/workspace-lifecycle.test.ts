@@ -3,7 +3,7 @@
  * image, and a Docker workspace taken through its whole lifecycle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, dockerLeftovers, TestServer, uniqueName } from './harness.js';
+import { docker, dockerLeftovers, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 const name = uniqueName('life');
@@ -87,6 +87,26 @@ describe('workspace lifecycle through the CLI', () => {
       expect((await again.json()).code).toBe('ALREADY_EXISTS');
     } finally {
       expect((await server.cli(['ws', 'rm', streamed])).code).toBe(0);
+    }
+  });
+
+  it('a caller who hangs up on the streamed create does not stop it', async () => {
+    const left = uniqueName('left');
+    const abort = new AbortController();
+    const response = await fetch(`${server.url}/api/v1/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ name: left, image: 'base' }),
+      signal: abort.signal,
+    });
+    try {
+      const reader = response.body!.getReader();
+      const first = JSON.parse(new TextDecoder().decode((await reader.read()).value).split('\n')[0]);
+      expect(first.type).toBe('accepted');
+      abort.abort();
+      await waitFor('the workspace to run after the caller left', async () => (await server.json<any>(['ws', 'show', left])).status === 'running', 60_000);
+    } finally {
+      expect((await server.cli(['ws', 'rm', left])).code).toBe(0);
     }
   });
 

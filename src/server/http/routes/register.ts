@@ -65,7 +65,9 @@ export function registerRoute<R extends RouteName>(
       req.auditTarget = params.name ?? params.id ?? (body as { name?: string } | undefined)?.name;
       const ctx: RouteContext<R> = { user, params, body: body as Body<R>, query: query as Query<R>, ip: req.ip };
       if (ndjson && String(req.headers.accept ?? '').includes('application/x-ndjson')) {
-        const closed = new Promise<void>((resolve) => req.raw.once('close', () => resolve()));
+        // The response's close, not the request's: a request with a body has already closed
+        // once it was read, while the response closes when the caller hangs up.
+        const closed = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));
         try {
           await ndjson(ctx, (line) => {
             // The head goes out with the first line, so an error before it still gets its status.
