@@ -9,7 +9,9 @@
 //   LXC            `berth ws create --provider lxc` + exec      vs  lxc-copy + lxc-start + lxc-attach
 //
 // Run `npm run build` first. BENCH_N rounds (default 15) after 2 warm-up rounds; BENCH_LXC=0
-// leaves LXC out (it needs root, LXC and lxcbr0).
+// leaves LXC out (it needs root, LXC and lxcbr0). BENCH_BERTH_BEFORE=/path/to/other/bin/berth
+// adds that build's CLI as a series of its own beside each berth series (against the same
+// server), for before/after figures from one interleaved run.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,7 @@ const home = await mkdtemp(join(tmpdir(), 'berth-bench-home-'));
 const env = { ...process.env, HOME: home, BERTH_SERVER: server.url, BERTH_TOKEN: server.token };
 delete env.BERTH_CONFIG;
 const berth = (...args) => run(BERTH, args, { env });
+const BEFORE = process.env.BENCH_BERTH_BEFORE;
 const node = (...args) => run(process.execPath, args);
 
 const made = { docker: [], lxc: [], berth: [] };
@@ -73,21 +76,21 @@ try {
         () => run('docker', ['rm', '-f', c]).then(() => made.docker.splice(made.docker.indexOf(c), 1)),
       ];
     }],
-    ['create + exec', 'berth ws create + ws exec', async (r) => {
+    ['create + exec', 'berth ws create + ws exec', async (r, cli = berth) => {
       const w = `cb-${stamp}-${r}-b`;
       made.berth.push(w);
       return [
-        () => berth('ws', 'create', w, '--image', 'base').then(() => berth('ws', 'exec', w, '--', 'true')),
+        () => cli('ws', 'create', w, '--image', 'base').then(() => cli('ws', 'exec', w, '--', 'true')),
         () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
       ];
     }],
     ['exec', 'docker exec', async () => [() => run('docker', ['exec', execC, 'true'])]],
-    ['exec', 'berth ws exec', async () => [() => berth('ws', 'exec', execWs, '--', 'true')]],
+    ['exec', 'berth ws exec', async (_r, cli = berth) => [() => cli('ws', 'exec', execWs, '--', 'true')]],
     ['list', 'node -e 0', async () => [() => node('-e', '0')]],
     ['list', 'docker ps', async () => [() => run('docker', ['ps'])]],
-    ['list', 'berth ws ls', async () => [() => berth('ws', 'ls')]],
+    ['list', 'berth ws ls', async (_r, cli = berth) => [() => cli('ws', 'ls')]],
     ['version', 'node -e 0', async () => [() => node('-e', '0')]],
-    ['version', 'berth --version', async () => [() => berth('--version')]],
+    ['version', 'berth --version', async (_r, cli = berth) => [() => cli('--version')]],
   ];
   if (WITH_LXC) {
     series.push(
@@ -110,15 +113,25 @@ try {
           () => run('lxc-destroy', ['-f', '-n', c]).then(() => made.lxc.splice(made.lxc.indexOf(c), 1)),
         ];
       }],
-      ['LXC create + exec', 'berth ws create --provider lxc + exec', async (r) => {
+      ['LXC create + exec', 'berth ws create --provider lxc + exec', async (r, cli = berth) => {
         const w = `cbl-${stamp}-${r}`;
         made.berth.push(w);
         return [
-          () => berth('ws', 'create', w, '--provider', 'lxc', '--image', 'lxcbench').then(() => berth('ws', 'exec', w, '--', 'true')),
+          () => cli('ws', 'create', w, '--provider', 'lxc', '--image', 'lxcbench').then(() => cli('ws', 'exec', w, '--', 'true')),
           () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
         ];
       }],
     );
+  }
+
+  if (BEFORE) {
+    // The same berth series again with the other build's CLI, named "(before)".
+    const before = (...args) => run(BEFORE, args, { env });
+    for (const entry of [...series]) {
+      const [cmp, name, prepare] = entry;
+      if (!name.startsWith('berth')) continue;
+      series.splice(series.indexOf(entry) + 1, 0, [cmp, `${name} (before)`, (r) => prepare(`${r}x`, before)]);
+    }
   }
 
   const times = new Map(series.map(([cmp, name]) => [`${cmp}\0${name}`, []]));
