@@ -66,7 +66,8 @@ ensure_dockerd() {
   die "dockerd did not come up within 30 s; see /var/log/berth-dockerd.log"
 }
 
-# Installs node modules (once per lockfile) and compiles berth.
+# Installs node modules (once per lockfile) and builds berth (tsc + the CLI bundle), skipping
+# the build when nothing it reads changed since the last one.
 ensure_build() {
   local stamp=node_modules/.berth-lock-stamp
   if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
@@ -74,8 +75,21 @@ ensure_build() {
     npm ci --no-audit --no-fund --loglevel=error
     cp package-lock.json "$stamp"
   fi
+  local want
+  want=$(build_inputs_hash)
+  if [ -f dist/bundle/berth.js ] && [ "$(cat dist/.build-stamp 2>/dev/null)" = "$want" ]; then
+    say "berth is built and its sources are unchanged; skipping the build"
+    return 0
+  fi
   say "building berth"
   npm run --silent build
+  echo "$want" >dist/.build-stamp
+}
+
+# A hash over everything the build reads: sources, compiler and bundler settings, lockfile.
+build_inputs_hash() {
+  { find src -type f -name '*.ts' ! -name '*.test.ts' ! -name '*.test-support.ts' -print0 | sort -z | xargs -0 sha1sum
+    sha1sum tsconfig.json package.json package-lock.json scripts/bundle.mjs; } | sha1sum | cut -d' ' -f1
 }
 
 # Runs every provider's host preparation (each host-<provider>.sh registers one).

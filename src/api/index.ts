@@ -9,6 +9,4 @@ export * from './agent-protocol.js';
 export * from './routes.js';
 export * from './gateway.js';
 export * from './op-context.js';
-
-/** berth's version, reported by the server and agents. */
-export const BERTH_VERSION = '0.1.0';
+export * from './version.js';

@@ -146,6 +146,20 @@ export const operationEventSchema = z.discriminatedUnion('type', [
 ]);
 export type OperationEvent = z.infer<typeof operationEventSchema>;
 
+/**
+ * One line of POST /workspaces answered as newline-delimited JSON (asked for with `accept:
+ * application/x-ndjson`): `accepted` with what a plain POST returns, the operation's
+ * progress and log lines, and `done` with the final operation and, when it succeeded, the
+ * workspace as it then is. One request creates the workspace and follows it until it runs.
+ */
+export const workspaceCreateEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('accepted'), workspace: workspaceSchema, operation: operationSchema }),
+  z.object({ type: z.literal('progress'), stage: z.string(), fraction: z.number().min(0).max(1).nullable() }),
+  z.object({ type: z.literal('log'), line: z.string() }),
+  z.object({ type: z.literal('done'), operation: operationSchema, workspace: workspaceSchema.nullable() }),
+]);
+export type WorkspaceCreateEvent = z.infer<typeof workspaceCreateEventSchema>;
+
 /** A base image present on a node. */
 export const imageSchema = z.object({
   name: z.string(),

@@ -1,35 +1,90 @@
-/** The berth command tree: every command registered on one commander program. */
+/**
+ * The berth command tree on one commander program. Each command lives in its own module and
+ * is imported only when the arguments name it, so `berth ws ls` loads the code of `ws ls`
+ * and not the server's, the agent's or the SSH key tools. Help, unknown commands and a bare
+ * `berth` load every command, so their output lists them all.
+ */
 import { Command } from 'commander';
-import { BERTH_VERSION } from '../api/index.js';
-import { registerAgentRun } from './commands/agent-run.js';
-import { registerAuthLogin } from './commands/auth-login.js';
-import { registerAuthLogout } from './commands/auth-logout.js';
-import { registerAuthWhoami } from './commands/auth-whoami.js';
-import { registerImageBuild } from './commands/image-build.js';
-import { registerImageLs } from './commands/image-ls.js';
-import { registerNodeJoinToken } from './commands/node-join-token.js';
-import { registerNodeLs } from './commands/node-ls.js';
-import { registerOpCancel } from './commands/op-cancel.js';
-import { registerServerRun } from './commands/server-run.js';
-import { registerWsCreate } from './commands/ws-create.js';
-import { registerWsExec } from './commands/ws-exec.js';
-import { registerWsLs } from './commands/ws-ls.js';
-import { registerWsRestart } from './commands/ws-restart.js';
-import { registerWsRm } from './commands/ws-rm.js';
-import { registerWsShow } from './commands/ws-show.js';
-import { registerWsStart } from './commands/ws-start.js';
-import { registerWsStop } from './commands/ws-stop.js';
-import { registerAuditLs } from './commands/audit-ls.js';
-import { registerSshKey } from './commands/ssh-key.js';
-import { registerToken } from './commands/token.js';
-import { registerUser } from './commands/user.js';
-import { registerConfigSsh } from './commands/config-ssh.js';
-import { registerOpen } from './commands/open.js';
-import { registerSsh } from './commands/ssh.js';
+import { BERTH_VERSION } from '../api/version.js';
 import type { CliContext } from './context.js';
 
-/** Builds the program; settings made on the root before registering are inherited by every subcommand. */
-export function buildProgram(ctx: CliContext): Command {
+/** A command module's registration function. */
+type Register = (parent: Command, ctx: CliContext) => void;
+
+/** One command (or a command family such as `ssh-key`) and how to load its module. */
+interface Entry {
+  /** The words that select it: its name and aliases. */
+  names: string[];
+  load: () => Promise<Register>;
+}
+
+/** A command group (`ws`, `node`, `image`) whose subcommands are entries of their own. */
+interface Group {
+  name: string;
+  alias?: string;
+  description: string;
+  commands: Entry[];
+}
+
+// In the order `berth --help` lists them.
+const TOP: Array<Entry | Group> = [
+  { names: ['server'], load: async () => (await import('./commands/server-run.js')).registerServerRun },
+  { names: ['agent'], load: async () => (await import('./commands/agent-run.js')).registerAgentRun },
+  { names: ['login'], load: async () => (await import('./commands/auth-login.js')).registerAuthLogin },
+  { names: ['logout'], load: async () => (await import('./commands/auth-logout.js')).registerAuthLogout },
+  { names: ['whoami'], load: async () => (await import('./commands/auth-whoami.js')).registerAuthWhoami },
+  // user.ts also registers the top-level `register` (how an invited person signs up).
+  { names: ['user', 'register'], load: async () => (await import('./commands/user.js')).registerUser },
+  { names: ['token'], load: async () => (await import('./commands/token.js')).registerToken },
+  { names: ['ssh-key'], load: async () => (await import('./commands/ssh-key.js')).registerSshKey },
+  { names: ['audit'], load: async () => (await import('./commands/audit-ls.js')).registerAuditLs },
+  { names: ['ssh'], load: async () => (await import('./commands/ssh.js')).registerSsh },
+  { names: ['config-ssh'], load: async () => (await import('./commands/config-ssh.js')).registerConfigSsh },
+  { names: ['open'], load: async () => (await import('./commands/open.js')).registerOpen },
+  {
+    name: 'node',
+    description: 'manage the machines that run workspaces',
+    commands: [
+      { names: ['ls', 'list'], load: async () => (await import('./commands/node-ls.js')).registerNodeLs },
+      { names: ['join-token'], load: async () => (await import('./commands/node-join-token.js')).registerNodeJoinToken },
+    ],
+  },
+  {
+    name: 'ws',
+    alias: 'workspace',
+    description: 'manage workspaces',
+    commands: [
+      { names: ['create'], load: async () => (await import('./commands/ws-create.js')).registerWsCreate },
+      { names: ['ls', 'list'], load: async () => (await import('./commands/ws-ls.js')).registerWsLs },
+      { names: ['show', 'inspect'], load: async () => (await import('./commands/ws-show.js')).registerWsShow },
+      { names: ['start'], load: async () => (await import('./commands/ws-start.js')).registerWsStart },
+      { names: ['stop'], load: async () => (await import('./commands/ws-stop.js')).registerWsStop },
+      { names: ['restart'], load: async () => (await import('./commands/ws-restart.js')).registerWsRestart },
+      { names: ['rm', 'delete'], load: async () => (await import('./commands/ws-rm.js')).registerWsRm },
+      { names: ['exec'], load: async () => (await import('./commands/ws-exec.js')).registerWsExec },
+    ],
+  },
+  {
+    name: 'op',
+    alias: 'operation',
+    description: 'steer operations (creates, builds and other long work)',
+    commands: [{ names: ['cancel'], load: async () => (await import('./commands/op-cancel.js')).registerOpCancel }],
+  },
+  {
+    name: 'image',
+    description: 'manage base images',
+    commands: [
+      { names: ['build'], load: async () => (await import('./commands/image-build.js')).registerImageBuild },
+      { names: ['ls', 'list'], load: async () => (await import('./commands/image-ls.js')).registerImageLs },
+    ],
+  },
+];
+
+/**
+ * Builds the program for these arguments (all commands when `argv` is absent); settings made
+ * on the root before registering are inherited by every subcommand.
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = new Command('berth')
     .description('Remote development workspaces on your own machines: Docker, LXC and QEMU behind one lifecycle.')
     .version(BERTH_VERSION, '-V, --version', 'print the berth version')
@@ -45,38 +100,23 @@ export function buildProgram(ctx: CliContext): Command {
       ctx.json = action.opts().json === true;
     });
 
-  registerServerRun(program, ctx);
-  registerAgentRun(program, ctx);
-  registerAuthLogin(program, ctx);
-  registerAuthLogout(program, ctx);
-  registerAuthWhoami(program, ctx);
+  // The command words are the first arguments that are not options (the root takes no option
+  // with a value, so nothing before them can be an option's value).
+  const [first, second] = argv ? argv.filter((a) => !a.startsWith('-')) : [];
+  const named = (e: Entry | Group, word: string | undefined): boolean =>
+    word !== undefined && ('names' in e ? e.names.includes(word) : e.name === word || e.alias === word);
+  const chosen = TOP.find((e) => named(e, first));
 
-  registerUser(program, ctx);
-  registerToken(program, ctx);
-  registerSshKey(program, ctx);
-  registerAuditLs(program, ctx);
-  registerSsh(program, ctx);
-  registerConfigSsh(program, ctx);
-  registerOpen(program, ctx);
-  registerOpCancel(program, ctx);
-
-  const node = program.command('node').description('manage the machines that run workspaces');
-  registerNodeLs(node, ctx);
-  registerNodeJoinToken(node, ctx);
-
-  const ws = program.command('ws').alias('workspace').description('manage workspaces');
-  registerWsCreate(ws, ctx);
-  registerWsLs(ws, ctx);
-  registerWsShow(ws, ctx);
-  registerWsStart(ws, ctx);
-  registerWsStop(ws, ctx);
-  registerWsRestart(ws, ctx);
-  registerWsRm(ws, ctx);
-  registerWsExec(ws, ctx);
-
-  const image = program.command('image').description('manage base images');
-  registerImageBuild(image, ctx);
-  registerImageLs(image, ctx);
-
+  for (const entry of chosen ? [chosen] : TOP) {
+    if ('names' in entry) {
+      (await entry.load())(program, ctx);
+      continue;
+    }
+    const group = program.command(entry.name).description(entry.description);
+    if (entry.alias) group.alias(entry.alias);
+    const sub = chosen ? entry.commands.find((c) => named(c, second)) : undefined;
+    const registers = await Promise.all((sub ? [sub] : entry.commands).map((c) => c.load()));
+    for (const register of registers) register(group, ctx);
+  }
   return program;
 }

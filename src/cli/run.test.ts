@@ -187,12 +187,44 @@ describe('errors and exit codes', () => {
 });
 
 describe('operations', () => {
-  it('ws create follows progress as plain lines when piped, then reports the workspace', async () => {
+  it('ws create is one request that streams progress, then reports the workspace', async () => {
     let created: unknown;
-    const { env } = await fakeBerth({
+    const { env, server: s } = await fakeBerth({
       'POST /workspaces': (req: RecordedRequest, res: ServerResponse) => {
         created = JSON.parse(req.body);
-        sendJson(res, 201, { workspace: sampleWorkspace({ status: 'creating' }), operation: running });
+        expect(req.headers.accept).toBe('application/x-ndjson');
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.end(
+          [
+            { type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running },
+            { type: 'progress', stage: 'creating container', fraction: 0.5 },
+            { type: 'log', line: 'container abc created' },
+            { type: 'done', operation: sampleOperation(), workspace: sampleWorkspace() },
+          ]
+            .map((e) => JSON.stringify(e) + '\n')
+            .join(''),
+        );
+      },
+    });
+    const run = await runBerth(['ws', 'create', 'demo', '--memory', '2g', '--cpus', '1.5', '--image', 'base', '--node', 'alpha'], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(created).toEqual({ name: 'demo', provider: 'docker', image: 'base', node: 'alpha', cpus: 1.5, memory: '2g' });
+    expect(run.stdout).toBe(
+      'stage: creating container (50%)\ncontainer abc created\nWorkspace demo is running on node alpha (docker, image base).\nRun commands in it with: berth ws exec demo -- sh\n',
+    );
+    expect(s.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/v1/workspaces']);
+  });
+
+  it('ws create follows the operation the usual way when the stream breaks after the server took it', async () => {
+    const { env } = await fakeBerth({
+      'POST /workspaces': (_req: RecordedRequest, res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.end(
+          [{ type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running }, { type: 'progress', stage: 'creating container', fraction: 0.5 }]
+            .map((e) => JSON.stringify(e) + '\n')
+            .join(''),
+        );
       },
       'GET /operations/op_1/events': (_req: RecordedRequest, res: ServerResponse) =>
         ndjson(res, [
@@ -202,13 +234,24 @@ describe('operations', () => {
         ]),
       'GET /workspaces/demo': sampleWorkspace(),
     });
-    const run = await runBerth(['ws', 'create', 'demo', '--memory', '2g', '--cpus', '1.5', '--image', 'base', '--node', 'alpha'], { env });
+    const run = await runBerth(['ws', 'create', 'demo'], { env });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(created).toEqual({ name: 'demo', provider: 'docker', image: 'base', node: 'alpha', cpus: 1.5, memory: '2g' });
-    expect(run.stdout).toBe(
-      'stage: creating container (50%)\ncontainer abc created\nWorkspace demo is running on node alpha (docker, image base).\nRun commands in it with: berth ws exec demo -- sh\n',
-    );
+    // The progress line heard before the break is not repeated.
+    expect(run.stdout).toBe('stage: creating container (50%)\ncontainer abc created\nWorkspace demo is running on node alpha (docker, image base).\nRun commands in it with: berth ws exec demo -- sh\n');
+  });
+
+  it('a failed streamed create exits by its error code (PROVIDER_UNAVAILABLE → 6) with the operation\'s error', async () => {
+    const { env } = await fakeBerth({
+      'POST /workspaces': (_req: RecordedRequest, res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        const failed = sampleOperation({ status: 'failed', error: { code: 'PROVIDER_UNAVAILABLE', message: 'Docker is not usable.' } });
+        res.end([{ type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running }, { type: 'done', operation: failed, workspace: null }].map((e) => JSON.stringify(e) + '\n').join(''));
+      },
+    });
+    const run = await runBerth(['ws', 'create', 'demo', '--json'], { env });
+    expect(run.code).toBe(6);
+    expect(JSON.parse(run.stderr).error.code).toBe('PROVIDER_UNAVAILABLE');
   });
 
   it('a failed operation exits with the status of its error code', async () => {
@@ -364,6 +407,13 @@ describe('ws exec', () => {
     const run = await runBerth(['ws', 'exec', 'demo', '--', 'ls'], { env });
     expect(run.code).toBe(7);
     expect(received.map((f) => f.type)).toEqual(['start', 'eof']);
+  });
+
+  it('opens the session by name in one round trip: no lookup of the workspace first', async () => {
+    const env = await execServer([]);
+    const run = await runBerth(['ws', 'exec', 'demo', '--', 'true'], { env });
+    expect(run.code).toBe(7);
+    expect(server?.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['UPGRADE /api/v1/workspaces/demo/exec']);
   });
 
   it('rejects a bad -e or a relative -w with exit 2', async () => {

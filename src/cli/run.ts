@@ -25,7 +25,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   // so --json is read from the arguments berth itself parses (those before `--`).
   ctx.json = wantsJson(argv);
   try {
-    const program = buildProgram(ctx);
+    // Only the invoked command's module is loaded: the program is built for these arguments.
+    const program = await buildProgram(ctx, argv);
     if (ctx.json) silenceUsageErrors(program);
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;

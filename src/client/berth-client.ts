@@ -14,11 +14,16 @@ import {
   type ExecRequest,
   type Operation,
   type OperationEvent,
+  type Workspace,
+  type WorkspaceCreateEvent,
+  type WorkspacesPost,
+  workspaceCreateEventSchema,
   type RouteName,
   type RouteResponse,
 } from '../api/index.js';
-import { runExecSession, type ExecIO } from './exec-session.js';
+import type { ExecIO } from './exec-session.js';
 import { errorFromResponse, isNetworkError, unreachableError } from './failures.js';
+import { httpRequest, type HttpAnswer } from './http-request.js';
 import { readNdjsonLines } from './ndjson.js';
 import { normalizeServerUrl, toWebSocketUrl } from './server-url.js';
 
@@ -103,6 +108,48 @@ export class BerthClient {
     }
   }
 
+  /**
+   * Creates a workspace and follows its operation in the same request (the server streams the
+   * events), resolving with the final operation, failed or not, and the workspace when it
+   * succeeded. `onAccepted` hears the operation as soon as the server took it. Should the
+   * stream break after that, the operation is followed and the workspace read the usual way.
+   */
+  async createWorkspace(
+    body: WorkspacesPost,
+    onEvent: (e: OperationEvent) => void = () => {},
+    onAccepted: (accepted: { workspace: Workspace; operation: Operation }) => void = () => {},
+  ): Promise<{ operation: Operation; workspace: Workspace | null }> {
+    const def = routes.workspacesPost;
+    const parsedBody = def.body.safeParse(body);
+    if (!parsedBody.success) throw fromZodError(parsedBody.error);
+    const response = await this.#fetch(def.path, { method: def.method, body: JSON.stringify(body), accept: 'application/x-ndjson' });
+    if (!response.ok) throw errorFromResponse(response.status, await response.text(), `${def.method} ${API_PREFIX}${def.path}`);
+    let accepted: { workspace: Workspace; operation: Operation } | undefined;
+    let seen = 0;
+    const done = await this.#readLines(response, workspaceCreateEventSchema, (e: WorkspaceCreateEvent) => {
+      if (e.type === 'accepted') {
+        accepted = { workspace: e.workspace, operation: e.operation };
+        onAccepted(accepted);
+        return undefined;
+      }
+      if (e.type === 'done') return { operation: e.operation, workspace: e.workspace };
+      seen++;
+      onEvent(e);
+      return undefined;
+    });
+    if (done) return done;
+    if (!accepted) throw new BerthError('INTERNAL', 'The server ended the answer to the workspace create before saying whether it took it; see `berth ws ls`.');
+    // The stream broke after the server took the create: follow the operation instead,
+    // skipping the events this caller already heard.
+    let skip = seen;
+    const operation = await this.watchOperation(accepted.operation.id, (e) => {
+      if (e.type !== 'done' && skip-- > 0) return;
+      if (e.type !== 'done') onEvent(e);
+    });
+    const workspace = operation.status === 'succeeded' ? await this.call('workspaceGet', { params: { name: body.name } }) : null;
+    return { operation, workspace };
+  }
+
   /** Like watchOperation, but throws the operation's error when it failed. */
   async waitOperation(id: string, onEvent: (e: OperationEvent) => void = () => {}): Promise<Operation> {
     const op = await this.watchOperation(id, onEvent);
@@ -113,9 +160,11 @@ export class BerthClient {
   }
 
   /** Runs a command in a workspace over the exec WebSocket; resolves with its exit code. */
-  exec(name: string, request: ExecRequest, io: ExecIO): Promise<number> {
+  async exec(name: string, request: ExecRequest, io: ExecIO): Promise<number> {
     const path = fillPath(streams.workspaceExec, { name });
     const url = toWebSocketUrl(`${this.server}${API_PREFIX}${path}`);
+    // The WebSocket library is loaded only by the commands that exec.
+    const { runExecSession } = await import('./exec-session.js');
     return runExecSession({ url, server: this.server, token: this.#token }, request, io);
   }
 
@@ -124,18 +173,28 @@ export class BerthClient {
     const path = fillPath(streams.operationEvents, { id });
     const response = await this.#fetch(path, { method: 'GET', accept: 'application/x-ndjson' });
     if (!response.ok) throw errorFromResponse(response.status, await response.text(), `GET ${API_PREFIX}${path}`);
-    if (!response.body) return undefined;
     let index = 0;
+    return this.#readLines(response, operationEventSchema, (e: OperationEvent) => {
+      onEvent(e, index++);
+      return e.type === 'done' ? e.operation : undefined;
+    });
+  }
+
+  /**
+   * Reads newline-delimited events of `schema` from a response, handing each to `onEvent`
+   * until it returns a result; undefined when the stream ended (or dropped) before that.
+   */
+  async #readLines<E, T>(response: HttpAnswer, schema: { safeParse(v: unknown): { success: true; data: E } | { success: false } }, onEvent: (e: E) => T | undefined): Promise<T | undefined> {
     try {
       for await (const value of readNdjsonLines(response.body)) {
-        const parsed = operationEventSchema.safeParse(value);
+        const parsed = schema.safeParse(value);
         if (!parsed.success) {
           throw new BerthError('PROTOCOL_MISMATCH', `The server sent an operation event this client does not understand; are client and server the same version?`, {
             detail: JSON.stringify(value).slice(0, 200),
           });
         }
-        onEvent(parsed.data, index++);
-        if (parsed.data.type === 'done') return parsed.data.operation;
+        const result = onEvent(parsed.data);
+        if (result !== undefined) return result;
       }
     } catch (err) {
       if (err instanceof BerthError) throw err;
@@ -151,12 +210,12 @@ export class BerthClient {
     return undefined;
   }
 
-  async #fetch(path: string, opts: { method: string; body?: string; accept?: string }): Promise<Response> {
+  async #fetch(path: string, opts: { method: string; body?: string; accept?: string }): Promise<HttpAnswer> {
     const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     try {
-      return await fetch(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body });
+      return await httpRequest(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body });
     } catch (err) {
       if (isNetworkError(err)) throw unreachableError(this.server, err);
       throw err;

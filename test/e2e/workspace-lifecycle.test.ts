@@ -3,7 +3,8 @@
  * image, and a Docker workspace taken through its whole lifecycle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, dockerLeftovers, TestServer, uniqueName } from './harness.js';
+import { apiErrorSchema } from '../../src/api/index.js';
+import { docker, dockerLeftovers, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 const name = uniqueName('life');
@@ -54,6 +55,60 @@ describe('workspace lifecycle through the CLI', () => {
     const inspect = await docker.getContainer(container.Id).inspect();
     expect(inspect.HostConfig.Memory).toBe(256 * 1024 * 1024);
     expect(inspect.HostConfig.NanoCpus).toBe(1e9);
+  });
+
+  it('creates a workspace in one streamed request that ends with it running', async () => {
+    const streamed = uniqueName('stream');
+    const response = await fetch(`${server.url}/api/v1/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ name: streamed, image: 'base' }),
+    });
+    try {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/x-ndjson');
+      const lines = (await response.text()).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines[0].type).toBe('accepted');
+      expect(lines[0].workspace.status).toBe('creating');
+      expect(lines.some((l) => l.type === 'progress')).toBe(true);
+      const done = lines.at(-1);
+      expect(done.type).toBe('done');
+      expect(done.operation.status).toBe('succeeded');
+      expect(done.workspace.status).toBe('running');
+      // The operation's row agrees with the stream: written once at the end, with its final stage.
+      const op = await fetch(`${server.url}/api/v1/operations/${done.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } }).then((r) => r.json());
+      expect(op).toMatchObject({ status: 'succeeded', stage: 'done', progress: 1 });
+      // The same name again is refused before anything streams, with the error's own status.
+      const again = await fetch(`${server.url}/api/v1/workspaces`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify({ name: streamed, image: 'base' }),
+      });
+      expect(again.status).toBe(409);
+      expect(apiErrorSchema.parse(await again.json()).code).toBe('ALREADY_EXISTS');
+    } finally {
+      expect((await server.cli(['ws', 'rm', streamed])).code).toBe(0);
+    }
+  });
+
+  it('a caller who hangs up on the streamed create does not stop it', async () => {
+    const left = uniqueName('left');
+    const abort = new AbortController();
+    const response = await fetch(`${server.url}/api/v1/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ name: left, image: 'base' }),
+      signal: abort.signal,
+    });
+    try {
+      const reader = response.body!.getReader();
+      const first = JSON.parse(new TextDecoder().decode((await reader.read()).value).split('\n')[0]);
+      expect(first.type).toBe('accepted');
+      abort.abort();
+      await waitFor('the workspace to run after the caller left', async () => (await server.json<any>(['ws', 'show', left])).status === 'running', 60_000);
+    } finally {
+      expect((await server.cli(['ws', 'rm', left])).code).toBe(0);
+    }
   });
 
   it('execs with separate streams and passes the exit code through', async () => {

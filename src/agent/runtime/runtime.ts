@@ -11,6 +11,7 @@ import {
   type AgentMethod,
   type OpContext,
   type AgentParams,
+  type ProviderInfo,
   type ProviderKind,
   type WorkspaceReport,
   type WorkspaceStatus,
@@ -71,6 +72,8 @@ export class AgentRuntime {
   private readonly running = new Map<string, AbortController>();
   /** Creates in flight by workspace id, so a delete that arrives meanwhile stops and awaits them. */
   private readonly creating = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  /** Each provider's latest probe, from the last report: a create need not probe again. */
+  private readonly lastProbe = new Map<ProviderKind, ProviderInfo>();
   private readonly exec: ExecSessions;
   private readonly emit: Emit;
 
@@ -109,7 +112,13 @@ export class AgentRuntime {
   async report(): Promise<AgentReport> {
     const [resources, providers, workspaces] = await Promise.all([
       readResources(this.state.dir),
-      Promise.all(this.backends.providers.map((p) => p.probe())),
+      Promise.all(
+        this.backends.providers.map(async (p) => {
+          const info = await p.probe();
+          this.lastProbe.set(p.kind, info);
+          return info;
+        }),
+      ),
       this.workspaceReports(),
     ]);
     return { agentVersion: BERTH_VERSION, resources, providers, workspaces };
@@ -235,7 +244,10 @@ export class AgentRuntime {
 
   private async create(p: AgentParams<'workspace.create'>, op: OpContext): Promise<{ status: WorkspaceStatus }> {
     const provider = this.providerFor(p.spec.provider);
-    const info = await provider.probe();
+    // The last report's probe says whether the provider works; only a provider that was not
+    // usable then is probed again, in case it has become usable since (a new VM image, say).
+    const cached = this.lastProbe.get(provider.kind);
+    const info = cached?.usable ? cached : await provider.probe();
     if (!info.usable) throw new BerthError('PROVIDER_UNAVAILABLE', `The ${provider.kind} provider is not usable on this node: ${info.reason ?? 'no reason given'}`, { field: 'provider' });
     op.signal.throwIfAborted();
     op.progress('creating', 0.05);

@@ -6,9 +6,8 @@ import type { CliContext } from '../context.js';
 import { acceptedMessage } from '../operation-follow.js';
 import { writeJson } from '../output/json.js';
 
-/** Registers `berth op cancel` (and the `op` group it lives in). */
-export function registerOpCancel(program: Command, ctx: CliContext): void {
-  const op = program.command('op').alias('operation').description('steer operations (creates, builds and other long work)');
+/** Registers `berth op cancel` on the `op` group. */
+export function registerOpCancel(op: Command, ctx: CliContext): void {
   withNoWait(
     withJson(
       op

@@ -1,10 +1,10 @@
-/** `berth ws create NAME`: creates a workspace and, unless --no-wait, follows it until it runs. */
+/** `berth ws create NAME`: creates a workspace and, unless --no-wait, follows it until it runs, in one request. */
 import { Option, type Command } from 'commander';
 import { providerKindSchema, type WorkspacesPost } from '../../api/index.js';
 import { parseCpus } from '../args.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
 import type { CliContext } from '../context.js';
-import { acceptedMessage, followOperation } from '../operation-follow.js';
+import { acceptedMessage, OperationFailedError, withProgress } from '../operation-follow.js';
 import { writeJson } from '../output/json.js';
 
 interface CreateOptions {
@@ -37,16 +37,19 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
     if (opts.cpus !== undefined) body.cpus = opts.cpus;
     if (opts.memory !== undefined) body.memory = opts.memory;
     const client = await ctx.client();
-    // The client checks the body against the API schema first, so a bad name or memory size
-    // fails here with the server's own wording.
-    const accepted = await client.call('workspacesPost', { body });
     if (!opts.wait) {
+      // The client checks the body against the API schema first, so a bad name or memory size
+      // fails here with the server's own wording.
+      const accepted = await client.call('workspacesPost', { body });
       if (ctx.json) writeJson(ctx.io.stdout, accepted);
       else ctx.io.stdout.write(acceptedMessage(accepted.operation));
       return;
     }
-    const operation = await followOperation(ctx, client, accepted.operation, `creating ${name}`);
-    const workspace = await client.call('workspaceGet', { params: { name } });
+    // One request: the server creates the workspace and streams its progress until it runs.
+    const { operation, workspace } = await withProgress(ctx, `creating ${name}`, (onEvent, onOperation) =>
+      client.createWorkspace(body, onEvent, (accepted) => onOperation(accepted.operation)),
+    );
+    if (operation.status === 'failed' || !workspace) throw new OperationFailedError(operation);
     if (ctx.json) return writeJson(ctx.io.stdout, { workspace, operation });
     ctx.io.stdout.write(
       `Workspace ${workspace.name} is ${workspace.status} on node ${workspace.nodeName} (${workspace.provider}, image ${workspace.image}).\n` +

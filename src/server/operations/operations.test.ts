@@ -33,6 +33,36 @@ function collect(id: string): Promise<OperationEvent[]> {
 }
 
 describe('Operations', () => {
+  it('streams every progress event but writes the row at most every 500 ms, and the last stage of a failure', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const op = await ops.start({ kind: 'workspace.create', target: 'workspace/x', createdBy: 'u' }, async (r) => {
+      for (let i = 1; i <= 10; i++) r.progress(`stage ${i}`, i / 10);
+      await gate;
+      throw new BerthError('INTERNAL', 'went wrong');
+    });
+    const events = collect(op.id);
+    // Ten stages in a burst: none written yet, then the latest one after the interval.
+    expect(await ops.get(op.id)).toMatchObject({ stage: 'queued', progress: null });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await ops.get(op.id)).toMatchObject({ stage: 'stage 10', progress: 1, status: 'running' });
+    release();
+    const seen = await events;
+    expect(seen.filter((e) => e.type === 'progress')).toHaveLength(10);
+    expect(await ops.get(op.id)).toMatchObject({ status: 'failed', stage: 'stage 10' });
+  });
+
+  it('a progress not yet written lands with the finish, in the same write', async () => {
+    const op = await ops.start({ kind: 'workspace.create', target: 'workspace/x', createdBy: 'u' }, async (r) => {
+      r.progress('almost', 0.9);
+      throw new BerthError('INTERNAL', 'went wrong');
+    });
+    const seen = await collect(op.id);
+    const done = seen.at(-1) as Extract<OperationEvent, { type: 'done' }>;
+    expect(done.operation).toMatchObject({ status: 'failed', stage: 'almost', progress: 0.9 });
+    expect(await ops.get(op.id)).toMatchObject({ status: 'failed', stage: 'almost', progress: 0.9 });
+  });
+
   it('returns at once, then streams progress, logs and the outcome', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

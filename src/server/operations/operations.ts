@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { BerthError, toApiError, type OpContext, type Operation, type OperationEvent, type OperationKind } from '../../api/index.js';
 import { operationToApi } from '../convert/to-api.js';
 import type { Store } from '../store/open.js';
+import type { OperationsTable } from '../store/schema.js';
 
 /** How an operation's body reports: an OpContext that also knows its operation's id. */
 export interface OpReporter extends OpContext {
@@ -21,10 +22,21 @@ interface Live {
   events: OperationEvent[];
   listeners: Set<Listener>;
   abort: AbortController;
+  /** The row as last written, so finishing needs no read. */
+  row: OperationsTable;
+  /** A progress write waiting for its turn, if any. */
+  pendingProgress?: { stage: string; progress: number | null };
+  progressTimer?: NodeJS.Timeout;
 }
 
 /** Replayed events per operation are capped so a chatty build cannot eat the server's memory. */
 const MAX_EVENTS = 5000;
+/**
+ * Progress reaches watchers at once, but the database row follows at most this often: a
+ * create reports a dozen stages within a few hundred milliseconds, and only the latest matters
+ * to someone who reads the row.
+ */
+const PROGRESS_WRITE_INTERVAL_MS = 500;
 /** Finished operations stay replayable this long, for watchers that arrive late. */
 const KEEP_FINISHED_MS = 10 * 60_000;
 
@@ -54,7 +66,7 @@ export class Operations {
     body: (op: OpReporter) => Promise<void>,
   ): Promise<Operation> {
     const id = randomUUID();
-    const row = {
+    const row: OperationsTable = {
       id,
       kind: meta.kind,
       target: meta.target,
@@ -68,7 +80,7 @@ export class Operations {
       finished_at: null,
     };
     await this.store.db.insertInto('operations').values(row).execute();
-    const live: Live = { events: [], listeners: new Set(), abort: new AbortController() };
+    const live: Live = { events: [], listeners: new Set(), abort: new AbortController(), row };
     this.live.set(id, live);
     void this.run(id, live, body);
     return operationToApi(row);
@@ -133,12 +145,8 @@ export class Operations {
       log: (line) => this.publish(live, { type: 'log', line }),
       progress: (stage, fraction = null) => {
         this.publish(live, { type: 'progress', stage, fraction });
-        void this.store.db
-          .updateTable('operations')
-          .set({ stage, progress: fraction })
-          .where('id', '=', id)
-          .execute()
-          .catch((err) => this.log.warn({ err, op: id }, 'could not record operation progress'));
+        live.pendingProgress = { stage, progress: fraction };
+        live.progressTimer ??= setTimeout(() => this.writeProgress(id, live), PROGRESS_WRITE_INTERVAL_MS);
       },
     };
   }
@@ -152,17 +160,38 @@ export class Operations {
       error = toApiError(live.abort.signal.aborted ? live.abort.signal.reason : err);
       if (error.code === 'INTERNAL') this.log.error({ err, op: id }, 'operation failed unexpectedly');
     }
+    // One write for the end, carrying the last progress that had not been written yet.
+    clearTimeout(live.progressTimer);
     const finished = {
+      ...(live.pendingProgress ?? {}),
       status: error ? ('failed' as const) : ('succeeded' as const),
       error_json: error ? JSON.stringify(error) : null,
       finished_at: new Date().toISOString(),
       ...(error ? {} : { stage: 'done', progress: 1 }),
     };
+    live.pendingProgress = undefined;
     await this.store.db.updateTable('operations').set(finished).where('id', '=', id).execute();
-    const op = await this.get(id);
+    live.row = { ...live.row, ...finished };
+    const op = operationToApi(live.row);
     this.publish(live, { type: 'done', operation: op });
     live.listeners.clear();
     setTimeout(() => this.live.delete(id), KEEP_FINISHED_MS).unref();
+  }
+
+  /** Writes the latest progress of a running operation (at most every PROGRESS_WRITE_INTERVAL_MS). */
+  private writeProgress(id: string, live: Live): void {
+    live.progressTimer = undefined;
+    const pending = live.pendingProgress;
+    if (!pending || live.row.status !== 'running') return;
+    live.pendingProgress = undefined;
+    live.row = { ...live.row, ...pending };
+    void this.store.db
+      .updateTable('operations')
+      .set(pending)
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .execute()
+      .catch((err) => this.log.warn({ err, op: id }, 'could not record operation progress'));
   }
 
   private publish(live: Live, e: OperationEvent): void {

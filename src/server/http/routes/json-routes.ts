@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { BERTH_VERSION } from '../../../api/index.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
+import { followCreate } from './follow-create.js';
 import { registerRoute } from './register.js';
 
 /** Adds the JSON routes. */
@@ -18,7 +19,9 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
 
   registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
-  registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202);
+  registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202, (ctx, write, closed) =>
+    followCreate(s, ctx.user, ctx.body, write, closed),
+  );
   registerRoute(app, store, 'workspaceGet', async ({ user, params, ip }) => s.workspaces.get(user, params.name, { sourceIp: ip }));
   registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }), 202);
   registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }), 202);

@@ -20,13 +20,21 @@ export interface RouteContext<R extends RouteName> {
   ip: string;
 }
 
-/** Adds the route `name` to the app. */
+/**
+ * A route's answer as newline-delimited JSON, for callers that ask with `accept:
+ * application/x-ndjson`: `write` sends one line, `closed` settles when the caller hangs up.
+ * Throwing before the first line answers with the error like any JSON route.
+ */
+export type NdjsonHandler<R extends RouteName> = (ctx: RouteContext<R>, write: (line: unknown) => void, closed: Promise<void>) => Promise<void>;
+
+/** Adds the route `name` to the app; with `ndjson`, callers may also ask for a streamed answer. */
 export function registerRoute<R extends RouteName>(
   app: FastifyInstance,
   store: Store,
   name: R,
   handler: (ctx: RouteContext<R>) => Promise<RouteResponse<R>>,
   status = 200,
+  ndjson?: NdjsonHandler<R>,
 ): void {
   const def = routes[name];
   app.route({
@@ -55,7 +63,25 @@ export function registerRoute<R extends RouteName>(
       }
       const params = req.params as Record<string, string>;
       req.auditTarget = params.name ?? params.id ?? (body as { name?: string } | undefined)?.name;
-      const result = await handler({ user, params, body: body as Body<R>, query: query as Query<R>, ip: req.ip });
+      const ctx: RouteContext<R> = { user, params, body: body as Body<R>, query: query as Query<R>, ip: req.ip };
+      if (ndjson && String(req.headers.accept ?? '').includes('application/x-ndjson')) {
+        // The response's close, not the request's: a request with a body has already closed
+        // once it was read, while the response closes when the caller hangs up.
+        const closed = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));
+        try {
+          await ndjson(ctx, (line) => {
+            // The head goes out with the first line, so an error before it still gets its status.
+            if (!reply.raw.headersSent) reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+            reply.raw.write(JSON.stringify(line) + '\n');
+          }, closed);
+        } catch (err) {
+          if (!reply.raw.headersSent) throw err;
+          req.log.warn({ err }, 'streamed answer failed midway');
+        }
+        reply.raw.end();
+        return reply;
+      }
+      const result = await handler(ctx);
       return reply.status(status).send(result);
     },
   });

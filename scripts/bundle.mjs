@@ -1,0 +1,67 @@
+// Bundles the CLI with esbuild into dist/bundle/: a small minified entry (berth.js) plus one
+// chunk per command, loaded only when that command runs. The server and the agent stay the
+// TypeScript compiler's output in dist/ (they are loaded by their commands from there), and
+// packages with native parts stay in node_modules. Run after `tsc` (npm run build does both).
+import { build } from 'esbuild';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist/bundle');
+
+/** Leaves `../../server/main.js` and `../../agent/main.js` to the compiler's output next to the bundle. */
+const serverAndAgentFromDist = {
+  name: 'server-and-agent-from-dist',
+  setup(b) {
+    b.onResolve({ filter: /\/(server|agent)\/main\.js$/ }, (args) => {
+      const which = args.path.includes('/server/') ? 'server' : 'agent';
+      return { path: `../${which}/main.js`, external: true };
+    });
+  },
+};
+
+/**
+ * zod's namespace object re-exports all of its ~40 message locales, which no bundler can drop
+ * and berth never uses (its messages are English); only English is kept.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${'node_modules'}/zod/`) ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { berth: 'src/cli/main.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  sourcemap: 'linked',
+  // ssh2 has optional native parts; it is only loaded by `berth ssh-key generate`.
+  external: ['ssh2', 'cpu-features', 'better-sqlite3'],
+  plugins: [serverAndAgentFromDist, zodEnglishOnly],
+  // Bundled CommonJS packages (commander, ws) call require() for Node's modules.
+  banner: { js: "import{createRequire as __berthRequire}from'node:module';const require=__berthRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'warning',
+});
+// A package that would drag server or provider code into user commands shows up here.
+const inputs = Object.keys(result.metafile.inputs);
+const leaked = inputs.filter((p) => /^src\/(server|agent|providers|transport|images)\//.test(p) || /node_modules\/(fastify|dockerode|better-sqlite3|pino)\//.test(p));
+if (leaked.length) {
+  console.error(`The CLI bundle includes server, agent or provider code it must load lazily:\n  ${leaked.slice(0, 10).join('\n  ')}`);
+  process.exit(1);
+}

@@ -1,0 +1,45 @@
+/**
+ * One HTTP request on Node's own http/https modules. The CLI starts a new process per
+ * command, and Node's built-in fetch loads its HTTP engine (undici, with a WebAssembly
+ * parser) on first use, which costs more than the request itself; this does not.
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** The parts of an answer the client reads. */
+export interface HttpAnswer {
+  status: number;
+  ok: boolean;
+  /** The whole body as text. */
+  text(): Promise<string>;
+  /** The body as it arrives, for streamed answers. */
+  body: AsyncIterable<Uint8Array> & { cancel(): Promise<void> };
+}
+
+/** Sends one request and resolves once the answer's head has arrived. */
+export async function httpRequest(url: string, opts: { method: string; headers: Record<string, string>; body?: string }): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const headers = { ...opts.headers };
+  if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(target, { method: opts.method, headers }, resolve);
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+  const status = res.statusCode ?? 0;
+  const body = Object.assign(res as AsyncIterable<Uint8Array>, {
+    cancel: async (): Promise<void> => {
+      res.destroy();
+    },
+  });
+  return {
+    status,
+    ok: status >= 200 && status < 300,
+    text: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    body,
+  };
+}
