@@ -5,27 +5,13 @@
  * something to undo; afterwards nothing of the workspace remains: no row, Docker container or
  * volume, LXC container or rootfs.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLeftovers, TestServer, uniqueName, waitFor } from './harness.js';
+import { dockerLeftovers, LXC_PATH, lxcContainersOf, TestServer, uniqueName, waitFor } from './harness.js';
 
-const LXC_PATH = '/var/lib/lxc';
 let server: TestServer;
 let imagesDir = '';
-
-/** berth containers in the default lxcpath labelled for a workspace id. */
-async function lxcContainersOf(workspaceId: string): Promise<string[]> {
-  const ls = spawnSync('lxc-ls', ['-1'], { encoding: 'utf8' });
-  if (ls.status !== 0) throw new Error(`lxc-ls failed: ${ls.stderr}`);
-  const out: string[] = [];
-  for (const name of ls.stdout.split('\n').filter(Boolean)) {
-    const meta = await readFile(join(LXC_PATH, name, 'berth.json'), 'utf8').catch(() => '');
-    if (meta.includes(`"${workspaceId}"`)) out.push(name);
-  }
-  return out;
-}
 
 beforeAll(async () => {
   // The test's LXC images stay in a directory of its own, removed afterwards.

@@ -3,7 +3,7 @@
  * throwaway data dirs, and runs the real CLI (`bin/berth`) against them. Nothing is mocked;
  * every test talks to the real Docker engine through the real agent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -209,4 +209,19 @@ export async function dockerLeftovers(scope: string | { node: string }): Promise
 /** A unique workspace name for a test. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Where LXC keeps containers on this machine (the default lxcpath). */
+export const LXC_PATH = '/var/lib/lxc';
+
+/** berth containers in the default lxcpath labelled for a workspace id. */
+export async function lxcContainersOf(workspaceId: string): Promise<string[]> {
+  const ls = spawnSync('lxc-ls', ['-1'], { encoding: 'utf8' });
+  if (ls.status !== 0) throw new Error(`lxc-ls failed: ${ls.stderr}`);
+  const out: string[] = [];
+  for (const name of ls.stdout.split('\n').filter(Boolean)) {
+    const meta = await readFile(join(LXC_PATH, name, 'berth.json'), 'utf8').catch(() => '');
+    if (meta.includes(`"${workspaceId}"`)) out.push(name);
+  }
+  return out;
 }

@@ -8,26 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLeftovers, TestServer, uniqueName } from './harness.js';
+import { dockerLeftovers, LXC_PATH, lxcContainersOf, TestServer, uniqueName } from './harness.js';
 
-const LXC_PATH = '/var/lib/lxc';
 let server: TestServer;
 let imagesDir = '';
 const lxcName = uniqueName('lxc');
 const dockerName = uniqueName('dock');
 let lxcWs: any;
-
-/** berth containers in the default lxcpath labelled for a workspace id. */
-async function lxcContainersOf(workspaceId: string): Promise<string[]> {
-  const ls = spawnSync('lxc-ls', ['-1'], { encoding: 'utf8' });
-  if (ls.status !== 0) throw new Error(`lxc-ls failed: ${ls.stderr}`);
-  const out: string[] = [];
-  for (const name of ls.stdout.split('\n').filter(Boolean)) {
-    const meta = await readFile(join(LXC_PATH, name, 'berth.json'), 'utf8').catch(() => '');
-    if (meta.includes(`"${workspaceId}"`)) out.push(name);
-  }
-  return out;
-}
 
 beforeAll(async () => {
   // The test's LXC images stay in a directory of its own, removed afterwards.
