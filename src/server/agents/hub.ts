@@ -104,6 +104,7 @@ export class AgentHub {
       onEvent: (name, payload) => this.onEvent(node.id, name, payload),
       onBinary: (frame) => this.onBinary(node.id, frame),
       onProtocolError: (err) => log.warn({ err: err.message }, 'agent sent a bad frame'),
+      onHandlerError: (err) => log.error({ err }, 'handling a frame from the agent failed'),
     });
     socket.on('close', () => {
       clearTimeout(helloTimer);
