@@ -78,8 +78,37 @@ export async function listBerthImages(docker: Dockerode): Promise<NodeImage[]> {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+// Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
+
+/**
+ * Is this something the engine could know as an image: a reference in Docker's grammar or an
+ * image id? The reference becomes part of an engine API path, so anything else (`../`, spaces,
+ * `?`) must never reach the engine: `../../x` makes the engine answer with a redirect that the
+ * engine client follows to a host named by the path, failing outside any caller's reach.
+ */
+export function isEngineReference(ref: string): boolean {
+  return ref.length <= 255 && (REFERENCE.test(ref) || IMAGE_ID.test(ref));
+}
+
+/** Refuses a reference the engine could not know, before it reaches an engine API path. */
+function requireEngineReference(ref: string): void {
+  if (!isEngineReference(ref)) {
+    throw new BerthError('INVALID_ARGUMENT', `${JSON.stringify(ref.slice(0, 100))} is not an image reference: use a berth image name such as base, or a Docker reference such as debian:bookworm.`, {
+      field: 'image',
+    });
+  }
+}
+
 /** Does the engine have this reference locally? */
 export async function imageExists(docker: Dockerode, ref: string): Promise<boolean> {
+  requireEngineReference(ref);
   try {
     await docker.getImage(ref).inspect();
     return true;
@@ -105,6 +134,7 @@ export async function removeUnusedImage(docker: Dockerode, id: string, op: OpCon
  * the layers seen so far, which is coarse but never goes backwards by much.
  */
 export async function pullImage(docker: Dockerode, ref: string, op: OpContext): Promise<void> {
+  requireEngineReference(ref);
   op.log(`pulling ${ref}`);
   op.progress('pulling', 0);
   let stream: NodeJS.ReadableStream;
