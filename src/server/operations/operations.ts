@@ -21,6 +21,8 @@ export interface OpReporter {
 type Listener = (e: OperationEvent) => void;
 
 interface Live {
+  /** The operation as it started, for reporting its end when the store cannot be read. */
+  started: Operation;
   events: OperationEvent[];
   listeners: Set<Listener>;
   abort: AbortController;
@@ -71,10 +73,11 @@ export class Operations {
       finished_at: null,
     };
     await this.store.db.insertInto('operations').values(row).execute();
-    const live: Live = { events: [], listeners: new Set(), abort: new AbortController() };
+    const started = operationToApi(row);
+    const live: Live = { started, events: [], listeners: new Set(), abort: new AbortController() };
     this.live.set(id, live);
     void this.run(id, live, body);
-    return operationToApi(row);
+    return started;
   }
 
   /** The reporter for an operation that is running (used to route agent progress events). */
@@ -139,8 +142,17 @@ export class Operations {
       finished_at: new Date().toISOString(),
       ...(error ? {} : { stage: 'done', progress: 1 }),
     };
-    await this.store.db.updateTable('operations').set(finished).where('id', '=', id).execute();
-    const op = await this.get(id);
+    // Nobody awaits run(): a failure to record the outcome is logged here, and watchers still
+    // get their `done`, rather than the rejection escaping to the process.
+    let op: Operation;
+    try {
+      await this.store.db.updateTable('operations').set(finished).where('id', '=', id).execute();
+      op = await this.get(id);
+    } catch (err) {
+      this.log.error({ err, op: id }, 'could not record the outcome of an operation');
+      const recordError = { code: 'INTERNAL' as const, message: 'berth could not record how this operation ended; the server log has the details.' };
+      op = { ...live.started, status: 'failed', error: error ?? recordError, finishedAt: finished.finished_at };
+    }
     this.publish(live, { type: 'done', operation: op });
     live.listeners.clear();
     setTimeout(() => this.live.delete(id), KEEP_FINISHED_MS).unref();
