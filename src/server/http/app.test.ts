@@ -48,4 +48,11 @@ describe('the HTTP edge', () => {
       expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   });
+
+  it('answers a HEAD request it cannot read without a body', async () => {
+    const port = await listening();
+    const answer = await raw(port, `HEAD /${'x'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.endsWith('\r\n\r\n')).toBe(true);
+  });
 });
