@@ -46,7 +46,7 @@ export async function authenticate(store: Store, req: FastifyRequest): Promise<U
  * Answers a connection whose bytes node's HTTP parser refused, with berth's error shape, then
  * closes it: after a parse error nothing more on that connection can be trusted.
  */
-export function answerClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+export function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -57,7 +57,7 @@ export function answerClientError(err: NodeJS.ErrnoException & { rawPacket?: Buf
     message: tooLarge ? 'The request line or headers are too large; send a shorter URL or fewer headers.' : 'The request is not valid HTTP; check the client that sent it.',
   });
   // An answer to HEAD has no body, even when the rest of the request could not be read.
-  const head = err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
   socket.end(
     `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
   );
