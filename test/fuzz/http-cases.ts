@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { API_PREFIX, routes, streams, type RouteName } from '../../src/api/routes.js';
 import { hostileJson, hostileNumber, hostileString, rawPathSegment, shapedBody, VALID_NAMES, withPrototypeKeys } from './hostile.js';
-import { assertRegisteredAnswer, countCase, countReached, HANG_MS, type FuzzWorld, type Who } from './world.js';
+import { assertRegisteredAnswer, countCase, countReached, HANG_MS, type FuzzWorld, type HttpTarget, type Who } from './world.js';
 
 type Encoding = 'json' | 'proto' | 'constructor' | 'garbage' | 'none' | 'text' | 'huge';
 
@@ -60,13 +60,13 @@ function bodyKeys(route: HttpCase['route']): string[] {
 }
 
 /** Path parameters a case must not aim at the suite's own fixtures (it would delete them). */
-function paramPool(world: FuzzWorld, route: HttpCase['route']): string[] {
+function paramPool(world: HttpTarget, route: HttpCase['route']): string[] {
   if (route === 'userDelete' || route === 'workspaceDelete') return [];
   return world.knownNames;
 }
 
 /** The arbitrary of HTTP cases. */
-export function httpCases(world: FuzzWorld): fc.Arbitrary<HttpCase> {
+export function httpCases(world: HttpTarget): fc.Arbitrary<HttpCase> {
   const names = [...(Object.keys(routes) as RouteName[]), 'operationEvents' as const];
   const pools = fieldPools(world.knownNames);
   return fc.constantFrom(...names).chain((route) =>
@@ -88,7 +88,7 @@ export function httpCases(world: FuzzWorld): fc.Arbitrary<HttpCase> {
 }
 
 /** Sends one case and checks the answer; records workspaces the suite asked for. */
-export async function runHttpCase(world: FuzzWorld, c: HttpCase): Promise<void> {
+export async function runHttpCase(world: HttpTarget, c: HttpCase): Promise<void> {
   countCase('http');
   const def = c.route === 'operationEvents' ? { method: 'GET', path: streams.operationEvents, body: null } : routes[c.route];
   const param = c.rawParam ? rawPathSegment(c.param) : encodeURIComponent(c.param.replace(/[\ud800-\udfff]/g, '\ufffd'));
@@ -164,7 +164,7 @@ export function offTableCases(): fc.Arbitrary<OffTableCase> {
 }
 
 /** Sends one off-table request and checks the answer. */
-export async function runOffTableCase(world: FuzzWorld, c: OffTableCase): Promise<void> {
+export async function runOffTableCase(world: HttpTarget, c: OffTableCase): Promise<void> {
   countCase('http-off-table');
   const headers = Object.fromEntries(c.headers.filter(([k]) => k !== 'transfer-encoding' && k !== 'content-encoding' && k !== 'host'));
   const what = `${c.method} ${c.path.slice(0, 300)} as ${c.who} with ${JSON.stringify(headers).slice(0, 300)}`;

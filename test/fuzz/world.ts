@@ -44,8 +44,16 @@ export function countReached(what: string): void {
   reached[what] = (reached[what] ?? 0) + 1;
 }
 
+/** What HTTP cases need from a server: a real process (FuzzWorld) or an app in this process. */
+export interface HttpTarget {
+  readonly knownNames: string[];
+  readonly asked: Map<string, string>;
+  call(method: string, path: string, who: Who, body?: string | Buffer, headers?: Record<string, string>): Promise<Answer>;
+  assertAlive(what: string): Promise<void>;
+}
+
 /** The server under test and what the suite made on it. */
-export class FuzzWorld {
+export class FuzzWorld implements HttpTarget {
   memberToken = '';
   nodeId = '';
   /** The workspace every exec and SSH case aims at. */
