@@ -61,6 +61,8 @@ export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 40
 export class AgentHub {
   private readonly connections = new Map<string, Connection>();
   private readonly execSessions = new Map<string, { nodeId: string; sink: ExecSink }>();
+  /** Which node runs each operation the hub asked for, so only that node may report on it. */
+  private readonly opNodes = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -101,8 +103,9 @@ export class AgentHub {
           void this.record(node.id, frame, log);
         }
       },
-      onEvent: (name, payload) => this.onEvent(node.id, name, payload),
-      onBinary: (frame) => this.onBinary(node.id, frame),
+      // Nothing but hello counts before the connection is welcomed.
+      onEvent: (name, payload) => (conn ? this.onEvent(node.id, name, payload) : log.warn({ event: name }, 'agent sent an event before hello')),
+      onBinary: (frame) => (conn ? this.onBinary(node.id, frame) : log.warn('agent sent exec data before hello')),
       onProtocolError: (err) => log.warn({ err: err.message }, 'agent sent a bad frame'),
       onHandlerError: (err) => log.error({ err }, 'handling a frame from the agent failed'),
     });
@@ -126,7 +129,12 @@ export class AgentHub {
   request<M extends AgentMethod>(nodeId: string, method: M, params: AgentParams<M>, timeoutMs = 0): Promise<AgentResult<M>> {
     const c = this.connections.get(nodeId);
     if (!c) return Promise.reject(new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.'));
-    return c.peer.request(method, params, timeoutMs);
+    const opId = (params as { opId?: unknown }).opId;
+    if (typeof opId !== 'string') return c.peer.request(method, params, timeoutMs);
+    this.opNodes.set(opId, nodeId);
+    return c.peer.request(method, params, timeoutMs).finally(() => {
+      if (this.opNodes.get(opId) === nodeId) this.opNodes.delete(opId);
+    });
   }
 
   /** Starts a command in a workspace on a node and wires its streams to `sink`. */
@@ -161,14 +169,15 @@ export class AgentHub {
 
   private onEvent(nodeId: string, name: AgentEvent, payload: unknown): void {
     switch (name) {
+      // A node reports only on operations it was asked to run, never on another node's.
       case 'op.progress': {
         const p = payload as AgentEventPayload<'op.progress'>;
-        this.ops.reporter(p.opId)?.progress(p.stage, p.fraction);
+        if (this.opNodes.get(p.opId) === nodeId) this.ops.reporter(p.opId)?.progress(p.stage, p.fraction);
         return;
       }
       case 'op.log': {
         const p = payload as AgentEventPayload<'op.log'>;
-        this.ops.reporter(p.opId)?.log(p.line);
+        if (this.opNodes.get(p.opId) === nodeId) this.ops.reporter(p.opId)?.log(p.line);
         return;
       }
       case 'exec.pause':
