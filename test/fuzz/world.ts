@@ -67,6 +67,16 @@ export class FuzzWorld implements HttpTarget {
 
   static async start(): Promise<FuzzWorld> {
     const server = await TestServer.start({ localAgent: true, env: { BERTH_LOG_LEVEL: 'info' } });
+    try {
+      return await FuzzWorld.prepare(server);
+    } catch (err) {
+      // A half-made world must not outlive the run (its server, its workspace).
+      await server.destroy();
+      throw err;
+    }
+  }
+
+  private static async prepare(server: TestServer): Promise<FuzzWorld> {
     const w = new FuzzWorld(server);
     const node = await server.waitNodeOnline(undefined, 60_000);
     w.nodeId = node.id;
