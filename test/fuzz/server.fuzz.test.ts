@@ -78,5 +78,7 @@ describe('fuzz: a real server survives hostile input', () => {
 
   it('the SSH gateway with a logged-in client', async () => {
     await fc.assert(fc.asyncProperty(clientSshCases(world), (c) => world.guard(() => runClientSshCase(world, sshPort, c))), params(RUNS / 10));
+    // The cases must have got past the login, or they tested nothing behind it.
+    expect(reached['ssh logged in'] ?? 0, 'SSH cases that logged in').toBeGreaterThanOrEqual(Math.round(RUNS / 20));
   }, budget(RUNS / 10, 10_000));
 });

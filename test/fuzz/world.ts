@@ -5,6 +5,7 @@
  * workspace rows, containers, volumes, LXC containers and QEMU processes.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
@@ -92,7 +93,8 @@ export class FuzzWorld implements HttpTarget {
     const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'fuzz' });
     const pem = keys.private;
     const pub = keys.public;
-    const added = await w.call('POST', '/api/v1/ssh-keys', 'admin', JSON.stringify({ name: 'fuzz', publicKey: pub }));
+    // A name no case can generate: keys can be removed by name, and cases remove what they name.
+    const added = await w.call('POST', '/api/v1/ssh-keys', 'admin', JSON.stringify({ name: `fixture.${randomBytes(8).toString('hex')}`, publicKey: pub }));
     expect(added.status, added.text).toBe(201);
     w.sshKey = pem;
     for (const r of await w.workspaceRows()) w.asked.set(r.id, r.name);
