@@ -45,9 +45,9 @@ afterAll(async () => {
     const strays = await world.strays();
     expect(strays, 'things exist that no case asked for').toEqual([]);
   } finally {
-    await world.server.destroy();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     console.log(`fuzz: ${total} cases in ${Math.round((Date.now() - started) / 1000)} s ${JSON.stringify(counts)}\nreached: ${JSON.stringify(reached)}`);
+    await world.server.destroy();
   }
 }, 600_000);
 
