@@ -67,6 +67,18 @@ describe('fuzz: the HTTP layer in this process', () => {
   }, 1_800_000);
 
   it('requests outside the route table, many cases', async () => {
-    await fc.assert(fc.asyncProperty(offTableCases(), (c) => runOffTableCase(target, c)), { numRuns: RUNS * 3 });
+    await fc.assert(
+      fc.asyncProperty(offTableCases(), async (c) => {
+        try {
+          await runOffTableCase(target, c);
+        } catch (err) {
+          // inject parses the URL itself and refuses some that a socket carries as they are; those
+          // cases never reach the app (the real-process suite sends them over a socket).
+          if (err instanceof TypeError && err.message === 'Invalid URL') return fc.pre(false);
+          throw err;
+        }
+      }),
+      { numRuns: RUNS * 3 },
+    );
   }, 1_800_000);
 });
