@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // Projects: fast unit tests next to the code; provider suites against the real Docker, LXC
-// and QEMU; the transport against a real sshd; and end-to-end tests that start real server
-// and agent processes and drive them with the CLI. Each slow project runs one file at a time:
-// they share one Docker engine, one LXC and a 2-core machine.
+// and QEMU; the transport against a real sshd; end-to-end tests that start real server and
+// agent processes and drive them with the CLI; and fuzzing of a real server process. Each
+// slow project runs one file at a time: they share one Docker engine, one LXC and a 2-core
+// machine.
 export default defineConfig({
   test: {
     projects: [
@@ -22,6 +23,16 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 300_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Hostile input against a real server process; BERTH_FUZZ_RUNS raises the case count.
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          testTimeout: 1_800_000,
           hookTimeout: 600_000,
           fileParallelism: false,
         },

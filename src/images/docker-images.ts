@@ -20,10 +20,25 @@ const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
  * encoding keeps `/`, `:` and `@` from being read as anything but part of the name.
  */
 export function engineImage(docker: Dockerode, ref: string): Dockerode.Image {
-  if (!IMAGE_ID.test(ref) && parseImageReference(ref) === null) {
+  requireEngineReference(ref);
+  return docker.getImage(encodeURIComponent(ref));
+}
+
+/**
+ * Is this something the engine could know as an image: a reference in the grammar (one
+ * grammar for the whole of berth, in the contract) or an image id? Anything else (`../`,
+ * spaces, `?`) must never reach an engine API path: `../../x` makes the engine answer with a
+ * redirect that its client would follow to a host named by the path.
+ */
+export function isEngineReference(ref: string): boolean {
+  return IMAGE_ID.test(ref) || parseImageReference(ref) !== null;
+}
+
+/** Refuses a reference the engine could not know, before it reaches an engine API path. */
+function requireEngineReference(ref: string): void {
+  if (!isEngineReference(ref)) {
     throw new BerthError('INVALID_ARGUMENT', `"${printableRef(ref)}" is not an image reference: ${IMAGE_RULE}.`, { field: 'image' });
   }
-  return docker.getImage(encodeURIComponent(ref));
 }
 
 /** A reference cut short and with control characters escaped, fit to be quoted in a message. */
@@ -136,7 +151,7 @@ export async function registryHas(docker: Dockerode, ref: string): Promise<void>
  */
 export async function pullImage(docker: Dockerode, ref: string, op: OpContext): Promise<void> {
   // The reference travels in the query string (encoded by the client), but only a valid one is worth a registry's time.
-  if (parseImageReference(ref) === null) throw new BerthError('INVALID_ARGUMENT', `"${printableRef(ref)}" is not an image reference: ${IMAGE_RULE}.`, { field: 'image' });
+  requireEngineReference(ref);
   op.log(`pulling ${ref}`);
   op.progress('pulling', 0);
   let stream: NodeJS.ReadableStream;

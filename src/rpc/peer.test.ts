@@ -99,4 +99,43 @@ describe('RpcPeer', () => {
     expect((await pending).code).toBe('NODE_OFFLINE');
     expect((await caller.request('image.list', {}).catch((e) => e)).code).toBe('NODE_OFFLINE');
   });
+
+  it('treats prototype names (constructor, __proto__, toString) as unknown events and methods', async () => {
+    const pair = await socketPair();
+    cleanup = pair.close;
+    const errors: string[] = [];
+    const seen: unknown[] = [];
+    new RpcPeer(pair.server, { onEvent: (name) => seen.push(name), onRequest: async () => ({}), onProtocolError: (e) => errors.push(e.message) });
+    const answers: unknown[] = [];
+    pair.client.on('message', (d) => answers.push(JSON.parse(d.toString())));
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      pair.client.send(JSON.stringify({ type: 'event', name, payload: {} }));
+      pair.client.send(JSON.stringify({ type: 'request', id: name, method: name, params: {} }));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual([]);
+    expect(errors).toEqual(['unknown event constructor', 'unknown event __proto__', 'unknown event toString', 'unknown event hasOwnProperty']);
+    expect(answers).toHaveLength(4);
+    for (const a of answers) expect(a).toMatchObject({ type: 'response', error: { code: 'UNSUPPORTED' } });
+  });
+
+  it('reports a handler that throws instead of letting it escape the socket listener', async () => {
+    const pair = await socketPair();
+    cleanup = pair.close;
+    const caught: unknown[] = [];
+    new RpcPeer(pair.server, {
+      onEvent: () => {
+        throw new Error('handler bug');
+      },
+      onBinary: () => {
+        throw new Error('binary handler bug');
+      },
+      onHandlerError: (err) => caught.push((err as Error).message),
+    });
+    const emitter = new RpcPeer(pair.client, {});
+    emitter.emit('op.log', { opId: 'o', line: 'x' });
+    emitter.sendBinary(Buffer.from('abc'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(caught).toEqual(['handler bug', 'binary handler bug']);
+  });
 });

@@ -47,14 +47,24 @@ export class RpcPeer {
       onProtocolError?: (err: Error) => void;
       /** Receives binary frames (exec data); without it they are protocol errors. */
       onBinary?: (frame: Buffer) => void;
+      /**
+       * Receives what a handler threw while handling a frame. A throw inside a socket listener
+       * would otherwise escape to the process and end it, whatever the frame was.
+       */
+      onHandlerError?: (err: unknown) => void;
     },
   ) {
     socket.on('message', (data, isBinary) => {
-      if (isBinary) {
-        if (!this.handlers.onBinary) return this.protocolError(new Error('this side takes no binary frames'));
-        return this.handlers.onBinary(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+      try {
+        if (isBinary) {
+          if (!this.handlers.onBinary) return this.protocolError(new Error('this side takes no binary frames'));
+          return this.handlers.onBinary(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+        }
+        this.receive(data.toString());
+      } catch (err) {
+        if (this.handlers.onHandlerError) this.handlers.onHandlerError(err);
+        else this.protocolError(err instanceof Error ? err : new Error(String(err)));
       }
-      this.receive(data.toString());
     });
     socket.on('close', () => this.failAll(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered; check that its agent is running.')));
   }
@@ -130,7 +140,8 @@ export class RpcPeer {
       case 'response':
         return this.settle(frame);
       case 'event': {
-        const schema = agentEvents[frame.name as AgentEvent];
+        // Own keys only: a name such as `constructor` must not find Object's prototype.
+        const schema = Object.hasOwn(agentEvents, frame.name) ? agentEvents[frame.name as AgentEvent] : undefined;
         if (!schema) return this.protocolError(new Error(`unknown event ${frame.name}`));
         const payload = schema.safeParse(frame.payload);
         if (!payload.success) return this.protocolError(new Error(`invalid ${frame.name} payload`));
@@ -143,7 +154,7 @@ export class RpcPeer {
 
   private async answer(id: string, method: string, rawParams: unknown): Promise<void> {
     try {
-      const spec = agentMethods[method as AgentMethod];
+      const spec = Object.hasOwn(agentMethods, method) ? agentMethods[method as AgentMethod] : undefined;
       if (!spec) throw new BerthError('UNSUPPORTED', `This agent does not know the method ${method}; upgrade it to match the server.`);
       const params = spec.params.safeParse(rawParams);
       if (!params.success) throw new BerthError('INVALID_ARGUMENT', `Invalid parameters for ${method}: ${params.error.issues[0]?.message}.`);

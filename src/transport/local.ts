@@ -98,7 +98,8 @@ function childSession(child: ChildProcess, p: ExecParams): ExecSession {
   p.signal?.addEventListener('abort', onAbort, { once: true });
 
   const exited = new Promise<number>((resolve) => {
-    child.once('error', (err: NodeJS.ErrnoException) => {
+    // `on`, not `once`: a failed kill() later emits 'error' again, and an unheard one ends the process.
+    child.on('error', (err: NodeJS.ErrnoException) => {
       // 'error' without a pid means the program never started; 'close' still follows.
       if (child.pid === undefined) spawnFailure = err;
     });

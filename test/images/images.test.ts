@@ -103,6 +103,15 @@ describe('busybox images', () => {
     const err = await expectBerthError(pulling.resolveDocker('127.0.0.1:1/berth/none:latest', recordingOp()), 'NOT_FOUND', 'image');
     expect(err.message).toContain('berth image build');
   });
+
+  it('answers INVALID_ARGUMENT for text that is no reference, without asking the engine', async () => {
+    // `../../../etc/passwd` once reached the engine's URL path; the engine's redirect was
+    // followed to a host named "etc", and that failure ended the process.
+    const pulling = new ImageStore({ docker });
+    for (const ref of ['../../../etc/passwd', 'a b', '?x', 'x\u0000y']) {
+      await expectBerthError(pulling.resolveDocker(ref, recordingOp()), 'INVALID_ARGUMENT', 'image');
+    }
+  });
 });
 
 describe('invalid builds', () => {

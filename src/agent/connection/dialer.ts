@@ -98,6 +98,7 @@ export class Dialer {
         this.connectedOnce = null;
       },
       onProtocolError: (err) => log.warn({ err: err.message }, 'server sent a bad frame'),
+      onHandlerError: (err) => log.error({ err }, 'handling a frame from the server failed'),
     });
     this.peer = peer;
 

@@ -93,7 +93,10 @@ export async function startAttach(
   let resolvePath!: (p: string | null) => void;
   const ptyPath = new Promise<string | null>((r) => (resolvePath = r));
   const stdout = stripPtyMarker(session.stdout, resolvePath);
-  void session.wait().then(() => resolvePath(null));
+  void session.wait().then(
+    () => resolvePath(null),
+    () => resolvePath(null),
+  );
   // lxc-attach sets its terminal up with TCSAFLUSH, which throws away input that arrived
   // before: so input waits here until the terminal is lxc-attach's.
   const stdin = new PassThrough();

@@ -66,6 +66,8 @@ export class AgentHub {
   private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
+  /** Which node runs each operation the hub asked for, so only that node may report on it. */
+  private readonly opNodes = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -108,9 +110,11 @@ export class AgentHub {
           void this.record(node.id, frame, log);
         }
       },
-      onEvent: (name, payload) => this.onEvent(node.id, name, payload),
-      onBinary: (frame) => this.onBinary(node.id, frame),
+      // Nothing but hello counts before the connection is welcomed.
+      onEvent: (name, payload) => (conn ? this.onEvent(node.id, name, payload) : log.warn({ event: name }, 'agent sent an event before hello')),
+      onBinary: (frame) => (conn ? this.onBinary(node.id, frame) : log.warn('agent sent exec data before hello')),
       onProtocolError: (err) => log.warn({ err: err.message }, 'agent sent a bad frame'),
+      onHandlerError: (err) => log.error({ err }, 'handling a frame from the agent failed'),
     });
     socket.on('close', () => {
       clearTimeout(helloTimer);
@@ -132,7 +136,12 @@ export class AgentHub {
   request<M extends AgentMethod>(nodeId: string, method: M, params: AgentParams<M>, timeoutMs = 0): Promise<AgentResult<M>> {
     const c = this.connections.get(nodeId);
     if (!c) return Promise.reject(new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.'));
-    return c.peer.request(method, params, timeoutMs);
+    const opId = (params as { opId?: unknown }).opId;
+    if (typeof opId !== 'string') return c.peer.request(method, params, timeoutMs);
+    this.opNodes.set(opId, nodeId);
+    return c.peer.request(method, params, timeoutMs).finally(() => {
+      if (this.opNodes.get(opId) === nodeId) this.opNodes.delete(opId);
+    });
   }
 
   /**
@@ -223,14 +232,15 @@ export class AgentHub {
 
   private onEvent(nodeId: string, name: AgentEvent, payload: unknown): void {
     switch (name) {
+      // A node reports only on operations it was asked to run, never on another node's.
       case 'op.progress': {
         const p = payload as AgentEventPayload<'op.progress'>;
-        this.ops.reporter(p.opId)?.progress(p.stage, p.fraction);
+        if (this.opNodes.get(p.opId) === nodeId) this.ops.reporter(p.opId)?.progress(p.stage, p.fraction);
         return;
       }
       case 'op.log': {
         const p = payload as AgentEventPayload<'op.log'>;
-        this.ops.reporter(p.opId)?.log(p.line);
+        if (this.opNodes.get(p.opId) === nodeId) this.ops.reporter(p.opId)?.log(p.line);
         return;
       }
       case 'exec.pause':

@@ -2,8 +2,9 @@
  * The HTTP edge: fastify with one error handler that turns every failure into the API error
  * shape and maps its code to a status, and bearer-token authentication.
  */
+import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { API_PREFIX, BerthError, ERROR_CODES, fromZodError, toApiError, type User } from '../../api/index.js';
@@ -41,6 +42,27 @@ export async function authenticate(store: Store, req: FastifyRequest): Promise<U
   return user;
 }
 
+/**
+ * Answers a connection whose bytes node's HTTP parser refused, with berth's error shape, then
+ * closes it: after a parse error nothing more on that connection can be trusted.
+ */
+export function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    code: 'INVALID_ARGUMENT',
+    message: tooLarge ? 'The request line or headers are too large; send a shorter URL or fewer headers.' : 'The request is not valid HTTP; check the client that sent it.',
+  });
+  // An answer to HEAD has no body, even when the rest of the request could not be read.
+  const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+  );
+}
+
 /** Builds the fastify app with error handling and WebSocket support; routes are added by the caller. */
 export async function createApp(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -49,6 +71,13 @@ export async function createApp(log: Logger): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // A URL that cannot be decoded never reaches a route: answer it in berth's error shape too.
+    frameworkErrors: (err, req, reply) => {
+      req.errorCode = 'INVALID_ARGUMENT';
+      void (reply as unknown as FastifyReply).status(400).send({ code: 'INVALID_ARGUMENT', message: `The request could not be read: ${err.message}.` });
+    },
+    // Bytes that are not HTTP at all (or headers too large) end the connection, answered in berth's error shape.
+    clientErrorHandler: answerClientError,
   });
   await app.register(websocket, { options: { maxPayload: 8 * 1024 * 1024 } });
 

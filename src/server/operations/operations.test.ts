@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError, type OperationEvent } from '../../api/index.js';
@@ -61,6 +62,19 @@ describe('Operations', () => {
     const done = seen.at(-1) as Extract<OperationEvent, { type: 'done' }>;
     expect(done.operation).toMatchObject({ status: 'failed', stage: 'almost', progress: 0.9 });
     expect(await ops.get(op.id)).toMatchObject({ status: 'failed', stage: 'almost', progress: 0.9 });
+  });
+
+  it('still ends with done when its outcome cannot be recorded, and nothing escapes to the process', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const op = await ops.start({ kind: 'workspace.create', target: 'workspace/x', createdBy: 'u' }, () => gate);
+    const events = collect(op.id);
+    // The store refuses the final write (as a full disk or a broken database would).
+    await sql`ALTER TABLE operations RENAME TO operations_elsewhere`.execute(store.db);
+    release();
+    const done = (await events).at(-1);
+    expect(done).toMatchObject({ type: 'done', operation: { id: op.id, status: 'failed', error: { code: 'INTERNAL' } } });
+    await sql`ALTER TABLE operations_elsewhere RENAME TO operations`.execute(store.db);
   });
 
   it('returns at once, then streams progress, logs and the outcome', async () => {

@@ -170,9 +170,18 @@ export class Operations {
       ...(error ? {} : { stage: 'done', progress: 1 }),
     };
     live.pendingProgress = undefined;
-    await this.store.db.updateTable('operations').set(finished).where('id', '=', id).execute();
-    live.row = { ...live.row, ...finished };
-    const op = operationToApi(live.row);
+    // Nobody awaits run(): a failure to record the outcome is logged here, and watchers still
+    // get their `done`, rather than the rejection escaping to the process.
+    let op: Operation;
+    try {
+      await this.store.db.updateTable('operations').set(finished).where('id', '=', id).execute();
+      live.row = { ...live.row, ...finished };
+      op = operationToApi(live.row);
+    } catch (err) {
+      this.log.error({ err, op: id }, 'could not record the outcome of an operation');
+      const recordError = { code: 'INTERNAL' as const, message: 'berth could not record how this operation ended; the server log has the details.' };
+      op = { ...operationToApi(live.row), status: 'failed', error: error ?? recordError, finishedAt: finished.finished_at };
+    }
     this.publish(live, { type: 'done', operation: op });
     live.listeners.clear();
     setTimeout(() => this.live.delete(id), KEEP_FINISHED_MS).unref();

@@ -52,7 +52,9 @@ export function authenticator(deps: Pick<GatewayDeps, 'userForKey' | 'log'>, sta
         deps.log.error({ err }, 'ssh authentication failed unexpectedly');
         refuse(ctx, 'error while checking the key');
       },
-    );
+    )
+      // Answering a client that has already gone throws inside ssh2; that must not reach the process.
+      .catch((err: unknown) => deps.log.debug({ err }, 'could not answer an ssh authentication request'));
   };
 }
 

@@ -117,9 +117,19 @@ export class WorkspaceFiles {
     await this.run(`exists "$1" || nf "$1"; [ -d "$1" ] && [ ! -L "$1" ] && fail "$1: Is a directory"; rm -f "$1"`, [path]);
   }
 
-  /** RENAME; like SFTP v3 it refuses to replace an existing target. */
+  /**
+   * RENAME; like SFTP v3 it refuses to replace an existing target. Like rename(2) it refuses
+   * to cross file systems: `mv` would copy instead, and renaming /proc into the home volume
+   * copied files without end until the node's disk was full.
+   */
   async rename(from: string, to: string): Promise<void> {
-    await this.run(`exists "$1" || nf "$1"; exists "$2" && fail "$2: File exists"; mv "$1" "$2"`, [from, to]);
+    await this.run(
+      'exists "$1" || nf "$1"; exists "$2" && fail "$2: File exists"; ' +
+        'to=$(stat -c %d "$(dirname "$2")" 2>/dev/null) || nf "$(dirname "$2")"; ' +
+        '[ "$(stat -c %d "$1")" = "$to" ] || fail "$1: cannot be renamed onto another file system (copy it instead)"; ' +
+        'mv "$1" "$2"',
+      [from, to],
+    );
   }
 
   /** READLINK. */

@@ -76,6 +76,16 @@ describe('in-gateway SFTP server', () => {
     await expect(stat(join(home, 'sub'))).rejects.toThrow();
   });
 
+  it('refuses to rename across file systems instead of copying (rename(2) semantics)', async () => {
+    const files = new WorkspaceFiles({ hub }, LOCAL_WORKSPACE);
+    await expect(files.rename('/proc/version', join(home, 'version'))).rejects.toThrow(/another file system/);
+    await expect(stat(join(home, 'version'))).rejects.toThrow();
+    await expect(files.rename(join(home, 'nope'), join(home, 'x'))).rejects.toThrow(/No such file/);
+    await writeFile(join(home, 'same.txt'), 'x');
+    await files.rename(join(home, 'same.txt'), join(home, 'moved.txt'));
+    expect(await readFile(join(home, 'moved.txt'), 'utf8')).toBe('x');
+  });
+
   it('answers missing files with "No such file" and keeps serving', async () => {
     const r = await sftp('-get nope.bin x.bin\n-rm nope\nls\n');
     expect(r.out).toMatch(/not found|No such file/);

@@ -19,22 +19,35 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     await new Promise<void>((resolve) => {
       let stop: (() => void) | undefined;
+      let finished = false;
       const finish = () => {
+        finished = true;
         stop?.();
         resolve();
       };
       req.raw.on('close', finish);
-      void s.ops
+      s.ops
         .watch(id, (e) => {
+          if (finished) return;
           reply.raw.write(JSON.stringify(e) + '\n');
           if (e.type === 'done') {
             reply.raw.end();
             finish();
           }
         })
-        .then((unsubscribe) => {
-          stop = unsubscribe;
-        });
+        .then(
+          (unsubscribe) => {
+            // The client may have gone while the watch was being set up.
+            if (finished) unsubscribe();
+            else stop = unsubscribe;
+          },
+          (err: unknown) => {
+            // The 200 is already sent: end the stream without `done`, which clients report as cut off.
+            req.log.error({ err, op: id }, 'watching an operation failed');
+            reply.raw.end();
+            finish();
+          },
+        );
     });
     return reply;
   });
