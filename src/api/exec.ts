@@ -18,7 +18,14 @@ const dimension = z.number().int().positive().max(MAX_TERMINAL_DIMENSION);
 
 /** What to run; the same shape travels client → server → agent → provider. */
 export const execRequestSchema = z.object({
-  cmd: z.array(argSchema).min(1, 'give a command to run').max(MAX_ARGS, `give at most ${MAX_ARGS} arguments`),
+  cmd: z
+    .array(argSchema)
+    .min(1, 'give a command to run')
+    .max(MAX_ARGS, `give at most ${MAX_ARGS} arguments`)
+    // A command name is a path, so PATH_MAX bounds it anyway. It is also what runc quotes when
+    // it cannot run the command, and an error message past its 64 KiB pipe hangs `runc exec`
+    // for good, wedging the container (seen with a 66,000-character name and Docker 20.10).
+    .refine((cmd) => cmd.length === 0 || cmd[0].length <= MAX_PATH_LENGTH, { message: `use a command name of at most ${MAX_PATH_LENGTH} characters`, path: [0] }),
   tty: z.boolean().default(false),
   env: envSchema.default({}),
   cwd: argSchema.pipe(z.string().max(MAX_PATH_LENGTH, `use at most ${MAX_PATH_LENGTH} characters`).startsWith('/', 'use an absolute path')).optional(),

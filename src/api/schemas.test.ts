@@ -75,6 +75,9 @@ describe('exec', () => {
     expect(refusal(execRequestSchema, { cmd: ['echo'], cwd: 'relative' })).toMatchObject({ field: 'cwd' });
     expect(refusal(execRequestSchema, { cmd: Array.from({ length: 4097 }, () => 'x') })).toMatchObject({ field: 'cmd' });
     expect(refusal(execRequestSchema, { cmd: ['x'.repeat(128 * 1024 + 1)] })).toMatchObject({ field: 'cmd.0' });
+    // A command name is bounded by PATH_MAX (a longer one hangs runc when it cannot be run); arguments are not.
+    expect(refusal(execRequestSchema, { cmd: ['x'.repeat(4097)] })).toMatchObject({ field: 'cmd.0' });
+    expect(refusal(execRequestSchema, { cmd: ['echo', 'x'.repeat(70_000)] })).toBeNull();
     expect(refusal(execRequestSchema, { cmd: ['echo'], env: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`V${i}`, '1'])) })).toMatchObject({ field: 'env' });
     expect(refusal(execRequestSchema, { cmd: ['echo'], cols: 10_001 })).toMatchObject({ field: 'cols' });
     expect(refusal(execClientFrameSchema, { type: 'resize', cols: 1e9, rows: 24 })).toMatchObject({ field: 'cols' });
