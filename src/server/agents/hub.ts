@@ -137,7 +137,9 @@ export class AgentHub {
     const c = this.connections.get(nodeId);
     if (!c) return Promise.reject(new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.'));
     const opId = (params as { opId?: unknown }).opId;
-    if (typeof opId !== 'string') return c.peer.request(method, params, timeoutMs);
+    // `op.cancel` names an operation without doing its work: its answer must not end the
+    // node's right to report on the create or build it cancels, which is still undoing things.
+    if (typeof opId !== 'string' || method === 'op.cancel') return c.peer.request(method, params, timeoutMs);
     this.opNodes.set(opId, nodeId);
     return c.peer.request(method, params, timeoutMs).finally(() => {
       if (this.opNodes.get(opId) === nodeId) this.opNodes.delete(opId);
