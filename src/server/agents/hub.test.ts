@@ -81,6 +81,24 @@ describe('AgentHub', () => {
     expect(seen.filter((e) => e.type === 'log')).toHaveLength(1);
   });
 
+  it('keeps taking progress from the node after it answered a cancel, while the cancelled work undoes itself', async () => {
+    const s1 = new FakeSocket();
+    hub.attach(s1 as unknown as WebSocket, { id: 'n1', name: 'n1' });
+    s1.frame(hello);
+    const op = await ops.start({ kind: 'image.build', target: 'image/x', createdBy: 'u' }, async (r) => {
+      await hub.request('n1', 'image.build', { opId: r.id, name: 'x', from: 'busybox', packages: [] });
+    });
+    const seen: OperationEvent[] = [];
+    await ops.watch(op.id, (e) => seen.push(e));
+    const cancelled = hub.request('n1', 'op.cancel', { opId: op.id, message: 'cancelled' });
+    const cancel = s1.sent.find((f) => f.type === 'request' && f.method === 'op.cancel')!;
+    s1.frame({ type: 'response', id: cancel.id, result: { cancelled: true } });
+    await cancelled.catch(() => {});
+    s1.frame({ type: 'event', name: 'op.log', payload: { opId: op.id, line: 'removing what was made' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.filter((e) => e.type === 'log').map((e) => (e as { line: string }).line)).toEqual(['removing what was made']);
+  });
+
   it('ignores events and exec data before hello, and keeps the connection', async () => {
     const s1 = new FakeSocket();
     hub.attach(s1 as unknown as WebSocket, { id: 'n1', name: 'n1' });
