@@ -4,12 +4,13 @@
  * every test talks to the real Docker engine through the real agent.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Dockerode from 'dockerode';
+import { gatewayGetSchema } from '../../src/api/index.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin/berth');
@@ -224,4 +225,31 @@ export async function lxcContainersOf(workspaceId: string): Promise<string[]> {
     if (meta.includes(`"${workspaceId}"`)) out.push(name);
   }
   return out;
+}
+
+/** The SSH gateway as the server announces it. */
+export type Gateway = { host: string; port: number; hostKey: string };
+/** The admin on their own laptop: a HOME with a registered berth key and the gateway's host key pinned. */
+export type GatewayAdmin = { home: string; env: Record<string, string>; key: string; knownHosts: string };
+
+/**
+ * A server with its local agent, the busybox `base` image, a running workspace and an admin
+ * ready to use plain ssh through the gateway — what every SSH gateway test starts from.
+ */
+export async function startGatewayWorld(workspace: string): Promise<{ server: TestServer; gw: Gateway; admin: GatewayAdmin }> {
+  const server = await TestServer.start({ localAgent: true });
+  await server.waitNodeOnline();
+  for (const args of [['image', 'build', 'base', '--from', 'busybox'], ['ws', 'create', workspace]]) {
+    const r = await server.cli(args);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  }
+  const home = await mkdtemp(join(tmpdir(), 'berth-e2e-admin-'));
+  const admin = { home, env: server.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
+  const gen = await runCli(['ssh-key', 'generate'], { env: admin.env });
+  if (gen.code !== 0) throw new Error(`berth ssh-key generate exited ${gen.code}: ${gen.stderr}`);
+  const res = await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } });
+  const gw = gatewayGetSchema.parse(await res.json()).ssh;
+  if (!gw) throw new Error('The test server reports no SSH gateway; it should start one on a free port.');
+  await writeFile(admin.knownHosts, `[${gw.host}]:${gw.port} ${gw.hostKey}\n`);
+  return { server, gw, admin };
 }

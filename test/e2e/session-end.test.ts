@@ -6,17 +6,13 @@
  * `berth ws exec` prints the same sentence with its code and exits 5, the tunnel's ssh exits.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayGetSchema } from '../../src/api/index.js';
-import { BIN, freePort, Proc, runCli, TestServer, uniqueName, waitFor } from './harness.js';
+import { BIN, freePort, Proc, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
 
 let server: TestServer;
-let gw: { host: string; port: number; hostKey: string };
-let admin: { env: Record<string, string>; key: string; knownHosts: string };
+let gw: Gateway;
+let admin: GatewayAdmin;
 const ws = uniqueName('ends');
 
 /** Sessions are ended when the transition is accepted, long before a stop's grace period. */
@@ -55,18 +51,7 @@ async function exitsWithin(p: Proc, ms: number, what: string): Promise<number | 
 }
 
 beforeAll(async () => {
-  server = await TestServer.start({ localAgent: true });
-  await server.waitNodeOnline();
-  const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
-  expect(build.code, build.stderr).toBe(0);
-  const create = await server.cli(['ws', 'create', ws]);
-  expect(create.code, create.stderr).toBe(0);
-  const home = await mkdtemp(join(tmpdir(), 'berth-e2e-ends-'));
-  admin = { env: server.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
-  const gen = await runCli(['ssh-key', 'generate'], { env: admin.env });
-  expect(gen.code, gen.stderr).toBe(0);
-  gw = gatewayGetSchema.parse(await (await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } })).json()).ssh!;
-  await writeFile(admin.knownHosts, `[${gw.host}]:${gw.port} ${gw.hostKey}\n`);
+  ({ server, gw, admin } = await startGatewayWorld(ws));
 });
 
 afterAll(async () => {

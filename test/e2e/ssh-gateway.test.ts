@@ -12,14 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayGetSchema } from '../../src/api/index.js';
-import { freePort, runCli, runProgram, TestServer, uniqueName, waitFor } from './harness.js';
+import { freePort, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
 
 let server: TestServer;
-let gw: { host: string; port: number; hostKey: string };
+let gw: Gateway;
 const ws = uniqueName('gw');
 /** The admin, on their own laptop: HOME with a registered berth key and a pinned host key. */
-let admin: { home: string; env: Record<string, string>; key: string; knownHosts: string };
+let admin: GatewayAdmin;
 
 /** Runs a program to completion (the harness's runner). */
 const run = runProgram;
@@ -55,22 +54,8 @@ async function auditEntries(): Promise<any[]> {
 }
 
 beforeAll(async () => {
-  server = await TestServer.start({ localAgent: true });
-  await server.waitNodeOnline();
-  const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
-  expect(build.code, build.stderr).toBe(0);
-  const create = await server.cli(['ws', 'create', ws]);
-  expect(create.code, create.stderr).toBe(0);
-  const home = await mkdtemp(join(tmpdir(), 'berth-e2e-admin-'));
-  admin = { home, env: server.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
-  const gen = await runCli(['ssh-key', 'generate'], { env: admin.env });
-  expect(gen.code, gen.stderr).toBe(0);
-  const res = await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } });
-  const ssh = gatewayGetSchema.parse(await res.json()).ssh;
-  if (!ssh) throw new Error('The test server reports no SSH gateway; it should start one on a free port.');
-  gw = ssh;
+  ({ server, gw, admin } = await startGatewayWorld(ws));
   expect(gw.port).toBeGreaterThan(0);
-  await writeFile(admin.knownHosts, `[${gw.host}]:${gw.port} ${gw.hostKey}\n`);
 });
 
 afterAll(async () => {
