@@ -89,7 +89,7 @@ ensure_build() {
 # A hash over everything the build reads: sources, compiler and bundler settings, lockfile.
 build_inputs_hash() {
   { find src -type f -name '*.ts' ! -name '*.test.ts' ! -name '*.test-support.ts' -print0 | sort -z | xargs -0 sha1sum
-    sha1sum tsconfig.json package.json package-lock.json scripts/bundle.mjs; } | sha1sum | cut -d' ' -f1
+    sha1sum tsconfig.json package.json package-lock.json scripts/bundle.mjs scripts/cli-snapshot.mjs; } | sha1sum | cut -d' ' -f1
 }
 
 # Runs every provider's host preparation (each host-<provider>.sh registers one).

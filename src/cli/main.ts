@@ -1,7 +1,9 @@
 /**
- * The `berth` executable's entry point (bin/berth imports the bundled form of this file). It
- * loads as little as it can before it knows which command runs: `--version` answers from
- * here, and everything else imports the CLI, which loads only the invoked command's module.
+ * The `berth` executable's ES-module entry point (bin/berth imports the bundled form of this
+ * file). `berth server`, `berth agent`, runs with BERTH_DEBUG and any run without the V8
+ * snapshot come here; user commands normally start from the snapshot (entry/snapshot.ts). It
+ * loads as little as it can before it knows which command runs: `--version` answers from here,
+ * and everything else imports the CLI, which loads only the invoked command's module.
  */
 import module from 'node:module';
 import { BERTH_VERSION } from '../api/version.js';
@@ -21,11 +23,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // A user command checks each schema once or twice; compiling zod's fast parsers first costs
   // more than it saves there. The server and agent parse all day and keep them.
   if (!longRunning) (await import('zod')).config({ jitless: true });
-  const [{ processIO }, { runCli }] = await Promise.all([import('./context.js'), import('./run.js')]);
-  const status = await runCli(argv, processIO());
-  // Exit explicitly: an idle keep-alive socket or a paused stdin must not hold the process open
-  // once the command is done. Wait for what was printed to be flushed first, since writes to
-  // pipes are asynchronous on some platforms.
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
-  process.exit(status);
+  const { runUserCommandAndExit } = await import('./entry/user-command.js');
+  await runUserCommandAndExit(argv);
 }

@@ -80,6 +80,11 @@ const TOP: Array<Entry | Group> = [
   },
 ];
 
+/** Loads every command's module without registering any (the CLI snapshot preloads them all). */
+export async function loadAllCommands(): Promise<void> {
+  await Promise.all(TOP.flatMap((e) => ('names' in e ? [e] : e.commands)).map((e) => e.load()));
+}
+
 /**
  * Builds the program for these arguments (all commands when `argv` is absent); settings made
  * on the root before registering are inherited by every subcommand.

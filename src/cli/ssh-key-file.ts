@@ -5,7 +5,6 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { BerthError } from '../api/index.js';
 
 /** Where berth keeps the user's key. */
@@ -34,7 +33,7 @@ export async function ensureBerthKey(home: string, opts: { generate: boolean }):
     throw new BerthError('ALREADY_EXISTS', `${path}.pub exists without its private key; move it away so berth never overwrites a file.`, { field: 'key' });
   }
   const comment = `berth:${safeUser()}@${hostname()}`;
-  const pair = generateValidPair(comment);
+  const pair = await generateValidPair(comment);
   await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
   // 'wx' fails if the file appeared meanwhile: never overwrite a key.
   await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
@@ -46,7 +45,9 @@ export async function ensureBerthKey(home: string, opts: { generate: boolean }):
  * ssh2's generator now and then (about 1 in 200) emits an ed25519 key that its own parser
  * and OpenSSH refuse; check each pair and make another rather than hand out a broken key.
  */
-function generateValidPair(comment: string): { private: string; public: string } {
+async function generateValidPair(comment: string): Promise<{ private: string; public: string }> {
+  // ssh2 (with its native and WebAssembly parts) loads only when a key is made.
+  const { default: ssh2 } = await import('ssh2');
   for (let attempt = 0; attempt < 10; attempt++) {
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
     const priv = ssh2.utils.parseKey(pair.private);

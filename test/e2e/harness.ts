@@ -183,9 +183,9 @@ export function runProgram(
   });
 }
 
-/** Runs `bin/berth` with arguments; never throws on a non-zero exit. */
+/** Runs `bin/berth` with arguments, as a person types it (so from the CLI snapshot); never throws on a non-zero exit. */
 export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
-  return runProgram(process.execPath, [BIN, ...args], { ...opts, env: { NO_COLOR: '1', ...opts.env }, timeoutMs: opts.timeoutMs ?? 240_000 });
+  return runProgram(BIN, args, { ...opts, env: { NO_COLOR: '1', ...opts.env }, timeoutMs: opts.timeoutMs ?? 240_000 });
 }
 
 /** A separate `berth agent` process joined to `server`. */

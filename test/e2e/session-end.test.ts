@@ -25,7 +25,7 @@ function sshArgs(extra: string[]): string[] {
 /** Three live sessions on the workspace, each confirmed running. */
 async function openSessions(): Promise<{ ssh: Proc; exec: Proc; tunnel: Proc }> {
   const ssh = new Proc(spawn('ssh', sshArgs([`${ws}@${gw.host}`, 'echo started; sleep 600']), { stdio: ['ignore', 'pipe', 'pipe'] }));
-  const exec = new Proc(spawn(process.execPath, [BIN, 'ws', 'exec', ws, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...admin.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const exec = new Proc(spawn(BIN, ['ws', 'exec', ws, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...admin.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }));
   const local = await freePort();
   const tunnel = new Proc(spawn('ssh', sshArgs(['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:127.0.0.1:8080`, `${ws}@${gw.host}`]), { stdio: ['ignore', 'pipe', 'pipe'] }));
   await waitFor(`the ssh command to start: ${ssh.output}`, async () => ssh.output.includes('started'), 30_000, 50);

@@ -1,0 +1,35 @@
+/**
+ * The entry of the CLI's V8 startup snapshot (built by scripts/bundle.mjs, used by bin/berth).
+ *
+ * A user command costs Node's own start-up plus loading berth: parsing and compiling the
+ * bundle, then running its module bodies — zod building every schema of the contract,
+ * commander, the command table. The snapshot builder runs all of that once, at build time, and
+ * saves the resulting heap; each `berth ws ls` then starts from that heap the way Node starts
+ * from its own built-in snapshot, and only the command itself runs.
+ *
+ * What may run here (at build time) is limited: Node 20 cannot snapshot node:http, node:https
+ * or node:tls, so the client loads them when a request is made, and the bundle turns other
+ * such modules into lazy stand-ins. Nothing here may read the environment, the clock or the
+ * arguments: those belong to the run, and are read inside the main function below.
+ */
+import { startupSnapshot } from 'node:v8';
+import { config } from 'zod';
+import { loadAllCommands } from '../program.js';
+import { runUserCommandAndExit } from './user-command.js';
+
+// A user command checks each schema once or twice; compiling zod's fast parsers costs more
+// than it saves there (the server and the agent, which parse all day, keep them).
+config({ jitless: true });
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  // bin/berth passes its own path as the script (argv[1]), as `node bin/berth` would.
+  void runUserCommandAndExit(process.argv.slice(2));
+});
+
+// Load every command's module now (without registering any), so their code and what they
+// build at load time are in the snapshot too. The builder waits for this before it saves the
+// heap; a module that cannot load here fails the build.
+loadAllCommands().catch((err: unknown) => {
+  process.stderr.write(`the CLI snapshot cannot load every command: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
