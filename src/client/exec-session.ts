@@ -37,7 +37,9 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
   return new Promise<number>((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (target.token) headers.authorization = `Bearer ${target.token}`;
-    const socket = new WebSocket(target.url, { headers });
+    // Exec frames are small and on loopback or a LAN; compression would cost a zlib load and a
+    // negotiation on every session for nothing.
+    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false });
     const cleanups: Array<() => void> = [];
     let settled = false;
     let stdinStarted = false;
