@@ -3,6 +3,7 @@
 // the machine does hits every series alike. Prints p50/p95 and ratios per comparison.
 //
 //   create + exec  `berth ws create` + `berth ws exec -- true`  vs  `docker run -d` + `docker exec true`
+//                  (and vs the same with `--init -v VOL:/root`, which is what a workspace is)
 //   exec           `berth ws exec NAME -- true`                 vs  `docker exec C true`
 //   list           `berth ws ls`                                vs  `docker ps`, `node -e 0`
 //   version        `berth --version`                            vs  `node -e 0`
@@ -74,6 +75,17 @@ try {
       return [
         () => run('docker', ['run', '-d', '--name', c, IMAGE, ...KEEPALIVE]).then(() => run('docker', ['exec', c, 'true'])),
         () => run('docker', ['rm', '-f', c]).then(() => made.docker.splice(made.docker.indexOf(c), 1)),
+      ];
+    }],
+    // What a berth workspace is on the engine: the same container with tini as PID 1 and a
+    // named home volume, typed as docker commands. The difference to the row above is the
+    // engine's own price of those two, which berth pays on every create.
+    ['create + exec', 'docker run -d --init -v VOL:/root + exec', async (r) => {
+      const c = `cb-${stamp}-${r}-dv`;
+      made.docker.push(c);
+      return [
+        () => run('docker', ['run', '-d', '--init', '-v', `${c}:/root`, '--name', c, IMAGE, ...KEEPALIVE]).then(() => run('docker', ['exec', c, 'true'])),
+        () => run('docker', ['rm', '-f', c]).then(() => run('docker', ['volume', 'rm', c])).then(() => made.docker.splice(made.docker.indexOf(c), 1)),
       ];
     }],
     ['create + exec', 'berth ws create + ws exec', async (r, cli = berth) => {
@@ -164,7 +176,10 @@ try {
   }
   console.log(JSON.stringify({ bench: 'cli', n: N, figures }));
 } finally {
-  for (const c of made.docker) await run('docker', ['rm', '-f', c]).catch(() => {});
+  for (const c of made.docker) {
+    await run('docker', ['rm', '-f', c]).catch(() => {});
+    if (c.endsWith('-dv')) await run('docker', ['volume', 'rm', c]).catch(() => {});
+  }
   for (const c of made.lxc) await run('lxc-destroy', ['-f', '-n', c]).catch(() => {});
   for (const w of made.berth) await berth('ws', 'rm', w).catch(() => {});
   await server.stop();
