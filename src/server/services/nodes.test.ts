@@ -5,6 +5,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { User } from '../../api/index.js';
 import { AgentHub } from '../agents/hub.js';
+import { LivenessMonitor } from '../agents/liveness.js';
+import { AuditLog } from '../audit/audit.js';
 import { ensureAdmin, userForToken } from '../auth/users.js';
 import { Operations } from '../operations/operations.js';
 import { openSqliteStore, type Store } from '../store/open.js';
@@ -20,7 +22,8 @@ beforeEach(async () => {
   store = await openSqliteStore(join(dir, 'berth.db'));
   const log = pino({ level: 'silent' });
   const ops = new Operations(store, log);
-  nodes = new NodesService(store, new AgentHub(store, ops, log, 1000));
+  const liveness = new LivenessMonitor(store, new AuditLog(store, log), log, { heartbeatMs: 1000, ttlMs: 3000, graceMs: 1000 });
+  nodes = new NodesService(store, new AgentHub(store, ops, log, 1000, liveness), liveness);
 });
 
 afterEach(async () => {

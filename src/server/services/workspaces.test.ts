@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BerthError, type AgentMethod, type Node } from '../../api/index.js';
+import { BerthError, type AgentMethod } from '../../api/index.js';
+import type { PlacementNode } from '../scheduler/place.js';
 import type { AgentHub } from '../agents/hub.js';
 import { createServices, type Services } from './index.js';
 import type { NodesService } from './nodes.js';
@@ -77,10 +78,10 @@ describe('WorkspacesService', () => {
 });
 
 /** One online node with a usable Docker provider, as placement sees it. */
-const ONLINE: Node = {
-  id: 'n1', name: 'n1', status: 'online', agentVersion: '0.1.0', lastSeenAt: null, resources: null,
-  providers: [{ kind: 'docker', usable: true, details: {} }], workspaces: 0, createdAt: '',
-};
+const ONLINE = (): PlacementNode => ({
+  id: 'n1', name: 'n1', online: true, cordoned: false, labels: {}, resources: null, reserved: { cpus: 0, memoryBytes: 0 },
+  providers: [{ kind: 'docker', usable: true, details: {} }], workspaces: 0, image: 'unchecked',
+});
 
 /**
  * A workspaces service whose node answers image.resolve with `answer` and records every
@@ -97,7 +98,7 @@ function withNode(answer: (image: string) => Promise<{ ref: string }>) {
       return new Promise(() => {}); // workspace.create: stays running, which is all these tests need.
     },
   } as unknown as AgentHub;
-  const nodes = { list: async () => [ONLINE] } as unknown as NodesService;
+  const nodes = { placementNodes: async () => [ONLINE()] } as unknown as NodesService;
   return { calls, workspaces: new WorkspacesService(store, hub, services.ops, nodes, services.audit) };
 }
 
