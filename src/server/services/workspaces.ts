@@ -324,10 +324,11 @@ export class WorkspacesService {
   /** The row an exec needs: the workspace must be running on an online node. */
   async forExec(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
     const ws = await this.get(user, name, via);
+    // The node first: a workspace fenced as `unknown` while its node is away is not the user's to fix.
+    if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });
     if (ws.status !== 'running') {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}, not running; start it with \`berth ws start ${name}\`.`, { field: 'name' });
     }
-    if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline.`, { field: 'name' });
     return ws;
   }
 
