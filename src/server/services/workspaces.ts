@@ -42,6 +42,8 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 export class WorkspacesService {
   /** When this server process started: creates recorded before it were cut off by a restart. */
   private readonly startedAt = new Date().toISOString();
+  /** The tail of the one-at-a-time placement queue (see create). */
+  private placing: Promise<unknown> = Promise.resolve();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
   sshGateway: SshGateway | null = null;
 
@@ -154,8 +156,35 @@ export class WorkspacesService {
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
     const memoryBytes = body.memory ? parseSize(body.memory)! : null;
-    // The scheduler asks the candidates for the image first: an image no node has is NOT_FOUND
-    // (field image) here, before any row, operation or engine object exists.
+    // Placement and the row's insert run one create at a time, so two creates never both count
+    // the same free room (the row is what reserves it). The scheduler asks the candidates for
+    // the image first: an image no node has is NOT_FOUND (field image) here, before any row,
+    // operation or engine object exists.
+    const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes));
+    this.placing = placed.catch(() => {});
+    const { node, row } = await placed;
+    const operation = await this.ops.start({ kind: 'workspace.create', target: `workspace/${row.name}`, workspaceId: row.id, createdBy: user.id }, async (op) => {
+      op.progress('scheduled', null);
+      op.log(`placed on node ${node.name}`);
+      try {
+        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: {} };
+        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec }, op.signal);
+        // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
+        op.signal.throwIfAborted();
+        await this.setStatus(row.id, status, null);
+      } catch (err) {
+        // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
+        if (op.signal.aborted) op.progress('cancelling', null);
+        await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).catch(() => {});
+        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
+        throw err;
+      }
+    });
+    return { workspace: await this.get(user, row.name), operation };
+  }
+
+  /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
+  private async placeAndRecord(user: User, body: ReturnType<typeof workspacesPostSchema.parse>, memoryBytes: number | null) {
     const node = await chooseNode(this.nodes, this.hub, {
       provider: body.provider,
       image: body.image ?? DEFAULT_IMAGE,
@@ -189,24 +218,7 @@ export class WorkspacesService {
       }
       throw err;
     }
-    const operation = await this.ops.start({ kind: 'workspace.create', target: `workspace/${row.name}`, workspaceId: row.id, createdBy: user.id }, async (op) => {
-      op.progress('scheduled', null);
-      op.log(`placed on node ${node.name}`);
-      try {
-        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: {} };
-        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec }, op.signal);
-        // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
-        op.signal.throwIfAborted();
-        await this.setStatus(row.id, status, null);
-      } catch (err) {
-        // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
-        if (op.signal.aborted) op.progress('cancelling', null);
-        await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).catch(() => {});
-        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
-        throw err;
-      }
-    });
-    return { workspace: await this.get(user, row.name), operation };
+    return { node, row };
   }
 
   /** Starts, stops, restarts or deletes a workspace as an operation. */
