@@ -8,6 +8,7 @@ import type { PlacementNode } from '../scheduler/place.js';
 import type { AgentHub } from '../agents/hub.js';
 import { createServices, type Services } from './index.js';
 import type { NodesService } from './nodes.js';
+import { reapTombstones } from './tombstones.js';
 import { WorkspacesService } from './workspaces.js';
 import { openSqliteStore, type Store } from '../store/open.js';
 
@@ -74,6 +75,29 @@ describe('WorkspacesService', () => {
   it('refuses a second mutation while one runs, and transitions on offline nodes', async () => {
     await expect(services.workspaces.transition(user('m1'), 'b', 'start')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(services.workspaces.transition(user('m1'), 'c', 'stop')).rejects.toMatchObject({ code: 'NODE_OFFLINE' });
+  });
+});
+
+describe('ws rm on an offline node', () => {
+  it('refuses without --force, and with it drops only the row and leaves a tombstone the node is told about when it returns', async () => {
+    await expect(services.workspaces.transition(user('m1'), 'c', 'delete')).rejects.toMatchObject({ code: 'NODE_OFFLINE', message: expect.stringContaining('--force') });
+    const op = await services.workspaces.transition(user('m1'), 'c', 'delete', { force: true });
+    expect((await services.ops.finished(op.id)).status).toBe('succeeded');
+    expect(await store.db.selectFrom('workspaces').select('id').where('id', '=', 'c').execute()).toEqual([]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: 'c', node_id: 'n1', name: 'c' }]);
+
+    // The node returns: it is asked to delete the workspace, and the tombstone goes.
+    const asked: unknown[] = [];
+    const hub = { request: async (_n: string, method: string, params: unknown) => asked.push([method, params]) } as unknown as AgentHub;
+    expect(await reapTombstones(store, hub, services.audit, 'n1')).toEqual(['c']);
+    expect(asked).toEqual([['workspace.delete', { opId: 'tombstone-c', workspaceId: 'c' }]]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toEqual([]);
+
+    // A node that fails the delete keeps the tombstone for its next return.
+    await store.db.insertInto('workspace_tombstones').values({ workspace_id: 'x', node_id: 'n1', name: 'x', removed_at: '' }).execute();
+    const failing = { request: async () => Promise.reject(new BerthError('NODE_OFFLINE', 'gone again')) } as unknown as AgentHub;
+    expect(await reapTombstones(store, failing, services.audit, 'n1')).toEqual([]);
+    expect(await store.db.selectFrom('workspace_tombstones').select('workspace_id').execute()).toEqual([{ workspace_id: 'x' }]);
   });
 });
 
