@@ -101,6 +101,26 @@ describe('ws rm on an offline node', () => {
   });
 });
 
+describe('a create cut off by its node going away', () => {
+  it('drops the row but leaves a tombstone, so the node deletes what it made when it returns', async () => {
+    const hub = {
+      isOnline: () => true,
+      onNodeConnected: () => {},
+      request: async (_n: string, method: string) => {
+        if (method === 'image.resolve') return { ref: 'berth/base:latest' };
+        throw new BerthError('NODE_OFFLINE', 'The node is offline.');
+      },
+      requestForOp: async () => Promise.reject(new BerthError('NODE_OFFLINE', 'The node went away.')),
+    } as unknown as AgentHub;
+    const nodes = { placementNodes: async () => [ONLINE()] } as unknown as NodesService;
+    const workspaces = new WorkspacesService(store, hub, services.ops, nodes, services.audit);
+    const { workspace, operation } = await workspaces.create(user('m1'), { name: 'cut' });
+    expect((await services.ops.finished(operation.id)).error?.code).toBe('NODE_OFFLINE');
+    expect(await store.db.selectFrom('workspaces').select('id').where('name', '=', 'cut').execute()).toEqual([]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: workspace.id, node_id: 'n1', name: 'cut' }]);
+  });
+});
+
 /** One online node with a usable Docker provider, as placement sees it. */
 const ONLINE = (): PlacementNode => ({
   id: 'n1', name: 'n1', online: true, cordoned: false, labels: {}, resources: null, reserved: { cpus: 0, memoryBytes: 0 },

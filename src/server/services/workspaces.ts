@@ -175,8 +175,13 @@ export class WorkspacesService {
       } catch (err) {
         // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
         if (op.signal.aborted) op.progress('cancelling', null);
-        await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).catch(() => {});
-        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
+        const cleaned = await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).then(() => true, () => false);
+        await this.store.db.transaction().execute(async (tx) => {
+          await tx.deleteFrom('workspaces').where('id', '=', row.id).execute();
+          // A node that dropped away mid-create may still hold what it made: remember it, so
+          // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
+          if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: row.name, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
+        });
         throw err;
       }
     });
