@@ -83,9 +83,34 @@ describe('failure detection', () => {
     expect(after.find((e: any) => e.action === 'workspace.reap' && e.target === `workspace/${drop}`)).toMatchObject({ outcome: 'ok' });
   });
 
+  it('turns a node whose socket stays open but whose heartbeats stop (a frozen agent) offline, and back', async () => {
+    const { proc } = await startAgent(server, { name: 'frozen' });
+    agents.push(proc);
+    await server.waitNodeOnline('frozen');
+    const ws = uniqueName('frozen');
+    expect((await server.cli(['ws', 'create', ws, '--node', 'frozen'])).code).toBe(0);
+    // SIGSTOP: the TCP connection stays up, nothing is sent. Only the missed heartbeats tell.
+    proc.child.kill('SIGSTOP');
+    try {
+      await waitFor('frozen offline', async () => (await nodeOf('frozen'))?.status === 'offline', TTL_PLUS_GRACE_MS + 5_000, 100);
+      await waitFor(`${ws} unknown`, async () => (await statusOf(ws)) === 'unknown', 5_000);
+      const exec = await server.cli(['ws', 'exec', ws, '--', 'true']);
+      expect(exec.code).toBe(6);
+      expect(exec.stderr).toContain('NODE_OFFLINE');
+    } finally {
+      proc.child.kill('SIGCONT');
+    }
+    await server.waitNodeOnline('frozen', 15_000);
+    await waitFor(`${ws} running again`, async () => (await statusOf(ws)) === 'running', 15_000);
+    const id = (await server.json<any>(['ws', 'show', ws])).id;
+    expect(await containersOf(id)).toBe(1);
+    expect((await server.cli(['ws', 'rm', ws])).code).toBe(0);
+    await proc.stop();
+  });
+
   it('keeps nodes and their workspaces as they were through a server restart', async () => {
     expect((await server.waitNodeOnline('fa')).status).toBe('online');
-    const keep = (await server.json<any>(['ws', 'ls'])).workspaces[0].name as string;
+    const keep = (await server.json<any>(['ws', 'ls'])).workspaces.find((w: any) => w.nodeName === 'fa').name as string;
     expect(await statusOf(keep)).toBe('running');
     expect(await server.proc!.stop()).toBe(0);
     await server.launch();
