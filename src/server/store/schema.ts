@@ -3,7 +3,7 @@
  * text, so the same queries run on SQLite and PostgreSQL. These are rows, not API views:
  * src/server/convert turns them into what users see.
  */
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: string;
@@ -145,4 +145,4 @@ export interface Database {
 }
 
 /** A nodes row as read (defaulted columns filled in). */
-export type NodeRow = import('kysely').Selectable<NodesTable>;
+export type NodeRow = Selectable<NodesTable>;
