@@ -10,14 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
 
 const HEARTBEAT_MS = 500;
-/** The harness sets TTL = 3 heartbeats and grace = 1: offline after 2 s of silence. */
-const TTL_PLUS_GRACE_MS = 4 * HEARTBEAT_MS;
+/**
+ * TTL three heartbeats, and a grace long enough that, after a server restart, an agent that
+ * redials with backoff (0.5 s, 1 s, 2 s, 4 s, ±25%) is back before the start grace ends, on a
+ * busy machine too.
+ */
+const TTL_MS = 3 * HEARTBEAT_MS;
+const GRACE_MS = 4_500;
+const TTL_PLUS_GRACE_MS = TTL_MS + GRACE_MS;
 
 let server: TestServer;
 const agents: Proc[] = [];
 
 beforeAll(async () => {
-  server = await TestServer.start({ heartbeatMs: HEARTBEAT_MS });
+  server = await TestServer.start({ heartbeatMs: HEARTBEAT_MS, env: { BERTH_NODE_TTL_MS: String(TTL_MS), BERTH_NODE_GRACE_MS: String(GRACE_MS) } });
 }, 120_000);
 
 afterAll(async () => {
@@ -115,6 +121,10 @@ describe('failure detection', () => {
     expect(await server.proc!.stop()).toBe(0);
     await server.launch();
     const restartedAt = Date.now();
+    // A command right away waits for the agent to redial instead of answering NODE_OFFLINE.
+    const exec = await server.cli(['ws', 'exec', keep, '--', 'echo', 'served']);
+    expect(exec.stderr).toBe('');
+    expect(exec.stdout).toBe('served\n');
     // No agent is connected at first, yet through and past the start grace (TTL + grace) the
     // node stays online and its workspace running: the agent redials within it.
     while (Date.now() - restartedAt < TTL_PLUS_GRACE_MS + 1_500) {

@@ -92,6 +92,11 @@ export class LivenessMonitor {
     return nodeStatusAt({ recorded: recorded === 'online' ? 'online' : 'offline', lastHeardMs: this.lastHeard.get(nodeId) ?? null, nowMs: this.now(), serverStartedMs: this.startedMs }, this.timing);
   }
 
+  /** How much longer the grace after this server's start lasts (0 once it is over). */
+  startGraceLeftMs(): number {
+    return Math.max(0, this.startedMs + this.timing.ttlMs + this.timing.graceMs - this.now());
+  }
+
   /** Starts checking every `everyMs` (default: a heartbeat interval, at most 1 s). */
   start(everyMs = Math.min(1000, this.timing.heartbeatMs)): void {
     this.timer ??= setInterval(() => void this.check().catch((err: unknown) => this.log.warn({ err }, 'node liveness check failed')), everyMs);

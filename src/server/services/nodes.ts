@@ -117,11 +117,29 @@ export class NodesService {
   }
 
   /**
+   * During the grace after a server restart, waits (at most until the grace ends) for the agent
+   * of a node that was online before the restart to connect again, so a request that arrives
+   * in that window is served rather than refused with NODE_OFFLINE. Returns at once otherwise.
+   */
+  async awaitAgent(nodeId: string): Promise<void> {
+    if (this.hub.isOnline(nodeId) || this.liveness.startGraceLeftMs() <= 0) return;
+    const row = await this.store.db.selectFrom('nodes').select('status').where('id', '=', nodeId).executeTakeFirst();
+    if (row?.status !== 'online') return;
+    while (!this.hub.isOnline(nodeId) && this.liveness.startGraceLeftMs() > 0) {
+      await new Promise((r) => setTimeout(r, Math.min(100, this.liveness.startGraceLeftMs())));
+    }
+  }
+
+  /**
    * What the scheduler needs of every node. A node counts as online for placement only while
-   * its agent is connected too: during the grace after a server restart a node can show the
-   * status it had before, but nothing can be created there until its agent is back.
+   * its agent is connected too: during the grace after a server restart a node shows the status
+   * it had before, and placement first waits for such nodes' agents (awaitAgent).
    */
   async placementNodes(): Promise<PlacementNode[]> {
+    if (this.liveness.startGraceLeftMs() > 0) {
+      const ids = await this.store.db.selectFrom('nodes').select('id').execute();
+      await Promise.all(ids.map((r) => this.awaitAgent(r.id)));
+    }
     const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
     const res = await this.store.db
       .selectFrom('workspaces')

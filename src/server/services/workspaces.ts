@@ -235,6 +235,7 @@ export class WorkspacesService {
     }
     if (what === 'start' && ws.status === 'running') throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is already running.`, { field: 'name' });
     if (what === 'stop' && ws.status === 'stopped') throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is already stopped.`, { field: 'name' });
+    await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) {
       if (what === 'delete' && opts.force) return this.forgetOnOfflineNode(user, ws);
       const orForce = what === 'delete' ? ` Or remove only berth's record with \`berth ws rm ${name} --force\`: the node deletes the workspace when it returns.` : '';
@@ -342,6 +343,7 @@ export class WorkspacesService {
   async forExec(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
     const ws = await this.get(user, name, via);
     // The node first: a workspace fenced as `unknown` while its node is away is not the user's to fix.
+    await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });
     if (ws.status !== 'running') {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}, not running; start it with \`berth ws start ${name}\`.`, { field: 'name' });
