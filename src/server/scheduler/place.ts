@@ -139,7 +139,9 @@ export function place(nodes: PlacementNode[], req: PlacementRequest): PlacementN
   const reasons = verdicts.map((v) => `${v.node.name}: ${v.why!.reason}.`).join(' ');
   const closest = verdicts.reduce((best, v) => (v.why!.stage > best.why!.stage ? v : best));
   const c = closest.why!;
-  const code: ErrorCode = c.stage === 1 || c.stage === 3 || c.stage === 4 ? 'NO_NODE_AVAILABLE' : c.stage === 0 ? 'NO_NODE_AVAILABLE' : c.code;
+  // Offline, cordoned, mismatched or full everywhere: no node is available. A provider or image
+  // problem keeps its own code, so scripts can tell "build the image" from "add a node".
+  const code: ErrorCode = c.stage === 2 || c.stage === 5 ? c.code : 'NO_NODE_AVAILABLE';
   const field = c.stage === 2 ? 'provider' : c.stage === 5 ? 'image' : 'node';
   throw new BerthError(code, `No node can take this ${req.provider} workspace now. ${reasons}`, { field });
 }
