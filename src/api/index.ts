@@ -3,6 +3,8 @@ export * from './errors.js';
 export * from './values.js';
 export * from './image-ref.js';
 export * from './resources.js';
+export * from './placement.js';
+export * from './node-detail.js';
 export * from './users.js';
 export * from './exec.js';
 export * from './agent-protocol.js';

@@ -7,6 +7,7 @@ import { apiErrorSchema } from './errors.js';
 import { workspaceLinksSchema } from './gateway.js';
 import { imageRefSchema } from './image-ref.js';
 import { memorySchema, nameSchema } from './values.js';
+import { constraintsSchema } from './placement.js';
 
 /** The kinds of provider berth knows. */
 export const providerKindSchema = z.enum(['docker', 'lxc', 'qemu']);
@@ -48,6 +49,9 @@ export const nodeSchema = z.object({
   providers: z.array(providerInfoSchema),
   workspaces: z.number().int().nonnegative(),
   createdAt: z.string(),
+  // Placement (fleet): labels for `--constraint`, and whether new workspaces are kept off it.
+  labels: z.record(z.string(), z.string()),
+  cordoned: z.boolean(),
 });
 export type Node = z.infer<typeof nodeSchema>;
 
@@ -100,6 +104,8 @@ export const workspacesPostSchema = z.strictObject({
   node: nameSchema.optional(),
   cpus: z.number().positive().max(MAX_CPUS).optional(),
   memory: memorySchema.optional(),
+  /** Placement constraints on node labels: `k=v` or `k!=v`. */
+  constraints: constraintsSchema.optional(),
 });
 export type WorkspacesPost = z.input<typeof workspacesPostSchema>;
 
@@ -110,6 +116,10 @@ export const workspaceStopPostSchema = z.strictObject({
 });
 export type WorkspaceStopPost = z.infer<typeof workspaceStopPostSchema>;
 
+/** Body of DELETE /workspaces/:name: `force` drops the record of a workspace whose node is offline. */
+export const workspaceDeleteSchema = z.strictObject({ force: z.boolean().optional() });
+export type WorkspaceDelete = z.infer<typeof workspaceDeleteSchema>;
+
 export const operationKindSchema = z.enum([
   'workspace.create',
   'workspace.start',
@@ -117,6 +127,7 @@ export const operationKindSchema = z.enum([
   'workspace.restart',
   'workspace.delete',
   'image.build',
+  'node.drain',
 ]);
 export type OperationKind = z.infer<typeof operationKindSchema>;
 

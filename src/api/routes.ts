@@ -34,6 +34,9 @@ import {
 } from './users.js';
 
 import { gatewayGetSchema } from './gateway.js';
+import { nodeDetailSchema } from './node-detail.js';
+import { nodeDrainPostSchema, nodeLabelsPostSchema } from './placement.js';
+import { workspaceDeleteSchema } from './resources.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -48,6 +51,12 @@ export const routes = {
   nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
   nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
+  // Placement (fleet): node detail, labels, cordon and drain; admin only, audited as mutations.
+  nodeGet: { method: 'GET', path: '/nodes/:name', auth: 'admin', body: null, response: nodeDetailSchema },
+  nodeLabelsPost: { method: 'POST', path: '/nodes/:name/labels', auth: 'admin', body: nodeLabelsPostSchema, response: nodeSchema },
+  nodeCordonPost: { method: 'POST', path: '/nodes/:name/cordon', auth: 'admin', body: null, response: nodeSchema },
+  nodeUncordonPost: { method: 'POST', path: '/nodes/:name/uncordon', auth: 'admin', body: null, response: nodeSchema },
+  nodeDrainPost: { method: 'POST', path: '/nodes/:name/drain', auth: 'admin', body: nodeDrainPostSchema, response: operationResult },
 
   workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
   workspacesPost: {
@@ -61,7 +70,7 @@ export const routes = {
   workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', auth: 'user', body: null, response: operationResult },
   workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
   workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
-  workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', auth: 'user', body: null, response: operationResult },
+  workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', auth: 'user', body: workspaceDeleteSchema, response: operationResult },
 
   operationGet: { method: 'GET', path: '/operations/:id', auth: 'user', body: null, response: operationSchema },
   operationCancelPost: { method: 'POST', path: '/operations/:id/cancel', auth: 'user', body: null, response: operationResult },

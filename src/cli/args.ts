@@ -50,6 +50,15 @@ export function parseTtlSeconds(text: string): number {
   return Math.floor(ms / 1000);
 }
 
+/** Parses a duration such as `90s`, `15m` or `1h` (or `0s`) into milliseconds. */
+export function parseDurationMs(text: string, field: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 0) {
+    throw new BerthError('INVALID_ARGUMENT', `Invalid ${field} "${text}": use a duration such as 0s, 45s, 30m or 1h.`, { field });
+  }
+  return ms;
+}
+
 /** Parses a comma-separated list (`a,b, c`), dropping empty items. */
 export function parseList(text: string): string[] {
   return text

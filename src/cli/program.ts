@@ -47,6 +47,12 @@ const TOP: Array<Entry | Group> = [
     commands: [
       { names: ['ls', 'list'], load: async () => (await import('./commands/node-ls.js')).registerNodeLs },
       { names: ['join-token'], load: async () => (await import('./commands/node-join-token.js')).registerNodeJoinToken },
+      // Placement (fleet).
+      { names: ['show', 'inspect'], load: async () => (await import('./commands/node-show.js')).registerNodeShow },
+      { names: ['label'], load: async () => (await import('./commands/node-label.js')).registerNodeLabel },
+      { names: ['cordon'], load: async () => (await import('./commands/node-cordon.js')).registerNodeCordon },
+      { names: ['uncordon'], load: async () => (await import('./commands/node-uncordon.js')).registerNodeUncordon },
+      { names: ['drain'], load: async () => (await import('./commands/node-drain.js')).registerNodeDrain },
     ],
   },
   {

@@ -67,14 +67,15 @@ describe('listing', () => {
     expect(JSON.parse(run.stdout)).toEqual({ workspaces: [sampleWorkspace()] });
   });
 
-  it('node ls shows providers with marks', async () => {
-    const { env } = await fakeBerth({ 'GET /nodes': { nodes: [sampleNode(), sampleNode({ name: 'beta', status: 'offline', resources: null, lastSeenAt: null, providers: [] })] } });
+  it('node ls shows providers with marks, cordons and labels', async () => {
+    const beta = sampleNode({ name: 'beta', status: 'offline', resources: null, lastSeenAt: null, providers: [], cordoned: true, labels: { zone: 'eu', gpu: 'a100' } });
+    const { env } = await fakeBerth({ 'GET /nodes': { nodes: [sampleNode(), beta] } });
     const run = await runBerth(['node', 'ls'], { env });
     expect(run.stdout).toBe(
       [
-        'NAME    STATUS    PROVIDERS         CPUS   MEMORY    WORKSPACES   LAST SEEN',
-        'alpha   online    docker ✓, lxc ✗   4      8.0 GiB   1            1h ago',
-        'beta    offline   -                 -      -         1            never',
+        'NAME    STATUS             PROVIDERS         CPUS   MEMORY    WORKSPACES   LAST SEEN   LABELS',
+        'alpha   online             docker ✓, lxc ✗   4      8.0 GiB   1            1h ago      -',
+        'beta    offline,cordoned   -                 -      -         1            never       zone=eu,gpu=a100',
         '',
       ].join('\n'),
     );

@@ -1,5 +1,5 @@
 /** The shared shape of `ws start|stop|restart|rm`: call the route, then follow or report the operation. */
-import type { RouteName, WorkspaceStopPost } from '../api/index.js';
+import type { RouteName, WorkspaceDelete, WorkspaceStopPost } from '../api/index.js';
 import type { CliContext } from './context.js';
 import { acceptedMessage, followOperation } from './operation-follow.js';
 import { writeJson } from './output/json.js';
@@ -9,7 +9,7 @@ type LifecycleRoute = Extract<RouteName, 'workspaceStartPost' | 'workspaceStopPo
 /** Runs one lifecycle mutation of a workspace; `doing` and `done` word the progress line and the result. */
 export async function runWorkspaceOperation(
   ctx: CliContext,
-  opts: { route: LifecycleRoute; name: string; body?: WorkspaceStopPost; wait: boolean; doing: string; done: string },
+  opts: { route: LifecycleRoute; name: string; body?: WorkspaceStopPost | WorkspaceDelete; wait: boolean; doing: string; done: string },
 ): Promise<void> {
   const client = await ctx.client();
   const accepted = await client.call(opts.route, { params: { name: opts.name }, body: opts.body });

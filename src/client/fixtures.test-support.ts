@@ -43,6 +43,8 @@ export function sampleNode(over: Partial<Node> = {}): Node {
   return {
     id: 'node_1',
     name: 'alpha',
+    labels: {},
+    cordoned: false,
     status: 'online',
     agentVersion: '0.1.0',
     lastSeenAt: '2024-01-01T00:00:00.000Z',

@@ -7,7 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { BERTH_VERSION, BerthError, formatHostPort, nodeNameFromHost, parseListenAddress } from '../api/index.js';
+import { BERTH_VERSION, BerthError, formatHostPort, nodeNameFromHost, parseListenAddress, placementStrategySchema, type PlacementStrategy } from '../api/index.js';
+import { DEFAULT_NODE_GRACE_MS, DEFAULT_NODE_TTL_MS, ttlProblem } from './agents/liveness.js';
 import { ensureAdmin } from './auth/users.js';
 import { userToApi } from './convert/to-api.js';
 import { registerAuditHook } from './http/audit-hook.js';
@@ -28,6 +29,22 @@ export interface ServerOptions {
   sshListen?: string;
   /** The host name clients should dial for the gateway, when it differs from the listen host. */
   sshAdvertise?: string;
+  // Placement and failure detection (fleet).
+  /** How the scheduler picks among fitting nodes; default spread. */
+  placement?: PlacementStrategy;
+  /** Heartbeat silence before a node is offline (default $BERTH_NODE_TTL_MS, else 15 s)... */
+  nodeTtlMs?: number;
+  /** ...plus this grace (default $BERTH_NODE_GRACE_MS, else 5 s). */
+  nodeGraceMs?: number;
+}
+
+/** A whole number of milliseconds from an environment variable, or undefined when unset. */
+function envMs(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new BerthError('INVALID_ARGUMENT', `${name} must be a whole number of milliseconds, not "${raw}".`, { field: name });
+  return n;
 }
 
 /** Runs the coordination server until a termination signal. */
@@ -42,7 +59,16 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   });
   const store = await openSqliteStore(join(opts.dataDir, 'berth.db'));
   const heartbeatMs = Number(process.env.BERTH_HEARTBEAT_MS ?? 5000);
-  const services = createServices(store, log, { heartbeatMs });
+  const timing = { heartbeatMs, ttlMs: opts.nodeTtlMs ?? envMs('BERTH_NODE_TTL_MS') ?? DEFAULT_NODE_TTL_MS, graceMs: opts.nodeGraceMs ?? envMs('BERTH_NODE_GRACE_MS') ?? DEFAULT_NODE_GRACE_MS };
+  const unsafe = ttlProblem(timing);
+  if (unsafe) {
+    await store.close();
+    throw new BerthError('INVALID_ARGUMENT', `Refusing to start: ${unsafe}. Raise --node-ttl or lower BERTH_HEARTBEAT_MS.`, { field: 'nodeTtl' });
+  }
+  const placement = opts.placement ?? placementStrategySchema.parse(process.env.BERTH_PLACEMENT ?? 'spread');
+  const services = createServices(store, log, { heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs, placement });
+  services.liveness.start();
+  log.info({ placement, heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs }, 'placement and failure detection settings');
   const interrupted = await services.ops.failInterrupted();
   if (interrupted > 0) log.warn({ count: interrupted }, 'marked operations interrupted by the last shutdown as failed');
   const unsettled = await services.workspaces.recoverInterrupted();
@@ -90,6 +116,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
 async function shutdown(app: Awaited<ReturnType<typeof createApp>>, store: Store, services: Services, stopAgent: (() => Promise<void>) | null, log: Logger): Promise<void> {
   await stopAgent?.().catch((err) => log.warn({ err }, 'local agent did not stop cleanly'));
+  services.liveness.stop();
   services.hub.closeAll();
   await app.close();
   await store.close();

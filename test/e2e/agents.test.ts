@@ -67,8 +67,10 @@ describe('node agents', () => {
     expect(await server.proc!.stop()).toBe(0);
     expect(server.proc!.output).toContain('"msg":"stopped"');
     await server.launch();
+    // The node keeps its recorded status (online) through the restart grace, so `online` alone
+    // does not say the agent is back: an exec that works does.
     await server.waitNodeOnline('roamer', 40_000);
-    expect((await server.cli(['ws', 'exec', ws, '--', 'true'])).code).toBe(0);
+    await waitFor('roamer reconnected', async () => (await server.cli(['ws', 'exec', ws, '--', 'true'])).code === 0, 40_000, 500);
 
     const id = (await server.json<any>(['ws', 'show', ws])).id;
     expect((await server.cli(['ws', 'rm', ws])).code).toBe(0);

@@ -104,7 +104,16 @@ export class TestServer {
     if (this.opts.localAgent) args.push('--local-agent');
     if (this.opts.sshListen) args.push('--ssh-listen', this.opts.sshListen);
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, BERTH_HEARTBEAT_MS: String(this.opts.heartbeatMs ?? 1000), BERTH_LOG_LEVEL: 'debug', ...this.opts.env },
+      env: {
+        ...process.env,
+        BERTH_HEARTBEAT_MS: String(this.opts.heartbeatMs ?? 1000),
+        // Failure detection scaled to the short test heartbeat: offline after three missed
+        // intervals plus one of grace (the server refuses a TTL under three intervals).
+        BERTH_NODE_TTL_MS: String(3 * (this.opts.heartbeatMs ?? 1000)),
+        BERTH_NODE_GRACE_MS: String(this.opts.heartbeatMs ?? 1000),
+        BERTH_LOG_LEVEL: 'debug',
+        ...this.opts.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = new Proc(child);

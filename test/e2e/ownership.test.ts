@@ -151,6 +151,12 @@ function cases(): Record<RouteName, Case[]> {
     joinTokensPost: [{ body: { ttlSeconds: 60 }, expect: [403] }],
     // Takes no user token: bob's is not a join token.
     nodesJoinPost: [{ body: { token: bob.token, name: 'bobs-node' }, expect: [401] }],
+    // Node management is for admins: bob learns nothing about any node.
+    nodeGet: [{ params: { name: 'nosuch' }, expect: [403] }],
+    nodeLabelsPost: [{ params: { name: 'nosuch' }, body: { set: { a: 'b' } }, expect: [403] }],
+    nodeCordonPost: [{ params: { name: 'nosuch' }, expect: [403] }],
+    nodeUncordonPost: [{ params: { name: 'nosuch' }, expect: [403] }],
+    nodeDrainPost: [{ params: { name: 'nosuch' }, body: {}, expect: [403] }],
     workspacesList: [{ expect: [200] }],
     // Names are unique across the server (they are SSH user names): bob learns only that the
     // name he typed is taken, never whose it is or anything about it.

@@ -62,6 +62,8 @@ function bodyKeys(route: HttpCase['route']): string[] {
 /** Path parameters a case must not aim at the suite's own fixtures (it would delete them). */
 function paramPool(world: HttpTarget, route: HttpCase['route']): string[] {
   if (route === 'userDelete' || route === 'workspaceDelete') return [];
+  // Draining or cordoning the suite's node would stop its workspaces or refuse its creates.
+  if (route === 'nodeDrainPost' || route === 'nodeCordonPost') return [];
   return world.knownNames;
 }
 

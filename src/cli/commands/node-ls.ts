@@ -19,13 +19,14 @@ export function registerNodeLs(node: Command, ctx: CliContext): void {
     const now = ctx.io.now();
     const rows = result.nodes.map((n) => [
       n.name,
-      n.status,
+      n.cordoned ? `${n.status},cordoned` : n.status,
       formatProviders(n.providers),
       formatOptionalNumber(n.resources?.cpus),
       formatOptionalSize(n.resources?.memoryBytes),
       String(n.workspaces),
       formatAgo(n.lastSeenAt, now),
+      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
     ]);
-    ctx.io.stdout.write(renderTable(['NAME', 'STATUS', 'PROVIDERS', 'CPUS', 'MEMORY', 'WORKSPACES', 'LAST SEEN'], rows));
+    ctx.io.stdout.write(renderTable(['NAME', 'STATUS', 'PROVIDERS', 'CPUS', 'MEMORY', 'WORKSPACES', 'LAST SEEN', 'LABELS'], rows));
   });
 }

@@ -1,6 +1,7 @@
 /** `berth server`: runs the coordination server in this process until it shuts down. */
 import { Option, type Command } from 'commander';
-import { parseListen, parseSshListenOption } from '../args.js';
+import { placementStrategySchema, type PlacementStrategy } from '../../api/index.js';
+import { parseDurationMs, parseListen, parseSshListenOption } from '../args.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { defaultDataDir } from '../defaults.js';
@@ -17,8 +18,11 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       .option('--local-agent', 'also run an agent for this machine inside the server process', false)
       .option('--ssh-listen <host:port|off>', 'address of the SSH gateway (ssh WORKSPACE@host), or off', optionParser(parseSshListenOption), '127.0.0.1:2222')
       .option('--ssh-advertise <host>', 'host name clients should dial for the SSH gateway (default: the --ssh-listen host, or this machine\'s name when listening on all addresses)')
-      .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info')),
-  ).action(async (opts: { listen: string; dataDir?: string; localAgent: boolean; logLevel: string; sshListen: string; sshAdvertise?: string }) => {
+      .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info'))
+      .addOption(new Option('--placement <strategy>', 'how new workspaces are spread over nodes (default: $BERTH_PLACEMENT, else spread)').choices(placementStrategySchema.options))
+      .option('--node-ttl <duration>', 'heartbeat silence after which a node is offline, e.g. 15s (default: $BERTH_NODE_TTL_MS ms, else 15s)', optionParser((t) => parseDurationMs(t, 'nodeTtl')))
+      .option('--node-grace <duration>', 'grace on top of --node-ttl, e.g. 5s (default: $BERTH_NODE_GRACE_MS ms, else 5s)', optionParser((t) => parseDurationMs(t, 'nodeGrace'))),
+  ).action(async (opts: { listen: string; dataDir?: string; localAgent: boolean; logLevel: string; sshListen: string; sshAdvertise?: string; placement?: PlacementStrategy; nodeTtl?: number; nodeGrace?: number }) => {
     // Loaded only now, so user commands never pay for the server's code and dependencies.
     const { runServer } = await import('../../server/main.js');
     await runServer({
@@ -28,6 +32,9 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       logLevel: opts.logLevel,
       sshListen: opts.sshListen,
       sshAdvertise: opts.sshAdvertise,
+      placement: opts.placement,
+      nodeTtlMs: opts.nodeTtl,
+      nodeGraceMs: opts.nodeGrace,
     });
   });
 }

@@ -1,11 +1,17 @@
 /** `berth ws create NAME`: creates a workspace and, unless --no-wait, follows it until it runs, in one request. */
 import { Option, type Command } from 'commander';
-import { providerKindSchema, type WorkspacesPost } from '../../api/index.js';
+import { parseConstraint, providerKindSchema, type WorkspacesPost } from '../../api/index.js';
 import { parseCpus } from '../args.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { acceptedMessage, OperationFailedError, withProgress } from '../operation-follow.js';
 import { writeJson } from '../output/json.js';
+
+/** Commander collector for repeated `--constraint`, each checked at once. */
+function collectConstraint(text: string, previous: string[]): string[] {
+  parseConstraint(text);
+  return [...previous, text];
+}
 
 interface CreateOptions {
   provider: string;
@@ -13,6 +19,7 @@ interface CreateOptions {
   node?: string;
   cpus?: number;
   memory?: string;
+  constraint: string[];
   wait: boolean;
 }
 
@@ -28,7 +35,8 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .option('--image <image>', 'base image name (see `berth image ls`; default: base, which the quickstart builds)')
         .option('--node <node>', 'node to place it on (default: the scheduler picks)')
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
-        .option('--memory <size>', 'memory limit, e.g. 512m or 2g'),
+        .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
+        .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), []),
     ),
   ).action(async (name: string, opts: CreateOptions) => {
     const body: WorkspacesPost = { name, provider: opts.provider as WorkspacesPost['provider'] };
@@ -36,6 +44,7 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
     if (opts.node !== undefined) body.node = opts.node;
     if (opts.cpus !== undefined) body.cpus = opts.cpus;
     if (opts.memory !== undefined) body.memory = opts.memory;
+    if (opts.constraint.length > 0) body.constraints = opts.constraint;
     const client = await ctx.client();
     if (!opts.wait) {
       // The client checks the body against the API schema first, so a bad name or memory size

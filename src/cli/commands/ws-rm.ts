@@ -6,8 +6,16 @@ import { runWorkspaceOperation } from '../workspace-operation.js';
 
 /** Registers `berth ws rm`. */
 export function registerWsRm(ws: Command, ctx: CliContext): void {
-  withNoWait(withJson(ws.command('rm').alias('delete').description('delete a workspace and its data').argument('<name>', 'workspace name'))).action(
-    (name: string, opts: { wait: boolean }) =>
-      runWorkspaceOperation(ctx, { route: 'workspaceDelete', name, wait: opts.wait, doing: 'deleting', done: 'is deleted' }),
+  withNoWait(
+    withJson(
+      ws
+        .command('rm')
+        .alias('delete')
+        .description('delete a workspace and its data')
+        .argument('<name>', 'workspace name')
+        .option('--force', "when its node is offline, remove only berth's record; the node deletes the workspace when it returns", false),
+    ),
+  ).action((name: string, opts: { wait: boolean; force: boolean }) =>
+    runWorkspaceOperation(ctx, { route: 'workspaceDelete', name, body: opts.force ? { force: true } : undefined, wait: opts.wait, doing: 'deleting', done: 'is deleted' }),
   );
 }

@@ -74,12 +74,15 @@ export class AgentHub {
     private readonly ops: Operations,
     private readonly log: Logger,
     readonly heartbeatMs: number,
+    /** Failure detection (liveness.ts): told of every hello and heartbeat; its TTL + grace bounds isOnline. */
+    private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number } },
   ) {}
 
-  /** True while the node's socket is open and a heartbeat came within three intervals. */
+  /** True while the node's socket is open and a heartbeat came within the TTL + grace (three intervals without liveness settings). */
   isOnline(nodeId: string): boolean {
     const c = this.connections.get(nodeId);
-    return !!c && Date.now() - c.lastHeartbeat < this.heartbeatMs * 3;
+    const limit = this.liveness ? this.liveness.timing.ttlMs + this.liveness.timing.graceMs : this.heartbeatMs * 3;
+    return !!c && Date.now() - c.lastHeartbeat < limit;
   }
 
   /** Takes over a freshly authenticated agent socket. */
@@ -100,6 +103,7 @@ export class AgentHub {
           if (previous) previous.socket.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
           conn = { nodeId: node.id, nodeName: node.name, peer, socket, lastHeartbeat: Date.now() };
           this.connections.set(node.id, conn);
+          this.liveness?.heard(node.id);
           peer.send({ type: 'welcome', protocolVersion: AGENT_PROTOCOL_VERSION, nodeId: node.id, nodeName: node.name, heartbeatMs: this.heartbeatMs });
           log.info({ agentVersion: frame.agentVersion, serverVersion: BERTH_VERSION }, 'agent connected');
           void this.record(node.id, frame, log).then(() => {
@@ -107,6 +111,7 @@ export class AgentHub {
           });
         } else if (frame.type === 'heartbeat' && conn) {
           conn.lastHeartbeat = Date.now();
+          this.liveness?.heard(node.id);
           void this.record(node.id, frame, log);
         }
       },

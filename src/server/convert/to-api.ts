@@ -1,9 +1,9 @@
 /**
  * Rows → API views, in one place. Nothing else in the server builds a wire object from a row.
  */
-import type { ApiError, ApiToken, Node, NodeResources, Operation, OperationKind, ProviderInfo, SshKey, User, Workspace, WorkspaceStatus } from '../../api/index.js';
+import type { ApiError, ApiToken, Node, NodeResources, NodeStatus, Operation, OperationKind, ProviderInfo, SshKey, User, Workspace, WorkspaceStatus } from '../../api/index.js';
 import { editorLinks } from '../../api/index.js';
-import type { ApiTokensTable, NodesTable, OperationsTable, SshKeysTable, UsersTable, WorkspacesTable } from '../store/schema.js';
+import type { ApiTokensTable, NodeRow, OperationsTable, SshKeysTable, UsersTable, WorkspacesTable } from '../store/schema.js';
 
 /** Operation row → Operation. */
 export function operationToApi(row: OperationsTable): Operation {
@@ -40,18 +40,20 @@ export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; 
   };
 }
 
-/** Node row → Node; `online` is decided by the caller from the live connection and heartbeats. */
-export function nodeToApi(row: NodesTable, live: { online: boolean; workspaces: number }): Node {
+/** Node row → Node; `status` is decided by the caller (liveness.ts) from heartbeats. */
+export function nodeToApi(row: NodeRow, live: { status: NodeStatus; workspaces: number }): Node {
   return {
     id: row.id,
     name: row.name,
-    status: live.online ? 'online' : 'offline',
+    status: live.status,
     agentVersion: row.agent_version,
     lastSeenAt: row.last_seen_at,
     resources: row.resources_json ? (JSON.parse(row.resources_json) as NodeResources) : null,
     providers: JSON.parse(row.providers_json) as ProviderInfo[],
     workspaces: live.workspaces,
     createdAt: row.created_at,
+    labels: JSON.parse(row.labels_json) as Record<string, string>,
+    cordoned: row.cordoned === 1,
   };
 }
 

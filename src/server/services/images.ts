@@ -5,7 +5,7 @@
 import { BerthError, imagesPostSchema, type Image, type ImagesPost, type Operation, type User } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { Operations } from '../operations/operations.js';
-import { placeWorkspace } from '../scheduler/place.js';
+import { place } from '../scheduler/place.js';
 import type { NodesService } from './nodes.js';
 
 /** Image builds and listings across nodes. */
@@ -19,7 +19,9 @@ export class ImagesService {
   /** Builds a base image on a node (the named one, else the least busy that runs Docker). */
   async build(user: User, input: ImagesPost): Promise<Operation> {
     const body = imagesPostSchema.parse(input);
-    const node = placeWorkspace(await this.nodes.list(), 'docker', body.node);
+    // A build needs a usable Docker engine; cordons and reservations are about workspaces.
+    const candidates = (await this.nodes.placementNodes()).map((n) => ({ ...n, cordoned: false, image: { ok: true as const } }));
+    const node = place(candidates, { provider: 'docker', image: body.name, cpus: null, memoryBytes: null, constraints: [], node: body.node, strategy: 'spread' });
     return this.ops.start({ kind: 'image.build', target: `image/${body.name}`, createdBy: user.id }, async (op) => {
       op.progress('scheduled', null);
       op.log(`building on node ${node.name}`);

@@ -1,10 +1,13 @@
 /** The server's services, built once and handed to the HTTP layer. */
 import type { Logger } from 'pino';
 import { AgentHub } from '../agents/hub.js';
+import { DEFAULT_NODE_GRACE_MS, DEFAULT_NODE_TTL_MS, LivenessMonitor } from '../agents/liveness.js';
+import type { PlacementStrategy } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { OperationAccess } from '../operations/access.js';
 import { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
+import { DrainService } from './drain.js';
 import { ImagesService } from './images.js';
 import { NodesService } from './nodes.js';
 import { UsersService } from './users.js';
@@ -21,14 +24,41 @@ export interface Services {
   images: ImagesService;
   users: UsersService;
   audit: AuditLog;
+  /** Failure detection: node statuses, fencing of an offline node's workspaces. */
+  liveness: LivenessMonitor;
+  /** `node drain`. */
+  drain: DrainService;
+}
+
+/** Service settings from the server's flags and environment. */
+export interface ServiceOptions {
+  heartbeatMs: number;
+  /** Silence after which a node is offline (default 15 s), plus `nodeGraceMs` (default 5 s). */
+  nodeTtlMs?: number;
+  nodeGraceMs?: number;
+  /** How the scheduler picks among fitting nodes (default spread). */
+  placement?: PlacementStrategy;
 }
 
 /** Wires the services together. */
-export function createServices(store: Store, log: Logger, opts: { heartbeatMs: number }): Services {
+export function createServices(store: Store, log: Logger, opts: ServiceOptions): Services {
   const ops = new Operations(store, log.child({ component: 'operations' }));
-  const hub = new AgentHub(store, ops, log.child({ component: 'agents' }), opts.heartbeatMs);
-  const nodes = new NodesService(store, hub);
   const audit = new AuditLog(store, log.child({ component: 'audit' }));
-  const workspaces = new WorkspacesService(store, hub, ops, nodes, audit);
-  return { ops, opAccess: new OperationAccess(store, ops, audit), hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
+  const timing = { heartbeatMs: opts.heartbeatMs, ttlMs: opts.nodeTtlMs ?? DEFAULT_NODE_TTL_MS, graceMs: opts.nodeGraceMs ?? DEFAULT_NODE_GRACE_MS };
+  const liveness = new LivenessMonitor(store, audit, log.child({ component: 'liveness' }), timing);
+  const hub = new AgentHub(store, ops, log.child({ component: 'agents' }), opts.heartbeatMs, liveness);
+  const nodes = new NodesService(store, hub, liveness);
+  const workspaces = new WorkspacesService(store, hub, ops, nodes, audit, opts.placement ?? 'spread');
+  return {
+    ops,
+    opAccess: new OperationAccess(store, ops, audit),
+    hub,
+    nodes,
+    workspaces,
+    images: new ImagesService(hub, ops, nodes),
+    users: new UsersService(store, workspaces),
+    audit,
+    liveness,
+    drain: new DrainService(store, ops, nodes, workspaces),
+  };
 }

@@ -1,20 +1,24 @@
 /**
- * Nodes: minting join tokens, trading one for a node credential, listing nodes, and
- * authenticating an agent's credential.
+ * Nodes: minting join tokens, trading one for a node credential, listing nodes with their
+ * live status, authenticating an agent's credential, and the placement facts: labels, cordon
+ * and what each node's workspaces reserve.
  */
 import { randomUUID } from 'node:crypto';
-import { BerthError, type JoinToken, type Node, type NodeCredential, type User } from '../../api/index.js';
+import { BerthError, nodeLabelsSchema, type JoinToken, type Node, type NodeCredential, type NodeDetail, type NodeLabelsPost, type User } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
+import type { LivenessMonitor } from '../agents/liveness.js';
 import { hashSecret, newSecret, SECRET_PREFIX } from '../auth/secrets.js';
 import { nodeToApi } from '../convert/to-api.js';
+import type { PlacementNode } from '../scheduler/place.js';
 import type { Store } from '../store/open.js';
-import type { NodesTable } from '../store/schema.js';
+import type { NodeRow } from '../store/schema.js';
 
 /** Node registry. */
 export class NodesService {
   constructor(
     private readonly store: Store,
     private readonly hub: AgentHub,
+    private readonly liveness: LivenessMonitor,
   ) {}
 
   /** A single-use join token, valid for `ttlSeconds`. */
@@ -55,7 +59,7 @@ export class NodesService {
   }
 
   /** The node a credential belongs to, or null. */
-  async authenticate(credential: string): Promise<NodesTable | null> {
+  async authenticate(credential: string): Promise<NodeRow | null> {
     return (await this.store.db.selectFrom('nodes').selectAll().where('credential_hash', '=', hashSecret(credential)).executeTakeFirst()) ?? null;
   }
 
@@ -63,7 +67,113 @@ export class NodesService {
   async list(): Promise<Node[]> {
     const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
     const counts = await this.workspaceCounts();
-    return rows.map((r) => nodeToApi(r, { online: this.hub.isOnline(r.id), workspaces: counts.get(r.id) ?? 0 }));
+    return rows.map((r) => this.toApi(r, counts.get(r.id) ?? 0));
+  }
+
+  /** Everything about one node: status, labels, providers, reservations, its workspaces. */
+  async detail(name: string): Promise<NodeDetail> {
+    const row = await this.row(name);
+    const workspaces = await this.store.db
+      .selectFrom('workspaces')
+      .innerJoin('users', 'users.id', 'workspaces.owner_id')
+      .select(['workspaces.name', 'users.name as owner', 'workspaces.status', 'workspaces.provider', 'workspaces.cpus', 'workspaces.memory_bytes'])
+      .where('workspaces.node_id', '=', row.id)
+      .orderBy('workspaces.name')
+      .execute();
+    const node = this.toApi(row, workspaces.length);
+    const reserved = { cpus: workspaces.reduce((a, w) => a + (w.cpus ?? 0), 0), memoryBytes: workspaces.reduce((a, w) => a + Number(w.memory_bytes ?? 0), 0) };
+    const free = node.resources ? { cpus: node.resources.cpus - reserved.cpus, memoryBytes: node.resources.memoryBytes - reserved.memoryBytes } : null;
+    return {
+      node,
+      reserved,
+      free,
+      workspaces: workspaces.map((w) => ({ name: w.name, owner: w.owner, status: w.status as NodeDetail['workspaces'][number]['status'], provider: w.provider, cpus: w.cpus, memoryBytes: w.memory_bytes === null ? null : Number(w.memory_bytes) })),
+    };
+  }
+
+  /** Sets and removes labels; the result must stay within the label bounds. */
+  async label(name: string, edit: Required<NodeLabelsPost>): Promise<Node> {
+    const row = await this.row(name);
+    const labels: Record<string, string> = { ...(JSON.parse(row.labels_json) as Record<string, string>) };
+    for (const key of edit.remove) delete labels[key];
+    for (const [k, v] of Object.entries(edit.set)) labels[k] = v;
+    const checked = nodeLabelsSchema.safeParse(labels);
+    if (!checked.success) throw new BerthError('INVALID_ARGUMENT', `Node ${name} would carry too many labels: ${checked.error.issues[0]?.message ?? 'invalid labels'}; remove some first.`, { field: 'labels' });
+    await this.store.db.updateTable('nodes').set({ labels_json: JSON.stringify(labels) }).where('id', '=', row.id).execute();
+    return this.one(name);
+  }
+
+  /** Cordons (true) or uncordons (false) a node: a cordoned node gets no new workspaces. */
+  async setCordoned(name: string, cordoned: boolean): Promise<Node> {
+    const row = await this.row(name);
+    await this.store.db.updateTable('nodes').set({ cordoned: cordoned ? 1 : 0 }).where('id', '=', row.id).execute();
+    return this.one(name);
+  }
+
+  /** One node as users see it. */
+  async one(name: string): Promise<Node> {
+    const row = await this.row(name);
+    return this.toApi(row, (await this.workspaceCounts()).get(row.id) ?? 0);
+  }
+
+  /**
+   * During the grace after a server restart, waits (at most until the grace ends) for the agent
+   * of a node that was online before the restart to connect again, so a request that arrives
+   * in that window is served rather than refused with NODE_OFFLINE. Returns at once otherwise.
+   */
+  async awaitAgent(nodeId: string): Promise<void> {
+    if (this.hub.isOnline(nodeId) || this.liveness.startGraceLeftMs() <= 0) return;
+    const row = await this.store.db.selectFrom('nodes').select('status').where('id', '=', nodeId).executeTakeFirst();
+    if (row?.status !== 'online') return;
+    while (!this.hub.isOnline(nodeId) && this.liveness.startGraceLeftMs() > 0) {
+      await new Promise((r) => setTimeout(r, Math.min(100, this.liveness.startGraceLeftMs())));
+    }
+  }
+
+  /**
+   * What the scheduler needs of every node. A node counts as online for placement only while
+   * its agent is connected too: during the grace after a server restart a node shows the status
+   * it had before, and placement first waits for such nodes' agents (awaitAgent).
+   */
+  async placementNodes(): Promise<PlacementNode[]> {
+    if (this.liveness.startGraceLeftMs() > 0) {
+      const ids = await this.store.db.selectFrom('nodes').select('id').execute();
+      await Promise.all(ids.map((r) => this.awaitAgent(r.id)));
+    }
+    const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
+    const res = await this.store.db
+      .selectFrom('workspaces')
+      .select(['node_id'])
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'), eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem')])
+      .groupBy('node_id')
+      .execute();
+    const byNode = new Map(res.map((r) => [r.node_id, r]));
+    return rows.map((r) => {
+      const api = this.toApi(r, 0);
+      const agg = byNode.get(r.id);
+      return {
+        id: r.id,
+        name: r.name,
+        online: api.status === 'online' && this.hub.isOnline(r.id),
+        cordoned: api.cordoned,
+        labels: api.labels,
+        providers: api.providers,
+        resources: api.resources ? { cpus: api.resources.cpus, memoryBytes: api.resources.memoryBytes } : null,
+        reserved: { cpus: Number(agg?.cpus ?? 0), memoryBytes: Number(agg?.mem ?? 0) },
+        workspaces: Number(agg?.n ?? 0),
+        image: 'unchecked' as const,
+      };
+    });
+  }
+
+  private toApi(r: NodeRow, workspaces: number): Node {
+    return nodeToApi(r, { status: this.liveness.statusOf(r.id, r.status), workspaces });
+  }
+
+  private async row(name: string): Promise<NodeRow> {
+    const row = await this.store.db.selectFrom('nodes').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!row) throw new BerthError('NOT_FOUND', `No node named ${name}; see \`berth node ls\`.`, { field: 'name' });
+    return row;
   }
 
   private async workspaceCounts(): Promise<Map<string, number>> {

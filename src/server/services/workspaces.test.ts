@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BerthError, type AgentMethod, type Node } from '../../api/index.js';
+import { BerthError, type AgentMethod } from '../../api/index.js';
+import type { PlacementNode } from '../scheduler/place.js';
 import type { AgentHub } from '../agents/hub.js';
 import { createServices, type Services } from './index.js';
 import type { NodesService } from './nodes.js';
+import { reapTombstones } from './tombstones.js';
 import { WorkspacesService } from './workspaces.js';
 import { openSqliteStore, type Store } from '../store/open.js';
 
@@ -76,11 +78,54 @@ describe('WorkspacesService', () => {
   });
 });
 
+describe('ws rm on an offline node', () => {
+  it('refuses without --force, and with it drops only the row and leaves a tombstone the node is told about when it returns', async () => {
+    await expect(services.workspaces.transition(user('m1'), 'c', 'delete')).rejects.toMatchObject({ code: 'NODE_OFFLINE', message: expect.stringContaining('--force') });
+    const op = await services.workspaces.transition(user('m1'), 'c', 'delete', { force: true });
+    expect((await services.ops.finished(op.id)).status).toBe('succeeded');
+    expect(await store.db.selectFrom('workspaces').select('id').where('id', '=', 'c').execute()).toEqual([]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: 'c', node_id: 'n1', name: 'c' }]);
+
+    // The node returns: it is asked to delete the workspace, and the tombstone goes.
+    const asked: unknown[] = [];
+    const hub = { request: async (_n: string, method: string, params: unknown) => asked.push([method, params]) } as unknown as AgentHub;
+    expect(await reapTombstones(store, hub, services.audit, 'n1')).toEqual(['c']);
+    expect(asked).toEqual([['workspace.delete', { opId: 'tombstone-c', workspaceId: 'c' }]]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toEqual([]);
+
+    // A node that fails the delete keeps the tombstone for its next return.
+    await store.db.insertInto('workspace_tombstones').values({ workspace_id: 'x', node_id: 'n1', name: 'x', removed_at: '' }).execute();
+    const failing = { request: async () => Promise.reject(new BerthError('NODE_OFFLINE', 'gone again')) } as unknown as AgentHub;
+    expect(await reapTombstones(store, failing, services.audit, 'n1')).toEqual([]);
+    expect(await store.db.selectFrom('workspace_tombstones').select('workspace_id').execute()).toEqual([{ workspace_id: 'x' }]);
+  });
+});
+
+describe('a create cut off by its node going away', () => {
+  it('drops the row but leaves a tombstone, so the node deletes what it made when it returns', async () => {
+    const hub = {
+      isOnline: () => true,
+      onNodeConnected: () => {},
+      request: async (_n: string, method: string) => {
+        if (method === 'image.resolve') return { ref: 'berth/base:latest' };
+        throw new BerthError('NODE_OFFLINE', 'The node is offline.');
+      },
+      requestForOp: async () => Promise.reject(new BerthError('NODE_OFFLINE', 'The node went away.')),
+    } as unknown as AgentHub;
+    const nodes = { placementNodes: async () => [ONLINE()] } as unknown as NodesService;
+    const workspaces = new WorkspacesService(store, hub, services.ops, nodes, services.audit);
+    const { workspace, operation } = await workspaces.create(user('m1'), { name: 'cut' });
+    expect((await services.ops.finished(operation.id)).error?.code).toBe('NODE_OFFLINE');
+    expect(await store.db.selectFrom('workspaces').select('id').where('name', '=', 'cut').execute()).toEqual([]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: workspace.id, node_id: 'n1', name: 'cut' }]);
+  });
+});
+
 /** One online node with a usable Docker provider, as placement sees it. */
-const ONLINE: Node = {
-  id: 'n1', name: 'n1', status: 'online', agentVersion: '0.1.0', lastSeenAt: null, resources: null,
-  providers: [{ kind: 'docker', usable: true, details: {} }], workspaces: 0, createdAt: '',
-};
+const ONLINE = (): PlacementNode => ({
+  id: 'n1', name: 'n1', online: true, cordoned: false, labels: {}, resources: null, reserved: { cpus: 0, memoryBytes: 0 },
+  providers: [{ kind: 'docker', usable: true, details: {} }], workspaces: 0, image: 'unchecked',
+});
 
 /**
  * A workspaces service whose node answers image.resolve with `answer` and records every
@@ -97,7 +142,7 @@ function withNode(answer: (image: string) => Promise<{ ref: string }>) {
       return new Promise(() => {}); // workspace.create: stays running, which is all these tests need.
     },
   } as unknown as AgentHub;
-  const nodes = { list: async () => [ONLINE] } as unknown as NodesService;
+  const nodes = { placementNodes: async () => [ONLINE()] } as unknown as NodesService;
   return { calls, workspaces: new WorkspacesService(store, hub, services.ops, nodes, services.audit) };
 }
 

@@ -10,9 +10,9 @@ import {
   NAME_PATTERN,
   parseSize,
   toApiError,
-  type Node,
+  parseConstraint,
   type Operation,
-  type ProviderKind,
+  type PlacementStrategy,
   type User,
   type Workspace,
   type WorkspacesPost,
@@ -24,8 +24,9 @@ import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import { workspaceToApi } from '../convert/to-api.js';
 import type { Operations } from '../operations/operations.js';
-import { placeWorkspace } from '../scheduler/place.js';
+import { chooseNode } from '../scheduler/choose.js';
 import { isUniqueViolation } from '../store/errors.js';
+import { reapTombstones } from './tombstones.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
 import type { NodesService } from './nodes.js';
@@ -33,8 +34,6 @@ import type { NodesService } from './nodes.js';
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
 const DEFAULT_STOP_TIMEOUT_S = 10;
-/** How long the node may take to say whether it has an image: a registry lookup included (the agent gives up after 20 s). */
-const IMAGE_LOOKUP_TIMEOUT_MS = 30_000;
 
 type Transition = 'start' | 'stop' | 'restart' | 'delete';
 const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 'restarting', 'deleting'];
@@ -43,6 +42,8 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 export class WorkspacesService {
   /** When this server process started: creates recorded before it were cut off by a restart. */
   private readonly startedAt = new Date().toISOString();
+  /** The tail of the one-at-a-time placement queue (see create). */
+  private placing: Promise<unknown> = Promise.resolve();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
   sshGateway: SshGateway | null = null;
 
@@ -52,9 +53,13 @@ export class WorkspacesService {
     private readonly ops: Operations,
     private readonly nodes: NodesService,
     private readonly audit: AuditLog,
+    /** How the scheduler picks among fitting nodes (`berth server --placement`). */
+    private readonly placement: PlacementStrategy = 'spread',
   ) {
     // Creates cut off by a restart are rolled back as their nodes connect.
     this.hub.onNodeConnected((nodeId) => void this.rollBackCreates(nodeId).catch(() => {}));
+    // Workspaces removed with --force while their node was away are deleted there now.
+    this.hub.onNodeConnected((nodeId) => void reapTombstones(this.store, this.hub, this.audit, nodeId).catch(() => {}));
   }
 
   /**
@@ -150,8 +155,50 @@ export class WorkspacesService {
     const body = parsed.data;
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
-    const node = placeWorkspace(await this.nodes.list(), body.provider, body.node);
-    await this.findImage(node, body.provider, body.image ?? DEFAULT_IMAGE);
+    const memoryBytes = body.memory ? parseSize(body.memory)! : null;
+    // Placement and the row's insert run one create at a time, so two creates never both count
+    // the same free room (the row is what reserves it). The scheduler asks the candidates for
+    // the image first: an image no node has is NOT_FOUND (field image) here, before any row,
+    // operation or engine object exists.
+    const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes));
+    this.placing = placed.catch(() => {});
+    const { node, row } = await placed;
+    const operation = await this.ops.start({ kind: 'workspace.create', target: `workspace/${row.name}`, workspaceId: row.id, createdBy: user.id }, async (op) => {
+      op.progress('scheduled', null);
+      op.log(`placed on node ${node.name}`);
+      try {
+        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: {} };
+        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec }, op.signal);
+        // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
+        op.signal.throwIfAborted();
+        await this.setStatus(row.id, status, null);
+      } catch (err) {
+        // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
+        if (op.signal.aborted) op.progress('cancelling', null);
+        const cleaned = await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).then(() => true, () => false);
+        await this.store.db.transaction().execute(async (tx) => {
+          await tx.deleteFrom('workspaces').where('id', '=', row.id).execute();
+          // A node that dropped away mid-create may still hold what it made: remember it, so
+          // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
+          if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: row.name, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
+        });
+        throw err;
+      }
+    });
+    return { workspace: await this.get(user, row.name), operation };
+  }
+
+  /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
+  private async placeAndRecord(user: User, body: ReturnType<typeof workspacesPostSchema.parse>, memoryBytes: number | null) {
+    const node = await chooseNode(this.nodes, this.hub, {
+      provider: body.provider,
+      image: body.image ?? DEFAULT_IMAGE,
+      cpus: body.cpus ?? null,
+      memoryBytes,
+      constraints: (body.constraints ?? []).map(parseConstraint),
+      node: body.node,
+      strategy: this.placement,
+    });
     const now = new Date().toISOString();
     const row: WorkspacesTable = {
       id: randomUUID(),
@@ -162,7 +209,7 @@ export class WorkspacesService {
       image: body.image ?? DEFAULT_IMAGE,
       status: 'creating',
       cpus: body.cpus ?? null,
-      memory_bytes: body.memory ? parseSize(body.memory)! : null,
+      memory_bytes: memoryBytes,
       error_json: null,
       created_at: now,
       updated_at: now,
@@ -176,33 +223,7 @@ export class WorkspacesService {
       }
       throw err;
     }
-    const operation = await this.ops.start({ kind: 'workspace.create', target: `workspace/${row.name}`, workspaceId: row.id, createdBy: user.id }, async (op) => {
-      op.progress('scheduled', null);
-      op.log(`placed on node ${node.name}`);
-      try {
-        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: {} };
-        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec }, op.signal);
-        // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
-        op.signal.throwIfAborted();
-        await this.setStatus(row.id, status, null);
-      } catch (err) {
-        // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
-        if (op.signal.aborted) op.progress('cancelling', null);
-        await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).catch(() => {});
-        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
-        throw err;
-      }
-    });
-    return { workspace: await this.get(user, row.name), operation };
-  }
-
-  /**
-   * Asks the node whether it has the image for this provider (NOT_FOUND or INVALID_ARGUMENT,
-   * field image, when not), so an unknown image never leaves a row behind. Every agent that
-   * speaks this protocol version answers `image.resolve`.
-   */
-  private async findImage(node: Node, provider: ProviderKind, image: string): Promise<void> {
-    await this.hub.request(node.id, 'image.resolve', { provider, image }, IMAGE_LOOKUP_TIMEOUT_MS);
+    return { node, row };
   }
 
   /** Starts, stops, restarts or deletes a workspace as an operation. */
@@ -214,8 +235,11 @@ export class WorkspacesService {
     }
     if (what === 'start' && ws.status === 'running') throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is already running.`, { field: 'name' });
     if (what === 'stop' && ws.status === 'stopped') throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is already stopped.`, { field: 'name' });
+    await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) {
-      throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; start its agent and retry.`, { field: 'name' });
+      if (what === 'delete' && opts.force) return this.forgetOnOfflineNode(user, ws);
+      const orForce = what === 'delete' ? ` Or remove only berth's record with \`berth ws rm ${name} --force\`: the node deletes the workspace when it returns.` : '';
+      throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; start its agent and retry.${orForce}`, { field: 'name' });
     }
     const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     const before = ws.status;
@@ -299,13 +323,31 @@ export class WorkspacesService {
     });
   }
 
+  /**
+   * `ws rm --force` on an offline node: drops the row and leaves a tombstone, so the node's
+   * agent is told to delete the workspace when it connects again (tombstones.ts). Nothing is
+   * deleted on the node now: it cannot be reached, and it may be running the workspace still.
+   */
+  private async forgetOnOfflineNode(user: User, ws: Workspace): Promise<Operation> {
+    await this.store.db.transaction().execute(async (tx) => {
+      const gone = await tx.deleteFrom('workspaces').where('id', '=', ws.id).where('status', '=', ws.status).executeTakeFirst();
+      if (Number(gone.numDeletedRows) !== 1) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} changed meanwhile; retry.`, { field: 'name' });
+      await tx.insertInto('workspace_tombstones').values({ workspace_id: ws.id, node_id: ws.nodeId, name: ws.name, removed_at: new Date().toISOString() }).execute();
+    });
+    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+      op.log(`node ${ws.nodeName} is offline: removed berth's record only; the node's agent deletes the workspace when it returns`);
+    });
+  }
+
   /** The row an exec needs: the workspace must be running on an online node. */
   async forExec(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
     const ws = await this.get(user, name, via);
+    // The node first: a workspace fenced as `unknown` while its node is away is not the user's to fix.
+    await this.nodes.awaitAgent(ws.nodeId);
+    if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });
     if (ws.status !== 'running') {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}, not running; start it with \`berth ws start ${name}\`.`, { field: 'name' });
     }
-    if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline.`, { field: 'name' });
     return ws;
   }
 

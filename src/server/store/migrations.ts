@@ -121,6 +121,24 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_actor').on('audit_log').column('actor_name').execute();
     },
   },
+  // Placement (fleet): node labels, cordon and the last status the liveness monitor recorded
+  // (kept so a server restart does not flap every node), and tombstones of workspaces removed
+  // with `ws rm --force` while their node was offline, deleted there when it returns.
+  '0004_fleet_placement': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('nodes').addColumn('labels_json', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.alterTable('nodes').addColumn('cordoned', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('nodes').addColumn('status', 'text', (c) => c.notNull().defaultTo('offline')).execute();
+      await db.schema
+        .createTable('workspace_tombstones')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('removed_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('workspace_tombstones_node').on('workspace_tombstones').column('node_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -3,7 +3,7 @@
  * text, so the same queries run on SQLite and PostgreSQL. These are rows, not API views:
  * src/server/convert turns them into what users see.
  */
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: string;
@@ -83,6 +83,21 @@ export interface NodesTable {
   resources_json: string | null;
   /** JSON ProviderInfo[]. */
   providers_json: string;
+  // Placement (fleet, migration 0004).
+  /** JSON Record<string, string> of node labels. */
+  labels_json: Generated<string>;
+  /** 1 while cordoned: the scheduler places nothing new there. */
+  cordoned: Generated<number>;
+  /** The status the liveness monitor last recorded (`online` | `offline`). */
+  status: Generated<string>;
+}
+
+/** A workspace removed with `ws rm --force` while its node was offline: deleted there when the node returns. */
+export interface WorkspaceTombstonesTable {
+  workspace_id: string;
+  node_id: string;
+  name: string;
+  removed_at: string;
 }
 
 export interface WorkspacesTable {
@@ -126,4 +141,8 @@ export interface Database {
   invites: InvitesTable;
   ssh_keys: SshKeysTable;
   audit_log: AuditLogTable;
+  workspace_tombstones: WorkspaceTombstonesTable;
 }
+
+/** A nodes row as read (defaulted columns filled in). */
+export type NodeRow = Selectable<NodesTable>;

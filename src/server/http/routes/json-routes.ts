@@ -17,6 +17,12 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'nodesList', async () => ({ nodes: await s.nodes.list() }));
   registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);
   registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
+  // Placement (fleet).
+  registerRoute(app, store, 'nodeGet', async ({ params }) => s.nodes.detail(params.name));
+  registerRoute(app, store, 'nodeLabelsPost', async ({ params, body }) => s.nodes.label(params.name, body));
+  registerRoute(app, store, 'nodeCordonPost', async ({ params }) => s.nodes.setCordoned(params.name, true));
+  registerRoute(app, store, 'nodeUncordonPost', async ({ params }) => s.nodes.setCordoned(params.name, false));
+  registerRoute(app, store, 'nodeDrainPost', async ({ user, params, body }) => ({ operation: await s.drain.drain(user, params.name, body) }), 202);
 
   registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
   registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202, (ctx, write, closed) =>
@@ -26,7 +32,7 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }), 202);
   registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }), 202);
   registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }), 202);
-  registerRoute(app, store, 'workspaceDelete', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete') }), 202);
+  registerRoute(app, store, 'workspaceDelete', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete', { force: body.force }) }), 202);
 
   registerRoute(app, store, 'operationGet', async ({ user, params, ip }) => s.opAccess.get(user, params.id, { sourceIp: ip }));
   registerRoute(app, store, 'operationCancelPost', async ({ user, params, ip }) => ({ operation: await s.opAccess.cancel(user, params.id, { sourceIp: ip }) }), 202);
