@@ -11,3 +11,4 @@ export * from './gateway.js';
 export * from './op-context.js';
 export * from './version.js';
 export * from './connect-string.js';
+export * from './node-trust.js';

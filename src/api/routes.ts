@@ -34,6 +34,8 @@ import {
 } from './users.js';
 
 import { gatewayGetSchema } from './gateway.js';
+// fleet (TLS helper)
+import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -48,6 +50,11 @@ export const routes = {
   nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
   nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
+  // fleet (TLS helper): the CA clients pin (no auth: it is how a client checks a fingerprint
+  // before it trusts anything), rotating a node's credential and removing (revoking) a node.
+  caGet: { method: 'GET', path: '/ca', auth: 'none', body: null, response: caSchema },
+  nodeRotateCredentialPost: { method: 'POST', path: '/nodes/:name/rotate-credential', auth: 'admin', body: null, response: credentialRotatedSchema },
+  nodeDelete: { method: 'DELETE', path: '/nodes/:name', auth: 'admin', body: nodeDeleteSchema, response: nodeDeletedSchema },
 
   workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
   workspacesPost: {

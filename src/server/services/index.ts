@@ -6,6 +6,7 @@ import { OperationAccess } from '../operations/access.js';
 import { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { ImagesService } from './images.js';
+import { NodeCredentials } from './node-credentials.js';
 import { NodesService } from './nodes.js';
 import { UsersService } from './users.js';
 import { WorkspacesService } from './workspaces.js';
@@ -17,6 +18,8 @@ export interface Services {
   opAccess: OperationAccess;
   hub: AgentHub;
   nodes: NodesService;
+  /** Node credentials after the join: authentication, rotation, revocation. */
+  credentials: NodeCredentials;
   workspaces: WorkspacesService;
   images: ImagesService;
   users: UsersService;
@@ -30,5 +33,6 @@ export function createServices(store: Store, log: Logger, opts: { heartbeatMs: n
   const nodes = new NodesService(store, hub);
   const audit = new AuditLog(store, log.child({ component: 'audit' }));
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit);
-  return { ops, opAccess: new OperationAccess(store, ops, audit), hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
+  const credentials = new NodeCredentials(store, hub);
+  return { credentials, ops, opAccess: new OperationAccess(store, ops, audit), hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
 }

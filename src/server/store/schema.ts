@@ -115,6 +115,16 @@ export interface OperationsTable {
   finished_at: string | null;
 }
 
+/**
+ * fleet (TLS helper): a node credential being rotated to, accepted next to the current one
+ * until the agent has proven it holds it (then it replaces nodes.credential_hash).
+ */
+export interface NodeCredentialRotationsTable {
+  node_id: string;
+  credential_hash: string;
+  created_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -126,4 +136,5 @@ export interface Database {
   invites: InvitesTable;
   ssh_keys: SshKeysTable;
   audit_log: AuditLogTable;
+  node_credential_rotations: NodeCredentialRotationsTable;
 }

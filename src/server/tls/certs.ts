@@ -10,7 +10,9 @@ import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { fingerprintFromSha256Hex } from '../../api/index.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+type CryptoKey = webcrypto.CryptoKey;
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
