@@ -47,6 +47,9 @@ const TOP: Array<Entry | Group> = [
     commands: [
       { names: ['ls', 'list'], load: async () => (await import('./commands/node-ls.js')).registerNodeLs },
       { names: ['join-token'], load: async () => (await import('./commands/node-join-token.js')).registerNodeJoinToken },
+      // fleet (TLS helper)
+      { names: ['rm', 'remove'], load: async () => (await import('./commands/node-rm.js')).registerNodeRm },
+      { names: ['rotate-credential'], load: async () => (await import('./commands/node-rotate-credential.js')).registerNodeRotateCredential },
     ],
   },
   {

@@ -18,7 +18,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     client: async () => {
       // With both variables set the file is not needed, and a damaged one must not get in the way.
       const saved = io.env.BERTH_SERVER && io.env.BERTH_TOKEN ? undefined : await readLogin(configPath(io));
-      return new BerthClient(resolveLogin(io.env, saved));
+      const login = resolveLogin(io.env, saved);
+      // TLS pinning code is loaded only for https servers; `ws ls` against http loads none of it.
+      if (!login.server.startsWith('https:')) return new BerthClient(login);
+      const { pinnedCaFor } = await import('./server-trust.js');
+      return new BerthClient({ ...login, ca: await pinnedCaFor(io.env, login) });
     },
   };
   // The preAction hook sets ctx.json only once a command runs; usage errors come before that,

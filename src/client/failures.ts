@@ -7,10 +7,37 @@ import { apiErrorSchema, BerthError, type ApiError } from '../api/index.js';
 /** Network error codes that mean "nothing answered at that address". */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
+/** TLS codes that mean the server's certificate did not pass the check against the trusted (pinned) CA. */
+const CERT_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+]);
+
+/** True when a connection failed because the server's certificate was not trusted. */
+export function isCertError(err: unknown): boolean {
+  const code = networkErrorCode(err);
+  return code !== undefined && CERT_CODES.has(code);
+}
+
 /** The error for a server that cannot be reached at all; the message says what to check. */
 export function unreachableError(server: string, cause: unknown): BerthError {
   const code = networkErrorCode(cause);
   const why = code ? ` (${code})` : '';
+  // A TLS server hangs up on plain HTTP without an answer: say so rather than "not running".
+  if (server.startsWith('http:') && (code === 'ECONNRESET' || /socket hang up/.test(describe(cause)))) {
+    return new BerthError(
+      'UNAVAILABLE',
+      `The server at ${server} closed the connection without an HTTP answer${why}; if it serves HTTPS (any berth server on a non-loopback address does, or one started with --tls), use ${server.replace(/^http:/, 'https:')}.`,
+      { field: 'server', detail: describe(cause), cause },
+    );
+  }
   return new BerthError(
     'UNAVAILABLE',
     `Cannot reach the berth server at ${server}${why}; is \`berth server\` running there, and is the address right?`,

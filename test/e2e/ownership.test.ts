@@ -151,6 +151,10 @@ function cases(): Record<RouteName, Case[]> {
     joinTokensPost: [{ body: { ttlSeconds: 60 }, expect: [403] }],
     // Takes no user token: bob's is not a join token.
     nodesJoinPost: [{ body: { token: bob.token, name: 'bobs-node' }, expect: [401] }],
+    // fleet (TLS helper): this server serves plain HTTP, so it has no CA to hand out.
+    caGet: [{ expect: [409] }],
+    nodeRotateCredentialPost: [{ params: { name: 'n1' }, expect: [403] }],
+    nodeDelete: [{ params: { name: 'n1' }, body: {}, expect: [403] }],
     workspacesList: [{ expect: [200] }],
     // Names are unique across the server (they are SSH user names): bob learns only that the
     // name he typed is taken, never whose it is or anything about it.
