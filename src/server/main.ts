@@ -20,7 +20,7 @@ import { openSqliteStore, type Store } from './store/open.js';
 import { isLoopbackHost, isWildcardHost } from './tls/names.js';
 import { registerTrustRoutes } from './http/routes/trust-routes.js';
 import { setUpTls } from './tls/setup.js';
-import type { TlsOptions } from './tls/listen-mode.js';
+import { decideListenMode, type TlsOptions } from './tls/listen-mode.js';
 
 /** Options of `berth server`. */
 export interface ServerOptions {
@@ -40,6 +40,8 @@ export interface ServerOptions {
 export async function runServer(opts: ServerOptions): Promise<void> {
   const log = pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { pid: process.pid } });
   const address = parseListenAddress(opts.listen, 'listen');
+  // A refused TLS/listen combination is reported before anything (even the data dir) is made.
+  decideListenMode(address.host, opts.tls ?? {});
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
     throw new BerthError('FAILED_PRECONDITION', `Cannot create the data dir ${opts.dataDir} (${err.code ?? err.message}); pass --data-dir a directory this user may write.`, {
       field: 'dataDir',
