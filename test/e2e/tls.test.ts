@@ -4,13 +4,13 @@
  * refused before anything is created, the CLI's login pinning and a replaced CA refused,
  * plain HTTP to a TLS server, the listen rules, and node credential rotation and revocation.
  */
-import { mkdtemp, readFile, rename, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { formatConnectString, parseConnectString } from '../../src/api/index.js';
-import { freePort, getJson, runCli, startAgent, TestServer, waitFor, type Proc } from './harness.js';
+import { BIN, freePort, getJson, runCli, runProgram, startAgent, TestServer, waitFor, type Proc } from './harness.js';
 
 let server: TestServer;
 const agents: Proc[] = [];
@@ -243,6 +243,21 @@ describe('listen rules', () => {
     } finally {
       await tls.destroy();
     }
+  });
+});
+
+describe('a lean CLI', () => {
+  it('loads no TLS, https or crypto module for a command against a plain-HTTP server', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-probe-'));
+    const probe = join(dir, 'probe.mjs');
+    await writeFile(probe, "process.on('exit', () => process.stderr.write('LOADED ' + process.moduleLoadList.filter((m) => /tls|https|crypto/.test(m)).join(',') + '\\n'));\n");
+    const port = await freePort();
+    const env = { BERTH_SERVER: `http://127.0.0.1:${port}`, BERTH_TOKEN: 'x', BERTH_CONFIG: join(dir, 'none.json') };
+    const plain = await runProgram(process.execPath, ['--import', probe, BIN, 'ws', 'ls'], { env });
+    expect(plain.stderr).toMatch(/^LOADED $/m);
+    // The probe does see them when the server is https, so the check above can fail.
+    const https = await runProgram(process.execPath, ['--import', probe, BIN, 'ws', 'ls'], { env: { ...env, BERTH_SERVER: `https://127.0.0.1:${port}` } });
+    expect(https.stderr).toMatch(/^LOADED .*NativeModule https/m);
   });
 });
 
