@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { formatConnectString, parseConnectString } from '../../src/api/index.js';
-import { BIN, freePort, getJson, runCli, runProgram, startAgent, TestServer, waitFor, type Proc } from './harness.js';
+import { BIN, docker, dockerLeftovers, freePort, getJson, runCli, runProgram, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
 
 let server: TestServer;
 const agents: Proc[] = [];
@@ -156,6 +156,38 @@ describe('TLS between machines', () => {
     expect((await server.json<any>(['audit', 'ls'])).entries.some((e: any) => e.action === 'nodeDelete' && e.target === 'doomed' && e.outcome === 'ok')).toBe(true);
   });
 
+  it('node rm refuses while a workspace is on the node; --force forgets it and leaves the container to the admin', async () => {
+    const { joinToken } = await mintJoinString();
+    const a = await startAgent(server, { name: 'busy', joinToken, noServerFlag: true });
+    agents.push(a.proc);
+    const node = await server.waitNodeOnline('busy');
+    const built = await server.cli(['image', 'build', 'base', '--from', 'busybox', '--node', 'busy']);
+    expect(built.code, built.stderr).toBe(0);
+    const ws = uniqueName('pinned');
+    const created = await server.cli(['ws', 'create', ws, '--node', 'busy']);
+    expect(created.code, created.stderr).toBe(0);
+    // Exec over the TLS agent socket works like over plain HTTP.
+    const exec = await server.cli(['ws', 'exec', ws, '--', 'echo', 'over-tls']);
+    expect(exec.stdout).toContain('over-tls');
+
+    const refused = await server.cli(['node', 'rm', 'busy']);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain(ws);
+    await server.waitNodeOnline('busy');
+
+    const forced = await server.cli(['node', 'rm', 'busy', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain(`Forgot its workspaces: ${ws}`);
+    expect((await server.json<any>(['ws', 'ls'])).workspaces.map((w: any) => w.name)).not.toContain(ws);
+    expect(await waitFor('agent exit', async () => (a.proc.child.exitCode !== null ? String(a.proc.child.exitCode) : null), 15_000)).toBe('4');
+    // As documented, the container is left on the machine; the test removes it itself.
+    const left = await docker.listContainers({ all: true, filters: { label: [`berth.node=${node.id}`] } });
+    expect(left.length).toBeGreaterThan(0);
+    for (const c of left) await docker.getContainer(c.Id).remove({ force: true, v: true });
+    for (const v of (await docker.listVolumes({ filters: { label: [`berth.node=${node.id}`] } })).Volumes ?? []) await docker.getVolume(v.Name).remove();
+    expect(await dockerLeftovers({ node: node.id })).toEqual([]);
+  });
+
   it('node rm of an unknown node is NOT_FOUND', async () => {
     const r = await server.cli(['node', 'rm', 'no-such-node']);
     expect(r.code).toBe(3);
@@ -219,7 +251,7 @@ describe('TLS between machines', () => {
 });
 
 describe('listen rules', () => {
-  it('plain HTTP on a wildcard address is refused without --insecure-http, allowed with it; the default there is HTTPS', async () => {
+  it('plain HTTP on a wildcard address is refused without --insecure-http, allowed with it; the default there is HTTPS, local agent included', async () => {
     const port = await freePort();
     const data = await mkdtemp(join(tmpdir(), 'berth-e2e-server-'));
     const refused = await runCli(['server', '--listen', `0.0.0.0:${port}`, '--no-tls', '--data-dir', data, '--ssh-listen', 'off'], { timeoutMs: 30_000 });
@@ -236,10 +268,12 @@ describe('listen rules', () => {
       await plain.destroy();
     }
 
-    const tls = await TestServer.start({ listenHost: '0.0.0.0', tls: true });
+    const tls = await TestServer.start({ listenHost: '0.0.0.0', tls: true, localAgent: true });
     try {
       // The certificate names 127.0.0.1 even for a wildcard listen, so loopback clients verify it.
       expect((await tls.cli(['whoami'])).code).toBe(0);
+      // The in-process agent joins over the same TLS listener.
+      await tls.waitNodeOnline();
     } finally {
       await tls.destroy();
     }
