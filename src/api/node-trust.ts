@@ -29,3 +29,20 @@ export type CredentialRotated = z.infer<typeof credentialRotatedSchema>;
 
 /** A node credential as the server hands it to a connected agent (`credential.rotate`). */
 export const nodeCredentialSecretSchema = z.string().min(16).max(512).regex(/^[A-Za-z0-9_-]+$/);
+
+/**
+ * TLS error codes (as Node reports them) that mean the server's certificate failed the check
+ * against the trusted, pinned CA, as opposed to the network failing.
+ */
+export const TLS_CERT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);

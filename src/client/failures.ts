@@ -2,28 +2,15 @@
  * Turns transport-level failures (refused connections, non-JSON answers, early closes) into
  * BerthErrors with codes from the registry, so callers only ever handle one error type.
  */
-import { apiErrorSchema, BerthError, type ApiError } from '../api/index.js';
+import { apiErrorSchema, BerthError, TLS_CERT_ERROR_CODES, type ApiError } from '../api/index.js';
 
 /** Network error codes that mean "nothing answered at that address". */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
-/** TLS codes that mean the server's certificate did not pass the check against the trusted (pinned) CA. */
-const CERT_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_HAS_EXPIRED',
-]);
-
 /** True when a connection failed because the server's certificate was not trusted. */
 export function isCertError(err: unknown): boolean {
   const code = networkErrorCode(err);
-  return code !== undefined && CERT_CODES.has(code);
+  return code !== undefined && TLS_CERT_ERROR_CODES.has(code);
 }
 
 /** The error for a server that cannot be reached at all; the message says what to check. */

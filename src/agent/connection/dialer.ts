@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { AGENT_PROTOCOL_VERSION, API_PREFIX, streams, type AgentEvent, type AgentEventPayload, type AgentFrame } from '../../api/index.js';
+import { AGENT_PROTOCOL_VERSION, API_PREFIX, streams, TLS_CERT_ERROR_CODES, type AgentEvent, type AgentEventPayload, type AgentFrame } from '../../api/index.js';
 import { RpcPeer, type EventHandler, type RequestHandler } from '../../rpc/peer.js';
 
 /** The state report sent in hello and every heartbeat. */
@@ -121,7 +121,7 @@ export class Dialer {
       socket.terminate();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME/.test(err.code)) {
+      if (err.code && TLS_CERT_ERROR_CODES.has(err.code)) {
         log.error({ code: err.code, server: this.opts.server }, "the server's certificate is not vouched for by the CA this node pinned; not connecting (rejoin with a new join token if the server's CA was replaced on purpose)");
       } else log.debug({ err: err.message }, 'connection error');
     });

@@ -4,24 +4,11 @@
  * (Node's `ca` replaces the system roots), and the host name must be in its certificate.
  */
 import type { IncomingMessage } from 'node:http';
-import { BerthError } from '../../api/index.js';
-
-/** TLS error codes that mean "the server is not who the pinned CA says". */
-const CERT_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_HAS_EXPIRED',
-]);
+import { BerthError, TLS_CERT_ERROR_CODES } from '../../api/index.js';
 
 /** True when an error is a failed check of the server's certificate. */
 export function isCertError(err: unknown): boolean {
-  return CERT_ERRORS.has((err as NodeJS.ErrnoException)?.code ?? '');
+  return TLS_CERT_ERROR_CODES.has((err as NodeJS.ErrnoException)?.code ?? '');
 }
 
 /** The clear error for a server whose certificate the pinned CA does not vouch for. */
