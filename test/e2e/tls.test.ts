@@ -250,6 +250,23 @@ describe('TLS between machines', () => {
   });
 });
 
+describe('login on a terminal', () => {
+  it('shows the fingerprint and pins it after y; N saves nothing', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'berth-e2e-home-'));
+    const env = { HOME: home, BERTH_CONFIG: join(home, 'c.json'), NO_COLOR: '1' };
+    const fingerprint = (await getJson(`${server.url}/api/v1/ca`, await server.caPem())).body.fingerprint as string;
+    // `script` gives the CLI a real terminal, so it asks instead of refusing.
+    const login = `${process.execPath} ${BIN} login ${server.url} --token ${server.token}`;
+    const no = await runProgram('script', ['-qec', login, '/dev/null'], { input: 'n\n', env });
+    expect(no.stdout).toContain(fingerprint);
+    expect(no.stdout).toContain('Not trusted');
+    await expect(stat(env.BERTH_CONFIG)).rejects.toMatchObject({ code: 'ENOENT' });
+    const yes = await runProgram('script', ['-qec', login, '/dev/null'], { input: 'y\n', env });
+    expect(yes.stdout).toContain(`CA ${fingerprint} pinned`);
+    expect(JSON.parse(await readFile(env.BERTH_CONFIG, 'utf8')).caFingerprint).toBe(fingerprint);
+  });
+});
+
 describe('listen rules', () => {
   it('plain HTTP on a wildcard address is refused without --insecure-http, allowed with it; the default there is HTTPS, local agent included', async () => {
     const port = await freePort();
