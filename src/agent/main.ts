@@ -5,17 +5,22 @@
  */
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
-import { BerthError, nodeNameFromHost } from '../api/index.js';
+import { agentMethods, BerthError, isConnectString, nodeNameFromHost, parseConnectString } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
+import { fetchPinnedCa } from './connection/trust.js';
 import { AgentRuntime } from './runtime/runtime.js';
 import { AgentState } from './state.js';
 
 /** Options of `berth agent`. */
 export interface AgentOptions {
-  server: string;
+  /** The server URL; optional when the join token is a one-string token (it names the server) or the node already joined. */
+  server?: string;
+  /** A one-string token (`berth1.…`, holding URL, token and CA fingerprint) or a bare token for a plain-HTTP server. */
   joinToken?: string;
+  /** The server's CA, given directly (the in-process local agent); skips the fingerprint check. */
+  caPem?: string;
   stateDir: string;
   name?: string;
   logLevel?: string;
@@ -26,6 +31,8 @@ export interface AgentOptions {
 /** A running agent. */
 export interface RunningAgent {
   readonly nodeId: string;
+  /** Settles when the server revoked this node's credential (the agent then stops dialling). */
+  readonly revoked: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -46,10 +53,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (!opts.joinToken) {
       throw new BerthError('FAILED_PRECONDITION', 'This node has not joined a server yet: pass --join-token (an admin mints one with `berth node join-token`), or point --state-dir at the state of an agent that joined.', { field: 'join-token' });
     }
-    const joined = await joinServer(opts.server, opts.joinToken, opts.name ?? nodeNameFromHost(hostname()));
-    saved = { server: opts.server, ...joined };
+    const target = await resolveJoinTarget(opts);
+    // The CA is checked and saved before the join: the credential is only ever sent to a
+    // server the pinned CA vouches for.
+    if (target.ca) await state.saveCa(target.ca);
+    const joined = await joinServer(target.server, target.token, opts.name ?? nodeNameFromHost(hostname()), target.ca);
+    saved = { server: target.server, ...joined };
     await state.saveCredential(saved);
-    log.info({ node: joined.nodeName }, 'joined the server');
+    log.info({ node: joined.nodeName, server: target.server, tls: !!target.ca }, 'joined the server');
+  }
+  const ca = opts.caPem ?? (await state.loadCa()) ?? undefined;
+  if ((opts.server ?? saved.server).startsWith('https:') && !ca) {
+    throw new BerthError('FAILED_PRECONDITION', `This node joined ${saved.server} but its pinned CA (ca.pem in ${opts.stateDir}) is missing; restore it, or join again with a new one-string token.`, { field: 'state-dir' });
   }
 
   const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir });
@@ -61,18 +76,34 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     reportNow: async () => dialer?.reportNow(),
   });
   await runtime.recover();
+  let onRevoked: (why: string) => void = () => {};
+  const revoked = new Promise<string>((resolve) => (onRevoked = resolve));
+  const credentialOnDisk = saved;
   dialer = new Dialer({
-    server: opts.server,
+    // A later --server wins over the URL saved at the join (the local agent's port may change).
+    server: opts.server ?? saved.server,
     credential: saved.credential,
+    ca,
     log,
+    onRevoked: (why) => onRevoked(why),
     report: () => runtime.report(),
-    onRequest: (method, params) => runtime.handle(method, params),
+    onRequest: async (method, params) => {
+      if (method !== 'credential.rotate') return runtime.handle(method, params);
+      // Saved (temporary file + rename) before answering: the server retires the old
+      // credential only after this answer, so either one or the other always works.
+      const { credential } = agentMethods['credential.rotate'].params.parse(params);
+      await state.saveCredential({ ...credentialOnDisk, credential });
+      dialer?.setCredential(credential);
+      log.info('saved a rotated node credential');
+      return { saved: true as const };
+    },
     onEvent: (name, payload) => runtime.onEvent(name, payload),
     onBinary: (frame) => runtime.onBinary(frame),
   });
   void dialer.start();
   return {
     nodeId: saved.nodeId,
+    revoked,
     stop: async () => {
       runtime.closeAll();
       dialer?.stop();
@@ -83,14 +114,45 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 /** Runs the agent until a termination signal. */
 export async function runAgent(opts: AgentOptions): Promise<void> {
   const agent = await startAgent(opts);
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
-      resolve();
-    };
-    process.on('SIGTERM', done);
-    process.on('SIGINT', done);
-  });
+  let done = () => {};
+  const signalled = new Promise<void>((resolve) => (done = resolve));
+  process.on('SIGTERM', done);
+  process.on('SIGINT', done);
+  const why = await Promise.race([signalled.then(() => null), agent.revoked]);
+  process.off('SIGTERM', done);
+  process.off('SIGINT', done);
   await agent.stop();
+  if (why !== null) {
+    throw new BerthError('UNAUTHENTICATED', `This node's credential is no longer accepted (${why}); the agent stopped. Join the machine again with a new token from \`berth node join-token\`.`, { field: 'credential' });
+  }
+}
+
+/**
+ * Where to join and which CA to trust. A one-string token names the server and pins its CA's
+ * fingerprint (--server may override the URL, e.g. an address only this machine uses; the
+ * fingerprint still decides). A bare token needs --server and works only over plain HTTP:
+ * an https server with nothing pinned would mean trusting whatever answers.
+ */
+async function resolveJoinTarget(opts: AgentOptions): Promise<{ server: string; token: string; ca?: string }> {
+  const given = opts.joinToken!;
+  if (!isConnectString(given)) {
+    if (!opts.server) throw new BerthError('INVALID_ARGUMENT', 'A bare join token needs --server URL; or use the one-string token `berth node join-token` prints.', { field: 'server' });
+    if (opts.server.startsWith('https:') && !opts.caPem) {
+      throw new BerthError('FAILED_PRECONDITION', `${opts.server} is https, and a bare join token pins no CA; use the one-string token \`berth node join-token\` prints (it holds the CA fingerprint).`, { field: 'join-token' });
+    }
+    return { server: opts.server, token: given, ca: opts.caPem };
+  }
+  const parsed = parseConnectString(given, 'join', 'join-token');
+  const server = opts.server ?? parsed.server;
+  if (!server.startsWith('https:')) {
+    if (parsed.fingerprint) {
+      throw new BerthError('FAILED_PRECONDITION', `The join token pins a CA (${parsed.fingerprint}) but the server URL ${server} is plain HTTP; use the server's https:// URL.`, { field: 'server' });
+    }
+    return { server, token: parsed.secret };
+  }
+  if (opts.caPem) return { server, token: parsed.secret, ca: opts.caPem };
+  if (!parsed.fingerprint) {
+    throw new BerthError('FAILED_PRECONDITION', `The join token pins no CA, but ${server} is https; mint a new token with \`berth node join-token\` against the https URL.`, { field: 'join-token' });
+  }
+  return { server, token: parsed.secret, ca: await fetchPinnedCa(server, parsed.fingerprint) };
 }

@@ -64,6 +64,29 @@ export class AgentState {
     await writeAtomic(this.credentialFile, JSON.stringify(c, null, 2) + '\n');
   }
 
+  private get caFile(): string {
+    return join(this.dir, 'ca.pem');
+  }
+
+  /** The server's CA as pinned at the join (PEM), or null for a plain-HTTP server. */
+  async loadCa(): Promise<string | null> {
+    try {
+      return await readFile(this.caFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new BerthError('FAILED_PRECONDITION', `The agent's pinned CA ${this.caFile} is unreadable (${(err as Error).message}); restore it, or join again with a new token.`, {
+        field: 'state-dir',
+        cause: err,
+      });
+    }
+  }
+
+  /** Saves the server's CA (checked against the join token's fingerprint by the caller). */
+  async saveCa(pem: string): Promise<void> {
+    await this.init();
+    await writeAtomic(this.caFile, pem, 0o644);
+  }
+
   /** Every persisted workspace handle. */
   async loadHandles(): Promise<WorkspaceHandle[]> {
     const files = await readdir(this.handlesDir).catch(() => [] as string[]);

@@ -10,9 +10,13 @@ import { execRequestSchema } from './exec.js';
 import { imageRefSchema } from './image-ref.js';
 import { imageSchema, imageSourceSchema, MAX_CPUS, MAX_PACKAGES, nodeResourcesSchema, packageNameSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
 import { envSchema, nameSchema, workspaceIdSchema } from './values.js';
+import { nodeCredentialSecretSchema } from './node-trust.js';
 
-/** 3: `op.cancel`, so the server can stop a create or an image build on the node. */
-export const AGENT_PROTOCOL_VERSION = 3;
+/**
+ * 3: `op.cancel`, so the server can stop a create or an image build on the node.
+ * 4: `credential.rotate`, so the server can hand a connected node a new credential.
+ */
+export const AGENT_PROTOCOL_VERSION = 4;
 
 /**
  * Exec bytes travel as binary WebSocket frames, not inside JSON: `[kind: u8][session id:
@@ -95,6 +99,11 @@ export const agentMethods = {
    * with CANCELLED after undoing what it made. `cancelled` is false when nothing ran under that id.
    */
   'op.cancel': { params: z.object({ opId: z.string(), message: z.string() }), result: z.object({ cancelled: z.boolean() }) },
+  /**
+   * A new credential for this node. The agent answers only after it saved the credential
+   * (atomically) in its state dir; only then does the server retire the old one.
+   */
+  'credential.rotate': { params: z.object({ credential: nodeCredentialSecretSchema }), result: z.object({ saved: z.literal(true) }) },
 } as const;
 export type AgentMethod = keyof typeof agentMethods;
 export type AgentParams<M extends AgentMethod> = z.infer<(typeof agentMethods)[M]['params']>;

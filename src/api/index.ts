@@ -12,3 +12,5 @@ export * from './routes.js';
 export * from './gateway.js';
 export * from './op-context.js';
 export * from './version.js';
+export * from './connect-string.js';
+export * from './node-trust.js';

@@ -37,6 +37,8 @@ import { gatewayGetSchema } from './gateway.js';
 import { nodeDetailSchema } from './node-detail.js';
 import { nodeDrainPostSchema, nodeLabelsPostSchema } from './placement.js';
 import { workspaceDeleteSchema } from './resources.js';
+// fleet (TLS helper)
+import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -57,6 +59,11 @@ export const routes = {
   nodeCordonPost: { method: 'POST', path: '/nodes/:name/cordon', auth: 'admin', body: null, response: nodeSchema },
   nodeUncordonPost: { method: 'POST', path: '/nodes/:name/uncordon', auth: 'admin', body: null, response: nodeSchema },
   nodeDrainPost: { method: 'POST', path: '/nodes/:name/drain', auth: 'admin', body: nodeDrainPostSchema, response: operationResult },
+  // fleet (TLS helper): the CA clients pin (no auth: it is how a client checks a fingerprint
+  // before it trusts anything), rotating a node's credential and removing (revoking) a node.
+  caGet: { method: 'GET', path: '/ca', auth: 'none', body: null, response: caSchema },
+  nodeRotateCredentialPost: { method: 'POST', path: '/nodes/:name/rotate-credential', auth: 'admin', body: null, response: credentialRotatedSchema },
+  nodeDelete: { method: 'DELETE', path: '/nodes/:name', auth: 'admin', body: nodeDeleteSchema, response: nodeDeletedSchema },
 
   workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
   workspacesPost: {

@@ -1,7 +1,8 @@
 /**
  * The login file: which server the user commands talk to and with which token. The token is
  * a secret, so the file is written 0600 in a 0700 directory, atomically, and environment
- * variables (BERTH_SERVER, BERTH_TOKEN) override it for scripts and CI.
+ * variables (BERTH_SERVER, BERTH_TOKEN; BERTH_CA_FINGERPRINT or BERTH_CA_FILE for an https
+ * server) override it for scripts and CI.
  */
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -10,7 +11,13 @@ import { BerthError } from '../api/index.js';
 import type { CliIO } from './context.js';
 
 /** What `berth login` saves. */
-export const savedLoginSchema = z.object({ server: z.string().min(1), token: z.string().min(1) });
+export const savedLoginSchema = z.object({
+  server: z.string().min(1),
+  token: z.string().min(1),
+  /** For an https server: the CA pinned at login (`sha256:` fingerprint and PEM). */
+  caFingerprint: z.string().max(200).optional(),
+  caCert: z.string().max(64 * 1024).optional(),
+});
 export type SavedLogin = z.infer<typeof savedLoginSchema>;
 
 /** Where the login file lives: $BERTH_CONFIG, else $XDG_CONFIG_HOME/berth/config.json, else ~/.config/berth/config.json. */
@@ -82,5 +89,7 @@ export function resolveLogin(env: CliIO['env'], saved: SavedLogin | undefined): 
       'You are not logged in to a berth server: run `berth login URL --token T` or set BERTH_SERVER and BERTH_TOKEN.',
     );
   }
-  return { server, token };
+  // The pinned CA belongs to the saved server only, like the token.
+  const pinned = saved && saved.server === server && saved.caCert ? { caFingerprint: saved.caFingerprint, caCert: saved.caCert } : {};
+  return { server, token, ...pinned };
 }

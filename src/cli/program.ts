@@ -53,6 +53,9 @@ const TOP: Array<Entry | Group> = [
       { names: ['cordon'], load: async () => (await import('./commands/node-cordon.js')).registerNodeCordon },
       { names: ['uncordon'], load: async () => (await import('./commands/node-uncordon.js')).registerNodeUncordon },
       { names: ['drain'], load: async () => (await import('./commands/node-drain.js')).registerNodeDrain },
+      // fleet (TLS helper)
+      { names: ['rm', 'remove'], load: async () => (await import('./commands/node-rm.js')).registerNodeRm },
+      { names: ['rotate-credential'], load: async () => (await import('./commands/node-rotate-credential.js')).registerNodeRotateCredential },
     ],
   },
   {

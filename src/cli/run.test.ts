@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiErrorSchema, type ExecClientFrame, type OperationEvent } from '../api/index.js';
+import { apiErrorSchema, formatConnectString, parseConnectString, type ExecClientFrame, type OperationEvent } from '../api/index.js';
 import { sampleImage, sampleNode, sampleOperation, sampleWorkspace } from '../client/fixtures.test-support.js';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../client/fake-server.test-support.js';
 import { runBerth, tempHome } from './cli-harness.test-support.js';
@@ -362,7 +362,10 @@ describe('login and join tokens', () => {
     const run = await runBerth(['node', 'join-token', '--ttl', '2h'], { env });
     expect(run.code).toBe(0);
     expect(body).toEqual({ ttlSeconds: 7200 });
-    expect(run.stdout).toContain(`berth agent --server ${s.url} --join-token jt_abc\n`);
+    // One string holds the URL and the token (no fingerprint: this server is plain HTTP).
+    const joinToken = formatConnectString({ kind: 'join', server: s.url, secret: 'jt_abc' });
+    expect(run.stdout).toContain(`berth agent --join-token ${joinToken}\n`);
+    expect(parseConnectString(joinToken, 'join', 'x')).toEqual({ kind: 'join', server: s.url, secret: 'jt_abc' });
   });
 
   it('join-token rejects a bad ttl as INVALID_ARGUMENT on field ttl', async () => {

@@ -1,6 +1,6 @@
 /** Runs one berth invocation and decides its exit status; everything but process.exit happens here. */
 import { CommanderError, type Command } from 'commander';
-import { BerthError, type ApiError } from '../api/index.js';
+import { apiErrorSchema, BerthError, type ApiError } from '../api/index.js';
 import { BerthClient } from '../client/index.js';
 import { configPath, readLogin, resolveLogin } from './config.js';
 import type { CliContext, CliIO } from './context.js';
@@ -18,7 +18,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     client: async () => {
       // With both variables set the file is not needed, and a damaged one must not get in the way.
       const saved = io.env.BERTH_SERVER && io.env.BERTH_TOKEN ? undefined : await readLogin(configPath(io));
-      return new BerthClient(resolveLogin(io.env, saved));
+      const login = resolveLogin(io.env, saved);
+      // TLS pinning code is loaded only for https servers; `ws ls` against http loads none of it.
+      if (!login.server.startsWith('https:')) return new BerthClient(login);
+      const { pinnedCaFor } = await import('./server-trust.js');
+      return new BerthClient({ ...login, ca: await pinnedCaFor(io.env, login) });
     },
   };
   // The preAction hook sets ctx.json only once a command runs; usage errors come before that,
@@ -72,6 +76,15 @@ function reportFailure(ctx: CliContext, err: unknown): number {
   if (err instanceof BerthError) {
     writeError(ctx.io.stderr, err.toJSON(), ctx.json);
     return exitCodeFor(err.code);
+  }
+  // `berth server` and `berth agent` run the compiler's output while the CLI runs its bundle,
+  // so their BerthError is a different class: it is recognised by its name and shape.
+  if (err instanceof Error && err.name === 'BerthError') {
+    const parsed = apiErrorSchema.safeParse({ ...err, message: err.message });
+    if (parsed.success) {
+      writeError(ctx.io.stderr, parsed.data, ctx.json);
+      return exitCodeFor(parsed.data.code);
+    }
   }
   const unexpected: ApiError = {
     code: 'INTERNAL',

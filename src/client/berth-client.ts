@@ -22,7 +22,8 @@ import {
   type RouteResponse,
 } from '../api/index.js';
 import type { ExecIO } from './exec-session.js';
-import { errorFromResponse, isNetworkError, unreachableError } from './failures.js';
+import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
+import type { PinnedCa } from './tls-pin.js';
 import { httpRequest, type HttpAnswer } from './http-request.js';
 import { readNdjsonLines } from './ndjson.js';
 import { normalizeServerUrl, toWebSocketUrl } from './server-url.js';
@@ -33,6 +34,8 @@ export interface BerthClientOptions {
   server: string;
   /** API token sent as `Authorization: Bearer`. */
   token?: string;
+  /** The server's pinned CA (https only): every connection must verify against exactly it. */
+  ca?: PinnedCa;
 }
 
 /** Path parameters and JSON body of one call. */
@@ -51,10 +54,13 @@ export class BerthClient {
   /** The normalised server address (no trailing slash). */
   readonly server: string;
   readonly #token: string | undefined;
+  /** The pinned CA, when the server is https and one is pinned. */
+  readonly ca: PinnedCa | undefined;
 
   constructor(opts: BerthClientOptions) {
     this.server = normalizeServerUrl(opts.server);
     this.#token = opts.token;
+    this.ca = opts.ca;
   }
 
   /** Calls one route of the route table; validates the body before sending and the response after. */
@@ -165,7 +171,7 @@ export class BerthClient {
     const url = toWebSocketUrl(`${this.server}${API_PREFIX}${path}`);
     // The WebSocket library is loaded only by the commands that exec.
     const { runExecSession } = await import('./exec-session.js');
-    return runExecSession({ url, server: this.server, token: this.#token }, request, io);
+    return runExecSession({ url, server: this.server, token: this.#token, ca: this.ca?.pem, onCertError: (err) => this.#certFailure(err) }, request, io);
   }
 
   /** Reads one pass of the event stream; returns the final operation, or undefined when the stream ended early. */
@@ -215,11 +221,18 @@ export class BerthClient {
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     try {
-      return await httpRequest(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body });
+      return await httpRequest(`${this.server}${API_PREFIX}${path}`, { method: opts.method, headers, body: opts.body, ca: this.ca?.pem });
     } catch (err) {
+      if (isCertError(err)) throw await this.#certFailure(err);
       if (isNetworkError(err)) throw unreachableError(this.server, err);
       throw err;
     }
+  }
+
+  /** The clear error for a certificate the pinned CA does not vouch for, naming both fingerprints. */
+  async #certFailure(err: unknown): Promise<BerthError> {
+    const { certificateFailure } = await import('./tls-pin.js');
+    return certificateFailure(this.server, this.ca?.fingerprint, err);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type ExecRequest,
   type ExecServerFrame,
 } from '../api/index.js';
-import { errorFromResponse, isNetworkError, unreachableError } from './failures.js';
+import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
 
 /** Where an exec session reads input and writes output. */
 export interface ExecIO {
@@ -30,6 +30,10 @@ export interface ExecTarget {
   /** Server address for error messages. */
   server: string;
   token?: string;
+  /** The pinned CA (PEM) for a wss:// server. */
+  ca?: string;
+  /** Builds the error for a certificate that did not verify. */
+  onCertError?: (err: unknown) => Promise<BerthError>;
 }
 
 /** Runs one exec session; resolves with the exit code, rejects with a BerthError. */
@@ -37,9 +41,10 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
   return new Promise<number>((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (target.token) headers.authorization = `Bearer ${target.token}`;
+    const tls = target.url.startsWith('wss:') && target.ca ? { ca: target.ca, rejectUnauthorized: true } : {};
     // Exec frames are small and on loopback or a LAN; compression would cost a zlib load and a
     // negotiation on every session for nothing.
-    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false });
+    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, ...tls });
     const cleanups: Array<() => void> = [];
     let settled = false;
     let stdinStarted = false;
@@ -151,6 +156,10 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     });
 
     socket.on('error', (err) => {
+      if (isCertError(err) && target.onCertError) {
+        void target.onCertError(err).then((error) => finish({ error }));
+        return;
+      }
       if (isNetworkError(err)) finish({ error: unreachableError(target.server, err) });
       else finish({ error: new BerthError('INTERNAL', 'The exec connection failed unexpectedly.', { detail: err.message, cause: err }) });
     });

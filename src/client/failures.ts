@@ -2,15 +2,29 @@
  * Turns transport-level failures (refused connections, non-JSON answers, early closes) into
  * BerthErrors with codes from the registry, so callers only ever handle one error type.
  */
-import { apiErrorSchema, BerthError, type ApiError } from '../api/index.js';
+import { apiErrorSchema, BerthError, TLS_CERT_ERROR_CODES, type ApiError } from '../api/index.js';
 
 /** Network error codes that mean "nothing answered at that address". */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+
+/** True when a connection failed because the server's certificate was not trusted. */
+export function isCertError(err: unknown): boolean {
+  const code = networkErrorCode(err);
+  return code !== undefined && TLS_CERT_ERROR_CODES.has(code);
+}
 
 /** The error for a server that cannot be reached at all; the message says what to check. */
 export function unreachableError(server: string, cause: unknown): BerthError {
   const code = networkErrorCode(cause);
   const why = code ? ` (${code})` : '';
+  // A TLS server hangs up on plain HTTP without an answer: say so rather than "not running".
+  if (server.startsWith('http:') && (code === 'ECONNRESET' || /socket hang up/.test(describe(cause)))) {
+    return new BerthError(
+      'UNAVAILABLE',
+      `The server at ${server} closed the connection without an HTTP answer${why}; if it serves HTTPS (any berth server on a non-loopback address does, or one started with --tls), use ${server.replace(/^http:/, 'https:')}.`,
+      { field: 'server', detail: describe(cause), cause },
+    );
+  }
   return new BerthError(
     'UNAVAILABLE',
     `Cannot reach the berth server at ${server}${why}; is \`berth server\` running there, and is the address right?`,

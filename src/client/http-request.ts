@@ -16,13 +16,17 @@ export interface HttpAnswer {
 }
 
 /** Sends one request and resolves once the answer's head has arrived. */
-export async function httpRequest(url: string, opts: { method: string; headers: Record<string, string>; body?: string }): Promise<HttpAnswer> {
+export async function httpRequest(url: string, opts: { method: string; headers: Record<string, string>; body?: string; ca?: string }): Promise<HttpAnswer> {
   const target = new URL(url);
-  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const https = target.protocol === 'https:';
+  // node:https (and TLS) is loaded only for https URLs: plain-HTTP commands never pay for it.
+  const { request } = https ? await import('node:https') : await import('node:http');
   const headers = { ...opts.headers };
   if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+  // With a pinned CA the server's chain must end at exactly that CA (`ca` replaces the system roots).
+  const tls = https && opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {};
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(target, { method: opts.method, headers }, resolve);
+    const req = request(target, { method: opts.method, headers, ...tls }, resolve);
     req.on('error', reject);
     req.end(opts.body);
   });

@@ -18,6 +18,10 @@ import { registerStreamRoutes } from './http/routes/stream-routes.js';
 import { createServices, type Services } from './services/index.js';
 import { DEFAULT_SSH_LISTEN, startSshGateway } from './ssh-gateway/index.js';
 import { openSqliteStore, type Store } from './store/open.js';
+import { isLoopbackHost, isWildcardHost } from './tls/names.js';
+import { registerTrustRoutes } from './http/routes/trust-routes.js';
+import { setUpTls } from './tls/setup.js';
+import { decideListenMode, type TlsOptions } from './tls/listen-mode.js';
 
 /** Options of `berth server`. */
 export interface ServerOptions {
@@ -29,7 +33,8 @@ export interface ServerOptions {
   sshListen?: string;
   /** The host name clients should dial for the gateway, when it differs from the listen host. */
   sshAdvertise?: string;
-  // Placement and failure detection (fleet).
+  /** TLS of the API (and the agent socket): see src/server/tls/listen-mode.ts. */
+  tls?: TlsOptions;
   /** How the scheduler picks among fitting nodes; default spread. */
   placement?: PlacementStrategy;
   /** Heartbeat silence before a node is offline (default $BERTH_NODE_TTL_MS, else 15 s)... */
@@ -51,12 +56,16 @@ function envMs(name: string): number | undefined {
 export async function runServer(opts: ServerOptions): Promise<void> {
   const log = pino({ level: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info', base: { pid: process.pid } });
   const address = parseListenAddress(opts.listen, 'listen');
+  // A refused TLS/listen combination is reported before anything (even the data dir) is made.
+  decideListenMode(address.host, opts.tls ?? {});
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
     throw new BerthError('FAILED_PRECONDITION', `Cannot create the data dir ${opts.dataDir} (${err.code ?? err.message}); pass --data-dir a directory this user may write.`, {
       field: 'dataDir',
       cause: err,
     });
   });
+  // TLS is settled before the store opens, so a refused combination leaves nothing open.
+  const tls = await setUpTls(address.host, opts.dataDir, opts.tls ?? {}, log);
   const store = await openSqliteStore(join(opts.dataDir, 'berth.db'));
   const heartbeatMs = Number(process.env.BERTH_HEARTBEAT_MS ?? 5000);
   const timing = { heartbeatMs, ttlMs: opts.nodeTtlMs ?? envMs('BERTH_NODE_TTL_MS') ?? DEFAULT_NODE_TTL_MS, graceMs: opts.nodeGraceMs ?? envMs('BERTH_NODE_GRACE_MS') ?? DEFAULT_NODE_GRACE_MS };
@@ -78,8 +87,9 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   if (await ensureAdmin(store, tokenFile)) log.info({ tokenFile }, 'created the admin account; its API token is in the token file (mode 0600)');
 
   const gateway = await startSshGateway({ listen: opts.sshListen ?? DEFAULT_SSH_LISTEN, advertise: opts.sshAdvertise, dataDir: opts.dataDir, store, services, log });
-  const app = await createApp(log);
+  const app = await createApp(log, tls ?? undefined);
   registerJsonRoutes(app, store, services);
+  registerTrustRoutes(app, store, services, tls ? { certificate: tls.caPem, fingerprint: tls.fingerprint } : null);
   registerStreamRoutes(app, store, services);
   registerAuditHook(app, services.audit);
   try {
@@ -95,10 +105,13 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       cause: err,
     });
   }
-  const url = `http://${formatHostPort(address)}`;
-  log.info({ url, version: BERTH_VERSION, dataDir: opts.dataDir }, 'berth server listening');
+  const url = `${tls ? 'https' : 'http'}://${formatHostPort(address)}`;
+  log.info({ url, version: BERTH_VERSION, dataDir: opts.dataDir, caFingerprint: tls?.fingerprint }, 'berth server listening');
+  if (!tls && !isLoopbackHost(address.host)) log.warn({ url }, 'serving plain HTTP on a non-loopback address (--insecure-http): tokens cross the network unencrypted');
 
-  const stopAgent = opts.localAgent ? await startLocalAgent(url, opts.dataDir, store, services, log) : null;
+  // The local agent dials loopback (a wildcard address is not in the certificate) and trusts the CA directly.
+  const selfUrl = `${tls ? 'https' : 'http'}://${formatHostPort(isWildcardHost(address.host) ? { host: '127.0.0.1', port: address.port } : address)}`;
+  const stopAgent = opts.localAgent ? await startLocalAgent(selfUrl, tls?.caPem, opts.dataDir, store, services, log) : null;
 
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
@@ -127,7 +140,7 @@ async function shutdown(app: Awaited<ReturnType<typeof createApp>>, store: Store
  * Runs this machine's agent in-process. It joins like any other agent, over the server's own
  * socket, so a single-machine install exercises the same path as a fleet.
  */
-async function startLocalAgent(url: string, dataDir: string, store: Store, services: Services, log: Logger): Promise<() => Promise<void>> {
+async function startLocalAgent(url: string, caPem: string | undefined, dataDir: string, store: Store, services: Services, log: Logger): Promise<() => Promise<void>> {
   const { startAgent, hasCredential } = await import('../agent/main.js');
   const stateDir = join(dataDir, 'local-agent');
   let joinToken: string | undefined;
@@ -136,6 +149,6 @@ async function startLocalAgent(url: string, dataDir: string, store: Store, servi
     joinToken = (await services.nodes.mintJoinToken(userToApi(admin), 300)).token;
   }
   const name = nodeNameFromHost(process.env.BERTH_LOCAL_NODE_NAME ?? hostname());
-  const agent = await startAgent({ server: url, joinToken, stateDir, name, logger: log.child({ component: 'local-agent' }) });
+  const agent = await startAgent({ server: url, joinToken, stateDir, name, caPem, logger: log.child({ component: 'local-agent' }) });
   return () => agent.stop();
 }

@@ -78,6 +78,12 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** `--ssh-listen`; by default a free loopback port, so servers of parallel runs never collide. */
   sshListen?: string;
+  /** `--tls`: serve HTTPS with the server's own CA (on loopback too). */
+  tls?: boolean;
+  /** The listen host (default 127.0.0.1); tests still connect only to 127.0.0.1. */
+  listenHost?: string;
+  /** More `berth server` arguments (e.g. --insecure-http, --advertise). */
+  extraArgs?: string[];
 }
 
 /** A real berth server (and optionally its in-process agent) in a temp data dir. */
@@ -100,9 +106,11 @@ export class TestServer {
 
   /** Starts (or restarts) the server process on the same port and data dir. */
   async launch(): Promise<void> {
-    const args = ['server', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
+    const args = ['server', '--listen', `${this.opts.listenHost ?? '127.0.0.1'}:${this.port}`, '--data-dir', this.dataDir];
     if (this.opts.localAgent) args.push('--local-agent');
     if (this.opts.sshListen) args.push('--ssh-listen', this.opts.sshListen);
+    if (this.opts.tls) args.push('--tls');
+    args.push(...(this.opts.extraArgs ?? []));
     const child = spawn(process.execPath, [BIN, ...args], {
       env: {
         ...process.env,
@@ -117,17 +125,24 @@ export class TestServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = new Proc(child);
-    this.url = `http://127.0.0.1:${this.port}`;
+    this.url = `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     await waitFor(`server health at ${this.url}\n${this.proc.output}`, async () => {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${this.proc!.output}`);
-      return (await fetch(`${this.url}/api/v1/health`)).ok;
+      if (!this.opts.tls) return (await fetch(`${this.url}/api/v1/health`)).ok;
+      return (await getJson(`${this.url}/api/v1/health`, await this.caPem())).status === 200;
     });
     this.token = (await readFile(join(this.dataDir, 'admin-token'), 'utf8')).trim();
   }
 
-  /** Environment that points the CLI at this server as admin. */
+  /** Environment that points the CLI at this server as admin (trusting its CA file, when it serves TLS). */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...extra };
+    const ca: Record<string, string> = this.opts.tls ? { BERTH_CA_FILE: join(this.dataDir, 'tls', 'ca.pem') } : {};
+    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...ca, ...extra };
+  }
+
+  /** The server's own CA (PEM), as written to its data dir. */
+  caPem(): Promise<string> {
+    return readFile(join(this.dataDir, 'tls', 'ca.pem'), 'utf8');
   }
 
   /** Runs the CLI against this server. */
@@ -167,6 +182,28 @@ export class TestServer {
   }
 }
 
+/** GET a JSON URL over http or https (trusting only `ca` for https); never throws on a status. */
+export async function getJson(url: string, ca?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const { request } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, ...(ca ? { ca } : {}) }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let body: any = null;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Runs a program to completion with optional input; never throws on a non-zero exit. */
 export function runProgram(
   cmd: string,
@@ -198,11 +235,14 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
 }
 
 /** A separate `berth agent` process joined to `server`. */
-export async function startAgent(server: TestServer, opts: { name: string; stateDir?: string; joinToken?: string; env?: Record<string, string> }): Promise<{ proc: Proc; stateDir: string }> {
+export async function startAgent(
+  server: TestServer,
+  opts: { name: string; stateDir?: string; joinToken?: string; env?: Record<string, string>; /** Leave out --server (a one-string token names it). */ noServerFlag?: boolean },
+): Promise<{ proc: Proc; stateDir: string }> {
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-agent-')));
   let token = opts.joinToken;
   if (!token && !opts.stateDir) token = (await server.json<{ token: string }>(['node', 'join-token', '--ttl', '5m'])).token;
-  const args = ['agent', '--server', server.url, '--state-dir', stateDir, '--name', opts.name];
+  const args = ['agent', ...(opts.noServerFlag ? [] : ['--server', server.url]), '--state-dir', stateDir, '--name', opts.name];
   if (token) args.push('--join-token', token);
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BERTH_LOG_LEVEL: 'debug', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return { proc: new Proc(child), stateDir };

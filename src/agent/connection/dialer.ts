@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { AGENT_PROTOCOL_VERSION, API_PREFIX, streams, type AgentEvent, type AgentEventPayload, type AgentFrame } from '../../api/index.js';
+import { AGENT_PROTOCOL_VERSION, API_PREFIX, streams, TLS_CERT_ERROR_CODES, type AgentEvent, type AgentEventPayload, type AgentFrame } from '../../api/index.js';
 import { RpcPeer, type EventHandler, type RequestHandler } from '../../rpc/peer.js';
 
 /** The state report sent in hello and every heartbeat. */
@@ -25,9 +25,13 @@ export class Dialer {
   private connectedOnce: (() => void) | null = null;
 
   constructor(
-    private readonly opts: {
+    private opts: {
       server: string;
       credential: string;
+      /** The pinned CA (PEM) for an https server: the only one its chain may end at. */
+      ca?: string;
+      /** Told once when the server revoked this node's credential; dialling has stopped for good. */
+      onRevoked?: (why: string) => void;
       log: Logger;
       report: () => Promise<AgentReport>;
       onRequest: RequestHandler;
@@ -68,6 +72,11 @@ export class Dialer {
     return this.heartbeat !== null;
   }
 
+  /** Uses a new credential from the next dial on (after a rotation). */
+  setCredential(credential: string): void {
+    this.opts.credential = credential;
+  }
+
   /** Closes the connection for good. */
   stop(): void {
     this.stopped = true;
@@ -80,7 +89,8 @@ export class Dialer {
     if (this.stopped) return;
     const url = new URL(API_PREFIX + streams.agentConnect, this.opts.server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.opts.credential}` }, handshakeTimeout: 10_000 });
+    const tls = url.protocol === 'wss:' ? { ca: this.opts.ca, rejectUnauthorized: true } : {};
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.opts.credential}` }, handshakeTimeout: 10_000, ...tls });
     this.socket = socket;
     const log = this.opts.log;
 
@@ -104,21 +114,37 @@ export class Dialer {
 
     socket.on('open', () => void this.sendReport(peer, 'hello'));
     socket.on('unexpected-response', (_req, res) => {
-      if (res.statusCode === 401) log.error('the server refused this node credential; rejoin the node with a new join token');
+      // 401 is final: the credential was revoked (the node removed) and no redial can change
+      // that, so the agent stops instead of hammering the server.
+      if (res.statusCode === 401) this.revoked('the server refused this node credential (the node was removed or its credential revoked)');
       else log.warn({ status: res.statusCode }, 'the server refused the agent connection');
       socket.terminate();
     });
-    socket.on('error', (err) => log.debug({ err: err.message }, 'connection error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code && TLS_CERT_ERROR_CODES.has(err.code)) {
+        log.error({ code: err.code, server: this.opts.server }, "the server's certificate is not vouched for by the CA this node pinned; not connecting (rejoin with a new join token if the server's CA was replaced on purpose)");
+      } else log.debug({ err: err.message }, 'connection error');
+    });
     socket.on('close', (code, reason) => {
       this.clearHeartbeat();
       if (this.peer === peer) this.peer = null;
       if (this.stopped) return;
+      if (code === 4004) return this.revoked(`the server closed the connection: ${reason.toString() || 'node credential revoked'}`);
       if (code === 4001) log.error({ reason: reason.toString() }, 'the server speaks another agent protocol version; upgrade berth on this node');
       const delay = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
       this.attempt++;
       log.info({ code, retryInMs: Math.round(delay) }, 'disconnected from the server; will redial');
       this.retry = setTimeout(() => this.dial(), delay);
     });
+  }
+
+  private revoked(why: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.clearHeartbeat();
+    this.opts.log.error(`${why}; this agent stops and will not redial. To bring the machine back, join it again with a new token from \`berth node join-token\` (after removing its state dir).`);
+    this.opts.onRevoked?.(why);
   }
 
   private async sendReport(peer: RpcPeer, type: 'hello' | 'heartbeat'): Promise<void> {

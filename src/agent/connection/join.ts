@@ -1,22 +1,20 @@
-/** Trades a join token for a node credential, once, over plain HTTP. */
+/** Trades a join token for a node credential, once; over TLS the server must be vouched for by the pinned CA. */
 import { API_PREFIX, apiErrorSchema, BerthError, nodeCredentialSchema, routes, type NodeCredential } from '../../api/index.js';
+import { certMismatchError, isCertError, requestJson } from './pinned-http.js';
 
 /** Calls POST /nodes/join; throws BerthError with the server's code on refusal. */
-export async function joinServer(server: string, token: string, name: string): Promise<NodeCredential> {
-  let res: Response;
+export async function joinServer(server: string, token: string, name: string, ca?: string): Promise<NodeCredential> {
+  let res: { status: number; body: unknown };
   try {
-    res = await fetch(new URL(API_PREFIX + routes.nodesJoinPost.path, server), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, name }),
-    });
+    res = await requestJson(new URL(API_PREFIX + routes.nodesJoinPost.path, server).toString(), { method: 'POST', body: { token, name }, ca });
   } catch (err) {
-    throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${(err as Error).cause ?? (err as Error).message}); check --server and that the server runs.`, { field: 'server' });
+    if (isCertError(err)) throw certMismatchError(server, err);
+    if (err instanceof BerthError) throw err;
+    throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --server and that the server runs.`, { field: 'server' });
   }
-  const body: unknown = await res.json().catch(() => null);
-  if (!res.ok) {
-    const e = apiErrorSchema.safeParse(body);
+  if (res.status < 200 || res.status >= 300) {
+    const e = apiErrorSchema.safeParse(res.body);
     throw e.success ? BerthError.fromApi(e.data) : new BerthError('INTERNAL', `The server refused the join with HTTP ${res.status}.`);
   }
-  return nodeCredentialSchema.parse(body);
+  return nodeCredentialSchema.parse(res.body);
 }

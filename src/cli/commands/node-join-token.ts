@@ -1,8 +1,9 @@
 /** `berth node join-token`: a one-time token that lets a new machine join as a node. */
 import type { Command } from 'commander';
-import { BerthError, joinTokensPostSchema } from '../../api/index.js';
+import { BerthError, formatConnectString, joinTokensPostSchema } from '../../api/index.js';
+import { normalizeServerUrl } from '../../client/index.js';
 import { parseTtlSeconds } from '../args.js';
-import { withJson } from '../command-options.js';
+import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
 
@@ -12,8 +13,9 @@ export function registerNodeJoinToken(node: Command, ctx: CliContext): void {
     node
       .command('join-token')
       .description('create a one-time token for adding a node')
-      .option('--ttl <duration>', 'how long the token stays valid, e.g. 30m, 2h, 1d', '30m'),
-  ).action(async (opts: { ttl: string }) => {
+      .option('--ttl <duration>', 'how long the token stays valid, e.g. 30m, 2h, 1d', '30m')
+      .option('--server <url>', 'the server URL to put in the token, when nodes reach it by another name than you do', optionParser(normalizeServerUrl)),
+  ).action(async (opts: { ttl: string; server?: string }) => {
     // Parsed here rather than by commander so a bad value is INVALID_ARGUMENT with field `ttl`.
     const ttlSeconds = parseTtlSeconds(opts.ttl);
     if (!joinTokensPostSchema.safeParse({ ttlSeconds }).success) {
@@ -21,10 +23,13 @@ export function registerNodeJoinToken(node: Command, ctx: CliContext): void {
     }
     const client = await ctx.client();
     const token = await client.call('joinTokensPost', { body: { ttlSeconds } });
-    if (ctx.json) return writeJson(ctx.io.stdout, token);
+    // One string: the server URL, the token and the CA fingerprint this CLI pinned (absent
+    // for a plain-HTTP server). The agent checks the server's CA against it before joining.
+    const joinToken = formatConnectString({ kind: 'join', server: opts.server ?? client.server, secret: token.token, fingerprint: client.ca?.fingerprint });
+    if (ctx.json) return writeJson(ctx.io.stdout, { ...token, joinToken, caFingerprint: client.ca?.fingerprint ?? null });
     ctx.io.stdout.write(
-      `Join token (valid until ${token.expiresAt}):\n  ${token.token}\n\n` +
-        `On the new machine, run:\n  berth agent --server ${client.server} --join-token ${token.token}\n`,
+      `Join token (valid until ${token.expiresAt}${client.ca ? `; pins CA ${client.ca.fingerprint}` : ''}):\n  ${joinToken}\n\n` +
+        `On the new machine, run:\n  berth agent --join-token ${joinToken}\n`,
     );
   });
 }

@@ -1,11 +1,40 @@
 /** `berth server`: runs the coordination server in this process until it shuts down. */
 import { Option, type Command } from 'commander';
-import { placementStrategySchema, type PlacementStrategy } from '../../api/index.js';
+import { BerthError, placementStrategySchema, type PlacementStrategy } from '../../api/index.js';
 import { parseDurationMs, parseListen, parseSshListenOption } from '../args.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { defaultDataDir } from '../defaults.js';
 import { LOG_LEVELS } from './log-levels.js';
+
+interface ServerCliOptions {
+  listen: string;
+  dataDir?: string;
+  localAgent: boolean;
+  logLevel: string;
+  sshListen: string;
+  sshAdvertise?: string;
+  tls?: boolean;
+  insecureHttp: boolean;
+  advertise?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  placement?: PlacementStrategy;
+  nodeTtl?: number;
+  nodeGrace?: number;
+}
+
+/** `--advertise a,b` (repeatable): host names or addresses, each checked. */
+function parseNameList(text: string, previous: string[] = []): string[] {
+  const names = text.split(',').map((n) => n.trim()).filter(Boolean);
+  for (const n of names) {
+    if (n.length > 253 || !/^[A-Za-z0-9.:-]+$/.test(n)) {
+      throw new BerthError('INVALID_ARGUMENT', `Invalid --advertise name "${n}": use host names or IP addresses, comma-separated.`, { field: 'advertise' });
+    }
+  }
+  return [...previous, ...names];
+}
 
 /** Registers `berth server`. */
 export function registerServerRun(program: Command, ctx: CliContext): void {
@@ -18,11 +47,18 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       .option('--local-agent', 'also run an agent for this machine inside the server process', false)
       .option('--ssh-listen <host:port|off>', 'address of the SSH gateway (ssh WORKSPACE@host), or off', optionParser(parseSshListenOption), '127.0.0.1:2222')
       .option('--ssh-advertise <host>', 'host name clients should dial for the SSH gateway (default: the --ssh-listen host, or this machine\'s name when listening on all addresses)')
+      .option('--tls', 'serve HTTPS even on a loopback address (any other address serves HTTPS by default)')
+      .option('--no-tls', 'serve plain HTTP; refused on a non-loopback address unless --insecure-http')
+      .option('--insecure-http', 'allow plain HTTP on a non-loopback address (only behind something that encrypts)', false)
+      .option('--advertise <names>', 'extra host names/IP addresses for the serving certificate, comma-separated', optionParser(parseNameList))
+      .option('--tls-cert <file>', 'serve this certificate (PEM, may hold the chain) instead of berth\'s own')
+      .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+      .option('--tls-ca <file>', 'the CA of --tls-cert that clients pin (default: they pin the --tls-cert leaf itself)')
       .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info'))
       .addOption(new Option('--placement <strategy>', 'how new workspaces are spread over nodes (default: $BERTH_PLACEMENT, else spread)').choices(placementStrategySchema.options))
       .option('--node-ttl <duration>', 'heartbeat silence after which a node is offline, e.g. 15s (default: $BERTH_NODE_TTL_MS ms, else 15s)', optionParser((t) => parseDurationMs(t, 'nodeTtl')))
       .option('--node-grace <duration>', 'grace on top of --node-ttl, e.g. 5s (default: $BERTH_NODE_GRACE_MS ms, else 5s)', optionParser((t) => parseDurationMs(t, 'nodeGrace'))),
-  ).action(async (opts: { listen: string; dataDir?: string; localAgent: boolean; logLevel: string; sshListen: string; sshAdvertise?: string; placement?: PlacementStrategy; nodeTtl?: number; nodeGrace?: number }) => {
+  ).action(async (opts: ServerCliOptions) => {
     // Loaded only now, so user commands never pay for the server's code and dependencies.
     const { runServer } = await import('../../server/main.js');
     await runServer({
@@ -35,6 +71,7 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       placement: opts.placement,
       nodeTtlMs: opts.nodeTtl,
       nodeGraceMs: opts.nodeGrace,
+      tls: { tls: opts.tls, insecureHttp: opts.insecureHttp, advertise: opts.advertise, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, tlsCa: opts.tlsCa },
     });
   });
 }

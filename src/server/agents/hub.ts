@@ -58,7 +58,7 @@ interface Connection {
 export type WorkspaceEndedListener = (workspace: { id: string; name: string }, error: ApiError) => void;
 
 /** WebSocket close codes the agent understands. */
-export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003 } as const;
+export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003, revoked: 4004 } as const;
 
 /** Tracks connected agents and talks to them. */
 export class AgentHub {
@@ -83,6 +83,19 @@ export class AgentHub {
     const c = this.connections.get(nodeId);
     const limit = this.liveness ? this.liveness.timing.ttlMs + this.liveness.timing.graceMs : this.heartbeatMs * 3;
     return !!c && Date.now() - c.lastHeartbeat < limit;
+  }
+
+  /** True while the node's agent socket is open and welcomed (heartbeats aside). */
+  isConnected(nodeId: string): boolean {
+    return this.connections.has(nodeId);
+  }
+
+  /** Closes a node's socket because its credential was revoked; the agent stops redialling on this code. */
+  revoke(nodeId: string): void {
+    const c = this.connections.get(nodeId);
+    if (!c) return;
+    this.connections.delete(nodeId);
+    c.socket.close(CLOSE_CODES.revoked, 'node credential revoked');
   }
 
   /** Takes over a freshly authenticated agent socket. */

@@ -64,8 +64,11 @@ export function answerClientError(err: Error & { code?: string; rawPacket?: unkn
 }
 
 /** Builds the fastify app with error handling and WebSocket support; routes are added by the caller. */
-export async function createApp(log: Logger): Promise<FastifyInstance> {
+export async function createApp(log: Logger, https?: { cert: string; key: string }): Promise<FastifyInstance> {
+  // With `https` the same app serves TLS (the agent socket too, as wss); its type is the
+  // HTTP one for the routes, which do not care.
   const app = Fastify({
+    ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
     loggerInstance: log as unknown as FastifyBaseLogger,
     // Per-request lines would drown the log; the audit log records what matters.
     logController: new LogController({ disableRequestLogging: true }),
@@ -78,7 +81,7 @@ export async function createApp(log: Logger): Promise<FastifyInstance> {
     },
     // Bytes that are not HTTP at all (or headers too large) end the connection, answered in berth's error shape.
     clientErrorHandler: answerClientError,
-  });
+  }) as unknown as FastifyInstance;
   await app.register(websocket, { options: { maxPayload: 8 * 1024 * 1024 } });
 
   app.setErrorHandler((err, req, reply) => {

@@ -9,6 +9,7 @@ import { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { DrainService } from './drain.js';
 import { ImagesService } from './images.js';
+import { NodeCredentials } from './node-credentials.js';
 import { NodesService } from './nodes.js';
 import { UsersService } from './users.js';
 import { WorkspacesService } from './workspaces.js';
@@ -20,6 +21,8 @@ export interface Services {
   opAccess: OperationAccess;
   hub: AgentHub;
   nodes: NodesService;
+  /** Node credentials after the join: authentication, rotation, revocation. */
+  credentials: NodeCredentials;
   workspaces: WorkspacesService;
   images: ImagesService;
   users: UsersService;
@@ -49,7 +52,9 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   const hub = new AgentHub(store, ops, log.child({ component: 'agents' }), opts.heartbeatMs, liveness);
   const nodes = new NodesService(store, hub, liveness);
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit, opts.placement ?? 'spread');
+  const credentials = new NodeCredentials(store, hub);
   return {
+    credentials,
     ops,
     opAccess: new OperationAccess(store, ops, audit),
     hub,

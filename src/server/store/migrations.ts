@@ -121,6 +121,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_actor').on('audit_log').column('actor_name').execute();
     },
   },
+  // fleet (TLS helper): a node credential being rotated is accepted next to the current one
+  // until the agent has proven it holds it, so no crash during a rotation locks a node out.
+  '0003_fleet_credentials': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('node_credential_rotations')
+        .addColumn('node_id', 'text', (c) => c.primaryKey().references('nodes.id').onDelete('cascade'))
+        .addColumn('credential_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   // Placement (fleet): node labels, cordon and the last status the liveness monitor recorded
   // (kept so a server restart does not flap every node), and tombstones of workspaces removed
   // with `ws rm --force` while their node was offline, deleted there when it returns.

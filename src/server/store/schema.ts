@@ -130,6 +130,16 @@ export interface OperationsTable {
   finished_at: string | null;
 }
 
+/**
+ * fleet (TLS helper): a node credential being rotated to, accepted next to the current one
+ * until the agent has proven it holds it (then it replaces nodes.credential_hash).
+ */
+export interface NodeCredentialRotationsTable {
+  node_id: string;
+  credential_hash: string;
+  created_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -142,6 +152,7 @@ export interface Database {
   ssh_keys: SshKeysTable;
   audit_log: AuditLogTable;
   workspace_tombstones: WorkspaceTombstonesTable;
+  node_credential_rotations: NodeCredentialRotationsTable;
 }
 
 /** A nodes row as read (defaulted columns filled in). */

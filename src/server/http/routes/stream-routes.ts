@@ -63,8 +63,8 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
     websocket: true,
     preValidation: async (req) => {
       const credential = bearerToken(req);
-      const node = credential ? await s.nodes.authenticate(credential) : null;
-      if (!node) throw new BerthError('UNAUTHENTICATED', 'The node credential is not valid; rejoin the node with a new join token.');
+      const node = credential ? await s.credentials.authenticate(credential) : null;
+      if (!node) throw new BerthError('UNAUTHENTICATED', 'The node credential is not valid (revoked, or the node was removed); rejoin the node with a new join token.');
       (req as unknown as { node: { id: string; name: string } }).node = node;
     },
   }, (socket, req) => s.hub.attach(socket, (req as unknown as { node: { id: string; name: string } }).node));
