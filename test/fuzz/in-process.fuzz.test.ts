@@ -15,6 +15,7 @@ import { ensureAdmin } from '../../src/server/auth/users.js';
 import { createApp } from '../../src/server/http/app.js';
 import { registerJsonRoutes } from '../../src/server/http/routes/json-routes.js';
 import { registerStreamRoutes } from '../../src/server/http/routes/stream-routes.js';
+import { registerTrustRoutes } from '../../src/server/http/routes/trust-routes.js';
 import { createServices } from '../../src/server/services/index.js';
 import { openSqliteStore, type Store } from '../../src/server/store/open.js';
 import { httpCases, offTableCases, runHttpCase, runOffTableCase } from './http-cases.js';
@@ -35,6 +36,7 @@ beforeAll(async () => {
   app = await createApp(log);
   registerJsonRoutes(app, store, services);
   registerStreamRoutes(app, store, services);
+  registerTrustRoutes(app, store, services, null);
   await app.ready();
   const tokens: Record<Who, string | null> = { admin: adminToken, member: null, none: null, bogus: 'berth_not_a_real_token' };
   target = {

@@ -10,7 +10,10 @@ export async function joinServer(server: string, token: string, name: string, ca
   } catch (err) {
     if (isCertError(err)) throw certMismatchError(server, err);
     if (err instanceof BerthError) throw err;
-    throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --server and that the server runs.`, { field: 'server' });
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    // A TLS server hangs up on plain HTTP without an answer.
+    const hint = server.startsWith('http:') && code === 'ECONNRESET' ? `; if it serves HTTPS, use the one-string token from \`berth node join-token\` run against ${server.replace(/^http:/, 'https:')}` : '; check --server and that the server runs';
+    throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${code})${hint}.`, { field: 'server' });
   }
   if (res.status < 200 || res.status >= 300) {
     const e = apiErrorSchema.safeParse(res.body);
