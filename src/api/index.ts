@@ -10,3 +10,4 @@ export * from './routes.js';
 export * from './gateway.js';
 export * from './op-context.js';
 export * from './version.js';
+export * from './ssh-nodes.js';

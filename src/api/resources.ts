@@ -117,6 +117,8 @@ export const operationKindSchema = z.enum([
   'workspace.restart',
   'workspace.delete',
   'image.build',
+  // fleet: nodes over SSH
+  'node.add',
 ]);
 export type OperationKind = z.infer<typeof operationKindSchema>;
 

@@ -34,6 +34,7 @@ import {
 } from './users.js';
 
 import { gatewayGetSchema } from './gateway.js';
+import { nodesSshPostSchema } from './ssh-nodes.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -48,6 +49,8 @@ export const routes = {
   nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
   nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
+  // fleet: nodes over SSH
+  nodesSshPost: { method: 'POST', path: '/nodes/ssh', auth: 'admin', body: nodesSshPostSchema, response: operationResult },
 
   workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
   workspacesPost: {

@@ -47,6 +47,8 @@ const TOP: Array<Entry | Group> = [
     commands: [
       { names: ['ls', 'list'], load: async () => (await import('./commands/node-ls.js')).registerNodeLs },
       { names: ['join-token'], load: async () => (await import('./commands/node-join-token.js')).registerNodeJoinToken },
+      // fleet: nodes over SSH
+      { names: ['add'], load: async () => (await import('./commands/node-add.js')).registerNodeAdd },
     ],
   },
   {

@@ -10,7 +10,7 @@ import type { Store } from '../store/open.js';
 import type { Operations } from './operations.js';
 
 /** Kinds of operation that can be cancelled: the ones that make something and can undo it. */
-const CANCELLABLE = new Set<Operation['kind']>(['workspace.create', 'image.build']);
+const CANCELLABLE = new Set<Operation['kind']>(['workspace.create', 'image.build', 'node.add']);
 
 /** Where a request came from, for the audit log. */
 export interface Via {

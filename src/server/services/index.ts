@@ -4,6 +4,7 @@ import { AgentHub } from '../agents/hub.js';
 import { AuditLog } from '../audit/audit.js';
 import { OperationAccess } from '../operations/access.js';
 import { Operations } from '../operations/operations.js';
+import { SshNodesService } from '../ssh-nodes/service.js';
 import type { Store } from '../store/open.js';
 import { ImagesService } from './images.js';
 import { NodesService } from './nodes.js';
@@ -21,6 +22,8 @@ export interface Services {
   images: ImagesService;
   users: UsersService;
   audit: AuditLog;
+  /** fleet: adding and upgrading nodes over SSH. */
+  sshNodes: SshNodesService;
 }
 
 /** Wires the services together. */
@@ -30,5 +33,6 @@ export function createServices(store: Store, log: Logger, opts: { heartbeatMs: n
   const nodes = new NodesService(store, hub);
   const audit = new AuditLog(store, log.child({ component: 'audit' }));
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit);
-  return { ops, opAccess: new OperationAccess(store, ops, audit), hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit };
+  const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }));
+  return { ops, opAccess: new OperationAccess(store, ops, audit), hub, nodes, workspaces, images: new ImagesService(hub, ops, nodes), users: new UsersService(store, workspaces), audit, sshNodes };
 }

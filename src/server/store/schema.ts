@@ -115,6 +115,23 @@ export interface OperationsTable {
   finished_at: string | null;
 }
 
+// fleet: nodes over SSH
+/** A node `berth node add` installed over SSH: where it is and how its agent runs. */
+export interface SshNodesTable {
+  node_id: string;
+  user: string;
+  host: string;
+  port: number;
+  /** The host key seen (and accepted) on first add; later adds must meet the same key. */
+  host_key_fingerprint: string;
+  /** How the agent is kept running: `systemd` or `supervised`. */
+  service: 'systemd' | 'supervised';
+  /** JSON Record<string, string>: the labels given with --label. */
+  labels_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -126,4 +143,5 @@ export interface Database {
   invites: InvitesTable;
   ssh_keys: SshKeysTable;
   audit_log: AuditLogTable;
+  ssh_nodes: SshNodesTable;
 }

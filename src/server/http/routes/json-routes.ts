@@ -17,6 +17,8 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'nodesList', async () => ({ nodes: await s.nodes.list() }));
   registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);
   registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
+  // fleet: nodes over SSH
+  registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }), 202);
 
   registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
   registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202, (ctx, write, closed) =>
