@@ -151,6 +151,8 @@ function cases(): Record<RouteName, Case[]> {
     joinTokensPost: [{ body: { ttlSeconds: 60 }, expect: [403] }],
     // Takes no user token: bob's is not a join token.
     nodesJoinPost: [{ body: { token: bob.token, name: 'bobs-node' }, expect: [401] }],
+    // fleet: only an admin adds nodes over SSH.
+    nodesSshPost: [{ body: { user: 'root', host: '127.0.0.1', privateKey: 'x', serverUrl: 'http://127.0.0.1:1' }, expect: [403] }],
     workspacesList: [{ expect: [200] }],
     // Names are unique across the server (they are SSH user names): bob learns only that the
     // name he typed is taken, never whose it is or anything about it.

@@ -1,0 +1,158 @@
+/**
+ * `berth node add` over SSH against machines made of network namespaces (harness.ts): two
+ * machines join through the CLI and run workspaces, a re-add upgrades in place, a host without
+ * Node and an agent that cannot reach the server fail and leave nothing, a wrong host key is
+ * refused, the supervisor restarts a dead agent, and a node whose link goes down comes back.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../e2e/harness.js';
+import { MultiNodeWorld, type Machine } from './harness.js';
+
+let world: MultiNodeWorld;
+let m1: Machine;
+let m2: Machine;
+
+/** Unused join tokens and the node rows, straight from the server's database. */
+function dbCounts(): { unusedTokens: number; nodes: number } {
+  const db = new Database(join(world.server.dataDir, 'berth.db'), { readonly: true, fileMustExist: true });
+  try {
+    const unusedTokens = (db.prepare('select count(*) as n from join_tokens where used_at is null').get() as { n: number }).n;
+    const nodes = (db.prepare('select count(*) as n from nodes').get() as { n: number }).n;
+    return { unusedTokens, nodes };
+  } finally {
+    db.close();
+  }
+}
+
+/** What berth could have left on a machine: its dirs' contents and any agent or supervisor process. */
+async function leftovers(m: Machine): Promise<string> {
+  const r = await m.run('ls -A /opt/berth /var/lib/berth-agent; for p in $(ip netns pids ' + m.ns + ' 2>/dev/null); do :; done; ps -eo args | grep -E "berth-agent(-launcher|\\.mjs)" | grep -v grep; true');
+  return r.stdout.replace(/^\/opt\/berth:\n|^\/var\/lib\/berth-agent:\n/gm, '').trim();
+}
+
+beforeAll(async () => {
+  world = await MultiNodeWorld.create([{ name: 'm1' }, { name: 'm2' }, { name: 'nonode', withoutNode: true }, { name: 'm3' }], {
+    // The unreachable-server case below should fail in seconds, not a minute.
+    serverEnv: { BERTH_NODE_ADD_TIMEOUT_MS: '15000' },
+  });
+  m1 = world.machine('m1');
+  m2 = world.machine('m2');
+});
+
+afterAll(async () => {
+  await world?.destroy();
+});
+
+describe('the harness', () => {
+  it('gives each machine its own address, host name and private berth dirs', async () => {
+    await m1.run('echo one > /opt/berth/probe');
+    expect((await m1.run('cat /opt/berth/probe; hostname; ip -4 -o addr show eth0')).stdout).toMatch(new RegExp(`^one\\n${m1.hostname}\\n.*${m1.address.replace(/\./g, '\\.')}/24`, 's'));
+    expect((await m2.run('ls -A /opt/berth; hostname')).stdout.trim()).toBe(m2.hostname);
+    await m1.run('rm /opt/berth/probe');
+    // The machines reach each other and the server over the bridge.
+    expect((await m2.run(`ping -c1 -W2 ${m1.address} >/dev/null && echo reachable`)).stdout.trim()).toBe('reachable');
+  });
+});
+
+describe('berth node add over SSH', () => {
+  it('adds two machines, each online, showing the host key it accepted', async () => {
+    for (const m of [m1, m2]) {
+      const r = await world.nodeAdd(m, ['--name', m.name, '--label', `machine=${m.name}`]);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      // Accepted on first use and shown, so the admin can compare it with the machine's.
+      expect(r.stdout).toContain(m.hostFingerprint);
+      expect(r.stdout).toContain(`Node ${m.name} is online`);
+      console.log(`multinode: berth node add ${m.target} → online in ${r.seconds.toFixed(1)} s`);
+      expect(r.seconds).toBeLessThan(30);
+    }
+    for (const m of [m1, m2]) {
+      const node = await world.server.waitNodeOnline(m.name);
+      expect(node.providers.find((p: { kind: string }) => p.kind === 'docker').usable).toBe(true);
+      // LXC has no lxcbr0 inside a namespace: unusable, with a reason rather than a crash.
+      const lxc = node.providers.find((p: { kind: string }) => p.kind === 'lxc');
+      expect(lxc.usable === true || typeof lxc.reason === 'string').toBe(true);
+    }
+    // The token was passed in a file and is gone once used; nothing holds it on a command line.
+    expect((await m1.run('ls -A /var/lib/berth-agent; ps -eo args | grep -c bjoin_ || true')).stdout).not.toMatch(/join-token/);
+    expect(dbCounts().unusedTokens).toBe(0);
+  });
+
+  it('runs a workspace on each machine, and ws exec reaches it', async () => {
+    const build = await world.server.cli(['image', 'build', 'base', '--from', 'busybox', '--node', 'm1']);
+    expect(build.code, build.stderr).toBe(0);
+    for (const m of [m1, m2]) {
+      const create = await world.server.cli(['ws', 'create', `ws-${m.name}`, '--node', m.name]);
+      expect(create.code, create.stderr + create.stdout).toBe(0);
+      const shown = await world.server.json(['ws', 'show', `ws-${m.name}`]);
+      expect(shown.nodeName).toBe(m.name);
+      expect(shown.status).toBe('running');
+      const exec = await world.server.cli(['ws', 'exec', `ws-${m.name}`, '--', 'sh', '-c', 'echo hello from $0', m.name]);
+      expect(exec.code, exec.stderr).toBe(0);
+      expect(exec.stdout.trim()).toBe(`hello from ${m.name}`);
+    }
+  });
+
+  it('upgrades a joined machine in place: same node, new agent process, still online', async () => {
+    const before = await world.server.node('m1');
+    const pidBefore = (await m1.run('cat /var/lib/berth-agent/supervisor.pid')).stdout.trim();
+    const r = await world.nodeAdd(m1);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('Upgrading node m1 in place');
+    expect(r.stdout).toContain('matches the pinned key');
+    const after = await world.server.waitNodeOnline('m1');
+    expect(after.id).toBe(before.id);
+    expect((await m1.run('cat /var/lib/berth-agent/supervisor.pid')).stdout.trim()).not.toBe(pidBefore);
+    expect((await world.server.json(['node', 'ls'])).nodes).toHaveLength(2);
+    const exec = await world.server.cli(['ws', 'exec', 'ws-m1', '--', 'true']);
+    expect(exec.code, exec.stderr).toBe(0);
+  });
+
+  it('refuses a host without Node, saying what is missing, and leaves nothing there', async () => {
+    const nonode = world.machine('nonode');
+    const r = await world.nodeAdd(nonode, ['--name', 'nonode']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/Node\.js ≥ 20 is not installed/);
+    expect(r.stderr).toContain('Nothing was installed');
+    expect(await leftovers(nonode)).toBe('');
+    expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
+  });
+
+  it('undoes everything when the agent cannot reach the server: no files, no process, no node, no token', async () => {
+    const m3 = world.machine('m3');
+    // A server URL on the run's own subnet where nothing listens.
+    const r = await world.nodeAdd(m3, ['--name', 'm3', '--server-url', `http://${world.subnet}.250:7080`]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('did not join');
+    expect(await leftovers(m3)).toBe('');
+    expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
+  });
+
+  it('refuses a machine whose host key is not the one given', async () => {
+    const wrong = 'SHA256:' + 'A'.repeat(43);
+    const r = await world.nodeAdd(m2, ['--host-key-fingerprint', wrong]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/host key .* is not the expected one/);
+    expect((await world.server.node('m2')).status).toBe('online');
+  });
+
+  it('restarts an agent that dies, without anyone logging in', async () => {
+    await m2.run('pkill -KILL -f "berth-agent.mjs agent" || true');
+    await waitFor('m2 offline after its agent was killed', async () => (await world.server.node('m2'))?.status === 'offline', 20_000);
+    await world.server.waitNodeOnline('m2', 30_000);
+  });
+
+  it('a machine whose link goes down comes back online when it is up again', async () => {
+    m2.linkDown();
+    try {
+      await waitFor('m2 offline with its link down', async () => (await world.server.node('m2'))?.status === 'offline', 20_000);
+    } finally {
+      m2.linkUp();
+    }
+    await world.server.waitNodeOnline('m2', 60_000);
+    const exec = await world.server.cli(['ws', 'exec', 'ws-m2', '--', 'echo', 'back']);
+    expect(exec.code, exec.stderr).toBe(0);
+    expect(exec.stdout.trim()).toBe('back');
+  });
+});
