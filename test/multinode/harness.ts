@@ -1,9 +1,9 @@
 /**
  * Several "machines" on this one host, for fleet tests (docs/fleet.md, "Test harness"):
  *
- * - a bridge of the run's own and one network namespace per machine (netns.ts), addresses
- *   only from 10.77.<run>.0/24; the bridge has .254 so this host (and the CLI run here) can
- *   reach every machine and the server;
+ * - a bridge of the run's own (in a switch namespace) and one network namespace per machine
+ *   (netns.ts), addresses only from 10.77.<run>.0/24; this host has .254 on a veth into the
+ *   switch, so this host (and the CLI run here) reaches every machine and the server;
  * - the berth server in a namespace of its own, listening on its namespace address;
  * - per machine, a real sshd on port 22 of its address, started inside a private mount and
  *   UTS namespace where tmpfs covers /opt/berth and /var/lib/berth-agent and the host name is
@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygen, SSHD, SFTP_SERVER, sshdConfig, waitForBanner } from '../../src/testing/sshd.js';
 import { BIN, docker, Proc, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
-import { allocateRun, cleanStaleRuns, createBridge, createNamespace, must, requireHostTools, teardownRun, writeRecord, type RunRecord } from './netns.js';
+import { allocateRun, cleanStaleRuns, createNamespace, createSwitch, must, requireHostTools, teardownRun, writeRecord, type RunRecord } from './netns.js';
 
 /** Where each machine keeps berth's files; covered by its own tmpfs. */
 export const MACHINE_PRIVATE_DIRS = ['/opt/berth', '/var/lib/berth-agent'];
@@ -46,7 +46,9 @@ export class Machine {
     readonly hostname: string,
     readonly ns: string,
     readonly address: string,
-    /** The veth end on the bridge, in this host's namespace. */
+    /** The switch namespace, where the bridge and the machine's link are. */
+    readonly netNs: string,
+    /** The veth end on the bridge (in netNs). */
     readonly link: string,
     readonly sshd: ChildProcess,
     readonly hostFingerprint: string,
@@ -64,23 +66,23 @@ export class Machine {
 
   /** Takes the machine's link down: the machine is cut off from the server and everyone else. */
   linkDown(): void {
-    must('ip', ['link', 'set', this.link, 'down']);
+    must('ip', ['-n', this.netNs, 'link', 'set', this.link, 'down']);
   }
 
   /** Brings the link back up. */
   linkUp(): void {
-    must('ip', ['link', 'set', this.link, 'up']);
+    must('ip', ['-n', this.netNs, 'link', 'set', this.link, 'up']);
   }
 
   /** Adds netem on the link in both directions, e.g. `['loss', '1%', 'delay', '20ms']`. */
   netem(args: string[]): void {
-    must('tc', ['qdisc', 'replace', 'dev', this.link, 'root', 'netem', ...args]);
+    must('ip', ['netns', 'exec', this.netNs, 'tc', 'qdisc', 'replace', 'dev', this.link, 'root', 'netem', ...args]);
     must('ip', ['netns', 'exec', this.ns, 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', ...args]);
   }
 
   /** Removes netem from the link. */
   clearNetem(): void {
-    spawnSync('tc', ['qdisc', 'del', 'dev', this.link, 'root']);
+    spawnSync('ip', ['netns', 'exec', this.netNs, 'tc', 'qdisc', 'del', 'dev', this.link, 'root']);
     spawnSync('ip', ['netns', 'exec', this.ns, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
   }
 }
@@ -151,19 +153,22 @@ export class MultiNodeWorld {
     for (const [path, pkg] of [[SSHD, 'openssh-server'], [SFTP_SERVER, 'openssh-server']]) {
       if (spawnSync('test', ['-x', path!]).status !== 0) throw new Error(`${path} is missing; the multi-node harness runs a real sshd per machine: apt-get install -y ${pkg}`);
     }
+    // sshd insists on its privilege separation directory even when run by hand.
+    must('mkdir', ['-p', '-m', '755', '/run/sshd']);
     const stale = cleanStaleRuns();
     if (stale.length) console.log(`multinode: cleaned up after killed runs ${stale.join(', ')}`);
     const { runId, subnet } = allocateRun();
     const bridge = `bt${runId}`;
     const nsName = (n: string) => `berth-${runId}-${n}`;
-    const record: RunRecord = { runId, ownerPid: process.pid, bridge, namespaces: [nsName('srv'), ...specs.map((s) => nsName(s.name))], pids: [] };
+    const netNs = nsName('net');
+    const record: RunRecord = { runId, ownerPid: process.pid, hostLink: `bt${runId}h`, namespaces: [netNs, nsName('srv'), ...specs.map((s) => nsName(s.name))], pids: [] };
     // Recorded before anything exists, so a crash halfway is cleaned up too.
     writeRecord(record);
     const dir = await mkdtemp(join(tmpdir(), `berth-multinode-${runId}-`));
     try {
-      createBridge(bridge, subnet);
+      createSwitch(netNs, bridge, record.hostLink, subnet);
       const serverAddress = `${subnet}.1`;
-      createNamespace(nsName('srv'), bridge, `bt${runId}s`, serverAddress);
+      createNamespace(nsName('srv'), netNs, bridge, `bt${runId}s`, serverAddress);
       const server = await startServer(nsName('srv'), serverAddress, join(dir, 'server'), opts.serverEnv ?? {});
       record.pids.push(server.proc.child.pid!);
       writeRecord(record);
@@ -172,8 +177,8 @@ export class MultiNodeWorld {
       for (const [i, spec] of specs.entries()) {
         if (!/^[a-z0-9]{1,6}$/.test(spec.name)) throw new Error(`machine name ${spec.name} must be 1-6 lowercase letters or digits`);
         const address = `${subnet}.${10 + i}`;
-        const link = createNamespace(nsName(spec.name), bridge, `bt${runId}${i}`, address);
-        machines.push(await startMachine(spec, `${spec.name}-${runId}`, nsName(spec.name), address, link, join(dir, spec.name)));
+        const link = createNamespace(nsName(spec.name), netNs, bridge, `bt${runId}${i}`, address);
+        machines.push(await startMachine(spec, `${spec.name}-${runId}`, nsName(spec.name), address, netNs, link, join(dir, spec.name)));
       }
       return new MultiNodeWorld(runId, subnet, record, dir, server, machines, join(dir, 'id_ed25519'));
     } catch (err) {
@@ -248,7 +253,7 @@ function nodeBinaries(): string[] {
  * over berth's dirs, the machine's host name, and (withoutNode) /dev/null over each node
  * binary, which no shell then finds as a program.
  */
-async function startMachine(spec: MachineSpec, hostname: string, ns: string, address: string, link: string, dir: string): Promise<Machine> {
+async function startMachine(spec: MachineSpec, hostname: string, ns: string, address: string, netNs: string, link: string, dir: string): Promise<Machine> {
   await rm(dir, { recursive: true, force: true });
   must('mkdir', ['-p', '-m', '755', dir]);
   keygen(join(dir, 'host_ed25519'));
@@ -268,5 +273,5 @@ async function startMachine(spec: MachineSpec, hostname: string, ns: string, add
   const child = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', setup], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   await waitForBanner(22, child, logPath, address);
-  return new Machine(spec.name, hostname, ns, address, link, child, fingerprint);
+  return new Machine(spec.name, hostname, ns, address, netNs, link, child, fingerprint);
 }

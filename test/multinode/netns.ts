@@ -1,7 +1,8 @@
 /**
- * The network half of the multi-node harness: one Linux bridge per run, one network
- * namespace per machine joined to it by a veth pair, addresses from 10.77.<run>.0/24 only
- * inside those namespaces (and on the bridge, so this host can reach them). Every name holds
+ * The network half of the multi-node harness: one Linux bridge per run (in a namespace of its
+ * own, see createSwitch), one network namespace per machine joined to it by a veth pair,
+ * addresses from 10.77.<run>.0/24 only inside those namespaces (and on this host's veth into
+ * the switch, so this host can reach them). Every name holds
  * the run's id, and each run leaves a record in RECORD_DIR so that a run killed before its
  * teardown is cleaned up by the next one. Needs root, `ip` and `tc`.
  */
@@ -17,9 +18,11 @@ export const RECORD_DIR = '/run/berth-multinode';
 export interface RunRecord {
   runId: string;
   ownerPid: number;
-  bridge: string;
+  /** This host's end of the veth into the switch namespace. */
+  hostLink: string;
+  /** The switch namespace (holding the bridge) first, then the server's and the machines'. */
   namespaces: string[];
-  /** Extra processes to kill (the server, started outside the namespaces' pid lists only by accident). */
+  /** Processes to kill first (the server's `ip netns exec` parent). */
   pids: number[];
 }
 
@@ -126,8 +129,9 @@ export function teardownRun(r: RunRecord): void {
     for (const pid of pids) attemptKill(pid);
     spawnSync('sleep', ['0.1']);
   }
+  // Deleting a namespace deletes the veth ends in it, and so their peers.
   for (const ns of r.namespaces) attempt('ip', ['netns', 'del', ns]);
-  attempt('ip', ['link', 'del', r.bridge]);
+  attempt('ip', ['link', 'del', r.hostLink]);
   rmSync(join(RECORD_DIR, `${r.runId}.json`), { force: true });
 }
 
@@ -139,28 +143,37 @@ function attemptKill(pid: number): void {
   }
 }
 
-/** Makes the bridge, with an address for this host, and bridged frames kept out of the host's iptables. */
-export function createBridge(bridge: string, subnet: string): void {
-  must('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  // Docker sets the host's FORWARD policy to DROP and turns on br_netfilter; for this bridge
-  // alone, frames between the machines skip iptables, so no host firewall rule is needed.
-  must('ip', ['link', 'set', bridge, 'type', 'bridge', 'nf_call_iptables', '0', 'nf_call_ip6tables', '0', 'nf_call_arptables', '0']);
-  must('ip', ['addr', 'add', `${subnet}.254/24`, 'dev', bridge]);
-  must('ip', ['link', 'set', bridge, 'up']);
+/**
+ * Makes the run's switch: namespace `netNs` holding the bridge, and a veth from this host into
+ * it with `<subnet>.254` on this host's end, so the CLI here reaches every machine. The bridge
+ * lives in a namespace of its own because Docker turns on br_netfilter and sets the host's
+ * FORWARD policy to DROP: a bridge in the host's namespace would have its frames dropped,
+ * while a fresh namespace has empty (accepting) tables. Nothing in the host's firewall changes.
+ */
+export function createSwitch(netNs: string, bridge: string, hostLink: string, subnet: string): void {
+  must('ip', ['netns', 'add', netNs]);
+  must('ip', ['-n', netNs, 'link', 'add', bridge, 'type', 'bridge']);
+  must('ip', ['-n', netNs, 'link', 'set', bridge, 'up']);
+  must('ip', ['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', `${hostLink}b`]);
+  must('ip', ['link', 'set', `${hostLink}b`, 'netns', netNs]);
+  must('ip', ['-n', netNs, 'link', 'set', `${hostLink}b`, 'master', bridge, 'up']);
+  must('ip', ['addr', 'add', `${subnet}.254/24`, 'dev', hostLink]);
+  must('ip', ['link', 'set', hostLink, 'up']);
 }
 
-/** Makes namespace `ns` with eth0 at `address`/24 on the bridge; returns the bridge-side veth's name. */
-export function createNamespace(ns: string, bridge: string, vethBase: string, address: string): string {
-  const hostEnd = `${vethBase}h`;
-  const nsEnd = `${vethBase}n`;
+/**
+ * Makes namespace `ns` with eth0 at `address`/24, plugged into the switch; returns the name of
+ * the veth end on the bridge (in `netNs`), which is the machine's link.
+ */
+export function createNamespace(ns: string, netNs: string, bridge: string, link: string, address: string): string {
   must('ip', ['netns', 'add', ns]);
-  must('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd]);
-  must('ip', ['link', 'set', hostEnd, 'master', bridge, 'up']);
-  must('ip', ['link', 'set', nsEnd, 'netns', ns]);
-  const inNs = (...args: string[]) => must('ip', ['netns', 'exec', ns, 'ip', ...args]);
-  inNs('link', 'set', nsEnd, 'name', 'eth0');
-  inNs('addr', 'add', `${address}/24`, 'dev', 'eth0');
-  inNs('link', 'set', 'eth0', 'up');
-  inNs('link', 'set', 'lo', 'up');
-  return hostEnd;
+  must('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}n`]);
+  must('ip', ['link', 'set', link, 'netns', netNs]);
+  must('ip', ['-n', netNs, 'link', 'set', link, 'master', bridge, 'up']);
+  must('ip', ['link', 'set', `${link}n`, 'netns', ns]);
+  must('ip', ['-n', ns, 'link', 'set', `${link}n`, 'name', 'eth0']);
+  must('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+  must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+  must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  return link;
 }

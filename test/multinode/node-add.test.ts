@@ -52,7 +52,8 @@ describe('the harness', () => {
     expect((await m2.run('ls -A /opt/berth; hostname')).stdout.trim()).toBe(m2.hostname);
     await m1.run('rm /opt/berth/probe');
     // The machines reach each other and the server over the bridge.
-    expect((await m2.run(`ping -c1 -W2 ${m1.address} >/dev/null && echo reachable`)).stdout.trim()).toBe('reachable');
+    expect((await m2.run(`timeout 3 bash -c '</dev/tcp/${m1.address}/22' && echo reachable`)).stdout.trim()).toBe('reachable');
+    expect((await m2.run(`timeout 3 bash -c '</dev/tcp/${world.subnet}.1/7080' && echo reachable`)).stdout.trim()).toBe('reachable');
   });
 });
 
