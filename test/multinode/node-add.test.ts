@@ -5,10 +5,12 @@
  * refused, the supervisor restarts a dead agent, and a node whose link goes down comes back.
  */
 import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../e2e/harness.js';
 import { MultiNodeWorld, type Machine } from './harness.js';
+import { namespacePids } from './netns.js';
 
 let world: MultiNodeWorld;
 let m1: Machine;
@@ -26,10 +28,19 @@ function dbCounts(): { unusedTokens: number; nodes: number } {
   }
 }
 
-/** What berth could have left on a machine: its dirs' contents and any agent or supervisor process. */
-async function leftovers(m: Machine): Promise<string> {
-  const r = await m.run('ls -A /opt/berth /var/lib/berth-agent; for p in $(ip netns pids ' + m.ns + ' 2>/dev/null); do :; done; ps -eo args | grep -E "berth-agent(-launcher|\\.mjs)" | grep -v grep; true');
-  return r.stdout.replace(/^\/opt\/berth:\n|^\/var\/lib\/berth-agent:\n/gm, '').trim();
+/** What berth could have left on a machine: files in its dirs, and agent or launcher processes in its namespace. */
+async function leftovers(m: Machine): Promise<string[]> {
+  const files = (await m.run('ls -A /opt/berth /var/lib/berth-agent')).stdout.split('\n').filter((l) => l && !l.endsWith(':'));
+  const processes = namespacePids(m.ns)
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      } catch {
+        return '';
+      }
+    })
+    .filter((cmd) => cmd.includes('berth-agent'));
+  return [...files, ...processes];
 }
 
 beforeAll(async () => {
@@ -116,7 +127,7 @@ describe('berth node add over SSH', () => {
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/Node\.js ≥ 20 is not installed/);
     expect(r.stderr).toContain('Nothing was installed');
-    expect(await leftovers(nonode)).toBe('');
+    expect(await leftovers(nonode)).toEqual([]);
     expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
   });
 
@@ -124,9 +135,11 @@ describe('berth node add over SSH', () => {
     const m3 = world.machine('m3');
     // A server URL on the run's own subnet where nothing listens.
     const r = await world.nodeAdd(m3, ['--name', 'm3', '--server-url', `http://${world.subnet}.250:7080`]);
-    expect(r.code).toBe(6);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('TIMEOUT');
     expect(r.stderr).toContain('did not join');
-    expect(await leftovers(m3)).toBe('');
+    expect(r.stdout).toContain('Removing what this add made');
+    expect(await leftovers(m3)).toEqual([]);
     expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
   });
 
