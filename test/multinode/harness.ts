@@ -74,9 +74,17 @@ export class Machine {
     must('ip', ['-n', this.netNs, 'link', 'set', this.link, 'up']);
   }
 
-  /** Adds netem on the link in both directions, e.g. `['loss', '1%', 'delay', '20ms']`. */
+  /**
+   * Adds netem on the link in both directions, e.g. `['delay', '20ms']`. Fails with the reason
+   * when the kernel has no netem (CONFIG_NET_SCH_NETEM), as on some VM kernels; for loss alone,
+   * dropPackets works everywhere.
+   */
   netem(args: string[]): void {
-    must('ip', ['netns', 'exec', this.netNs, 'tc', 'qdisc', 'replace', 'dev', this.link, 'root', 'netem', ...args]);
+    const r = spawnSync('ip', ['netns', 'exec', this.netNs, 'tc', 'qdisc', 'replace', 'dev', this.link, 'root', 'netem', ...args], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      const why = /unknown/i.test(r.stderr) ? 'this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set); run on a kernel with sch_netem' : r.stderr.trim();
+      throw new Error(`tc netem on ${this.name}'s link failed: ${why}`);
+    }
     must('ip', ['netns', 'exec', this.ns, 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', ...args]);
   }
 
@@ -84,6 +92,26 @@ export class Machine {
   clearNetem(): void {
     spawnSync('ip', ['netns', 'exec', this.netNs, 'tc', 'qdisc', 'del', 'dev', this.link, 'root']);
     spawnSync('ip', ['netns', 'exec', this.ns, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
+  }
+
+  /**
+   * Drops this fraction (0-1] of the packets going to and from the machine, chosen at random:
+   * iptables' statistic match on the bridge port, in the switch namespace's own tables (the
+   * host's firewall is not touched). Works where netem is missing.
+   */
+  dropPackets(probability: number): void {
+    this.clearDrops();
+    for (const dir of ['--physdev-in', '--physdev-out']) {
+      must('ip', ['netns', 'exec', this.netNs, 'iptables', '-A', 'FORWARD', '-m', 'physdev', dir, this.link, '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-m', 'comment', '--comment', `berth-drop-${this.name}`, '-j', 'DROP']);
+    }
+  }
+
+  /** Stops dropping packets. */
+  clearDrops(): void {
+    const rules = spawnSync('ip', ['netns', 'exec', this.netNs, 'iptables', '-S', 'FORWARD'], { encoding: 'utf8' }).stdout.split('\n');
+    for (const rule of rules.filter((r) => r.includes(`berth-drop-${this.name} `) || r.endsWith(`berth-drop-${this.name}`))) {
+      must('sh', ['-c', `ip netns exec ${this.netNs} iptables ${rule.replace(/^-A /, '-D ')}`]);
+    }
   }
 }
 

@@ -6,8 +6,15 @@
  */
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentHub } from '../../src/server/agents/hub.js';
+import type { Operations } from '../../src/server/operations/operations.js';
+import type { NodesService } from '../../src/server/services/nodes.js';
+import { SshNodesService } from '../../src/server/ssh-nodes/service.js';
+import { openSqliteStore } from '../../src/server/store/open.js';
 import { waitFor } from '../e2e/harness.js';
 import { MultiNodeWorld, type Machine } from './harness.js';
 import { namespacePids } from './netns.js';
@@ -143,6 +150,14 @@ describe('berth node add over SSH', () => {
     expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
   });
 
+  it('answers --json with the operation and the node', async () => {
+    const r = await world.nodeAdd(m2, ['--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.operation).toMatchObject({ kind: 'node.add', target: 'node/m2', status: 'succeeded' });
+    expect(out.node).toMatchObject({ name: 'm2', status: 'online' });
+  });
+
   it('refuses a machine whose host key is not the one given', async () => {
     const wrong = 'SHA256:' + 'A'.repeat(43);
     const r = await world.nodeAdd(m2, ['--host-key-fingerprint', wrong]);
@@ -157,6 +172,28 @@ describe('berth node add over SSH', () => {
     await world.server.waitNodeOnline('m2', 30_000);
   });
 
+  it('dropPackets on a machine\'s link loses what goes to it, and clearDrops ends that', async () => {
+    const reaches = () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(22, m2.address, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.setTimeout(1500, () => {
+          socket.destroy();
+          resolve(false);
+        });
+        socket.once('error', () => resolve(false));
+      });
+    m2.dropPackets(1);
+    try {
+      expect(await reaches()).toBe(false);
+    } finally {
+      m2.clearDrops();
+    }
+    expect(await reaches()).toBe(true);
+  });
+
   it('a machine whose link goes down comes back online when it is up again', async () => {
     m2.linkDown();
     try {
@@ -168,5 +205,23 @@ describe('berth node add over SSH', () => {
     const exec = await world.server.cli(['ws', 'exec', 'ws-m2', '--', 'echo', 'back']);
     expect(exec.code, exec.stderr).toBe(0);
     expect(exec.stdout.trim()).toBe('back');
+  });
+
+  it('uninstalls the agent the way `node rm` will: service stopped, files gone, node offline', async () => {
+    const rm = await world.server.cli(['ws', 'rm', 'ws-m1']);
+    expect(rm.code, rm.stderr).toBe(0);
+    const node = await world.server.node('m1');
+    // The server's own uninstall, against the server's database (the pinned host key) while it runs.
+    const store = await openSqliteStore(join(world.server.dataDir, 'berth.db'));
+    try {
+      const service = new SshNodesService(store, {} as AgentHub, {} as Operations, {} as NodesService, pino({ level: 'silent' }));
+      const key = readFileSync(world.identity, 'utf8');
+      expect(await service.uninstall(node.id, { privateKey: key })).toBe(true);
+      expect(await service.uninstall('not-a-node', { privateKey: key })).toBe(false);
+    } finally {
+      await store.close();
+    }
+    expect(await leftovers(m1)).toEqual([]);
+    await waitFor('m1 offline after uninstall', async () => (await world.server.node('m1'))?.status === 'offline', 20_000);
   });
 });

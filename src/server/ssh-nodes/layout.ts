@@ -105,7 +105,7 @@ uninstall)
   "$0" stop
   if [ -f ${UNIT_PATH} ]; then systemctl disable ${UNIT_NAME} >/dev/null 2>&1; rm -f ${UNIT_PATH}; systemctl daemon-reload 2>/dev/null; fi
   if command -v crontab >/dev/null 2>&1; then crontab -l 2>/dev/null | grep -vF '# berth-agent' | crontab - 2>/dev/null; fi
-  rm -rf ${STATE_DIR} ${INSTALL_DIR}
+  for d in ${STATE_DIR} ${INSTALL_DIR}; do [ -d "$d" ] && find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; rmdir "$d" 2>/dev/null; done; exit 0
   ;;
 *)
   echo "usage: $0 run|supervise|start|stop|status|uninstall" >&2; exit 2

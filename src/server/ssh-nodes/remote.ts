@@ -80,7 +80,8 @@ export async function uninstallAgent(t: Transport): Promise<void> {
     `if [ -x ${LAUNCHER_PATH} ] && [ -f ${CONFIG_PATH} ]; then ${LAUNCHER_PATH} uninstall; fi; ` +
       `if [ -f ${UNIT_PATH} ]; then systemctl disable --now ${UNIT_NAME} >/dev/null 2>&1; rm -f ${UNIT_PATH}; systemctl daemon-reload 2>/dev/null; fi; ` +
       `if command -v crontab >/dev/null 2>&1 && crontab -l 2>/dev/null | grep -qF '# berth-agent'; then crontab -l | grep -vF '# berth-agent' | crontab -; fi; ` +
-      `rm -rf ${STATE_DIR} ${INSTALL_DIR}`,
+      // Contents first, then the directory: either may be a mount point, which stays.
+      `for d in ${STATE_DIR} ${INSTALL_DIR}; do [ -d "$d" ] || continue; find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; rmdir "$d" 2>/dev/null; [ -z "$(ls -A "$d" 2>/dev/null)" ] || { echo "could not empty $d" >&2; exit 1; }; done; exit 0`,
     'uninstall the agent',
   );
 }
