@@ -83,8 +83,8 @@ describe('berth node add over SSH', () => {
       // Accepted on first use and shown, so the admin can compare it with the machine's.
       expect(r.stdout).toContain(m.hostFingerprint);
       expect(r.stdout).toContain(`Node ${m.name} is online`);
+      // Speed is the benchmarks' business (docs/performance.md); the figure is printed for it.
       console.log(`multinode: berth node add ${m.target} → online in ${r.seconds.toFixed(1)} s`);
-      expect(r.seconds).toBeLessThan(30);
     }
     for (const m of [m1, m2]) {
       const node = await world.server.waitNodeOnline(m.name);
