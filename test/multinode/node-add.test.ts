@@ -128,6 +128,19 @@ describe('berth node add over SSH', () => {
     expect(exec.code, exec.stderr).toBe(0);
   });
 
+  it('puts the previous agent back when an upgrade fails', async () => {
+    const conf = (await m1.run('cat /opt/berth/agent.conf')).stdout;
+    // The upgraded agent is told a server URL where nothing listens, so it never reconnects.
+    const r = await world.nodeAdd(m1, ['--server-url', `http://${world.subnet}.250:7080`]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('did not reconnect');
+    expect(r.stdout).toContain('putting the previous agent back');
+    expect((await m1.run('cat /opt/berth/agent.conf; ls /opt/berth')).stdout).toBe(conf + 'agent.conf\nberth-agent-launcher\nberth-agent.mjs\nberth-agent.mjs.map\n');
+    await world.server.waitNodeOnline('m1', 30_000);
+    const exec = await world.server.cli(['ws', 'exec', 'ws-m1', '--', 'true']);
+    expect(exec.code, exec.stderr).toBe(0);
+  });
+
   it('refuses a host without Node, saying what is missing, and leaves nothing there', async () => {
     const nonode = world.machine('nonode');
     const r = await world.nodeAdd(nonode, ['--name', 'nonode']);

@@ -63,6 +63,8 @@ case "\${1:-}" in
 run)
   set -- agent --server "$BERTH_SERVER" --state-dir ${STATE_DIR} --name "$BERTH_NODE_NAME"
   [ -f ${JOIN_TOKEN_PATH} ] && set -- "$@" --join-token-file ${JOIN_TOKEN_PATH}
+  # The CA the agent pins for a TLS server (written by node add when the server speaks TLS).
+  [ -n "\${BERTH_CA_FILE:-}" ] && set -- "$@" --ca-file "$BERTH_CA_FILE"
   exec node ${BUNDLE_PATH} "$@"
   ;;
 supervise)

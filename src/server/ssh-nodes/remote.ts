@@ -52,6 +52,24 @@ export async function installFiles(t: Transport, files: AgentFiles, facts: Pick<
   }
 }
 
+/** The files an upgrade replaces, whose previous versions it keeps until the new agent is online. */
+const UPGRADED = [BUNDLE_PATH, `${BUNDLE_PATH}.map`, CONFIG_PATH, LAUNCHER_PATH];
+
+/** Keeps a copy (`.prev`) of the installed files before an upgrade replaces them. */
+export async function backupInstall(t: Transport): Promise<void> {
+  await sh(t, `for f in ${UPGRADED.join(' ')}; do if [ -f "$f" ]; then cp -p "$f" "$f.prev"; fi; done`, 'keep the installed agent');
+}
+
+/** Puts the files kept by backupInstall back (a failed upgrade). */
+export async function restoreInstall(t: Transport): Promise<void> {
+  await sh(t, `for f in ${UPGRADED.join(' ')}; do if [ -f "$f.prev" ]; then mv -f "$f.prev" "$f"; fi; done`, 'put the previous agent back');
+}
+
+/** Drops the copies once the upgraded agent is online. */
+export async function dropBackup(t: Transport): Promise<void> {
+  await sh(t, `rm -f ${UPGRADED.map((f) => `${f}.prev`).join(' ')}`, 'remove the previous agent');
+}
+
 /** Writes the join token where the launcher passes it to the agent (never on a command line). */
 export async function writeJoinToken(t: Transport, token: string): Promise<void> {
   await t.writeFile(JOIN_TOKEN_PATH, token + '\n', 0o600);

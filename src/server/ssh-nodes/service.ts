@@ -23,7 +23,7 @@ import type { Store } from '../store/open.js';
 import type { NodesTable } from '../store/schema.js';
 import { assertHostUsable, describeHost, providerOutlook } from './host-probe.js';
 import { agentConfig, LAUNCHER_PATH, LOG_PATH, UNIT_NAME } from './layout.js';
-import { agentLogTail, installFiles, probeHost, startAgent, uninstallAgent, writeJoinToken, type AgentFiles } from './remote.js';
+import { agentLogTail, backupInstall, dropBackup, installFiles, probeHost, restoreInstall, startAgent, uninstallAgent, writeJoinToken, type AgentFiles } from './remote.js';
 
 type NodesSshPost = z.output<typeof nodesSshPostSchema>;
 
@@ -62,6 +62,10 @@ export class SshNodesService {
 
   /** Starts the add (or in-place upgrade) as an operation; input errors and a missing bundle fail before it starts. */
   async add(user: User, body: NodesSshPost): Promise<Operation> {
+    if (body.caCertificate !== undefined) {
+      // The field is in the contract so TLS slots in; until the agent takes --ca-file it is refused, not dropped.
+      throw new BerthError('UNSUPPORTED', 'This server does not pass a CA certificate to nodes yet; leave caCertificate out.', { field: 'caCertificate' });
+    }
     const files = await this.readBundle();
     const pinned = await this.store.db.selectFrom('ssh_nodes').selectAll().where('host', '=', body.host).where('port', '=', body.port).executeTakeFirst();
     const expected = body.hostKeyFingerprint ?? pinned?.host_key_fingerprint;
@@ -170,23 +174,35 @@ export class SshNodesService {
     }
   }
 
-  /** A host that already is this node: new bundle and launcher, agent restarted, same identity. */
+  /**
+   * A host that already is this node: new bundle and launcher, agent restarted, same identity.
+   * The previous files are kept until the new agent is online; a failed upgrade puts them back
+   * and restarts the agent that was there.
+   */
   private async upgrade({ op, body, t, files, facts, started, fingerprint }: AddContext, node: NodesTable): Promise<void> {
     op.progress('uploading the agent', 0.2);
-    await installFiles(t, { ...files, config: agentConfig({ serverUrl: body.serverUrl, name: node.name }) }, facts);
-    op.progress('restarting the agent', 0.6);
+    await backupInstall(t);
     let reconnected = false;
     const stop = this.hub.onNodeConnected((id) => {
       if (id === node.id) reconnected = true;
     });
     try {
+      await installFiles(t, { ...files, config: agentConfig({ serverUrl: body.serverUrl, name: node.name }) }, facts);
+      op.progress('restarting the agent', 0.6);
       await startAgent(t);
       op.log(serviceNote(facts));
       op.progress('waiting for the node to come online', 0.7);
       await this.waitFor(op, 'reconnect', async () => reconnected && this.hub.isOnline(node.id), t, facts);
+    } catch (err) {
+      op.log(`The upgrade failed; putting the previous agent back on ${t.description}.`);
+      await restoreInstall(t)
+        .then(() => startAgent(t))
+        .catch((e: unknown) => op.log(`Could not put the previous agent back: ${(e as Error).message}`));
+      throw err;
     } finally {
       stop();
     }
+    await dropBackup(t);
     await this.remember(node.id, body, facts, fingerprint);
     op.log(`Node ${node.name} is online with the new agent after ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   }
