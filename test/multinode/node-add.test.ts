@@ -163,6 +163,21 @@ describe('berth node add over SSH', () => {
     expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
   });
 
+  it('can be cancelled while it waits, undoing the install like a failure', async () => {
+    const m3 = world.machine('m3');
+    const r = await world.nodeAdd(m3, ['--name', 'm3', '--server-url', `http://${world.subnet}.250:7080`, '--no-wait', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const id: string = JSON.parse(r.stdout).operation.id;
+    const api = (path: string) => fetch(`${world.server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${world.server.token}` } }).then((res) => res.json() as Promise<any>);
+    await waitFor('the add to wait for the node', async () => (await api(`/operations/${id}`)).stage === 'waiting for the node to come online', 30_000);
+    const cancel = await world.server.cli(['op', 'cancel', id]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toContain('Cancelled node.add of node/m3');
+    expect((await api(`/operations/${id}`)).error.code).toBe('CANCELLED');
+    expect(await leftovers(m3)).toEqual([]);
+    expect(dbCounts()).toEqual({ unusedTokens: 0, nodes: 2 });
+  });
+
   it('answers --json with the operation and the node', async () => {
     const r = await world.nodeAdd(m2, ['--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -56,7 +56,7 @@ export class OperationAccess {
       throw new BerthError('FAILED_PRECONDITION', `Operation ${id} has already ${op.status}; there is nothing to cancel.`, { field: 'id' });
     }
     if (!CANCELLABLE.has(op.kind)) {
-      throw new BerthError('FAILED_PRECONDITION', `A ${op.kind} operation cannot be cancelled, only workspace creates and image builds; wait for it to finish.`, { field: 'id' });
+      throw new BerthError('FAILED_PRECONDITION', `A ${op.kind} operation cannot be cancelled, only workspace creates, image builds and node adds; wait for it to finish.`, { field: 'id' });
     }
     const reason = new BerthError('CANCELLED', `Operation ${id} (${op.kind} of ${op.target}) was cancelled by ${user.name}; nothing it made was kept.`);
     if (!this.ops.cancel(id, reason)) {
