@@ -168,6 +168,10 @@ describe('berth node add over SSH', () => {
     const r = await world.nodeAdd(m3, ['--name', 'm3', '--server-url', `http://${world.subnet}.250:7080`, '--no-wait', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const id: string = JSON.parse(r.stdout).operation.id;
+    // A second add of the same machine while the first runs is refused at once, naming the first.
+    const second = await world.nodeAdd(m3, ['--name', 'm3']);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain(`is being added already (operation ${id})`);
     const api = (path: string) => fetch(`${world.server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${world.server.token}` } }).then((res) => res.json() as Promise<any>);
     await waitFor('the add to wait for the node', async () => (await api(`/operations/${id}`)).stage === 'waiting for the node to come online', 30_000);
     const cancel = await world.server.cli(['op', 'cancel', id]);

@@ -51,6 +51,9 @@ export function defaultAgentBundlePath(): string {
 
 /** Adds and upgrades nodes over SSH. */
 export class SshNodesService {
+  /** host:port of the adds running now: two at once on one machine would trip over each other's files. */
+  private readonly busy = new Map<string, string>();
+
   constructor(
     private readonly store: Store,
     private readonly hub: AgentHub,
@@ -92,13 +95,29 @@ export class SshNodesService {
       }
     }
     const where = formatSshTarget({ user: body.user, host: body.host, port: body.port });
-    return this.ops.start({ kind: 'node.add', target: `node/${body.name ?? body.host}`, createdBy: user.id }, async (op) => {
-      try {
-        await this.run(op, body, where, transport, files, () => ({ seen, pinned: expected !== undefined }), user);
-      } finally {
-        await transport.close();
-      }
-    });
+    const address = `${body.host}:${body.port}`;
+    const running = this.busy.get(address);
+    if (running) {
+      await transport.close();
+      throw new BerthError('FAILED_PRECONDITION', `${where} is being added already (operation ${running}); wait for it to finish or cancel it with \`berth op cancel ${running}\`.`, { field: 'host' });
+    }
+    this.busy.set(address, 'starting');
+    try {
+      const op = await this.ops.start({ kind: 'node.add', target: `node/${body.name ?? body.host}`, createdBy: user.id }, async (op) => {
+        this.busy.set(address, op.id);
+        try {
+          await this.run(op, body, where, transport, files, () => ({ seen, pinned: expected !== undefined }), user);
+        } finally {
+          this.busy.delete(address);
+          await transport.close();
+        }
+      });
+      return op;
+    } catch (err) {
+      this.busy.delete(address);
+      await transport.close();
+      throw err;
+    }
   }
 
   private async readBundle(): Promise<Omit<AgentFiles, 'config'>> {
