@@ -69,7 +69,6 @@ export class SshNodesService {
       // The field is in the contract so TLS slots in; until the agent takes --ca-file it is refused, not dropped.
       throw new BerthError('UNSUPPORTED', 'This server does not pass a CA certificate to nodes yet; leave caCertificate out.', { field: 'caCertificate' });
     }
-    const files = await this.readBundle();
     const pinned = await this.store.db.selectFrom('ssh_nodes').selectAll().where('host', '=', body.host).where('port', '=', body.port).executeTakeFirst();
     const expected = body.hostKeyFingerprint ?? pinned?.host_key_fingerprint;
     let seen: string | undefined;
@@ -87,6 +86,13 @@ export class SshNodesService {
       connectTimeoutMs: 15_000,
       maxConnections: 1,
     });
+    let files: Omit<AgentFiles, 'config'>;
+    try {
+      files = await this.readBundle();
+    } catch (err) {
+      await transport.close();
+      throw err;
+    }
     if (body.name) {
       const taken = await this.store.db.selectFrom('nodes').select('id').where('name', '=', body.name).executeTakeFirst();
       if (taken && taken.id !== pinned?.node_id) {
