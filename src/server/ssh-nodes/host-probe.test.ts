@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../api/index.js';
 import { assertHostUsable, describeHost, parseHostFacts, PROBE_SCRIPT, providerOutlook } from './host-probe.js';
-import { LAUNCHER_SCRIPT } from './layout.js';
 
 const GOOD = [
   'os=Linux',
@@ -92,12 +91,5 @@ describe('assertHostUsable', () => {
     const lines = providerOutlook(parseHostFacts(GOOD));
     expect(lines).toEqual([expect.stringMatching(/^docker: usable/), expect.stringMatching(/^lxc: not usable \(no lxc-start/), expect.stringMatching(/^qemu: found, without \/dev\/kvm/)]);
     expect(describeHost(parseHostFacts(GOOD))).toBe('build-1: Linux x86_64, Node v20.11.1, 10.0 GiB free, systemd, cron');
-  });
-});
-
-describe('the launcher script', () => {
-  it('is valid POSIX sh', () => {
-    const r = spawnSync('sh', ['-n'], { input: LAUNCHER_SCRIPT, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
   });
 });

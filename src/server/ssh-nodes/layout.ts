@@ -87,6 +87,8 @@ supervise)
 start)
   if uses_systemd; then systemctl daemon-reload && systemctl enable ${UNIT_NAME} >/dev/null 2>&1; systemctl restart ${UNIT_NAME}; exit $?; fi
   "$0" stop
+  # One old log is kept: the supervised agent's log does not grow without end across restarts.
+  if [ -f ${LOG_PATH} ] && [ "$(wc -c < ${LOG_PATH})" -gt 10485760 ]; then mv -f ${LOG_PATH} ${LOG_PATH}.1; fi
   setsid "$0" supervise </dev/null >>${LOG_PATH} 2>&1 &
   i=0; while [ $i -lt 50 ] && [ -z "$(supervisor_pid)" ]; do sleep 0.1; i=$((i + 1)); done
   [ -n "$(supervisor_pid)" ]
