@@ -28,6 +28,17 @@ export default defineConfig({
         },
       },
       {
+        // Several machines on this host (network namespaces, a bridge, an sshd per machine):
+        // the fleet tests. Needs root; see docs/fleet.md.
+        test: {
+          name: 'multinode',
+          include: ['test/multinode/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // Hostile input against a real server process; BERTH_FUZZ_RUNS raises the case count.
         test: {
           name: 'fuzz',

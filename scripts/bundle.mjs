@@ -65,3 +65,43 @@ if (leaked.length) {
   console.error(`The CLI bundle includes server, agent or provider code it must load lazily:\n  ${leaked.slice(0, 10).join('\n  ')}`);
   process.exit(1);
 }
+
+// The agent as one file (dist/agent-bundle/berth-agent.mjs, with its source map) for machines
+// that have only Node: `berth node add` copies it there. Everything it needs is inside, except
+// what is optional and native: ssh2's compiled crypto binding and cpu-features (ssh2 falls
+// back to Node's crypto without them). better-sqlite3 is the server's; it must not appear.
+const agentOutdir = join(root, 'dist/agent-bundle');
+await rm(agentOutdir, { recursive: true, force: true });
+/** ssh2 requires its optional compiled binding inside a try; left out, the require fails and ssh2 uses its JavaScript paths. */
+const optionalNative = {
+  name: 'optional-native',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+const agent = await build({
+  absWorkingDir: root,
+  entryPoints: { 'berth-agent': 'src/cli/agent-main.ts' },
+  outdir: agentOutdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  sourcemap: 'linked',
+  external: ['cpu-features'],
+  plugins: [zodEnglishOnly, optionalNative],
+  // Bundled CommonJS packages (ssh2, docker-modem, ...) call require() and read __dirname.
+  banner: {
+    js: "import{createRequire as __berthRequire}from'node:module';import{fileURLToPath as __berthPath}from'node:url';import{dirname as __berthDir}from'node:path';const require=__berthRequire(import.meta.url);const __filename=__berthPath(import.meta.url);const __dirname=__berthDir(__filename);",
+  },
+  metafile: true,
+  logLevel: 'warning',
+});
+const agentInputs = Object.keys(agent.metafile.inputs);
+const notForAgent = agentInputs.filter((p) => /^src\/server\//.test(p) || /node_modules\/(better-sqlite3|fastify|@fastify|kysely)\//.test(p));
+if (notForAgent.length) {
+  console.error(`The agent bundle includes server code or a native module it must not need:\n  ${notForAgent.slice(0, 10).join('\n  ')}`);
+  process.exit(1);
+}

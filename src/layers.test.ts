@@ -18,7 +18,7 @@ const ALLOWED: Record<string, string[]> = {
   rpc: ['api'],
   client: ['api'],
   cli: ['api', 'client'],
-  server: ['api', 'rpc'],
+  server: ['api', 'rpc', 'transport'],
   agent: ['api', 'rpc', 'providers', 'transport'],
   providers: ['api', 'images', 'transport'],
   transport: ['api'],

@@ -3,6 +3,7 @@
  * state dir), recovers what this node runs, then stays connected and serves the server's
  * requests until SIGTERM or SIGINT.
  */
+import { readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { agentMethods, BerthError, isConnectString, nodeNameFromHost, parseConnectString } from '../api/index.js';
@@ -21,6 +22,8 @@ export interface AgentOptions {
   joinToken?: string;
   /** The server's CA, given directly (the in-process local agent); skips the fingerprint check. */
   caPem?: string;
+  /** A file holding the join token (mode 0600, as `berth node add` writes it); removed once the node has joined. */
+  joinTokenFile?: string;
   stateDir: string;
   name?: string;
   logLevel?: string;
@@ -48,12 +51,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   await state.init();
 
   let saved = await state.loadCredential();
+  const joinToken = opts.joinToken ?? (opts.joinTokenFile && !saved ? await readJoinTokenFile(opts.joinTokenFile) : undefined);
   if (saved && opts.joinToken) log.info('this node already joined; ignoring --join-token');
   if (!saved) {
-    if (!opts.joinToken) {
+    if (!joinToken) {
       throw new BerthError('FAILED_PRECONDITION', 'This node has not joined a server yet: pass --join-token (an admin mints one with `berth node join-token`), or point --state-dir at the state of an agent that joined.', { field: 'join-token' });
     }
-    const target = await resolveJoinTarget(opts);
+    const target = await resolveJoinTarget({ ...opts, joinToken });
     // The CA is checked and saved before the join: the credential is only ever sent to a
     // server the pinned CA vouches for.
     if (target.ca) await state.saveCa(target.ca);
@@ -66,6 +70,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if ((opts.server ?? saved.server).startsWith('https:') && !ca) {
     throw new BerthError('FAILED_PRECONDITION', `This node joined ${saved.server} but its pinned CA (ca.pem in ${opts.stateDir}) is missing; restore it, or join again with a new one-string token.`, { field: 'state-dir' });
   }
+  // A used (or, once joined, useless) token is not left lying around.
+  if (opts.joinTokenFile) await rm(opts.joinTokenFile, { force: true });
 
   const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir });
   let dialer: Dialer | null = null;
@@ -109,6 +115,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       dialer?.stop();
     },
   };
+}
+
+/** The token in a join token file, trimmed; FAILED_PRECONDITION naming the file when it cannot be read. */
+async function readJoinTokenFile(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    throw new BerthError('FAILED_PRECONDITION', `Cannot read the join token file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); mint a new token with \`berth node join-token\` or run \`berth node add\` again.`, {
+      field: 'join-token-file',
+      cause: err,
+    });
+  }
 }
 
 /** Runs the agent until a termination signal. */

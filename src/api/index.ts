@@ -14,3 +14,4 @@ export * from './op-context.js';
 export * from './version.js';
 export * from './connect-string.js';
 export * from './node-trust.js';
+export * from './ssh-nodes.js';

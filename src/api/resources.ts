@@ -128,6 +128,8 @@ export const operationKindSchema = z.enum([
   'workspace.delete',
   'image.build',
   'node.drain',
+  // fleet: nodes over SSH
+  'node.add',
 ]);
 export type OperationKind = z.infer<typeof operationKindSchema>;
 

@@ -39,6 +39,7 @@ import { nodeDrainPostSchema, nodeLabelsPostSchema } from './placement.js';
 import { workspaceDeleteSchema } from './resources.js';
 // fleet (TLS helper)
 import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
+import { nodesSshPostSchema } from './ssh-nodes.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -64,6 +65,8 @@ export const routes = {
   caGet: { method: 'GET', path: '/ca', auth: 'none', body: null, response: caSchema },
   nodeRotateCredentialPost: { method: 'POST', path: '/nodes/:name/rotate-credential', auth: 'admin', body: null, response: credentialRotatedSchema },
   nodeDelete: { method: 'DELETE', path: '/nodes/:name', auth: 'admin', body: nodeDeleteSchema, response: nodeDeletedSchema },
+  // fleet: nodes over SSH
+  nodesSshPost: { method: 'POST', path: '/nodes/ssh', auth: 'admin', body: nodesSshPostSchema, response: operationResult },
 
   workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
   workspacesPost: {

@@ -56,6 +56,8 @@ const TOP: Array<Entry | Group> = [
       // fleet (TLS helper)
       { names: ['rm', 'remove'], load: async () => (await import('./commands/node-rm.js')).registerNodeRm },
       { names: ['rotate-credential'], load: async () => (await import('./commands/node-rotate-credential.js')).registerNodeRotateCredential },
+      // fleet: nodes over SSH
+      { names: ['add'], load: async () => (await import('./commands/node-add.js')).registerNodeAdd },
     ],
   },
   {

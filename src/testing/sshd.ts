@@ -15,8 +15,9 @@ import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
-const SSHD = '/usr/sbin/sshd';
-const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
+/** Where Debian's OpenSSH server and its SFTP subsystem live. */
+export const SSHD = '/usr/sbin/sshd';
+export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
 /** A running test sshd and what a client needs to log in to it. */
 export interface TestSshd {
@@ -152,10 +153,11 @@ function connectionProcesses(listenerPid: number, sessionPpid: number): number[]
   return [...descendants(current), current];
 }
 
-function sshdConfig(dir: string, port: number, options: TestSshdOptions): string[] {
+/** The test sshd's config lines: its own host key and authorized_keys in `dir`, keys only, verbose log; `listen` defaults to 127.0.0.1. */
+export function sshdConfig(dir: string, port: number, options: TestSshdOptions, listen = '127.0.0.1'): string[] {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${listen}`,
     `HostKey ${join(dir, 'host_ed25519')}`,
     `PidFile ${join(dir, `sshd.${port}.pid`)}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
@@ -214,7 +216,8 @@ function lookupUser(name: string): { uid: number; gid: number } {
   return account;
 }
 
-function keygen(path: string): void {
+/** Makes an ed25519 key pair without a passphrase at `path` and `path`.pub. */
+export function keygen(path: string): void {
   const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'berth-test', '-f', path], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ssh-keygen failed for ${path}: ${r.stderr}`);
 }
@@ -231,12 +234,12 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves once sshd answers with its SSH banner; rejects with its log if it exits or stays silent. */
-async function waitForBanner(port: number, child: ChildProcess, logPath: string): Promise<void> {
+export async function waitForBanner(port: number, child: ChildProcess, logPath: string, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`sshd exited with ${child.exitCode}: ${await readFile(logPath, 'utf8')}`);
     const banner = await new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(port, host);
       socket.once('data', (d) => {
         socket.destroy();
         resolve(d.toString());
@@ -246,7 +249,7 @@ async function waitForBanner(port: number, child: ChildProcess, logPath: string)
     if (banner.startsWith('SSH-')) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`sshd did not answer on port ${port} within 10 s: ${await readFile(logPath, 'utf8')}`);
+  throw new Error(`sshd did not answer on ${host}:${port} within 10 s: ${await readFile(logPath, 'utf8')}`);
 }
 
 function parentPid(pid: number): number | undefined {
@@ -262,7 +265,7 @@ function parentPid(pid: number): number | undefined {
 }
 
 /** Every process below `root`, children before their parents' parents (a snapshot of /proc). */
-function descendants(root: number): number[] {
+export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
@@ -282,7 +285,8 @@ function descendants(root: number): number[] {
   return out;
 }
 
-function tryKill(pid: number): void {
+/** SIGKILLs a process that may already be gone. */
+export function tryKill(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {

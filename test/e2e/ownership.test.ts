@@ -161,6 +161,8 @@ function cases(): Record<RouteName, Case[]> {
     caGet: [{ expect: [409] }],
     nodeRotateCredentialPost: [{ params: { name: 'n1' }, expect: [403] }],
     nodeDelete: [{ params: { name: 'n1' }, body: {}, expect: [403] }],
+    // fleet: only an admin adds nodes over SSH.
+    nodesSshPost: [{ body: { user: 'root', host: '127.0.0.1', privateKey: 'x', serverUrl: 'http://127.0.0.1:1' }, expect: [403] }],
     workspacesList: [{ expect: [200] }],
     // Names are unique across the server (they are SSH user names): bob learns only that the
     // name he typed is taken, never whose it is or anything about it.

@@ -1,4 +1,4 @@
-/** `berth op cancel ID`: stops a running workspace create or image build; nothing it made is kept. */
+/** `berth op cancel ID`: stops a running workspace create, image build or node add; nothing it made is kept. */
 import type { Command } from 'commander';
 import { BerthError } from '../../api/index.js';
 import { withJson, withNoWait } from '../command-options.js';
@@ -12,7 +12,7 @@ export function registerOpCancel(op: Command, ctx: CliContext): void {
     withJson(
       op
         .command('cancel')
-        .description('cancel a running workspace create or image build; what it made is removed')
+        .description('cancel a running workspace create, image build or node add; what it made is removed')
         .argument('<id>', 'operation id, as printed when the work was accepted'),
     ),
   ).action(async (id: string, opts: { wait: boolean }) => {

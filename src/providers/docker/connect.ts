@@ -1,6 +1,10 @@
 /** Connecting to the Docker engine over its unix socket. */
 import Dockerode from 'dockerode';
-import { createRequire } from 'node:module';
+// The module dockerode's own modem uses (one copy in node_modules, and one in the agent
+// bundle): imported statically so esbuild bundles it rather than leaving a runtime lookup of
+// node_modules, which a node that got only the bundle does not have.
+// @ts-expect-error docker-modem ships no types for its internals.
+import modemHttpModule from 'docker-modem/lib/http.js';
 
 /**
  * docker-modem follows HTTP redirects, and follows them off the unix socket: the engine answers
@@ -12,8 +16,7 @@ import { createRequire } from 'node:module';
  * is the second wall.
  */
 function refuseRedirects(): void {
-  const fromDockerode = createRequire(createRequire(import.meta.url).resolve('dockerode'));
-  const modemHttp = fromDockerode('docker-modem/lib/http.js') as { maxRedirects?: number };
+  const modemHttp = modemHttpModule as { maxRedirects?: number };
   modemHttp.maxRedirects = 0;
 }
 refuseRedirects();

@@ -240,9 +240,10 @@ export class AgentHub {
     return () => this.endedListeners.delete(listener);
   }
 
-  /** Calls `listener` with the node's id each time an agent has connected and sent its first report. */
-  onNodeConnected(listener: (nodeId: string) => void): void {
+  /** Calls `listener` with the node's id each time an agent has connected and sent its first report; returns a function that stops it. */
+  onNodeConnected(listener: (nodeId: string) => void): () => void {
     this.connectedListeners.add(listener);
+    return () => this.connectedListeners.delete(listener);
   }
 
   /** Closes every agent connection (server shutdown). */

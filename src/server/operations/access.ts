@@ -10,7 +10,7 @@ import type { Store } from '../store/open.js';
 import type { Operations } from './operations.js';
 
 /** Kinds of operation that can be cancelled: the ones that make something and can undo it. */
-const CANCELLABLE = new Set<Operation['kind']>(['workspace.create', 'image.build']);
+const CANCELLABLE = new Set<Operation['kind']>(['workspace.create', 'image.build', 'node.add']);
 
 /** Where a request came from, for the audit log. */
 export interface Via {
@@ -56,7 +56,7 @@ export class OperationAccess {
       throw new BerthError('FAILED_PRECONDITION', `Operation ${id} has already ${op.status}; there is nothing to cancel.`, { field: 'id' });
     }
     if (!CANCELLABLE.has(op.kind)) {
-      throw new BerthError('FAILED_PRECONDITION', `A ${op.kind} operation cannot be cancelled, only workspace creates and image builds; wait for it to finish.`, { field: 'id' });
+      throw new BerthError('FAILED_PRECONDITION', `A ${op.kind} operation cannot be cancelled, only workspace creates, image builds and node adds; wait for it to finish.`, { field: 'id' });
     }
     const reason = new BerthError('CANCELLED', `Operation ${id} (${op.kind} of ${op.target}) was cancelled by ${user.name}; nothing it made was kept.`);
     if (!this.ops.cancel(id, reason)) {

@@ -113,6 +113,16 @@ export class Operations {
     return live ? this.makeReporter(id, live) : null;
   }
 
+  /**
+   * Names what a running operation acts on once the operation itself has found out (`node add`
+   * learns the node's name from the host); the final operation carries it.
+   */
+  async retarget(id: string, target: string): Promise<void> {
+    const live = this.live.get(id);
+    if (live) live.row = { ...live.row, target };
+    await this.store.db.updateTable('operations').set({ target }).where('id', '=', id).execute();
+  }
+
   /** The operation as stored. */
   async get(id: string): Promise<Operation> {
     const row = await this.store.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();

@@ -6,6 +6,7 @@ import type { PlacementStrategy } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { OperationAccess } from '../operations/access.js';
 import { Operations } from '../operations/operations.js';
+import { SshNodesService } from '../ssh-nodes/service.js';
 import type { Store } from '../store/open.js';
 import { DrainService } from './drain.js';
 import { ImagesService } from './images.js';
@@ -31,6 +32,8 @@ export interface Services {
   liveness: LivenessMonitor;
   /** `node drain`. */
   drain: DrainService;
+  /** fleet: adding and upgrading nodes over SSH. */
+  sshNodes: SshNodesService;
 }
 
 /** Service settings from the server's flags and environment. */
@@ -53,6 +56,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   const nodes = new NodesService(store, hub, liveness);
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit, opts.placement ?? 'spread');
   const credentials = new NodeCredentials(store, hub);
+  const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }));
   return {
     credentials,
     ops,
@@ -65,5 +69,6 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     audit,
     liveness,
     drain: new DrainService(store, ops, nodes, workspaces),
+    sshNodes,
   };
 }

@@ -151,6 +151,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('workspace_tombstones_node').on('workspace_tombstones').column('node_id').execute();
     },
   },
+  // fleet: nodes added over SSH — how each was reached, so re-adding pins its host key and
+  // upgrades in place. The SSH private key is never stored.
+  '0005_fleet_ssh_nodes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('ssh_nodes')
+        .addColumn('node_id', 'text', (c) => c.primaryKey().references('nodes.id').onDelete('cascade'))
+        .addColumn('user', 'text', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('host_key_fingerprint', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('labels_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ssh_nodes_address').on('ssh_nodes').columns(['host', 'port']).unique().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

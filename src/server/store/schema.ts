@@ -140,6 +140,23 @@ export interface NodeCredentialRotationsTable {
   created_at: string;
 }
 
+// fleet: nodes over SSH
+/** A node `berth node add` installed over SSH: where it is and how its agent runs. */
+export interface SshNodesTable {
+  node_id: string;
+  user: string;
+  host: string;
+  port: number;
+  /** The host key seen (and accepted) on first add; later adds must meet the same key. */
+  host_key_fingerprint: string;
+  /** How the agent is kept running: `systemd` or `supervised`. */
+  service: 'systemd' | 'supervised';
+  /** JSON Record<string, string>: the labels given with --label. */
+  labels_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -153,6 +170,7 @@ export interface Database {
   audit_log: AuditLogTable;
   workspace_tombstones: WorkspaceTombstonesTable;
   node_credential_rotations: NodeCredentialRotationsTable;
+  ssh_nodes: SshNodesTable;
 }
 
 /** A nodes row as read (defaulted columns filled in). */

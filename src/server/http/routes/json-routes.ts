@@ -23,6 +23,8 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'nodeCordonPost', async ({ params }) => s.nodes.setCordoned(params.name, true));
   registerRoute(app, store, 'nodeUncordonPost', async ({ params }) => s.nodes.setCordoned(params.name, false));
   registerRoute(app, store, 'nodeDrainPost', async ({ user, params, body }) => ({ operation: await s.drain.drain(user, params.name, body) }), 202);
+  // fleet: nodes over SSH
+  registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }), 202);
 
   registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
   registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202, (ctx, write, closed) =>
