@@ -45,6 +45,9 @@ function subRange(op: OpContext, from: number, to: number): OpContext {
   return { ...op, progress: (stage, fraction = null) => op.progress(stage, fraction === null ? null : from + (to - from) * fraction) };
 }
 
+/** How long one workspace's inspect may take inside a heartbeat report (see workspaceReports). */
+const INSPECT_IN_REPORT_MS = 4_000;
+
 /** Provider status → the status the server records. A workspace gone from its node has failed. */
 function toWorkspaceStatus(s: ProviderStatus): WorkspaceStatus {
   return s === 'missing' ? 'failed' : s;
@@ -282,9 +285,12 @@ export class AgentRuntime {
   private async workspaceReports(): Promise<WorkspaceReport[]> {
     return Promise.all(
       [...this.handles.values()].map(async (h) => {
-        const status = await this.providerFor(h.kind)
-          .inspect(h)
-          .catch(() => 'unknown' as const);
+        // Bounded: the report is the heartbeat, and an engine that hangs on one inspect must
+        // not keep the whole node from heartbeating (the server would call it offline). A
+        // status not known in time is reported as `unknown`, which is true.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'unknown'>((resolve) => (timer = setTimeout(() => resolve('unknown'), INSPECT_IN_REPORT_MS)));
+        const status = await Promise.race([this.providerFor(h.kind).inspect(h).catch(() => 'unknown' as const), late]).finally(() => clearTimeout(timer));
         return { workspaceId: h.workspaceId, status: toWorkspaceStatus(status) };
       }),
     );
