@@ -25,7 +25,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygen, SSHD, SFTP_SERVER, sshdConfig, waitForBanner } from '../../src/testing/sshd.js';
-import { BIN, docker, Proc, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
+import { fingerprintOfPem } from '../../src/client/tls-pin.js';
+import { BIN, docker, getJson, Proc, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
 import { allocateRun, cleanStaleRuns, createNamespace, createSwitch, must, requireHostTools, teardownRun, writeRecord, type RunRecord } from './netns.js';
 
 /** Where each machine keeps berth's files; covered by its own tmpfs. */
@@ -115,18 +116,25 @@ export class Machine {
   }
 }
 
-/** The berth server in its own namespace, and the CLI (on this host) pointed at it as admin. */
+/**
+ * The berth server in its own namespace, and the CLI (on this host) pointed at it as admin.
+ * On its namespace address (not loopback) it serves HTTPS with its own CA, as in production;
+ * the CLI pins that CA by its fingerprint (BERTH_CA_FINGERPRINT).
+ */
 export class NsServer {
   token = '';
+  /** The server's CA (PEM) as written to its data dir, and its `sha256:` fingerprint. */
+  caPem = '';
+  caFingerprint = '';
   constructor(
     readonly proc: Proc,
     readonly url: string,
     readonly dataDir: string,
   ) {}
 
-  /** Environment that points the CLI at this server as admin. */
+  /** Environment that points the CLI at this server as admin, pinning its CA. */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...extra };
+    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), BERTH_CA_FINGERPRINT: this.caFingerprint, ...extra };
   }
 
   /** Runs the CLI on this host against the server. */
@@ -176,7 +184,7 @@ export class MultiNodeWorld {
   }
 
   /** Makes the bridge, the server namespace and one namespace with an sshd per machine. */
-  static async create(specs: MachineSpec[], opts: { serverEnv?: Record<string, string> } = {}): Promise<MultiNodeWorld> {
+  static async create(specs: MachineSpec[], opts: { serverEnv?: Record<string, string>; /** More `berth server` arguments, after the harness's own. */ serverArgs?: string[]; /** Run the SSH gateway on port 2222 of the server's address (default: off). */ sshGateway?: boolean } = {}): Promise<MultiNodeWorld> {
     requireHostTools();
     for (const [path, pkg] of [[SSHD, 'openssh-server'], [SFTP_SERVER, 'openssh-server']]) {
       if (spawnSync('test', ['-x', path!]).status !== 0) throw new Error(`${path} is missing; the multi-node harness runs a real sshd per machine: apt-get install -y ${pkg}`);
@@ -197,7 +205,7 @@ export class MultiNodeWorld {
       createSwitch(netNs, bridge, record.hostLink, subnet);
       const serverAddress = `${subnet}.1`;
       createNamespace(nsName('srv'), netNs, bridge, `bt${runId}s`, serverAddress);
-      const server = await startServer(nsName('srv'), serverAddress, join(dir, 'server'), opts.serverEnv ?? {});
+      const server = await startServer(nsName('srv'), serverAddress, join(dir, 'server'), opts.serverEnv ?? {}, [...(opts.sshGateway ? ['--ssh-listen', `${serverAddress}:2222`] : []), ...(opts.serverArgs ?? [])]);
       record.pids.push(server.proc.child.pid!);
       writeRecord(record);
       keygen(join(dir, 'id_ed25519'));
@@ -247,17 +255,20 @@ export class MultiNodeWorld {
 }
 
 /** Containers and volumes labelled for a node (berth.node), removed from the shared engine. */
-async function removeDockerObjectsOf(nodeId: string): Promise<void> {
+export async function removeDockerObjectsOf(nodeId: string): Promise<void> {
   const filters = { label: [`berth.node=${nodeId}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
 }
 
-/** Starts `berth server` inside `ns`, listening on its address, and waits until it answers from this host. */
-async function startServer(ns: string, address: string, dataDir: string, env: Record<string, string>): Promise<NsServer> {
+/**
+ * Starts `berth server` inside `ns`, listening on its address (so serving HTTPS with the CA it
+ * makes), and waits until it answers this host over TLS verified against that CA.
+ */
+async function startServer(ns: string, address: string, dataDir: string, env: Record<string, string>, args: string[]): Promise<NsServer> {
   await rm(dataDir, { recursive: true, force: true });
-  const url = `http://${address}:7080`;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off'], {
+  const url = `https://${address}:7080`;
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off', ...args], {
     env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -265,8 +276,10 @@ async function startServer(ns: string, address: string, dataDir: string, env: Re
   const server = new NsServer(proc, url, dataDir);
   await waitFor(`server health at ${url}`, async () => {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${proc.output}`);
-    return (await fetch(`${url}/api/v1/health`)).ok;
+    server.caPem = await readFile(join(dataDir, 'tls', 'ca.pem'), 'utf8');
+    return (await getJson(`${url}/api/v1/health`, server.caPem)).status === 200;
   });
+  server.caFingerprint = fingerprintOfPem(server.caPem);
   server.token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return server;
 }
