@@ -234,9 +234,9 @@ describe('a fleet of two machines over TLS', () => {
       // `node ls` computes a node's status as it is asked; the workspaces are fenced by the
       // server's next 1 s check, so both are awaited within the same bound.
       await waitFor('m2 offline and f2 unknown', async () => {
-        const all = await nodes();
+        const [all, f2now] = await Promise.all([nodes(), ws('f2')]);
         m1Statuses.add(all.find((n) => n.name === 'm1').status);
-        return all.find((n) => n.name === 'm2').status === 'offline' && (await ws('f2')).status === 'unknown';
+        return all.find((n) => n.name === 'm2').status === 'offline' && f2now.status === 'unknown';
       }, 20_000, 250);
       offlineAfterMs = Date.now() - cut;
       // The other machine stayed online all along, its workspace running.
