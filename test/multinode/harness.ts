@@ -25,7 +25,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygen, SSHD, SFTP_SERVER, sshdConfig, waitForBanner } from '../../src/testing/sshd.js';
-import { BIN, docker, Proc, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
+import { BIN, docker, getJson, Proc, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
 import { allocateRun, cleanStaleRuns, createNamespace, createSwitch, must, requireHostTools, teardownRun, writeRecord, type RunRecord } from './netns.js';
 
 /** Where each machine keeps berth's files; covered by its own tmpfs. */
@@ -124,9 +124,14 @@ export class NsServer {
     readonly dataDir: string,
   ) {}
 
-  /** Environment that points the CLI at this server as admin. */
+  /** The server's own CA (it serves TLS on its namespace address, as on any non-loopback one). */
+  get caFile(): string {
+    return join(this.dataDir, 'tls', 'ca.pem');
+  }
+
+  /** Environment that points the CLI at this server as admin, pinning its CA. */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...extra };
+    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CA_FILE: this.caFile, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...extra };
   }
 
   /** Runs the CLI on this host against the server. */
@@ -256,16 +261,19 @@ async function removeDockerObjectsOf(nodeId: string): Promise<void> {
 /** Starts `berth server` inside `ns`, listening on its address, and waits until it answers from this host. */
 async function startServer(ns: string, address: string, dataDir: string, env: Record<string, string>): Promise<NsServer> {
   await rm(dataDir, { recursive: true, force: true });
-  const url = `http://${address}:7080`;
+  // A non-loopback listen serves HTTPS with the server's own CA, made on this first start.
+  const url = `https://${address}:7080`;
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off'], {
-    env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_LOG_LEVEL: 'debug', ...env },
+    // Short liveness bounds so tests see a dead node quickly; a test can pass the defaults back.
+    env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_NODE_TTL_MS: '3000', BERTH_NODE_GRACE_MS: '2000', BERTH_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = new Proc(child);
   const server = new NsServer(proc, url, dataDir);
   await waitFor(`server health at ${url}`, async () => {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${proc.output}`);
-    return (await fetch(`${url}/api/v1/health`)).ok;
+    const ca = await readFile(server.caFile, 'utf8').catch(() => undefined);
+    return ca !== undefined && (await getJson(`${url}/api/v1/health`, ca)).status === 200;
   });
   server.token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return server;
