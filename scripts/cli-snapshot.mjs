@@ -9,7 +9,7 @@
 // leaves no blob: bin/berth then runs the bundled ES modules, just more slowly.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,6 +41,9 @@ const runtimeModules = {
     b.onResolve({ filter: builtins }, (args) =>
       args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
     );
+    // A snapshot has no dynamic import(): any of Node's modules a command imports dynamically
+    // (to load it only when needed) becomes a lazy stand-in as well, required at run time.
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' && args.namespace !== 'lazy-builtin' ? { path: args.path.slice(5), namespace: 'lazy-builtin' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModule(`require(${JSON.stringify('node:' + args.path)})`), loader: 'js' }));
     const outside = new RegExp(`^(${OUTSIDE.join('|')})(/.*)?$`);
     b.onResolve({ filter: outside }, (args) => ({ path: args.path, namespace: 'outside-package' }));
@@ -79,6 +82,14 @@ const result = await build({
 const leaked = Object.keys(result.metafile.inputs).filter((p) => /^src\/(server|agent|providers|transport|images)\//.test(p));
 if (leaked.length) {
   console.error(`The CLI snapshot includes server, agent or provider code:\n  ${leaked.slice(0, 10).join('\n  ')}`);
+  process.exit(1);
+}
+
+// A snapshot cannot run a dynamic import(): one left in the bundle would fail only when its
+// command runs, so the build fails now instead.
+const dynamicImport = (await readFile(bundle, 'utf8')).match(/\bimport\((["'`][^"'`]*["'`])?/);
+if (dynamicImport) {
+  console.error(`The CLI snapshot bundle still has a dynamic import (${dynamicImport[0]}…); load it with a static import or route it through runtimeModules.`);
   process.exit(1);
 }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { fingerprintSchema } from './connect-string.js';
 import { nameSchema } from './values.js';
+import { MAX_PRIVATE_KEY_BYTES } from './ssh-nodes.js';
 
 /** Longest PEM the CA route may answer with; a P-256 CA is under 1 KiB, an operator's chain more. */
 export const MAX_CA_PEM = 64 * 1024;
@@ -17,10 +18,18 @@ export const caSchema = z.object({ certificate: z.string().min(1).max(MAX_CA_PEM
 export type CaInfo = z.infer<typeof caSchema>;
 
 /** Body of DELETE /nodes/:name. */
-export const nodeDeleteSchema = z.strictObject({ force: z.boolean().default(false) });
+export const nodeDeleteSchema = z.strictObject({
+  force: z.boolean().default(false),
+  /**
+   * For a node added with `berth node add`: the SSH key that logs in there, so the server
+   * stops and uninstalls its agent before revoking it. Used for this request only, never stored.
+   */
+  privateKey: z.string().min(1).max(MAX_PRIVATE_KEY_BYTES).optional(),
+  passphrase: z.string().max(1024).optional(),
+});
 
 /** Answer of DELETE /nodes/:name: what was removed with the node. */
-export const nodeDeletedSchema = z.object({ node: nameSchema, deletedWorkspaces: z.array(z.string()) });
+export const nodeDeletedSchema = z.object({ node: nameSchema, deletedWorkspaces: z.array(z.string()), uninstalled: z.boolean().default(false) });
 export type NodeDeleted = z.infer<typeof nodeDeletedSchema>;
 
 /** Answer of POST /nodes/:name/rotate-credential. */

@@ -76,8 +76,6 @@ export const nodesSshPostSchema = z.strictObject({
   labels: nodeLabelsSchema.default({}),
   /** The server URL the node's agent dials; the CLI sends the one it reached the server at. */
   serverUrl: z.string().max(2048).regex(/^https?:\/\/[^\s/?#]+\/?$/, 'use http(s)://HOST[:PORT]'),
-  /** PEM of the CA the agent should trust for serverUrl (for when the server speaks TLS). */
-  caCertificate: z.string().max(64 * 1024).optional(),
 });
 export type NodesSshPost = z.input<typeof nodesSshPostSchema>;
 

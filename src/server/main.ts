@@ -75,7 +75,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     throw new BerthError('INVALID_ARGUMENT', `Refusing to start: ${unsafe}. Raise --node-ttl or lower BERTH_HEARTBEAT_MS.`, { field: 'nodeTtl' });
   }
   const placement = opts.placement ?? placementStrategySchema.parse(process.env.BERTH_PLACEMENT ?? 'spread');
-  const services = createServices(store, log, { heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs, placement });
+  const services = createServices(store, log, { heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs, placement, caFingerprint: tls?.fingerprint });
   services.liveness.start();
   log.info({ placement, heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs }, 'placement and failure detection settings');
   const interrupted = await services.ops.failInterrupted();

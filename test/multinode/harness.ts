@@ -119,7 +119,7 @@ export class Machine {
 /**
  * The berth server in its own namespace, and the CLI (on this host) pointed at it as admin.
  * On its namespace address (not loopback) it serves HTTPS with its own CA, as in production;
- * the CLI pins that CA by its fingerprint (BERTH_CA_FINGERPRINT).
+ * the CLI trusts exactly that CA (BERTH_CA_FILE).
  */
 export class NsServer {
   token = '';
@@ -132,9 +132,14 @@ export class NsServer {
     readonly dataDir: string,
   ) {}
 
+  /** The server's own CA (it serves TLS on its namespace address, as on any non-loopback one). */
+  get caFile(): string {
+    return join(this.dataDir, 'tls', 'ca.pem');
+  }
+
   /** Environment that points the CLI at this server as admin, pinning its CA. */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), BERTH_CA_FINGERPRINT: this.caFingerprint, ...extra };
+    return { BERTH_SERVER: this.url, BERTH_TOKEN: this.token, BERTH_CA_FILE: this.caFile, BERTH_CONFIG: join(this.dataDir, 'cli-config.json'), ...extra };
   }
 
   /** Runs the CLI on this host against the server. */
@@ -267,17 +272,21 @@ export async function removeDockerObjectsOf(nodeId: string): Promise<void> {
  */
 async function startServer(ns: string, address: string, dataDir: string, env: Record<string, string>, args: string[]): Promise<NsServer> {
   await rm(dataDir, { recursive: true, force: true });
+  // A non-loopback listen serves HTTPS with the server's own CA, made on this first start.
   const url = `https://${address}:7080`;
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off', ...args], {
-    env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_LOG_LEVEL: 'debug', ...env },
+    // Short liveness bounds so tests see a dead node quickly; a test can pass the defaults back.
+    env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_NODE_TTL_MS: '3000', BERTH_NODE_GRACE_MS: '2000', BERTH_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = new Proc(child);
   const server = new NsServer(proc, url, dataDir);
   await waitFor(`server health at ${url}`, async () => {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${proc.output}`);
-    server.caPem = await readFile(join(dataDir, 'tls', 'ca.pem'), 'utf8');
-    return (await getJson(`${url}/api/v1/health`, server.caPem)).status === 200;
+    const ca = await readFile(server.caFile, 'utf8').catch(() => undefined);
+    if (ca === undefined || (await getJson(`${url}/api/v1/health`, ca)).status !== 200) return false;
+    server.caPem = ca;
+    return true;
   });
   server.caFingerprint = fingerprintOfPem(server.caPem);
   server.token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();

@@ -4,15 +4,14 @@
  * file and sends it with the request: the server uses it for this operation and never stores
  * it (docs/security.md).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BerthError, parseNodeLabel, parseSshTarget, sshFingerprintSchema, MAX_PRIVATE_KEY_BYTES, type NodesSshPost } from '../../api/index.js';
+import { BerthError, parseNodeLabel, parseSshTarget, sshFingerprintSchema, type NodesSshPost } from '../../api/index.js';
 import { normalizeServerUrl } from '../../client/index.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { acceptedMessage, followOperation } from '../operation-follow.js';
 import { writeJson } from '../output/json.js';
+import { readIdentity } from '../ssh-identity.js';
 
 interface AddOptions {
   identity?: string;
@@ -27,23 +26,6 @@ function parseFingerprint(text: string): string {
   const r = sshFingerprintSchema.safeParse(text);
   if (!r.success) throw new BerthError('INVALID_ARGUMENT', `"${text.slice(0, 80)}" is not a host key fingerprint: ${r.error.issues[0]?.message}.`, { field: 'host-key-fingerprint' });
   return text;
-}
-
-/** The identity file's contents: --identity, else ~/.ssh/id_ed25519, else berth's own ~/.ssh/berth_ed25519. */
-async function readIdentity(ctx: CliContext, file: string | undefined): Promise<{ path: string; key: string }> {
-  const candidates = file ? [file] : [join(ctx.io.home, '.ssh', 'id_ed25519'), join(ctx.io.home, '.ssh', 'berth_ed25519')];
-  for (const path of candidates) {
-    let key: string;
-    try {
-      key = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !file) continue;
-      throw new BerthError('INVALID_ARGUMENT', `Cannot read the SSH identity ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a readable private key with --identity.`, { field: 'identity' });
-    }
-    if (Buffer.byteLength(key) > MAX_PRIVATE_KEY_BYTES) throw new BerthError('INVALID_ARGUMENT', `${path} is larger than any SSH private key; give the private key file with --identity.`, { field: 'identity' });
-    return { path, key };
-  }
-  throw new BerthError('NOT_FOUND', `No SSH identity found (looked for ${candidates.join(' and ')}); give the key that logs in to the machine with --identity FILE.`, { field: 'identity' });
 }
 
 /** Registers `berth node add`. */

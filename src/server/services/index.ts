@@ -39,6 +39,8 @@ export interface Services {
 /** Service settings from the server's flags and environment. */
 export interface ServiceOptions {
   heartbeatMs: number;
+  /** The CA fingerprint clients pin, when the server serves TLS (nodes added over SSH pin it). */
+  caFingerprint?: string;
   /** Silence after which a node is offline (default 15 s), plus `nodeGraceMs` (default 5 s). */
   nodeTtlMs?: number;
   nodeGraceMs?: number;
@@ -56,7 +58,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   const nodes = new NodesService(store, hub, liveness);
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit, opts.placement ?? 'spread');
   const credentials = new NodeCredentials(store, hub);
-  const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }));
+  const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }), { caFingerprint: opts.caFingerprint });
   return {
     credentials,
     ops,

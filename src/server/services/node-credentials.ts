@@ -68,7 +68,7 @@ export class NodeCredentials {
    * workspaces on it the removal is refused, unless `force`: then their rows are deleted too,
    * and whatever still runs on that machine is left to its agent's reaper or its admin.
    */
-  async remove(name: string, force: boolean): Promise<NodeDeleted> {
+  async remove(name: string, force: boolean, beforeRevoke?: (nodeId: string) => Promise<boolean>): Promise<NodeDeleted> {
     const node = await this.byName(name);
     const workspaces = await this.store.db.selectFrom('workspaces').select(['id', 'name']).where('node_id', '=', node.id).orderBy('name').execute();
     if (workspaces.length > 0 && !force) {
@@ -79,6 +79,9 @@ export class NodeCredentials {
         { field: 'name' },
       );
     }
+    // Whatever must happen on the machine (uninstalling an agent added over SSH) comes before
+    // the revocation: if it fails, the node is still as it was and the remove can be retried.
+    const uninstalled = (await beforeRevoke?.(node.id)) ?? false;
     await this.store.db
       .updateTable('nodes')
       .set({ credential_hash: `revoked:${node.id}` })
@@ -90,7 +93,7 @@ export class NodeCredentials {
       if (workspaces.length) await tx.deleteFrom('workspaces').where('node_id', '=', node.id).execute();
       await tx.deleteFrom('nodes').where('id', '=', node.id).execute();
     });
-    return { node: node.name, deletedWorkspaces: workspaces.map((w) => w.name) };
+    return { node: node.name, deletedWorkspaces: workspaces.map((w) => w.name), uninstalled };
   }
 
   private async promote(nodeId: string, hash: string): Promise<void> {

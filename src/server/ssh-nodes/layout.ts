@@ -23,12 +23,11 @@ export const UNIT_PATH = `/etc/systemd/system/${UNIT_NAME}`;
 export const CRON_LINE = `@reboot ${LAUNCHER_PATH} start # berth-agent`;
 
 /** The agent's settings, sourced by the launcher. */
-export function agentConfig(o: { serverUrl: string; name: string; caFile?: string }): string {
+export function agentConfig(o: { serverUrl: string; name: string }): string {
   return [
     '# Written by `berth node add`; rewritten on every upgrade.',
     `BERTH_SERVER=${shellQuote([o.serverUrl])}`,
     `BERTH_NODE_NAME=${shellQuote([o.name])}`,
-    `BERTH_CA_FILE=${shellQuote([o.caFile ?? ''])}`,
     '',
   ].join('\n');
 }
@@ -63,8 +62,8 @@ case "\${1:-}" in
 run)
   set -- agent --server "$BERTH_SERVER" --state-dir ${STATE_DIR} --name "$BERTH_NODE_NAME"
   [ -f ${JOIN_TOKEN_PATH} ] && set -- "$@" --join-token-file ${JOIN_TOKEN_PATH}
-  # The CA the agent pins for a TLS server (written by node add when the server speaks TLS).
-  [ -n "\${BERTH_CA_FILE:-}" ] && set -- "$@" --ca-file "$BERTH_CA_FILE"
+  # With a TLS server the token file holds the one-string token, whose CA fingerprint the
+  # agent pins on the join; it keeps the CA in its state dir for every later start.
   exec node ${BUNDLE_PATH} "$@"
   ;;
 supervise)

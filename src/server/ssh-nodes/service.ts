@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { BerthError, formatSshTarget, nodeNameFromHost, type Operation, type SshHostFacts, type User, type nodesSshPostSchema } from '../../api/index.js';
+import { BerthError, formatConnectString, formatSshTarget, nodeLabelsSchema, nodeNameFromHost, type Operation, type SshHostFacts, type User, type nodesSshPostSchema } from '../../api/index.js';
 import { SshTransport } from '../../transport/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import { hashSecret } from '../auth/secrets.js';
@@ -60,14 +60,18 @@ export class SshNodesService {
     private readonly ops: Operations,
     private readonly nodes: NodesService,
     private readonly log: Logger,
-    private readonly bundlePath: string = defaultAgentBundlePath(),
+    /** The fingerprint clients pin when this server serves TLS; the agent bundle to install. */
+    private readonly settings: { caFingerprint?: string; bundlePath?: string } = {},
   ) {}
+
+  private get bundlePath(): string {
+    return this.settings.bundlePath ?? defaultAgentBundlePath();
+  }
 
   /** Starts the add (or in-place upgrade) as an operation; input errors and a missing bundle fail before it starts. */
   async add(user: User, body: NodesSshPost): Promise<Operation> {
-    if (body.caCertificate !== undefined) {
-      // The field is in the contract so TLS slots in; until the agent takes --ca-file it is refused, not dropped.
-      throw new BerthError('UNSUPPORTED', 'This server does not pass a CA certificate to nodes yet; leave caCertificate out.', { field: 'caCertificate' });
+    if (body.serverUrl.startsWith('https:') && !this.settings.caFingerprint) {
+      throw new BerthError('FAILED_PRECONDITION', `${body.serverUrl} is https, but this server does not serve TLS itself, so it has no CA for the node to pin; give --server-url the URL this server listens on.`, { field: 'serverUrl' });
     }
     const pinned = await this.store.db.selectFrom('ssh_nodes').selectAll().where('host', '=', body.host).where('port', '=', body.port).executeTakeFirst();
     const expected = body.hostKeyFingerprint ?? pinned?.host_key_fingerprint;
@@ -182,7 +186,9 @@ export class SshNodesService {
       await installFiles(t, { ...files, config: agentConfig({ serverUrl: body.serverUrl, name }) }, facts);
       const token = await this.nodes.mintJoinToken(user, JOIN_TOKEN_TTL_SECONDS);
       tokenHash = hashSecret(token.token);
-      await writeJoinToken(t, token.token);
+      // The one-string form names the server and, for https, the CA fingerprint the agent pins
+      // before it sends the token anywhere.
+      await writeJoinToken(t, formatConnectString({ kind: 'join', server: body.serverUrl, secret: token.token, fingerprint: body.serverUrl.startsWith('https:') ? this.settings.caFingerprint : undefined }));
       op.progress('starting the agent', 0.6);
       await startAgent(t);
       op.log(serviceNote(facts));
@@ -269,6 +275,12 @@ export class SshNodesService {
     const t = new SshTransport({ host: row.host, port: row.port, username: row.user, ...key, hostFingerprint: row.host_key_fingerprint, connectTimeoutMs: 15_000, maxConnections: 1 });
     try {
       await uninstallAgent(t);
+    } catch (err) {
+      throw new BerthError(
+        'UNAVAILABLE',
+        `Could not uninstall the agent on ${formatSshTarget({ user: row.user, host: row.host, port: row.port })} (${(err as Error).message}); nothing was removed. Retry when the machine is reachable, or leave out --identity to only revoke the node.`,
+        { field: 'identity', cause: err },
+      );
     } finally {
       await t.close();
     }
@@ -278,23 +290,26 @@ export class SshNodesService {
   /** Records how the node was reached, pinning its host key for the next add. */
   private async remember(nodeId: string, body: NodesSshPost, facts: SshHostFacts, fingerprint: string): Promise<void> {
     const now = new Date().toISOString();
-    const labels = JSON.stringify(body.labels);
     const service = facts.systemd ? ('systemd' as const) : ('supervised' as const);
     await this.store.db.transaction().execute(async (tx) => {
       // The address may have belonged to a node removed since: the newest add owns it.
       await tx.deleteFrom('ssh_nodes').where('host', '=', body.host).where('port', '=', body.port).where('node_id', '!=', nodeId).execute();
-      const had = await tx.selectFrom('ssh_nodes').select('labels_json').where('node_id', '=', nodeId).executeTakeFirst();
+      const had = await tx.selectFrom('ssh_nodes').select('node_id').where('node_id', '=', nodeId).executeTakeFirst();
       if (had) {
-        await tx
-          .updateTable('ssh_nodes')
-          .set({ user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, updated_at: now, ...(Object.keys(body.labels).length ? { labels_json: labels } : {}) })
-          .where('node_id', '=', nodeId)
-          .execute();
+        await tx.updateTable('ssh_nodes').set({ user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, updated_at: now }).where('node_id', '=', nodeId).execute();
       } else {
         await tx
           .insertInto('ssh_nodes')
-          .values({ node_id: nodeId, user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, labels_json: labels, created_at: now, updated_at: now })
+          .values({ node_id: nodeId, user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, created_at: now, updated_at: now })
           .execute();
+      }
+      // --label sets the node's placement labels (as `berth node label` does), on top of those it has.
+      if (Object.keys(body.labels).length) {
+        const row = await tx.selectFrom('nodes').select('labels_json').where('id', '=', nodeId).executeTakeFirstOrThrow();
+        const labels = { ...(JSON.parse(row.labels_json) as Record<string, string>), ...body.labels };
+        const checked = nodeLabelsSchema.safeParse(labels);
+        if (!checked.success) throw new BerthError('INVALID_ARGUMENT', `The node's labels with those of --label are too many: ${checked.error.issues[0]?.message}; remove some with \`berth node label NAME KEY-\`.`, { field: 'labels' });
+        await tx.updateTable('nodes').set({ labels_json: JSON.stringify(checked.data) }).where('id', '=', nodeId).execute();
       }
     });
     this.log.info({ node: nodeId, host: body.host }, 'node added over SSH');

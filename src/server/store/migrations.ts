@@ -163,7 +163,6 @@ const migrations: Record<string, Migration> = {
         .addColumn('port', 'integer', (c) => c.notNull())
         .addColumn('host_key_fingerprint', 'text', (c) => c.notNull())
         .addColumn('service', 'text', (c) => c.notNull())
-        .addColumn('labels_json', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();

@@ -151,8 +151,6 @@ export interface SshNodesTable {
   host_key_fingerprint: string;
   /** How the agent is kept running: `systemd` or `supervised`. */
   service: 'systemd' | 'supervised';
-  /** JSON Record<string, string>: the labels given with --label. */
-  labels_json: string;
   created_at: string;
   updated_at: string;
 }

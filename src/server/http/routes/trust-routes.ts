@@ -15,5 +15,8 @@ export function registerTrustRoutes(app: FastifyInstance, store: Store, s: Servi
     return ca;
   });
   registerRoute(app, store, 'nodeRotateCredentialPost', async ({ params }) => s.credentials.rotate(params.name));
-  registerRoute(app, store, 'nodeDelete', async ({ params, body }) => s.credentials.remove(params.name, body.force));
+  registerRoute(app, store, 'nodeDelete', async ({ params, body }) => {
+    const key = body.privateKey ? { privateKey: body.privateKey, passphrase: body.passphrase } : undefined;
+    return s.credentials.remove(params.name, body.force, key ? (nodeId) => s.sshNodes.uninstall(nodeId, key) : undefined);
+  });
 }
