@@ -70,7 +70,7 @@ describe('parseNodeLabel', () => {
   });
 
   it('refuses labels without = or with characters outside the rules', () => {
-    for (const bad of ['zone', '=x', 'Zone=x', 'zone=a b', 'zone=a=b', `${'k'.repeat(64)}=v`]) {
+    for (const bad of ['zone', '=x', 'zone=a b', 'zone=a=b', `${'k'.repeat(64)}=v`]) {
       expect(() => parseNodeLabel(bad), bad).toThrow(BerthError);
     }
   });

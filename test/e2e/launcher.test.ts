@@ -32,9 +32,9 @@ describe('bin/berth', () => {
   });
 
   it('starts user commands from the snapshot, also through a symlink', async () => {
-    const direct = traced(BIN, ['--version']);
+    const direct = traced(BIN, ['ws', '--help']);
     expect(direct.status).toBe(0);
-    expect(direct.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(direct.stdout).toContain('Usage: berth ws');
     expect(execLine(direct.trace)).toContain('--snapshot-blob');
 
     const link = join(scratch, 'berth');
@@ -45,8 +45,8 @@ describe('bin/berth', () => {
     expect(execLine(viaLink.trace)).toContain(`--snapshot-blob ${join(ROOT, 'bin')}/../dist/snapshot/berth.blob`);
   });
 
-  it('runs the server, the agent and BERTH_DEBUG runs from the ES modules', () => {
-    for (const [args, env] of [[['server', '--help'], {}], [['agent', '--help'], {}], [['--version'], { BERTH_DEBUG: '1' }]] as const) {
+  it('runs the server, the agent, a lone --version and BERTH_DEBUG runs from the ES modules', () => {
+    for (const [args, env] of [[['server', '--help'], {}], [['agent', '--help'], {}], [['--version'], {}], [['-V'], {}], [['--help'], { BERTH_DEBUG: '1' }]] as const) {
       const r = traced(BIN, [...args], env);
       expect(r.status, r.trace).toBe(0);
       expect(execLine(r.trace)).not.toContain('--snapshot-blob');
@@ -63,9 +63,9 @@ describe('bin/berth', () => {
     await symlink(join(ROOT, 'dist/bundle'), join(root, 'dist/bundle'));
     await cp(join(ROOT, 'dist/snapshot/berth.blob'), join(root, 'dist/snapshot/berth.blob'));
     await writeFile(join(root, 'dist/snapshot/node.path'), '/opt/some-other-node/bin/node\n');
-    const r = traced(join(root, 'bin/berth'), ['--version']);
+    const r = traced(join(root, 'bin/berth'), ['--help']);
     expect(r.status, r.trace).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.stdout).toContain('Usage: berth');
     expect(execLine(r.trace)).not.toContain('--snapshot-blob');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,7 +252,11 @@ describe('ssh client commands', () => {
     expect(await link('jetbrains')).toBe(`jetbrains-gateway://connect#type=ssh&deploy=false&host=${gw.host}&port=${gw.port}&user=${ws}&projectPath=%2Froot`);
     const view = await server.json<any>(['ws', 'show', ws]);
     expect(view.links.vscode).toBe(`vscode://vscode-remote/ssh-remote+${ws}.berth/root`);
-    const launch = await runCli(['open', ws, '--launch'], { env: { ...admin.env, PATH: '/nonexistent' } });
+    // A PATH with node (bin/berth needs it) and no opener on it.
+    const onlyNode = await mkdtemp(join(tmpdir(), 'berth-path-'));
+    await symlink(process.execPath, join(onlyNode, 'node'));
+    const launch = await runCli(['open', ws, '--launch'], { env: { ...admin.env, PATH: onlyNode } });
+    await rm(onlyNode, { recursive: true, force: true });
     expect(launch.code).toBe(5);
     expect(launch.stderr).toContain('Neither xdg-open nor open');
   });

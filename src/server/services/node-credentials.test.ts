@@ -89,7 +89,7 @@ describe('node removal', () => {
     await addWorkspace(n.id, 'alpha');
     await expect(creds.remove('n1', false)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('alpha') });
     expect((await creds.authenticate(n.credential))?.id).toBe(n.id);
-    expect(await creds.remove('n1', true)).toEqual({ node: 'n1', deletedWorkspaces: ['alpha'] });
+    expect(await creds.remove('n1', true)).toEqual({ node: 'n1', deletedWorkspaces: ['alpha'], uninstalled: false });
     expect(await creds.authenticate(n.credential)).toBeNull();
     expect(await store.db.selectFrom('workspaces').selectAll().execute()).toEqual([]);
     expect(await store.db.selectFrom('nodes').selectAll().execute()).toEqual([]);
