@@ -65,6 +65,7 @@ export class NodesService {
 
   /** Every node with its live status. */
   async list(): Promise<Node[]> {
+    await this.settleStatuses();
     const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
     const counts = await this.workspaceCounts();
     return rows.map((r) => this.toApi(r, counts.get(r.id) ?? 0));
@@ -72,6 +73,7 @@ export class NodesService {
 
   /** Everything about one node: status, labels, providers, reservations, its workspaces. */
   async detail(name: string): Promise<NodeDetail> {
+    await this.settleStatuses();
     const row = await this.row(name);
     const workspaces = await this.store.db
       .selectFrom('workspaces')
@@ -168,6 +170,14 @@ export class NodesService {
 
   private toApi(r: NodeRow, workspaces: number): Node {
     return nodeToApi(r, { status: this.liveness.statusOf(r.id, r.status), workspaces });
+  }
+
+  /**
+   * Applies any status change that is due now instead of at the monitor's next tick, so a node
+   * shown offline always comes with its workspaces already fenced as unknown.
+   */
+  private async settleStatuses(): Promise<void> {
+    await this.liveness.check();
   }
 
   private async row(name: string): Promise<NodeRow> {
