@@ -49,7 +49,7 @@ export const nodeSchema = z.object({
   providers: z.array(providerInfoSchema),
   workspaces: z.number().int().nonnegative(),
   createdAt: z.string(),
-  // Placement (fleet): labels for `--constraint`, and whether new workspaces are kept off it.
+  // Placement: labels for `--constraint`, and whether new workspaces are kept off it.
   labels: z.record(z.string(), z.string()),
   cordoned: z.boolean(),
 });
@@ -128,7 +128,7 @@ export const operationKindSchema = z.enum([
   'workspace.delete',
   'image.build',
   'node.drain',
-  // fleet: nodes over SSH
+  // Nodes added over SSH.
   'node.add',
 ]);
 export type OperationKind = z.infer<typeof operationKindSchema>;

@@ -37,7 +37,7 @@ import { gatewayGetSchema } from './gateway.js';
 import { nodeDetailSchema } from './node-detail.js';
 import { nodeDrainPostSchema, nodeLabelsPostSchema } from './placement.js';
 import { workspaceDeleteSchema } from './resources.js';
-// fleet (TLS helper)
+// Node trust: the CA, credential rotation, removal.
 import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
 import { nodesSshPostSchema } from './ssh-nodes.js';
 
@@ -54,18 +54,18 @@ export const routes = {
   nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
   nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
-  // Placement (fleet): node detail, labels, cordon and drain; admin only, audited as mutations.
+  // Placement: node detail, labels, cordon and drain; admin only, audited as mutations.
   nodeGet: { method: 'GET', path: '/nodes/:name', auth: 'admin', body: null, response: nodeDetailSchema },
   nodeLabelsPost: { method: 'POST', path: '/nodes/:name/labels', auth: 'admin', body: nodeLabelsPostSchema, response: nodeSchema },
   nodeCordonPost: { method: 'POST', path: '/nodes/:name/cordon', auth: 'admin', body: null, response: nodeSchema },
   nodeUncordonPost: { method: 'POST', path: '/nodes/:name/uncordon', auth: 'admin', body: null, response: nodeSchema },
   nodeDrainPost: { method: 'POST', path: '/nodes/:name/drain', auth: 'admin', body: nodeDrainPostSchema, response: operationResult },
-  // fleet (TLS helper): the CA clients pin (no auth: it is how a client checks a fingerprint
+  // The CA clients pin (no auth: it is how a client checks a fingerprint
   // before it trusts anything), rotating a node's credential and removing (revoking) a node.
   caGet: { method: 'GET', path: '/ca', auth: 'none', body: null, response: caSchema },
   nodeRotateCredentialPost: { method: 'POST', path: '/nodes/:name/rotate-credential', auth: 'admin', body: null, response: credentialRotatedSchema },
   nodeDelete: { method: 'DELETE', path: '/nodes/:name', auth: 'admin', body: nodeDeleteSchema, response: nodeDeletedSchema },
-  // fleet: nodes over SSH
+  // Nodes added over SSH.
   nodesSshPost: { method: 'POST', path: '/nodes/ssh', auth: 'admin', body: nodesSshPostSchema, response: operationResult },
 
   workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },

@@ -47,16 +47,16 @@ const TOP: Array<Entry | Group> = [
     commands: [
       { names: ['ls', 'list'], load: async () => (await import('./commands/node-ls.js')).registerNodeLs },
       { names: ['join-token'], load: async () => (await import('./commands/node-join-token.js')).registerNodeJoinToken },
-      // Placement (fleet).
+      // Placement.
       { names: ['show', 'inspect'], load: async () => (await import('./commands/node-show.js')).registerNodeShow },
       { names: ['label'], load: async () => (await import('./commands/node-label.js')).registerNodeLabel },
       { names: ['cordon'], load: async () => (await import('./commands/node-cordon.js')).registerNodeCordon },
       { names: ['uncordon'], load: async () => (await import('./commands/node-uncordon.js')).registerNodeUncordon },
       { names: ['drain'], load: async () => (await import('./commands/node-drain.js')).registerNodeDrain },
-      // fleet (TLS helper)
+      // Node trust: the CA, credential rotation, removal.
       { names: ['rm', 'remove'], load: async () => (await import('./commands/node-rm.js')).registerNodeRm },
       { names: ['rotate-credential'], load: async () => (await import('./commands/node-rotate-credential.js')).registerNodeRotateCredential },
-      // fleet: nodes over SSH
+      // Nodes added over SSH.
       { names: ['add'], load: async () => (await import('./commands/node-add.js')).registerNodeAdd },
     ],
   },

@@ -157,11 +157,11 @@ function cases(): Record<RouteName, Case[]> {
     nodeCordonPost: [{ params: { name: 'nosuch' }, expect: [403] }],
     nodeUncordonPost: [{ params: { name: 'nosuch' }, expect: [403] }],
     nodeDrainPost: [{ params: { name: 'nosuch' }, body: {}, expect: [403] }],
-    // fleet (TLS helper): this server serves plain HTTP, so it has no CA to hand out.
+    // This server serves plain HTTP, so it has no CA to hand out.
     caGet: [{ expect: [409] }],
     nodeRotateCredentialPost: [{ params: { name: 'n1' }, expect: [403] }],
     nodeDelete: [{ params: { name: 'n1' }, body: {}, expect: [403] }],
-    // fleet: only an admin adds nodes over SSH.
+    // Only an admin adds nodes over SSH.
     nodesSshPost: [{ body: { user: 'root', host: '127.0.0.1', privateKey: 'x', serverUrl: 'http://127.0.0.1:1' }, expect: [403] }],
     workspacesList: [{ expect: [200] }],
     // Names are unique across the server (they are SSH user names): bob learns only that the

@@ -121,7 +121,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_actor').on('audit_log').column('actor_name').execute();
     },
   },
-  // fleet (TLS helper): a node credential being rotated is accepted next to the current one
+  // A node credential being rotated is accepted next to the current one
   // until the agent has proven it holds it, so no crash during a rotation locks a node out.
   '0003_fleet_credentials': {
     async up(db: Kysely<unknown>) {
@@ -133,7 +133,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  // Placement (fleet): node labels, cordon and the last status the liveness monitor recorded
+  // Placement: node labels, cordon and the last status the liveness monitor recorded
   // (kept so a server restart does not flap every node), and tombstones of workspaces removed
   // with `ws rm --force` while their node was offline, deleted there when it returns.
   '0004_fleet_placement': {
@@ -151,7 +151,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('workspace_tombstones_node').on('workspace_tombstones').column('node_id').execute();
     },
   },
-  // fleet: nodes added over SSH — how each was reached, so re-adding pins its host key and
+  // Nodes added over SSH: how each was reached, so re-adding pins its host key and
   // upgrades in place. The SSH private key is never stored.
   '0005_fleet_ssh_nodes': {
     async up(db: Kysely<unknown>) {

@@ -131,7 +131,7 @@ export interface OperationsTable {
 }
 
 /**
- * fleet (TLS helper): a node credential being rotated to, accepted next to the current one
+ * A node credential being rotated to, accepted next to the current one
  * until the agent has proven it holds it (then it replaces nodes.credential_hash).
  */
 export interface NodeCredentialRotationsTable {
@@ -140,7 +140,7 @@ export interface NodeCredentialRotationsTable {
   created_at: string;
 }
 
-// fleet: nodes over SSH
+// Nodes added over SSH.
 /** A node `berth node add` installed over SSH: where it is and how its agent runs. */
 export interface SshNodesTable {
   node_id: string;

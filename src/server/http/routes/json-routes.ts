@@ -17,13 +17,13 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'nodesList', async () => ({ nodes: await s.nodes.list() }));
   registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);
   registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
-  // Placement (fleet).
+  // Placement.
   registerRoute(app, store, 'nodeGet', async ({ params }) => s.nodes.detail(params.name));
   registerRoute(app, store, 'nodeLabelsPost', async ({ params, body }) => s.nodes.label(params.name, body));
   registerRoute(app, store, 'nodeCordonPost', async ({ params }) => s.nodes.setCordoned(params.name, true));
   registerRoute(app, store, 'nodeUncordonPost', async ({ params }) => s.nodes.setCordoned(params.name, false));
   registerRoute(app, store, 'nodeDrainPost', async ({ user, params, body }) => ({ operation: await s.drain.drain(user, params.name, body) }), 202);
-  // fleet: nodes over SSH
+  // Nodes added over SSH.
   registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }), 202);
 
   registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
