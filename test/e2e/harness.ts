@@ -84,6 +84,8 @@ export interface ServerOptions {
   listenHost?: string;
   /** More `berth server` arguments (e.g. --insecure-http, --advertise). */
   extraArgs?: string[];
+  /** The data dir (default: a new temporary one). */
+  dataDir?: string;
 }
 
 /** A real berth server (and optionally its in-process agent) in a temp data dir. */
@@ -98,7 +100,7 @@ export class TestServer {
   ) {}
 
   static async start(opts: ServerOptions = {}): Promise<TestServer> {
-    const dataDir = await mkdtemp(join(tmpdir(), 'berth-e2e-server-'));
+    const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-server-')));
     const s = new TestServer(dataDir, await freePort(), { ...opts, sshListen: opts.sshListen ?? `127.0.0.1:${await freePort()}` });
     await s.launch();
     return s;

@@ -10,6 +10,7 @@ import { ZodError } from 'zod';
 import { API_PREFIX, BerthError, ERROR_CODES, fromZodError, toApiError, type User } from '../../api/index.js';
 import { userForToken } from '../auth/users.js';
 import type { Store } from '../store/open.js';
+import { isDiskFull } from '../store/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -87,6 +88,11 @@ export async function createApp(log: Logger, https?: { cert: string; key: string
   app.setErrorHandler((err, req, reply) => {
     let api = toApiError(err);
     if (err instanceof ZodError) api = fromZodError(err).toJSON();
+    else if (isDiskFull(err)) {
+      // SQLite rolled the write back: nothing changed, and the database file is intact.
+      req.log.error({ err }, 'the disk holding the data dir is full');
+      api = { code: 'UNAVAILABLE', message: 'The server cannot record this change: the disk holding its data dir is full. Nothing was changed; free space there and retry.' };
+    }
     else if (!(err instanceof BerthError) && typeof (err as { statusCode?: number }).statusCode === 'number') {
       // fastify's own errors (bad JSON, too large, wrong content type) are the caller's fault.
       const status = (err as { statusCode: number }).statusCode;

@@ -8,3 +8,13 @@
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+/**
+ * True when a write failed because the disk holding the database is full: SQLite says
+ * `SQLITE_FULL` (and rolls the transaction back, so the file stays whole); a plain file write
+ * says `ENOSPC`.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
