@@ -16,7 +16,10 @@ export interface HttpAnswer {
 }
 
 /** Sends one request and resolves once the answer's head has arrived. */
-export async function httpRequest(url: string, opts: { method: string; headers: Record<string, string>; body?: string; ca?: string }): Promise<HttpAnswer> {
+export async function httpRequest(
+  url: string,
+  opts: { method: string; headers: Record<string, string>; body?: string; ca?: string; insecure?: boolean; timeoutMs?: number },
+): Promise<HttpAnswer> {
   const target = new URL(url);
   const https = target.protocol === 'https:';
   // node:https (and TLS) is loaded only for https URLs: plain-HTTP commands never pay for it.
@@ -24,9 +27,11 @@ export async function httpRequest(url: string, opts: { method: string; headers: 
   const headers = { ...opts.headers };
   if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
   // With a pinned CA the server's chain must end at exactly that CA (`ca` replaces the system roots).
-  const tls = https && opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {};
+  // `insecure` skips verification: only for fetching a CA whose fingerprint the caller then checks.
+  const tls = https && opts.insecure ? { rejectUnauthorized: false } : https && opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {};
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(target, { method: opts.method, headers, ...tls }, resolve);
+    const req = request(target, { method: opts.method, headers, ...tls, ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) }, resolve);
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(opts.body);
   });

@@ -3,8 +3,8 @@
  * that talk plain HTTP never load TLS or hashing code.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { API_PREFIX, BerthError, caSchema, fingerprintFromSha256Hex, routes } from '../api/index.js';
+import { httpRequest } from './http-request.js';
 
 /** A pinned CA: its PEM and `sha256:` fingerprint. */
 export interface PinnedCa {
@@ -23,23 +23,17 @@ export function fingerprintOfPem(pem: string): string {
  * trusts before using the PEM.
  */
 export async function fetchServerCa(server: string): Promise<PinnedCa> {
-  const { request } = await import('node:https');
-  const url = new URL(API_PREFIX + routes.caGet.path, server);
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(url, { method: 'GET', rejectUnauthorized: false, timeout: 30_000, headers: { accept: 'application/json' } }, resolve);
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-    req.end();
-  });
+  const res = await httpRequest(new URL(API_PREFIX + routes.caGet.path, server).toString(), { method: 'GET', headers: { accept: 'application/json' }, insecure: true, timeoutMs: 30_000 });
+  // The server is not trusted yet: read at most what a CA certificate needs.
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of res) {
-    size += (c as Buffer).length;
+  for await (const c of res.body) {
+    size += c.length;
     if (size > 256 * 1024) {
-      res.destroy();
+      await res.body.cancel();
       break;
     }
-    chunks.push(c as Buffer);
+    chunks.push(Buffer.from(c));
   }
   let body: unknown = null;
   try {
@@ -48,8 +42,8 @@ export async function fetchServerCa(server: string): Promise<PinnedCa> {
     body = null;
   }
   const parsed = caSchema.safeParse(body);
-  if (res.statusCode !== 200 || !parsed.success) {
-    throw new BerthError('FAILED_PRECONDITION', `${server} did not hand out a CA certificate (HTTP ${res.statusCode}); is it a berth server serving TLS?`, { field: 'server' });
+  if (res.status !== 200 || !parsed.success) {
+    throw new BerthError('FAILED_PRECONDITION', `${server} did not hand out a CA certificate (HTTP ${res.status}); is it a berth server serving TLS?`, { field: 'server' });
   }
   try {
     return { pem: parsed.data.certificate, fingerprint: fingerprintOfPem(parsed.data.certificate) };
