@@ -60,7 +60,7 @@ describe('node agents', () => {
     await server.waitNodeOnline('roamer');
     expect(again.proc.output).toMatch(/recovered workspace/);
     const exec = await server.cli(['ws', 'exec', ws, '--', 'echo', 'still here']);
-    expect(exec.stdout).toBe('still here\n');
+    expect(exec.stdout, `exit ${exec.code}: ${exec.stderr}`).toBe('still here\n');
 
     // The server restarts: the agent redials with backoff and the node comes back online.
     // SIGTERM shuts the server down cleanly (exit 0), then it comes back on the same data dir.

@@ -109,4 +109,27 @@ describe('AgentHub', () => {
     expect(s1.sent.map((f) => f.type)).toEqual(['welcome']);
     expect(hub.isOnline('n1')).toBe(true);
   });
+
+  it('applies a hello report to just-fenced workspaces at once, and counts the node as heard only after it', async () => {
+    const heardAt: string[] = [];
+    const liveHub = new AgentHub(store, ops, pino({ level: 'silent' }), 1000, {
+      heard: () => void store.db.selectFrom('workspaces').select('status').where('id', '=', 'w1').executeTakeFirstOrThrow().then((r) => heardAt.push(r.status)),
+      timing: { ttlMs: 3000, graceMs: 1000 },
+    });
+    const now = new Date().toISOString();
+    await store.db.insertInto('users').values({ id: 'u', name: 'u', role: 'admin', email: null, created_at: now }).execute();
+    // Fenced this very moment, as liveness does when the node goes offline.
+    await store.db.insertInto('workspaces').values({ id: 'w1', name: 'w1', owner_id: 'u', node_id: 'n1', provider: 'docker', image: 'i', status: 'unknown', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now }).execute();
+    const s1 = new FakeSocket();
+    liveHub.attach(s1 as unknown as WebSocket, { id: 'n1', name: 'n1' });
+    s1.frame({ ...hello, workspaces: [{ workspaceId: 'w1', status: 'running' }] });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(heardAt).toEqual(['running']);
+    // A heartbeat keeps the grace window: a row changed a moment ago waits for the next report.
+    await store.db.updateTable('workspaces').set({ status: 'stopped', updated_at: new Date().toISOString() }).where('id', '=', 'w1').execute();
+    s1.frame({ ...hello, type: 'heartbeat', workspaces: [{ workspaceId: 'w1', status: 'running' }] });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await store.db.selectFrom('workspaces').select('status').where('id', '=', 'w1').executeTakeFirstOrThrow()).status).toBe('stopped');
+    liveHub.closeAll();
+  });
 });

@@ -116,10 +116,14 @@ export class AgentHub {
           if (previous) previous.socket.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
           conn = { nodeId: node.id, nodeName: node.name, peer, socket, lastHeartbeat: Date.now() };
           this.connections.set(node.id, conn);
-          this.liveness?.heard(node.id);
           peer.send({ type: 'welcome', protocolVersion: AGENT_PROTOCOL_VERSION, nodeId: node.id, nodeName: node.name, heartbeatMs: this.heartbeatMs });
           log.info({ agentVersion: frame.agentVersion, serverVersion: BERTH_VERSION }, 'agent connected');
-          void this.record(node.id, frame, log).then(() => {
+          // The hello's report is applied before the node counts as heard: whoever sees the node
+          // online also sees its workspaces as the agent reported them, not still fenced `unknown`.
+          // Nothing can have changed a row after the agent built this report (no operation runs
+          // on a node before its hello), so it is applied without the heartbeat's grace window.
+          void this.record(node.id, frame, log, 0).then(() => {
+            if (this.connections.get(node.id) === conn) this.liveness?.heard(node.id);
             for (const listener of this.connectedListeners) listener(node.id);
           });
         } else if (frame.type === 'heartbeat' && conn) {
@@ -293,7 +297,8 @@ export class AgentHub {
     if (s && s.nodeId === nodeId) s.sink.output(data.kind, data.payload);
   }
 
-  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger): Promise<void> {
+  /** Stores a hello's or heartbeat's report; rows changed within `graceMs` are left for the next report (see reconcile.ts). */
+  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger, graceMs = this.heartbeatMs * 2): Promise<void> {
     try {
       await this.store.db
         .updateTable('nodes')
@@ -305,7 +310,7 @@ export class AgentHub {
         })
         .where('id', '=', nodeId)
         .execute();
-      await reconcileReports(this.store, nodeId, report.workspaces, log, this.heartbeatMs * 2);
+      await reconcileReports(this.store, nodeId, report.workspaces, log, graceMs);
     } catch (err) {
       log.warn({ err }, 'could not record agent report');
     }
