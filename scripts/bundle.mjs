@@ -53,6 +53,8 @@ const result = await build({
   // ssh2 has optional native parts; it is only loaded by `berth ssh-key generate`.
   external: ['ssh2', 'cpu-features', 'better-sqlite3'],
   plugins: [serverAndAgentFromDist, zodEnglishOnly],
+  // jsonc-parser's main entry is a UMD build whose require() calls esbuild cannot follow; its ES module build bundles cleanly.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   // Bundled CommonJS packages (commander, ws) call require() for Node's modules.
   banner: { js: "import{createRequire as __berthRequire}from'node:module';const require=__berthRequire(import.meta.url);" },
   metafile: true,

@@ -74,6 +74,8 @@ const result = await build({
   target: 'node20',
   minify: true,
   plugins: [runtimeModules],
+  // jsonc-parser's main entry is a UMD build whose require() calls esbuild cannot follow; its ES module build bundles cleanly.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   metafile: true,
   logLevel: 'warning',
   // ws asks for two optional native helpers inside try/catch; without them it uses plain JS.

@@ -15,3 +15,7 @@ export * from './version.js';
 export * from './connect-string.js';
 export * from './node-trust.js';
 export * from './ssh-nodes.js';
+export * from './spec-durations.js';
+export * from './service-graph.js';
+export * from './project-spec.js';
+export * from './spec-resolve.js';

@@ -75,6 +75,13 @@ const TOP: Array<Entry | Group> = [
       { names: ['exec'], load: async () => (await import('./commands/ws-exec.js')).registerWsExec },
     ],
   },
+  // Project spec files (berth.yaml, devcontainer.json).
+  {
+    name: 'spec',
+    description: "check a project's berth.yaml or devcontainer.json",
+    commands: [{ names: ['check', 'validate'], load: async () => (await import('./commands/spec-check.js')).registerSpecCheck }],
+  },
+  { names: ['schema'], load: async () => (await import('./commands/schema.js')).registerSchema },
   {
     name: 'op',
     alias: 'operation',

@@ -1,0 +1,19 @@
+/** `berth schema workspace`: the JSON Schema of berth.yaml, for editors and CI checks. */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { projectSpecSchema } from '../../api/index.js';
+import type { CliContext } from '../context.js';
+import { writeJson } from '../output/json.js';
+
+/** Registers `berth schema`. */
+export function registerSchema(program: Command, ctx: CliContext): void {
+  const schema = program.command('schema').description('print the JSON Schema of a berth file format');
+  schema
+    .command('workspace')
+    .description('the JSON Schema of berth.yaml (point your editor\'s YAML language server at it)')
+    .action(() => {
+      // The input form: what a person may write, before defaults are filled in.
+      const json = z.toJSONSchema(projectSpecSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+      writeJson(ctx.io.stdout, { title: 'berth workspace spec (berth.yaml)', ...json });
+    });
+}
