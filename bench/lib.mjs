@@ -27,7 +27,9 @@ export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
   const port = await freePort();
   const sshPort = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin/berth'), 'server', '--local-agent', '--listen', `127.0.0.1:${port}`, '--ssh-listen', `127.0.0.1:${sshPort}`, '--data-dir', dataDir], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server itself.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/berth'), 'server', '--local-agent', '--listen', `127.0.0.1:${port}`, '--ssh-listen', `127.0.0.1:${sshPort}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
   });

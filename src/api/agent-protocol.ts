@@ -81,6 +81,13 @@ export const agentMethods = {
   'workspace.delete': { params: z.object({ ...opParams, workspaceId: z.string() }), result: z.object({}) },
   'workspace.inspect': { params: z.object({ workspaceId: z.string() }), result: statusResult },
   'exec.open': { params: z.object({ sessionId: z.string(), workspaceId: z.string(), request: execRequestSchema }), result: z.object({}) },
+  /**
+   * A TCP connection to a port on the workspace's own loopback, opened from the node, as an
+   * exec session (same frames and events; eof half-closes; exit 0 when it closed cleanly).
+   * FAILED_PRECONDITION when nothing listens there; UNSUPPORTED when the provider cannot open
+   * connections (the server then forwards through a helper command instead).
+   */
+  'port.open': { params: z.object({ sessionId: z.string(), workspaceId: z.string(), port: z.number().int().min(1).max(65535) }), result: z.object({}) },
   'image.build': {
     params: z.object({ ...opParams, name: nameSchema, from: imageSourceSchema, packages: z.array(packageNameSchema).max(MAX_PACKAGES) }),
     result: imageSchema,

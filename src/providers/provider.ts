@@ -5,6 +5,7 @@
  * through their APIs, commands on a host through a Transport.
  */
 import type { ExecRequest, OpContext, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
+import type { Duplex } from 'node:stream';
 import type { ExecSession } from '../transport/index.js';
 
 /** What a provider needs to find its workspace again, persisted by the agent across restarts. */
@@ -54,6 +55,13 @@ export interface Provider {
   /** Called after an agent restart: re-adopt the workspace and report its status. */
   recover(h: WorkspaceHandle): Promise<ProviderStatus>;
   exec(h: WorkspaceHandle, req: ExecRequest): Promise<ExecSession>;
+  /**
+   * A TCP connection to `port` on the workspace's own loopback, opened from the node (so a
+   * service that listens only on 127.0.0.1 inside is reachable). FAILED_PRECONDITION when
+   * nothing listens there or the workspace is not running. Optional: without it, callers fall
+   * back to a helper command run through exec.
+   */
+  connect?(h: WorkspaceHandle, port: number): Promise<Duplex>;
   /** Every workspace this provider created on this node, found by berth's labels. */
   list(): Promise<WorkspaceHandle[]>;
 }

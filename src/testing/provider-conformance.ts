@@ -15,6 +15,12 @@ import type { ExecSession } from '../transport/index.js';
 import { LIMITS_PROBE_SCRIPT, parseLimitsProbe } from './limits-probe.js';
 
 /** What a provider's test file hands the suite. */
+/** An HTTP server on 127.0.0.1:$1 answering "hello from inside": busybox httpd, or perl where there is no busybox (Debian VMs). */
+const LOOPBACK_HTTP_SCRIPT = [
+  'if command -v httpd >/dev/null 2>&1; then mkdir -p /tmp/berth-connect && echo "hello from inside" > /tmp/berth-connect/index.html && exec httpd -f -p "127.0.0.1:$1" -h /tmp/berth-connect; fi',
+  `exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 5, ReuseAddr => 1) or die "listen: $!"; while ($c = $s->accept) { <$c>; print $c "HTTP/1.0 200 OK\\r\\n\\r\\nhello from inside\\n"; close $c }' "$1"`,
+].join('\n');
+
 export interface ConformanceTarget {
   provider: Provider;
   /** What to pass as spec.image: a berth image name or an engine reference the provider can run. */
@@ -210,6 +216,40 @@ export function providerConformance(name: string, setup: () => Promise<Conforman
         // A container sees the exact limit; a virtual machine's kernel keeps some memory for itself.
         expect(limits.memoryBytes, result.stdout).toBeLessThanOrEqual(LIMIT_MEMORY);
         expect(limits.memoryBytes, result.stdout).toBeGreaterThan(LIMIT_MEMORY * 0.7);
+      });
+
+      it('connects from the node to a service bound to the workspace loopback, and refuses a port nobody listens on', async () => {
+        expect(t.provider.connect, 'every provider opens connections into its workspaces').toBeDefined();
+        const connect = t.provider.connect!.bind(t.provider);
+        const port = 18000 + Math.floor(Math.random() * 1000);
+        // An HTTP server on 127.0.0.1 only: busybox httpd in containers, perl (always in Debian) in VMs.
+        const server = await t.provider.exec(h, { cmd: ['/bin/sh', '-c', LOOPBACK_HTTP_SCRIPT, 'sh', String(port)], tty: false, env: {} });
+        server.stdout.resume();
+        server.stderr.resume();
+        try {
+          const ask = async (): Promise<string> => {
+            const conn = await connect(h, port);
+            const chunks: Buffer[] = [];
+            conn.on('data', (d: Buffer) => chunks.push(d));
+            await new Promise<void>((resolve, reject) => {
+              conn.on('end', resolve).on('error', reject);
+              conn.end('GET /index.html HTTP/1.0\r\n\r\n');
+            });
+            return Buffer.concat(chunks).toString('utf8');
+          };
+          let answer = '';
+          for (let i = 0; i < 100 && !answer; i++) {
+            answer = await ask().catch((err: BerthError) => {
+              if (err.code !== 'FAILED_PRECONDITION') throw err;
+              return new Promise<string>((r) => setTimeout(() => r(''), 100));
+            });
+          }
+          expect(answer).toMatch(/^HTTP\/1\.[01] 200/);
+          expect(answer).toContain('hello from inside');
+        } finally {
+          server.close();
+        }
+        await expect(connect(h, port === 65535 ? 65534 : port + 1)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/Nothing listens on/) });
       });
 
       it('lists the workspace by label, and not those of another node', async () => {

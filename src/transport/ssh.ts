@@ -5,6 +5,7 @@
  * a key exchange and an authentication.
  */
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { BerthError } from '../api/errors.js';
 import { remoteCommand, shellQuote } from './shell-quote.js';
@@ -98,6 +99,27 @@ export class SshTransport implements Transport {
       finished: () => lease.release(),
       kill: () => this.killMarked(`${EXEC_MARKER}=${execId}`),
     });
+  }
+
+  /**
+   * A TCP connection from the remote host to `host:port` there (a `direct-tcpip` channel, what
+   * `ssh -L` opens): no process on the remote side, and the bytes ride the pooled connection.
+   * Nothing listening is FAILED_PRECONDITION; the channel releases its lease when it closes.
+   */
+  async connectTcp(host: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+    let channel: ClientChannel;
+    let lease: Lease<Client>;
+    try {
+      ({ value: channel, lease } = await this.openChannel<ClientChannel>((client, done) => client.forwardOut('127.0.0.1', 0, host, port, done), signal));
+    } catch (err) {
+      const detail = (err as { detail?: string }).detail ?? (err as Error).message;
+      if (/connect failed|refused/i.test(detail)) {
+        throw new BerthError('FAILED_PRECONDITION', `Nothing listens on ${host}:${port} on ${this.destination}; start the service and retry.`, { field: 'port', cause: err });
+      }
+      throw err;
+    }
+    channel.once('close', () => lease.release());
+    return channel;
   }
 
   /** Runs a command to completion, collecting its output. */
@@ -253,7 +275,9 @@ export class SshTransports {
 
 /** The server answered a channel open with a failure (OpenSSH does so past MaxSessions). */
 function isChannelRefusal(err: unknown): boolean {
-  return typeof (err as { reason?: unknown }).reason === 'number';
+  const reason = (err as { reason?: unknown }).reason;
+  // 2 is SSH_OPEN_CONNECT_FAILED: a forward whose target refused, not a full connection.
+  return typeof reason === 'number' && reason !== 2;
 }
 
 /** ssh2's ways of saying the connection is gone: thrown when the socket is closed, or given to pending opens when it closes. */

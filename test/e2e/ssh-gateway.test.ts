@@ -143,6 +143,29 @@ describe('ssh gateway sessions', () => {
     }
   });
 
+  it('opens loopback forwards from the node: bytes arrive intact, and a port nobody listens on is refused at open', async () => {
+    const made = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/big && head -c 3000000 /dev/urandom > /tmp/big/blob && httpd -p 127.0.0.1:8081 -h /tmp/big && sha256sum /tmp/big/blob']);
+    expect(made.code, made.stderr).toBe(0);
+    const want = made.stdout.split(' ')[0];
+    const local = await freePort();
+    const refusedLocal = await freePort();
+    const tunnel = spawn('ssh', [...sshOpts(), '-N', '-p', String(gw.port), '-L', `${local}:localhost:8081`, '-L', `${refusedLocal}:127.0.0.1:9`, `${ws}@${gw.host}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let sshErr = '';
+    tunnel.stderr.on('data', (d) => (sshErr += d));
+    try {
+      const blob = await waitFor('the blob through the tunnel', async () => Buffer.from(await (await fetch(`http://127.0.0.1:${local}/blob`)).arrayBuffer()), 20_000, 200);
+      expect(blob.length).toBe(3_000_000);
+      expect(createHash('sha256').update(blob).digest('hex')).toBe(want);
+      // The node opens the connection before the channel is confirmed, so nothing listening is
+      // a refused channel with berth's reason, not a connection that closes without a word.
+      await new Promise<void>((resolve) => connect(refusedLocal, '127.0.0.1').on('close', () => resolve()).on('error', () => resolve()));
+      await waitFor('the refusal on ssh stderr', async () => sshErr.includes('Nothing listens on port 9'), 10_000, 100);
+      expect(sshErr).toMatch(/open failed: connect failed: berth: Nothing listens on port 9 in workspace/);
+    } finally {
+      tunnel.kill();
+    }
+  });
+
   it('records session starts and ends with the command and exit status', async () => {
     const entries = await auditEntries();
     const end = entries.find((e) => e.action === 'ssh.session.end' && e.detail?.includes('exit 7'));

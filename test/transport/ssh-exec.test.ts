@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestSshd, type TestSshd } from '../../src/testing/sshd.js';
 import { SshTransport } from '../../src/transport/ssh.js';
@@ -20,6 +22,38 @@ describe('SshTransport against a real sshd', () => {
     () => transport,
     () => sshd.scratch,
   );
+
+  test('connectTcp opens a connection from the host, both ways, with half-close', async () => {
+    // An echo server that answers only once its client has finished sending.
+    const server = createServer((sock) => {
+      const got: Buffer[] = [];
+      sock.on('data', (d: Buffer) => got.push(d));
+      sock.on('end', () => sock.end(Buffer.concat(got).reverse()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const conn = await transport.connectTcp('127.0.0.1', port);
+      const payload = randomBytes(200_000);
+      const back: Buffer[] = [];
+      conn.on('data', (d: Buffer) => back.push(d));
+      const ended = new Promise<void>((r) => conn.on('end', r));
+      conn.end(payload);
+      await ended;
+      expect(Buffer.concat(back).equals(Buffer.from(payload).reverse())).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('connectTcp to a port nobody listens on is FAILED_PRECONDITION, and the pool stays usable', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    await expect(transport.connectTcp('127.0.0.1', port)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining(`Nothing listens on 127.0.0.1:${port}`) });
+    expect((await transport.run({ cmd: ['true'] })).code).toBe(0);
+  });
 
   test('describes itself as ssh user@host:port', () => {
     expect(transport.description).toBe(`ssh ${sshd.username}@127.0.0.1:${sshd.port}`);

@@ -20,6 +20,7 @@ import type { Provider, ProviderStatus, WorkspaceHandle } from '../../providers/
 import type { NodeBackends } from '../../providers/registry.js';
 import type { AgentReport } from '../connection/dialer.js';
 import type { AgentState } from '../state.js';
+import { streamSession } from './stream-session.js';
 import { ExecSessions } from './exec-sessions.js';
 import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
@@ -209,6 +210,14 @@ export class AgentRuntime {
         const p = params as AgentParams<'exec.open'>;
         const { provider, handle } = this.lookup(p.workspaceId);
         await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, () => provider.exec(handle, p.request));
+        return {};
+      }
+      case 'port.open': {
+        const p = params as AgentParams<'port.open'>;
+        const { provider, handle } = this.lookup(p.workspaceId);
+        if (!provider.connect) throw new BerthError('UNSUPPORTED', `The ${provider.kind} provider on this node cannot open connections into workspaces.`);
+        const connect = provider.connect.bind(provider);
+        await this.exec.open(p.sessionId, p.workspaceId, false, async () => streamSession(await connect(handle, p.port)));
         return {};
       }
       case 'image.build': {

@@ -4,7 +4,9 @@
  */
 import type Dockerode from 'dockerode';
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
-import type { ExecSession } from '../../transport/index.js';
+import type { Duplex } from 'node:stream';
+import { LocalTransport, type ExecSession, type Transport } from '../../transport/index.js';
+import { connectInNetns } from '../netns-connect.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import { containerName } from '../naming.js';
@@ -33,6 +35,12 @@ export interface DockerProviderOptions {
   findImage?: (image: string) => Promise<string>;
   /** An existing client to share (with the ImageStore); made from socketPath when absent. */
   docker?: Dockerode;
+  /**
+   * The engine's own host, to open connections inside a container's network namespace
+   * (`connect`): its container PIDs must be this host's. Defaults to this machine, where the
+   * engine's unix socket is.
+   */
+  host?: Transport;
 }
 
 /** Maps an engine container state to the provider's view of it. */
@@ -55,6 +63,7 @@ export class DockerProvider implements Provider {
   // A separate client with a request timeout, used only for quick questions: the main client
   // must not time out, because exec sessions and image pulls legitimately run for hours.
   private readonly quickClient: Dockerode;
+  private readonly host: Transport;
 
   constructor(opts: DockerProviderOptions) {
     this.nodeId = opts.nodeId;
@@ -63,6 +72,8 @@ export class DockerProvider implements Provider {
     this.resolveImage = opts.resolveImage;
     this.findImageFn = opts.findImage;
     this.client = opts.docker ?? connectDocker(this.socketPath);
+    // The engine is reached on a unix socket, so it runs here and its containers are this host's processes.
+    this.host = opts.host ?? new LocalTransport();
     this.quickClient = connectDocker(this.socketPath, PROBE_TIMEOUT_MS);
   }
 
@@ -198,6 +209,21 @@ export class DockerProvider implements Provider {
       if (engineStatus(err) === 409) throw notRunning(h.workspaceId);
       throw this.stateError(err, h, state, 'starting the command');
     }
+  }
+
+  /** From inside the container's network namespace, so services on its loopback are reachable (netns-connect.ts). */
+  async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
+    const { state, container } = this.containerOf(h);
+    let pid: number;
+    try {
+      const info = await container.inspect();
+      if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
+      pid = info.State.Pid;
+    } catch (err) {
+      if (err instanceof BerthError) throw err;
+      throw this.stateError(err, h, state, 'opening a connection');
+    }
+    return connectInNetns(this.host, { pid, workspace: state.containerName || h.workspaceId }, port);
   }
 
   async list(): Promise<WorkspaceHandle[]> {

@@ -4,11 +4,13 @@
  * otherwise), attached to the node's bridge with a static address, limited through cgroups
  * and labelled by a berth.json next to its config. Every host command goes through a Transport.
  */
+import type { Duplex } from 'node:stream';
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { LxcImageRef } from '../../images/lxc-images.js';
 import { silentOp } from '../../api/index.js';
 import type { ExecSession, Transport } from '../../transport/index.js';
 import { containerName } from '../naming.js';
+import { connectInNetns } from '../netns-connect.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import { checkSpec } from '../spec-check.js';
@@ -231,6 +233,14 @@ export class LxcProvider implements Provider {
     }
     const meta = await this.readMetadata(s);
     return startAttach(this.tools.transport, { lxcPath: s.lxcPath, name: s.containerName, specEnv: meta?.env ?? {} }, req);
+  }
+
+  /** From inside the container's network namespace, so services on its loopback are reachable (netns-connect.ts). */
+  async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
+    const s = readHandle(h);
+    const pid = await this.tools.initPid(s.containerName);
+    if (pid === null) throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} is not running: start it with \`berth ws start\`, then retry.`, { field: 'name' });
+    return connectInNetns(this.tools.transport, { pid, workspace: s.containerName }, port);
   }
 
   async list(): Promise<WorkspaceHandle[]> {

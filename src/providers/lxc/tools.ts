@@ -61,6 +61,13 @@ export class LxcTools {
     throw toolError('lxc-info', r, 'asking for a container state', this.transport.description);
   }
 
+  /** The host PID of a running container's init (`lxc-info -p -H`), or null when it is not running. */
+  async initPid(name: string): Promise<number | null> {
+    const r = await this.run('lxc-info', ['-n', name, '-p', '-H']);
+    const pid = Number(r.stdout.trim());
+    return r.code === 0 && Number.isInteger(pid) && pid > 1 ? pid : null;
+  }
+
   /** True when the container's cgroup holds processes (cgroup v1 pids hierarchy, or v2). */
   private async runningByCgroup(name: string): Promise<boolean> {
     for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {

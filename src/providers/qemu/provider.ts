@@ -8,6 +8,7 @@
 import { BerthError, isBerthImageName, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import { checkSpec } from '../spec-check.js';
 import { VM_PACKAGES, parseVmImage, vmImageFile, vmImagePaths, type VmImage } from '../../images/qemu-disk.js';
+import type { Duplex } from 'node:stream';
 import { LocalTransport, type ExecSession, type SshTransport, type Transport } from '../../transport/index.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { containerName } from '../naming.js';
@@ -182,6 +183,17 @@ export class QemuProvider implements Provider {
     const port = Number((await this.host.readFile(paths.port).catch(() => Buffer.from(''))).toString().trim());
     const guest = await this.guest(h.workspaceId, paths, meta, port);
     return guest.exec({ cmd: req.cmd, tty: req.tty, cols: req.cols, rows: req.rows, cwd: req.cwd, env: { ...meta.env, ...req.env } });
+  }
+
+  /** Through the guest's pooled SSH connection: a direct-tcpip channel to the guest's loopback, no process in the guest. */
+  async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
+    const { paths, meta } = await this.open(h);
+    if ((await runningPid(this.host, paths)) === null) {
+      throw new BerthError('FAILED_PRECONDITION', `Workspace ${meta.name} is not running: start it with \`berth ws start ${meta.name}\`, then retry.`, { field: 'name' });
+    }
+    const sshPort = Number((await this.host.readFile(paths.port).catch(() => Buffer.from(''))).toString().trim());
+    const guest = await this.guest(h.workspaceId, paths, meta, sshPort);
+    return guest.connectTcp('127.0.0.1', port);
   }
 
   async list(): Promise<WorkspaceHandle[]> {

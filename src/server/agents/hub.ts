@@ -190,12 +190,24 @@ export class AgentHub {
 
   /** Starts a command in a workspace on a node and wires its streams to `sink`. */
   async openExec(nodeId: string, workspaceId: string, request: ExecRequest, sink: ExecSink): Promise<ExecChannel> {
+    return this.openSession(nodeId, workspaceId, sink, (peer, sessionId) => peer.request('exec.open', { sessionId, workspaceId, request }, 60_000));
+  }
+
+  /**
+   * A TCP connection to `port` on the workspace's loopback, opened by its node, as an exec
+   * session: output is the connection's bytes, eof half-closes, exit 0 when it closed.
+   */
+  async openPort(nodeId: string, workspaceId: string, port: number, sink: ExecSink): Promise<ExecChannel> {
+    return this.openSession(nodeId, workspaceId, sink, (peer, sessionId) => peer.request('port.open', { sessionId, workspaceId, port }, 30_000));
+  }
+
+  private async openSession(nodeId: string, workspaceId: string, sink: ExecSink, open: (peer: RpcPeer, sessionId: string) => Promise<unknown>): Promise<ExecChannel> {
     const c = this.connections.get(nodeId);
     if (!c) throw new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.');
     const sessionId = randomUUID();
     this.execSessions.set(sessionId, { nodeId, workspaceId, sink });
     try {
-      await c.peer.request('exec.open', { sessionId, workspaceId, request }, 60_000);
+      await open(c.peer, sessionId);
     } catch (err) {
       this.execSessions.delete(sessionId);
       throw err;

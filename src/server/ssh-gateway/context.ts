@@ -11,8 +11,8 @@ import type { WorkspacesService } from '../services/workspaces.js';
 
 /** The server parts the gateway uses. */
 export interface GatewayDeps {
-  /** `onWorkspaceEnded` lets the gateway drop connections to a workspace that stopped; optional for test hubs. */
-  hub: Pick<AgentHub, 'openExec'> & Partial<Pick<AgentHub, 'onWorkspaceEnded'>>;
+  /** `onWorkspaceEnded` lets the gateway drop connections to a workspace that stopped, `openPort` forwards without a helper command; both optional for test hubs. */
+  hub: Pick<AgentHub, 'openExec'> & Partial<Pick<AgentHub, 'onWorkspaceEnded' | 'openPort'>>;
   workspaces: Pick<WorkspacesService, 'forExec'>;
   audit: Pick<AuditLog, 'record'>;
   /** The user a public key belongs to, or null. */

@@ -35,12 +35,27 @@ export interface ExecOutput {
 }
 
 /** Starts `request` in the workspace; output goes to the callbacks as it arrives. */
-export async function openExec(deps: Pick<GatewayDeps, 'hub'>, ws: Workspace, request: ExecRequest, out: ExecOutput): Promise<ExecPipe> {
+export function openExec(deps: Pick<GatewayDeps, 'hub'>, ws: Workspace, request: ExecRequest, out: ExecOutput): Promise<ExecPipe> {
+  return openPipe((sink) => deps.hub.openExec(ws.nodeId, ws.id, request, sink), out);
+}
+
+/**
+ * Opens a TCP connection to `port` on the workspace's loopback, made by its node; the
+ * connection's bytes come out as stdout. Null when this hub cannot open connections (then
+ * callers use a helper command through openExec); UNSUPPORTED from the node likewise.
+ */
+export function openPort(deps: Pick<GatewayDeps, 'hub'>, ws: Workspace, port: number, out: ExecOutput): Promise<ExecPipe> | null {
+  const hub = deps.hub;
+  if (!hub.openPort) return null;
+  return openPipe((sink) => hub.openPort!(ws.nodeId, ws.id, port, sink), out);
+}
+
+async function openPipe(open: (sink: Parameters<GatewayDeps['hub']['openExec']>[3]) => Promise<ExecChannel>, out: ExecOutput): Promise<ExecPipe> {
   let finish!: (end: ExecEnd) => void;
   const done = new Promise<ExecEnd>((resolve) => (finish = resolve));
   let outputHeld = false;
   let channel: ExecChannel | null = null;
-  channel = await deps.hub.openExec(ws.nodeId, ws.id, request, {
+  channel = await open({
     output: (stream, data) => {
       const accepted = (stream === 'stdout' ? out.stdout : out.stderr)(data);
       if (accepted !== false || outputHeld || !out.drain || !channel) return;

@@ -1,15 +1,18 @@
 /**
  * `direct-tcpip` channels (`ssh -L`): a TCP connection to a host and port as seen from inside
- * the workspace, bridged through a helper command there, so the gateway never needs a network
- * path to the workspace. The helper is `nc` (busybox has it) or, failing that, bash's
- * /dev/tcp; a workspace with neither gets a channel failure that says so. The channel is
- * confirmed once the helper has started (bash: once connected); nc connects after that, so a
- * refused connection through nc shows up as a channel that closes at once.
+ * the workspace. A loopback target (localhost, 127.0.0.1, ::1) is opened by the node itself
+ * inside the workspace's network (the provider's `connect`: no process in the workspace, and
+ * a service bound to 127.0.0.1 there is reachable). Any other target, or a provider that cannot
+ * connect, goes through a helper command in the workspace, so the gateway never needs a
+ * network path to it: `nc` (busybox has it) or, failing that, bash's /dev/tcp; a workspace
+ * with neither gets a channel failure that says so. That channel is confirmed once the helper
+ * has started (bash: once connected); nc connects after that, so a refused connection through
+ * nc shows up as a channel that closes at once.
  */
 import type { AcceptConnection, Connection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
 import { audit, printable, type ConnContext } from './context.js';
-import { openExec, type ExecPipe } from './exec-bridge.js';
+import { openExec, openPort, type ExecPipe } from './exec-bridge.js';
 import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
 
 const MARKER = 0x53; // 'S'
@@ -47,6 +50,9 @@ export async function handleForward(
     audit(ctx, 'ssh.forward.start', 'denied', `forward ${target}: ${e.code}`);
     return rejectChannel(client, reject, OPEN_FAILURE.administrativelyProhibited, `berth: ${e.message}`);
   }
+
+  const direct = LOOPBACK.has(String(info.destIP).toLowerCase()) ? await openDirect(ctx, client, accept, reject, ws, target, info.destPort) : 'fallback';
+  if (direct !== 'fallback') return;
 
   let channel: ServerChannel | null = null;
   let started!: () => void;
@@ -90,6 +96,54 @@ export async function handleForward(
   channel = ch;
   audit(ctx, 'ssh.forward.start', 'ok', `forward ${target}`);
   for (const d of early.splice(0)) ch.write(d);
+  await bridge(ctx, ch, pipe, target);
+}
+
+/** Targets the node can open itself, inside the workspace's network namespace. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', 'ip6-localhost']);
+
+/**
+ * A forward opened by the node (port.open). 'fallback' when the node's provider cannot open
+ * connections, so the helper command is used instead; otherwise the channel was handled.
+ */
+async function openDirect(
+  ctx: ConnContext,
+  client: Connection,
+  accept: AcceptConnection<ServerChannel>,
+  reject: () => void,
+  ws: Workspace,
+  target: string,
+  port: number,
+): Promise<'done' | 'fallback'> {
+  let channel: ServerChannel | null = null;
+  const early: Buffer[] = [];
+  const opening = openPort(ctx.deps, ws, port, {
+    stdout: (d) => (channel ? channel.write(d) : void early.push(d)),
+    stderr: () => {},
+    drain: (fn) => (channel ? channel.once('drain', fn) : fn()),
+    inputPaused: (paused) => (paused ? channel?.pause() : channel?.resume()),
+  });
+  if (!opening) return 'fallback';
+  let pipe: ExecPipe;
+  try {
+    pipe = await opening;
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.code === 'UNSUPPORTED') return 'fallback';
+    audit(ctx, 'ssh.forward.start', 'error', `forward ${target}: ${e.message}`);
+    rejectChannel(client, reject, OPEN_FAILURE.connectFailed, `berth: ${e.message}`);
+    return 'done';
+  }
+  const ch = accept();
+  channel = ch;
+  audit(ctx, 'ssh.forward.start', 'ok', `forward ${target}`);
+  for (const d of early.splice(0)) ch.write(d);
+  await bridge(ctx, ch, pipe, target);
+  return 'done';
+}
+
+/** Pipes an accepted channel and a pipe into the workspace both ways until either ends. */
+async function bridge(ctx: ConnContext, ch: ServerChannel, pipe: ExecPipe, target: string): Promise<void> {
   let sent = 0;
   ch.on('data', (d: Buffer) => {
     sent += d.length;
