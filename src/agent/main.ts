@@ -11,6 +11,7 @@ import { createNodeBackends } from '../providers/registry.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
 import { fetchPinnedCa } from './connection/trust.js';
+import { PORT_POLL_MS, PortWatcher } from './runtime/port-watch.js';
 import { AgentRuntime } from './runtime/runtime.js';
 import { AgentState } from './state.js';
 
@@ -105,12 +106,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     },
     onEvent: (name, payload) => runtime.onEvent(name, payload),
     onBinary: (frame) => runtime.onBinary(frame),
+    onConnected: () => ports.resendAll(),
   });
+  const ports = new PortWatcher(() => runtime.portTargets(), (name, payload) => dialer?.emit(name, payload), log, pollMs('BERTH_PORT_POLL_MS', PORT_POLL_MS));
+  ports.start();
   void dialer.start();
   return {
     nodeId: saved.nodeId,
     revoked,
     stop: async () => {
+      ports.stop();
       runtime.closeAll();
       dialer?.stop();
     },
@@ -173,4 +178,10 @@ async function resolveJoinTarget(opts: AgentOptions): Promise<{ server: string; 
     throw new BerthError('FAILED_PRECONDITION', `The join token pins no CA, but ${server} is https; mint a new token with \`berth node join-token\` against the https URL.`, { field: 'join-token' });
   }
   return { server, token: parsed.secret, ca: await fetchPinnedCa(server, parsed.fingerprint) };
+}
+
+/** A poll interval from the environment (tests make it short), or the default. */
+function pollMs(name: string, fallback: number): number {
+  const ms = Number(process.env[name]);
+  return Number.isInteger(ms) && ms >= 50 && ms <= 60_000 ? ms : fallback;
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
 import { execRequestSchema } from './exec.js';
+import { listeningPortSchema, MAX_REPORTED_PORTS } from './ports.js';
 import { imageRefSchema } from './image-ref.js';
 import { imageSchema, imageSourceSchema, MAX_CPUS, MAX_PACKAGES, nodeResourcesSchema, packageNameSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
 import { envSchema, nameSchema, workspaceIdSchema } from './values.js';
@@ -137,6 +138,8 @@ export const agentEvents = {
   'exec.resize': z.object({ sessionId: z.string(), cols: z.number().int().positive().max(10_000), rows: z.number().int().positive().max(10_000) }),
   /** server → agent: the client went away; end the session. */
   'exec.close': z.object({ sessionId: z.string() }),
+  /** agent → server: the ports listening in a workspace changed (sent whole; again for every workspace after each hello). */
+  'ports.changed': z.object({ workspaceId: z.string(), ports: z.array(listeningPortSchema).max(MAX_REPORTED_PORTS) }),
 } as const;
 export type AgentEvent = keyof typeof agentEvents;
 export type AgentEventPayload<E extends AgentEvent> = z.infer<(typeof agentEvents)[E]>;

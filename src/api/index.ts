@@ -19,3 +19,4 @@ export * from './spec-durations.js';
 export * from './service-graph.js';
 export * from './project-spec.js';
 export * from './spec-resolve.js';
+export * from './ports.js';

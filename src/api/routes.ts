@@ -40,6 +40,7 @@ import { workspaceDeleteSchema } from './resources.js';
 // Node trust: the CA, credential rotation, removal.
 import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
 import { nodesSshPostSchema } from './ssh-nodes.js';
+import { workspacePortsSchema } from './ports.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -77,6 +78,7 @@ export const routes = {
     response: z.object({ workspace: workspaceSchema, operation: operationSchema }),
   },
   workspaceGet: { method: 'GET', path: '/workspaces/:name', auth: 'user', body: null, response: workspaceSchema },
+  workspacePortsGet: { method: 'GET', path: '/workspaces/:name/ports', auth: 'user', body: null, response: workspacePortsSchema },
   workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', auth: 'user', body: null, response: operationResult },
   workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
   workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', auth: 'user', body: workspaceStopPostSchema, response: operationResult },

@@ -41,6 +41,7 @@ const TOP: Array<Entry | Group> = [
   { names: ['ssh'], load: async () => (await import('./commands/ssh.js')).registerSsh },
   { names: ['config-ssh'], load: async () => (await import('./commands/config-ssh.js')).registerConfigSsh },
   { names: ['open'], load: async () => (await import('./commands/open.js')).registerOpen },
+  { names: ['ports'], load: async () => (await import('./commands/ports.js')).registerPorts },
   {
     name: 'node',
     description: 'manage the machines that run workspaces',

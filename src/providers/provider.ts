@@ -7,6 +7,7 @@
 import type { ExecRequest, OpContext, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
 import type { Duplex } from 'node:stream';
 import type { ExecSession } from '../transport/index.js';
+import type { PortSource } from './ports/scanner.js';
 
 /** What a provider needs to find its workspace again, persisted by the agent across restarts. */
 export interface WorkspaceHandle {
@@ -62,6 +63,11 @@ export interface Provider {
    * back to a helper command run through exec.
    */
   connect?(h: WorkspaceHandle, port: number): Promise<Duplex>;
+  /**
+   * Where the workspace's listening sockets can be read (its /proc/net tables as its own
+   * network sees them, and their owners); FAILED_PRECONDITION when it is not running.
+   */
+  portSource?(h: WorkspaceHandle): Promise<PortSource>;
   /** Every workspace this provider created on this node, found by berth's labels. */
   list(): Promise<WorkspaceHandle[]>;
 }

@@ -37,6 +37,8 @@ export class Dialer {
       onRequest: RequestHandler;
       onEvent: EventHandler;
       onBinary: (frame: Buffer) => void;
+      /** Told after every welcome: a new connection, to which state held by the server must be sent again. */
+      onConnected?: () => void;
     },
   ) {}
 
@@ -116,6 +118,7 @@ export class Dialer {
         this.heartbeat = setInterval(() => void this.sendReport(peer, 'heartbeat'), frame.heartbeatMs);
         this.connectedOnce?.();
         this.connectedOnce = null;
+        this.opts.onConnected?.();
       },
       onProtocolError: (err) => log.warn({ err: err.message }, 'server sent a bad frame'),
       onHandlerError: (err) => log.error({ err }, 'handling a frame from the server failed'),

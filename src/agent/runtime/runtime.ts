@@ -20,6 +20,7 @@ import type { Provider, ProviderStatus, WorkspaceHandle } from '../../providers/
 import type { NodeBackends } from '../../providers/registry.js';
 import type { AgentReport } from '../connection/dialer.js';
 import type { AgentState } from '../state.js';
+import type { PortTarget } from './port-watch.js';
 import { streamSession } from './stream-session.js';
 import { ExecSessions } from './exec-sessions.js';
 import type { Emit, ExecLink } from './link.js';
@@ -110,6 +111,14 @@ export class AgentRuntime {
         await p.destroy(found, this.silentOp()).catch((err) => this.log.error({ err }, 'could not reap workspace'));
       }
     }
+  }
+
+  /** Each workspace this node holds, with its provider: what the port watcher reads. */
+  portTargets(): PortTarget[] {
+    return [...this.handles.values()].flatMap((handle) => {
+      const provider = this.backends.providers.find((p) => p.kind === handle.kind);
+      return provider ? [{ workspaceId: handle.workspaceId, provider, handle }] : [];
+    });
   }
 
   /** The report for hello and heartbeats. */

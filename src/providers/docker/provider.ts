@@ -7,6 +7,7 @@ import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type W
 import type { Duplex } from 'node:stream';
 import { LocalTransport, type ExecSession, type Transport } from '../../transport/index.js';
 import { connectInNetns } from '../netns-connect.js';
+import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import { containerName } from '../naming.js';
@@ -213,17 +214,26 @@ export class DockerProvider implements Provider {
 
   /** From inside the container's network namespace, so services on its loopback are reachable (netns-connect.ts). */
   async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
+    const { pid, name } = await this.runningPid(h, 'opening a connection');
+    return connectInNetns(this.host, { pid, workspace: name }, port);
+  }
+
+  /** The container's tables and sockets, read from this host's /proc at its init's PID. */
+  async portSource(h: WorkspaceHandle): Promise<PortSource> {
+    return hostPortSource(this.host, (await this.runningPid(h, 'listing its ports')).pid);
+  }
+
+  /** The host PID of a running container's init; FAILED_PRECONDITION when it is not running. */
+  private async runningPid(h: WorkspaceHandle, doing: string): Promise<{ pid: number; name: string }> {
     const { state, container } = this.containerOf(h);
-    let pid: number;
     try {
       const info = await container.inspect();
       if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
-      pid = info.State.Pid;
+      return { pid: info.State.Pid, name: state.containerName || h.workspaceId };
     } catch (err) {
       if (err instanceof BerthError) throw err;
-      throw this.stateError(err, h, state, 'opening a connection');
+      throw this.stateError(err, h, state, doing);
     }
-    return connectInNetns(this.host, { pid, workspace: state.containerName || h.workspaceId }, port);
   }
 
   async list(): Promise<WorkspaceHandle[]> {

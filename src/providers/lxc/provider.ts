@@ -11,6 +11,7 @@ import { silentOp } from '../../api/index.js';
 import type { ExecSession, Transport } from '../../transport/index.js';
 import { containerName } from '../naming.js';
 import { connectInNetns } from '../netns-connect.js';
+import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import { checkSpec } from '../spec-check.js';
@@ -237,10 +238,21 @@ export class LxcProvider implements Provider {
 
   /** From inside the container's network namespace, so services on its loopback are reachable (netns-connect.ts). */
   async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
+    const { pid, name } = await this.runningPid(h);
+    return connectInNetns(this.tools.transport, { pid, workspace: name }, port);
+  }
+
+  /** The container's tables and sockets, read from the node's /proc at its init's PID. */
+  async portSource(h: WorkspaceHandle): Promise<PortSource> {
+    return hostPortSource(this.tools.transport, (await this.runningPid(h)).pid);
+  }
+
+  /** The host PID of a running container's init; FAILED_PRECONDITION when it is not running. */
+  private async runningPid(h: WorkspaceHandle): Promise<{ pid: number; name: string }> {
     const s = readHandle(h);
     const pid = await this.tools.initPid(s.containerName);
     if (pid === null) throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} is not running: start it with \`berth ws start\`, then retry.`, { field: 'name' });
-    return connectInNetns(this.tools.transport, { pid, workspace: s.containerName }, port);
+    return { pid, name: s.containerName };
   }
 
   async list(): Promise<WorkspaceHandle[]> {

@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { LocalTransport, type ExecSession, type SshTransport, type Transport } from '../../transport/index.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { containerName } from '../naming.js';
+import { guestPortSource, type PortSource } from '../ports/scanner.js';
 import { probeAccel, pickMachine, type AccelVerdict } from './accel.js';
 import { checkSocketPath, QEMU_BINARY, qemuRoot, vmPaths, vmSize, type Machine, type VmPaths } from './config.js';
 import { makeHandle, parseMeta, readHandle, type VmMeta } from './handle.js';
@@ -187,13 +188,22 @@ export class QemuProvider implements Provider {
 
   /** Through the guest's pooled SSH connection: a direct-tcpip channel to the guest's loopback, no process in the guest. */
   async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
+    return (await this.runningGuest(h)).connectTcp('127.0.0.1', port);
+  }
+
+  /** The guest's own /proc, read through its SSH connection. */
+  async portSource(h: WorkspaceHandle): Promise<PortSource> {
+    return guestPortSource(await this.runningGuest(h));
+  }
+
+  /** The pooled SSH transport of a running guest; FAILED_PRECONDITION when it is not running. */
+  private async runningGuest(h: WorkspaceHandle): Promise<SshTransport> {
     const { paths, meta } = await this.open(h);
     if ((await runningPid(this.host, paths)) === null) {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${meta.name} is not running: start it with \`berth ws start ${meta.name}\`, then retry.`, { field: 'name' });
     }
     const sshPort = Number((await this.host.readFile(paths.port).catch(() => Buffer.from(''))).toString().trim());
-    const guest = await this.guest(h.workspaceId, paths, meta, sshPort);
-    return guest.connectTcp('127.0.0.1', port);
+    return this.guest(h.workspaceId, paths, meta, sshPort);
   }
 
   async list(): Promise<WorkspaceHandle[]> {

@@ -24,6 +24,7 @@ import {
 import { RpcPeer } from '../../rpc/peer.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
+import { PortsRegistry } from './ports.js';
 import { reconcileReports } from './reconcile.js';
 
 /** Receives one exec session's output. */
@@ -63,6 +64,8 @@ export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 40
 /** Tracks connected agents and talks to them. */
 export class AgentHub {
   private readonly connections = new Map<string, Connection>();
+  /** What each workspace listens on, as its node last said (ports.ts). */
+  readonly ports = new PortsRegistry();
   private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
@@ -143,6 +146,7 @@ export class AgentHub {
       peer.close();
       if (conn && this.connections.get(node.id) === conn) {
         this.connections.delete(node.id);
+        this.ports.forgetNode(node.id);
         log.info('agent disconnected');
       }
       for (const [id, s] of this.execSessions) {
@@ -278,6 +282,11 @@ export class AgentHub {
       case 'op.log': {
         const p = payload as AgentEventPayload<'op.log'>;
         if (this.opNodes.get(p.opId) === nodeId) this.ops.reporter(p.opId)?.log(p.line);
+        return;
+      }
+      case 'ports.changed': {
+        const p = payload as AgentEventPayload<'ports.changed'>;
+        this.ports.set(nodeId, p.workspaceId, p.ports);
         return;
       }
       case 'exec.pause':

@@ -18,6 +18,8 @@ import {
   type WorkspacesPost,
   type WorkspaceStatus,
   type SshGateway,
+  type WorkspacePorts,
+  isLoopbackAddress,
   workspacesPostSchema,
 } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
@@ -337,6 +339,14 @@ export class WorkspacesService {
     return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.log(`node ${ws.nodeName} is offline: removed berth's record only; the node's agent deletes the workspace when it returns`);
     });
+  }
+
+  /** What the workspace listens on, as its node last pushed it (an empty list with observedAt null before any report). */
+  async ports(user: User, name: string, via: { sourceIp?: string } = {}): Promise<WorkspacePorts> {
+    const ws = await this.get(user, name, via);
+    const seen = this.hub.ports.get(ws.id, ws.nodeId);
+    const ports = (seen?.ports ?? []).map((p) => ({ ...p, loopbackOnly: p.addresses.length > 0 && p.addresses.every(isLoopbackAddress) }));
+    return { workspace: ws.name, observedAt: seen?.at ?? null, ports };
   }
 
   /** The row an exec needs: the workspace must be running on an online node. */

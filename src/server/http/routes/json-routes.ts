@@ -31,6 +31,7 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
     followCreate(s, ctx.user, ctx.body, write, closed),
   );
   registerRoute(app, store, 'workspaceGet', async ({ user, params, ip }) => s.workspaces.get(user, params.name, { sourceIp: ip }));
+  registerRoute(app, store, 'workspacePortsGet', async ({ user, params, ip }) => s.workspaces.ports(user, params.name, { sourceIp: ip }));
   registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }), 202);
   registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }), 202);
   registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }), 202);

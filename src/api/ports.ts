@@ -1,0 +1,40 @@
+/**
+ * Ports listening inside a workspace, as its own network sees them: found by the node's agent
+ * (from the workspace's /proc/net tables), pushed to the server when they change, and shown
+ * by `berth ports`.
+ */
+import { z } from 'zod';
+
+/** The most ports one workspace reports; past this the list is cut (a port scanner's worth). */
+export const MAX_REPORTED_PORTS = 1024;
+
+/** One listening socket (IPv4 and IPv6 listeners on one port are one entry with both addresses). */
+export const listeningPortSchema = z.object({
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['tcp', 'udp']),
+  /** Where it listens inside the workspace: `0.0.0.0`, `::`, `127.0.0.1`, `::1`, an interface address. */
+  addresses: z.array(z.string().max(64)).max(16),
+  /** The process that owns the socket, when the node could tell. */
+  process: z.object({ pid: z.number().int().positive(), name: z.string().max(64) }).nullable(),
+});
+export type ListeningPort = z.infer<typeof listeningPortSchema>;
+
+/** A port as the API shows it: what listens, and what the spec says about it. */
+export const workspacePortSchema = listeningPortSchema.extend({
+  /** True when it listens only on loopback: reachable through berth, not on the workspace's address. */
+  loopbackOnly: z.boolean(),
+});
+export type WorkspacePort = z.infer<typeof workspacePortSchema>;
+
+/** GET /workspaces/:name/ports. `observedAt` is null while the node has not reported (offline, or just connected). */
+export const workspacePortsSchema = z.object({
+  workspace: z.string(),
+  observedAt: z.string().nullable(),
+  ports: z.array(workspacePortSchema),
+});
+export type WorkspacePorts = z.infer<typeof workspacePortsSchema>;
+
+/** Whether an address is loopback only (127/8, ::1). */
+export function isLoopbackAddress(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}
