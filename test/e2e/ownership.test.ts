@@ -168,6 +168,7 @@ function cases(): Record<RouteName, Case[]> {
     // name he typed is taken, never whose it is or anything about it.
     workspacesPost: onWorkspaces((name) => ({ body: { name }, expect: [409] })),
     workspaceGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
+    workspacePortsGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
     workspaceStartPost: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
     workspaceStopPost: onWorkspaces((name) => ({ params: { name }, body: {}, expect: [404] })),
     workspaceRestartPost: onWorkspaces((name) => ({ params: { name }, body: {}, expect: [404] })),

@@ -141,8 +141,16 @@ const agentFrame: fc.Arbitrary<Frame> = fc.oneof(
     weight: 3,
     arbitrary: fc
       .record({
-        name: hostileString(['op.progress', 'op.log', 'exec.exit', 'exec.pause', 'exec.resume', 'exec.close', '__proto__', 'constructor', 'toString', 'hasOwnProperty']),
-        payload: fc.oneof(hostileJson, fc.record({ opId: hostileString(), sessionId: hostileString(), stage: hostileString(), fraction: hostileNumber, line: hostileString(), exitCode: hostileNumber, stream: fc.constantFrom('input', 'output') }, { requiredKeys: [] })),
+        name: hostileString(['op.progress', 'op.log', 'exec.exit', 'exec.pause', 'exec.resume', 'exec.close', 'ports.changed', '__proto__', 'constructor', 'toString', 'hasOwnProperty']),
+        payload: fc.oneof(
+          hostileJson,
+          fc.record({ opId: hostileString(), sessionId: hostileString(), stage: hostileString(), fraction: hostileNumber, line: hostileString(), exitCode: hostileNumber, stream: fc.constantFrom('input', 'output') }, { requiredKeys: [] }),
+          // A node reporting ports for any workspace id, its own or not, with hostile entries.
+          fc.record({
+            workspaceId: hostileString(),
+            ports: fc.array(fc.record({ port: hostileNumber, protocol: fc.constantFrom('tcp', 'udp', 'sctp'), addresses: fc.array(hostileString(), { maxLength: 20 }), process: fc.option(fc.record({ pid: hostileNumber, name: hostileString() })) }), { maxLength: 5 }),
+          }),
+        ),
       })
       .map((r): Frame => ({ kind: 'json', value: { type: 'event', ...r } })),
   },
