@@ -57,6 +57,9 @@ interface Connection {
 /** Told when a workspace stops, restarts or is deleted, with the error its sessions ended with. */
 export type WorkspaceEndedListener = (workspace: { id: string; name: string }, error: ApiError) => void;
 
+/** Told of a node's report (its workspaces and orphans) after reconcile applied it; must not throw. */
+export type ReportListener = (nodeId: string, report: Pick<Extract<AgentFrame, { type: 'heartbeat' }>, 'workspaces' | 'orphans'>) => void;
+
 /** WebSocket close codes the agent understands. */
 export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003, revoked: 4004 } as const;
 
@@ -66,6 +69,8 @@ export class AgentHub {
   private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
+  /** Told of every stored report (crash safety: the server-side reaper, services/reaper.ts). */
+  private readonly reportListeners = new Set<ReportListener>();
   /** Which node runs each operation the hub asked for, so only that node may report on it. */
   private readonly opNodes = new Map<string, string>();
 
@@ -250,6 +255,12 @@ export class AgentHub {
     return () => this.connectedListeners.delete(listener);
   }
 
+  /** Calls `listener` with each hello's and heartbeat's report once it is stored; returns a function that stops it. */
+  onReport(listener: ReportListener): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
+  }
+
   /** Closes every agent connection (server shutdown). */
   closeAll(): void {
     for (const c of this.connections.values()) c.socket.close(1001, 'server shutting down');
@@ -313,6 +324,8 @@ export class AgentHub {
       await reconcileReports(this.store, nodeId, report.workspaces, log, graceMs);
     } catch (err) {
       log.warn({ err }, 'could not record agent report');
+      return;
     }
+    for (const listener of this.reportListeners) listener(nodeId, report);
   }
 }

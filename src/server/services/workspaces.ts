@@ -42,6 +42,8 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 export class WorkspacesService {
   /** When this server process started: creates recorded before it were cut off by a restart. */
   private readonly startedAt = new Date().toISOString();
+  /** Workspaces this process is rolling back, finishing a delete of, or deleting: not to be picked up twice. */
+  private readonly settling = new Set<string>();
   /** The tail of the one-at-a-time placement queue (see create). */
   private placing: Promise<unknown> = Promise.resolve();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
@@ -56,27 +58,83 @@ export class WorkspacesService {
     /** How the scheduler picks among fitting nodes (`berth server --placement`). */
     private readonly placement: PlacementStrategy = 'spread',
   ) {
-    // Creates cut off by a restart are rolled back as their nodes connect.
+    // Creates cut off by a restart are rolled back, and deletes cut off finished, as their
+    // nodes connect; operations cut off then say how their workspace ended up.
     this.hub.onNodeConnected((nodeId) => void this.rollBackCreates(nodeId).catch(() => {}));
+    this.hub.onNodeConnected((nodeId) => void this.resumeDeletes(nodeId).catch(() => {}));
+    this.hub.onNodeConnected((nodeId) => void this.noteSettled(nodeId).catch(() => {}));
     // Workspaces removed with --force while their node was away are deleted there now.
     this.hub.onNodeConnected((nodeId) => void reapTombstones(this.store, this.hub, this.audit, nodeId).catch(() => {}));
   }
 
   /**
    * Settles rows a previous server process left mid-operation. A create that was cut off stays
-   * `creating` until its node is connected, and is then rolled back (see rollBackCreates): the
-   * node removes what it made and the row goes, so nobody has to clean up by hand. Any other
-   * transition becomes `unknown` until the node's next report says what the workspace really is.
+   * `creating` until its node is connected, and is then rolled back (see rollBackCreates); a
+   * delete stays `deleting` and is finished then (resumeDeletes): the desired state is "gone"
+   * either way, so nobody has to clean up by hand. Any other transition becomes `unknown` until
+   * the node's next report says what the workspace really is.
    */
   async recoverInterrupted(): Promise<number> {
     const now = new Date().toISOString();
-    const created = await this.store.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'creating').executeTakeFirstOrThrow();
+    const pending = await this.store.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['creating', 'deleting']).executeTakeFirstOrThrow();
     const others = await this.store.db
       .updateTable('workspaces')
       .set({ status: 'unknown', updated_at: now })
-      .where('status', 'in', TRANSITIONAL.filter((t) => t !== 'creating'))
+      .where('status', 'in', TRANSITIONAL.filter((t) => t !== 'creating' && t !== 'deleting'))
       .executeTakeFirst();
-    return Number(created.n) + Number(others.numUpdatedRows);
+    return Number(pending.n) + Number(others.numUpdatedRows);
+  }
+
+  /**
+   * Finishes deletes on `nodeId` that no operation is running: ones a server restart cut off,
+   * or whose node dropped away mid-delete. The node's delete is idempotent (it removes whatever
+   * carries the workspace's labels), then the row goes. A node that fails it keeps the row
+   * `deleting` until it connects again.
+   */
+  async resumeDeletes(nodeId: string): Promise<string[]> {
+    const rows = await this.store.db
+      .selectFrom('workspaces')
+      .select(['id', 'name'])
+      .where('node_id', '=', nodeId)
+      .where('status', '=', 'deleting')
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.status', '=', 'running'))))
+      .execute();
+    const done: string[] = [];
+    for (const row of rows) {
+      if (this.settling.has(row.id)) continue;
+      this.settling.add(row.id);
+      try {
+        await this.hub.request(nodeId, 'workspace.delete', { opId: `resume-delete-${row.id}`, workspaceId: row.id }, 5 * 60_000);
+        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).where('status', '=', 'deleting').execute();
+        done.push(row.name);
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: `workspace/${row.name}`, outcome: 'ok', detail: 'a delete cut off (server restart or node gone) was finished on its node' });
+        await this.amendInterruptedOf(row.id, (kind) => `The server restarted while this ${kind} ran (interrupted); berth finished the delete when the node connected again: workspace ${row.name} is gone.`);
+      } catch (err) {
+        const e = toApiError(err);
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: `workspace/${row.name}`, outcome: 'error', detail: `finishing a cut-off delete: ${e.code}: ${e.message}; retried when the node connects again` });
+      } finally {
+        this.settling.delete(row.id);
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Once a node's first report is applied, rewrites the error of each start, stop or restart a
+   * restart cut off on it to say what the workspace is now (its row follows the report).
+   */
+  async noteSettled(nodeId: string): Promise<void> {
+    for (const op of this.ops.interruptedOps()) {
+      if (!op.workspaceId || !['workspace.start', 'workspace.stop', 'workspace.restart'].includes(op.kind)) continue;
+      const row = await this.store.db.selectFrom('workspaces').select(['name', 'status', 'node_id']).where('id', '=', op.workspaceId).executeTakeFirst();
+      if (!row || row.node_id !== nodeId || TRANSITIONAL.includes(row.status as WorkspaceStatus) || row.status === 'unknown') continue;
+      await this.ops.amendInterrupted(op.id, `The server restarted while this ${op.kind.slice('workspace.'.length)} ran (interrupted); its node reports workspace ${row.name} ${row.status} now.`);
+    }
+  }
+
+  /** Rewrites the errors of operations on a workspace that the last restart cut off (see Operations.amendInterrupted). */
+  private async amendInterruptedOf(workspaceId: string, message: (kind: string) => string): Promise<void> {
+    for (const op of this.ops.interruptedOps().filter((o) => o.workspaceId === workspaceId)) await this.ops.amendInterrupted(op.id, message(op.kind.replace(/^workspace\./, '')));
   }
 
   /**
@@ -103,14 +161,18 @@ export class WorkspacesService {
       // Claim it, so two connects in a row do not roll it back twice.
       const claimed = await this.store.db.updateTable('workspaces').set({ status: 'deleting', updated_at: new Date().toISOString() }).where('id', '=', row.id).where('status', '=', 'creating').executeTakeFirst();
       if (Number(claimed.numUpdatedRows) !== 1) continue;
+      this.settling.add(row.id);
       try {
         await this.hub.request(nodeId, 'workspace.delete', { opId: `rollback-${row.id}`, workspaceId: row.id }, 5 * 60_000);
         await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
         rolledBack.push(row.name);
         await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'ok', detail: 'a create cut off by a server restart was rolled back on its node' });
+        await this.amendInterruptedOf(row.id, () => `The server restarted while this create ran (interrupted); it was rolled back: workspace ${row.name} was removed from its node and from berth. Create it again.`);
       } catch (err) {
         await this.store.db.updateTable('workspaces').set({ status: 'creating', updated_at: new Date().toISOString() }).where('id', '=', row.id).execute();
         await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'error', detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again` });
+      } finally {
+        this.settling.delete(row.id);
       }
     }
     return rolledBack;
@@ -230,6 +292,7 @@ export class WorkspacesService {
   async transition(user: User, name: string, what: Transition, opts: { timeoutSeconds?: number; force?: boolean } = {}): Promise<Operation> {
     const ws = await this.get(user, name);
     if (what === 'delete' && ws.status === 'creating') return this.deleteWhileCreating(user, ws);
+    if (what === 'delete' && ws.status === 'deleting') return this.deleteWhileDeleting(user, ws, opts.force ?? false);
     if (TRANSITIONAL.includes(ws.status)) {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}; wait for that to finish and retry.`, { field: 'name' });
     }
@@ -241,8 +304,22 @@ export class WorkspacesService {
       const orForce = what === 'delete' ? ` Or remove only berth's record with \`berth ws rm ${name} --force\`: the node deletes the workspace when it returns.` : '';
       throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; start its agent and retry.${orForce}`, { field: 'name' });
     }
-    const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     const before = ws.status;
+    // A delete is marked before its claim, so resumeDeletes never takes a row this process is
+    // about to delete for a cut-off one (until the operation's row exists).
+    if (what === 'delete') this.settling.add(ws.id);
+    try {
+      return await this.claimAndRun(user, ws, what, before, opts);
+    } catch (err) {
+      if (what === 'delete') this.settling.delete(ws.id);
+      throw err;
+    }
+  }
+
+  /** The claim and the operation of transition(). */
+  private async claimAndRun(user: User, ws: Workspace, what: Transition, before: WorkspaceStatus, opts: { timeoutSeconds?: number; force?: boolean }): Promise<Operation> {
+    const name = ws.name;
+    const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     // Claim the workspace atomically: only one caller can move it out of its settled state.
     const claimed = await this.store.db
       .updateTable('workspaces')
@@ -262,7 +339,18 @@ export class WorkspacesService {
     return this.ops.start({ kind: `workspace.${what}`, target: `workspace/${name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
       try {
         if (what === 'delete') {
-          await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
+          try {
+            await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
+          } catch (err) {
+            // The node went away mid-delete: the row stays `deleting` (the desired state is
+            // still "gone") and the delete is finished when the node connects (resumeDeletes).
+            if (toApiError(err).code === 'NODE_OFFLINE') {
+              throw new BerthError('NODE_OFFLINE', `Node ${ws.nodeName} went away while deleting workspace ${name}; berth finishes the delete when the node is back (\`berth ws rm ${name} --force\` forgets it now).`, { field: 'name' });
+            }
+            throw err;
+          } finally {
+            this.settling.delete(ws.id);
+          }
           await this.store.db.deleteFrom('workspaces').where('id', '=', ws.id).execute();
           return;
         }
@@ -274,11 +362,41 @@ export class WorkspacesService {
               : await this.hub.request(ws.nodeId, 'workspace.restart', { opId: op.id, workspaceId: ws.id, timeoutSeconds });
         await this.setStatus(ws.id, result.status, null);
       } catch (err) {
-        // Settle on what the node really sees, so the row is never stuck in a -ing state.
-        const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => r.status, () => before);
-        await this.setStatus(ws.id, seen === 'unknown' ? 'failed' : seen, toApiError(err));
+        if (what === 'delete') {
+          // A delete the node refused settles on what the node sees; one it never answered
+          // (NODE_OFFLINE above) stays `deleting` for resumeDeletes.
+          if (toApiError(err).code !== 'NODE_OFFLINE') {
+            const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => r.status, () => 'unknown' as const);
+            await this.setStatus(ws.id, seen, toApiError(err));
+          }
+          throw err;
+        }
+        // Settle on what the node really sees, so the row is never stuck in a -ing state; a
+        // node that cannot be asked leaves it `unknown` for its next report to settle.
+        const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => (r.status === 'unknown' ? 'failed' : r.status), () => 'unknown' as const);
+        await this.setStatus(ws.id, seen, toApiError(err));
         throw err;
       }
+    });
+  }
+
+  /**
+   * `ws rm` of a workspace left `deleting` by a cut-off delete (no operation runs it): the
+   * delete is finished now when the node is online; with --force on an offline node only the
+   * row goes, and a tombstone has the node delete it when it returns.
+   */
+  private async deleteWhileDeleting(user: User, ws: Workspace, force: boolean): Promise<Operation> {
+    const running = await this.store.db.selectFrom('operations').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'running').executeTakeFirst();
+    if (running || this.settling.has(ws.id)) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} is being deleted; wait for that to finish.`, { field: 'name' });
+    await this.nodes.awaitAgent(ws.nodeId);
+    if (!this.hub.isOnline(ws.nodeId)) {
+      if (force) return this.forgetOnOfflineNode(user, ws);
+      throw new BerthError('NODE_OFFLINE', `Workspace ${ws.name} is on node ${ws.nodeName}, which is offline; its delete is finished when the node is back, or remove only berth's record with \`berth ws rm ${ws.name} --force\`.`, { field: 'name' });
+    }
+    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+      op.progress('finishing the interrupted delete', null);
+      await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
+      await this.store.db.deleteFrom('workspaces').where('id', '=', ws.id).execute();
     });
   }
 
