@@ -137,6 +137,8 @@ export class AgentRuntime {
       return await this.dispatch(method, params);
     } finally {
       if (opId) this.running.delete(opId);
+      // What is labelled has changed: the next orphan report lists afresh.
+      if (method === 'workspace.create' || method === 'workspace.delete') this.lastScan = null;
     }
   }
 
