@@ -61,7 +61,7 @@ describe('the server-side reaper', () => {
     expect((await server.json<any>(['ws', 'show', name])).status).toBe('creating');
     await waitFor(`${name} running`, async () => (await server.json<any>(['ws', 'show', name])).status === 'running', 60_000, 500);
     const op = await waitFor('the create operation to end', async () => {
-      const o = await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+      const o: any = await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json();
       return o.status === 'running' ? undefined : o;
     });
     expect(op.status).toBe('succeeded');

@@ -11,7 +11,7 @@ import { planReaps, Reaper } from './reaper.js';
 
 describe('planReaps', () => {
   it('reaps an id only once it has been reported unknown for the whole grace, and forgets what is known or no longer reported', () => {
-    const id = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+    const id = fc.constantFrom<string>('a', 'b', 'c', 'd', 'e');
     fc.assert(
       fc.property(fc.array(id), fc.array(id), fc.dictionary(id, fc.integer({ min: 0, max: 1000 })), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 500 }), (reported, knownIds, seen, nowMs, graceMs) => {
         const known = new Set(knownIds);

@@ -244,6 +244,9 @@ export class WorkspacesService {
           // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
           if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: row.name, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
         });
+        if (!cleaned && !op.signal.aborted && toApiError(err).code === 'NODE_OFFLINE') {
+          throw new BerthError('NODE_OFFLINE', `Node ${node.name} went away during the create of ${row.name} (interrupted); it was rolled back: berth's record is gone and the node removes what it made when it is back. Create it again.`, { field: 'name' });
+        }
         throw err;
       }
     });
