@@ -82,6 +82,7 @@ async function fireOps(count: number, killAfter: number, kill: () => Promise<voi
   let accepted = 0;
   let killed = false;
   let killing: Promise<void> | null = null;
+  const tally = new Map<string, number>();
   const worker = async () => {
     while (next < count && !killed) {
       const i = next++;
@@ -97,9 +98,12 @@ async function fireOps(count: number, killAfter: number, kill: () => Promise<voi
       const name = del ? pick(deletable) : `c${++counter}`;
       try {
         const r = del ? await api('DELETE', `/workspaces/${name}`, {}) : await api('POST', '/workspaces', { name });
+        const outcome = r.status === 202 ? 'accepted' : `${r.status} ${r.body?.code ?? ''}`;
+        tally.set(`${del ? 'delete' : 'create'} ${outcome}`, (tally.get(`${del ? 'delete' : 'create'} ${outcome}`) ?? 0) + 1);
         if (r.status === 202) {
           accepted++;
-          if (!del) names.add(name);
+          if (del) names.delete(name);
+          else names.add(name);
         }
       } catch {
         // The server died under this call: what it did is for the checks to find.
@@ -113,6 +117,7 @@ async function fireOps(count: number, killAfter: number, kill: () => Promise<voi
     killing = kill();
   }
   await killing;
+  console.log(`crash tests: answers: ${[...tally].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
   return { accepted, sent: next };
 }
 
@@ -195,8 +200,10 @@ afterAll(async () => {
   // Every workspace goes through berth, in parallel (the harness's own cleanup is one by one).
   if (world && world.server.proc.child.exitCode === null) {
     const list = await api('GET', '/workspaces').catch(() => null);
-    await Promise.all((list?.body?.workspaces ?? []).map((w: { name: string }) => api('DELETE', `/workspaces/${w.name}`, {}).catch(() => {})));
-    await waitFor('every workspace deleted', async () => (await api('GET', '/workspaces')).body.workspaces.length === 0, 60_000, 500).catch(() => {});
+    const answers = await Promise.all((list?.body?.workspaces ?? []).map((w: { name: string }) => api('DELETE', `/workspaces/${w.name}`, {}).catch((err: Error) => ({ status: 0, body: err.message }))));
+    const refused = answers.filter((a) => a.status !== 202);
+    if (refused.length) console.error(`crash tests cleanup: deletes refused: ${JSON.stringify(refused)}`);
+    await waitFor('every workspace deleted', async () => (await api('GET', '/workspaces')).body.workspaces.length === 0, 60_000, 500).catch((err: Error) => console.error(`crash tests cleanup: ${err.message}`));
   }
   for (const a of agents.values()) await a.stop('SIGKILL');
   await world?.destroy();
