@@ -54,7 +54,7 @@ function api(method: string, path: string, body?: unknown): Promise<{ status: nu
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       `${world.server.url}/api/v1${path}`,
-      { method, ca: world.server.caPem, headers: { authorization: `Bearer ${world.server.token}`, ...(data ? { 'content-type': 'application/json' } : {}) }, timeout: 20_000 },
+      { method, ca: world.server.caPem, headers: { authorization: `Bearer ${world.server.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}) }, timeout: 20_000 },
       (res) => {
         let text = '';
         res.on('data', (d) => (text += d));
