@@ -77,14 +77,15 @@ async function startMachineAgent(m: Machine, joinToken?: string): Promise<Proc> 
 }
 
 /** Fires `count` random creates and deletes, `CONCURRENCY` at a time; calls `kill` once the `killAfter`-th has been sent. Returns how many the server accepted. */
-async function fireOps(count: number, killAfter: number, kill: () => Promise<void>, keep: Set<string> = new Set()): Promise<{ accepted: number; sent: number }> {
+async function fireOps(count: number, killAfter: number, kill: () => Promise<void>, opts: { keep?: Set<string>; /** Go on sending after the kill (an agent's: the server still answers). */ throughKill?: boolean } = {}): Promise<{ accepted: number; sent: number }> {
+  const keep = opts.keep ?? new Set<string>();
   let next = 0;
   let accepted = 0;
   let killed = false;
   let killing: Promise<void> | null = null;
   const tally = new Map<string, number>();
   const worker = async () => {
-    while (next < count && !killed) {
+    while (next < count && !(killed && !opts.throughKill)) {
       const i = next++;
       if (i === killAfter) {
         killing = (async () => {
@@ -173,6 +174,17 @@ async function problems(): Promise<string[]> {
   return out;
 }
 
+/** How the operations of the run ended so far, by status and error code (for the log). */
+function outcomes(): string {
+  const db = new Database(join(world.server.dataDir, 'berth.db'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare("select kind, status, json_extract(error_json, '$.code') as code, count(*) as n from operations group by 1, 2, 3 order by 1, 2, 3").all() as Array<{ kind: string; status: string; code: string | null; n: number }>;
+    return rows.map((r) => `${r.kind} ${r.status}${r.code ? ` ${r.code}` : ''}: ${r.n}`).join(', ');
+  } finally {
+    db.close();
+  }
+}
+
 /** Waits until problems() is empty, failing with the last list after `ms` from `since`. */
 async function consistentWithin(since: number, ms: number, what: string): Promise<number> {
   let last: string[] = [];
@@ -220,7 +232,7 @@ describe('kill -9 during mixed creates and deletes', () => {
         restartedAt = Date.now();
       });
       const took = await consistentWithin(restartedAt, 10_000, `server kill, round ${round}`);
-      console.log(`crash tests: round ${round}: ${sent} operations sent, ${accepted} accepted, server killed after the ${killAfter + 1}th; consistent ${took} ms after the restart`);
+      console.log(`crash tests: round ${round}: ${sent} operations sent, ${accepted} accepted, server killed after the ${killAfter + 1}th; consistent ${took} ms after the restart; operations so far: ${outcomes()}`);
     }
     const live = (await api('GET', '/workspaces')).body.workspaces;
     expect(live.every((w: { status: string }) => w.status === 'running')).toBe(true);
@@ -257,7 +269,7 @@ describe('kill -9 during mixed creates and deletes', () => {
         const proc = await startMachineAgent(m1);
         reconnectSeen = waitFor('m1 agent reconnect', async () => (proc.output.includes('connected to the server') ? Date.now() : undefined), 30_000, 50);
       },
-      new Set(steady),
+      { keep: new Set(steady), throughKill: true },
     );
     const reconnectedAt = await reconnectSeen;
     // Re-adopted: the same containers, never restarted, and exec works through the new agent.
@@ -272,6 +284,6 @@ describe('kill -9 during mixed creates and deletes', () => {
     expect(await Promise.all(steady.map(containerOf))).toEqual(before);
     expect(before.every((c) => c.running)).toBe(true);
     const took = await consistentWithin(reconnectedAt, 15_000, 'agent kill');
-    console.log(`crash tests: agent round: ${sent} operations sent, ${accepted} accepted, m1's agent killed after the ${killAfter + 1}th; consistent ${took} ms after its reconnect`);
+    console.log(`crash tests: agent round: ${sent} operations sent, ${accepted} accepted, m1's agent killed after the ${killAfter + 1}th; consistent ${took} ms after its reconnect; operations so far: ${outcomes()}`);
   }, 90_000);
 });
