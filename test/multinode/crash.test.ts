@@ -89,7 +89,8 @@ async function fireOps(count: number, killAfter: number, kill: () => Promise<voi
       const i = next++;
       if (i === killAfter) {
         killing = (async () => {
-          await new Promise((r) => setTimeout(r, between(0, 400)));
+          // Up to 4 s on: sometimes many operations are still queued, sometimes most are done.
+          await new Promise((r) => setTimeout(r, between(0, 4000)));
           killed = true;
           await kill();
         })();
