@@ -57,7 +57,7 @@ interface Connection {
 /** Told when a workspace stops, restarts or is deleted, with the error its sessions ended with. */
 export type WorkspaceEndedListener = (workspace: { id: string; name: string }, error: ApiError) => void;
 
-/** Told of a node's report (its workspaces and orphans) after reconcile applied it; must not throw. */
+/** Told of each report of a node (its workspaces and orphans) as it arrives; must not throw. */
 export type ReportListener = (nodeId: string, report: Pick<Extract<AgentFrame, { type: 'heartbeat' }>, 'workspaces' | 'orphans'>) => void;
 
 /** WebSocket close codes the agent understands. */
@@ -131,10 +131,12 @@ export class AgentHub {
             if (this.connections.get(node.id) === conn) this.liveness?.heard(node.id);
             for (const listener of this.connectedListeners) listener(node.id);
           });
+          this.tellReport(node.id, frame);
         } else if (frame.type === 'heartbeat' && conn) {
           conn.lastHeartbeat = Date.now();
           this.liveness?.heard(node.id);
           void this.record(node.id, frame, log);
+          this.tellReport(node.id, frame);
         }
       },
       // Nothing but hello counts before the connection is welcomed.
@@ -255,10 +257,15 @@ export class AgentHub {
     return () => this.connectedListeners.delete(listener);
   }
 
-  /** Calls `listener` with each hello's and heartbeat's report once it is stored; returns a function that stops it. */
+  /** Calls `listener` with each hello's and heartbeat's report as it arrives; returns a function that stops it. */
   onReport(listener: ReportListener): () => void {
     this.reportListeners.add(listener);
     return () => this.reportListeners.delete(listener);
+  }
+
+  /** Hands every hello and heartbeat to the report listeners, whether or not its storing is skipped or fails. */
+  private tellReport(nodeId: string, report: Parameters<ReportListener>[1]): void {
+    for (const listener of this.reportListeners) listener(nodeId, report);
   }
 
   /** Closes every agent connection (server shutdown). */
@@ -324,8 +331,6 @@ export class AgentHub {
       await reconcileReports(this.store, nodeId, report.workspaces, log, graceMs);
     } catch (err) {
       log.warn({ err }, 'could not record agent report');
-      return;
     }
-    for (const listener of this.reportListeners) listener(nodeId, report);
   }
 }

@@ -144,3 +144,31 @@ describe('Reaper', () => {
     expect(asked).toHaveLength(2);
   });
 });
+
+describe('Reaper on the heartbeat path', () => {
+  it('does not query again for a report of the same known workspaces within 10 s, and sees a row dropped meanwhile after that', async () => {
+    let queries = 0;
+    const db = new Proxy(store.db, {
+      get: (t, p) => {
+        if (p === 'selectFrom') queries++;
+        const v = Reflect.get(t, p, t) as unknown;
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const counting = { ...store, db } as Store;
+    const r = new Reaper(counting, { request: async () => ({}) } as never, audit, pino({ level: 'silent' }), 1000, () => clock);
+    await r.observe('n1', report(['running']));
+    const after = queries;
+    expect(after).toBeGreaterThan(0);
+    clock += 5_000;
+    await r.observe('n1', report(['running']));
+    expect(queries).toBe(after);
+    // The row goes behind the node's back: once the cache is stale the id counts as unknown.
+    await store.db.deleteFrom('workspaces').where('id', '=', 'running').execute();
+    clock += 5_000;
+    expect(await r.observe('n1', report(['running']))).toEqual([]);
+    expect(queries).toBeGreaterThan(after);
+    clock += 1_000;
+    expect(await r.observe('n1', report(['running']))).toEqual(['running']);
+  });
+});

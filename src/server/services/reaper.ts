@@ -20,6 +20,9 @@ import type { Store } from '../store/open.js';
 /** Default time an unknown workspace must keep being reported before it is removed. */
 export const DEFAULT_REAP_GRACE_MS = 60_000;
 
+/** How long a node's report of only known workspaces is trusted without a query. */
+const KNOWN_RECHECK_MS = 10_000;
+
 /** What the server knows about the ids one report names (see planReaps). */
 export interface ReapFacts {
   /** Ids the node reported (its workspaces and its orphans). */
@@ -52,6 +55,8 @@ export function planReaps(f: ReapFacts): { reap: string[]; firstSeen: Map<string
 /** Watches node reports and removes workspaces the server does not know, after the grace. */
 export class Reaper {
   private readonly firstSeen = new Map<string, Map<string, number>>();
+  /** Per node, the last reported id set that was all known, and when (see observe). */
+  private readonly allKnown = new Map<string, { key: string; at: number }>();
   /** Reaps under way, by workspace id: a slow delete is not asked for twice. */
   private readonly inFlight = new Set<string>();
 
@@ -77,7 +82,18 @@ export class Reaper {
       this.firstSeen.delete(nodeId);
       return [];
     }
+    // The usual report names only workspaces berth knows, the same ones each time: one that
+    // matches the last fully known set, checked moments ago, needs no query (heartbeats are
+    // the server's hottest path). A row dropped meanwhile is seen at most KNOWN_RECHECK_MS later.
+    const key = [...reported].sort().join(',');
+    const last = this.allKnown.get(nodeId);
+    if (last && last.key === key && this.now() - last.at < KNOWN_RECHECK_MS) {
+      this.firstSeen.delete(nodeId);
+      return [];
+    }
     const known = await this.known(nodeId, reported);
+    if (reported.every((id) => known.has(id))) this.allKnown.set(nodeId, { key, at: this.now() });
+    else this.allKnown.delete(nodeId);
     const plan = planReaps({ reported, known, firstSeen: previous, nowMs: this.now(), graceMs: this.graceMs });
     const orphanIds = new Set((report.orphans ?? []).map((o) => o.workspaceId));
     const reaped: string[] = [];
