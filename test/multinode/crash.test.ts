@@ -77,7 +77,12 @@ async function startMachineAgent(m: Machine, joinToken?: string): Promise<Proc> 
 }
 
 /** Fires `count` random creates and deletes, `CONCURRENCY` at a time; calls `kill` once the `killAfter`-th has been sent. Returns how many the server accepted. */
-async function fireOps(count: number, killAfter: number, kill: () => Promise<void>, opts: { keep?: Set<string>; /** Go on sending after the kill (an agent's: the server still answers). */ throughKill?: boolean } = {}): Promise<{ accepted: number; sent: number }> {
+async function fireOps(
+  count: number,
+  killAfter: number,
+  kill: () => Promise<void>,
+  opts: { keep?: Set<string>; /** Go on sending after the kill (an agent's: the server still answers). */ throughKill?: boolean; /** The most the kill waits after its operation was sent. */ maxDelayMs?: number } = {},
+): Promise<{ accepted: number; sent: number }> {
   const keep = opts.keep ?? new Set<string>();
   let next = 0;
   let accepted = 0;
@@ -89,8 +94,8 @@ async function fireOps(count: number, killAfter: number, kill: () => Promise<voi
       const i = next++;
       if (i === killAfter) {
         killing = (async () => {
-          // Up to 4 s on: sometimes many operations are still queued, sometimes most are done.
-          await new Promise((r) => setTimeout(r, between(0, 4000)));
+          // A random moment later: sometimes many operations are still queued, sometimes most are done.
+          await new Promise((r) => setTimeout(r, between(0, opts.maxDelayMs ?? 1000)));
           killed = true;
           await kill();
         })();
@@ -186,6 +191,18 @@ function outcomes(): string {
   }
 }
 
+/** Counts rows of the server's database (read-only, beside the running server). */
+function count(query: string): number {
+  const db = new Database(join(world.server.dataDir, 'berth.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(query).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+const RUNNING_OPS = "select count(*) as n from operations where status = 'running' and kind like 'workspace.%'";
+const INTERRUPTED_OPS = "select count(*) as n from operations where json_extract(error_json, '$.code') = 'UNAVAILABLE'";
+
 /** Waits until problems() is empty, failing with the last list after `ms` from `since`. */
 async function consistentWithin(since: number, ms: number, what: string): Promise<number> {
   let last: string[] = [];
@@ -225,14 +242,32 @@ afterAll(async () => {
 describe('kill -9 during mixed creates and deletes', () => {
   it('of the server: after each restart on the same data, everything is consistent within 10 s', async () => {
     for (let round = 1; round <= 2; round++) {
-      const killAfter = between(Math.floor(OPS_PER_ROUND * 0.4), OPS_PER_ROUND - 1);
+      const killAfter = between(Math.floor(OPS_PER_ROUND * 0.4), Math.floor(OPS_PER_ROUND * 0.8));
       let restartedAt = 0;
-      const { accepted, sent } = await fireOps(OPS_PER_ROUND, killAfter, async () => {
-        await world.server.proc.stop('SIGKILL');
-        await world.server.restart();
-        restartedAt = Date.now();
-      });
+      const interruptedBefore = count(INTERRUPTED_OPS);
+      let inFlight = 0;
+      const { accepted, sent } = await fireOps(
+        OPS_PER_ROUND,
+        killAfter,
+        async () => {
+          // The kill lands while the server runs workspace operations (however fast the
+          // machine is today), so there is always work to cut off.
+          if (count(RUNNING_OPS) === 0) {
+            // Everything sent has finished already: one more create, to be cut off.
+            const name = `c${++counter}`;
+            if ((await api('POST', '/workspaces', { name })).status === 202) names.add(name);
+          }
+          inFlight = await waitFor('a workspace operation running', async () => count(RUNNING_OPS), 10_000, 10);
+          await world.server.proc.stop('SIGKILL');
+          await world.server.restart();
+          restartedAt = Date.now();
+        },
+        { maxDelayMs: 600 },
+      );
       const took = await consistentWithin(restartedAt, 10_000, `server kill, round ${round}`);
+      // Those operations were cut off, and say so (consistentWithin checked their messages).
+      expect(count(INTERRUPTED_OPS) - interruptedBefore).toBeGreaterThanOrEqual(1);
+      console.log(`crash tests: round ${round}: ${inFlight} workspace operation(s) running at the kill`);
       console.log(`crash tests: round ${round}: ${sent} operations sent, ${accepted} accepted, server killed after the ${killAfter + 1}th; consistent ${took} ms after the restart; operations so far: ${outcomes()}`);
     }
     const live = (await api('GET', '/workspaces')).body.workspaces;
@@ -285,7 +320,7 @@ describe('kill -9 during mixed creates and deletes', () => {
         })();
         readopted.catch(() => {});
       },
-      { keep: new Set(steady), throughKill: true },
+      { keep: new Set(steady), throughKill: true, maxDelayMs: 2000 },
     );
     expect(readopted).not.toBeNull();
     const { reconnectedAt, reachableAt } = await readopted!;
