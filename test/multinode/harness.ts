@@ -11,7 +11,7 @@
  *   installs, its supervisor) sees the machine's own files, and another machine's are not there.
  *
  * What is shared: the Docker engine (through /var/run/docker.sock) and LXC. berth labels every
- * object it makes with its node's id (`berth.node`), and an agent only ever adopts or reaps
+ * object it makes with its node's id (`berth.node`), and an agent only ever adopts or reports
  * objects of its own node, so machines do not see each other's workspaces. LXC is in practice
  * unusable inside a namespace (there is no lxcbr0 there); the agent's probe says so and the
  * node reports LXC unusable with that reason.
