@@ -64,6 +64,17 @@ export type WorkspaceSpec = z.infer<typeof workspaceSpecSchema>;
 export const workspaceReportSchema = z.object({ workspaceId: z.string(), status: workspaceStatusSchema });
 export type WorkspaceReport = z.infer<typeof workspaceReportSchema>;
 
+/**
+ * Something berth made on the node (it carries berth's labels for this node) that the agent
+ * holds no handle for and is not creating: a create cut off inside the agent, or an object
+ * made outside berth. The server decides what to do with it (see src/server/agents/reaper.ts),
+ * since only it knows whether a workspace of that id is mid-operation.
+ */
+export const orphanReportSchema = z.object({ workspaceId: z.string().min(1).max(128), kind: providerKindSchema });
+export type OrphanReport = z.infer<typeof orphanReportSchema>;
+/** At most this many orphans travel in one report. */
+export const MAX_ORPHANS_IN_REPORT = 1000;
+
 const opParams = { opId: z.string() };
 const statusResult = z.object({ status: workspaceStatusSchema });
 
@@ -150,6 +161,8 @@ const agentReport = {
   resources: nodeResourcesSchema,
   providers: z.array(providerInfoSchema),
   workspaces: z.array(workspaceReportSchema),
+  /** Optional, so agents and servers from before it still understand each other (no version bump). */
+  orphans: z.array(orphanReportSchema).max(MAX_ORPHANS_IN_REPORT).optional(),
 };
 
 /** Frames on the agent socket. */

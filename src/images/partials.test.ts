@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { isStalePartial, partialSuffix, processAlive } from './partials.js';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isStalePartial, partialSuffix, processAlive, reapStalePartialsIn } from './partials.js';
 
 /** The pid of a process that has exited (and been reaped), so no process has it now. */
 async function deadPid(): Promise<number> {
@@ -35,5 +38,30 @@ describe('partial build directories', () => {
     expect(isStalePartial('bookworm-abc')).toBe(false);
     expect(isStalePartial('.partial-')).toBe(false);
     expect(isStalePartial('x.partial-12-XYZ')).toBe(false);
+  });
+});
+
+describe('reapStalePartialsIn', () => {
+  it('removes the partial dirs and temporary files of dead processes, and keeps live ones and finished builds', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-partials-'));
+    try {
+      const dead = await deadPid();
+      await mkdir(join(dir, `disk-abc.partial-${dead}-0a1b2c3d`, 'inner'), { recursive: true });
+      await mkdir(join(dir, `disk-abc${partialSuffix()}`));
+      await mkdir(join(dir, 'disk-abc'));
+      await writeFile(join(dir, `vm.json.${dead}.tmp`), '{');
+      await writeFile(join(dir, `vm.json.${process.pid}.tmp`), '{');
+      await writeFile(join(dir, 'vm.json'), '{}');
+      const lines: string[] = [];
+      expect((await reapStalePartialsIn(dir, (l) => lines.push(l))).sort()).toEqual([`disk-abc.partial-${dead}-0a1b2c3d`, `vm.json.${dead}.tmp`].sort());
+      expect(lines).toHaveLength(2);
+      const left = await readdir(dir);
+      expect(left.filter((n) => !n.startsWith(`disk-abc.partial-${process.pid}-`)).sort()).toEqual(['disk-abc', 'vm.json', `vm.json.${process.pid}.tmp`]);
+      expect(left.filter((n) => n.startsWith(`disk-abc.partial-${process.pid}-`))).toHaveLength(1);
+      // A directory that does not exist yet is nothing to reap.
+      expect(await reapStalePartialsIn(join(dir, 'nope'), () => {})).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

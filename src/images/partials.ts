@@ -4,6 +4,8 @@
  * died (safe to remove) from one still being written (this process's own included).
  */
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /** The suffix of a new partial directory owned by this process: `.partial-PID-RANDOM`. */
 export function partialSuffix(): string {
@@ -25,4 +27,21 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Removes, directly under `dir`, the partials (`NAME.partial-PID-RANDOM`) and temporary files
+ * (`NAME.PID.tmp`) of processes that no longer exist: what a build killed mid-way left. Returns
+ * the names removed.
+ */
+export async function reapStalePartialsIn(dir: string, log: (line: string) => void): Promise<string[]> {
+  const removed: string[] = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const tmp = /\.(\d+)\.tmp$/.exec(n);
+    if (!isStalePartial(n) && !(tmp && !processAlive(Number(tmp[1])))) continue;
+    log(`removing ${n}, left by an interrupted build`);
+    await rm(join(dir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
 }

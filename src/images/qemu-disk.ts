@@ -17,7 +17,7 @@ import type { ExportInput, ExportResult, ImageExporter } from './exporter.js';
 import { DISK_LABELS, GUEST_INIT, GUEST_STAGE2 } from './qemu-guest-init.js';
 import { buildInitramfs, GUEST_MODULES } from './qemu-initrd.js';
 import { formatImageSource } from './naming.js';
-import { partialSuffix } from './partials.js';
+import { partialSuffix, reapStalePartialsIn } from './partials.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -139,6 +139,9 @@ export class QemuImageExporter implements ImageExporter {
     }
     const kernelVersion = kernels[kernels.length - 1];
     const { images, disks } = vmImagePaths(this.cacheDir);
+    // Whatever a build killed mid-way left (an agent's kill -9) goes before this one starts.
+    await reapStalePartialsIn(disks, op.log);
+    await reapStalePartialsIn(images, op.log);
     const dir = join(disks, `${basename(rootfs)}-${guestInitDigest()}`);
     if (await exists(join(dir, 'initrd.img'))) {
       op.log(`cache hit: reusing the VM disk in ${dir}`);

@@ -41,6 +41,8 @@ export interface ServerOptions {
   nodeTtlMs?: number;
   /** ...plus this grace (default $BERTH_NODE_GRACE_MS, else 5 s). */
   nodeGraceMs?: number;
+  /** How long an unknown workspace must keep being reported before it is reaped (default 60 s). */
+  reapGraceMs?: number;
 }
 
 /** A whole number of milliseconds from an environment variable, or undefined when unset. */
@@ -75,7 +77,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     throw new BerthError('INVALID_ARGUMENT', `Refusing to start: ${unsafe}. Raise --node-ttl or lower BERTH_HEARTBEAT_MS.`, { field: 'nodeTtl' });
   }
   const placement = opts.placement ?? placementStrategySchema.parse(process.env.BERTH_PLACEMENT ?? 'spread');
-  const services = createServices(store, log, { heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs, placement, caFingerprint: tls?.fingerprint });
+  const services = createServices(store, log, { heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs, placement, caFingerprint: tls?.fingerprint, reapGraceMs: opts.reapGraceMs });
   services.liveness.start();
   log.info({ placement, heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs }, 'placement and failure detection settings');
   const interrupted = await services.ops.failInterrupted();

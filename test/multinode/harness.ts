@@ -11,7 +11,7 @@
  *   installs, its supervisor) sees the machine's own files, and another machine's are not there.
  *
  * What is shared: the Docker engine (through /var/run/docker.sock) and LXC. berth labels every
- * object it makes with its node's id (`berth.node`), and an agent only ever adopts or reaps
+ * object it makes with its node's id (`berth.node`), and an agent only ever adopts or reports
  * objects of its own node, so machines do not see each other's workspaces. LXC is in practice
  * unusable inside a namespace (there is no lxcbr0 there); the agent's probe says so and the
  * node reports LXC unusable with that reason.
@@ -127,10 +127,19 @@ export class NsServer {
   caPem = '';
   caFingerprint = '';
   constructor(
-    readonly proc: Proc,
+    /** The running server process; replaced by restart(). */
+    public proc: Proc,
     readonly url: string,
     readonly dataDir: string,
+    /** Starts the server process again on the same data dir and waits for its health. */
+    private readonly relaunch: () => Promise<Proc>,
   ) {}
+
+  /** Kills the server (SIGKILL by default: a crash) and starts it again on the same data dir. */
+  async restart(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.proc.stop(signal);
+    this.proc = await this.relaunch();
+  }
 
   /** The server's own CA (it serves TLS on its namespace address, as on any non-loopback one). */
   get caFile(): string {
@@ -274,20 +283,26 @@ async function startServer(ns: string, address: string, dataDir: string, env: Re
   await rm(dataDir, { recursive: true, force: true });
   // A non-loopback listen serves HTTPS with the server's own CA, made on this first start.
   const url = `https://${address}:7080`;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off', ...args], {
-    // Short liveness bounds so tests see a dead node quickly; a test can pass the defaults back.
-    env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_NODE_TTL_MS: '3000', BERTH_NODE_GRACE_MS: '2000', BERTH_LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc = new Proc(child);
-  const server = new NsServer(proc, url, dataDir);
-  await waitFor(`server health at ${url}`, async () => {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${proc.output}`);
-    const ca = await readFile(server.caFile, 'utf8').catch(() => undefined);
-    if (ca === undefined || (await getJson(`${url}/api/v1/health`, ca)).status !== 200) return false;
-    server.caPem = ca;
-    return true;
-  });
+  let server: NsServer | null = null;
+  const launch = async (): Promise<Proc> => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off', ...args], {
+      // Short liveness bounds so tests see a dead node quickly; a test can pass the defaults back.
+      env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_NODE_TTL_MS: '3000', BERTH_NODE_GRACE_MS: '2000', BERTH_LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = new Proc(child);
+    const caFile = join(dataDir, 'tls', 'ca.pem');
+    await waitFor(`server health at ${url}`, async () => {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${proc.output}`);
+      const ca = await readFile(caFile, 'utf8').catch(() => undefined);
+      if (ca === undefined || (await getJson(`${url}/api/v1/health`, ca)).status !== 200) return false;
+      if (server) server.caPem = ca;
+      return true;
+    });
+    return proc;
+  };
+  server = new NsServer(await launch(), url, dataDir, launch);
+  server.caPem = await readFile(server.caFile, 'utf8');
   server.caFingerprint = fingerprintOfPem(server.caPem);
   server.token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return server;

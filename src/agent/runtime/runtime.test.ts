@@ -42,8 +42,9 @@ class HeldProvider implements Partial<Provider> {
   async inspect(h: WorkspaceHandle): Promise<ProviderStatus> {
     return this.made.has(h.workspaceId) ? 'running' : 'missing';
   }
+  /** What carries berth's labels: everything made, as the engine would list it. */
   async list(): Promise<WorkspaceHandle[]> {
-    return [];
+    return [...this.made].map((id) => ({ workspaceId: id, kind: 'docker' as const, version: 1, driverState: {} }));
   }
 }
 
@@ -84,5 +85,26 @@ describe('AgentRuntime cancellation', () => {
     await runtime.handle('workspace.delete', { opId: 'op3', workspaceId: 'w2' });
     await expect(create).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(provider.made.size).toBe(0);
+  });
+});
+
+describe('AgentRuntime and objects without a handle', () => {
+  it('reports them as orphans instead of reaping them at start (not one still being created), and a delete removes them by label', async () => {
+    provider.made.add('stray');
+    await runtime.recover();
+    expect(provider.made.has('stray')).toBe(true);
+    const create = runtime.handle('workspace.create', { opId: 'op4', spec: spec('w4') });
+    await provider.startEntered;
+    const report = await runtime.report();
+    // w4 is mid-create (its handle is saved, and a create in flight is never an orphan anyway).
+    expect(report.orphans).toEqual([{ workspaceId: 'stray', kind: 'docker' }]);
+    expect(report.workspaces.map((w) => w.workspaceId)).toEqual(['w4']);
+    // The server's delete of an id the agent holds no handle for still removes what is labelled.
+    await runtime.handle('workspace.delete', { opId: 'reap-stray', workspaceId: 'stray' });
+    expect(provider.made.has('stray')).toBe(false);
+    // And is idempotent: again, nothing to do, no error.
+    expect(await runtime.handle('workspace.delete', { opId: 'reap-stray', workspaceId: 'stray' })).toEqual({});
+    await runtime.handle('workspace.delete', { opId: 'op5', workspaceId: 'w4' });
+    await expect(create).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });

@@ -14,6 +14,8 @@ import {
   type ProviderInfo,
   type ProviderKind,
   type WorkspaceReport,
+  type OrphanReport,
+  MAX_ORPHANS_IN_REPORT,
   type WorkspaceStatus,
 } from '../../api/index.js';
 import type { Provider, ProviderStatus, WorkspaceHandle } from '../../providers/provider.js';
@@ -46,6 +48,9 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 function subRange(op: OpContext, from: number, to: number): OpContext {
   return { ...op, progress: (stage, fraction = null) => op.progress(stage, fraction === null ? null : from + (to - from) * fraction) };
 }
+
+/** Labelled objects are listed for the orphan report at most this often. */
+const ORPHAN_SCAN_MS = 5_000;
 
 /** How long one workspace's inspect may take inside a heartbeat report (see workspaceReports). */
 const INSPECT_IN_REPORT_MS = 4_000;
@@ -80,6 +85,8 @@ export class AgentRuntime {
   /** Each provider's latest probe, from the last report: a create need not probe again. */
   private readonly lastProbe = new Map<ProviderKind, ProviderInfo>();
   private readonly exec: ExecSessions;
+  /** The last list of labelled objects (see orphans). */
+  private lastScan: { at: number; found: WorkspaceHandle[] } | null = null;
   private readonly emit: Emit;
 
   constructor(
@@ -92,7 +99,11 @@ export class AgentRuntime {
     this.exec = new ExecSessions(link, log);
   }
 
-  /** Loads persisted handles, re-adopts their workspaces, and reaps berth workspaces nobody tracks. */
+  /**
+   * Loads persisted handles and re-adopts their workspaces. Objects berth labelled for this
+   * node without a handle are not removed here: they are reported as orphans (see report), and
+   * the server, which knows whether a workspace of that id is mid-operation, deletes them.
+   */
   async recover(): Promise<void> {
     for (const h of await this.state.loadHandles()) {
       this.handles.set(h.workspaceId, h);
@@ -101,16 +112,7 @@ export class AgentRuntime {
       const status = await p.recover(h).catch(() => 'unknown' as const);
       this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
     }
-    for (const p of this.backends.providers) {
-      const info = await p.probe();
-      if (!info.usable) continue;
-      for (const found of await p.list().catch(() => [] as WorkspaceHandle[])) {
-        if (this.handles.has(found.workspaceId)) continue;
-        // Made by berth on this node but never recorded (e.g. the agent died mid-create): remove it.
-        this.log.warn({ workspace: found.workspaceId, kind: p.kind }, 'reaping an untracked workspace');
-        await p.destroy(found, this.silentOp()).catch((err) => this.log.error({ err }, 'could not reap workspace'));
-      }
-    }
+    for (const o of await this.orphans()) this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
   }
 
   /** Each workspace this node holds, with its provider: what the port watcher reads. */
@@ -123,7 +125,7 @@ export class AgentRuntime {
 
   /** The report for hello and heartbeats. */
   async report(): Promise<AgentReport> {
-    const [resources, providers, workspaces] = await Promise.all([
+    const [resources, providers, workspaces, orphans] = await Promise.all([
       readResources(this.state.dir),
       Promise.all(
         this.backends.providers.map(async (p) => {
@@ -133,8 +135,9 @@ export class AgentRuntime {
         }),
       ),
       this.workspaceReports(),
+      this.orphans(),
     ]);
-    return { agentVersion: BERTH_VERSION, resources, providers, workspaces };
+    return { agentVersion: BERTH_VERSION, resources, providers, workspaces, orphans };
   }
 
   /** Answers one request from the server. */
@@ -144,6 +147,8 @@ export class AgentRuntime {
       return await this.dispatch(method, params);
     } finally {
       if (opId) this.running.delete(opId);
+      // What is labelled has changed: the next orphan report lists afresh.
+      if (method === 'workspace.create' || method === 'workspace.delete') this.lastScan = null;
     }
   }
 
@@ -206,6 +211,13 @@ export class AgentRuntime {
           await this.providerFor(handle.kind).destroy(handle, this.op(p.opId));
           this.handles.delete(p.workspaceId);
           await this.state.removeHandle(p.workspaceId);
+          return {};
+        }
+        // No handle: whatever carries the workspace's labels still goes (a create cut off in a
+        // previous agent process, an orphan the server reaps), so a delete is complete and
+        // can be repeated after any crash.
+        for (const found of await this.labelled()) {
+          if (found.workspaceId === p.workspaceId) await this.providerFor(found.kind).destroy(found, this.op(p.opId));
         }
         return {};
       }
@@ -300,6 +312,32 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * Everything berth labelled for this node, from every usable provider (a provider whose list
+   * fails or hangs is left out this time rather than holding the heartbeat up).
+   */
+  private async labelled(): Promise<WorkspaceHandle[]> {
+    const lists = await Promise.all(
+      this.backends.providers.map(async (p) => {
+        const usable = this.lastProbe.get(p.kind)?.usable ?? (await p.probe().then((i) => i.usable, () => false));
+        if (!usable) return [];
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<WorkspaceHandle[]>((resolve) => (timer = setTimeout(() => resolve([]), INSPECT_IN_REPORT_MS)));
+        return Promise.race([p.list().catch(() => [] as WorkspaceHandle[]), late]).finally(() => clearTimeout(timer));
+      }),
+    );
+    return lists.flat();
+  }
+
+  /** Labelled workspaces with no handle and no create in flight: what the server may reap. */
+  private async orphans(): Promise<OrphanReport[]> {
+    // Listing every provider's objects is not free (LXC runs a command): at most every
+    // ORPHAN_SCAN_MS. A stale entry is harmless, the server reaps only after a grace.
+    if (!this.lastScan || Date.now() - this.lastScan.at >= ORPHAN_SCAN_MS) this.lastScan = { at: Date.now(), found: await this.labelled() };
+    const found = this.lastScan.found.filter((h) => !this.handles.has(h.workspaceId) && !this.creating.has(h.workspaceId));
+    return found.slice(0, MAX_ORPHANS_IN_REPORT).map((h) => ({ workspaceId: h.workspaceId, kind: h.kind }));
+  }
+
   private async workspaceReports(): Promise<WorkspaceReport[]> {
     return Promise.all(
       [...this.handles.values()].map(async (h) => {
@@ -338,9 +376,5 @@ export class AgentRuntime {
       log: (line) => this.emit('op.log', { opId, line }),
       progress: (stage, fraction = null) => this.emit('op.progress', { opId, stage, fraction }),
     };
-  }
-
-  private silentOp(): OpContext {
-    return { signal: new AbortController().signal, log: (line) => this.log.debug(line), progress: () => {} };
   }
 }

@@ -23,6 +23,7 @@ interface ServerCliOptions {
   placement?: PlacementStrategy;
   nodeTtl?: number;
   nodeGrace?: number;
+  reapGrace?: number;
 }
 
 /** `--advertise a,b` (repeatable): host names or addresses, each checked. */
@@ -57,7 +58,8 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info'))
       .addOption(new Option('--placement <strategy>', 'how new workspaces are spread over nodes (default: $BERTH_PLACEMENT, else spread)').choices(placementStrategySchema.options))
       .option('--node-ttl <duration>', 'heartbeat silence after which a node is offline, e.g. 15s (default: $BERTH_NODE_TTL_MS ms, else 15s)', optionParser((t) => parseDurationMs(t, 'nodeTtl')))
-      .option('--node-grace <duration>', 'grace on top of --node-ttl, e.g. 5s (default: $BERTH_NODE_GRACE_MS ms, else 5s)', optionParser((t) => parseDurationMs(t, 'nodeGrace'))),
+      .option('--node-grace <duration>', 'grace on top of --node-ttl, e.g. 5s (default: $BERTH_NODE_GRACE_MS ms, else 5s)', optionParser((t) => parseDurationMs(t, 'nodeGrace')))
+      .option('--reap-grace <duration>', 'how long a node must keep reporting a workspace berth has no record of before it is removed there, e.g. 60s (default 60s)', optionParser((t) => parseDurationMs(t, 'reapGrace'))),
   ).action(async (opts: ServerCliOptions) => {
     // Loaded only now, so user commands never pay for the server's code and dependencies.
     const { runServer } = await import('../../server/main.js');
@@ -71,6 +73,7 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       placement: opts.placement,
       nodeTtlMs: opts.nodeTtl,
       nodeGraceMs: opts.nodeGrace,
+      reapGraceMs: opts.reapGrace,
       tls: { tls: opts.tls, insecureHttp: opts.insecureHttp, advertise: opts.advertise, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, tlsCa: opts.tlsCa },
     });
   });

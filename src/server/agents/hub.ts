@@ -58,6 +58,9 @@ interface Connection {
 /** Told when a workspace stops, restarts or is deleted, with the error its sessions ended with. */
 export type WorkspaceEndedListener = (workspace: { id: string; name: string }, error: ApiError) => void;
 
+/** Told of each report of a node (its workspaces and orphans) as it arrives; must not throw. */
+export type ReportListener = (nodeId: string, report: Pick<Extract<AgentFrame, { type: 'heartbeat' }>, 'workspaces' | 'orphans'>) => void;
+
 /** WebSocket close codes the agent understands. */
 export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003, revoked: 4004 } as const;
 
@@ -69,6 +72,8 @@ export class AgentHub {
   private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
+  /** Told of every stored report (crash safety: the server-side reaper, services/reaper.ts). */
+  private readonly reportListeners = new Set<ReportListener>();
   /** Which node runs each operation the hub asked for, so only that node may report on it. */
   private readonly opNodes = new Map<string, string>();
 
@@ -129,10 +134,12 @@ export class AgentHub {
             if (this.connections.get(node.id) === conn) this.liveness?.heard(node.id);
             for (const listener of this.connectedListeners) listener(node.id);
           });
+          this.tellReport(node.id, frame);
         } else if (frame.type === 'heartbeat' && conn) {
           conn.lastHeartbeat = Date.now();
           this.liveness?.heard(node.id);
           void this.record(node.id, frame, log);
+          this.tellReport(node.id, frame);
         }
       },
       // Nothing but hello counts before the connection is welcomed.
@@ -264,6 +271,17 @@ export class AgentHub {
   onNodeConnected(listener: (nodeId: string) => void): () => void {
     this.connectedListeners.add(listener);
     return () => this.connectedListeners.delete(listener);
+  }
+
+  /** Calls `listener` with each hello's and heartbeat's report as it arrives; returns a function that stops it. */
+  onReport(listener: ReportListener): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
+  }
+
+  /** Hands every hello and heartbeat to the report listeners, whether or not its storing is skipped or fails. */
+  private tellReport(nodeId: string, report: Parameters<ReportListener>[1]): void {
+    for (const listener of this.reportListeners) listener(nodeId, report);
   }
 
   /** Closes every agent connection (server shutdown). */

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError, type OperationEvent } from '../../api/index.js';
 import { openSqliteStore, type Store } from '../store/open.js';
-import { Operations } from './operations.js';
+import { interruptedMessage, Operations } from './operations.js';
 
 let dir: string;
 let store: Store;
@@ -114,6 +114,22 @@ describe('Operations', () => {
     expect(await restarted.failInterrupted()).toBe(1);
     const [row] = await store.db.selectFrom('operations').selectAll().execute();
     expect(row.status).toBe('failed');
+    expect(JSON.parse(row.error_json!)).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/^The server restarted while this stop ran \(interrupted\); workspace z shows what its node reports/) });
+    expect(restarted.interruptedOps()).toEqual([{ id: row.id, kind: 'workspace.stop', workspaceId: null }]);
+    // Once the outcome is known the message says it, once; other operations are not touched.
+    await restarted.amendInterrupted(row.id, 'interrupted; the workspace is now stopped');
+    expect((await restarted.get(row.id)).error).toEqual({ code: 'UNAVAILABLE', message: 'interrupted; the workspace is now stopped' });
+    expect(restarted.interruptedOps()).toEqual([]);
+    await restarted.amendInterrupted(row.id, 'again');
+    expect((await restarted.get(row.id)).error?.message).toBe('interrupted; the workspace is now stopped');
+  });
+
+  it('says for each kind what a restart made of its cut-off work', () => {
+    expect(interruptedMessage('workspace.create', 'workspace/w')).toMatch(/rolled back: workspace w is removed/);
+    expect(interruptedMessage('workspace.delete', 'workspace/w')).toMatch(/delete is finished once the node of workspace w is connected/);
+    expect(interruptedMessage('image.build', 'image/base')).toMatch(/keeps nothing half-built/);
+    expect(interruptedMessage('node.drain', 'node/n1')).toMatch(/node n1 stays cordoned.*berth node drain n1/);
+    expect(interruptedMessage('node.add', 'node/x')).toMatch(/^The server restarted while this add ran \(interrupted\); check node\/x and retry\.$/);
   });
 
   it('answers NOT_FOUND for an unknown id', async () => {

@@ -40,24 +40,69 @@ const PROGRESS_WRITE_INTERVAL_MS = 500;
 /** Finished operations stay replayable this long, for watchers that arrive late. */
 const KEEP_FINISHED_MS = 10 * 60_000;
 
+/** What an operation of `kind` cut off by a server restart becomes, in words for its error. */
+export function interruptedMessage(kind: string, target: string): string {
+  const what = target.replace(/^[a-z]+\//, '');
+  const head = `The server restarted while this ${kind.replace(/^[a-z]+\./, '')} ran (interrupted);`;
+  switch (kind) {
+    case 'workspace.create':
+      return `${head} it is rolled back: workspace ${what} is removed from its node and from berth once that node is connected. Create it again.`;
+    case 'workspace.delete':
+      return `${head} the delete is finished once the node of workspace ${what} is connected; nothing is left to do.`;
+    case 'workspace.start':
+    case 'workspace.stop':
+    case 'workspace.restart':
+      return `${head} workspace ${what} shows what its node reports once that node is connected; see \`berth ws show ${what}\` and retry if needed.`;
+    case 'image.build':
+      return `${head} the node may still finish building image ${what} (see \`berth image ls\`), and keeps nothing half-built; build it again if it is missing.`;
+    case 'node.drain':
+      return `${head} node ${what} stays cordoned and its workspaces show what it reports; run \`berth node drain ${what}\` again to finish.`;
+    default:
+      return `${head} check ${target} and retry.`;
+  }
+}
+
 /** Starts, tracks and streams operations. */
 export class Operations {
   private readonly live = new Map<string, Live>();
+  /** Operations this process found cut off by the previous one's end (see failInterrupted). */
+  private readonly interrupted: Array<{ id: string; kind: OperationKind; workspaceId: string | null }> = [];
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
   ) {}
 
-  /** Marks operations left running by a previous server process as failed. */
+  /**
+   * Marks operations left running by a previous server process as failed, each with what
+   * happens to its work now (see docs/crash-safety.md), and remembers them so the workspace
+   * service can say how each ended up once the node has reported (amendInterrupted).
+   */
   async failInterrupted(): Promise<number> {
-    const error = JSON.stringify({ code: 'INTERNAL', message: 'The server restarted while this operation ran; a workspace it was creating is removed once its node is connected. Check the workspace and retry.' });
-    const res = await this.store.db
-      .updateTable('operations')
-      .set({ status: 'failed', error_json: error, finished_at: new Date().toISOString() })
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    const rows = await this.store.db.selectFrom('operations').select(['id', 'kind', 'target', 'workspace_id']).where('status', '=', 'running').execute();
+    const finishedAt = new Date().toISOString();
+    for (const row of rows) {
+      const error = { code: 'UNAVAILABLE' as const, message: interruptedMessage(row.kind, row.target) };
+      const res = await this.store.db.updateTable('operations').set({ status: 'failed', error_json: JSON.stringify(error), finished_at: finishedAt }).where('id', '=', row.id).where('status', '=', 'running').executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) this.interrupted.push({ id: row.id, kind: row.kind as OperationKind, workspaceId: row.workspace_id });
+    }
+    return this.interrupted.length;
+  }
+
+  /** The operations failInterrupted found cut off when this process started. */
+  interruptedOps(): ReadonlyArray<{ id: string; kind: OperationKind; workspaceId: string | null }> {
+    return this.interrupted;
+  }
+
+  /**
+   * Rewrites the error of an operation cut off by a restart once its outcome is known ("...;
+   * the workspace is now running"), and forgets it. Only operations failInterrupted marked.
+   */
+  async amendInterrupted(id: string, message: string): Promise<void> {
+    const i = this.interrupted.findIndex((o) => o.id === id);
+    if (i < 0) return;
+    this.interrupted.splice(i, 1);
+    await this.store.db.updateTable('operations').set({ error_json: JSON.stringify({ code: 'UNAVAILABLE', message }) }).where('id', '=', id).where('status', '=', 'failed').execute();
   }
 
   /** Records a new operation and runs `body` in the background. Returns once the row exists. */

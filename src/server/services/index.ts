@@ -9,6 +9,7 @@ import { Operations } from '../operations/operations.js';
 import { SshNodesService } from '../ssh-nodes/service.js';
 import type { Store } from '../store/open.js';
 import { DrainService } from './drain.js';
+import { DEFAULT_REAP_GRACE_MS, Reaper } from './reaper.js';
 import { ImagesService } from './images.js';
 import { NodeCredentials } from './node-credentials.js';
 import { NodesService } from './nodes.js';
@@ -34,6 +35,8 @@ export interface Services {
   drain: DrainService;
   /** fleet: adding and upgrading nodes over SSH. */
   sshNodes: SshNodesService;
+  /** Removes workspaces on nodes that berth does not know, after a grace (crash safety). */
+  reaper: Reaper;
 }
 
 /** Service settings from the server's flags and environment. */
@@ -46,6 +49,8 @@ export interface ServiceOptions {
   nodeGraceMs?: number;
   /** How the scheduler picks among fitting nodes (default spread). */
   placement?: PlacementStrategy;
+  /** How long a workspace berth does not know must keep being reported before it is removed (default 60 s). */
+  reapGraceMs?: number;
 }
 
 /** Wires the services together. */
@@ -58,6 +63,8 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   const nodes = new NodesService(store, hub, liveness);
   const workspaces = new WorkspacesService(store, hub, ops, nodes, audit, opts.placement ?? 'spread');
   const credentials = new NodeCredentials(store, hub);
+  const reaper = new Reaper(store, hub, audit, log.child({ component: 'reaper' }), opts.reapGraceMs ?? DEFAULT_REAP_GRACE_MS);
+  reaper.attach(hub);
   const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }), { caFingerprint: opts.caFingerprint });
   return {
     credentials,
@@ -72,5 +79,6 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     liveness,
     drain: new DrainService(store, ops, nodes, workspaces),
     sshNodes,
+    reaper,
   };
 }

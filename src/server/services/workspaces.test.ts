@@ -46,7 +46,8 @@ describe('WorkspacesService', () => {
     expect(rows.a.status).toBe('creating');
     expect(rows.b.status).toBe('unknown');
     expect(rows.c.status).toBe('running');
-    expect(rows.d.status).toBe('unknown');
+    // A cut-off delete keeps its desired state, "gone": it is finished when its node connects.
+    expect(rows.d.status).toBe('deleting');
   });
 
   it('shows members only their own workspaces and hides the rest as NOT_FOUND, auditing the attempt', async () => {
@@ -189,4 +190,97 @@ describe('WorkspacesService.create', () => {
     expect(calls[0]).toBe('image.resolve');
   });
 
+});
+
+/** A hub whose node answers every request with `answer` and records them. */
+function recordingHub(answer: (method: string, params: any) => unknown = () => ({})) {
+  const asked: Array<[string, any]> = [];
+  const connected: Array<(nodeId: string) => void> = [];
+  const hub = {
+    isOnline: () => true,
+    onNodeConnected: (l: (nodeId: string) => void) => connected.push(l),
+    endWorkspaceSessions: () => 0,
+    request: async (_n: string, method: string, params: any) => {
+      asked.push([method, params]);
+      return answer(method, params);
+    },
+  } as unknown as AgentHub;
+  return { hub, asked, connected };
+}
+
+describe('a delete cut off by a restart or by its node going away', () => {
+  it('is finished when the node connects: the idempotent delete is sent again and the row goes, audited, its operation saying so', async () => {
+    // The previous process left a delete running on d.
+    await services.ops.start({ kind: 'workspace.delete', target: 'workspace/d', workspaceId: 'd', createdBy: 'admin' }, () => new Promise(() => {}));
+    const { Operations } = await import('../operations/operations.js');
+    const ops = new Operations(store, pino({ level: 'silent' }));
+    expect(await ops.failInterrupted()).toBe(1);
+    const { hub, asked } = recordingHub();
+    const workspaces = new WorkspacesService(store, hub, ops, {} as NodesService, services.audit);
+    await workspaces.recoverInterrupted();
+    expect(await workspaces.resumeDeletes('n1')).toEqual(['d']);
+    expect(asked).toEqual([['workspace.delete', { opId: 'resume-delete-d', workspaceId: 'd' }]]);
+    expect(await store.db.selectFrom('workspaces').select('id').where('id', '=', 'd').execute()).toEqual([]);
+    const [op] = await store.db.selectFrom('operations').selectAll().where('workspace_id', '=', 'd').execute();
+    expect(JSON.parse(op!.error_json!).message).toMatch(/interrupted.*finished the delete when the node connected again: workspace d is gone/);
+    const audit = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'workspace.delete').execute();
+    expect(audit).toMatchObject([{ actor_name: 'berth', target: 'workspace/d', outcome: 'ok' }]);
+    // Nothing left to resume: a second connect asks nothing.
+    expect(await workspaces.resumeDeletes('n1')).toEqual([]);
+    expect(asked).toHaveLength(1);
+  });
+
+  it('keeps the row deleting when the node fails the delete, and leaves deletes that an operation runs alone', async () => {
+    await services.ops.start({ kind: 'workspace.delete', target: 'workspace/d', workspaceId: 'd', createdBy: 'admin' }, () => new Promise(() => {}));
+    const { hub, asked } = recordingHub(() => Promise.reject(new BerthError('NODE_OFFLINE', 'gone')));
+    const workspaces = new WorkspacesService(store, hub, services.ops, {} as NodesService, services.audit);
+    // d's delete is running in this process: not touched.
+    expect(await workspaces.resumeDeletes('n1')).toEqual([]);
+    expect(asked).toEqual([]);
+    await store.db.updateTable('operations').set({ status: 'failed' }).execute();
+    expect(await workspaces.resumeDeletes('n1')).toEqual([]);
+    expect(asked).toHaveLength(1);
+    expect((await store.db.selectFrom('workspaces').select('status').where('id', '=', 'd').executeTakeFirst())?.status).toBe('deleting');
+    expect(await store.db.selectFrom('audit_log').select(['outcome', 'detail']).where('action', '=', 'workspace.delete').execute()).toMatchObject([{ outcome: 'error', detail: expect.stringMatching(/retried when the node connects again/) }]);
+  });
+
+  it('keeps the row deleting when the node drops away mid-delete, and `ws rm` again finishes it', async () => {
+    let offline = true;
+    const { hub, asked } = recordingHub((method) => (offline && method === 'workspace.delete' ? Promise.reject(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered.')) : {}));
+    const nodes = { awaitAgent: async () => {} } as unknown as NodesService;
+    const workspaces = new WorkspacesService(store, hub, services.ops, nodes, services.audit);
+    const op = await workspaces.transition(user('m1'), 'c', 'delete');
+    const done = await services.ops.finished(op.id);
+    expect(done.error).toMatchObject({ code: 'NODE_OFFLINE', message: expect.stringMatching(/finishes the delete when the node is back/) });
+    expect((await store.db.selectFrom('workspaces').select('status').where('id', '=', 'c').executeTakeFirst())?.status).toBe('deleting');
+    // No inspect was needed to settle it: the desired state is still "gone".
+    expect(asked.map(([m]) => m)).toEqual(['workspace.delete']);
+    offline = false;
+    const again = await workspaces.transition(user('m1'), 'c', 'delete');
+    expect((await services.ops.finished(again.id)).status).toBe('succeeded');
+    expect(await store.db.selectFrom('workspaces').select('id').where('id', '=', 'c').execute()).toEqual([]);
+  });
+
+  it('leaves a stop whose node went away unknown, for the next report to settle, and the interrupted operation then says what the workspace is', async () => {
+    const { hub } = recordingHub(() => Promise.reject(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered.')));
+    const nodes = { awaitAgent: async () => {} } as unknown as NodesService;
+    const workspaces = new WorkspacesService(store, hub, services.ops, nodes, services.audit);
+    const op = await workspaces.transition(user('m1'), 'c', 'stop');
+    expect((await services.ops.finished(op.id)).error?.code).toBe('NODE_OFFLINE');
+    expect((await store.db.selectFrom('workspaces').select('status').where('id', '=', 'c').executeTakeFirst())?.status).toBe('unknown');
+
+    // A stop cut off by a restart: once the node's report settled the row, the operation says so.
+    await services.ops.start({ kind: 'workspace.stop', target: 'workspace/b', workspaceId: 'b', createdBy: 'm1' }, () => new Promise(() => {}));
+    const { Operations } = await import('../operations/operations.js');
+    const ops = new Operations(store, pino({ level: 'silent' }));
+    await ops.failInterrupted();
+    const restarted = new WorkspacesService(store, hub, ops, nodes, services.audit);
+    await restarted.recoverInterrupted();
+    await restarted.noteSettled('n1');
+    const stopOp = () => store.db.selectFrom('operations').selectAll().where('workspace_id', '=', 'b').executeTakeFirstOrThrow();
+    expect(JSON.parse((await stopOp()).error_json!).message).toMatch(/interrupted\); workspace b shows what its node reports/);
+    await store.db.updateTable('workspaces').set({ status: 'stopped' }).where('id', '=', 'b').execute();
+    await restarted.noteSettled('n1');
+    expect(JSON.parse((await stopOp()).error_json!).message).toBe('The server restarted while this stop ran (interrupted); its node reports workspace b stopped now.');
+  });
 });

@@ -28,6 +28,7 @@ import { workspaceToApi } from '../convert/to-api.js';
 import type { Operations } from '../operations/operations.js';
 import { chooseNode } from '../scheduler/choose.js';
 import { isUniqueViolation } from '../store/errors.js';
+import { Recovery } from './recovery.js';
 import { reapTombstones } from './tombstones.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
@@ -42,8 +43,10 @@ const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 're
 
 /** Workspace lifecycle. */
 export class WorkspacesService {
-  /** When this server process started: creates recorded before it were cut off by a restart. */
-  private readonly startedAt = new Date().toISOString();
+  /** Workspaces this process is rolling back, finishing a delete of, or deleting: not to be picked up twice. */
+  private readonly settling = new Set<string>();
+  /** Settles what a restart or a lost node cut off (recovery.ts). */
+  private readonly recovery: Recovery;
   /** The tail of the one-at-a-time placement queue (see create). */
   private placing: Promise<unknown> = Promise.resolve();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
@@ -58,64 +61,34 @@ export class WorkspacesService {
     /** How the scheduler picks among fitting nodes (`berth server --placement`). */
     private readonly placement: PlacementStrategy = 'spread',
   ) {
-    // Creates cut off by a restart are rolled back as their nodes connect.
+    this.recovery = new Recovery(store, hub, ops, audit, this.settling);
+    // Creates cut off by a restart are rolled back, and deletes cut off finished, as their
+    // nodes connect; operations cut off then say how their workspace ended up.
     this.hub.onNodeConnected((nodeId) => void this.rollBackCreates(nodeId).catch(() => {}));
+    this.hub.onNodeConnected((nodeId) => void this.resumeDeletes(nodeId).catch(() => {}));
+    this.hub.onNodeConnected((nodeId) => void this.noteSettled(nodeId).catch(() => {}));
     // Workspaces removed with --force while their node was away are deleted there now.
     this.hub.onNodeConnected((nodeId) => void reapTombstones(this.store, this.hub, this.audit, nodeId).catch(() => {}));
   }
 
-  /**
-   * Settles rows a previous server process left mid-operation. A create that was cut off stays
-   * `creating` until its node is connected, and is then rolled back (see rollBackCreates): the
-   * node removes what it made and the row goes, so nobody has to clean up by hand. Any other
-   * transition becomes `unknown` until the node's next report says what the workspace really is.
-   */
-  async recoverInterrupted(): Promise<number> {
-    const now = new Date().toISOString();
-    const created = await this.store.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'creating').executeTakeFirstOrThrow();
-    const others = await this.store.db
-      .updateTable('workspaces')
-      .set({ status: 'unknown', updated_at: now })
-      .where('status', 'in', TRANSITIONAL.filter((t) => t !== 'creating'))
-      .executeTakeFirst();
-    return Number(created.n) + Number(others.numUpdatedRows);
+  /** See Recovery.recoverInterrupted. */
+  recoverInterrupted(): Promise<number> {
+    return this.recovery.recoverInterrupted();
   }
 
-  /**
-   * Rolls back creates on `nodeId` that no operation of this server process is running: ones
-   * a crash or restart cut off. The node deletes whatever it made for the workspace (stopping
-   * its create first if that is still going) and the row is dropped. A node that drops away
-   * meanwhile leaves the row `creating`, to be rolled back when it connects again.
-   */
-  async rollBackCreates(nodeId: string): Promise<string[]> {
-    const rows = await this.store.db
-      .selectFrom('workspaces')
-      .select(['id', 'name', 'owner_id'])
-      .where('node_id', '=', nodeId)
-      .where('status', '=', 'creating')
-      // Only rows from before this process: a create of this process records its row a moment
-      // before its operation, and must not be mistaken for a cut-off one in between.
-      .where('created_at', '<', this.startedAt)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.kind', '=', 'workspace.create').where('operations.status', '=', 'running'))),
-      )
-      .execute();
-    const rolledBack: string[] = [];
-    for (const row of rows) {
-      // Claim it, so two connects in a row do not roll it back twice.
-      const claimed = await this.store.db.updateTable('workspaces').set({ status: 'deleting', updated_at: new Date().toISOString() }).where('id', '=', row.id).where('status', '=', 'creating').executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) !== 1) continue;
-      try {
-        await this.hub.request(nodeId, 'workspace.delete', { opId: `rollback-${row.id}`, workspaceId: row.id }, 5 * 60_000);
-        await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
-        rolledBack.push(row.name);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'ok', detail: 'a create cut off by a server restart was rolled back on its node' });
-      } catch (err) {
-        await this.store.db.updateTable('workspaces').set({ status: 'creating', updated_at: new Date().toISOString() }).where('id', '=', row.id).execute();
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'error', detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again` });
-      }
-    }
-    return rolledBack;
+  /** See Recovery.rollBackCreates. */
+  rollBackCreates(nodeId: string): Promise<string[]> {
+    return this.recovery.rollBackCreates(nodeId);
+  }
+
+  /** See Recovery.resumeDeletes. */
+  resumeDeletes(nodeId: string): Promise<string[]> {
+    return this.recovery.resumeDeletes(nodeId);
+  }
+
+  /** See Recovery.noteSettled. */
+  noteSettled(nodeId: string): Promise<void> {
+    return this.recovery.noteSettled(nodeId);
   }
 
   /** Workspaces the caller may see. */
@@ -184,6 +157,9 @@ export class WorkspacesService {
           // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
           if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: row.name, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
         });
+        if (!cleaned && !op.signal.aborted && toApiError(err).code === 'NODE_OFFLINE') {
+          throw new BerthError('NODE_OFFLINE', `Node ${node.name} went away during the create of ${row.name} (interrupted); it was rolled back: berth's record is gone and the node removes what it made when it is back. Create it again.`, { field: 'name' });
+        }
         throw err;
       }
     });
@@ -232,6 +208,7 @@ export class WorkspacesService {
   async transition(user: User, name: string, what: Transition, opts: { timeoutSeconds?: number; force?: boolean } = {}): Promise<Operation> {
     const ws = await this.get(user, name);
     if (what === 'delete' && ws.status === 'creating') return this.deleteWhileCreating(user, ws);
+    if (what === 'delete' && ws.status === 'deleting') return this.deleteWhileDeleting(user, ws, opts.force ?? false);
     if (TRANSITIONAL.includes(ws.status)) {
       throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}; wait for that to finish and retry.`, { field: 'name' });
     }
@@ -243,8 +220,22 @@ export class WorkspacesService {
       const orForce = what === 'delete' ? ` Or remove only berth's record with \`berth ws rm ${name} --force\`: the node deletes the workspace when it returns.` : '';
       throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; start its agent and retry.${orForce}`, { field: 'name' });
     }
-    const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     const before = ws.status;
+    // A delete is marked before its claim, so resumeDeletes never takes a row this process is
+    // about to delete for a cut-off one (until the operation's row exists).
+    if (what === 'delete') this.settling.add(ws.id);
+    try {
+      return await this.claimAndRun(user, ws, what, before, opts);
+    } catch (err) {
+      if (what === 'delete') this.settling.delete(ws.id);
+      throw err;
+    }
+  }
+
+  /** The claim and the operation of transition(). */
+  private async claimAndRun(user: User, ws: Workspace, what: Transition, before: WorkspaceStatus, opts: { timeoutSeconds?: number; force?: boolean }): Promise<Operation> {
+    const name = ws.name;
+    const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     // Claim the workspace atomically: only one caller can move it out of its settled state.
     const claimed = await this.store.db
       .updateTable('workspaces')
@@ -264,7 +255,18 @@ export class WorkspacesService {
     return this.ops.start({ kind: `workspace.${what}`, target: `workspace/${name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
       try {
         if (what === 'delete') {
-          await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
+          try {
+            await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
+          } catch (err) {
+            // The node went away mid-delete: the row stays `deleting` (the desired state is
+            // still "gone") and the delete is finished when the node connects (resumeDeletes).
+            if (toApiError(err).code === 'NODE_OFFLINE') {
+              throw new BerthError('NODE_OFFLINE', `Node ${ws.nodeName} went away while deleting workspace ${name}; berth finishes the delete when the node is back (\`berth ws rm ${name} --force\` forgets it now).`, { field: 'name' });
+            }
+            throw err;
+          } finally {
+            this.settling.delete(ws.id);
+          }
           await this.store.db.deleteFrom('workspaces').where('id', '=', ws.id).execute();
           return;
         }
@@ -276,11 +278,41 @@ export class WorkspacesService {
               : await this.hub.request(ws.nodeId, 'workspace.restart', { opId: op.id, workspaceId: ws.id, timeoutSeconds });
         await this.setStatus(ws.id, result.status, null);
       } catch (err) {
-        // Settle on what the node really sees, so the row is never stuck in a -ing state.
-        const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => r.status, () => before);
-        await this.setStatus(ws.id, seen === 'unknown' ? 'failed' : seen, toApiError(err));
+        if (what === 'delete') {
+          // A delete the node refused settles on what the node sees; one it never answered
+          // (NODE_OFFLINE above) stays `deleting` for resumeDeletes.
+          if (toApiError(err).code !== 'NODE_OFFLINE') {
+            const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => r.status, () => 'unknown' as const);
+            await this.setStatus(ws.id, seen, toApiError(err));
+          }
+          throw err;
+        }
+        // Settle on what the node really sees, so the row is never stuck in a -ing state; a
+        // node that cannot be asked leaves it `unknown` for its next report to settle.
+        const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => (r.status === 'unknown' ? 'failed' : r.status), () => 'unknown' as const);
+        await this.setStatus(ws.id, seen, toApiError(err));
         throw err;
       }
+    });
+  }
+
+  /**
+   * `ws rm` of a workspace left `deleting` by a cut-off delete (no operation runs it): the
+   * delete is finished now when the node is online; with --force on an offline node only the
+   * row goes, and a tombstone has the node delete it when it returns.
+   */
+  private async deleteWhileDeleting(user: User, ws: Workspace, force: boolean): Promise<Operation> {
+    const running = await this.store.db.selectFrom('operations').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'running').executeTakeFirst();
+    if (running || this.settling.has(ws.id)) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} is being deleted; wait for that to finish.`, { field: 'name' });
+    await this.nodes.awaitAgent(ws.nodeId);
+    if (!this.hub.isOnline(ws.nodeId)) {
+      if (force) return this.forgetOnOfflineNode(user, ws);
+      throw new BerthError('NODE_OFFLINE', `Workspace ${ws.name} is on node ${ws.nodeName}, which is offline; its delete is finished when the node is back, or remove only berth's record with \`berth ws rm ${ws.name} --force\`.`, { field: 'name' });
+    }
+    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+      op.progress('finishing the interrupted delete', null);
+      await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
+      await this.store.db.deleteFrom('workspaces').where('id', '=', ws.id).execute();
     });
   }
 
