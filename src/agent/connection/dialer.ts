@@ -32,6 +32,8 @@ export class Dialer {
       ca?: string;
       /** Told once when the server revoked this node's credential; dialling has stopped for good. */
       onRevoked?: (why: string) => void;
+      /** Told on every welcome (metrics count the ones after the first as reconnects). */
+      onWelcome?: () => void;
       log: Logger;
       report: () => Promise<AgentReport>;
       onRequest: RequestHandler;
@@ -106,6 +108,7 @@ export class Dialer {
         this.heartbeat = setInterval(() => void this.sendReport(peer, 'heartbeat'), frame.heartbeatMs);
         this.connectedOnce?.();
         this.connectedOnce = null;
+        this.opts.onWelcome?.();
       },
       onProtocolError: (err) => log.warn({ err: err.message }, 'server sent a bad frame'),
       onHandlerError: (err) => log.error({ err }, 'handling a frame from the server failed'),
