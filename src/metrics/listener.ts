@@ -69,7 +69,9 @@ export async function startMetricsListener(opts: { listen: string; registry: Reg
   const field = opts.field ?? 'metricsListen';
   const address = parseListenAddress(opts.listen, field);
   const log = opts.log;
-  const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+  // Node would answer a request without Host (or with an unknown Expect) itself, with an empty
+  // 400/417; berth's handler answers those too, so every refusal carries a code.
+  const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, requireHostHeader: false }, (req, res) => {
     // A request body is never read: drain it so the connection can be reused, and never let a throw escape.
     req.resume();
     answer(opts.registry, req, res, log).catch((err: unknown) => {
@@ -78,6 +80,10 @@ export async function startMetricsListener(opts: { listen: string; registry: Reg
     });
   });
   server.on('clientError', onClientError);
+  server.on('checkExpectation', (req, res) => {
+    req.resume();
+    sendError(req, res, 400, 'INVALID_ARGUMENT', `Unsupported Expect header; the metrics listener serves only GET ${METRICS_PATH}.`);
+  });
   server.keepAliveTimeout = 5_000;
   server.maxConnections = 64;
   try {
