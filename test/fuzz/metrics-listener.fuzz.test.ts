@@ -78,27 +78,43 @@ async function alive(): Promise<void> {
 }
 
 const methods = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT', 'PROPFIND') },
+  { weight: 4, arbitrary: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT', 'PROPFIND') },
   { weight: 1, arbitrary: fc.constantFrom('get', 'G ET', 'GET\u0000', '', 'X'.repeat(100)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 12 }) },
 );
 const paths = fc.oneof(
-  { weight: 2, arbitrary: fc.constantFrom('/metrics', '/metrics?x=1', '/metrics/', '/METRICS', '//metrics', '/metrics/../metrics', '/%6detrics', '/metrics#x', '*', 'http://127.0.0.1/metrics', '/', '/api/v1/metrics', '/api/v1/health') },
+  { weight: 4, arbitrary: fc.constantFrom('/metrics', '/metrics', '/metrics?x=1', '/metrics/', '/METRICS', '//metrics', '/metrics/../metrics', '/%6detrics', '/metrics#x', '*', 'http://127.0.0.1/metrics', '/', '/api/v1/metrics', '/api/v1/health') },
   { weight: 3, arbitrary: hostileString(['metrics', '/metrics']).map((s) => '/' + rawPathSegment(s)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
 );
 const headers = fc.array(
   fc.tuple(
-    fc.oneof(fc.constantFrom('Host', 'Content-Length', 'Transfer-Encoding', 'Authorization', 'Accept', 'Connection', 'Expect', 'Upgrade'), fc.string({ unit: 'binary-ascii', maxLength: 20 })),
-    fc.oneof(fc.constantFrom('0', '-1', '99999999999', 'chunked', 'close', 'keep-alive', '100-continue', 'websocket', 'Bearer x'), hostileString()),
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('Host', 'Content-Length', 'Transfer-Encoding', 'Authorization', 'Accept', 'Connection', 'Expect', 'Upgrade', 'X-Forwarded-For') },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 20 }) },
+    ),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('0', '-1', '99999999999', 'chunked', 'close', 'keep-alive', '100-continue', 'websocket', 'Bearer x', '127.0.0.1', 'text/plain') },
+      { weight: 1, arbitrary: hostileString() },
+    ),
   ),
   { maxLength: 6 },
 );
 
+/** A request a scraper could send: GET or HEAD of /metrics (with a query, sometimes), ordinary headers. */
+const scrape = fc.tuple(
+  fc.constantFrom('GET', 'HEAD'),
+  fc.constantFrom('/metrics', '/metrics?x=1', '/metrics?'),
+  fc.array(fc.tuple(fc.constantFrom('Host', 'Accept', 'User-Agent', 'Authorization'), fc.constantFrom('127.0.0.1', 'text/plain', 'Prometheus/2.53', 'Bearer x')), { maxLength: 3 }),
+  fc.constant(undefined),
+);
+/** Any case: mostly hostile, a quarter shaped like a scrape so the success path is fuzzed too. */
+const cases = fc.oneof({ weight: 3, arbitrary: fc.tuple(methods, paths, headers, fc.option(fc.string({ maxLength: 200 }), { nil: undefined })) }, { weight: 1, arbitrary: scrape });
+
 describe('fuzz: the metrics listener', () => {
   it('answers only GET /metrics, with a coded JSON error for everything else, and never dies', async () => {
     await fc.assert(
-      fc.asyncProperty(methods, paths, headers, fc.option(fc.string({ maxLength: 200 }), { nil: undefined }), async (method, path, hdrs, body) => {
+      fc.asyncProperty(cases, async ([method, path, hdrs, body]) => {
         const head = `${method} ${path} HTTP/1.1\r\n${hdrs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}${hdrs.length ? '\r\n' : ''}\r\n`;
         const a = await send(Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(body ?? '', 'utf8')]), method === 'HEAD');
         const target = /^\/metrics(\?[^#]*)?$/.test(path);
