@@ -5,9 +5,13 @@
  * workspace created with the CLI shows up in the operation counter, the workspace gauge and
  * the agent's request counter; heartbeats, exec sessions and reconnects are counted.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePromText, samples, sampleValue, type PromSample } from '../../src/testing/prom-text.js';
-import { dockerLeftovers, freePort, getJson, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { dockerLeftovers, freePort, getJson, runCli, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
 
 const NODE = 'metrics-node';
 let server: TestServer;
@@ -132,6 +136,25 @@ describe('metrics', () => {
     expect(agentOther.status).toBe(404);
     expect(agentOther.body.code).toBe('NOT_FOUND');
     expect(server.proc!.output).toMatch(/metrics listener serving/);
+  });
+
+  it('refuses to start a server whose --metrics-listen port is taken, or is no address', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    const dataDir = await mkdtemp(join(tmpdir(), 'berth-e2e-metrics-busy-'));
+    try {
+      const args = ['server', '--listen', `127.0.0.1:${await freePort()}`, '--ssh-listen', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir];
+      const taken = await runCli([...args, '--metrics-listen', `127.0.0.1:${port}`], { timeoutMs: 60_000 });
+      expect(taken.code).toBe(5);
+      expect(taken.stderr).toMatch(/FAILED_PRECONDITION: The metrics listener cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); pick another address with --metrics-listen/);
+      const malformed = await runCli([...args, '--metrics-listen', 'nowhere'], { timeoutMs: 60_000 });
+      expect(malformed.code).toBe(2);
+      expect(malformed.stderr).toMatch(/INVALID_ARGUMENT: Invalid listen address "nowhere"/);
+    } finally {
+      busy.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('counts an agent that comes back as a reconnect', async () => {
