@@ -8,12 +8,15 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { agentMethods, BerthError, isConnectString, nodeNameFromHost, parseConnectString } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
+import type { RequestHandler } from '../rpc/peer.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
 import { fetchPinnedCa } from './connection/trust.js';
 import { PORT_POLL_MS, PortWatcher } from './runtime/port-watch.js';
 import { AgentRuntime } from './runtime/runtime.js';
 import { AgentState } from './state.js';
+import { AgentMetrics } from './metrics.js';
+import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 
 /** Options of `berth agent`. */
 export interface AgentOptions {
@@ -30,6 +33,8 @@ export interface AgentOptions {
   logLevel?: string;
   /** Used when the server runs the agent in-process. */
   logger?: Logger;
+  /** Serve this agent's GET /metrics without authentication here (HOST:PORT; a bare port is loopback). */
+  metricsListen?: string;
 }
 
 /** A running agent. */
@@ -83,6 +88,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     reportNow: async () => dialer?.reportNow(),
   });
   await runtime.recover();
+  // Metrics only when asked for: an agent without --metrics-listen (and the server's local agent) keeps none.
+  const metrics = opts.metricsListen
+    ? new AgentMetrics({ providerOf: (id) => runtime.providerOf(id), execSessions: () => runtime.execSessionCount, connected: () => dialer?.connected ?? false })
+    : null;
   let onRevoked: (why: string) => void = () => {};
   const revoked = new Promise<string>((resolve) => (onRevoked = resolve));
   const credentialOnDisk = saved;
@@ -93,8 +102,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     ca,
     log,
     onRevoked: (why) => onRevoked(why),
-    report: () => runtime.report(),
-    onRequest: async (method, params) => {
+    report: async () => {
+      const report = await runtime.report();
+      metrics?.reported(report);
+      return report;
+    },
+    onWelcome: () => {
+      metrics?.welcomed();
+      ports.resendAll();
+    },
+    onRequest: timed(metrics, async (method, params) => {
       if (method !== 'credential.rotate') return runtime.handle(method, params);
       // Saved (temporary file + rename) before answering: the server retires the old
       // credential only after this answer, so either one or the other always works.
@@ -103,13 +120,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       dialer?.setCredential(credential);
       log.info('saved a rotated node credential');
       return { saved: true as const };
-    },
+    }),
     onEvent: (name, payload) => runtime.onEvent(name, payload),
     onBinary: (frame) => runtime.onBinary(frame),
-    onConnected: () => ports.resendAll(),
   });
   const ports = new PortWatcher(() => runtime.portTargets(), (name, payload) => dialer?.emit(name, payload), log, pollMs('BERTH_PORT_POLL_MS', PORT_POLL_MS));
   ports.start();
+  let metricsListener: MetricsListener | null = null;
+  if (metrics && opts.metricsListen) {
+    try {
+      metricsListener = await startMetricsListener({ listen: opts.metricsListen, registry: metrics.registry, log });
+    } catch (err) {
+      runtime.closeAll();
+      dialer.stop();
+      throw err;
+    }
+  }
   void dialer.start();
   return {
     nodeId: saved.nodeId,
@@ -118,8 +144,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       ports.stop();
       runtime.closeAll();
       dialer?.stop();
+      await metricsListener?.close();
     },
   };
+}
+
+/** The request handler, timed into the agent's metrics when it keeps any. */
+function timed(metrics: AgentMetrics | null, handler: RequestHandler): RequestHandler {
+  return metrics ? metrics.timeRequests(handler) : handler;
 }
 
 /** The token in a join token file, trimmed; FAILED_PRECONDITION naming the file when it cannot be read. */

@@ -125,6 +125,16 @@ export const streams = {
   agentConnect: '/agent/connect',
 } as const;
 
+// Metrics: routes whose answer is text, not JSON.
+/**
+ * Routes that answer plain text rather than JSON, so `routes` (whose responses are zod schemas
+ * of JSON bodies) cannot hold them. `produces` names the text format.
+ */
+export const textRoutes = {
+  /** The server's Prometheus metrics; an admin's API token (or the unauthenticated `--metrics-listen`). */
+  metrics: { method: 'GET', path: '/metrics', auth: 'admin', produces: 'prometheus-text' },
+} as const;
+
 /** Fills `:param` placeholders in a path. */
 export function fillPath(path: string, params: Record<string, string> = {}): string {
   return path.replace(/:([a-zA-Z]+)/g, (_, k: string) => {

@@ -143,6 +143,12 @@ export function parseHostPort(text: string): HostPort | undefined {
   return HOST_NAME.test(m[2]) ? { host: m[2], port } : undefined;
 }
 
+/** True for loopback listen hosts (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
 /** Writes an address back as text, bracketing IPv6 hosts: `[::1]:7080`. */
 export function formatHostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;

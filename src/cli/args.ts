@@ -77,3 +77,8 @@ export function parseSshListenOption(text: string): string {
   const a = parseOptionalListenAddress(text, 'sshListen');
   return a ? formatHostPort(a) : 'off';
 }
+
+/** Checks `--metrics-listen` (HOST:PORT, [IPV6]:PORT, or a bare port for 127.0.0.1); returns it as HOST:PORT. */
+export function parseMetricsListen(text: string): string {
+  return formatHostPort(parseListenAddress(text, 'metricsListen'));
+}

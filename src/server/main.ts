@@ -15,6 +15,7 @@ import { registerAuditHook } from './http/audit-hook.js';
 import { createApp } from './http/app.js';
 import { registerJsonRoutes } from './http/routes/json-routes.js';
 import { registerStreamRoutes } from './http/routes/stream-routes.js';
+import { startServerMetrics } from './metrics/index.js';
 import { createServices, type Services } from './services/index.js';
 import { DEFAULT_SSH_LISTEN, startSshGateway } from './ssh-gateway/index.js';
 import { openSqliteStore, type Store } from './store/open.js';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   nodeGraceMs?: number;
   /** How long an unknown workspace must keep being reported before it is reaped (default 60 s). */
   reapGraceMs?: number;
+  /** Metrics: also serve GET /metrics without authentication on this address (HOST:PORT, a bare port is loopback). */
+  metricsListen?: string;
 }
 
 /** A whole number of milliseconds from an environment variable, or undefined when unset. */
@@ -89,7 +92,14 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   if (await ensureAdmin(store, tokenFile)) log.info({ tokenFile }, 'created the admin account; its API token is in the token file (mode 0600)');
 
   const gateway = await startSshGateway({ listen: opts.sshListen ?? DEFAULT_SSH_LISTEN, advertise: opts.sshAdvertise, dataDir: opts.dataDir, store, services, log });
+  // Metrics: the registry, instrumented services and the optional plain listener; nothing stays open when it cannot listen.
+  const metrics = await startServerMetrics({ store, services, gateway, listen: opts.metricsListen, log }).catch(async (err: unknown) => {
+    await gateway?.close().catch(() => {});
+    await store.close();
+    throw err;
+  });
   const app = await createApp(log, tls ?? undefined);
+  metrics.instrumentApp(app);
   registerJsonRoutes(app, store, services);
   registerTrustRoutes(app, store, services, tls ? { certificate: tls.caPem, fingerprint: tls.fingerprint } : null);
   registerStreamRoutes(app, store, services);
@@ -99,6 +109,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   } catch (err) {
     // Nothing half-started stays behind: the gateway's port and the database are released.
     await gateway?.close().catch(() => {});
+    await metrics.close();
     await app.close().catch(() => {});
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -126,6 +137,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     process.on('SIGINT', onSignal);
   });
   await gateway?.close().catch((err: unknown) => log.warn({ err }, 'ssh gateway did not close cleanly'));
+  await metrics.close();
   await shutdown(app, store, services, stopAgent, log);
 }
 

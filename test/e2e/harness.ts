@@ -239,13 +239,14 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
 /** A separate `berth agent` process joined to `server`. */
 export async function startAgent(
   server: TestServer,
-  opts: { name: string; stateDir?: string; joinToken?: string; env?: Record<string, string>; /** Leave out --server (a one-string token names it). */ noServerFlag?: boolean },
+  opts: { name: string; stateDir?: string; joinToken?: string; env?: Record<string, string>; /** Leave out --server (a one-string token names it). */ noServerFlag?: boolean; /** More `berth agent` arguments (e.g. --metrics-listen). */ extraArgs?: string[] },
 ): Promise<{ proc: Proc; stateDir: string }> {
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-agent-')));
   let token = opts.joinToken;
   if (!token && !opts.stateDir) token = (await server.json<{ token: string }>(['node', 'join-token', '--ttl', '5m'])).token;
   const args = ['agent', ...(opts.noServerFlag ? [] : ['--server', server.url]), '--state-dir', stateDir, '--name', opts.name];
   if (token) args.push('--join-token', token);
+  args.push(...(opts.extraArgs ?? []));
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BERTH_LOG_LEVEL: 'debug', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return { proc: new Proc(child), stateDir };
 }

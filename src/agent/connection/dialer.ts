@@ -32,13 +32,13 @@ export class Dialer {
       ca?: string;
       /** Told once when the server revoked this node's credential; dialling has stopped for good. */
       onRevoked?: (why: string) => void;
+      /** Told on every welcome: metrics count the ones after the first as reconnects, and state the server holds only in memory (ports) is sent again. */
+      onWelcome?: () => void;
       log: Logger;
       report: () => Promise<AgentReport>;
       onRequest: RequestHandler;
       onEvent: EventHandler;
       onBinary: (frame: Buffer) => void;
-      /** Told after every welcome: a new connection, to which state held by the server must be sent again. */
-      onConnected?: () => void;
     },
   ) {}
 
@@ -118,7 +118,7 @@ export class Dialer {
         this.heartbeat = setInterval(() => void this.sendReport(peer, 'heartbeat'), frame.heartbeatMs);
         this.connectedOnce?.();
         this.connectedOnce = null;
-        this.opts.onConnected?.();
+        this.opts.onWelcome?.();
       },
       onProtocolError: (err) => log.warn({ err: err.message }, 'server sent a bad frame'),
       onHandlerError: (err) => log.error({ err }, 'handling a frame from the server failed'),

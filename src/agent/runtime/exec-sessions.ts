@@ -123,6 +123,11 @@ export class ExecSessions {
     for (const l of this.live.values()) if (l.workspaceId === workspaceId) l.session.close();
   }
 
+  /** Open sessions (berth_agent_exec_sessions_open). */
+  get size(): number {
+    return this.live.size;
+  }
+
   /** Ends every session. */
   closeAll(): void {
     for (const l of this.live.values()) l.session.close();

@@ -270,6 +270,16 @@ export class AgentRuntime {
     this.exec.onBinary(frame);
   }
 
+  /** Open exec sessions on this node (metrics). */
+  get execSessionCount(): number {
+    return this.exec.size;
+  }
+
+  /** The provider of a workspace this agent tracks (metrics label the last report's workspaces with it). */
+  providerOf(workspaceId: string): ProviderKind | undefined {
+    return this.handles.get(workspaceId)?.kind;
+  }
+
   /** Ends every exec session (agent shutdown). */
   closeAll(): void {
     this.exec.closeAll();

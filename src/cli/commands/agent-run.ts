@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { BerthError, nameSchema } from '../../api/index.js';
 import { normalizeServerUrl } from '../../client/index.js';
+import { parseMetricsListen } from '../args.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { defaultNodeName, defaultStateDir } from '../defaults.js';
@@ -24,8 +25,9 @@ export function registerAgentRun(program: Command, ctx: CliContext): void {
       .option('--join-token-file <file>', 'read the join token from this file (kept out of the process list) and remove the file once the node has joined')
       .option('--state-dir <dir>', 'where the agent keeps its credential and workspace handles (default: $BERTH_STATE_DIR, /var/lib/berth-agent as root, else ~/.local/share/berth-agent)')
       .option('--name <name>', 'node name to join as (default: the host name)', optionParser(parseNodeName))
+      .option('--metrics-listen <host:port>', "serve this agent's GET /metrics (Prometheus) WITHOUT authentication here; a bare port means 127.0.0.1", optionParser(parseMetricsListen))
       .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info')),
-  ).action(async (opts: { server?: string; joinToken?: string; joinTokenFile?: string; stateDir?: string; name?: string; logLevel: string }) => {
+  ).action(async (opts: { server?: string; joinToken?: string; joinTokenFile?: string; stateDir?: string; name?: string; logLevel: string; metricsListen?: string }) => {
     // Loaded only now, so user commands never pay for the agent's code and provider dependencies.
     const { runAgent } = await import('../../agent/main.js');
     await runAgent({
@@ -35,6 +37,7 @@ export function registerAgentRun(program: Command, ctx: CliContext): void {
       stateDir: opts.stateDir ?? defaultStateDir(ctx.io),
       name: opts.name ?? defaultNodeName(ctx.io.hostname),
       logLevel: opts.logLevel,
+      metricsListen: opts.metricsListen,
     });
   });
 }

@@ -1,7 +1,7 @@
 /** `berth server`: runs the coordination server in this process until it shuts down. */
 import { Option, type Command } from 'commander';
 import { BerthError, placementStrategySchema, type PlacementStrategy } from '../../api/index.js';
-import { parseDurationMs, parseListen, parseSshListenOption } from '../args.js';
+import { parseDurationMs, parseListen, parseMetricsListen, parseSshListenOption } from '../args.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { defaultDataDir } from '../defaults.js';
@@ -24,6 +24,7 @@ interface ServerCliOptions {
   nodeTtl?: number;
   nodeGrace?: number;
   reapGrace?: number;
+  metricsListen?: string;
 }
 
 /** `--advertise a,b` (repeatable): host names or addresses, each checked. */
@@ -59,7 +60,8 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       .addOption(new Option('--placement <strategy>', 'how new workspaces are spread over nodes (default: $BERTH_PLACEMENT, else spread)').choices(placementStrategySchema.options))
       .option('--node-ttl <duration>', 'heartbeat silence after which a node is offline, e.g. 15s (default: $BERTH_NODE_TTL_MS ms, else 15s)', optionParser((t) => parseDurationMs(t, 'nodeTtl')))
       .option('--node-grace <duration>', 'grace on top of --node-ttl, e.g. 5s (default: $BERTH_NODE_GRACE_MS ms, else 5s)', optionParser((t) => parseDurationMs(t, 'nodeGrace')))
-      .option('--reap-grace <duration>', 'how long a node must keep reporting a workspace berth has no record of before it is removed there, e.g. 60s (default 60s)', optionParser((t) => parseDurationMs(t, 'reapGrace'))),
+      .option('--reap-grace <duration>', 'how long a node must keep reporting a workspace berth has no record of before it is removed there, e.g. 60s (default 60s)', optionParser((t) => parseDurationMs(t, 'reapGrace')))
+      .option('--metrics-listen <host:port>', 'also serve GET /metrics (Prometheus) WITHOUT authentication here, for a private scraper; a bare port means 127.0.0.1', optionParser(parseMetricsListen)),
   ).action(async (opts: ServerCliOptions) => {
     // Loaded only now, so user commands never pay for the server's code and dependencies.
     const { runServer } = await import('../../server/main.js');
@@ -74,6 +76,7 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       nodeTtlMs: opts.nodeTtl,
       nodeGraceMs: opts.nodeGrace,
       reapGraceMs: opts.reapGrace,
+      metricsListen: opts.metricsListen,
       tls: { tls: opts.tls, insecureHttp: opts.insecureHttp, advertise: opts.advertise, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, tlsCa: opts.tlsCa },
     });
   });

@@ -22,6 +22,7 @@ import {
   encodeExecData,
 } from '../../api/index.js';
 import { RpcPeer } from '../../rpc/peer.js';
+import type { HubMetrics } from '../metrics/server-metrics.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { PortsRegistry } from './ports.js';
@@ -86,6 +87,24 @@ export class AgentHub {
     private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number } },
   ) {}
 
+  // Metrics: what the hub reports, and the live counts read at scrape time.
+  private metrics: HubMetrics | null = null;
+
+  /** Reports hellos and stored reports to `metrics` from now on. */
+  instrument(metrics: HubMetrics): void {
+    this.metrics = metrics;
+  }
+
+  /** Open (welcomed) agent sockets. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Open exec sessions on all nodes. */
+  get execSessionCount(): number {
+    return this.execSessions.size;
+  }
+
   /** True while the node's socket is open and a heartbeat came within the TTL + grace (three intervals without liveness settings). */
   isOnline(nodeId: string): boolean {
     const c = this.connections.get(nodeId);
@@ -113,6 +132,7 @@ export class AgentHub {
     const helloTimer = setTimeout(() => socket.close(CLOSE_CODES.noHello, 'no hello'), 10_000);
     const peer = new RpcPeer(socket, {
       onFrame: (frame) => {
+        const arrived = performance.now(); // metrics: berth_heartbeat_handling_seconds
         if (frame.type === 'hello') {
           clearTimeout(helloTimer);
           if (frame.protocolVersion !== AGENT_PROTOCOL_VERSION) {
@@ -126,11 +146,13 @@ export class AgentHub {
           this.connections.set(node.id, conn);
           peer.send({ type: 'welcome', protocolVersion: AGENT_PROTOCOL_VERSION, nodeId: node.id, nodeName: node.name, heartbeatMs: this.heartbeatMs });
           log.info({ agentVersion: frame.agentVersion, serverVersion: BERTH_VERSION }, 'agent connected');
+          this.metrics?.agentHello(node.id);
           // The hello's report is applied before the node counts as heard: whoever sees the node
           // online also sees its workspaces as the agent reported them, not still fenced `unknown`.
           // Nothing can have changed a row after the agent built this report (no operation runs
           // on a node before its hello), so it is applied without the heartbeat's grace window.
-          void this.record(node.id, frame, log, 0).then(() => {
+          void this.record(node.id, frame, log, 0).then((stored) => {
+            if (stored) this.metrics?.reportStored(arrived);
             if (this.connections.get(node.id) === conn) this.liveness?.heard(node.id);
             for (const listener of this.connectedListeners) listener(node.id);
           });
@@ -138,7 +160,7 @@ export class AgentHub {
         } else if (frame.type === 'heartbeat' && conn) {
           conn.lastHeartbeat = Date.now();
           this.liveness?.heard(node.id);
-          void this.record(node.id, frame, log);
+          void this.record(node.id, frame, log).then((stored) => stored && this.metrics?.reportStored(arrived));
           this.tellReport(node.id, frame);
         }
       },
@@ -336,8 +358,8 @@ export class AgentHub {
     if (s && s.nodeId === nodeId) s.sink.output(data.kind, data.payload);
   }
 
-  /** Stores a hello's or heartbeat's report; rows changed within `graceMs` are left for the next report (see reconcile.ts). */
-  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger, graceMs = this.heartbeatMs * 2): Promise<void> {
+  /** Stores a hello's or heartbeat's report (true once stored); rows changed within `graceMs` are left for the next report (see reconcile.ts). */
+  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger, graceMs = this.heartbeatMs * 2): Promise<boolean> {
     try {
       await this.store.db
         .updateTable('nodes')
@@ -350,8 +372,10 @@ export class AgentHub {
         .where('id', '=', nodeId)
         .execute();
       await reconcileReports(this.store, nodeId, report.workspaces, log, graceMs);
+      return true;
     } catch (err) {
       log.warn({ err }, 'could not record agent report');
+      return false;
     }
   }
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BerthError, toApiError, type OpContext, type Operation, type OperationEvent, type OperationKind } from '../../api/index.js';
 import { operationToApi } from '../convert/to-api.js';
+import type { OperationMetrics } from '../metrics/server-metrics.js';
 import type { Store } from '../store/open.js';
 import type { OperationsTable } from '../store/schema.js';
 
@@ -67,11 +68,18 @@ export class Operations {
   private readonly live = new Map<string, Live>();
   /** Operations this process found cut off by the previous one's end (see failInterrupted). */
   private readonly interrupted: Array<{ id: string; kind: OperationKind; workspaceId: string | null }> = [];
+  /** Told of every operation's end (berth_operations_total, berth_operation_duration_seconds). */
+  private metrics: OperationMetrics | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
   ) {}
+
+  /** Reports each operation's end to `metrics` from now on. */
+  instrument(metrics: OperationMetrics): void {
+    this.metrics = metrics;
+  }
 
   /**
    * Marks operations left running by a previous server process as failed, each with what
@@ -237,6 +245,8 @@ export class Operations {
       const recordError = { code: 'INTERNAL' as const, message: 'berth could not record how this operation ended; the server log has the details.' };
       op = { ...operationToApi(live.row), status: 'failed', error: error ?? recordError, finishedAt: finished.finished_at };
     }
+    const outcome = !error ? 'succeeded' : error.code === 'CANCELLED' ? 'cancelled' : 'failed';
+    this.metrics?.operationEnded(live.row.kind, outcome, Math.max(0, Date.now() - Date.parse(live.row.created_at)) / 1000);
     this.publish(live, { type: 'done', operation: op });
     live.listeners.clear();
     setTimeout(() => this.live.delete(id), KEEP_FINISHED_MS).unref();

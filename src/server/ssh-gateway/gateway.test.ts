@@ -82,6 +82,29 @@ describe('gateway in-process', () => {
     expect(r.code).toBe(3);
   });
 
+  // Metrics: berth_gateway_sessions_open reads sessionCount.
+  it('counts a session channel while it is open, and not after', async () => {
+    expect(gw.sessionCount).toBe(0);
+    const pending = run('ssh', [...opts(), '-p', String(gw.address().port), 'local@127.0.0.1', 'sleep 1.5']);
+    const deadline = Date.now() + 10_000;
+    while (gw.sessionCount === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(gw.sessionCount).toBe(1);
+    expect((await pending).code).toBe(0);
+    const after = Date.now() + 5_000;
+    while (gw.sessionCount !== 0 && Date.now() < after) await new Promise((r) => setTimeout(r, 20));
+    expect(gw.sessionCount).toBe(0);
+
+    // A client killed mid-session closes no channel: the connection's end lets its sessions go.
+    const child = execFile('ssh', [...opts(), '-p', String(gw.address().port), 'local@127.0.0.1', 'sleep 30'], { cwd: dir });
+    const until = Date.now() + 10_000;
+    while (gw.sessionCount === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(gw.sessionCount).toBe(1);
+    child.kill('SIGKILL');
+    const gone = Date.now() + 10_000;
+    while (gw.sessionCount !== 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
+    expect(gw.sessionCount).toBe(0);
+  });
+
   it("pipes sftp to the workspace's own sftp-server when it has one", async () => {
     const data = randomBytes(3 * 1024 * 1024 + 7);
     await writeFile(join(dir, 'src.bin'), data);

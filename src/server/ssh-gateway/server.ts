@@ -5,7 +5,7 @@
  * forwards are offered; every other channel type and global request is refused by ssh2.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import ssh2, { type Connection } from 'ssh2';
+import ssh2, { type Connection, type Session } from 'ssh2';
 import { BerthError, nameSchema, toApiError, type Workspace } from '../../api/index.js';
 import { authenticator, newAuthState } from './auth.js';
 import { audit, printable, type ConnContext, type GatewayDeps } from './context.js';
@@ -40,6 +40,8 @@ export class SshGateway {
   private stopListening: (() => void) | null = null;
   /** Sockets not yet authenticated, by `ip:port`, so the login grace period can cut them off. */
   private readonly unauthenticated = new Map<string, Socket>();
+  /** Open session channels (shell, exec, sftp), for berth_gateway_sessions_open. */
+  private readonly sessions = new Set<Session>();
 
   private constructor(
     private readonly server: Server,
@@ -89,6 +91,11 @@ export class SshGateway {
     }
   }
 
+  /** Open session channels (shell, exec, sftp) on all connections. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   /** Stops accepting and disconnects every client. */
   async close(): Promise<void> {
     this.stopListening?.();
@@ -120,6 +127,9 @@ export class SshGateway {
     client.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh client error'));
     this.clients.add(client);
     const state = newAuthState();
+    // This connection's open session channels: ssh2 emits a session's close only when the
+    // client closes the channel, so those still open when the connection drops are let go here.
+    const mine = new Set<Session>();
     client.on('authentication', authenticator(deps, state, () => client.end()));
     client.on('ready', () => {
       this.unauthenticated.delete(source);
@@ -136,7 +146,16 @@ export class SshGateway {
       this.byWorkspace.set(client, state.username);
       client.on('session', (accept, reject) => {
         ctx.resolveWorkspace().then(
-          (ws: Workspace) => handleSession(ctx, accept(), ws),
+          (ws: Workspace) => {
+            const session = accept();
+            mine.add(session);
+            this.sessions.add(session);
+            session.once('close', () => {
+              mine.delete(session);
+              this.sessions.delete(session);
+            });
+            handleSession(ctx, session, ws);
+          },
           (err: unknown) => {
             const e = toApiError(err);
             audit(ctx, 'ssh.session.start', 'denied', `${e.code}: ${e.message}`);
@@ -149,6 +168,8 @@ export class SshGateway {
       });
     });
     client.on('close', () => {
+      for (const session of mine) this.sessions.delete(session);
+      mine.clear();
       this.clients.delete(client);
       this.byWorkspace.delete(client);
       if (!state.user && state.refused.length > 0) {

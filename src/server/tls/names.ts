@@ -12,11 +12,8 @@ export function isWildcardHost(host: string): boolean {
   return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
-/** True for loopback listen hosts (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
+// Loopback hosts are the contract's (agents' metrics listeners need the same test).
+export { isLoopbackHost } from '../../api/index.js';
 
 /** The names for a server listening on `listenHost`, plus the advertised ones; sorted and unique. */
 export function serverNames(listenHost: string, machineName: string, advertise: readonly string[], interfaces = networkInterfaces()): string[] {
