@@ -4,6 +4,7 @@
  * by `berth ports`.
  */
 import { z } from 'zod';
+import { apiErrorSchema } from './errors.js';
 
 /** The most ports one workspace reports; past this the list is cut (a port scanner's worth). */
 export const MAX_REPORTED_PORTS = 1024;
@@ -37,4 +38,28 @@ export type WorkspacePorts = z.infer<typeof workspacePortsSchema>;
 /** Whether an address is loopback only (127/8, ::1). */
 export function isLoopbackAddress(address: string): boolean {
   return address === '::1' || address.startsWith('127.');
+}
+
+/**
+ * The port-forward WebSocket (`streams.workspacePortConnect`): the connection's bytes travel as
+ * binary frames both ways; text frames carry these control messages.
+ */
+export const portServerFrameSchema = z.discriminatedUnion('type', [
+  /** The node has connected to the port: bytes may flow. */
+  z.object({ type: z.literal('connected') }),
+  /** The workspace side closed its end; no more bytes come. */
+  z.object({ type: z.literal('end') }),
+  z.object({ type: z.literal('error'), error: apiErrorSchema }),
+]);
+export type PortServerFrame = z.infer<typeof portServerFrameSchema>;
+
+/** Client → server text frames: `eof` half-closes the connection (the client sends no more). */
+export const portClientFrameSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('eof') })]);
+export type PortClientFrame = z.infer<typeof portClientFrameSchema>;
+
+/** A port number as it appears in a URL path. */
+export function parsePortParam(text: string): number | null {
+  if (!/^\d{1,5}$/.test(text)) return null;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : null;
 }

@@ -123,6 +123,8 @@ export const streams = {
   workspaceExec: '/workspaces/:name/exec',
   /** WebSocket speaking the agent protocol; authenticated with a node credential. */
   agentConnect: '/agent/connect',
+  /** WebSocket carrying one TCP connection to a port on the workspace's loopback (frames in ports.ts). */
+  workspacePortConnect: '/workspaces/:name/ports/:port/connect',
 } as const;
 
 // Metrics: routes whose answer is text, not JSON.

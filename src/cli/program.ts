@@ -42,6 +42,7 @@ const TOP: Array<Entry | Group> = [
   { names: ['config-ssh'], load: async () => (await import('./commands/config-ssh.js')).registerConfigSsh },
   { names: ['open'], load: async () => (await import('./commands/open.js')).registerOpen },
   { names: ['ports'], load: async () => (await import('./commands/ports.js')).registerPorts },
+  { names: ['port-forward'], load: async () => (await import('./commands/port-forward.js')).registerPortForward },
   {
     name: 'node',
     description: 'manage the machines that run workspaces',

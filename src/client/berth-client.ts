@@ -3,6 +3,7 @@
  * and exec sessions. The CLI uses it today and the web UI will tomorrow, so it knows nothing
  * about terminals or config files.
  */
+import type { Duplex } from 'node:stream';
 import {
   API_PREFIX,
   BerthError,
@@ -172,6 +173,14 @@ export class BerthClient {
     // The WebSocket library is loaded only by the commands that exec.
     const { runExecSession } = await import('./exec-session.js');
     return runExecSession({ url, server: this.server, token: this.#token, ca: this.ca?.pem, onCertError: (err) => this.#certFailure(err) }, request, io);
+  }
+
+  /** One TCP connection to `port` on the workspace's loopback, made by its node, as a Duplex (see port-stream.ts). */
+  async connectPort(name: string, port: number): Promise<Duplex> {
+    const path = fillPath(streams.workspacePortConnect, { name, port: String(port) });
+    const url = toWebSocketUrl(`${this.server}${API_PREFIX}${path}`);
+    const { openPortStream } = await import('./port-stream.js');
+    return openPortStream({ url, server: this.server, token: this.#token, ca: this.ca?.pem, onCertError: (err) => this.#certFailure(err) });
   }
 
   /** Reads one pass of the event stream; returns the final operation, or undefined when the stream ended early. */

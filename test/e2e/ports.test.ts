@@ -4,8 +4,11 @@
  * anyone is connected; `berth ports` shows port, protocol, addresses and owning process, and a
  * port disappears once its process stops.
  */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestServer, uniqueName, waitFor } from './harness.js';
+import { BIN, freePort, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 const ws = uniqueName('ports');
@@ -32,8 +35,11 @@ afterAll(async () => {
 
 describe('berth ports', () => {
   it('shows a port once a service listens, with its process, and drops it when the service stops', async () => {
-    const before = await server.json<Ports>(['ports', ws]);
-    expect(before.observedAt).not.toBeNull();
+    // A new workspace's first list arrives with the node's next scan (every second).
+    const before = await waitFor('the first report', async () => {
+      const r = await server.json<Ports>(['ports', ws]);
+      return r.observedAt === null ? undefined : r;
+    }, 10_000, 100);
     expect(before.ports.find((p) => p.port === 8080)).toBeUndefined();
 
     // busybox httpd forks into the background: nobody stays connected to the workspace.
@@ -57,5 +63,39 @@ describe('berth ports', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('NOT_FOUND');
     expect(r.stderr).toContain('(field: name)');
+  });
+});
+
+describe('berth port-forward', () => {
+  it('carries local connections to a service on the workspace loopback, bytes intact, until interrupted', async () => {
+    const made = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/pf && head -c 1500000 /dev/urandom > /tmp/pf/blob && httpd -p 127.0.0.1:8082 -h /tmp/pf && sha256sum /tmp/pf/blob']);
+    expect(made.code, made.stderr).toBe(0);
+    const want = made.stdout.split(' ')[0];
+    const local = await freePort();
+    const child = spawn(process.execPath, [BIN, 'port-forward', ws, `${local}:8082`, '0:9'], { env: server.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('both forwards listening', async () => out.split('\n').filter((l) => l.startsWith('Forwarding')).length === 2, 20_000, 50);
+      expect(out).toContain(`Forwarding 127.0.0.1:${local} -> ${ws}:8082`);
+      const blob = Buffer.from(await (await fetch(`http://127.0.0.1:${local}/blob`)).arrayBuffer());
+      expect(createHash('sha256').update(blob).digest('hex')).toBe(want);
+      // Port 9 has no listener: the local connection is closed and the reason printed.
+      const refusedPort = Number(/Forwarding 127\.0\.0\.1:(\d+) -> \S+:9\n/.exec(out)![1]);
+      await new Promise<void>((resolve) => connect(refusedPort, '127.0.0.1').on('close', () => resolve()).on('error', () => resolve()));
+      await waitFor('the refusal printed', async () => err.includes('Nothing listens on port 9'), 10_000, 50);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses a malformed port pair with exit 2, naming the field', async () => {
+    const r = await server.cli(['port-forward', ws, '70000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('(field: ports)');
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The streaming routes: operation events as newline-delimited JSON, exec sessions and agent
- * connections as WebSockets.
+ * The streaming routes: operation events as newline-delimited JSON, exec sessions, port
+ * forwards and agent connections as WebSockets.
  */
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
@@ -9,6 +9,7 @@ import type { ExecChannel } from '../../agents/hub.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
+import { handlePortConnect } from './port-route.js';
 
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -58,6 +59,13 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
       await authenticate(store, req);
     },
   }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s));
+
+  app.get(API_PREFIX + streams.workspacePortConnect, {
+    websocket: true,
+    preValidation: async (req) => {
+      await authenticate(store, req);
+    },
+  }, (socket, req) => handlePortConnect(socket, req.user!, req.params as { name: string; port: string }, s));
 
   app.get(API_PREFIX + streams.agentConnect, {
     websocket: true,
