@@ -233,7 +233,7 @@ describe('ownership', () => {
   });
 
   it('answers bob on every streaming route without anything of alice or the admin', async () => {
-    const covered = { operationEvents: true, workspaceExec: true, agentConnect: true } satisfies Record<keyof typeof streams, true>;
+    const covered = { operationEvents: true, workspaceExec: true, agentConnect: true, workspacePortConnect: true } satisfies Record<keyof typeof streams, true>;
     expect(Object.keys(covered).sort()).toEqual(Object.keys(streams).sort());
 
     // Operation events: NOT_FOUND before any event is streamed.
@@ -247,6 +247,20 @@ describe('ownership', () => {
     // Exec: the session answers with NOT_FOUND and never starts.
     for (const name of [theirs.aliceWs, theirs.adminWs]) {
       const frames = await execFrames(bob.token, name, { type: 'start', request: { cmd: ['id'], tty: false, env: {} } });
+      expect(frames.map((f) => f.type)).toEqual(['error']);
+      expect(frames[0].error.code).toBe('NOT_FOUND');
+    }
+
+    // Port forwards: NOT_FOUND, and no connection is made on the node.
+    for (const name of [theirs.aliceWs, theirs.adminWs]) {
+      const frames = await new Promise<any[]>((resolve) => {
+        const url = `${server.url.replace(/^http/, 'ws')}${API_PREFIX}${fillPath(streams.workspacePortConnect, { name, port: '22' })}`;
+        const socket = new WebSocket(url, { headers: { authorization: `Bearer ${bob.token}` } });
+        const got: any[] = [];
+        socket.on('message', (d, binary) => (binary ? got.push({ type: 'bytes' }) : got.push(JSON.parse(d.toString()))));
+        socket.on('close', () => resolve(got));
+        socket.on('error', () => resolve(got));
+      });
       expect(frames.map((f) => f.type)).toEqual(['error']);
       expect(frames[0].error.code).toBe('NOT_FOUND');
     }

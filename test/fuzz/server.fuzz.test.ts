@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpCases, offTableCases, rawHttpCases, runHttpCase, runOffTableCase, runRawHttpCase } from './http-cases.js';
-import { agentCases, execCases, runAgentCase, runExecCase } from './socket-cases.js';
+import { agentCases, execCases, portCases, runAgentCase, runExecCase, runPortCase } from './socket-cases.js';
 import { clientSshCases, rawSshCases, runClientSshCase, runRawSshCase } from './ssh-cases.js';
 import { counts, FuzzWorld, reached, RUNS } from './world.js';
 
@@ -67,6 +67,10 @@ describe('fuzz: a real server survives hostile input', () => {
   it('the exec WebSocket', async () => {
     await fc.assert(fc.asyncProperty(execCases(world), (c) => world.guard(() => runExecCase(world, c))), params(RUNS / 5));
   }, budget(RUNS / 5, 3_000));
+
+  it('the port-forward WebSocket', async () => {
+    await fc.assert(fc.asyncProperty(portCases(world), (c) => world.guard(() => runPortCase(world, c))), params(RUNS / 10));
+  }, budget(RUNS / 10, 3_000));
 
   it('the agent WebSocket', async () => {
     await fc.assert(fc.asyncProperty(agentCases(), (c) => world.guard(() => runAgentCase(world, nodeCredential, c))), params(RUNS / 3));

@@ -92,6 +92,44 @@ export async function runExecCase(world: FuzzWorld, c: ExecCase): Promise<void> 
   await world.assertAlive(what);
 }
 
+/** One port-forward-socket case: any port text, then bytes, control frames and garbage. */
+export interface PortCase {
+  who: Who;
+  workspace: string;
+  port: string;
+  frames: Frame[];
+}
+
+/** The arbitrary of port-forward-socket cases. */
+export function portCases(world: FuzzWorld): fc.Arbitrary<PortCase> {
+  return fc.record({
+    who: fc.constantFrom<Who>('admin', 'admin', 'member', 'none', 'bogus'),
+    workspace: fc.oneof({ weight: 3, arbitrary: fc.constant(world.target) }, { weight: 1, arbitrary: hostileString() }),
+    port: fc.oneof(fc.constantFrom('22', '80', '1', '65535', '0', '65536', '-1', '8080 ', '0x50', '1e3', '%2e%2e'), hostileString(), fc.integer().map(String)),
+    frames: fc.array(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 200 }).map((bytes): Frame => ({ kind: 'binary', bytes })),
+        fc.constant<Frame>({ kind: 'json', value: { type: 'eof' } }),
+        garbageFrame,
+      ),
+      { maxLength: 5 },
+    ),
+  });
+}
+
+/** Runs one port-forward-socket case. */
+export async function runPortCase(world: FuzzWorld, c: PortCase): Promise<void> {
+  countCase('port-socket');
+  const path = API_PREFIX + streams.workspacePortConnect.replace(':name', rawPathSegment(c.workspace)).replace(':port', rawPathSegment(c.port));
+  const what = `port socket ${path.slice(0, 200)} as ${c.who} with ${JSON.stringify(c.frames).slice(0, 400)}`;
+  await speak(world, path, world.authHeader(c.who), c.frames, what, 1_500, (text) => {
+    const f = JSON.parse(text) as { type: string; error?: { code: string; message: string } };
+    countReached(`port frame ${f.type}${f.error ? ` ${f.error.code}` : ''}`);
+    if (f.type === 'error') assertRegisteredAnswer({ status: statusOf(f.error!.code), headers: {}, text: JSON.stringify(f.error) }, `${what}: error frame`);
+  });
+  await world.assertAlive(what);
+}
+
 /** One agent-socket case. */
 export interface AgentCase {
   credential: 'valid' | 'none' | 'bogus';
