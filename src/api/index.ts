@@ -15,3 +15,4 @@ export * from './version.js';
 export * from './connect-string.js';
 export * from './node-trust.js';
 export * from './ssh-nodes.js';
+export * from './lists.js';

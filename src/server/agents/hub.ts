@@ -12,7 +12,6 @@ import {
   BerthError,
   type AgentEvent,
   type AgentEventPayload,
-  type AgentFrame,
   type AgentMethod,
   type AgentParams,
   type AgentResult,
@@ -24,7 +23,8 @@ import {
 import { RpcPeer } from '../../rpc/peer.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
-import { reconcileReports } from './reconcile.js';
+import { ReportGate, type ReportDelta } from './report-gate.js';
+import { ReportRecorder } from './report-recorder.js';
 
 /** Receives one exec session's output. */
 export interface ExecSink {
@@ -68,15 +68,22 @@ export class AgentHub {
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
   /** Which node runs each operation the hub asked for, so only that node may report on it. */
   private readonly opNodes = new Map<string, string>();
+  /** Scale: stores reports, skipping what repeats the last one (report-recorder.ts). */
+  private readonly reports: ReportRecorder;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly ops: Operations,
     private readonly log: Logger,
     readonly heartbeatMs: number,
     /** Failure detection (liveness.ts): told of every hello and heartbeat; its TTL + grace bounds isOnline. */
-    private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number } },
-  ) {}
+    private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number }; onFenced?(listener: (nodeId: string) => void): void },
+  ) {
+    // Scale: a node whose rows an operation or fencing changed reconciles its next reports
+    // even when they repeat the last one, for as long as the reconcile grace holds such rows back.
+    this.reports = new ReportRecorder(store, heartbeatMs * 4);
+    liveness?.onFenced?.((nodeId) => this.reports.markStale(nodeId));
+  }
 
   /** True while the node's socket is open and a heartbeat came within the TTL + grace (three intervals without liveness settings). */
   isOnline(nodeId: string): boolean {
@@ -103,8 +110,13 @@ export class AgentHub {
     const log = this.log.child({ node: node.name });
     let conn: Connection | null = null;
     const helloTimer = setTimeout(() => socket.close(CLOSE_CODES.noHello, 'no hello'), 10_000);
+    // Scale: hellos and heartbeats are checked part by part, only what changed (report-gate.ts).
+    const gate = new ReportGate();
     const peer = new RpcPeer(socket, {
-      onFrame: (frame) => {
+      onReport: (raw) => {
+        const checked = gate.accept(raw);
+        if (!checked.ok) return log.warn({ err: checked.error }, 'agent sent a bad frame');
+        const frame = checked.delta;
         if (frame.type === 'hello') {
           clearTimeout(helloTimer);
           if (frame.protocolVersion !== AGENT_PROTOCOL_VERSION) {
@@ -126,7 +138,7 @@ export class AgentHub {
             if (this.connections.get(node.id) === conn) this.liveness?.heard(node.id);
             for (const listener of this.connectedListeners) listener(node.id);
           });
-        } else if (frame.type === 'heartbeat' && conn) {
+        } else if (frame.type === 'heartbeat' && conn && this.connections.get(node.id) === conn) {
           conn.lastHeartbeat = Date.now();
           this.liveness?.heard(node.id);
           void this.record(node.id, frame, log);
@@ -143,6 +155,7 @@ export class AgentHub {
       peer.close();
       if (conn && this.connections.get(node.id) === conn) {
         this.connections.delete(node.id);
+        this.reports.forget(node.id);
         log.info('agent disconnected');
       }
       for (const [id, s] of this.execSessions) {
@@ -163,8 +176,11 @@ export class AgentHub {
     // node's right to report on the create or build it cancels, which is still undoing things.
     if (typeof opId !== 'string' || method === 'op.cancel') return c.peer.request(method, params, timeoutMs);
     this.opNodes.set(opId, nodeId);
+    // Scale: the operation will change rows of this node; its reports reconcile until that settles.
+    this.reports.markStale(nodeId);
     return c.peer.request(method, params, timeoutMs).finally(() => {
       if (this.opNodes.get(opId) === nodeId) this.opNodes.delete(opId);
+      this.reports.markStale(nodeId);
     });
   }
 
@@ -298,19 +314,9 @@ export class AgentHub {
   }
 
   /** Stores a hello's or heartbeat's report; rows changed within `graceMs` are left for the next report (see reconcile.ts). */
-  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger, graceMs = this.heartbeatMs * 2): Promise<void> {
+  private async record(nodeId: string, report: ReportDelta, log: Logger, graceMs = this.heartbeatMs * 2): Promise<void> {
     try {
-      await this.store.db
-        .updateTable('nodes')
-        .set({
-          last_seen_at: new Date().toISOString(),
-          agent_version: report.agentVersion,
-          resources_json: JSON.stringify(report.resources),
-          providers_json: JSON.stringify(report.providers),
-        })
-        .where('id', '=', nodeId)
-        .execute();
-      await reconcileReports(this.store, nodeId, report.workspaces, log, graceMs);
+      await this.reports.record(nodeId, report, log, graceMs);
     } catch (err) {
       log.warn({ err }, 'could not record agent report');
     }
