@@ -52,8 +52,25 @@ const limitSchema = z
   .pipe(z.number().int().min(1, `use a whole number from 1 to ${MAX_PAGE_LIMIT}`).max(MAX_PAGE_LIMIT, `use at most ${MAX_PAGE_LIMIT}`))
   .default(DEFAULT_PAGE_LIMIT);
 
+/**
+ * A query-string object of exactly these parameters. An unknown one is refused naming it (an
+ * empty name, from `?=x`, is named `query`), so a misspelt filter never silently lists everything.
+ */
+function queryObject<T extends z.ZodRawShape>(shape: T) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value === 'object' && value !== null) {
+      for (const key of Object.keys(value)) {
+        if (Object.hasOwn(shape, key)) continue;
+        const shown = JSON.stringify(key.slice(0, 64)).slice(1, -1);
+        ctx.addIssue({ code: 'custom', message: `unknown parameter "${shown}": remove it, or check its spelling`, path: [shown || 'query'] });
+      }
+    }
+    return value;
+  }, z.object(shape));
+}
+
 /** Query of GET /nodes: page, and filters by status and one label constraint (`k=v` or `k!=v`). */
-export const nodesQuerySchema = z.strictObject({
+export const nodesQuerySchema = queryObject({
   limit: limitSchema,
   cursor: cursorSchema.optional(),
   status: nodeStatusSchema.optional(),
@@ -62,7 +79,7 @@ export const nodesQuerySchema = z.strictObject({
 export type NodesQuery = z.output<typeof nodesQuerySchema>;
 
 /** Query of GET /workspaces: page, and filters by node, owner, status and provider. */
-export const workspacesQuerySchema = z.strictObject({
+export const workspacesQuerySchema = queryObject({
   limit: limitSchema,
   cursor: cursorSchema.optional(),
   node: nameSchema.optional(),

@@ -16,7 +16,7 @@ const SETTLED = ['running', 'stopped', 'failed', 'unknown'];
  * since the report may have been built. True when the rows now agree with the report (nothing
  * was left for a later report), so an identical next report has nothing to do.
  */
-export async function reconcileReports(store: Store, nodeId: string, reports: WorkspaceReport[], log: Logger, graceMs: number): Promise<boolean> {
+export async function reconcileReports(store: Store, nodeId: string, reports: WorkspaceReport[], log: Logger, graceMs: number, nowMs = Date.now()): Promise<boolean> {
   const rows = await store.db
     .selectFrom('workspaces')
     .select(['id', 'name', 'status', 'updated_at'])
@@ -24,7 +24,7 @@ export async function reconcileReports(store: Store, nodeId: string, reports: Wo
     .where('status', 'in', SETTLED)
     .execute();
   const reported = new Map(reports.map((r) => [r.workspaceId, r.status]));
-  const staleBefore = new Date(Date.now() - graceMs).toISOString();
+  const staleBefore = new Date(nowMs - graceMs).toISOString();
   let agreed = true;
   for (const row of rows) {
     const seen = reported.get(row.id);
@@ -34,7 +34,7 @@ export async function reconcileReports(store: Store, nodeId: string, reports: Wo
       agreed = false;
       continue;
     }
-    const now = new Date().toISOString();
+    const now = new Date(nowMs).toISOString();
     if (seen === undefined) {
       if (row.status === 'failed') continue;
       log.warn({ workspace: row.name }, 'workspace is gone from its node');

@@ -111,7 +111,7 @@ export class ReportRecorder {
     if (!stale) this.staleUntil.delete(nodeId);
     if (st.workspaces !== null && (!st.converged || stale || now - st.reconciledMs >= RECONCILE_EVERY_MS)) {
       st.converged = false; // until a reconcile finishes with nothing left for later
-      st.converged = await reconcileReports(this.store, nodeId, st.workspaces, log, graceMs);
+      st.converged = await reconcileReports(this.store, nodeId, st.workspaces, log, graceMs, now);
       st.reconciledMs = now;
     }
   }
