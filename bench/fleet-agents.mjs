@@ -150,9 +150,10 @@ async function pool(items, n, fn) {
 }
 
 async function join() {
+  // As a fleet grows: each node joins (a real join token, POST /nodes/join) and then connects,
+  // while every node that joined before it is connected and heartbeating.
   const t0 = Date.now();
   const times = [];
-  // BENCH_JOIN_CONCURRENCY joins in flight per agents process (default 1: one after another, as the probe did).
   await pool(nodes, cfg.joinConcurrency ?? 1, async (n) => {
     const { token } = await api('POST', '/nodes/join-tokens', { ttlSeconds: 3600 }, adminToken);
     const t = performance.now();
@@ -160,30 +161,9 @@ async function join() {
     times.push(performance.now() - t);
     n.credential = cred.credential;
     n.nodeId = cred.nodeId;
+    await new Promise((welcomed) => n.dial(welcomed));
   });
   process.send({ cmd: 'joined', ms: Date.now() - t0, joinMs: times, nodes: nodes.map((n) => ({ k: n.k, name: n.name, id: n.nodeId })) });
-}
-
-async function connect() {
-  const t0 = Date.now();
-  let left = nodes.length;
-  await new Promise((resolve) => {
-    // At most 100 TLS handshakes in flight: a real fleet's agents start over minutes, not at once.
-    let i = 0;
-    let inflight = 0;
-    const pump = () => {
-      while (inflight < 100 && i < nodes.length) {
-        inflight++;
-        nodes[i++].dial(() => {
-          inflight--;
-          if (--left === 0) resolve();
-          else pump();
-        });
-      }
-    };
-    pump();
-  });
-  process.send({ cmd: 'connected', ms: Date.now() - t0 });
 }
 
 function storm() {
