@@ -167,14 +167,19 @@ export class NodesService {
    * its agent is connected too: during the grace after a server restart a node shows the status
    * it had before, and placement first waits for such nodes' agents (awaitAgent).
    */
-  async placementNodes(): Promise<PlacementNode[]> {
+  async placementNodes(onlyName?: string): Promise<PlacementNode[]> {
+    // With a node named (`ws create --node`), only that node's facts matter: no need to read
+    // every node and every workspace of a large fleet.
+    let nodeRows = this.store.db.selectFrom('nodes').selectAll().orderBy('name');
+    if (onlyName !== undefined) nodeRows = nodeRows.where('name', '=', onlyName);
     if (this.liveness.startGraceLeftMs() > 0) {
-      const ids = await this.store.db.selectFrom('nodes').select('id').execute();
+      const ids = await nodeRows.execute();
       await Promise.all(ids.map((r) => this.awaitAgent(r.id)));
     }
-    const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
-    const res = await this.store.db
-      .selectFrom('workspaces')
+    const rows = await nodeRows.execute();
+    let sums = this.store.db.selectFrom('workspaces');
+    if (onlyName !== undefined) sums = sums.where('node_id', 'in', rows.length ? rows.map((r) => r.id) : ['']);
+    const res = await sums
       .select(['node_id'])
       .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'), eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem')])
       .groupBy('node_id')
