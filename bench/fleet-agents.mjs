@@ -45,7 +45,7 @@ class SimNode {
 
   dial(onWelcome) {
     if (this.stopped) return;
-    const socket = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${this.credential}` }, ca, handshakeTimeout: 30_000, perMessageDeflate: false });
+    const socket = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${this.credential}` }, ca, handshakeTimeout: 10_000, perMessageDeflate: false });
     this.socket = socket;
     socket.on('open', () => socket.send(this.report('hello')));
     socket.on('message', (data, isBinary) => {
