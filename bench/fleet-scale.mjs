@@ -283,6 +283,8 @@ async function main() {
   if (STORM) {
     const peak = [];
     const s = setInterval(() => peak.push(memory(server.pid).rss), 100);
+    // CPU seconds each side spends on the storm: says whether the server or the clients limit it.
+    const cpuAt = { server: cpuSeconds(server.pid), agents: procs.reduce((a, p) => a + cpuSeconds(p.child.pid), 0) };
     t = Date.now();
     // A server that cannot take the storm may never welcome every agent again: give up after BENCH_STORM_TIMEOUT s.
     const giveUp = sleep(STORM_TIMEOUT_S * 1000).then(() => null);
@@ -296,7 +298,9 @@ async function main() {
     }
     const settledMs = Date.now() - t;
     clearInterval(s);
-    storm = { welcomedMs, settledMs: all ? settledMs : Infinity, peakRssMiB: Math.max(...peak, 0), hwmMiB: memory(server.pid).hwm, timeoutS: STORM_TIMEOUT_S };
+    const serverCpuS = cpuSeconds(server.pid) - cpuAt.server;
+    const agentsCpuS = procs.reduce((a, p) => a + cpuSeconds(p.child.pid), 0) - cpuAt.agents;
+    storm = { welcomedMs, settledMs: all ? settledMs : Infinity, peakRssMiB: Math.max(...peak, 0), hwmMiB: memory(server.pid).hwm, timeoutS: STORM_TIMEOUT_S, serverCpuS, agentsCpuS };
   }
 
   const q = (xs, p) => (xs.length ? percentile(xs, p) : NaN);
@@ -348,6 +352,7 @@ async function main() {
     row('storm: every agent welcomed again (s)', f(storm.welcomedMs / 1000));
     row('storm: all online through the API (s)', f(storm.settledMs / 1000), { text: `≤ ${AIMS.stormS}`, value: storm.settledMs / 1000, limit: AIMS.stormS });
     row('storm: server peak RSS (MiB)', f(storm.peakRssMiB), { text: `≤ ${AIMS.stormRssMiB}`, value: storm.peakRssMiB, limit: AIMS.stormRssMiB });
+    row('storm: CPU s spent, server / agents', `${f(storm.serverCpuS)} / ${f(storm.agentsCpuS)}`);
   }
   console.log(`\n${JSON.stringify(results)}`);
   for (const p of procs) p.child.send({ cmd: 'stop' });
