@@ -363,4 +363,5 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => cleanup());
+  // Exit at once: a pending give-up timer or a keep-alive socket must not hold the lock longer.
+  .finally(() => cleanup().then(() => process.exit()));
