@@ -155,8 +155,8 @@ export const agentEvents = {
 export type AgentEvent = keyof typeof agentEvents;
 export type AgentEventPayload<E extends AgentEvent> = z.infer<(typeof agentEvents)[E]>;
 
-/** The agent's state report: sent first as `hello`, then every heartbeat interval. */
-const agentReport = {
+/** The agent's state report: sent first as `hello`, then every heartbeat interval. Each part is also checked on its own (the server skips parts that did not change). */
+export const agentReport = {
   agentVersion: z.string(),
   resources: nodeResourcesSchema,
   providers: z.array(providerInfoSchema),

@@ -20,3 +20,4 @@ export * from './service-graph.js';
 export * from './project-spec.js';
 export * from './spec-resolve.js';
 export * from './ports.js';
+export * from './lists.js';

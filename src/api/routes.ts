@@ -41,6 +41,8 @@ import { workspaceDeleteSchema } from './resources.js';
 import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
 import { nodesSshPostSchema } from './ssh-nodes.js';
 import { workspacePortsSchema } from './ports.js';
+// Paged lists.
+import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -52,7 +54,9 @@ export const routes = {
   whoami: { method: 'GET', path: '/whoami', auth: 'user', body: null, response: userSchema },
   gatewayGet: { method: 'GET', path: '/gateway', auth: 'user', body: null, response: gatewayGetSchema },
 
-  nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, response: z.object({ nodes: z.array(nodeSchema) }) },
+  // Lists are paged (lists.ts): `nextCursor` continues them, null at the end (and absent from
+  // a server from before paging, which answered everything at once).
+  nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, query: nodesQuerySchema, response: z.object({ nodes: z.array(nodeSchema), nextCursor: z.string().nullable().default(null) }) },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
   nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
   // Placement: node detail, labels, cordon and drain; admin only, audited as mutations.
@@ -69,7 +73,14 @@ export const routes = {
   // Nodes added over SSH.
   nodesSshPost: { method: 'POST', path: '/nodes/ssh', auth: 'admin', body: nodesSshPostSchema, response: operationResult },
 
-  workspacesList: { method: 'GET', path: '/workspaces', auth: 'user', body: null, response: z.object({ workspaces: z.array(workspaceSchema) }) },
+  workspacesList: {
+    method: 'GET',
+    path: '/workspaces',
+    auth: 'user',
+    body: null,
+    query: workspacesQuerySchema,
+    response: z.object({ workspaces: z.array(workspaceSchema), nextCursor: z.string().nullable().default(null) }),
+  },
   workspacesPost: {
     method: 'POST',
     path: '/workspaces',

@@ -24,7 +24,7 @@ afterEach(async () => {
 async function fakeBerth(routes: Record<string, Handler | unknown>): Promise<{ env: Record<string, string>; server: FakeServer }> {
   server = await startFakeServer({
     http: (req, res) => {
-      const key = `${req.method} ${req.path.replace(/^\/api\/v1/, '')}`;
+      const key = `${req.method} ${req.path.replace(/^\/api\/v1/, '').replace(/\?.*$/, '')}`;
       if (!(key in routes)) return false;
       const route = routes[key];
       if (typeof route === 'function') (route as Handler)(req, res);
@@ -64,7 +64,28 @@ describe('listing', () => {
   it('ws ls --json prints the API object', async () => {
     const { env } = await fakeBerth({ 'GET /workspaces': { workspaces: [sampleWorkspace()] } });
     const run = await runBerth(['ws', 'ls', '--json'], { env });
-    expect(JSON.parse(run.stdout)).toEqual({ workspaces: [sampleWorkspace()] });
+    expect(JSON.parse(run.stdout)).toEqual({ workspaces: [sampleWorkspace()], nextCursor: null });
+  });
+
+  it('ws ls follows every page; with --limit it asks for one page, passes the filters and says how to go on', async () => {
+    const pages: Record<string, unknown> = {
+      '': { workspaces: [sampleWorkspace({ name: 'a1' })], nextCursor: 'c1.YTE' },
+      'c1.YTE': { workspaces: [sampleWorkspace({ name: 'b2' })], nextCursor: null },
+    };
+    const { env } = await fakeBerth({
+      'GET /workspaces': (req: RecordedRequest, res: ServerResponse) => sendJson(res, 200, pages[new URL(req.path, 'http://x').searchParams.get('cursor') ?? '']),
+    });
+    const all = await runBerth(['ws', 'ls', '--json', '--status', 'running', '--node', 'alpha'], { env });
+    expect(JSON.parse(all.stdout).workspaces.map((w: { name: string }) => w.name)).toEqual(['a1', 'b2']);
+    const asked = server!.requests.map((r) => new URL(r.path, 'http://x').searchParams);
+    expect(asked.map((q) => [q.get('limit'), q.get('cursor'), q.get('status'), q.get('node')])).toEqual([
+      ['1000', null, 'running', 'alpha'],
+      ['1000', 'c1.YTE', 'running', 'alpha'],
+    ]);
+    const one = await runBerth(['ws', 'ls', '--limit', '1'], { env });
+    expect(one.stdout).toContain('a1');
+    expect(one.stdout).not.toContain('b2');
+    expect(one.stderr).toContain('berth ws ls --limit 1 --cursor c1.YTE');
   });
 
   it('node ls shows providers with marks, cordons and labels', async () => {

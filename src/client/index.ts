@@ -2,3 +2,4 @@
 export { BerthClient, type BerthClientOptions, type CallOptions } from './berth-client.js';
 export type { ExecIO } from './exec-session.js';
 export { normalizeServerUrl, toWebSocketUrl } from './server-url.js';
+export { listAllNodes, listAllWorkspaces, type ListQuery } from './list-pages.js';

@@ -44,6 +44,11 @@ export class RpcPeer {
       onRequest?: RequestHandler;
       onEvent?: EventHandler;
       onFrame?: FrameHandler;
+      /**
+       * Receives hello and heartbeat frames decoded but NOT validated, instead of onFrame: the
+       * handler must check them (the server's report gate checks only the parts that changed).
+       */
+      onReport?: (frame: Record<string, unknown>) => void;
       onProtocolError?: (err: Error) => void;
       /** Receives binary frames (exec data); without it they are protocol errors. */
       onBinary?: (frame: Buffer) => void;
@@ -128,7 +133,12 @@ export class RpcPeer {
   private receive(text: string): void {
     let frame: AgentFrame;
     try {
-      const parsed = agentFrameSchema.safeParse(JSON.parse(text));
+      const raw: unknown = JSON.parse(text);
+      if (this.handlers.onReport && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+        const type = (raw as { type?: unknown }).type;
+        if (type === 'hello' || type === 'heartbeat') return this.handlers.onReport(raw as Record<string, unknown>);
+      }
+      const parsed = agentFrameSchema.safeParse(raw);
       if (!parsed.success) return this.protocolError(new Error(`invalid frame: ${parsed.error.issues[0]?.message}`));
       frame = parsed.data;
     } catch (err) {

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { sshHostAlias } from '../../api/index.js';
+import { listAllWorkspaces } from '../../client/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
@@ -23,7 +24,7 @@ export function registerConfigSsh(program: Command, ctx: CliContext): void {
       .option('-i, --identity <file>', 'private key the entries use (default: ~/.ssh/berth_ed25519)'),
   ).action(async (opts: { sshConfig?: string; identity?: string }) => {
     const client = await ctx.client();
-    const [gw, { workspaces }] = await Promise.all([fetchGateway(client), client.call('workspacesList')]);
+    const [gw, workspaces] = await Promise.all([fetchGateway(client), listAllWorkspaces(client)]);
     const key = await identityFile(ctx.io, opts.identity);
     const knownHosts = await pinHostKey(ctx.io, gw);
     const file = opts.sshConfig ?? join(ctx.io.home, '.ssh', 'config');

@@ -23,7 +23,7 @@ const running = sampleOperation({ kind: 'node.add', target: 'node/10.0.0.5', sta
 async function fakeServer(done: ReturnType<typeof sampleOperation>): Promise<Record<string, string>> {
   server = await startFakeServer({
     http: (req, res) => {
-      const path = req.path.replace(/^\/api\/v1/, '');
+      const path = req.path.replace(/^\/api\/v1/, '').replace(/\?.*$/, '');
       if (req.method === 'POST' && path === '/nodes/ssh') return sendJson(res, 202, { operation: running });
       if (req.method === 'GET' && path === `/operations/${running.id}/events`) {
         const events: OperationEvent[] = [

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { BerthError, parseNodeLabel, parseSshTarget, sshFingerprintSchema, type NodesSshPost } from '../../api/index.js';
-import { normalizeServerUrl } from '../../client/index.js';
+import { listAllNodes, normalizeServerUrl } from '../../client/index.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { acceptedMessage, followOperation } from '../operation-follow.js';
@@ -66,8 +66,7 @@ export function registerNodeAdd(node: Command, ctx: CliContext): void {
     const operation = await followOperation(ctx, client, accepted.operation, `adding ${targetText}`);
     // The operation's target names the node (node/NAME) once the server has learnt its name.
     const name = operation.target.replace(/^node\//, '');
-    const { nodes } = await client.call('nodesList', {});
-    const added = nodes.find((n) => n.name === name) ?? null;
+    const added = (await listAllNodes(client)).find((n) => n.name === name) ?? null;
     if (ctx.json) return writeJson(ctx.io.stdout, { operation, node: added });
     ctx.io.stdout.write(`Node ${name} is ${added?.status ?? 'added'}; run workspaces there with: berth ws create WORKSPACE --node ${name}\n`);
   });

@@ -12,12 +12,13 @@ import {
   BerthError,
   type AgentEvent,
   type AgentEventPayload,
-  type AgentFrame,
   type AgentMethod,
   type AgentParams,
   type AgentResult,
   type ApiError,
   type ExecRequest,
+  type OrphanReport,
+  type WorkspaceReport,
   decodeExecData,
   encodeExecData,
 } from '../../api/index.js';
@@ -26,7 +27,8 @@ import type { HubMetrics } from '../metrics/server-metrics.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { PortsRegistry } from './ports.js';
-import { reconcileReports } from './reconcile.js';
+import { ReportGate, type ReportDelta } from './report-gate.js';
+import { ReportRecorder } from './report-recorder.js';
 
 /** Receives one exec session's output. */
 export interface ExecSink {
@@ -60,7 +62,7 @@ interface Connection {
 export type WorkspaceEndedListener = (workspace: { id: string; name: string }, error: ApiError) => void;
 
 /** Told of each report of a node (its workspaces and orphans) as it arrives; must not throw. */
-export type ReportListener = (nodeId: string, report: Pick<Extract<AgentFrame, { type: 'heartbeat' }>, 'workspaces' | 'orphans'>) => void;
+export type ReportListener = (nodeId: string, report: { workspaces: WorkspaceReport[]; orphans?: OrphanReport[] }) => void;
 
 /** WebSocket close codes the agent understands. */
 export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 4003, revoked: 4004 } as const;
@@ -77,15 +79,22 @@ export class AgentHub {
   private readonly reportListeners = new Set<ReportListener>();
   /** Which node runs each operation the hub asked for, so only that node may report on it. */
   private readonly opNodes = new Map<string, string>();
+  /** Scale: stores reports, skipping what repeats the last one (report-recorder.ts). */
+  private readonly reports: ReportRecorder;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly ops: Operations,
     private readonly log: Logger,
     readonly heartbeatMs: number,
     /** Failure detection (liveness.ts): told of every hello and heartbeat; its TTL + grace bounds isOnline. */
-    private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number } },
-  ) {}
+    private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number }; onFenced?(listener: (nodeId: string) => void): void },
+  ) {
+    // Scale: a node whose rows an operation or fencing changed reconciles its next reports
+    // even when they repeat the last one, for as long as the reconcile grace holds such rows back.
+    this.reports = new ReportRecorder(store, heartbeatMs * 4);
+    liveness?.onFenced?.((nodeId) => this.reports.markStale(nodeId));
+  }
 
   // Metrics: what the hub reports, and the live counts read at scrape time.
   private metrics: HubMetrics | null = null;
@@ -130,9 +139,14 @@ export class AgentHub {
     const log = this.log.child({ node: node.name });
     let conn: Connection | null = null;
     const helloTimer = setTimeout(() => socket.close(CLOSE_CODES.noHello, 'no hello'), 10_000);
+    // Scale: hellos and heartbeats are checked part by part, only what changed (report-gate.ts).
+    const gate = new ReportGate();
     const peer = new RpcPeer(socket, {
-      onFrame: (frame) => {
+      onReport: (raw) => {
         const arrived = performance.now(); // metrics: berth_heartbeat_handling_seconds
+        const checked = gate.accept(raw);
+        if (!checked.ok) return log.warn({ err: checked.error }, 'agent sent a bad frame');
+        const frame = checked.delta;
         if (frame.type === 'hello') {
           clearTimeout(helloTimer);
           if (frame.protocolVersion !== AGENT_PROTOCOL_VERSION) {
@@ -156,12 +170,13 @@ export class AgentHub {
             if (this.connections.get(node.id) === conn) this.liveness?.heard(node.id);
             for (const listener of this.connectedListeners) listener(node.id);
           });
-          this.tellReport(node.id, frame);
-        } else if (frame.type === 'heartbeat' && conn) {
+          // The reaper sees every report whole (the gate keeps the parts an unchanged heartbeat left out).
+          this.tellReport(node.id, gate.current());
+        } else if (frame.type === 'heartbeat' && conn && this.connections.get(node.id) === conn) {
           conn.lastHeartbeat = Date.now();
           this.liveness?.heard(node.id);
           void this.record(node.id, frame, log).then((stored) => stored && this.metrics?.reportStored(arrived));
-          this.tellReport(node.id, frame);
+          this.tellReport(node.id, gate.current());
         }
       },
       // Nothing but hello counts before the connection is welcomed.
@@ -176,6 +191,7 @@ export class AgentHub {
       if (conn && this.connections.get(node.id) === conn) {
         this.connections.delete(node.id);
         this.ports.forgetNode(node.id);
+        this.reports.forget(node.id);
         log.info('agent disconnected');
       }
       for (const [id, s] of this.execSessions) {
@@ -196,8 +212,11 @@ export class AgentHub {
     // node's right to report on the create or build it cancels, which is still undoing things.
     if (typeof opId !== 'string' || method === 'op.cancel') return c.peer.request(method, params, timeoutMs);
     this.opNodes.set(opId, nodeId);
+    // Scale: the operation will change rows of this node; its reports reconcile until that settles.
+    this.reports.markStale(nodeId);
     return c.peer.request(method, params, timeoutMs).finally(() => {
       if (this.opNodes.get(opId) === nodeId) this.opNodes.delete(opId);
+      this.reports.markStale(nodeId);
     });
   }
 
@@ -359,19 +378,9 @@ export class AgentHub {
   }
 
   /** Stores a hello's or heartbeat's report (true once stored); rows changed within `graceMs` are left for the next report (see reconcile.ts). */
-  private async record(nodeId: string, report: Extract<AgentFrame, { type: 'hello' | 'heartbeat' }>, log: Logger, graceMs = this.heartbeatMs * 2): Promise<boolean> {
+  private async record(nodeId: string, report: ReportDelta, log: Logger, graceMs = this.heartbeatMs * 2): Promise<boolean> {
     try {
-      await this.store.db
-        .updateTable('nodes')
-        .set({
-          last_seen_at: new Date().toISOString(),
-          agent_version: report.agentVersion,
-          resources_json: JSON.stringify(report.resources),
-          providers_json: JSON.stringify(report.providers),
-        })
-        .where('id', '=', nodeId)
-        .execute();
-      await reconcileReports(this.store, nodeId, report.workspaces, log, graceMs);
+      await this.reports.record(nodeId, report, log, graceMs);
       return true;
     } catch (err) {
       log.warn({ err }, 'could not record agent report');

@@ -63,14 +63,25 @@ export function nodeStatusAt(f: LivenessFacts, t: LivenessTiming): NodeStatus {
 /** Workspace states that turn `unknown` while their node is offline (an operation in flight settles on its own). */
 const FENCED = ['running', 'stopped'];
 
+/** How often the in-memory copy of every node's recorded status is read again from the database. */
+const RELOAD_RECORDED_MS = 60_000;
+
 /**
  * Watches every node's status on a timer, and on each change records it, audits it and (when
  * the node went offline) marks its workspaces `unknown`.
+ *
+ * A check costs no query unless a status changes: the recorded status of every node is kept
+ * in memory (only this class writes it), read again from the database when a node it does not
+ * know is heard from (one that just joined), when a write finds the row changed or gone, and
+ * once a minute. So `node ls`, which settles statuses first, stays cheap with many nodes.
  */
 export class LivenessMonitor {
   private readonly startedMs: number;
   private readonly lastHeard = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  private recorded: Map<string, { name: string; status: string }> | null = null;
+  private loadedMs = 0;
+  private readonly fencedListeners = new Set<(nodeId: string) => void>();
 
   constructor(
     private readonly store: Store,
@@ -85,6 +96,19 @@ export class LivenessMonitor {
   /** Notes that a node was heard from (its hello or a heartbeat). */
   heard(nodeId: string): void {
     this.lastHeard.set(nodeId, this.now());
+    if (this.recorded && !this.recorded.has(nodeId)) this.recorded = null;
+  }
+
+  /** When this server process last heard from the node (ISO time), or null when never. */
+  lastHeardAt(nodeId: string): string | null {
+    const ms = this.lastHeard.get(nodeId);
+    return ms === undefined ? null : new Date(ms).toISOString();
+  }
+
+  /** Calls `listener` with a node's id each time its workspaces were fenced `unknown`; returns a function that stops it. */
+  onFenced(listener: (nodeId: string) => void): () => void {
+    this.fencedListeners.add(listener);
+    return () => this.fencedListeners.delete(listener);
   }
 
   /** The node's status now, given the status recorded for it. */
@@ -111,29 +135,45 @@ export class LivenessMonitor {
 
   /** Applies every status change since the last check; returns the nodes that changed. */
   async check(): Promise<Array<{ name: string; from: string; to: NodeStatus }>> {
-    const rows = await this.store.db.selectFrom('nodes').select(['id', 'name', 'status']).execute();
+    const recorded = await this.recordedStatuses();
     const changed: Array<{ name: string; from: string; to: NodeStatus }> = [];
-    for (const row of rows) {
-      const to = this.statusOf(row.id, row.status);
-      if (to === row.status) continue;
-      const moved = await this.store.db.updateTable('nodes').set({ status: to }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) continue;
-      changed.push({ name: row.name, from: row.status, to });
+    for (const [id, row] of recorded) {
+      const from = row.status;
+      const to = this.statusOf(id, from);
+      if (to === from) continue;
+      const moved = await this.store.db.updateTable('nodes').set({ status: to }).where('id', '=', id).where('status', '=', from).executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) {
+        // Removed, or moved by a concurrent check: read every status again next time.
+        if (this.recorded === recorded) this.recorded = null;
+        continue;
+      }
+      row.status = to;
+      changed.push({ name: row.name, from, to });
       let fenced = 0;
       if (to === 'offline') {
         // Fencing: shown as unknown, never deleted or re-created elsewhere (see the file comment).
         const res = await this.store.db
           .updateTable('workspaces')
           .set({ status: 'unknown', updated_at: new Date(this.now()).toISOString() })
-          .where('node_id', '=', row.id)
+          .where('node_id', '=', id)
           .where('status', 'in', FENCED)
           .executeTakeFirst();
         fenced = Number(res.numUpdatedRows);
+        if (fenced > 0) for (const listener of this.fencedListeners) listener(id);
       }
       const detail = to === 'offline' ? `no heartbeat for ${this.timing.ttlMs + this.timing.graceMs} ms; ${fenced} workspace(s) now unknown` : 'heartbeats arrive again; its report reconciles its workspaces';
-      this.log.warn({ node: row.name, from: row.status, to, fenced }, 'node status changed');
+      this.log.warn({ node: row.name, from, to, fenced }, 'node status changed');
       await this.audit.record({ actorId: null, actorName: 'berth', action: `node.${to}`, target: `node/${row.name}`, outcome: 'ok', detail });
     }
     return changed;
+  }
+
+  /** The recorded status of every node, from memory (see the class comment). */
+  private async recordedStatuses(): Promise<Map<string, { name: string; status: string }>> {
+    if (this.recorded && this.now() - this.loadedMs < RELOAD_RECORDED_MS) return this.recorded;
+    const rows = await this.store.db.selectFrom('nodes').select(['id', 'name', 'status']).execute();
+    this.recorded = new Map(rows.map((r) => [r.id, { name: r.name, status: r.status }]));
+    this.loadedMs = this.now();
+    return this.recorded;
   }
 }

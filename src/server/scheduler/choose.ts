@@ -13,7 +13,7 @@ const IMAGE_LOOKUP_TIMEOUT_MS = 30_000;
 
 /** Picks the node for a workspace (see place.ts), asking candidates whether they have its image. */
 export async function chooseNode(nodes: NodesService, hub: AgentHub, req: PlacementRequest): Promise<PlacementNode> {
-  const all = await nodes.placementNodes();
+  const all = await nodes.placementNodes(req.node);
   const asked = all.filter((n) => (req.node === undefined || n.name === req.node) && unfitBeforeImage(n, req) === null);
   await Promise.all(
     asked.map(async (n) => {

@@ -31,7 +31,7 @@ export class ImagesService {
 
   /** Every berth image on every online node. */
   async list(): Promise<Image[]> {
-    const online = (await this.nodes.list()).filter((n) => n.status === 'online');
+    const online = (await this.nodes.list({ limit: null, status: 'online' })).nodes;
     const lists = await Promise.all(
       online.map((n) =>
         this.hub.request(n.id, 'image.list', {}, 15_000).then(

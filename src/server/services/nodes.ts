@@ -4,7 +4,21 @@
  * and what each node's workspaces reserve.
  */
 import { randomUUID } from 'node:crypto';
-import { BerthError, nodeLabelsSchema, type JoinToken, type Node, type NodeCredential, type NodeDetail, type NodeLabelsPost, type User } from '../../api/index.js';
+import { sql } from 'kysely';
+import {
+  BerthError,
+  DEFAULT_PAGE_LIMIT,
+  nextCursorOf,
+  nodeLabelsSchema,
+  parseConstraint,
+  type JoinToken,
+  type Node,
+  type NodeCredential,
+  type NodeDetail,
+  type NodeLabelsPost,
+  type NodesQuery,
+  type User,
+} from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { LivenessMonitor } from '../agents/liveness.js';
 import { hashSecret, newSecret, SECRET_PREFIX } from '../auth/secrets.js';
@@ -63,12 +77,28 @@ export class NodesService {
     return (await this.store.db.selectFrom('nodes').selectAll().where('credential_hash', '=', hashSecret(credential)).executeTakeFirst()) ?? null;
   }
 
-  /** Every node with its live status. */
-  async list(): Promise<Node[]> {
+  /**
+   * One page of nodes with their live status, in name order after `q.cursor`, filtered by
+   * status and one label constraint. `limit: null` lists every node (for the server's own use).
+   */
+  async list(q: Omit<NodesQuery, 'limit'> & { limit: number | null } = { limit: DEFAULT_PAGE_LIMIT }): Promise<{ nodes: Node[]; nextCursor: string | null }> {
     await this.settleStatuses();
-    const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
-    const counts = await this.workspaceCounts();
-    return rows.map((r) => this.toApi(r, counts.get(r.id) ?? 0));
+    let sel = this.store.db.selectFrom('nodes').selectAll().orderBy('name');
+    if (q.cursor !== undefined) sel = sel.where('name', '>', q.cursor);
+    // The recorded status is the live one: settleStatuses has just applied every due change.
+    if (q.status !== undefined) sel = sel.where('status', '=', q.status);
+    if (q.label !== undefined) {
+      const c = parseConstraint(q.label);
+      // The key is a checked label key (no quotes), and travels as a bound parameter anyway.
+      const value = sql<string | null>`json_extract(labels_json, ${`$."${c.key}"`})`;
+      sel = c.op === '=' ? sel.where(value, '=', c.value) : sel.where(value, 'is not', c.value);
+    }
+    if (q.limit !== null) sel = sel.limit(q.limit + 1);
+    const rows = await sel.execute();
+    const more = q.limit !== null && rows.length > q.limit;
+    const page = more ? rows.slice(0, q.limit!) : rows;
+    const counts = await this.workspaceCounts(page.map((r) => r.id));
+    return { nodes: page.map((r) => this.toApi(r, counts.get(r.id) ?? 0)), nextCursor: q.limit === null ? null : nextCursorOf(page, q.limit, more) };
   }
 
   /** Everything about one node: status, labels, providers, reservations, its workspaces. */
@@ -115,7 +145,7 @@ export class NodesService {
   /** One node as users see it. */
   async one(name: string): Promise<Node> {
     const row = await this.row(name);
-    return this.toApi(row, (await this.workspaceCounts()).get(row.id) ?? 0);
+    return this.toApi(row, (await this.workspaceCounts([row.id])).get(row.id) ?? 0);
   }
 
   /**
@@ -137,14 +167,19 @@ export class NodesService {
    * its agent is connected too: during the grace after a server restart a node shows the status
    * it had before, and placement first waits for such nodes' agents (awaitAgent).
    */
-  async placementNodes(): Promise<PlacementNode[]> {
+  async placementNodes(onlyName?: string): Promise<PlacementNode[]> {
+    // With a node named (`ws create --node`), only that node's facts matter: no need to read
+    // every node and every workspace of a large fleet.
+    let nodeRows = this.store.db.selectFrom('nodes').selectAll().orderBy('name');
+    if (onlyName !== undefined) nodeRows = nodeRows.where('name', '=', onlyName);
     if (this.liveness.startGraceLeftMs() > 0) {
-      const ids = await this.store.db.selectFrom('nodes').select('id').execute();
+      const ids = await nodeRows.execute();
       await Promise.all(ids.map((r) => this.awaitAgent(r.id)));
     }
-    const rows = await this.store.db.selectFrom('nodes').selectAll().orderBy('name').execute();
-    const res = await this.store.db
-      .selectFrom('workspaces')
+    const rows = await nodeRows.execute();
+    let sums = this.store.db.selectFrom('workspaces');
+    if (onlyName !== undefined) sums = sums.where('node_id', 'in', rows.length ? rows.map((r) => r.id) : ['']);
+    const res = await sums
       .select(['node_id'])
       .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'), eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem')])
       .groupBy('node_id')
@@ -169,7 +204,9 @@ export class NodesService {
   }
 
   private toApi(r: NodeRow, workspaces: number): Node {
-    return nodeToApi(r, { status: this.liveness.statusOf(r.id, r.status), workspaces });
+    // last_seen_at is written only now and then (hub.ts); the live figure is in memory.
+    const heard = this.liveness.lastHeardAt(r.id);
+    return { ...nodeToApi(r, { status: this.liveness.statusOf(r.id, r.status), workspaces }), ...(heard ? { lastSeenAt: heard } : {}) };
   }
 
   /**
@@ -186,8 +223,10 @@ export class NodesService {
     return row;
   }
 
-  private async workspaceCounts(): Promise<Map<string, number>> {
-    const rows = await this.store.db.selectFrom('workspaces').select(['node_id']).select((eb) => eb.fn.countAll<number>().as('n')).groupBy('node_id').execute();
+  /** How many workspaces each of these nodes has (an index range per node: workspaces_node_name). */
+  private async workspaceCounts(nodeIds: string[]): Promise<Map<string, number>> {
+    if (nodeIds.length === 0) return new Map();
+    const rows = await this.store.db.selectFrom('workspaces').select(['node_id']).select((eb) => eb.fn.countAll<number>().as('n')).where('node_id', 'in', nodeIds).groupBy('node_id').execute();
     return new Map(rows.map((r) => [r.node_id, Number(r.n)]));
   }
 }

@@ -51,8 +51,8 @@ describe('WorkspacesService', () => {
   });
 
   it('shows members only their own workspaces and hides the rest as NOT_FOUND, auditing the attempt', async () => {
-    expect((await services.workspaces.list(user('m1'))).map((w) => w.name)).toEqual(['a', 'b', 'c']);
-    expect((await services.workspaces.list(user('admin', 'admin'))).map((w) => w.name)).toEqual(['a', 'b', 'c', 'd']);
+    expect((await services.workspaces.list(user('m1'))).workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c']);
+    expect((await services.workspaces.list(user('admin', 'admin'))).workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c', 'd']);
     await expect(services.workspaces.get(user('m1'), 'd')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'name' });
     await expect(services.workspaces.get(user('m1'), 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const audit = await store.db.selectFrom('audit_log').selectAll().execute();

@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   BerthError,
+  DEFAULT_PAGE_LIMIT,
   fromZodError,
+  nextCursorOf,
   NAME_PATTERN,
   parseSize,
   toApiError,
@@ -16,6 +18,7 @@ import {
   type User,
   type Workspace,
   type WorkspacesPost,
+  type WorkspacesQuery,
   type WorkspaceStatus,
   type SshGateway,
   type WorkspacePorts,
@@ -91,12 +94,19 @@ export class WorkspacesService {
     return this.recovery.noteSettled(nodeId);
   }
 
-  /** Workspaces the caller may see. */
-  async list(user: User): Promise<Workspace[]> {
-    let q = this.baseQuery();
-    if (user.role !== 'admin') q = q.where('workspaces.owner_id', '=', user.id);
-    const rows = await q.orderBy('workspaces.name').execute();
-    return rows.map((r) => workspaceToApi(r, r, this.sshGateway));
+  /** One page of the workspaces the caller may see, in name order after `q.cursor`, filtered by node, owner, status and provider. */
+  async list(user: User, q: WorkspacesQuery = { limit: DEFAULT_PAGE_LIMIT }): Promise<{ workspaces: Workspace[]; nextCursor: string | null }> {
+    let sel = this.baseQuery();
+    if (user.role !== 'admin') sel = sel.where('workspaces.owner_id', '=', user.id);
+    if (q.cursor !== undefined) sel = sel.where('workspaces.name', '>', q.cursor);
+    if (q.node !== undefined) sel = sel.where('nodes.name', '=', q.node);
+    if (q.owner !== undefined) sel = sel.where('users.name', '=', q.owner);
+    if (q.status !== undefined) sel = sel.where('workspaces.status', '=', q.status);
+    if (q.provider !== undefined) sel = sel.where('workspaces.provider', '=', q.provider);
+    const rows = await sel.orderBy('workspaces.name').limit(q.limit + 1).execute();
+    const more = rows.length > q.limit;
+    const page = more ? rows.slice(0, q.limit) : rows;
+    return { workspaces: page.map((r) => workspaceToApi(r, r, this.sshGateway)), nextCursor: nextCursorOf(page, q.limit, more) };
   }
 
   /**

@@ -169,6 +169,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ssh_nodes_address').on('ssh_nodes').columns(['host', 'port']).unique().execute();
     },
   },
+  // Scale: every agent report reads its node's workspaces (node_id), and the paged lists
+  // filter by node, owner, status or provider and page by name; each index ends with the name
+  // so a filtered page is one index range scan in name order.
+  '0006_list_indexes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('workspaces_node_name').on('workspaces').columns(['node_id', 'name']).execute();
+      await db.schema.createIndex('workspaces_owner_name').on('workspaces').columns(['owner_id', 'name']).execute();
+      await db.schema.createIndex('workspaces_status_name').on('workspaces').columns(['status', 'name']).execute();
+      await db.schema.createIndex('workspaces_provider_name').on('workspaces').columns(['provider', 'name']).execute();
+      await db.schema.createIndex('nodes_status_name').on('nodes').columns(['status', 'name']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

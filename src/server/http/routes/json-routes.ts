@@ -14,7 +14,7 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'whoami', async ({ user }) => user);
   registerRoute(app, store, 'gatewayGet', async () => ({ ssh: s.workspaces.sshGateway }));
 
-  registerRoute(app, store, 'nodesList', async () => ({ nodes: await s.nodes.list() }));
+  registerRoute(app, store, 'nodesList', async ({ query }) => s.nodes.list(query));
   registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);
   registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
   // Placement.
@@ -26,7 +26,7 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   // Nodes added over SSH.
   registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }), 202);
 
-  registerRoute(app, store, 'workspacesList', async ({ user }) => ({ workspaces: await s.workspaces.list(user) }));
+  registerRoute(app, store, 'workspacesList', async ({ user, query }) => s.workspaces.list(user, query));
   registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202, (ctx, write, closed) =>
     followCreate(s, ctx.user, ctx.body, write, closed),
   );
