@@ -110,7 +110,7 @@ export class SshTransport implements Transport {
     let channel: ClientChannel;
     let lease: Lease<Client>;
     try {
-      ({ value: channel, lease } = await this.openChannel<ClientChannel>((client, done) => client.forwardOut('127.0.0.1', 0, host, port, done), signal));
+      ({ value: channel, lease } = await this.openChannel<ClientChannel>((client, done) => client.forwardOut('127.0.0.1', 0, host, port, done), signal, undefined, false));
     } catch (err) {
       const detail = (err as { detail?: string }).detail ?? (err as Error).message;
       if (/connect failed|refused/i.test(detail)) {
@@ -188,6 +188,8 @@ export class SshTransport implements Transport {
     open: (client: Client, done: (err: Error | undefined, value: T) => void) => void,
     signal?: AbortSignal,
     leaseOptions?: { beyondCap?: boolean },
+    /** False for channels a full connection cannot refuse (forwards: MaxSessions counts sessions only), whose failure is final. */
+    retryRefusals = true,
   ): Promise<{ value: T; lease: Lease<Client> }> {
     let refusals = 0;
     let retriedLostConnection = false;
@@ -200,7 +202,7 @@ export class SshTransport implements Transport {
         });
         return { value, lease };
       } catch (err) {
-        if (isChannelRefusal(err)) {
+        if (retryRefusals && isChannelRefusal(err)) {
           lease.refused();
           if (++refusals <= MAX_CHANNEL_REFUSALS) continue;
           throw new BerthError(
@@ -275,9 +277,7 @@ export class SshTransports {
 
 /** The server answered a channel open with a failure (OpenSSH does so past MaxSessions). */
 function isChannelRefusal(err: unknown): boolean {
-  const reason = (err as { reason?: unknown }).reason;
-  // 2 is SSH_OPEN_CONNECT_FAILED: a forward whose target refused, not a full connection.
-  return typeof reason === 'number' && reason !== 2;
+  return typeof (err as { reason?: unknown }).reason === 'number';
 }
 
 /** ssh2's ways of saying the connection is gone: thrown when the socket is closed, or given to pending opens when it closes. */
