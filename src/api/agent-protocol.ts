@@ -150,7 +150,12 @@ export const agentEvents = {
   /** server → agent: the client went away; end the session. */
   'exec.close': z.object({ sessionId: z.string() }),
   /** agent → server: the ports listening in a workspace changed (sent whole; again for every workspace after each hello). */
-  'ports.changed': z.object({ workspaceId: z.string(), ports: z.array(listeningPortSchema).max(MAX_REPORTED_PORTS) }),
+  'ports.changed': z.object({
+    workspaceId: z.string(),
+    ports: z.array(listeningPortSchema).max(MAX_REPORTED_PORTS),
+    /** The node no longer holds the workspace: forget its list. */
+    gone: z.boolean().optional(),
+  }),
 } as const;
 export type AgentEvent = keyof typeof agentEvents;
 export type AgentEventPayload<E extends AgentEvent> = z.infer<(typeof agentEvents)[E]>;

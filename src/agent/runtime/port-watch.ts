@@ -73,6 +73,7 @@ export class PortWatcher {
         if (seen.has(id)) continue;
         this.last.delete(id);
         this.scanners.delete(id);
+        this.emit('ports.changed', { workspaceId: id, ports: [], gone: true });
       }
     } finally {
       this.scanning = false;

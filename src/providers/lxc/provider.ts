@@ -67,6 +67,8 @@ export class LxcProvider implements Provider {
   readonly lxcPath: string;
   readonly bridge: string;
   private readonly tools: LxcTools;
+  /** Init PIDs of running containers, by name (see runningPid). */
+  private readonly initPids = new Map<string, number>();
   private readonly nodeId: string;
   private readonly resolveImage: LxcProviderOptions['resolveImage'];
   private readonly forcedStore?: BackingStore;
@@ -247,11 +249,22 @@ export class LxcProvider implements Provider {
     return hostPortSource(this.tools.transport, (await this.runningPid(h)).pid);
   }
 
-  /** The host PID of a running container's init; FAILED_PRECONDITION when it is not running. */
+  /**
+   * The host PID of a running container's init; FAILED_PRECONDITION when it is not running. The
+   * port watcher asks every second, so a PID is remembered and checked by reading its cgroup
+   * (a file read) instead of running lxc-info each time.
+   */
   private async runningPid(h: WorkspaceHandle): Promise<{ pid: number; name: string }> {
     const s = readHandle(h);
+    const known = this.initPids.get(s.containerName);
+    if (known !== undefined) {
+      const cgroup = await this.tools.transport.readFile(`/proc/${known}/cgroup`).then((b) => b.toString('utf8'), () => '');
+      if (cgroup.includes(`lxc.payload.${s.containerName}\n`) || cgroup.includes(`lxc.payload.${s.containerName}/`)) return { pid: known, name: s.containerName };
+      this.initPids.delete(s.containerName);
+    }
     const pid = await this.tools.initPid(s.containerName);
     if (pid === null) throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} is not running: start it with \`berth ws start\`, then retry.`, { field: 'name' });
+    this.initPids.set(s.containerName, pid);
     return { pid, name: s.containerName };
   }
 

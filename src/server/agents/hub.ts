@@ -345,7 +345,8 @@ export class AgentHub {
       }
       case 'ports.changed': {
         const p = payload as AgentEventPayload<'ports.changed'>;
-        this.ports.set(nodeId, p.workspaceId, p.ports);
+        if (p.gone) this.ports.forget(nodeId, p.workspaceId);
+        else this.ports.set(nodeId, p.workspaceId, p.ports);
         return;
       }
       case 'exec.pause':

@@ -26,6 +26,11 @@ export class PortsRegistry {
     return e && e.nodeId === nodeId ? { ports: e.ports, at: e.at } : null;
   }
 
+  /** Forgets one workspace's list (its node no longer holds it); a report from another node is kept. */
+  forget(nodeId: string, workspaceId: string): void {
+    if (this.byWorkspace.get(workspaceId)?.nodeId === nodeId) this.byWorkspace.delete(workspaceId);
+  }
+
   /** Forgets every list a node sent (it disconnected). */
   forgetNode(nodeId: string): void {
     for (const [id, e] of this.byWorkspace) if (e.nodeId === nodeId) this.byWorkspace.delete(id);
