@@ -146,7 +146,7 @@ describe('Reaper', () => {
 });
 
 describe('Reaper on the heartbeat path', () => {
-  it('does not query again for a report of the same known workspaces within 10 s, and sees a row dropped meanwhile after that', async () => {
+  it('does not query again for a report of the same known workspaces within a minute, and sees a row dropped meanwhile after that', async () => {
     let queries = 0;
     const db = new Proxy(store.db, {
       get: (t, p) => {
@@ -160,12 +160,12 @@ describe('Reaper on the heartbeat path', () => {
     await r.observe('n1', report(['running']));
     const after = queries;
     expect(after).toBeGreaterThan(0);
-    clock += 5_000;
+    clock += 30_000;
     await r.observe('n1', report(['running']));
     expect(queries).toBe(after);
     // The row goes behind the node's back: once the cache is stale the id counts as unknown.
     await store.db.deleteFrom('workspaces').where('id', '=', 'running').execute();
-    clock += 5_000;
+    clock += 30_000;
     expect(await r.observe('n1', report(['running']))).toEqual([]);
     expect(queries).toBeGreaterThan(after);
     clock += 1_000;
