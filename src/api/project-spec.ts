@@ -1,7 +1,7 @@
 /**
  * The project spec (the "workspace spec" of the docs; named so to tell it from the provider-level
  * WorkspaceSpec): what a project declares in `berth.yaml` (or in `.devcontainer/devcontainer.json`,
- * translated by src/spec) — image, provider, resources,
+ * translated by src/workspace-spec) — image, provider, resources,
  * environment, forwarded ports, lifecycle hooks and services. Services follow compose's shape
  * and semantics (depends_on conditions, healthcheck defaults, restart policies) so that a
  * compose user reads a berth.yaml without a manual. Keys are snake_case as in compose; the

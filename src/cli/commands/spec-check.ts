@@ -4,7 +4,7 @@ import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
 import { renderFields } from '../output/table.js';
-import { readSpec } from '../spec/spec-file.js';
+import { readSpec } from '../workspace-spec/spec-file.js';
 
 /** Registers `berth spec check`. */
 export function registerSpecCheck(spec: Command, ctx: CliContext): void {

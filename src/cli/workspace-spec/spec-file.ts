@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../../api/index.js';
-import { loadSpecText, MAX_SPEC_BYTES, type LoadedSpec } from '../../spec/load.js';
+import { loadSpecText, MAX_SPEC_BYTES, type LoadedSpec } from '../../workspace-spec/load.js';
 
 /** The names a directory is searched for, in order. */
 export const SPEC_FILE_NAMES = ['berth.yaml', 'berth.yml', '.devcontainer/devcontainer.json', '.devcontainer.json'];
