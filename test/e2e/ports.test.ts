@@ -93,6 +93,27 @@ describe('berth port-forward', () => {
     expect(await exited).toBe(0);
   });
 
+  it('reaches a service bound only to the workspace address, not its loopback', async () => {
+    // The node connects to the container's own address first; the namespace path tries only loopback.
+    const made = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', "addr=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1) && mkdir -p /tmp/pa && echo bound-to-$addr > /tmp/pa/index.html && httpd -p $addr:8083 -h /tmp/pa && echo $addr"]);
+    expect(made.code, made.stderr).toBe(0);
+    const address = made.stdout.trim();
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const local = await freePort();
+    const child = spawn(process.execPath, [BIN, 'port-forward', ws, `${local}:8083`], { env: server.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the forward listening', async () => out.includes('Forwarding'), 20_000, 50);
+      const page = await (await fetch(`http://127.0.0.1:${local}/`)).text();
+      expect(page.trim()).toBe(`bound-to-${address}`);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('refuses a malformed port pair with exit 2, naming the field', async () => {
     const r = await server.cli(['port-forward', ws, '70000']);
     expect(r.code).toBe(2);

@@ -6,6 +6,7 @@ import type Dockerode from 'dockerode';
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { Duplex } from 'node:stream';
 import { LocalTransport, type ExecSession, type Transport } from '../../transport/index.js';
+import { connectDirect } from '../direct-connect.js';
 import { connectInNetns } from '../netns-connect.js';
 import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
@@ -212,9 +213,17 @@ export class DockerProvider implements Provider {
     }
   }
 
-  /** From inside the container's network namespace, so services on its loopback are reachable (netns-connect.ts). */
+  /**
+   * Straight to the container's address when the engine is on this machine (direct-connect.ts),
+   * else, or when the service listens only on the container's loopback, from inside its network
+   * namespace (netns-connect.ts).
+   */
   async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
-    const { pid, name } = await this.runningPid(h, 'opening a connection');
+    const { pid, name, address } = await this.runningPid(h, 'opening a connection');
+    if (address && this.host instanceof LocalTransport) {
+      const socket = await connectDirect(address, port);
+      if (socket) return socket;
+    }
     return connectInNetns(this.host, { pid, workspace: name }, port);
   }
 
@@ -224,12 +233,12 @@ export class DockerProvider implements Provider {
   }
 
   /** The host PID of a running container's init; FAILED_PRECONDITION when it is not running. */
-  private async runningPid(h: WorkspaceHandle, doing: string): Promise<{ pid: number; name: string }> {
+  private async runningPid(h: WorkspaceHandle, doing: string): Promise<{ pid: number; name: string; address: string | null }> {
     const { state, container } = this.containerOf(h);
     try {
       const info = await container.inspect();
       if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
-      return { pid: info.State.Pid, name: state.containerName || h.workspaceId };
+      return { pid: info.State.Pid, name: state.containerName || h.workspaceId, address: containerAddress(info.NetworkSettings) };
     } catch (err) {
       if (err instanceof BerthError) throw err;
       throw this.stateError(err, h, state, doing);
@@ -323,4 +332,10 @@ async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+}
+
+/** The container's IPv4 address on its first network that has one (the engine lists the default bridge there too). */
+function containerAddress(settings: Dockerode.ContainerInspectInfo['NetworkSettings'] | undefined): string | null {
+  for (const network of Object.values(settings?.Networks ?? {})) if (network.IPAddress) return network.IPAddress;
+  return null;
 }

@@ -8,8 +8,9 @@ import type { Duplex } from 'node:stream';
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
 import type { LxcImageRef } from '../../images/lxc-images.js';
 import { silentOp } from '../../api/index.js';
-import type { ExecSession, Transport } from '../../transport/index.js';
+import { LocalTransport, type ExecSession, type Transport } from '../../transport/index.js';
 import { containerName } from '../naming.js';
+import { connectDirect } from '../direct-connect.js';
 import { connectInNetns } from '../netns-connect.js';
 import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
@@ -238,9 +239,18 @@ export class LxcProvider implements Provider {
     return startAttach(this.tools.transport, { lxcPath: s.lxcPath, name: s.containerName, specEnv: meta?.env ?? {} }, req);
   }
 
-  /** From inside the container's network namespace, so services on its loopback are reachable (netns-connect.ts). */
+  /**
+   * Straight to the container's bridge address when LXC runs on this machine (direct-connect.ts),
+   * else, or when the service listens only on the container's loopback, from inside its network
+   * namespace (netns-connect.ts).
+   */
   async connect(h: WorkspaceHandle, port: number): Promise<Duplex> {
     const { pid, name } = await this.runningPid(h);
+    const address = readHandle(h).ipv4;
+    if (address && this.tools.transport instanceof LocalTransport) {
+      const socket = await connectDirect(address, port);
+      if (socket) return socket;
+    }
     return connectInNetns(this.tools.transport, { pid, workspace: name }, port);
   }
 
