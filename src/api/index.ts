@@ -9,6 +9,7 @@ export * from './users.js';
 export * from './exec.js';
 export * from './agent-protocol.js';
 export * from './routes.js';
+export { buildOpenApiDocument, openApiPath } from './openapi.js';
 export * from './gateway.js';
 export * from './op-context.js';
 export * from './version.js';

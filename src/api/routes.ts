@@ -48,30 +48,36 @@ export const API_PREFIX = '/api/v1';
 
 const operationResult = z.object({ operation: operationSchema });
 
-/** Every JSON route: method, path (fastify syntax), auth, body and response schemas. */
+/**
+ * Every JSON route: method, path (fastify syntax), the success status when it is not 200,
+ * auth, body and response schemas. The server registers exactly these, the client calls
+ * exactly these, and GET /openapi.json is made from them (openapi.ts).
+ */
 export const routes = {
   health: { method: 'GET', path: '/health', auth: 'none', body: null, response: healthSchema },
+  /** This API's OpenAPI 3.1 document (openapi.ts), public like the API's shape itself. */
+  openapiGet: { method: 'GET', path: '/openapi.json', auth: 'none', body: null, response: z.record(z.string(), z.unknown()) },
   whoami: { method: 'GET', path: '/whoami', auth: 'user', body: null, response: userSchema },
   gatewayGet: { method: 'GET', path: '/gateway', auth: 'user', body: null, response: gatewayGetSchema },
 
   // Lists are paged (lists.ts): `nextCursor` continues them, null at the end (and absent from
   // a server from before paging, which answered everything at once).
   nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, query: nodesQuerySchema, response: z.object({ nodes: z.array(nodeSchema), nextCursor: z.string().nullable().default(null) }) },
-  joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
-  nodesJoinPost: { method: 'POST', path: '/nodes/join', auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
+  joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', status: 201, auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
+  nodesJoinPost: { method: 'POST', path: '/nodes/join', status: 201, auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
   // Placement: node detail, labels, cordon and drain; admin only, audited as mutations.
   nodeGet: { method: 'GET', path: '/nodes/:name', auth: 'admin', body: null, response: nodeDetailSchema },
   nodeLabelsPost: { method: 'POST', path: '/nodes/:name/labels', auth: 'admin', body: nodeLabelsPostSchema, response: nodeSchema },
   nodeCordonPost: { method: 'POST', path: '/nodes/:name/cordon', auth: 'admin', body: null, response: nodeSchema },
   nodeUncordonPost: { method: 'POST', path: '/nodes/:name/uncordon', auth: 'admin', body: null, response: nodeSchema },
-  nodeDrainPost: { method: 'POST', path: '/nodes/:name/drain', auth: 'admin', body: nodeDrainPostSchema, response: operationResult },
+  nodeDrainPost: { method: 'POST', path: '/nodes/:name/drain', status: 202, auth: 'admin', body: nodeDrainPostSchema, response: operationResult },
   // The CA clients pin (no auth: it is how a client checks a fingerprint
   // before it trusts anything), rotating a node's credential and removing (revoking) a node.
   caGet: { method: 'GET', path: '/ca', auth: 'none', body: null, response: caSchema },
   nodeRotateCredentialPost: { method: 'POST', path: '/nodes/:name/rotate-credential', auth: 'admin', body: null, response: credentialRotatedSchema },
   nodeDelete: { method: 'DELETE', path: '/nodes/:name', auth: 'admin', body: nodeDeleteSchema, response: nodeDeletedSchema },
   // Nodes added over SSH.
-  nodesSshPost: { method: 'POST', path: '/nodes/ssh', auth: 'admin', body: nodesSshPostSchema, response: operationResult },
+  nodesSshPost: { method: 'POST', path: '/nodes/ssh', status: 202, auth: 'admin', body: nodesSshPostSchema, response: operationResult },
 
   workspacesList: {
     method: 'GET',
@@ -84,25 +90,26 @@ export const routes = {
   workspacesPost: {
     method: 'POST',
     path: '/workspaces',
+    status: 202,
     auth: 'user',
     body: workspacesPostSchema,
     response: z.object({ workspace: workspaceSchema, operation: operationSchema }),
   },
   workspaceGet: { method: 'GET', path: '/workspaces/:name', auth: 'user', body: null, response: workspaceSchema },
   workspacePortsGet: { method: 'GET', path: '/workspaces/:name/ports', auth: 'user', body: null, response: workspacePortsSchema },
-  workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', auth: 'user', body: null, response: operationResult },
-  workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
-  workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', auth: 'user', body: workspaceStopPostSchema, response: operationResult },
-  workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', auth: 'user', body: workspaceDeleteSchema, response: operationResult },
+  workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', status: 202, auth: 'user', body: null, response: operationResult },
+  workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', status: 202, auth: 'user', body: workspaceStopPostSchema, response: operationResult },
+  workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', status: 202, auth: 'user', body: workspaceStopPostSchema, response: operationResult },
+  workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', status: 202, auth: 'user', body: workspaceDeleteSchema, response: operationResult },
 
   operationGet: { method: 'GET', path: '/operations/:id', auth: 'user', body: null, response: operationSchema },
-  operationCancelPost: { method: 'POST', path: '/operations/:id/cancel', auth: 'user', body: null, response: operationResult },
+  operationCancelPost: { method: 'POST', path: '/operations/:id/cancel', status: 202, auth: 'user', body: null, response: operationResult },
 
   imagesList: { method: 'GET', path: '/images', auth: 'user', body: null, response: z.object({ images: z.array(imageSchema) }) },
-  imagesPost: { method: 'POST', path: '/images', auth: 'admin', body: imagesPostSchema, response: operationResult },
+  imagesPost: { method: 'POST', path: '/images', status: 202, auth: 'admin', body: imagesPostSchema, response: operationResult },
 
   usersList: { method: 'GET', path: '/users', auth: 'admin', body: null, response: z.object({ users: z.array(userSchema) }) },
-  invitesPost: { method: 'POST', path: '/users/invites', auth: 'admin', body: invitesPostSchema, response: inviteSchema },
+  invitesPost: { method: 'POST', path: '/users/invites', status: 201, auth: 'admin', body: invitesPostSchema, response: inviteSchema },
   userDelete: {
     method: 'DELETE',
     path: '/users/:name',
@@ -110,20 +117,25 @@ export const routes = {
     body: userDeleteSchema,
     response: z.object({ user: userSchema, deletedWorkspaces: z.array(z.string()), transferredWorkspaces: z.array(z.string()) }),
   },
-  registerPost: { method: 'POST', path: '/register', auth: 'none', body: registerPostSchema, response: registeredSchema },
+  registerPost: { method: 'POST', path: '/register', status: 201, auth: 'none', body: registerPostSchema, response: registeredSchema },
 
   tokensList: { method: 'GET', path: '/tokens', auth: 'user', body: null, response: z.object({ tokens: z.array(apiTokenSchema) }) },
-  tokensPost: { method: 'POST', path: '/tokens', auth: 'user', body: tokensPostSchema, response: tokenCreatedSchema },
+  tokensPost: { method: 'POST', path: '/tokens', status: 201, auth: 'user', body: tokensPostSchema, response: tokenCreatedSchema },
   tokenDelete: { method: 'DELETE', path: '/tokens/:id', auth: 'user', body: null, response: z.object({ token: apiTokenSchema }) },
 
   sshKeysList: { method: 'GET', path: '/ssh-keys', auth: 'user', body: null, response: z.object({ keys: z.array(sshKeySchema) }) },
-  sshKeysPost: { method: 'POST', path: '/ssh-keys', auth: 'user', body: sshKeysPostSchema, response: sshKeySchema },
+  sshKeysPost: { method: 'POST', path: '/ssh-keys', status: 201, auth: 'user', body: sshKeysPostSchema, response: sshKeySchema },
   sshKeyDelete: { method: 'DELETE', path: '/ssh-keys/:id', auth: 'user', body: null, response: z.object({ key: sshKeySchema }) },
 
   auditList: { method: 'GET', path: '/audit', auth: 'user', body: null, query: auditQuerySchema, response: z.object({ entries: z.array(auditEntrySchema) }) },
 } as const;
 
 export type RouteName = keyof typeof routes;
+/** A route's success status: 201 for what it creates at once, 202 for what an operation carries out, else 200. */
+export function successStatus(name: RouteName): 200 | 201 | 202 {
+  const def = routes[name];
+  return 'status' in def ? def.status : 200;
+}
 export type RouteResponse<R extends RouteName> = z.infer<(typeof routes)[R]['response']>;
 
 /** Streaming routes, outside the JSON table because their bodies are streams. */

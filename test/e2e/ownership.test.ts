@@ -145,6 +145,7 @@ function cases(): Record<RouteName, Case[]> {
   const onWorkspaces = (make: (name: string) => Case) => [theirs.aliceWs, theirs.adminWs].map(make);
   return {
     health: [{ expect: [200] }],
+    openapiGet: [{ expect: [200] }],
     whoami: [{ expect: [200] }],
     gatewayGet: [{ expect: [200] }],
     nodesList: [{ expect: [200] }],

@@ -1,7 +1,7 @@
-/** `berth schema workspace`: the JSON Schema of berth.yaml, for editors and CI checks. */
+/** `berth schema workspace|openapi`: the JSON Schema of berth.yaml, and the API's OpenAPI document. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { projectSpecSchema } from '../../api/index.js';
+import { buildOpenApiDocument, projectSpecSchema } from '../../api/index.js';
 import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
 
@@ -16,4 +16,8 @@ export function registerSchema(program: Command, ctx: CliContext): void {
       const json = z.toJSONSchema(projectSpecSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
       writeJson(ctx.io.stdout, { title: 'berth workspace spec (berth.yaml)', ...json });
     });
+  schema
+    .command('openapi')
+    .description('the OpenAPI 3.1 document of the HTTP API (a server serves the same at /api/v1/openapi.json)')
+    .action(() => writeJson(ctx.io.stdout, buildOpenApiDocument()));
 }

@@ -2,7 +2,7 @@
  * Every JSON route of the API, each a thin call into a service.
  */
 import type { FastifyInstance } from 'fastify';
-import { BERTH_VERSION } from '../../../api/index.js';
+import { BERTH_VERSION, buildOpenApiDocument } from '../../../api/index.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { followCreate } from './follow-create.js';
@@ -11,49 +11,52 @@ import { registerRoute } from './register.js';
 /** Adds the JSON routes. */
 export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Services): void {
   registerRoute(app, store, 'health', async () => ({ status: 'ok' as const, version: BERTH_VERSION }));
+  // Made once, on first request: it depends only on the code.
+  let openapi: Record<string, unknown> | null = null;
+  registerRoute(app, store, 'openapiGet', async () => (openapi ??= buildOpenApiDocument()));
   registerRoute(app, store, 'whoami', async ({ user }) => user);
   registerRoute(app, store, 'gatewayGet', async () => ({ ssh: s.workspaces.sshGateway }));
 
   registerRoute(app, store, 'nodesList', async ({ query }) => s.nodes.list(query));
-  registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds), 201);
-  registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name), 201);
+  registerRoute(app, store, 'joinTokensPost', async ({ user, body }) => s.nodes.mintJoinToken(user, body.ttlSeconds));
+  registerRoute(app, store, 'nodesJoinPost', async ({ body }) => s.nodes.join(body.token, body.name));
   // Placement.
   registerRoute(app, store, 'nodeGet', async ({ params }) => s.nodes.detail(params.name));
   registerRoute(app, store, 'nodeLabelsPost', async ({ params, body }) => s.nodes.label(params.name, body));
   registerRoute(app, store, 'nodeCordonPost', async ({ params }) => s.nodes.setCordoned(params.name, true));
   registerRoute(app, store, 'nodeUncordonPost', async ({ params }) => s.nodes.setCordoned(params.name, false));
-  registerRoute(app, store, 'nodeDrainPost', async ({ user, params, body }) => ({ operation: await s.drain.drain(user, params.name, body) }), 202);
+  registerRoute(app, store, 'nodeDrainPost', async ({ user, params, body }) => ({ operation: await s.drain.drain(user, params.name, body) }));
   // Nodes added over SSH.
-  registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }), 202);
+  registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }));
 
   registerRoute(app, store, 'workspacesList', async ({ user, query }) => s.workspaces.list(user, query));
-  registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), 202, (ctx, write, closed) =>
+  registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), (ctx, write, closed) =>
     followCreate(s, ctx.user, ctx.body, write, closed),
   );
   registerRoute(app, store, 'workspaceGet', async ({ user, params, ip }) => s.workspaces.get(user, params.name, { sourceIp: ip }));
   registerRoute(app, store, 'workspacePortsGet', async ({ user, params, ip }) => s.workspaces.ports(user, params.name, { sourceIp: ip }));
-  registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }), 202);
-  registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }), 202);
-  registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }), 202);
-  registerRoute(app, store, 'workspaceDelete', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete', { force: body.force }) }), 202);
+  registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }));
+  registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }));
+  registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }));
+  registerRoute(app, store, 'workspaceDelete', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete', { force: body.force }) }));
 
   registerRoute(app, store, 'operationGet', async ({ user, params, ip }) => s.opAccess.get(user, params.id, { sourceIp: ip }));
-  registerRoute(app, store, 'operationCancelPost', async ({ user, params, ip }) => ({ operation: await s.opAccess.cancel(user, params.id, { sourceIp: ip }) }), 202);
+  registerRoute(app, store, 'operationCancelPost', async ({ user, params, ip }) => ({ operation: await s.opAccess.cancel(user, params.id, { sourceIp: ip }) }));
 
   registerRoute(app, store, 'imagesList', async () => ({ images: await s.images.list() }));
-  registerRoute(app, store, 'imagesPost', async ({ user, body }) => ({ operation: await s.images.build(user, body) }), 202);
+  registerRoute(app, store, 'imagesPost', async ({ user, body }) => ({ operation: await s.images.build(user, body) }));
 
   registerRoute(app, store, 'usersList', async () => ({ users: await s.users.list() }));
-  registerRoute(app, store, 'invitesPost', async ({ user, body }) => s.users.invite(user, body), 201);
+  registerRoute(app, store, 'invitesPost', async ({ user, body }) => s.users.invite(user, body));
   registerRoute(app, store, 'userDelete', async ({ user, params, body }) => s.users.remove(user, params.name, body));
-  registerRoute(app, store, 'registerPost', async ({ body }) => s.users.register(body), 201);
+  registerRoute(app, store, 'registerPost', async ({ body }) => s.users.register(body));
 
   registerRoute(app, store, 'tokensList', async ({ user }) => ({ tokens: await s.users.tokens(user) }));
-  registerRoute(app, store, 'tokensPost', async ({ user, body }) => s.users.createToken(user, body), 201);
+  registerRoute(app, store, 'tokensPost', async ({ user, body }) => s.users.createToken(user, body));
   registerRoute(app, store, 'tokenDelete', async ({ user, params }) => ({ token: await s.users.revokeToken(user, params.id) }));
 
   registerRoute(app, store, 'sshKeysList', async ({ user }) => ({ keys: await s.users.sshKeys(user) }));
-  registerRoute(app, store, 'sshKeysPost', async ({ user, body }) => s.users.addSshKey(user, body.name, body.publicKey), 201);
+  registerRoute(app, store, 'sshKeysPost', async ({ user, body }) => s.users.addSshKey(user, body.name, body.publicKey));
   registerRoute(app, store, 'sshKeyDelete', async ({ user, params }) => ({ key: await s.users.removeSshKey(user, params.id) }));
 
   registerRoute(app, store, 'auditList', async ({ user, query }) => ({ entries: await s.audit.list(user, query) }));

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { API_PREFIX, BerthError, fromZodError, routes, type RouteName, type RouteResponse, type User } from '../../../api/index.js';
+import { API_PREFIX, BerthError, fromZodError, routes, successStatus, type RouteName, type RouteResponse, type User } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate } from '../app.js';
 
@@ -33,7 +33,6 @@ export function registerRoute<R extends RouteName>(
   store: Store,
   name: R,
   handler: (ctx: RouteContext<R>) => Promise<RouteResponse<R>>,
-  status = 200,
   ndjson?: NdjsonHandler<R>,
 ): void {
   const def = routes[name];
@@ -82,7 +81,7 @@ export function registerRoute<R extends RouteName>(
         return reply;
       }
       const result = await handler(ctx);
-      return reply.status(status).send(result);
+      return reply.status(successStatus(name)).send(result);
     },
   });
 }
