@@ -1,6 +1,7 @@
 /**
  * `berth-in relay` on this host: real listeners, real sockets, frames through the TS codec.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
@@ -122,21 +123,58 @@ describe('berth-in relay tcp', () => {
     expect(r.dataFor(slowId).length).toBe(RELAY_INITIAL_WINDOW + 100_000);
   });
 
-  it('grants window back as a slow reader reads, and ends with exit 1 when the other side overruns it', async () => {
-    const r = relay(['tcp', '--port', '0']);
-    const port = await readyPort(r);
-    const c = await client({ port });
+  it('moves 2 MiB to a slow reader without ever exceeding the window, granting it back as the reader reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-in-relay-'));
+    dirs.push(dir);
+    const path = join(dir, 'slow.sock');
+    const r = relay(['unix', '--path', path]);
+    await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
+    const c = await client({ path });
     const id = (await r.waitFrame((f) => f.type === RELAY_FRAME.OPEN, 'OPEN')).id;
+    // The reader takes a little now and then.
     c.pause();
-    const payload = Buffer.alloc(RELAY_INITIAL_WINDOW, 0x62);
-    for (const f of encodeRelayData(id, payload)) r.child.stdin.write(f);
+    const reader = setInterval(() => {
+      c.resume();
+      setTimeout(() => c.pause(), 1);
+    }, 15);
+    const data = randomBytes(2 * 1024 * 1024);
     const granted = () => r.frames.filter((f) => f.type === RELAY_FRAME.WINDOW && f.id === id).reduce((n, f) => n + relayWindowBytes(f), 0);
-    c.resume();
-    await until('all bytes read by the client', () => c.got().length === RELAY_INITIAL_WINDOW);
-    await until('the whole window granted back', () => granted() === RELAY_INITIAL_WINDOW);
-    // Now ignore the grants and send two windows at a client that does not read: a protocol error.
+    let sent = 0;
+    let stalls = 0;
+    try {
+      while (sent < data.length) {
+        let credit = RELAY_INITIAL_WINDOW + granted() - sent;
+        if (credit <= 0) {
+          stalls++;
+          await until('more window', () => RELAY_INITIAL_WINDOW + granted() - sent > 0, 10_000);
+          credit = RELAY_INITIAL_WINDOW + granted() - sent;
+        }
+        const n = Math.min(credit, 65_536, data.length - sent);
+        r.send(RELAY_FRAME.DATA, id, data.subarray(sent, sent + n));
+        sent += n;
+      }
+      c.resume();
+      await until('everything read', () => c.got().length === data.length, 10_000);
+    } finally {
+      clearInterval(reader);
+    }
+    expect(c.got().equals(data)).toBe(true);
+    // The reader was slow enough that the window, not the sender, set the pace.
+    expect(stalls).toBeGreaterThan(0);
+    await until('the whole transfer granted back', () => granted() === data.length);
+  });
+
+  it('ends with exit 1 when the other side sends past its window', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-in-relay-'));
+    dirs.push(dir);
+    const path = join(dir, 'stuck.sock');
+    const r = relay(['unix', '--path', path]);
+    await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
+    const c = await client({ path });
     c.pause();
-    for (const f of encodeRelayData(id, Buffer.alloc(RELAY_INITIAL_WINDOW * 4, 0x63))) r.child.stdin.write(f);
+    const id = (await r.waitFrame((f) => f.type === RELAY_FRAME.OPEN, 'OPEN')).id;
+    // 8 MiB at a reader that takes nothing: far more than a unix socket buffers plus the window.
+    for (const f of encodeRelayData(id, Buffer.alloc(8 * 1024 * 1024, 0x63))) r.child.stdin.write(f);
     expect(await r.exited).toBe(1);
     expect(r.stderr).toMatch(/^berth-in: failed: protocol error: connection \d+ was sent more than its window\n$/);
   });
