@@ -2,7 +2,7 @@
  * `berth-in relay` on this host: real listeners, real sockets, frames through the TS codec.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -200,7 +200,6 @@ describe('berth-in relay unix', () => {
     const r = relay(['unix', '--path', path]);
     const ready = await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
     expect(JSON.parse(ready.payload.toString())).toEqual({ path });
-    const { statSync } = await import('node:fs');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const a = await client({ path });
     const b = await client({ path });
@@ -218,6 +217,20 @@ describe('berth-in relay unix', () => {
     r.child.stdin.end();
     expect(await r.exited).toBe(0);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('gives the socket to --owner, and refuses an owner that does not exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-in-relay-'));
+    dirs.push(dir);
+    const nobody = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':');
+    const path = join(dir, 'owned.sock');
+    const r = relay(['unix', '--path', path, '--owner', 'nobody']);
+    await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
+    expect([statSync(path).uid, statSync(path).gid]).toEqual([Number(nobody[2]), Number(nobody[3])]);
+    const bad = relay(['unix', '--path', join(dir, 'x.sock'), '--owner', 'no-such-user-here']);
+    expect((await bad.waitFrame((f) => f.type === RELAY_FRAME.FAIL, 'FAIL')).payload.toString()).toContain('no user no-such-user-here');
+    expect(await bad.exited).toBe(1);
+    expect(existsSync(join(dir, 'x.sock'))).toBe(false);
   });
 
   it('replaces a stale socket but refuses one that is in use', async () => {
