@@ -325,7 +325,7 @@ export class AgentRuntime {
       op.signal.throwIfAborted();
       op.progress('starting', 0.7);
       await provider.start(handle, subRange(op, 0.7, 0.99));
-      await this.berthIn.ensureLogged(provider, handle, p.spec.name, op);
+      await this.berthIn.ensureLogged(provider, handle, p.spec.name, op, true);
       op.signal.throwIfAborted();
       op.progress('running', 1);
       return { status: toWorkspaceStatus(await provider.inspect(handle)) };

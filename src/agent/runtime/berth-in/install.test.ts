@@ -48,11 +48,18 @@ describe('BerthInInstaller', () => {
     expect(await readFile(target, 'utf8')).toContain('berth-in 1.2.3+aaaaaaaaaaaa');
     expect((await stat(target)).mode & 0o777).toBe(0o755);
     expect(await readdir(join(dir, '.berth/bin'))).toEqual(['berth-in']);
-    // version (none yet), copy, version again.
-    expect(ws.calls.map((c) => c[1])).toEqual(['version', '-c', 'version']);
+    // version (none yet), then the copy that also runs it once.
+    expect(ws.calls.map((c) => c[1])).toEqual(['version', '-c']);
     ws.calls.length = 0;
     await installer.ensure(provider(), handle);
     expect(ws.calls.map((c) => c[1])).toEqual(['version']);
+  });
+
+  it('copies into a fresh workspace with one exec, asking for no version first', async () => {
+    const installer = new BerthInInstaller(log, async () => fakeBuild('berth-in 1.2.3+aaaaaaaaaaaa'));
+    await installer.ensure(provider(), handle, true);
+    expect(ws.calls.map((c) => c[1])).toEqual(['-c']);
+    expect(await readFile(join(dir, '.berth/bin/berth-in'), 'utf8')).toContain('berth-in 1.2.3+aaaaaaaaaaaa');
   });
 
   it('replaces a different version, and runs one install for concurrent callers', async () => {

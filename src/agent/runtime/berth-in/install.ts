@@ -13,9 +13,20 @@ import { loadBerthIn, type BerthInBuild } from './locate.js';
 /** Where berth-in lives inside every workspace. */
 export const BERTH_IN_PATH = '/.berth/bin/berth-in';
 
-/** Copies stdin to a temporary file beside the target, then renames it into place. */
+/** The install script's exit status when the copied binary is in place but does not run there. */
+const DOES_NOT_RUN = 90;
+
+/**
+ * Copies stdin to a temporary file beside the target, renames it into place and runs it once
+ * (`version`), so copying and checking that it runs there cost one exec, not two.
+ */
 const INSTALL_SCRIPT =
-  'set -e; umask 022; mkdir -p /.berth/bin; t=/.berth/bin/berth-in.new.$$; trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod 755 "$t"; mv -f "$t" ' + BERTH_IN_PATH;
+  'set -e; umask 022; mkdir -p /.berth/bin; t=/.berth/bin/berth-in.new.$$; trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod 755 "$t"; mv -f "$t" ' +
+  BERTH_IN_PATH +
+  '; ' +
+  BERTH_IN_PATH +
+  ' version || exit ' +
+  String(DOES_NOT_RUN);
 
 /** How long the version check and the copy may take (a busy VM over SSH is the slow case). */
 const VERSION_TIMEOUT_MS = 15_000;
@@ -39,11 +50,14 @@ export class BerthInInstaller {
     private readonly load: () => Promise<BerthInBuild> = loadBerthIn,
   ) {}
 
-  /** Makes sure the workspace holds this agent's berth-in; a BerthError says why it could not. */
-  ensure(provider: Provider, handle: WorkspaceHandle): Promise<void> {
+  /**
+   * Makes sure the workspace holds this agent's berth-in; a BerthError says why it could not.
+   * `fresh`: the workspace was just made, so there is nothing to ask for a version first.
+   */
+  ensure(provider: Provider, handle: WorkspaceHandle, fresh = false): Promise<void> {
     const running = this.inflight.get(handle.workspaceId);
     if (running) return running;
-    const p = this.install(provider, handle).finally(() => this.inflight.delete(handle.workspaceId));
+    const p = this.install(provider, handle, fresh).finally(() => this.inflight.delete(handle.workspaceId));
     this.inflight.set(handle.workspaceId, p);
     return p;
   }
@@ -52,11 +66,11 @@ export class BerthInInstaller {
    * ensure() for after a lifecycle step: the workspace itself is fine without berth-in, so a
    * failure does not fail the operation, but it is logged (and told to the operation's watchers).
    */
-  async ensureLogged(provider: Provider, handle: WorkspaceHandle, name: string | undefined, op?: OpContext): Promise<void> {
+  async ensureLogged(provider: Provider, handle: WorkspaceHandle, name: string | undefined, op?: OpContext, fresh = false): Promise<void> {
     if (name) this.names.set(handle.workspaceId, name);
     name ??= this.names.get(handle.workspaceId);
     try {
-      await this.ensure(provider, handle);
+      await this.ensure(provider, handle, fresh);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.log.warn({ workspace: handle.workspaceId, name, err }, `could not install berth-in into workspace ${name ?? handle.workspaceId}`);
@@ -64,17 +78,17 @@ export class BerthInInstaller {
     }
   }
 
-  private async install(provider: Provider, handle: WorkspaceHandle): Promise<void> {
+  private async install(provider: Provider, handle: WorkspaceHandle, fresh: boolean): Promise<void> {
     if (!this.build) this.build = this.load().catch((err) => ((this.build = null), Promise.reject(err)));
     const build = await this.build;
-    if ((await this.installedVersion(provider, handle)) === build.version) return;
+    if (!fresh && (await this.installedVersion(provider, handle)) === build.version) return;
     const copy = await runIn(provider, handle, ['/bin/sh', '-c', INSTALL_SCRIPT], build.binary, COPY_TIMEOUT_MS).catch((err) => {
       throw new BerthError('INTERNAL', `Could not copy berth-in into workspace ${handle.workspaceId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
-    if (copy.code !== 0) {
+    if (copy.code !== 0 && copy.code !== DOES_NOT_RUN) {
       throw new BerthError('FAILED_PRECONDITION', `Could not copy berth-in into workspace ${handle.workspaceId} (exit ${copy.code}): ${(copy.stderr || copy.stdout).trim().slice(-300) || 'no output'}. The image needs /bin/sh, cat, mkdir, chmod and mv, and / must be writable.`);
     }
-    const now = await this.installedVersion(provider, handle);
+    const now = copy.code === 0 ? copy.stdout.trim() : null;
     if (now !== build.version) {
       throw new BerthError('FAILED_PRECONDITION', `berth-in was copied into workspace ${handle.workspaceId} but does not run there (it printed ${JSON.stringify(now ?? '')}); berth-in is built for linux/amd64.`);
     }
