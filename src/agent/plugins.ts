@@ -81,8 +81,9 @@ async function folderEntry(dir: string): Promise<string> {
  * file name made into a kind, `plugin-` in front when that would be a built-in's name.
  */
 export function kindFromSource(source: string): string {
-  let name = isPath(source) ? basename(source, extname(source)) : (source.split('/').pop() ?? source);
-  if (isPath(source) && name === 'index') name = basename(dirname(source));
+  const file = /\.[cm]?js$/.test(source);
+  let name = file ? basename(source, extname(source)) : (source.split('/').pop() ?? source);
+  if (file && name === 'index') name = basename(dirname(source));
   name = name.replace(/^berth-provider-/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 32).replace(/-+$/, '');
   if (!pluginKindSchema.safeParse(name).success) return 'plugin';
   return builtinProviderKindSchema.safeParse(name).success ? `plugin-${name}`.slice(0, 32) : name;

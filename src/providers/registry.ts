@@ -90,7 +90,7 @@ async function buildPlugin(p: LoadedPlugin, ctx: (kind: string) => PluginContext
   const dir = ctx(kind);
   // The plugin's own state dir exists before its create() runs.
   await mkdir(dir.stateDir, { recursive: true, mode: 0o700 }).catch(() => {});
-  const provider = await instantiatePlugin(def, dir, p.fallbackKind, { source: p.source });
+  const provider = await instantiatePlugin(def, dir, kind, { source: p.source });
   const info = await provider.probe();
   log.info({ plugin: p.source, kind: provider.kind, usable: info.usable, reason: info.reason }, `loaded provider plugin ${p.source}`);
   return provider;
