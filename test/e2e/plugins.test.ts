@@ -5,7 +5,7 @@
  * unusable with their reasons, and a workspace runs on the plugin's provider end to end.
  * Needs what test/providers/chroot-plugin.test.ts needs (root, busybox-static, cgroup v1).
  */
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
@@ -28,6 +28,7 @@ afterAll(async () => {
   await server?.cli(['ws', 'rm', ws]);
   await agent?.proc.stop();
   await server?.destroy();
+  if (agent) await rm(agent.stateDir, { recursive: true, force: true });
 });
 
 /** The node's providers once the chroot plugin's probe has been reported. */
@@ -71,10 +72,25 @@ describe('provider plugins', () => {
     expect(listed.workspaces.map((x: any) => x.name)).toEqual([ws]);
     expect((await server.json<any>(['ws', 'ls', '--provider', 'docker'])).workspaces.map((x: any) => x.name)).not.toContain(ws);
 
+    // Files in the home survive stop and start, and restart; a stopped workspace refuses exec.
+    expect((await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'echo kept > /root/marker'])).code).toBe(0);
+    const stop = await server.cli(['ws', 'stop', ws]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect((await server.json<any>(['ws', 'show', ws])).status ?? (await server.json<any>(['ws', 'show', ws])).workspace?.status).toBe('stopped');
+    const refused = await server.cli(['ws', 'exec', ws, '--', 'true']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/not running/);
+    for (const verb of ['start', 'restart']) {
+      const r2 = await server.cli(['ws', verb, ws]);
+      expect(r2.code, r2.stderr).toBe(0);
+      expect(await server.cli(['ws', 'exec', ws, '--', 'cat', '/root/marker'])).toMatchObject({ code: 0, stdout: 'kept\n' });
+    }
+
     const dir = join(agent.stateDir, 'providers', 'chroot', 'workspaces', w.id);
     expect(await access(dir).then(() => true, () => false)).toBe(true);
-    const rm = await server.cli(['ws', 'rm', ws]);
-    expect(rm.code, rm.stderr).toBe(0);
+    const removed = await server.cli(['ws', 'rm', ws]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await access(`/sys/fs/cgroup/memory/berth-chroot-${w.id}`).then(() => true, () => false)).toBe(false);
     expect(await access(dir).then(() => true, () => false)).toBe(false);
   });
 
