@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   transport: ['api'],
   images: ['api'],
   testing: ['api', 'providers', 'transport'],
+  plugin: ['api', 'providers', 'transport'],
 };
 
 /** Every source file that ships (tests excluded), relative to src/. */

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { agentMethods, BerthError, isConnectString, nodeNameFromHost, parseConnectString } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
+import { checkPluginSources, loadPlugins } from './plugins.js';
 import type { RequestHandler } from '../rpc/peer.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
@@ -35,6 +36,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** Serve this agent's GET /metrics without authentication here (HOST:PORT; a bare port is loopback). */
   metricsListen?: string;
+  /** Provider plugins to load (paths or package names; see docs/plugins.md). */
+  plugins?: string[];
 }
 
 /** A running agent. */
@@ -79,7 +82,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   // A used (or, once joined, useless) token is not left lying around.
   if (opts.joinTokenFile) await rm(opts.joinTokenFile, { force: true });
 
-  const backends = createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir });
+  // Plugins load before anything else runs: a plugin that fails leaves its provider unusable, never the agent down.
+  const plugins = await loadPlugins(checkPluginSources(opts.plugins ?? []));
+  const backends = await createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir, plugins, log });
   let dialer: Dialer | null = null;
   const runtime = new AgentRuntime(state, backends, log, {
     emit: (name, payload) => dialer?.emit(name, payload),

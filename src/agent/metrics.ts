@@ -4,12 +4,12 @@
  * time, not per heartbeat); requests from the server are timed by method and outcome.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { agentMethods, providerKindSchema, toApiError, workspaceStatusSchema, type AgentMethod, type WorkspaceReport } from '../api/index.js';
+import { agentMethods, builtinProviderKindSchema, toApiError, workspaceStatusSchema, type AgentMethod, type WorkspaceReport } from '../api/index.js';
 
 /** Request durations: an inspect takes milliseconds, an image build minutes. */
 export const AGENT_REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 
-const PROVIDERS = new Set<string>(providerKindSchema.options);
+const PROVIDERS = new Set<string>(builtinProviderKindSchema.options);
 const STATUSES = new Set<string>(workspaceStatusSchema.options);
 
 /** What the agent's metrics read at scrape time. */

@@ -9,9 +9,19 @@ import { imageRefSchema } from './image-ref.js';
 import { memorySchema, nameSchema } from './values.js';
 import { constraintsSchema } from './placement.js';
 
-/** The kinds of provider berth knows. */
-export const providerKindSchema = z.enum(['docker', 'lxc', 'qemu']);
-export type ProviderKind = z.infer<typeof providerKindSchema>;
+// --- provider kinds (built-ins and plugins; see docs/plugins.md) ---
+/** The providers built into every agent. */
+export const builtinProviderKindSchema = z.enum(['docker', 'lxc', 'qemu']);
+export type BuiltinProviderKind = z.infer<typeof builtinProviderKindSchema>;
+/** A kind a plugin may add: 2-32 of a-z, 0-9 and `-`, starting with a letter (bounded: it is a label and a DB value). */
+export const pluginKindSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a provider kind is docker, lxc, qemu or a plugin kind: 2-32 lower-case letters, digits or dashes, starting with a letter');
+/** The kind of a provider: a built-in one, or one a plugin on some node adds. */
+export const providerKindSchema = pluginKindSchema;
+/** A provider kind; the built-ins are spelled out for editors, any plugin kind is a string. */
+export type ProviderKind = BuiltinProviderKind | (string & {});
+// --- end provider kinds ---
 
 /** What a node's probe found out about one provider: usable or not, and why. */
 export const providerInfoSchema = z.object({

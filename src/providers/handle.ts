@@ -7,7 +7,7 @@ import { BerthError, type ProviderKind } from '../api/index.js';
 import type { WorkspaceHandle } from './provider.js';
 
 /** How messages name a provider kind, with its article. */
-const KIND_NAMES: Record<ProviderKind, string> = { docker: 'a Docker', lxc: 'an LXC', qemu: 'a QEMU' };
+const KIND_NAMES: Record<string, string> = { docker: 'a Docker', lxc: 'an LXC', qemu: 'a QEMU' };
 
 /**
  * Refuses a handle that is not of `kind` (INVALID_ARGUMENT on provider) or not at `version`
@@ -16,7 +16,7 @@ const KIND_NAMES: Record<ProviderKind, string> = { docker: 'a Docker', lxc: 'an 
  */
 export function checkHandle(h: WorkspaceHandle, kind: ProviderKind, version: number): void {
   if (h.kind !== kind) {
-    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not ${KIND_NAMES[kind]} one.`, { field: 'provider' });
+    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not ${KIND_NAMES[kind] ?? `a ${kind}`} one.`, { field: 'provider' });
   }
   if (typeof h.version !== 'number' || !Number.isInteger(h.version)) {
     throw new BerthError('INVALID_ARGUMENT', `The handle of workspace ${h.workspaceId} has no version; it was not written by a berth agent.`);

@@ -14,6 +14,11 @@ function parseNodeName(text: string): string {
   return text;
 }
 
+/** Commander collector for repeated `--plugin`. */
+function collectPlugin(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /** Registers `berth agent`. */
 export function registerAgentRun(program: Command, ctx: CliContext): void {
   withJson(
@@ -26,8 +31,9 @@ export function registerAgentRun(program: Command, ctx: CliContext): void {
       .option('--state-dir <dir>', 'where the agent keeps its credential and workspace handles (default: $BERTH_STATE_DIR, /var/lib/berth-agent as root, else ~/.local/share/berth-agent)')
       .option('--name <name>', 'node name to join as (default: the host name)', optionParser(parseNodeName))
       .option('--metrics-listen <host:port>', "serve this agent's GET /metrics (Prometheus) WITHOUT authentication here; a bare port means 127.0.0.1", optionParser(parseMetricsListen))
+      .option('--plugin <path|package>', 'load a provider plugin (a module file, a plugin folder or an npm package; repeatable; see docs/plugins.md)', collectPlugin, [])
       .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info')),
-  ).action(async (opts: { server?: string; joinToken?: string; joinTokenFile?: string; stateDir?: string; name?: string; logLevel: string; metricsListen?: string }) => {
+  ).action(async (opts: { server?: string; joinToken?: string; joinTokenFile?: string; stateDir?: string; name?: string; logLevel: string; metricsListen?: string; plugin: string[] }) => {
     // Loaded only now, so user commands never pay for the agent's code and provider dependencies.
     const { runAgent } = await import('../../agent/main.js');
     await runAgent({
@@ -38,6 +44,7 @@ export function registerAgentRun(program: Command, ctx: CliContext): void {
       name: opts.name ?? defaultNodeName(ctx.io.hostname),
       logLevel: opts.logLevel,
       metricsListen: opts.metricsListen,
+      plugins: opts.plugin,
     });
   });
 }

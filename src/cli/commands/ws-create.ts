@@ -1,6 +1,6 @@
 /** `berth ws create NAME`: creates a workspace and, unless --no-wait, follows it until it runs, in one request. */
 import { Option, type Command } from 'commander';
-import { parseConstraint, providerKindSchema, type WorkspacesPost } from '../../api/index.js';
+import { parseConstraint, type WorkspacesPost } from '../../api/index.js';
 import { parseCpus } from '../args.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
 import type { CliContext } from '../context.js';
@@ -31,7 +31,8 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .command('create')
         .description('create a workspace and start it')
         .argument('<name>', 'workspace name: lowercase letters, digits and dashes')
-        .addOption(new Option('--provider <kind>', 'what runs it').choices(providerKindSchema.options).default('docker'))
+        // Any kind a node's plugin adds is valid too, so the kind is checked by the API schema, not a fixed list.
+        .addOption(new Option('--provider <kind>', 'what runs it: docker, lxc, qemu, or a plugin provider a node offers (see `berth node show`)').default('docker'))
         .option('--image <image>', 'base image name (see `berth image ls`; default: base, which the quickstart builds)')
         .option('--node <node>', 'node to place it on (default: the scheduler picks)')
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))

@@ -28,7 +28,7 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       .option('--node <name>', 'only those on this node')
       .option('--owner <name>', 'only those of this user')
       .option('--status <status>', 'only those in this state (running, stopped, failed, unknown, creating, ...)')
-      .option('--provider <kind>', 'only those of this provider (docker, lxc, qemu)'),
+      .option('--provider <kind>', 'only those of this provider (docker, lxc, qemu or a plugin kind)'),
   ).action(async (opts: WsLsOptions) => {
     const client = await ctx.client();
     const filters = { node: opts.node, owner: opts.owner, status: opts.status, provider: opts.provider };

@@ -6,7 +6,7 @@
  * heartbeat, a request) do one histogram observation each.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { nodeStatusSchema, operationKindSchema, providerKindSchema, workspaceStatusSchema } from '../../api/index.js';
+import { builtinProviderKindSchema, nodeStatusSchema, operationKindSchema, workspaceStatusSchema } from '../../api/index.js';
 import type { Store } from '../store/open.js';
 
 /** How an operation ended, as the `outcome` label says it. */
@@ -45,7 +45,7 @@ export const OPERATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120
 
 const NODE_STATUSES = new Set<string>(nodeStatusSchema.options);
 const WORKSPACE_STATUSES = new Set<string>(workspaceStatusSchema.options);
-const PROVIDERS = new Set<string>(providerKindSchema.options);
+const PROVIDERS = new Set<string>(builtinProviderKindSchema.options);
 const OPERATION_KINDS = new Set<string>(operationKindSchema.options);
 
 /** The server's registry and every metric in it. */

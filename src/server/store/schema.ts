@@ -105,7 +105,8 @@ export interface WorkspacesTable {
   name: string;
   owner_id: string;
   node_id: string;
-  provider: 'docker' | 'lxc' | 'qemu';
+  /** A provider kind: built-in or a plugin's (providerKindSchema). */
+  provider: string;
   image: string;
   status: string;
   cpus: number | null;
