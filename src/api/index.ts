@@ -21,3 +21,5 @@ export * from './project-spec.js';
 export * from './spec-resolve.js';
 export * from './ports.js';
 export * from './lists.js';
+// HTTP previews of workspace ports.
+export * from './previews.js';
