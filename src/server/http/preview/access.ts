@@ -104,3 +104,42 @@ export async function resolveAccess(
   }
   return null;
 }
+
+/** How long a granted access is reused for the same credentials (a revoked token or cookie stops working within this). */
+export const ACCESS_CACHE_MS = 1000;
+const MAX_CACHED = 2048;
+
+/**
+ * Recently granted accesses, so a page's burst of requests (scripts, styles, images) does not
+ * re-read the token and the workspace for each: a preview request's cost is mostly hops, and
+ * two queries were a third of the server's share. Only grants are kept, for ACCESS_CACHE_MS.
+ */
+export class AccessCache {
+  private readonly entries = new Map<string, { access: Extract<Access, { kind: 'pass' }>; until: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The key of a request's credentials for one target; null when it carries a one-time token (never cached). */
+  static key(req: IncomingMessage, name: string, target: string, expectUser: string | undefined): string | null {
+    if (target.includes(PREVIEW_TOKEN_PARAM)) return null;
+    return `${name}\0${expectUser ?? ''}\0${req.headers.cookie ?? ''}\0${req.headers.authorization ?? ''}`;
+  }
+
+  get(key: string): Extract<Access, { kind: 'pass' }> | null {
+    const e = this.entries.get(key);
+    if (!e) return null;
+    if (e.until > this.now()) return e.access;
+    this.entries.delete(key);
+    return null;
+  }
+
+  set(key: string, access: Extract<Access, { kind: 'pass' }>): void {
+    if (this.entries.size >= MAX_CACHED) this.entries.clear();
+    this.entries.set(key, { access, until: this.now() + ACCESS_CACHE_MS });
+  }
+
+  /** Forgets every access to a workspace (it stopped or was deleted). */
+  forgetWorkspace(workspaceId: string): void {
+    for (const [k, e] of this.entries) if (e.access.ws.id === workspaceId) this.entries.delete(k);
+  }
+}

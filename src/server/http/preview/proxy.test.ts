@@ -18,6 +18,7 @@ import { BerthError } from '../../../api/index.js';
 import type { ExecSink } from '../../agents/hub.js';
 import { hashSecret } from '../../auth/secrets.js';
 import { openSqliteStore, type Store } from '../../store/open.js';
+import { ACCESS_CACHE_MS } from './access.js';
 import { PreviewCredentials } from './credentials.js';
 import { mountFrontDoor } from './index.js';
 import { PreviewProxy } from './proxy.js';
@@ -141,6 +142,17 @@ describe('the preview front door', () => {
     const starting = await raw(`GET /w/app/p/9/ HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\nAuthorization: Bearer ${ALICE}\r\n\r\n`);
     expect(status(starting)).toBe(503);
     expect(starting).toContain('http-equiv="refresh"');
+  });
+
+  it('stops honouring a cookie once the API token that minted it is revoked (within the access cache time)', async () => {
+    const now = new Date().toISOString();
+    await store.db.insertInto('api_tokens').values({ id: 'tc', user_id: 'ua', name: 'c', token_hash: hashSecret('berth_c'), created_at: now, last_used_at: null, revoked_at: null, expires_at: null }).execute();
+    const cookie = `berth_preview=${creds.cookie({ userId: 'ua', workspaceId: 'w-app', tokenId: 'tc' })}`;
+    const ask = () => raw(`GET /w/app/p/8080/r HTTP/1.1\r\nHost: h\r\nCookie: ${cookie}\r\n\r\n`);
+    expect(await ask()).toContain('ok GET /r');
+    await store.db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', 'tc').execute();
+    await new Promise((r) => setTimeout(r, ACCESS_CACHE_MS + 50));
+    expect(status(await ask())).toBe(404);
   });
 
   it('survives hostile requests, and opens nothing in the workspace without the owner\'s credential', async () => {

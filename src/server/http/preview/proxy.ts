@@ -11,7 +11,7 @@ import { BerthError, parsePreviewHost, parsePreviewPath, previewPrefix, toApiErr
 import type { AgentHub } from '../../agents/hub.js';
 import type { Store } from '../../store/open.js';
 import { isLoopbackHost } from '../../tls/names.js';
-import { resolveAccess, type Access, type PreviewWorkspace } from './access.js';
+import { AccessCache, resolveAccess, type Access, type PreviewWorkspace } from './access.js';
 import { previewNotFound, type PreviewCredentials } from './credentials.js';
 import type { ForwardContext } from './headers.js';
 import { forwardRequest, forwardUpgrade, PortAgent } from './forward.js';
@@ -49,9 +49,11 @@ interface Target {
 /** Serves previews; `claims` says which requests are its. */
 export class PreviewProxy {
   private readonly pools = new Map<string, PortAgent>();
+  private readonly cache = new AccessCache();
 
   constructor(private readonly d: PreviewDeps) {
     d.hub.onWorkspaceEnded((ws) => {
+      this.cache.forgetWorkspace(ws.id);
       for (const [key, agent] of this.pools) {
         if (key.startsWith(ws.id + ':')) {
           agent.destroy();
@@ -91,7 +93,12 @@ export class PreviewProxy {
   private async access(req: IncomingMessage, t: Target): Promise<Access | null> {
     const hostName = String(req.headers.host ?? '').replace(/:\d{1,5}$/, '').replace(/^\[|\]$/g, '');
     const secure = this.d.tls || isLoopbackHost(hostName);
-    return resolveAccess(this.d.store, this.d.creds, req, t.name, t.prefix + t.rest, { path: t.cookiePath, secure }, t.user);
+    const key = AccessCache.key(req, t.name, t.prefix + t.rest, t.user);
+    const cached = key === null ? null : this.cache.get(key);
+    if (cached) return cached;
+    const a = await resolveAccess(this.d.store, this.d.creds, req, t.name, t.prefix + t.rest, { path: t.cookiePath, secure }, t.user);
+    if (a?.kind === 'pass' && key !== null) this.cache.set(key, a);
+    return a;
   }
 
   /** Serves a claimed request; never throws. */
