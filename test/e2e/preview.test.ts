@@ -6,8 +6,12 @@
  * an upgrade, 404 to another user and to no credential, the starting page, and subdomain mode
  * with the Host header.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, uniqueName, waitFor } from './harness.js';
 
@@ -220,6 +224,47 @@ describe('berth preview (path mode)', () => {
       return r.status === 200 ? r : null;
     }, 10_000, 100);
     expect(up.body).toBe('hello from the workspace\n');
+  });
+});
+
+describe('berth preview --open', () => {
+  it('hands the URL to the desktop opener', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'berth-opener-'));
+    try {
+      await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > ${bin}/opened\n`, { mode: 0o755 });
+      const r = await server.cli(['preview', ws, '8080', '--open', '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.opened).toBe(true);
+      const opened = await waitFor('the opener to run', async () => readFile(join(bin, 'opened'), 'utf8').catch(() => ''), 10_000, 50);
+      expect(opened).toBe(out.url);
+      // The opened link still works (the opener did not use it).
+      const u = new URL(out.pathUrl);
+      expect((await http(u.pathname + u.search)).status).toBe(302);
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hostile requests to a real server', () => {
+  it('never crash it or reach the workspace without the owner\'s credential', async () => {
+    const seg = fc.oneof(fc.constantFrom(ws, '..', '%2e%2e', `${ws}%2F`, 'nosuch', '', 'A'.repeat(80)), fc.stringMatching(/^[\x21-\x7e]{0,12}$/));
+    const port = fc.oneof(fc.constantFrom('8080', '9000', '08080', '0', '65536', ''), fc.stringMatching(/^[0-9a-z%]{0,6}$/));
+    const cred = fc.constantFrom(() => bearer(bob), () => ({ cookie: 'berth_preview=v1.AAAA.BBBB' }), () => ({ authorization: 'Bearer berth_x' }), () => ({}));
+    const host = fc.oneof(fc.constantFrom('127.0.0.1', `8080--${ws}--bob.${DOMAIN}`, `8080--${ws}--admin.${DOMAIN}x`, DOMAIN), fc.stringMatching(/^[a-z0-9.-]{0,30}$/));
+    const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH');
+    await fc.assert(
+      fc.asyncProperty(method, seg, port, fc.stringMatching(/^[\x21-\x7e]{0,20}$/), cred, host, fc.boolean(), async (m, n, p, rest, c, h, upgrade) => {
+        const r = await http(`/w/${encodeURI(n)}/p/${encodeURI(p)}/${encodeURI(rest)}`, { method: m, headers: { host: h || 'x', ...c(), ...(upgrade ? { upgrade: 'websocket', connection: 'Upgrade' } : {}) } }).catch((e: Error) => ({ status: -1, body: e.message, headers: {} }));
+        // No answer ever comes from the workspace's services: those say "GET /…" or serve pages.
+        expect([404, 308, 400, -1], `${m} ${n} ${p} ${h}: ${r.body.slice(0, 200)}`).toContain(r.status);
+        expect(r.body).not.toContain('hello from the workspace');
+      }),
+      { numRuns: Number(process.env.BERTH_FUZZ_RUNS ?? 150) },
+    );
+    expect((await http('/api/v1/health')).status).toBe(200);
+    expect((await http(`/w/${ws}/p/8080/`, { headers: bearer(server.token) })).body).toBe('hello from the workspace\n');
   });
 });
 
