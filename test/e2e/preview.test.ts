@@ -130,6 +130,11 @@ describe('berth preview (path mode)', () => {
     const again = await http(path);
     expect(again.status).toBe(404);
     expect(JSON.parse(again.body)).toMatchObject({ code: 'NOT_FOUND' });
+    // A reloaded tab (spent token, good cookie) is sent to the URL without the token.
+    const reloaded = await http(path, { headers: { cookie: cookieOf(traded) } });
+    expect(reloaded.status).toBe(302);
+    expect(reloaded.headers.location).toBe(`/w/${ws}/p/8080/`);
+    expect(reloaded.headers['set-cookie']).toBeUndefined();
     // A forged cookie is nobody.
     const forged = cookieOf(traded).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     expect((await http(`/w/${ws}/p/8080/`, { headers: { cookie: forged } })).status).toBe(404);

@@ -24,8 +24,8 @@ export interface PreviewWorkspace {
 /** Who the request is and what to do about credentials. */
 export type Access =
   | { kind: 'pass'; ws: PreviewWorkspace; userId: string; userName: string; dropAuthorization: boolean }
-  /** A one-time token was traded: set the cookie and send the browser to `location`. */
-  | { kind: 'redirect'; ws: PreviewWorkspace; userId: string; userName: string; cookie: string; location: string };
+  /** A one-time token was traded (set the cookie), or a spent one dropped (cookie null): send the browser to `location`. */
+  | { kind: 'redirect'; ws: PreviewWorkspace; userId: string; userName: string; cookie: string | null; location: string };
 
 /** Where the cookie applies. */
 export interface CookieScope {
@@ -88,11 +88,20 @@ export async function resolveAccess(
   const { token, without } = splitToken(target);
   if (token !== null) {
     const grant = creds.redeem(token);
-    if (!grant || !(await granted(grant))) return null;
-    const attrs = [`Path=${scope.path}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.floor(COOKIE_TTL_MS / 1000)}`];
-    if (scope.secure) attrs.push('Secure');
-    return { kind: 'redirect', ws, userId: ws.ownerId, userName: ws.ownerName, cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
+    if (grant && (await granted(grant))) {
+      const attrs = [`Path=${scope.path}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.floor(COOKIE_TTL_MS / 1000)}`];
+      if (scope.secure) attrs.push('Secure');
+      return { kind: 'redirect', ws, userId: ws.ownerId, userName: ws.ownerName, cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
+    }
   }
+  const pass = await passing(store, creds, req, ws, granted);
+  // A used or stale token in the URL (a reloaded tab) is dropped for a caller who is let in anyway.
+  if (pass && token !== null) return { kind: 'redirect', ws, userId: pass.userId, userName: pass.userName, cookie: null, location: without };
+  return pass;
+}
+
+/** The request's cookie or bearer token, when either makes it the owner's. */
+async function passing(store: Store, creds: PreviewCredentials, req: IncomingMessage, ws: PreviewWorkspace, granted: (g: PreviewGrant | null) => Promise<boolean>): Promise<Extract<Access, { kind: 'pass' }> | null> {
   for (const value of cookieValues(req.headers.cookie, PREVIEW_COOKIE)) {
     if (await granted(creds.verifyCookie(value))) return { kind: 'pass', ws, userId: ws.ownerId, userName: ws.ownerName, dropAuthorization: false };
   }

@@ -68,7 +68,13 @@ export function forwardRequest(agent: PortAgent, req: IncomingMessage, res: Serv
       out.on('response', (pres) => {
         answered = true;
         resolve(null);
-        res.writeHead(pres.statusCode ?? 502, pres.statusMessage, headersToClient(pres.rawHeaders, ctx));
+        try {
+          res.writeHead(pres.statusCode ?? 502, pres.statusMessage, headersToClient(pres.rawHeaders, ctx));
+        } catch {
+          // A status or header Node's server will not send (the client's parser took it): end the exchange.
+          pres.destroy();
+          return void res.destroy();
+        }
         pipeline(pres, res, () => {});
       });
       out.on('error', (err) => {

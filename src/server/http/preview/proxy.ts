@@ -121,12 +121,14 @@ export class PreviewProxy {
     const a = await this.access(req, t);
     if (!a) return sendError(res, accept, previewNotFound(t.name, t.port).toJSON());
     if (a.kind === 'redirect') {
-      res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 302 : 307, { location: a.location, 'set-cookie': a.cookie, 'cache-control': 'no-store', 'content-length': 0 });
+      res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 302 : 307, { location: a.location, ...(a.cookie ? { 'set-cookie': a.cookie } : {}), 'cache-control': 'no-store', 'content-length': 0 });
       return void res.end();
     }
     const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId) });
     if (ready.state === 'starting') return sendStarting(res, accept, ready.why);
     if (ready.state === 'error') return sendError(res, accept, ready.error.toJSON());
+    // The client may have left while it was being checked: open nothing for it.
+    if (req.socket.destroyed) return;
     const failed = await forwardRequest(this.pool(a.ws, t.port), req, res, t.rest, this.context(req, t, a.dropAuthorization, false));
     if (!failed) return;
     this.answerFailure(res, accept, a.ws, t, failed.connectError, failed.error);
@@ -154,6 +156,7 @@ export class PreviewProxy {
     if (!t || !a || a.kind !== 'pass') return void socket.end(rawError(t ? previewNotFound(t.name, t.port).toJSON() : { code: 'NOT_FOUND', message: 'No preview at this address.' }));
     const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId) });
     if (ready.state !== 'go') return void socket.end(ready.state === 'starting' ? rawError({ code: 'UNAVAILABLE', message: '' }, ready.why) : rawError(ready.error.toJSON()));
+    if (socket.destroyed) return;
     let port: PortSocket;
     try {
       port = await PortSocket.open(this.d.hub, a.ws.nodeId, a.ws.id, t.port);
