@@ -131,7 +131,9 @@ export class AccessCache {
   /** The key of a request's credentials for one target; null when it carries a one-time token (never cached). */
   static key(req: IncomingMessage, name: string, target: string, expectUser: string | undefined): string | null {
     if (target.includes(PREVIEW_TOKEN_PARAM)) return null;
-    return `${name}\0${expectUser ?? ''}\0${req.headers.cookie ?? ''}\0${req.headers.authorization ?? ''}`;
+    const key = `${name}\0${expectUser ?? ''}\0${req.headers.cookie ?? ''}\0${req.headers.authorization ?? ''}`;
+    // Bounded memory: requests with huge cookie headers are checked each time instead.
+    return key.length <= 4096 ? key : null;
   }
 
   get(key: string): Extract<Access, { kind: 'pass' }> | null {
