@@ -23,3 +23,5 @@ export * from './spec-resolve.js';
 export * from './ports.js';
 export * from './lists.js';
 export * from './relay-protocol.js';
+// HTTP previews of workspace ports.
+export * from './previews.js';

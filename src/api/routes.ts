@@ -43,6 +43,8 @@ import { nodesSshPostSchema } from './ssh-nodes.js';
 import { workspacePortsSchema } from './ports.js';
 // Paged lists.
 import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
+// HTTP previews.
+import { previewPostSchema, previewSchema } from './previews.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -126,6 +128,9 @@ export const routes = {
   sshKeysList: { method: 'GET', path: '/ssh-keys', auth: 'user', body: null, response: z.object({ keys: z.array(sshKeySchema) }) },
   sshKeysPost: { method: 'POST', path: '/ssh-keys', status: 201, auth: 'user', body: sshKeysPostSchema, response: sshKeySchema },
   sshKeyDelete: { method: 'DELETE', path: '/ssh-keys/:id', auth: 'user', body: null, response: z.object({ key: sshKeySchema }) },
+
+  // HTTP previews: a one-time token that opens /w/NAME/p/PORT/ in a browser (previews.ts).
+  previewPost: { method: 'POST', path: '/workspaces/:name/previews', auth: 'user', body: previewPostSchema, response: previewSchema },
 
   auditList: { method: 'GET', path: '/audit', auth: 'user', body: null, query: auditQuerySchema, response: z.object({ entries: z.array(auditEntrySchema) }) },
 } as const;

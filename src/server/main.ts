@@ -21,6 +21,7 @@ import { DEFAULT_SSH_LISTEN, startSshGateway } from './ssh-gateway/index.js';
 import { openSqliteStore, type Store } from './store/open.js';
 import { isLoopbackHost, isWildcardHost } from './tls/names.js';
 import { registerTrustRoutes } from './http/routes/trust-routes.js';
+import { startPreview } from './http/preview/index.js';
 import { setUpTls } from './tls/setup.js';
 import { decideListenMode, type TlsOptions } from './tls/listen-mode.js';
 
@@ -46,6 +47,8 @@ export interface ServerOptions {
   reapGraceMs?: number;
   /** Metrics: also serve GET /metrics without authentication on this address (HOST:PORT, a bare port is loopback). */
   metricsListen?: string;
+  /** Previews: the wildcard base domain of subdomain previews (`PORT--NAME--USER.BASE`). */
+  previewDomain?: string;
 }
 
 /** A whole number of milliseconds from an environment variable, or undefined when unset. */
@@ -104,6 +107,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   registerTrustRoutes(app, store, services, tls ? { certificate: tls.caPem, fingerprint: tls.fingerprint } : null);
   registerStreamRoutes(app, store, services);
   registerAuditHook(app, services.audit);
+  // HTTP previews (/w/NAME/p/PORT/, and PORT--NAME--USER.BASE with --preview-domain): last, in front of every route.
+  await startPreview(app, store, services, { dataDir: opts.dataDir, domain: opts.previewDomain, tls: !!tls }, log);
   try {
     await app.listen(address);
   } catch (err) {

@@ -190,6 +190,8 @@ function cases(): Record<RouteName, Case[]> {
     // One key belongs to one account: bob learns only that the key he sent is taken.
     sshKeysPost: [{ body: { name: 'stolen', publicKey: theirs.aliceKeyLine }, expect: [409], echoes: [theirs.aliceFingerprint] }],
     sshKeyDelete: [theirs.aliceKeyId, theirs.aliceFingerprint, 'laptop'].map((id) => ({ params: { id }, expect: [404] })),
+    // Previews: bob gets no token for another's workspace.
+    previewPost: onWorkspaces((name) => ({ params: { name }, body: { port: 80 }, expect: [404] })),
     auditList: [{ expect: [200], echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'] }],
   };
 }

@@ -3,7 +3,6 @@
  * (VS Code, Cursor, Windsurf through ~/.ssh/config's NAME.berth; JetBrains Gateway with the
  * gateway's address), printed, or handed to xdg-open/open with --launch.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -13,6 +12,7 @@ import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
 import { hasManagedHost } from '../ssh-config.js';
 import { fetchGateway } from '../ssh-gateway.js';
+import { launch } from '../launch.js';
 
 interface OpenOptions {
   editor: Editor;
@@ -49,20 +49,4 @@ export function registerOpen(program: Command, ctx: CliContext): void {
     }
     if (launcher) ctx.io.stderr.write(`Opened the link with ${launcher}.\n`);
   });
-}
-
-/** Hands the link to the desktop; returns the opener used. */
-async function launch(link: string): Promise<string> {
-  for (const opener of ['xdg-open', 'open']) {
-    const started = await new Promise<boolean>((resolve) => {
-      const child = spawn(opener, [link], { stdio: 'ignore', detached: true });
-      child.once('error', () => resolve(false));
-      child.once('spawn', () => {
-        child.unref();
-        resolve(true);
-      });
-    });
-    if (started) return opener;
-  }
-  throw new BerthError('FAILED_PRECONDITION', `Neither xdg-open nor open is available to launch the link; open it yourself: ${link}`, { field: 'launch' });
 }

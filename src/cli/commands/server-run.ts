@@ -1,6 +1,6 @@
 /** `berth server`: runs the coordination server in this process until it shuts down. */
 import { Option, type Command } from 'commander';
-import { BerthError, placementStrategySchema, type PlacementStrategy } from '../../api/index.js';
+import { BerthError, placementStrategySchema, PREVIEW_DOMAIN_PATTERN, type PlacementStrategy } from '../../api/index.js';
 import { parseDurationMs, parseListen, parseMetricsListen, parseSshListenOption } from '../args.js';
 import { optionParser, withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
@@ -25,6 +25,16 @@ interface ServerCliOptions {
   nodeGrace?: number;
   reapGrace?: number;
   metricsListen?: string;
+  previewDomain?: string;
+}
+
+/** `--preview-domain BASE`: a wildcard base such as preview.example.com (lowercased). */
+function parsePreviewDomain(text: string): string {
+  const d = text.trim().toLowerCase().replace(/\.$/, '');
+  if (!PREVIEW_DOMAIN_PATTERN.test(d)) {
+    throw new BerthError('INVALID_ARGUMENT', `Invalid --preview-domain "${text.slice(0, 64)}": use a DNS name of two or more labels, such as preview.example.com, whose wildcard *.preview.example.com points at this server.`, { field: 'previewDomain' });
+  }
+  return d;
 }
 
 /** `--advertise a,b` (repeatable): host names or addresses, each checked. */
@@ -61,7 +71,8 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       .option('--node-ttl <duration>', 'heartbeat silence after which a node is offline, e.g. 15s (default: $BERTH_NODE_TTL_MS ms, else 15s)', optionParser((t) => parseDurationMs(t, 'nodeTtl')))
       .option('--node-grace <duration>', 'grace on top of --node-ttl, e.g. 5s (default: $BERTH_NODE_GRACE_MS ms, else 5s)', optionParser((t) => parseDurationMs(t, 'nodeGrace')))
       .option('--reap-grace <duration>', 'how long a node must keep reporting a workspace berth has no record of before it is removed there, e.g. 60s (default 60s)', optionParser((t) => parseDurationMs(t, 'reapGrace')))
-      .option('--metrics-listen <host:port>', 'also serve GET /metrics (Prometheus) WITHOUT authentication here, for a private scraper; a bare port means 127.0.0.1', optionParser(parseMetricsListen)),
+      .option('--metrics-listen <host:port>', 'also serve GET /metrics (Prometheus) WITHOUT authentication here, for a private scraper; a bare port means 127.0.0.1', optionParser(parseMetricsListen))
+      .option('--preview-domain <base>', 'also serve previews at PORT--NAME--USER.BASE (needs a wildcard DNS record and certificate for *.BASE; see docs/previews.md)', optionParser(parsePreviewDomain)),
   ).action(async (opts: ServerCliOptions) => {
     // Loaded only now, so user commands never pay for the server's code and dependencies.
     const { runServer } = await import('../../server/main.js');
@@ -77,6 +88,7 @@ export function registerServerRun(program: Command, ctx: CliContext): void {
       nodeGraceMs: opts.nodeGrace,
       reapGraceMs: opts.reapGrace,
       metricsListen: opts.metricsListen,
+      previewDomain: opts.previewDomain,
       tls: { tls: opts.tls, insecureHttp: opts.insecureHttp, advertise: opts.advertise, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, tlsCa: opts.tlsCa },
     });
   });

@@ -1,0 +1,156 @@
+/**
+ * Deciding who a preview request is: a one-time token in the URL (traded for a cookie and a
+ * redirect), the preview cookie, or a bearer API token. Only the workspace's owner gets
+ * through; anything else is null, which the caller answers with the same 404 as a workspace
+ * that does not exist, so names do not leak. (Admins too get 404: a preview's pages run in the
+ * browser with the viewer's preview cookies, so one user's page must never be shown with
+ * another's.)
+ */
+import type { IncomingMessage } from 'node:http';
+import { PREVIEW_COOKIE, PREVIEW_TOKEN_PARAM, type WorkspaceStatus } from '../../../api/index.js';
+import type { Store } from '../../store/open.js';
+import { COOKIE_TTL_MS, tokenCaller, tokenStillValid, type PreviewCredentials, type PreviewGrant } from './credentials.js';
+
+/** The workspace a preview goes to, as the proxy needs it. */
+export interface PreviewWorkspace {
+  id: string;
+  name: string;
+  nodeId: string;
+  status: WorkspaceStatus;
+  ownerId: string;
+  ownerName: string;
+}
+
+/** Who the request is and what to do about credentials. */
+export type Access =
+  | { kind: 'pass'; ws: PreviewWorkspace; userId: string; userName: string; dropAuthorization: boolean }
+  /** A one-time token was traded (set the cookie), or a spent one dropped (cookie null): send the browser to `location`. */
+  | { kind: 'redirect'; ws: PreviewWorkspace; userId: string; userName: string; cookie: string | null; location: string };
+
+/** Where the cookie applies. */
+export interface CookieScope {
+  /** `/w/NAME/` in path mode, `/` on a preview host. */
+  path: string;
+  secure: boolean;
+}
+
+async function workspaceByName(store: Store, name: string): Promise<PreviewWorkspace | null> {
+  const row = await store.db
+    .selectFrom('workspaces')
+    .innerJoin('users', 'users.id', 'workspaces.owner_id')
+    .select(['workspaces.id', 'workspaces.name', 'workspaces.node_id', 'workspaces.status', 'workspaces.owner_id', 'users.name as owner_name'])
+    .where('workspaces.name', '=', name)
+    .executeTakeFirst();
+  return row ? { id: row.id, name: row.name, nodeId: row.node_id, status: row.status as WorkspaceStatus, ownerId: row.owner_id, ownerName: row.owner_name } : null;
+}
+
+/** The values of every cookie named `name` in a Cookie header (several when paths overlap). */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  if (typeof header !== 'string' || header.length > 16_384) return [];
+  const out: string[] = [];
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    out.push(part.slice(eq + 1).trim());
+  }
+  return out.slice(0, 8);
+}
+
+/** The one-time token in a request target's query, and the target without it. */
+export function splitToken(target: string): { token: string | null; without: string } {
+  const q = target.indexOf('?');
+  if (q < 0) return { token: null, without: target };
+  const params = new URLSearchParams(target.slice(q + 1));
+  const token = params.get(PREVIEW_TOKEN_PARAM);
+  if (token === null) return { token: null, without: target };
+  params.delete(PREVIEW_TOKEN_PARAM);
+  const rest = params.toString();
+  return { token, without: target.slice(0, q) + (rest ? `?${rest}` : '') };
+}
+
+/**
+ * Resolves a request for workspace `name`'s preview. `expectUser` is the owner's name a
+ * preview host named (subdomain mode). `target` is the request target as the client sent it.
+ */
+export async function resolveAccess(
+  store: Store,
+  creds: PreviewCredentials,
+  req: IncomingMessage,
+  name: string,
+  target: string,
+  scope: CookieScope,
+  expectUser?: string,
+): Promise<Access | null> {
+  const ws = await workspaceByName(store, name);
+  if (!ws || (expectUser !== undefined && ws.ownerName !== expectUser)) return null;
+  const granted = async (g: PreviewGrant | null) => !!g && g.workspaceId === ws.id && g.userId === ws.ownerId && (await tokenStillValid(store, g.userId, g.tokenId));
+
+  const { token, without } = splitToken(target);
+  if (token !== null) {
+    const grant = creds.redeem(token);
+    if (grant && (await granted(grant))) {
+      const attrs = [`Path=${scope.path}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.floor(COOKIE_TTL_MS / 1000)}`];
+      if (scope.secure) attrs.push('Secure');
+      return { kind: 'redirect', ws, userId: ws.ownerId, userName: ws.ownerName, cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
+    }
+  }
+  const pass = await passing(store, creds, req, ws, granted);
+  // A used or stale token in the URL (a reloaded tab) is dropped for a caller who is let in anyway.
+  if (pass && token !== null) return { kind: 'redirect', ws, userId: pass.userId, userName: pass.userName, cookie: null, location: without };
+  return pass;
+}
+
+/** The request's cookie or bearer token, when either makes it the owner's. */
+async function passing(store: Store, creds: PreviewCredentials, req: IncomingMessage, ws: PreviewWorkspace, granted: (g: PreviewGrant | null) => Promise<boolean>): Promise<Extract<Access, { kind: 'pass' }> | null> {
+  for (const value of cookieValues(req.headers.cookie, PREVIEW_COOKIE)) {
+    if (await granted(creds.verifyCookie(value))) return { kind: 'pass', ws, userId: ws.ownerId, userName: ws.ownerName, dropAuthorization: false };
+  }
+  const auth = req.headers.authorization;
+  const bearer = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
+  if (bearer) {
+    const caller = await tokenCaller(store, bearer);
+    if (caller && caller.userId === ws.ownerId) return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
+  }
+  return null;
+}
+
+/** How long a granted access is reused for the same credentials (a revoked token or cookie stops working within this). */
+export const ACCESS_CACHE_MS = 1000;
+const MAX_CACHED = 2048;
+
+/**
+ * Recently granted accesses, so a page's burst of requests (scripts, styles, images) does not
+ * re-read the token and the workspace for each: a preview request's cost is mostly hops, and
+ * two queries were a third of the server's share. Only grants are kept, for ACCESS_CACHE_MS.
+ */
+export class AccessCache {
+  private readonly entries = new Map<string, { access: Extract<Access, { kind: 'pass' }>; until: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The key of a request's credentials for one target; null when it carries a one-time token (never cached). */
+  static key(req: IncomingMessage, name: string, target: string, expectUser: string | undefined): string | null {
+    if (target.includes(PREVIEW_TOKEN_PARAM)) return null;
+    const key = `${name}\0${expectUser ?? ''}\0${req.headers.cookie ?? ''}\0${req.headers.authorization ?? ''}`;
+    // Bounded memory: requests with huge cookie headers are checked each time instead.
+    return key.length <= 4096 ? key : null;
+  }
+
+  get(key: string): Extract<Access, { kind: 'pass' }> | null {
+    const e = this.entries.get(key);
+    if (!e) return null;
+    if (e.until > this.now()) return e.access;
+    this.entries.delete(key);
+    return null;
+  }
+
+  set(key: string, access: Extract<Access, { kind: 'pass' }>): void {
+    if (this.entries.size >= MAX_CACHED) this.entries.clear();
+    this.entries.set(key, { access, until: this.now() + ACCESS_CACHE_MS });
+  }
+
+  /** Forgets every access to a workspace (it stopped or was deleted). */
+  forgetWorkspace(workspaceId: string): void {
+    for (const [k, e] of this.entries) if (e.access.ws.id === workspaceId) this.entries.delete(k);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * HTTP previews of workspace ports (docs/previews.md): the route that mints a one-time token,
+ * and the front door that hands preview requests to the proxy before fastify sees them.
+ */
+import type { Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { API_PREFIX, BerthError, fromZodError, previewHostLabel, previewPostSchema, previewPrefix, PREVIEW_TOKEN_PARAM, routes, type Preview } from '../../../api/index.js';
+import type { Services } from '../../services/index.js';
+import type { Store } from '../../store/open.js';
+import { authenticate, bearerToken } from '../app.js';
+import { loadPreviewKey, PreviewCredentials, tokenCaller } from './credentials.js';
+import { PreviewProxy } from './proxy.js';
+
+export { previewReadiness } from './readiness.js';
+export { PreviewProxy } from './proxy.js';
+
+/** Settings of previews from the server's flags. */
+export interface PreviewOptions {
+  dataDir: string;
+  /** `--preview-domain`: the wildcard base of subdomain mode. */
+  domain?: string;
+  tls: boolean;
+}
+
+/**
+ * Adds the mint route, then (once every other route and plugin is in) puts the proxy in front
+ * of the app's own request and upgrade handlers. Call it last, before `listen`.
+ */
+export async function startPreview(app: FastifyInstance, store: Store, s: Services, opts: PreviewOptions, log: Logger): Promise<PreviewProxy> {
+  const creds = new PreviewCredentials(await loadPreviewKey(opts.dataDir));
+  const domain = opts.domain?.toLowerCase();
+  registerMintRoute(app, store, s, creds, domain);
+  const proxy = new PreviewProxy({ store, hub: s.hub, creds, domain, tls: opts.tls, log: log.child({ component: 'preview' }) });
+  await app.ready();
+  mountFrontDoor(app.server, proxy);
+  return proxy;
+}
+
+/** POST /workspaces/:name/previews: a one-time token for the owner's preview of a port. */
+function registerMintRoute(app: FastifyInstance, store: Store, s: Services, creds: PreviewCredentials, domain: string | undefined): void {
+  app.route({
+    method: routes.previewPost.method,
+    url: API_PREFIX + routes.previewPost.path,
+    handler: async (req, reply) => {
+      req.routeName = 'previewPost';
+      const user = await authenticate(store, req);
+      const caller = await tokenCaller(store, bearerToken(req) ?? '');
+      if (!caller) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
+      const { name } = req.params as { name: string };
+      req.auditTarget = name;
+      const parsed = previewPostSchema.safeParse(req.body ?? {});
+      if (!parsed.success) throw fromZodError(parsed.error);
+      const ws = await s.workspaces.get(user, name, { sourceIp: req.ip });
+      // Previews are the owner's alone, admins' included (see access.ts).
+      if (ws.owner !== user.name) throw new BerthError('NOT_FOUND', `No workspace named ${name} of yours; previews are for a workspace's owner (see \`berth ws ls\`).`, { field: 'name' });
+      const port = parsed.data.port;
+      const { token, expiresAt } = creds.mintOneTime({ userId: user.id, workspaceId: ws.id, tokenId: caller.tokenId });
+      const label = domain ? previewHostLabel(port, ws.name, user.name) : null;
+      const body: Preview = {
+        workspace: ws.name,
+        port,
+        path: `${previewPrefix(ws.name, port)}/?${PREVIEW_TOKEN_PARAM}=${token}`,
+        host: label ? `${label}.${domain}` : null,
+        token,
+        expiresAt: expiresAt.toISOString(),
+      };
+      return reply.status(201).send(body);
+    },
+  });
+}
+
+/**
+ * Puts the proxy in front of the server's request and upgrade listeners (fastify's and the
+ * WebSocket plugin's): a claimed request never reaches them, every other request reaches
+ * them exactly as before.
+ */
+export function mountFrontDoor(server: Server, proxy: PreviewProxy): void {
+  const onRequest = server.listeners('request') as Array<(...args: unknown[]) => void>;
+  const onUpgrade = server.listeners('upgrade') as Array<(...args: unknown[]) => void>;
+  server.removeAllListeners('request');
+  server.removeAllListeners('upgrade');
+  server.on('request', (req, res) => {
+    if (proxy.claims(req)) return proxy.handleRequest(req, res);
+    for (const l of onRequest) l.call(server, req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (proxy.claims(req)) return proxy.handleUpgrade(req, socket, head);
+    for (const l of onUpgrade) l.call(server, req, socket, head);
+  });
+}
