@@ -43,6 +43,8 @@ const TOP: Array<Entry | Group> = [
   { names: ['open'], load: async () => (await import('./commands/open.js')).registerOpen },
   { names: ['ports'], load: async () => (await import('./commands/ports.js')).registerPorts },
   { names: ['port-forward'], load: async () => (await import('./commands/port-forward.js')).registerPortForward },
+  // Web UI: a one-time sign-in link.
+  { names: ['ui'], load: async () => (await import('./commands/ui.js')).registerUi },
   {
     name: 'node',
     description: 'manage the machines that run workspaces',

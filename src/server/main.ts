@@ -21,6 +21,9 @@ import { DEFAULT_SSH_LISTEN, startSshGateway } from './ssh-gateway/index.js';
 import { openSqliteStore, type Store } from './store/open.js';
 import { isLoopbackHost, isWildcardHost } from './tls/names.js';
 import { registerTrustRoutes } from './http/routes/trust-routes.js';
+// Web UI: sign-in routes and the built pages.
+import { registerWebRoutes } from './http/routes/web-routes.js';
+import { registerWebStatic } from './http/web-static.js';
 import { setUpTls } from './tls/setup.js';
 import { decideListenMode, type TlsOptions } from './tls/listen-mode.js';
 
@@ -103,6 +106,9 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   registerJsonRoutes(app, store, services);
   registerTrustRoutes(app, store, services, tls ? { certificate: tls.caPem, fingerprint: tls.fingerprint } : null);
   registerStreamRoutes(app, store, services);
+  // Web UI.
+  registerWebRoutes(app, store, services);
+  await registerWebStatic(app);
   registerAuditHook(app, services.audit);
   try {
     await app.listen(address);
