@@ -55,6 +55,8 @@ export async function registerWebStatic(app: FastifyInstance, root = defaultWebR
         index: false,
         wildcard: false,
         serve: true,
+        // The headers are set below (send's own would overwrite them).
+        cacheControl: false,
         setHeaders: (res, path) => {
           // Vite names every asset by its content hash, so a cached copy never goes stale.
           const hashed = path.startsWith(join(root, 'assets') + '/');
@@ -68,7 +70,7 @@ export async function registerWebStatic(app: FastifyInstance, root = defaultWebR
       web.get(url, async (_req, reply) => {
         if (!built) throw new BerthError('UNAVAILABLE', `The web UI is not built (no ${join(root, 'index.html')}); run \`npm run build\` and restart the server.`);
         securityHeaders(reply);
-        return reply.header('cache-control', 'no-cache').sendFile('index.html');
+        return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
       });
     }
   });

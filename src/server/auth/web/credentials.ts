@@ -53,7 +53,9 @@ export function originMatchesHost(origin: string | string[] | undefined, host: s
   if (origin === undefined) return true; // not a browser (curl, the CLI): no cookie came from a page
   if (typeof origin !== 'string' || typeof host !== 'string') return false;
   try {
-    return new URL(origin).host === host.toLowerCase();
+    // Both through URL with the origin's scheme, so a default port written out (`:80`) or left off compares equal.
+    const o = new URL(origin);
+    return (o.protocol === 'http:' || o.protocol === 'https:') && new URL(`${o.protocol}//${host}`).host === o.host;
   } catch {
     return false;
   }
