@@ -189,6 +189,11 @@ function cases(): Record<RouteName, Case[]> {
     // One key belongs to one account: bob learns only that the key he sent is taken.
     sshKeysPost: [{ body: { name: 'stolen', publicKey: theirs.aliceKeyLine }, expect: [409], echoes: [theirs.aliceFingerprint] }],
     sshKeyDelete: [theirs.aliceKeyId, theirs.aliceFingerprint, 'laptop'].map((id) => ({ params: { id }, expect: [404] })),
+    // Web UI: bob's own sign-in link and session; a token that is not one signs nobody in.
+    signInLinksPost: [{ body: {}, expect: [201] }],
+    sessionGet: [{ expect: [200] }],
+    sessionPost: [{ body: { token: 'berth_not-a-token' }, expect: [401] }],
+    sessionDelete: [{ expect: [200] }],
     auditList: [{ expect: [200], echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'] }],
   };
 }
