@@ -63,7 +63,7 @@ beforeAll(async () => {
   const invite = await server.json<any>(['user', 'invite', 'bob@example.com']);
   const reg = await fetch(`${server.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: invite.code, name: 'bob' }) });
   expect(reg.status).toBe(201);
-  bobToken = (await reg.json()).token;
+  bobToken = ((await reg.json()) as { token: string }).token;
 });
 
 afterAll(async () => {
@@ -162,7 +162,7 @@ describe('the web UI in chromium', () => {
     await screenshot(page, 'sign-in');
     const res = await fetch(`${server.url}/api/v1/whoami`, { headers: { cookie: `berth_session=${cookie.value}` } });
     expect(res.status).toBe(401);
-    expect((await res.json()).code).toBe('UNAUTHENTICATED');
+    expect(((await res.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
     await ctx.close();
   });
 });
