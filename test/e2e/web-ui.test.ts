@@ -32,6 +32,8 @@ async function signInLink(token: string): Promise<string> {
 /** Signs a new browser context in with a link; returns its page on /. */
 async function signedIn(token: string, width = 1280): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  // For OSC 52: the page may write the clipboard; the test reads it back.
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const page = await ctx.newPage();
   await page.goto(await signInLink(token));
   await page.waitForURL(`${server.url}/`);
@@ -105,10 +107,14 @@ describe('the web UI in chromium', () => {
     await page.getByRole('link', { name: 'Open terminal' }).click();
     const rows = page.locator('.xterm-rows').first();
     await rows.waitFor({ timeout: 20_000 });
-    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 20_000 }).toMatch(/[#$] ?$/m);
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 20_000 }).toMatch(/[#$]/);
     await page.locator('.term').first().click();
     await page.keyboard.type('echo hello-$RANDOM\n');
     await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toMatch(/hello-\d+/);
+    // OSC 52 from the shell lands on the browser's clipboard.
+    const copied = `copied-${Date.now()}`;
+    await page.keyboard.type(`printf '\\033]52;c;${Buffer.from(copied).toString('base64')}\\007'\n`);
+    await expect.poll(() => page.evaluate('navigator.clipboard.readText()'), { timeout: 10_000 }).toBe(copied);
     // A second tab is a second shell.
     await page.getByRole('button', { name: 'New terminal tab' }).click();
     await expect.poll(() => page.locator('.xterm-rows').count()).toBe(2);

@@ -2,11 +2,23 @@
  * The browser terminal: xterm.js tabs, each its own shell over the exec WebSocket. Resizes
  * follow the element; pastes and keystrokes are stdin. Loaded only when a terminal opens.
  */
+import { ClipboardAddon, type IClipboardProvider } from '@xterm/addon-clipboard';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { openExec } from './exec-socket.js';
+
+/**
+ * OSC 52: a program in the workspace may put text on the browser's clipboard (tmux, vim,
+ * `printf '\e]52;c;BASE64\a'`), but never read it: the clipboard may hold anything.
+ */
+const writeOnlyClipboard: IClipboardProvider = {
+  readText: () => '',
+  writeText: async (selection, text) => {
+    if (selection === 'c') await navigator.clipboard.writeText(text).catch(() => {});
+  },
+};
 
 interface Tab {
   id: number;
@@ -21,6 +33,7 @@ function TermPane({ name, active, onEnded }: { name: string; active: boolean; on
     const term = new Terminal({ cursorBlink: true, fontFamily: 'ui-monospace, monospace', fontSize: 14, scrollback: 5000 });
     const fit = new FitAddon();
     term.loadAddon(fit);
+    term.loadAddon(new ClipboardAddon(undefined, writeOnlyClipboard));
     term.open(host.current!);
     fit.fit();
     const session = openExec(name, term.cols, term.rows, {
