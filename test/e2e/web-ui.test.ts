@@ -1,9 +1,9 @@
 /**
  * The web UI in a real browser (Debian's chromium via playwright-core) against a real server
  * with its local agent and Docker: sign in with a `berth ui` link, create a workspace and see
- * it go from creating to running, type into its terminal and see the shell answer, stop and
- * start it from the page; a member sees none of it, not even by URL; sign-out ends the
- * session on the server. Screenshots of the main pages at 360 and 1280 px go to a directory
+ * it go from creating to running, type into its terminal and see the shell answer (and the
+ * same shell, its output replayed, after a reload), OSC 52 copy, stop and start it from the
+ * page; a member sees none of it, not even by URL; sign-out ends the session on the server. Screenshots of the main pages at 360 and 1280 px go to a directory
  * the test prints.
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -111,6 +111,19 @@ describe('the web UI in chromium', () => {
     await page.locator('.term').first().click();
     await page.keyboard.type('echo hello-$RANDOM\n');
     await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toMatch(/hello-\d+/);
+    // The shell outlives a reload: the same process, its earlier output replayed.
+    await page.keyboard.type('echo pid-$$\n');
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toMatch(/pid-\d+/);
+    const before = (await rows.textContent())!;
+    const pid = /pid-(\d+)/.exec(before)![1];
+    const hello = /hello-\d+/.exec(before)![0];
+    await page.reload();
+    const again = page.locator('.xterm-rows').first();
+    await again.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => (await again.textContent()) ?? '', { timeout: 20_000 }).toContain(hello);
+    await page.locator('.term').first().click();
+    await page.keyboard.type('echo again-$$\n');
+    await expect.poll(async () => (await again.textContent()) ?? '', { timeout: 15_000 }).toContain(`again-${pid}`);
     // OSC 52 from the shell lands on the browser's clipboard.
     const copied = `copied-${Date.now()}`;
     await page.keyboard.type(`printf '\\033]52;c;${Buffer.from(copied).toString('base64')}\\007'\n`);

@@ -3,7 +3,7 @@
  * `berth ws exec -t`): a login shell with a tty, keystrokes and pastes as stdin, resizes as
  * resize frames, output as bytes for the terminal.
  */
-import { execServerFrameSchema, fillPath, streams, type ExecClientFrame } from '../../../src/api/index.js';
+import { EXEC_CLOSE_END, execServerFrameSchema, fillPath, streams, type ExecClientFrame } from '../../../src/api/index.js';
 import { socketUrl } from '../lib/api.js';
 
 /** The user's login shell, as the SSH gateway starts it (no bash assumed in the image). */
@@ -24,7 +24,8 @@ export interface ExecHandlers {
 export interface ExecSocket {
   input(text: string): void;
   resize(cols: number, rows: number): void;
-  close(): void;
+  /** Leaves the session (it lives on for a reattach), or with `end` ends it. */
+  close(end?: boolean): void;
 }
 
 function b64encode(text: string): string {
@@ -41,8 +42,11 @@ function b64decode(data: string): Uint8Array {
   return out;
 }
 
-/** Opens a shell in workspace `name` sized `cols`×`rows`. */
-export function openExec(name: string, cols: number, rows: number, h: ExecHandlers): ExecSocket {
+/**
+ * Opens a shell in workspace `name` sized `cols`×`rows`, or reattaches to the one kept under
+ * `id` (its recent output arrives first).
+ */
+export function openExec(name: string, id: string, cols: number, rows: number, h: ExecHandlers): ExecSocket {
   const socket = new WebSocket(socketUrl(fillPath(streams.workspaceExec, { name })));
   let ended = false;
   const end = (how: { code: number } | { error: string }) => {
@@ -53,7 +57,7 @@ export function openExec(name: string, cols: number, rows: number, h: ExecHandle
   const send = (f: ExecClientFrame) => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(f));
   };
-  socket.onopen = () => send({ type: 'start', request: { cmd: ['/bin/sh', '-c', LOGIN_SHELL], tty: true, env: { TERM: 'xterm-256color' }, cols, rows } });
+  socket.onopen = () => send({ type: 'start', request: { cmd: ['/bin/sh', '-c', LOGIN_SHELL], tty: true, env: { TERM: 'xterm-256color' }, cols, rows }, reattach: { id } });
   socket.onmessage = (ev) => {
     let frame;
     try {
@@ -71,6 +75,9 @@ export function openExec(name: string, cols: number, rows: number, h: ExecHandle
   return {
     input: (text) => send({ type: 'stdin', data: b64encode(text) }),
     resize: (c, r) => send({ type: 'resize', cols: c, rows: r }),
-    close: () => socket.close(1000),
+    close: (endIt) => {
+      ended = true;
+      socket.close(endIt ? EXEC_CLOSE_END : 1000);
+    },
   };
 }

@@ -21,13 +21,30 @@ const writeOnlyClipboard: IClipboardProvider = {
 };
 
 interface Tab {
-  id: number;
+  /** The reattach id: the shell lives on in the server under it across reloads. */
+  id: string;
   title: string;
   ended: string | null;
 }
 
+/** Where a browser tab keeps its terminals' ids, so a reload reattaches to the same shells. */
+const storageKey = (name: string) => `berth-terminals:${name}`;
+
+function newTab(n: number): Tab {
+  return { id: crypto.randomUUID(), title: `Shell ${n}`, ended: null };
+}
+
+function savedTabs(name: string): Tab[] {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(storageKey(name)) ?? '[]') as Array<{ id: string; title: string }>;
+    return saved.filter((t) => typeof t.id === 'string' && typeof t.title === 'string').map((t) => ({ ...t, ended: null }));
+  } catch {
+    return [];
+  }
+}
+
 /** One xterm bound to one shell. */
-function TermPane({ name, active, onEnded }: { name: string; active: boolean; onEnded: (why: string) => void }) {
+function TermPane({ name, id, active, closing, onEnded }: { name: string; id: string; active: boolean; closing: { current: Set<string> }; onEnded: (why: string) => void }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const term = new Terminal({ cursorBlink: true, fontFamily: 'ui-monospace, monospace', fontSize: 14, scrollback: 5000 });
@@ -36,7 +53,7 @@ function TermPane({ name, active, onEnded }: { name: string; active: boolean; on
     term.loadAddon(new ClipboardAddon(undefined, writeOnlyClipboard));
     term.open(host.current!);
     fit.fit();
-    const session = openExec(name, term.cols, term.rows, {
+    const session = openExec(name, id, term.cols, term.rows, {
       output: (bytes) => term.write(bytes),
       started: () => term.focus(),
       ended: (how) => {
@@ -55,24 +72,33 @@ function TermPane({ name, active, onEnded }: { name: string; active: boolean; on
       observer.disconnect();
       data.dispose();
       resized.dispose();
-      session.close();
+      // A tab the user closed ends its shell; a page going away leaves it to reattach.
+      session.close(closing.current.has(id));
       term.dispose();
     };
-  }, [name]);
+  }, [name, id]);
   return <div class="term" ref={host} hidden={!active} role="region" aria-label="Terminal" />;
 }
 
 /** Terminal tabs for workspace `name`. */
 export default function TerminalView({ name }: { name: string }) {
-  const next = useRef(2);
-  const [tabs, setTabs] = useState<Tab[]>([{ id: 1, title: 'Shell 1', ended: null }]);
-  const [active, setActive] = useState(1);
+  const [tabs, setTabs] = useState<Tab[]>(() => {
+    const saved = savedTabs(name);
+    return saved.length ? saved : [newTab(1)];
+  });
+  const next = useRef(tabs.length + 1);
+  const closing = useRef(new Set<string>());
+  const [active, setActive] = useState(tabs[0]!.id);
+  useEffect(() => {
+    sessionStorage.setItem(storageKey(name), JSON.stringify(tabs.filter((t) => !t.ended).map(({ id, title }) => ({ id, title }))));
+  }, [tabs, name]);
   const add = () => {
-    const id = next.current++;
-    setTabs((t) => [...t, { id, title: `Shell ${id}`, ended: null }]);
-    setActive(id);
+    const tab = newTab(next.current++);
+    setTabs((t) => [...t, tab]);
+    setActive(tab.id);
   };
-  const close = (id: number) => {
+  const close = (id: string) => {
+    closing.current.add(id);
     setTabs((t) => {
       const rest = t.filter((x) => x.id !== id);
       if (active === id && rest.length) setActive(rest[rest.length - 1]!.id);
@@ -93,7 +119,7 @@ export default function TerminalView({ name }: { name: string }) {
         <button type="button" onClick={add} aria-label="New terminal tab">+</button>
       </div>
       {tabs.map((t) => (
-        <TermPane key={t.id} name={name} active={t.id === active} onEnded={(why) => setTabs((all) => all.map((x) => (x.id === t.id ? { ...x, ended: why } : x)))} />
+        <TermPane key={t.id} name={name} id={t.id} active={t.id === active} closing={closing} onEnded={(why) => setTabs((all) => all.map((x) => (x.id === t.id ? { ...x, ended: why } : x)))} />
       ))}
     </div>
   );
