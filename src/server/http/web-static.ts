@@ -49,18 +49,18 @@ export async function registerWebStatic(app: FastifyInstance, root = defaultWebR
   const built = existsSync(join(root, 'index.html'));
   await app.register(async (web) => {
     if (built) {
+      // Only /assets/ is served from disk, looked up per request (a rebuild needs no restart).
       await web.register(fastifyStatic, {
-        root,
-        prefix: '/',
+        root: join(root, 'assets'),
+        prefix: '/assets/',
         index: false,
-        wildcard: false,
+        wildcard: true,
         serve: true,
         // The headers are set below (send's own would overwrite them).
         cacheControl: false,
-        setHeaders: (res, path) => {
+        setHeaders: (res) => {
           // Vite names every asset by its content hash, so a cached copy never goes stale.
-          const hashed = path.startsWith(join(root, 'assets') + '/');
-          res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+          res.setHeader('cache-control', 'public, max-age=31536000, immutable');
           res.setHeader('content-security-policy', WEB_CSP);
           res.setHeader('x-content-type-options', 'nosniff');
         },
@@ -70,7 +70,7 @@ export async function registerWebStatic(app: FastifyInstance, root = defaultWebR
       web.get(url, async (_req, reply) => {
         if (!built) throw new BerthError('UNAVAILABLE', `The web UI is not built (no ${join(root, 'index.html')}); run \`npm run build\` and restart the server.`);
         securityHeaders(reply);
-        return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
+        return reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
       });
     }
   });

@@ -43,7 +43,7 @@ export function WorkspacesPage() {
                 <td data-label="Status"><Status value={w.status} /></td>
                 <td data-label="Node">{w.nodeName}</td>
                 <td data-label="Provider">{w.provider}</td>
-                <td data-label="Resources">{w.cpus ?? '—'} CPU · {bytes(w.memoryBytes)}</td>
+                <td data-label="Resources">{w.cpus === null && w.memoryBytes === null ? 'no limits' : `${w.cpus ?? 'any'} CPU · ${w.memoryBytes === null ? 'any memory' : bytes(w.memoryBytes)}`}</td>
                 <td data-label="Actions"><WorkspaceActions ws={w} onDone={list.reload} /></td>
               </tr>
             ))}
