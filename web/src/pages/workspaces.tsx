@@ -5,11 +5,11 @@ import { WorkspaceActions } from '../components/actions.js';
 import { CreateWorkspace } from '../components/create-workspace.js';
 import { bytes } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
-import { listAllWorkspaces } from '../lib/workspaces.js';
+import { loadWorkspaces } from '../lib/workspaces.js';
 
 /** Every workspace the caller may see. */
 export function WorkspacesPage() {
-  const list = usePoll(listAllWorkspaces, 2000);
+  const list = usePoll(loadWorkspaces, 2000);
   const [creating, setCreating] = useState(false);
   const [filter, setFilter] = useState('');
   const shown = (list.data ?? []).filter((w) => !filter || w.name.includes(filter) || w.status === filter || w.nodeName.includes(filter));
