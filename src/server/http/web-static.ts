@@ -56,6 +56,8 @@ export async function registerWebStatic(app: FastifyInstance, root = defaultWebR
         index: false,
         wildcard: true,
         serve: true,
+        // The build writes .br and .gz copies (scripts/web-compress.mjs); browsers get those.
+        preCompressed: true,
         // The headers are set below (send's own would overwrite them).
         cacheControl: false,
         setHeaders: (res) => {
