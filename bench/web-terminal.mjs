@@ -8,6 +8,15 @@ import { percentile, report, run, ROOT, startServer } from './lib.mjs';
 import { join } from 'node:path';
 
 const ROUNDS = Number(process.env.BENCH_WEB_KEYS ?? 40);
+
+/** Waits until `ok()` (checking every turn of the event loop when `tight`), or fails after 10 s saying what it saw. */
+async function until(what, ok, seen, tight = false) {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; saw: ${JSON.stringify(seen())}`);
+    await new Promise((r) => (tight ? setImmediate(r) : setTimeout(r, 50)));
+  }
+}
 const server = await startServer();
 const env = { ...process.env, BERTH_SERVER: server.url, BERTH_TOKEN: server.token, BERTH_CONFIG: '/nonexistent-berth-config.json' };
 const berth = (args) => run(process.execPath, [join(ROOT, 'bin/berth'), ...args], { env });
@@ -38,7 +47,7 @@ try {
   cli = spawn('script', ['-qfc', `${process.execPath} ${join(ROOT, 'bin/berth')} ws exec -t ${name} -- sh`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let cliOut = '';
   cli.stdout.on('data', (d) => (cliOut += d));
-  while (!/[#$]/.test(cliOut)) await new Promise((r) => setTimeout(r, 50));
+  await until('the CLI shell prompt', () => /[#$]/.test(cliOut), () => cliOut);
 
   const browserMs = [];
   const cliMs = [];
@@ -64,12 +73,12 @@ try {
       key,
     );
     await page.keyboard.press(key);
-    browserMs.push(await echoed);
+    browserMs.push(await Promise.race([echoed, new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000))]));
     // CLI: from the write to the echoed byte.
     const seen = cliOut.length;
     const t0 = performance.now();
     cli.stdin.write(key);
-    while (!cliOut.slice(seen).includes(key)) await new Promise((r) => setImmediate(r));
+    await until(`the CLI echo of ${key}`, () => cliOut.slice(seen).includes(key), () => cliOut.slice(-300), true);
     cliMs.push(performance.now() - t0);
   }
   const figures = report(`keystroke echo, n = ${ROUNDS}`, { 'berth ws exec -t': cliMs, 'browser terminal': browserMs }, 'berth ws exec -t');
