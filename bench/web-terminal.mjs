@@ -54,26 +54,27 @@ try {
   for (let i = 0; i < ROUNDS; i++) {
     const key = String.fromCharCode(97 + (i % 26));
     // Browser: from the keydown reaching the page to the character on screen, timed in the page.
-    const echoed = page.evaluate(
-      (k) =>
-        new Promise((resolve) => {
-          const el = document.querySelector('.xterm-rows');
-          const count = () => (el.textContent.match(new RegExp(k, 'g')) ?? []).length;
-          const before = count();
-          let t0 = 0;
-          document.addEventListener('keydown', () => (t0 = performance.now()), { capture: true, once: true });
-          const obs = new MutationObserver(() => {
-            if (t0 && count() > before) {
-              obs.disconnect();
-              resolve(performance.now() - t0);
-            }
-          });
-          obs.observe(el, { childList: true, subtree: true, characterData: true });
-        }),
-      key,
-    );
+    // The watch is set up (and confirmed) before the key is sent: input events and evaluations
+    // reach the page by different paths, so the key could otherwise arrive first.
+    await page.evaluate(() => {
+      window.__echo = new Promise((resolve) => {
+        const el = document.querySelector('.xterm-rows');
+        // The echo adds one printed character to the screen.
+        const count = () => el.textContent.replace(/\s/g, '').length;
+        const before = count();
+        let t0 = 0;
+        document.addEventListener('keydown', () => (t0 = performance.now()), { capture: true, once: true });
+        const obs = new MutationObserver(() => {
+          if (t0 && count() > before) {
+            obs.disconnect();
+            resolve(performance.now() - t0);
+          }
+        });
+        obs.observe(el, { childList: true, subtree: true, characterData: true });
+      });
+    });
     await page.keyboard.press(key);
-    browserMs.push(await Promise.race([echoed, new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000))]));
+    browserMs.push(await Promise.race([page.evaluate(() => window.__echo), new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000))]));
     // CLI: from the write to the echoed byte.
     const seen = cliOut.length;
     const t0 = performance.now();
