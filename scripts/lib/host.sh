@@ -8,6 +8,8 @@ BERTH_APT_PACKAGES="docker.io busybox-static debootstrap iproute2 procps ca-cert
 BERTH_BUILD_APT_PACKAGES="golang-go"
 # What only the test suite needs on top (real peers for the SSH transport tests).
 BERTH_TEST_APT_PACKAGES="openssh-server openssh-client"
+# Web UI: the real browser its end-to-end test drives (never a downloaded browser build).
+BERTH_TEST_APT_PACKAGES="$BERTH_TEST_APT_PACKAGES chromium"
 # Functions that prepare a provider's host (bridge, kernel, ...), run after packages are in.
 BERTH_HOST_HOOKS=""
 

@@ -34,9 +34,19 @@ export const execRequestSchema = z.object({
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
+/** The WebSocket close code a client sends to end a reattachable session rather than leave it. */
+export const EXEC_CLOSE_END = 4000;
+
 /** Client → server frames. The first must be `start`. */
 export const execClientFrameSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), request: execRequestSchema }),
+  z.object({
+    type: z.literal('start'),
+    request: execRequestSchema,
+    // Web UI: a terminal that outlives its socket. With an id, the session is kept when the
+    // socket goes (until idle for the server's limit), and a later start with the same id and
+    // user reattaches to it, its recent output replayed first.
+    reattach: z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'use 8 to 64 letters, digits, _ or -') }).optional(),
+  }),
   z.object({ type: z.literal('stdin'), data: z.string() }),
   z.object({ type: z.literal('eof') }),
   z.object({ type: z.literal('resize'), cols: dimension, rows: dimension }),

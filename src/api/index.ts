@@ -25,3 +25,4 @@ export * from './lists.js';
 export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
+export * from './web-session.js';

@@ -45,6 +45,8 @@ import { workspacePortsSchema } from './ports.js';
 import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
 // HTTP previews.
 import { previewPostSchema, previewSchema } from './previews.js';
+// Web UI: sign-in links and browser sessions.
+import { sessionPostSchema, signInLinkSchema, signInLinksPostSchema, webSessionSchema } from './web-session.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -133,6 +135,13 @@ export const routes = {
   previewPost: { method: 'POST', path: '/workspaces/:name/previews', auth: 'user', body: previewPostSchema, response: previewSchema },
 
   auditList: { method: 'GET', path: '/audit', auth: 'user', body: null, query: auditQuerySchema, response: z.object({ entries: z.array(auditEntrySchema) }) },
+
+  // Web UI: a one-time sign-in link (`berth ui`), the browser session, signing in with a typed
+  // API token, and signing out. Sessions live in an HTTP-only cookie (web-session.ts).
+  signInLinksPost: { method: 'POST', path: '/web/sign-in-links', status: 201, auth: 'user', body: signInLinksPostSchema, response: signInLinkSchema },
+  sessionGet: { method: 'GET', path: '/session', auth: 'user', body: null, response: webSessionSchema },
+  sessionPost: { method: 'POST', path: '/session', auth: 'none', body: sessionPostSchema, response: webSessionSchema },
+  sessionDelete: { method: 'DELETE', path: '/session', auth: 'user', body: null, response: z.object({ signedOut: z.boolean() }) },
 } as const;
 
 export type RouteName = keyof typeof routes;

@@ -45,6 +45,8 @@ const TOP: Array<Entry | Group> = [
   { names: ['port-forward'], load: async () => (await import('./commands/port-forward.js')).registerPortForward },
   // HTTP previews.
   { names: ['preview'], load: async () => (await import('./commands/preview.js')).registerPreview },
+  // Web UI: a one-time sign-in link.
+  { names: ['ui'], load: async () => (await import('./commands/ui.js')).registerUi },
   {
     name: 'node',
     description: 'manage the machines that run workspaces',

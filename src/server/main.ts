@@ -22,6 +22,9 @@ import { openSqliteStore, type Store } from './store/open.js';
 import { isLoopbackHost, isWildcardHost } from './tls/names.js';
 import { registerTrustRoutes } from './http/routes/trust-routes.js';
 import { startPreview } from './http/preview/index.js';
+// Web UI: sign-in routes and the built pages.
+import { registerWebRoutes } from './http/routes/web-routes.js';
+import { registerWebStatic } from './http/web-static.js';
 import { setUpTls } from './tls/setup.js';
 import { decideListenMode, type TlsOptions } from './tls/listen-mode.js';
 
@@ -106,6 +109,9 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   registerJsonRoutes(app, store, services);
   registerTrustRoutes(app, store, services, tls ? { certificate: tls.caPem, fingerprint: tls.fingerprint } : null);
   registerStreamRoutes(app, store, services);
+  // Web UI.
+  registerWebRoutes(app, store, services);
+  await registerWebStatic(app);
   registerAuditHook(app, services.audit);
   // HTTP previews (/w/NAME/p/PORT/, and PORT--NAME--USER.BASE with --preview-domain): last, in front of every route.
   await startPreview(app, store, services, { dataDir: opts.dataDir, domain: opts.previewDomain, tls: !!tls }, log);

@@ -192,6 +192,11 @@ function cases(): Record<RouteName, Case[]> {
     sshKeyDelete: [theirs.aliceKeyId, theirs.aliceFingerprint, 'laptop'].map((id) => ({ params: { id }, expect: [404] })),
     // Previews: bob gets no token for another's workspace.
     previewPost: onWorkspaces((name) => ({ params: { name }, body: { port: 80 }, expect: [404] })),
+    // Web UI: bob's own sign-in link and session; a token that is not one signs nobody in.
+    signInLinksPost: [{ body: {}, expect: [201] }],
+    sessionGet: [{ expect: [200] }],
+    sessionPost: [{ body: { token: 'berth_not-a-token' }, expect: [401] }],
+    sessionDelete: [{ expect: [200] }],
     auditList: [{ expect: [200], echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'] }],
   };
 }

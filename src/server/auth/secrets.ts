@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /** Prefixes that say what a secret is for. */
-export const SECRET_PREFIX = { apiToken: 'berth_', joinToken: 'bjoin_', nodeCredential: 'bnode_' } as const;
+export const SECRET_PREFIX = { apiToken: 'berth_', joinToken: 'bjoin_', nodeCredential: 'bnode_', webSignInLink: 'blink_', webSession: 'bsess_' } as const;
 
 /** A new random secret with the given prefix (256 bits of entropy). */
 export function newSecret(prefix: string): string {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { API_PREFIX, BerthError, ERROR_CODES, fromZodError, toApiError, type User } from '../../api/index.js';
 import { userForToken } from '../auth/users.js';
+import { authenticateBrowser } from '../auth/web/authenticate.js';
 import type { Store } from '../store/open.js';
 import { isDiskFull } from '../store/errors.js';
 
@@ -22,6 +23,8 @@ declare module 'fastify' {
     auditTarget?: string;
     /** The error code the request ended with, for the audit log. */
     errorCode?: string;
+    /** Web UI: the browser session that authenticated the request (its token), when a cookie did. */
+    webSession?: { token: string; expiresAt: string };
   }
 }
 
@@ -33,9 +36,17 @@ export function bearerToken(req: FastifyRequest): string | null {
   return m ? m[1] : null;
 }
 
-/** Resolves the caller from the bearer token, or throws UNAUTHENTICATED. */
+/**
+ * Resolves the caller from the bearer token or, without one, the web UI's session cookie
+ * (whose state-changing requests must carry the CSRF header); else throws UNAUTHENTICATED.
+ */
 export async function authenticate(store: Store, req: FastifyRequest): Promise<User> {
   const token = bearerToken(req);
+  // Web UI: every route that authenticates accepts a browser session, checked in one place.
+  if (!token) {
+    const browser = await authenticateBrowser(store, req);
+    if (browser) return (req.user = browser);
+  }
   if (!token) throw new BerthError('UNAUTHENTICATED', 'This request needs an API token: run `berth login URL --token T` or send `Authorization: Bearer <token>`.');
   const user = await userForToken(store, token);
   if (!user) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');

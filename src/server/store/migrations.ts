@@ -181,6 +181,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('nodes_status_name').on('nodes').columns(['status', 'name']).execute();
     },
   },
+  // Web UI: one-time sign-in links and browser sessions, both stored only as sha256 hashes.
+  '0008_web_sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('web_sign_in_links')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('web_sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('web_sessions_user').on('web_sessions').column('user_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

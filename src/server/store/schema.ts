@@ -156,6 +156,24 @@ export interface SshNodesTable {
   updated_at: string;
 }
 
+// Web UI (migration 0008).
+/** A one-time sign-in link from `berth ui`: deleted when redeemed, so it works once. */
+export interface WebSignInLinksTable {
+  /** sha256 of the link's token. */
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A browser session; the cookie holds the token, the row only its hash. */
+export interface WebSessionsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -170,6 +188,9 @@ export interface Database {
   workspace_tombstones: WorkspaceTombstonesTable;
   node_credential_rotations: NodeCredentialRotationsTable;
   ssh_nodes: SshNodesTable;
+  // Web UI (migration 0008).
+  web_sign_in_links: WebSignInLinksTable;
+  web_sessions: WebSessionsTable;
 }
 
 /** A nodes row as read (defaulted columns filled in). */

@@ -10,6 +10,8 @@ import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
 import { handlePortConnect } from './port-route.js';
+// Web UI: terminals that outlive their socket.
+import { handleReattachable } from './exec-reattach.js';
 
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -90,7 +92,9 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
   let channel: ExecChannel | null = null;
   let starting = false;
   const early: Array<(c: ExecChannel) => void> = [];
+  let handedOver = false;
   socket.on('message', (data) => {
+    if (handedOver) return;
     let frame;
     try {
       const parsed = execClientFrameSchema.safeParse(JSON.parse(data.toString()));
@@ -98,6 +102,11 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
       frame = parsed.data;
     } catch {
       return fail(new BerthError('INVALID_ARGUMENT', 'Exec frames must be JSON.'));
+    }
+    if (frame.type === 'start' && frame.reattach && !starting) {
+      // Web UI: a reattachable terminal is served by exec-reattach.ts from here on.
+      handedOver = true;
+      return handleReattachable(socket, user, name, frame.request, frame.reattach.id, s);
     }
     if (frame.type === 'start') {
       if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));

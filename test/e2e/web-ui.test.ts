@@ -1,0 +1,187 @@
+/**
+ * The web UI in a real browser (Debian's chromium via playwright-core) against a real server
+ * with its local agent and Docker: sign in with a `berth ui` link, create a workspace and see
+ * it go from creating to running, type into its terminal and see the shell answer (and the
+ * same shell, its output replayed, after a reload), OSC 52 copy, stop and start it from the
+ * page; a member sees none of it, not even by URL; sign-out ends the session on the server. Screenshots of the main pages at 360 and 1280 px go to a directory
+ * the test prints.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestServer, uniqueName } from './harness.js';
+import { launchChromium } from './web/browser.js';
+
+let server: TestServer;
+let browser: Browser;
+let shots: string;
+let bobToken: string;
+const name = uniqueName('webui');
+
+/** A sign-in link minted by `berth ui --json` with this token. */
+async function signInLink(token: string): Promise<string> {
+  const r = await server.cli(['ui', '--json'], { env: { BERTH_TOKEN: token } });
+  expect(r.code, r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.url).toMatch(/\/sign-in\?token=blink_/);
+  return out.url as string;
+}
+
+/** Signs a new browser context in with a link; returns its page on /. */
+async function signedIn(token: string, width = 1280): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  // For OSC 52: the page may write the clipboard; the test reads it back.
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const page = await ctx.newPage();
+  await page.goto(await signInLink(token));
+  await page.waitForURL(`${server.url}/`);
+  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+  return { ctx, page };
+}
+
+/** Saves the page at 360 and 1280 px. */
+async function screenshot(page: Page, label: string): Promise<void> {
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: join(shots, `${label}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/** The status shown in the workspace's row on the list page. */
+const rowStatus = (page: Page) => page.locator(`tr[data-workspace="${name}"] .status`);
+
+beforeAll(async () => {
+  shots = await mkdtemp(join(tmpdir(), 'berth-web-screenshots-'));
+  console.log(`web UI screenshots: ${shots}`);
+  browser = await launchChromium();
+  // The agent holds each create for a few seconds, so the page can be seen showing `creating`.
+  server = await TestServer.start({ localAgent: true, env: { BERTH_AGENT_CREATE_HOLD_MS: '4000' } });
+  await server.waitNodeOnline();
+  const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
+  expect(build.code, build.stderr).toBe(0);
+  const invite = await server.json<any>(['user', 'invite', 'bob@example.com']);
+  const reg = await fetch(`${server.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: invite.code, name: 'bob' }) });
+  expect(reg.status).toBe(201);
+  bobToken = ((await reg.json()) as { token: string }).token;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.destroy();
+});
+
+describe('the web UI in chromium', () => {
+  let admin: { ctx: BrowserContext; page: Page };
+
+  it('signs in with a one-time link into an HTTP-only cookie, the token gone from the address bar', async () => {
+    admin = await signedIn(server.token);
+    expect(admin.page.url()).toBe(`${server.url}/`);
+    const cookies = await admin.ctx.cookies();
+    expect(cookies.find((c) => c.name === 'berth_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    await expect(admin.page.getByText('admin (admin)')).toBeTruthy();
+  });
+
+  it('creates a Docker workspace and shows it go from creating to running', async () => {
+    const { page } = admin;
+    await page.getByRole('button', { name: 'New workspace' }).click();
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Image').fill('base');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await expect.poll(() => rowStatus(page).textContent(), { timeout: 10_000 }).toBe('creating');
+    // The form follows the operation and opens the workspace's page once it runs.
+    await page.waitForURL(`${server.url}/workspaces/${name}`, { timeout: 120_000 });
+    await expect.poll(() => page.locator('.facts .status').textContent(), { timeout: 30_000 }).toBe('running');
+    await expect.poll(async () => page.getByLabel('SSH', { exact: true }).inputValue()).toBe(`ssh ${name}.berth`);
+    await screenshot(page, 'workspace');
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => rowStatus(page).textContent()).toBe('running');
+    await screenshot(page, 'workspaces');
+  });
+
+  it('opens a terminal in the workspace and runs what is typed', async () => {
+    const { page } = admin;
+    await page.goto(`${server.url}/workspaces/${name}`);
+    await page.getByRole('link', { name: 'Open terminal' }).click();
+    const rows = page.locator('.xterm-rows').first();
+    await rows.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 20_000 }).toMatch(/[#$]/);
+    await page.locator('.term').first().click();
+    await page.keyboard.type('echo hello-$RANDOM\n');
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toMatch(/hello-\d+/);
+    // The shell outlives a reload: the same process, its earlier output replayed.
+    await page.keyboard.type('echo pid-$$\n');
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toMatch(/pid-\d+/);
+    const before = (await rows.textContent())!;
+    const pid = /pid-(\d+)/.exec(before)![1];
+    const hello = /hello-\d+/.exec(before)![0];
+    await page.reload();
+    const again = page.locator('.xterm-rows').first();
+    await again.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => (await again.textContent()) ?? '', { timeout: 20_000 }).toContain(hello);
+    await page.locator('.term').first().click();
+    await page.keyboard.type('echo again-$$\n');
+    await expect.poll(async () => (await again.textContent()) ?? '', { timeout: 15_000 }).toContain(`again-${pid}`);
+    // OSC 52 from the shell lands on the browser's clipboard.
+    const copied = `copied-${Date.now()}`;
+    await page.keyboard.type(`printf '\\033]52;c;${Buffer.from(copied).toString('base64')}\\007'\n`);
+    await expect.poll(() => page.evaluate('navigator.clipboard.readText()'), { timeout: 10_000 }).toBe(copied);
+    // A second tab is a second shell.
+    await page.getByRole('button', { name: 'New terminal tab' }).click();
+    await expect.poll(() => page.locator('.xterm-rows').count()).toBe(2);
+    await screenshot(page, 'terminal');
+  });
+
+  it('stops and starts the workspace from the page', async () => {
+    const { page } = admin;
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: `Stop ${name}` }).click();
+    await expect.poll(() => rowStatus(page).textContent(), { timeout: 60_000 }).toBe('stopped');
+    await page.getByRole('button', { name: `Start ${name}` }).click();
+    await expect.poll(() => rowStatus(page).textContent(), { timeout: 60_000 }).toBe('running');
+    const shown = await server.json<any>(['ws', 'show', name]);
+    expect(shown.status).toBe('running');
+  });
+
+  it('shows the nodes, images and audit pages', async () => {
+    const { page } = admin;
+    for (const [path, heading] of [['/nodes', 'Nodes'], ['/images', 'Images'], ['/users', 'Users'], ['/audit', 'Audit log']] as const) {
+      await page.goto(server.url + path);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await screenshot(page, path.slice(1));
+    }
+    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(0);
+    await page.goto(`${server.url}/images`);
+    await expect.poll(() => page.locator('tbody').textContent()).toContain('base');
+  });
+
+  it('shows a member none of the admin’s workspaces, not even by URL', async () => {
+    const bob = await signedIn(bobToken);
+    await expect.poll(() => bob.page.getByText(/No workspaces/).count()).toBe(1);
+    expect(await bob.page.locator(`tr[data-workspace="${name}"]`).count()).toBe(0);
+    await bob.page.goto(`${server.url}/workspaces/${name}`);
+    const alert = bob.page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/no workspace|not found/i);
+    expect(await bob.page.getByText('Open terminal').count()).toBe(0);
+    // Nor through the API with his session.
+    const res = await bob.page.request.get(`${server.url}/api/v1/workspaces/${name}`);
+    expect(res.status()).toBe(404);
+    await bob.ctx.close();
+  });
+
+  it('ends the session on the server at sign-out: the old cookie no longer works', async () => {
+    const { ctx, page } = admin;
+    const cookie = (await ctx.cookies()).find((c) => c.name === 'berth_session')!;
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to berth' }).waitFor();
+    await screenshot(page, 'sign-in');
+    const res = await fetch(`${server.url}/api/v1/whoami`, { headers: { cookie: `berth_session=${cookie.value}` } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
+    await ctx.close();
+  });
+});
