@@ -10,6 +10,7 @@ import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
 import { handlePortConnect } from './port-route.js';
+import { registerServiceLogsRoute } from './service-logs-route.js';
 
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -66,6 +67,8 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
       await authenticate(store, req);
     },
   }, (socket, req) => handlePortConnect(socket, req.user!, req.params as { name: string; port: string }, s));
+
+  registerServiceLogsRoute(app, store, s);
 
   app.get(API_PREFIX + streams.agentConnect, {
     websocket: true,
