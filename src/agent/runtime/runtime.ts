@@ -27,6 +27,9 @@ import { streamSession } from './stream-session.js';
 import { ExecSessions } from './exec-sessions.js';
 import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
+// Workspace specs: hooks and services after a start (spec/).
+import { SpecRunner } from './spec/spec-runner.js';
+import { installBerthIn } from './spec/install-berth-in.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -88,6 +91,8 @@ export class AgentRuntime {
   /** The last list of labelled objects (see orphans). */
   private lastScan: { at: number; found: WorkspaceHandle[] } | null = null;
   private readonly emit: Emit;
+  /** Workspace specs: post_create/post_start hooks and the services' supervisor and watch. */
+  private readonly spec: SpecRunner;
 
   constructor(
     private readonly state: AgentState,
@@ -97,6 +102,7 @@ export class AgentRuntime {
   ) {
     this.emit = link.emit;
     this.exec = new ExecSessions(link, log);
+    this.spec = new SpecRunner(this.emit, log, installBerthIn);
   }
 
   /**
@@ -111,6 +117,8 @@ export class AgentRuntime {
       if (!p) continue;
       const status = await p.recover(h).catch(() => 'unknown' as const);
       this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
+      // Workspace specs: the supervisor outlived the agent; watch it again.
+      if (status === 'running') this.spec.adopt(p, h);
     }
     for (const o of await this.orphans()) this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
   }
@@ -175,13 +183,16 @@ export class AgentRuntime {
       case 'workspace.start': {
         const p = params as AgentParams<'workspace.start'>;
         const { provider, handle } = this.lookup(p.workspaceId);
-        await provider.start(handle, this.op(p.opId));
+        const op = this.op(p.opId);
+        await provider.start(handle, op);
+        await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.stop': {
         const p = params as AgentParams<'workspace.stop'>;
         const { provider, handle } = this.lookup(p.workspaceId);
         this.exec.closeWorkspace(p.workspaceId);
+        this.spec.stopped(p.workspaceId);
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: p.force }, this.op(p.opId));
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
@@ -190,10 +201,12 @@ export class AgentRuntime {
         const { provider, handle } = this.lookup(p.workspaceId);
         const op = this.op(p.opId);
         this.exec.closeWorkspace(p.workspaceId);
+        this.spec.stopped(p.workspaceId);
         op.progress('stopping', 0.05);
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, subRange(op, 0.05, 0.5));
         op.progress('starting', 0.5);
         await provider.start(handle, subRange(op, 0.5, 1));
+        await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.delete': {
@@ -206,6 +219,7 @@ export class AgentRuntime {
           await inFlight.done;
         }
         const handle = this.handles.get(p.workspaceId);
+        this.spec.stopped(p.workspaceId);
         if (handle) {
           this.exec.closeWorkspace(p.workspaceId);
           await this.providerFor(handle.kind).destroy(handle, this.op(p.opId));
@@ -283,6 +297,12 @@ export class AgentRuntime {
   /** Ends every exec session (agent shutdown). */
   closeAll(): void {
     this.exec.closeAll();
+    this.spec.watcher.closeAll();
+  }
+
+  /** Workspace specs: sends every services state again (after each hello). */
+  resendServices(): void {
+    this.spec.watcher.resendAll();
   }
 
   private async create(p: AgentParams<'workspace.create'>, op: OpContext): Promise<{ status: WorkspaceStatus }> {
@@ -311,10 +331,13 @@ export class AgentRuntime {
       op.progress('starting', 0.7);
       await provider.start(handle, subRange(op, 0.7, 0.99));
       op.signal.throwIfAborted();
+      // Workspace specs: a failing post_create (or services set-up) fails the create, undone below.
+      await this.spec.afterStart(provider, handle, p.project, op, true);
       op.progress('running', 1);
       return { status: toWorkspaceStatus(await provider.inspect(handle)) };
     } catch (err) {
       this.handles.delete(handle.workspaceId);
+      this.spec.stopped(handle.workspaceId);
       if (op.signal.aborted) op.log('cancelled: removing what was made');
       await provider.destroy(handle, uncancellable(op)).catch((e) => this.log.error({ err: e }, 'could not clean up a failed create'));
       await this.state.removeHandle(handle.workspaceId);
