@@ -22,3 +22,4 @@ export * from './spec-resolve.js';
 export * from './ports.js';
 export * from './lists.js';
 export * from './services.js';
+export * from './relay-protocol.js';

@@ -48,7 +48,8 @@ export type SupervisedService = z.infer<typeof supervisedServiceSchema>;
 export const supervisorStateSchema = z.object({
   supervisorPid: z.number().int().positive(),
   configVersion: z.string().max(64),
-  services: z.array(supervisedServiceSchema).max(MAX_SERVICES),
+  // Go prints an empty list as null.
+  services: z.array(supervisedServiceSchema).max(MAX_SERVICES).nullable().transform((s) => s ?? []),
 });
 export type SupervisorState = z.infer<typeof supervisorStateSchema>;
 

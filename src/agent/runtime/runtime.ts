@@ -29,7 +29,7 @@ import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
 // Workspace specs: hooks and services after a start (spec/).
 import { SpecRunner } from './spec/spec-runner.js';
-import { installBerthIn } from './spec/install-berth-in.js';
+import { BerthInInstaller } from './berth-in/install.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -93,6 +93,8 @@ export class AgentRuntime {
   private readonly emit: Emit;
   /** Workspace specs: post_create/post_start hooks and the services' supervisor and watch. */
   private readonly spec: SpecRunner;
+  /** Puts berth-in into each workspace after it starts (see berth-in/install.ts). */
+  private readonly berthIn: BerthInInstaller;
 
   constructor(
     private readonly state: AgentState,
@@ -102,7 +104,14 @@ export class AgentRuntime {
   ) {
     this.emit = link.emit;
     this.exec = new ExecSessions(link, log);
-    this.spec = new SpecRunner(this.emit, log, installBerthIn);
+    this.berthIn = new BerthInInstaller(log);
+    this.spec = new SpecRunner(this.emit, log, (provider, handle) => this.berthIn.ensure(provider, handle));
+  }
+
+  /** Makes sure a workspace this node holds has this agent's berth-in; a BerthError when it cannot be installed. */
+  async ensureBerthIn(workspace: WorkspaceHandle | string): Promise<void> {
+    const { provider, handle } = this.lookup(typeof workspace === 'string' ? workspace : workspace.workspaceId);
+    await this.berthIn.ensure(provider, handle);
   }
 
   /**
@@ -119,6 +128,8 @@ export class AgentRuntime {
       this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
       // Workspace specs: the supervisor outlived the agent; watch it again.
       if (status === 'running') this.spec.adopt(p, h);
+      // An adopted workspace may hold an older berth-in; updating it must not hold up the agent's start.
+      if (status === 'running') void this.berthIn.ensureLogged(p, h, undefined);
     }
     for (const o of await this.orphans()) this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
   }
@@ -185,6 +196,7 @@ export class AgentRuntime {
         const { provider, handle } = this.lookup(p.workspaceId);
         const op = this.op(p.opId);
         await provider.start(handle, op);
+        await this.berthIn.ensureLogged(provider, handle, undefined, op);
         await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
@@ -206,6 +218,7 @@ export class AgentRuntime {
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, subRange(op, 0.05, 0.5));
         op.progress('starting', 0.5);
         await provider.start(handle, subRange(op, 0.5, 1));
+        await this.berthIn.ensureLogged(provider, handle, undefined, op);
         await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
@@ -330,6 +343,7 @@ export class AgentRuntime {
       op.signal.throwIfAborted();
       op.progress('starting', 0.7);
       await provider.start(handle, subRange(op, 0.7, 0.99));
+      await this.berthIn.ensureLogged(provider, handle, p.spec.name, op);
       op.signal.throwIfAborted();
       // Workspace specs: a failing post_create (or services set-up) fails the create, undone below.
       await this.spec.afterStart(provider, handle, p.project, op, true);

@@ -12,7 +12,10 @@ import { runHook } from './hooks.js';
 import type { WorkspaceExec } from './run-in-workspace.js';
 import { servicesConfig } from './services-config.js';
 import { ServicesWatcher } from './services-watch.js';
-import { startSupervisor, writeServicesConfig, type InstallBerthIn } from './supervisor.js';
+import { startSupervisor, writeServicesConfig } from './supervisor.js';
+
+/** Puts this agent's berth-in into the workspace (berth-in/install.ts); throws when it cannot. */
+export type InstallBerthIn = (provider: Provider, handle: WorkspaceHandle) => Promise<void>;
 
 /** Runs hooks and services for the runtime. */
 export class SpecRunner {
@@ -37,7 +40,7 @@ export class SpecRunner {
     const config = servicesConfig(project);
     if (!config) return;
     op.progress('starting services', null);
-    await this.install(exec);
+    await this.install(provider, handle);
     await writeServicesConfig(exec, config);
     await startSupervisor(exec);
     op.log(`services started in this order: ${config.startWaves.map((w) => w.join(' + ')).join(' → ')}`);

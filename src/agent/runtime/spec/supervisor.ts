@@ -7,9 +7,6 @@ import { BERTH_IN_PATH, BERTH_IN_ROOT, BerthError, SERVICES_CONFIG_PATH } from '
 import { runToEnd, type WorkspaceExec } from './run-in-workspace.js';
 import type { ServicesConfig } from './services-config.js';
 
-/** Puts berth-in at BERTH_IN_PATH in the workspace (the native helper's install step). */
-export type InstallBerthIn = (exec: WorkspaceExec) => Promise<void>;
-
 /**
  * Writes the config atomically: to a temporary name, then renamed, so a supervisor that
  * reloads never reads half a file. Needs a /bin/sh in the image.
