@@ -145,10 +145,15 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
   const id = (await server.json<any>(['ws', 'show', name])).id as string;
   try {
     const ls = () => server.json<{ services: Svc[] }>(['svc', 'ls', name]).then((r) => new Map(r.services.map((s) => [s.name, s])));
+    let seen: unknown = null;
     const settled = await waitFor('db healthy, seed completed, web healthy', async () => {
       const m = await ls();
+      seen = [...m.values()];
       return m.get('db')?.state === 'healthy' && m.get('seed')?.state === 'completed' && m.get('web')?.state === 'healthy' ? m : null;
-    }, 60_000, 300);
+    }, 60_000, 300).catch(async (err: Error) => {
+      const logs = await Promise.all(['db', 'seed', 'web'].map((s) => server.cli(['svc', 'logs', name, s]).then((r) => `${s}: ${r.stdout}${r.stderr}`)));
+      throw new Error(`${err.message}\nlast svc ls: ${JSON.stringify(seen)}\n${logs.join('\n')}`);
+    });
     // Start order: db first; seed only once db was healthy (db needs 2 s); web after seed completed (1 s more).
     const at = (s: string) => Date.parse(settled.get(s)!.startedAt!);
     expect(at('seed') - at('db')).toBeGreaterThanOrEqual(1500);
