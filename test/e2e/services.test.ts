@@ -53,7 +53,9 @@ services:
       seed:
         condition: completed
     healthcheck:
-      http: 7002
+      http:
+        port: 7002
+        path: /seeded.txt
       interval: 500ms
       start_interval: 200ms
     restart: on-failure
