@@ -10,14 +10,29 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCacheDir } from '../../src/images/index.js';
+import { vmImageFile } from '../../src/images/qemu-disk.js';
 import { docker, dockerLeftovers, lxcContainersOf, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let dir: string;
 let lxcImages: string;
+/** A fixed name: a rerun replaces the image instead of piling up copies. */
+const VM_IMAGE = 'e2e-services-vm';
 
-/** The services spec; `image` and `provider` differ per provider. */
-function servicesSpec(provider: string, image: string): string {
+/** The two servers' commands: busybox's nc and httpd where the image is busybox. */
+const BUSYBOX = {
+  db: 'exec nc -ll -p 7001 -e /bin/echo pong',
+  web: 'exec httpd -f -p 7002 -h /tmp/www',
+};
+/** The same two servers in perl (Essential in Debian, so in every Debian image): the VM's image has no busybox. */
+const PERL = {
+  db: `exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 7001, Listen => 5, ReuseAddr => 1) or die "listen: $!"; while ($c = $s->accept) { print $c "pong\\n"; close $c }'`,
+  web: `exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 7002, Listen => 5, ReuseAddr => 1) or die "listen: $!"; while ($c = $s->accept) { $r = <$c>; while (($l = <$c>) =~ /\\S/) {} ($p) = $r =~ m{^GET (\\S+)}; $f = "/tmp/www$p"; if ($p !~ /\\.\\./ && -f $f) { open F, $f; local $/; $b = <F>; print $c "HTTP/1.0 200 OK\\r\\nContent-Length: " . length($b) . "\\r\\n\\r\\n$b" } else { print $c "HTTP/1.0 404 Not Found\\r\\n\\r\\n" } close $c }'`,
+};
+
+/** The services spec; `image`, `provider` and the servers' commands differ per provider. */
+function servicesSpec(provider: string, image: string, servers = BUSYBOX): string {
   return `# services end to end
 provider: ${provider}
 image: ${image}
@@ -30,7 +45,7 @@ hooks:
     mark: echo started >> /tmp/started
 services:
   db:
-    command: echo db booting; sleep 2; echo db up; exec nc -ll -p 7001 -e /bin/echo pong
+    command: ${JSON.stringify(`echo db booting; sleep 2; echo db up; ${servers.db}`)}
     healthcheck:
       tcp: 7001
       interval: 500ms
@@ -46,7 +61,7 @@ services:
       db:
         condition: healthy
   web:
-    command: [httpd, -f, -p, "7002", -h, /tmp/www]
+    command: ${JSON.stringify(servers.web)}
     depends_on:
       db:
         condition: healthy
@@ -87,6 +102,9 @@ afterAll(async () => {
   try {
     await server?.destroy();
   } finally {
+    // The VM build made the image for every engine on the node; the cached rootfs stays.
+    await docker.getImage(`berth/${VM_IMAGE}:latest`).remove({ force: true }).catch(() => {});
+    await rm(vmImageFile(defaultCacheDir(), VM_IMAGE), { force: true });
     await rm(dir, { recursive: true, force: true });
     if (lxcImages) await rm(lxcImages, { recursive: true, force: true });
   }
@@ -137,11 +155,11 @@ describe('spec checks and hooks', () => {
 });
 
 /** The services scenario on one provider. */
-async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: string): Promise<void> {
+async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: string, servers = BUSYBOX): Promise<void> {
   const name = uniqueName(`svc-${provider}`);
   const file = join(dir, `${provider}.yaml`);
   // The web root must exist before seed writes into it: post_create makes it.
-  await writeFile(file, servicesSpec(provider, image).replace('post_create: echo', 'post_create: mkdir -p /tmp/www; echo'));
+  await writeFile(file, servicesSpec(provider, image, servers).replace('post_create: echo', 'post_create: mkdir -p /tmp/www; echo'));
   const created = await server.cli(['ws', 'create', name, '--spec', file], { timeoutMs: 600_000 });
   expect(created.code, created.stderr).toBe(0);
   const id = (await server.json<any>(['ws', 'show', name])).id as string;
@@ -215,4 +233,11 @@ describe('services', () => {
   it('run the same on LXC', async () => {
     await servicesScenario('lxc', 'base');
   }, 600_000);
+
+  it('run the same on QEMU', async () => {
+    // The Debian build the QEMU lifecycle test uses (its rootfs is cached), under a name of this test's.
+    const build = await server.cli(['image', 'build', VM_IMAGE, '--from', 'debian:bookworm', '--packages', 'linux-image-cloud-amd64,openssh-server'], { timeoutMs: 900_000 });
+    expect(build.code, build.stderr).toBe(0);
+    await servicesScenario('qemu', VM_IMAGE, PERL);
+  }, 1_200_000);
 });
