@@ -230,6 +230,35 @@ describe('services', () => {
     await servicesScenario('docker', 'base');
   }, 300_000);
 
+  it('keep running through a restart of the server and its agent, which watches them again', async () => {
+    const name = uniqueName('svc-adopt');
+    const file = join(dir, 'adopt.yaml');
+    await writeFile(file, 'services:\n  ticker:\n    command: while true; do echo tick; sleep 1; done\n    restart: always\n');
+    const created = await server.cli(['ws', 'create', name, '--spec', file]);
+    expect(created.code, created.stderr).toBe(0);
+    try {
+      const ticker = () => server.json<{ observedAt: string | null; services: Svc[] }>(['svc', 'ls', name]);
+      const before = await waitFor('ticker running', async () => ((await ticker()).services[0]?.state === 'running' ? (await ticker()).services[0] : null), 30_000, 200);
+      await server.proc!.stop();
+      await server.launch();
+      await server.waitNodeOnline();
+      // The same process, never restarted, reported again by the new agent's watch.
+      const after = await waitFor('the state reported again', async () => {
+        const r = await ticker();
+        return r.observedAt !== null ? r.services[0] : null;
+      }, 30_000, 200);
+      expect(after).toMatchObject({ state: 'running', pid: before.pid, restarts: 0 });
+      // And the watch follows changes again.
+      expect((await server.cli(['svc', 'restart', name, 'ticker'])).code).toBe(0);
+      await waitFor('the restart seen', async () => {
+        const t = (await ticker()).services[0];
+        return t.pid !== before.pid && t.state === 'running';
+      }, 30_000, 200);
+    } finally {
+      await server.cli(['ws', 'rm', name]);
+    }
+  }, 300_000);
+
   it('run the same on LXC', async () => {
     await servicesScenario('lxc', 'base');
   }, 600_000);
