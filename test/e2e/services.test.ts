@@ -6,13 +6,14 @@
  * service's name until `svc stop`, `svc logs`. Also: a failing post_create leaves no container
  * and no row, and a bad spec is refused with file:line:column before anything is made.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../src/images/index.js';
 import { vmImageFile } from '../../src/images/qemu-disk.js';
-import { docker, dockerLeftovers, lxcContainersOf, TestServer, uniqueName, waitFor } from './harness.js';
+import { BIN, docker, dockerLeftovers, getJson, lxcContainersOf, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let dir: string;
@@ -197,7 +198,13 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
     const tail = await server.cli(['svc', 'logs', name, 'seed', '--tail', '1']);
     expect(tail.stdout.trim().split('\n')).toHaveLength(1);
 
-    // A killed db (restart: always) comes back and turns healthy again.
+    // A killed db (restart: always) comes back and turns healthy again; `svc logs -f` follows it.
+    // --tail 0: only what comes after the stream connected (db's restart prints "db up" 3 s after the kill).
+    const follow = spawn(BIN, ['svc', 'logs', name, 'db', '-f', '--tail', '0'], { env: { ...process.env, ...server.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    let followErr = '';
+    follow.stdout.on('data', (d) => (followed += d));
+    follow.stderr.on('data', (d) => (followErr += d));
     const pid = settled.get('db')!.pid!;
     expect((await server.cli(['ws', 'exec', name, '--', 'kill', '-9', String(pid)])).code).toBe(0);
     const back = await waitFor('db restarted and healthy', async () => {
@@ -205,6 +212,9 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
       return db.restarts >= 1 && db.state === 'healthy' && db.pid !== pid ? db : null;
     }, 60_000, 300);
     expect(back.restarts).toBeGreaterThanOrEqual(1);
+    await waitFor(`the restart in the followed logs (so far: ${JSON.stringify(followed)} ${followErr})`, async () => followed.includes('db up') || followErr, 15_000, 100).finally(() => follow.kill('SIGINT'));
+    expect(followErr).toBe('');
+    expect(followed).toContain('db up');
 
     // svc stop: the port goes away; svc start brings it back.
     const stop = await server.cli(['svc', 'stop', name, 'web']);
@@ -265,8 +275,13 @@ describe('services', () => {
 
   it('run the same on QEMU', async () => {
     // The Debian build the QEMU lifecycle test uses (its rootfs is cached), under a name of this test's.
-    const build = await server.cli(['image', 'build', VM_IMAGE, '--from', 'debian:bookworm', '--packages', 'linux-image-cloud-amd64,openssh-server'], { timeoutMs: 900_000 });
-    expect(build.code, build.stderr).toBe(0);
+    // Started with --no-wait and polled: the build's event stream is not what this test is about.
+    const started = await server.json<any>(['image', 'build', VM_IMAGE, '--from', 'debian:bookworm', '--packages', 'linux-image-cloud-amd64,openssh-server', '--no-wait']);
+    const op = await waitFor('the VM image build', async () => {
+      const r = await getJson(`${server.url}/api/v1/operations/${started.operation.id}`, undefined, { authorization: `Bearer ${server.token}` });
+      return r.body.status !== 'running' ? r.body : null;
+    }, 900_000, 2000);
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
     await servicesScenario('qemu', VM_IMAGE, PERL);
   }, 1_200_000);
 });
