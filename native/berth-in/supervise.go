@@ -100,8 +100,13 @@ func startDaemon(root string, p supervisor.Paths) error {
 		select {
 		case <-exited:
 			// It may have lost the lock to a supervisor started at the same moment.
-			if ping(p) || waitPing(p, 2*time.Second) {
+			if ping(p) {
 				return nil
+			}
+			if lock, err := supervisor.Lock(p); err != nil && waitPing(p, 2*time.Second) {
+				return nil
+			} else if err == nil {
+				lock.Close()
 			}
 			return failed("the supervisor exited at once: %s", lastLine(p.Own))
 		case <-time.After(20 * time.Millisecond):
@@ -132,5 +137,9 @@ func lastLine(path string) string {
 		return "no log"
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	// Stored as `TIME stream text`: the text is what explains.
+	if f := strings.SplitN(lines[len(lines)-1], " ", 3); len(f) == 3 {
+		return f[2]
+	}
 	return lines[len(lines)-1]
 }

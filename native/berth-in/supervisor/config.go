@@ -75,7 +75,8 @@ var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &Config{Version: 1, hash: "none"}, nil
+		sum := sha256.Sum256(nil)
+		return &Config{Version: 1, hash: hex.EncodeToString(sum[:])[:12]}, nil
 	}
 	if err != nil {
 		return nil, err

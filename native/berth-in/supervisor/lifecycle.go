@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -32,8 +33,9 @@ func (sup *Supervisor) start(s *svc) {
 	s.startedAt = time.Now()
 	rs, err := sup.runSpecFor(s.def)
 	var cmd = rs.command(s.def.Argv)
+	var logged <-chan struct{}
 	if err == nil {
-		err = sup.startWithLogs(cmd, s.log)
+		logged, err = sup.startWithLogs(cmd, s.log)
 	}
 	if err != nil {
 		msg := fmt.Sprintf("could not start: %v", err)
@@ -59,6 +61,12 @@ func (sup *Supervisor) start(s *svc) {
 		code := exitStatus(cmd.ProcessState, err)
 		// Whatever the service left in its group goes with it (as a container's would).
 		signalGroup(p.pid, syscall.SIGKILL)
+		// Its last lines are in the log before the exit is reported (bounded: something that
+		// left the group may hold the pipe open).
+		select {
+		case <-logged:
+		case <-time.After(2 * time.Second):
+		}
 		sup.post(func() {
 			if s.gen == gen && s.proc == p {
 				sup.exited(s, code, "")
@@ -190,16 +198,17 @@ func (sup *Supervisor) forget(s *svc) {
 // startWithLogs starts cmd with its stdout and stderr on our own pipes, pumped into the log
 // until every writer (the service and anything it started) has closed them. exec's
 // StdoutPipe would be closed by Wait and could drop the last lines.
-func (sup *Supervisor) startWithLogs(cmd *exec.Cmd, log *LogWriter) error {
+// The returned channel closes when both pipes have ended.
+func (sup *Supervisor) startWithLogs(cmd *exec.Cmd, log *LogWriter) (<-chan struct{}, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return err
+		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	err = cmd.Start()
@@ -208,9 +217,11 @@ func (sup *Supervisor) startWithLogs(cmd *exec.Cmd, log *LogWriter) error {
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return err
+		return nil, err
 	}
+	var wg sync.WaitGroup
 	pump := func(r *os.File, stream string) {
+		defer wg.Done()
 		defer r.Close()
 		if log == nil {
 			io.Copy(io.Discard, r)
@@ -218,7 +229,10 @@ func (sup *Supervisor) startWithLogs(cmd *exec.Cmd, log *LogWriter) error {
 		}
 		log.Pump(r, stream)
 	}
+	wg.Add(2)
 	go pump(outR, "stdout")
 	go pump(errR, "stderr")
-	return nil
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done, nil
 }
