@@ -115,6 +115,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     onWelcome: () => {
       metrics?.welcomed();
       ports.resendAll();
+      runtime.resendServices();
     },
     onRequest: timed(metrics, async (method, params) => {
       if (method !== 'credential.rotate') return runtime.handle(method, params);

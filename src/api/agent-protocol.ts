@@ -12,6 +12,9 @@ import { imageRefSchema } from './image-ref.js';
 import { imageSchema, imageSourceSchema, MAX_CPUS, MAX_PACKAGES, nodeResourcesSchema, packageNameSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
 import { envSchema, nameSchema, workspaceIdSchema } from './values.js';
 import { nodeCredentialSecretSchema } from './node-trust.js';
+// Workspace specs: hooks and services run by the agent after a create or start.
+import { projectSpecSchema } from './project-spec.js';
+import { supervisorStateSchema } from './services.js';
 
 /**
  * 3: `op.cancel`, so the server can stop a create or an image build on the node.
@@ -76,18 +79,23 @@ export type OrphanReport = z.infer<typeof orphanReportSchema>;
 export const MAX_ORPHANS_IN_REPORT = 1000;
 
 const opParams = { opId: z.string() };
+/**
+ * The project spec a workspace was created from, for its hooks and services (absent from a
+ * server from before specs, which the agent treats as none). Checked again on the agent.
+ */
+const projectParam = { project: projectSpecSchema.nullable().optional() };
 const statusResult = z.object({ status: workspaceStatusSchema });
 
 /** Requests the server sends to an agent: method → params and result schemas. */
 export const agentMethods = {
-  'workspace.create': { params: z.object({ ...opParams, spec: workspaceSpecSchema }), result: statusResult },
-  'workspace.start': { params: z.object({ ...opParams, workspaceId: z.string() }), result: statusResult },
+  'workspace.create': { params: z.object({ ...opParams, spec: workspaceSpecSchema, ...projectParam }), result: statusResult },
+  'workspace.start': { params: z.object({ ...opParams, workspaceId: z.string(), ...projectParam }), result: statusResult },
   'workspace.stop': {
     params: z.object({ ...opParams, workspaceId: z.string(), timeoutSeconds: z.number().int().min(0), force: z.boolean() }),
     result: statusResult,
   },
   'workspace.restart': {
-    params: z.object({ ...opParams, workspaceId: z.string(), timeoutSeconds: z.number().int().min(0) }),
+    params: z.object({ ...opParams, workspaceId: z.string(), timeoutSeconds: z.number().int().min(0), ...projectParam }),
     result: statusResult,
   },
   'workspace.delete': { params: z.object({ ...opParams, workspaceId: z.string() }), result: z.object({}) },
@@ -156,6 +164,12 @@ export const agentEvents = {
     /** The node no longer holds the workspace: forget its list. */
     gone: z.boolean().optional(),
   }),
+  /**
+   * agent → server: the state of a workspace's services as its supervisor last printed it
+   * (sent whole; again after each hello). `state` null with `gone` when the node no longer
+   * watches it (workspace stopped, deleted, or without services).
+   */
+  'services.changed': z.object({ workspaceId: z.string(), state: supervisorStateSchema.nullable(), gone: z.boolean().optional() }),
 } as const;
 export type AgentEvent = keyof typeof agentEvents;
 export type AgentEventPayload<E extends AgentEvent> = z.infer<(typeof agentEvents)[E]>;

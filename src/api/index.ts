@@ -22,6 +22,7 @@ export * from './project-spec.js';
 export * from './spec-resolve.js';
 export * from './ports.js';
 export * from './lists.js';
+export * from './services.js';
 export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';

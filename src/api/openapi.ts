@@ -10,6 +10,7 @@ import { apiErrorSchema, ERROR_CODES } from './errors.js';
 import { execClientFrameSchema, execServerFrameSchema } from './exec.js';
 import { portClientFrameSchema, portServerFrameSchema } from './ports.js';
 import { operationEventSchema } from './resources.js';
+import { serviceLogsFrameSchema, serviceLogsQuerySchema } from './services.js';
 import { API_PREFIX, routes, streams, successStatus, textRoutes, type RouteName } from './routes.js';
 import { BERTH_VERSION } from './version.js';
 
@@ -113,6 +114,14 @@ function streamOperations(): Record<string, Operation> {
       ...security('user'),
       parameters: pathParameters(['id']),
       responses: errorResponses('user', { '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(operationEventSchema, 'output') } } } }),
+    },
+    [streams.workspaceServiceLogs]: {
+      operationId: 'workspaceServiceLogs',
+      tags: ['workspaces'],
+      description: 'A service\'s output as its supervisor kept it, as newline-delimited JSON frames; with `follow`, until the caller hangs up.',
+      ...security('user'),
+      parameters: [...pathParameters(['name', 'service']), ...queryParameters(serviceLogsQuerySchema)],
+      responses: errorResponses('user', { '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(serviceLogsFrameSchema, 'output') } } } }),
     },
     [streams.workspaceExec]: webSocketOperation('workspaceExec', streams.workspaceExec, { client: execClientFrameSchema, server: execServerFrameSchema }, 'A command in the workspace: stdin, stdout and stderr as binary frames, control as JSON text frames.', 'user'),
     [streams.workspacePortConnect]: webSocketOperation('workspacePortConnect', streams.workspacePortConnect, { client: portClientFrameSchema, server: portServerFrameSchema }, 'One TCP connection to a port in the workspace: its bytes as binary frames, control as JSON text frames.', 'user'),

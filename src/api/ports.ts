@@ -24,6 +24,9 @@ export type ListeningPort = z.infer<typeof listeningPortSchema>;
 export const workspacePortSchema = listeningPortSchema.extend({
   /** True when it listens only on loopback: reachable through berth, not on the workspace's address. */
   loopbackOnly: z.boolean(),
+  /** Workspace services: the service that owns it (declares it in the spec, or its process group holds the listener), and its label from the spec. */
+  service: z.string().nullable().optional(),
+  label: z.string().nullable().optional(),
 });
 export type WorkspacePort = z.infer<typeof workspacePortSchema>;
 

@@ -14,7 +14,6 @@ import {
   nodesJoinPostSchema,
   operationSchema,
   workspaceSchema,
-  workspacesPostSchema,
   workspaceStopPostSchema,
 } from './resources.js';
 import {
@@ -41,6 +40,8 @@ import { workspaceDeleteSchema } from './resources.js';
 import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
 import { nodesSshPostSchema } from './ssh-nodes.js';
 import { workspacePortsSchema } from './ports.js';
+// Workspace specs and services.
+import { serviceActionResultSchema, workspaceCreateSchema, workspaceDetailSchema, workspaceServicesSchema } from './services.js';
 // Paged lists.
 import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
 // HTTP previews.
@@ -96,15 +97,22 @@ export const routes = {
     path: '/workspaces',
     status: 202,
     auth: 'user',
-    body: workspacesPostSchema,
+    // Workspace specs: the plain create's fields plus an optional project spec.
+    body: workspaceCreateSchema,
     response: z.object({ workspace: workspaceSchema, operation: operationSchema }),
   },
-  workspaceGet: { method: 'GET', path: '/workspaces/:name', auth: 'user', body: null, response: workspaceSchema },
+  workspaceGet: { method: 'GET', path: '/workspaces/:name', auth: 'user', body: null, response: workspaceDetailSchema },
   workspacePortsGet: { method: 'GET', path: '/workspaces/:name/ports', auth: 'user', body: null, response: workspacePortsSchema },
   workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', status: 202, auth: 'user', body: null, response: operationResult },
   workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', status: 202, auth: 'user', body: workspaceStopPostSchema, response: operationResult },
   workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', status: 202, auth: 'user', body: workspaceStopPostSchema, response: operationResult },
   workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', status: 202, auth: 'user', body: workspaceDeleteSchema, response: operationResult },
+
+  // Workspace services (owner only, like every workspace route).
+  workspaceServicesGet: { method: 'GET', path: '/workspaces/:name/services', auth: 'user', body: null, response: workspaceServicesSchema },
+  workspaceServiceStartPost: { method: 'POST', path: '/workspaces/:name/services/:service/start', auth: 'user', body: null, response: serviceActionResultSchema },
+  workspaceServiceStopPost: { method: 'POST', path: '/workspaces/:name/services/:service/stop', auth: 'user', body: null, response: serviceActionResultSchema },
+  workspaceServiceRestartPost: { method: 'POST', path: '/workspaces/:name/services/:service/restart', auth: 'user', body: null, response: serviceActionResultSchema },
 
   operationGet: { method: 'GET', path: '/operations/:id', auth: 'user', body: null, response: operationSchema },
   operationCancelPost: { method: 'POST', path: '/operations/:id/cancel', status: 202, auth: 'user', body: null, response: operationResult },
@@ -162,6 +170,8 @@ export const streams = {
   agentConnect: '/agent/connect',
   /** WebSocket carrying one TCP connection to a port on the workspace's loopback (frames in ports.ts). */
   workspacePortConnect: '/workspaces/:name/ports/:port/connect',
+  /** Newline-delimited ServiceLogsFrame JSON: a service's output (query in services.ts). */
+  workspaceServiceLogs: '/workspaces/:name/services/:service/logs',
 } as const;
 
 // Metrics: routes whose answer is text, not JSON.

@@ -81,6 +81,19 @@ const TOP: Array<Entry | Group> = [
       { names: ['exec'], load: async () => (await import('./commands/ws-exec.js')).registerWsExec },
     ],
   },
+  // Workspace services (declared in the spec).
+  {
+    name: 'svc',
+    alias: 'service',
+    description: "see and steer a workspace's services",
+    commands: [
+      { names: ['ls', 'list'], load: async () => (await import('./commands/svc-ls.js')).registerSvcLs },
+      { names: ['logs'], load: async () => (await import('./commands/svc-logs.js')).registerSvcLogs },
+      { names: ['start'], load: async () => (await import('./commands/svc-start.js')).registerSvcStart },
+      { names: ['stop'], load: async () => (await import('./commands/svc-stop.js')).registerSvcStop },
+      { names: ['restart'], load: async () => (await import('./commands/svc-restart.js')).registerSvcRestart },
+    ],
+  },
   // Project spec files (berth.yaml, devcontainer.json).
   {
     name: 'spec',

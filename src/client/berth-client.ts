@@ -17,10 +17,13 @@ import {
   type OperationEvent,
   type Workspace,
   type WorkspaceCreateEvent,
-  type WorkspacesPost,
+  type WorkspaceCreateBody,
   workspaceCreateEventSchema,
   type RouteName,
   type RouteResponse,
+  serviceLogsFrameSchema,
+  type ServiceLogsFrame,
+  type ServiceLogsQuery,
 } from '../api/index.js';
 import type { ExecIO } from './exec-session.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
@@ -122,7 +125,7 @@ export class BerthClient {
    * stream break after that, the operation is followed and the workspace read the usual way.
    */
   async createWorkspace(
-    body: WorkspacesPost,
+    body: WorkspaceCreateBody,
     onEvent: (e: OperationEvent) => void = () => {},
     onAccepted: (accepted: { workspace: Workspace; operation: Operation }) => void = () => {},
   ): Promise<{ operation: Operation; workspace: Workspace | null }> {
@@ -181,6 +184,24 @@ export class BerthClient {
     const url = toWebSocketUrl(`${this.server}${API_PREFIX}${path}`);
     const { openPortStream } = await import('./port-stream.js');
     return openPortStream({ url, server: this.server, token: this.#token, ca: this.ca?.pem, onCertError: (err) => this.#certFailure(err) });
+  }
+
+  /**
+   * Workspace services: streams a service's logs (`berth svc logs`), handing each chunk of
+   * output to `onData`, until the server ends the stream (with `follow`, until the caller
+   * stops reading). Throws the error the server sent.
+   */
+  async serviceLogs(name: string, service: string, query: ServiceLogsQuery, onData: (text: string) => void): Promise<void> {
+    const q = Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined);
+    const path = fillPath(streams.workspaceServiceLogs, { name, service }) + (q.length ? '?' + new URLSearchParams(q.map(([k, v]): [string, string] => [k, String(v)])).toString() : '');
+    const response = await this.#fetch(path, { method: 'GET', accept: 'application/x-ndjson' });
+    if (!response.ok) throw errorFromResponse(response.status, await response.text(), `GET ${API_PREFIX}${path}`);
+    const ended = await this.#readLines(response, serviceLogsFrameSchema, (f: ServiceLogsFrame) => {
+      if (f.type === 'data') return void onData(f.data);
+      if (f.type === 'error') throw BerthError.fromApi(f.error);
+      return true;
+    });
+    if (!ended) throw new BerthError('UNAVAILABLE', `The log stream of ${service} in ${name} was cut off; run the command again.`);
   }
 
   /** Reads one pass of the event stream; returns the final operation, or undefined when the stream ended early. */

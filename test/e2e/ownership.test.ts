@@ -174,6 +174,11 @@ function cases(): Record<RouteName, Case[]> {
     workspaceStopPost: onWorkspaces((name) => ({ params: { name }, body: {}, expect: [404] })),
     workspaceRestartPost: onWorkspaces((name) => ({ params: { name }, body: {}, expect: [404] })),
     workspaceDelete: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
+    // Workspace services: owner only, like every workspace route.
+    workspaceServicesGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
+    workspaceServiceStartPost: onWorkspaces((name) => ({ params: { name, service: 'db' }, expect: [404] })),
+    workspaceServiceStopPost: onWorkspaces((name) => ({ params: { name, service: 'db' }, expect: [404] })),
+    workspaceServiceRestartPost: onWorkspaces((name) => ({ params: { name, service: 'db' }, expect: [404] })),
     operationGet: onOps((id) => ({ params: { id }, expect: [404] })),
     operationCancelPost: onOps((id) => ({ params: { id }, expect: [404] })),
     imagesList: [{ expect: [200] }],
@@ -241,7 +246,7 @@ describe('ownership', () => {
   });
 
   it('answers bob on every streaming route without anything of alice or the admin', async () => {
-    const covered = { operationEvents: true, workspaceExec: true, agentConnect: true, workspacePortConnect: true } satisfies Record<keyof typeof streams, true>;
+    const covered = { operationEvents: true, workspaceExec: true, agentConnect: true, workspacePortConnect: true, workspaceServiceLogs: true } satisfies Record<keyof typeof streams, true>;
     expect(Object.keys(covered).sort()).toEqual(Object.keys(streams).sort());
 
     // Operation events: NOT_FOUND before any event is streamed.
@@ -271,6 +276,13 @@ describe('ownership', () => {
       });
       expect(frames.map((f) => f.type)).toEqual(['error']);
       expect(frames[0].error.code).toBe('NOT_FOUND');
+    }
+
+    // Service logs: NOT_FOUND before anything streams.
+    for (const name of [theirs.aliceWs, theirs.adminWs]) {
+      const r = await api(bob.token, 'GET', fillPath(streams.workspaceServiceLogs, { name, service: 'db' }) + '?follow=true');
+      expect(r.status, r.text).toBe(404);
+      expect(r.json.code).toBe('NOT_FOUND');
     }
 
     // The agent socket takes node credentials only.

@@ -179,7 +179,7 @@ const agentFrame: fc.Arbitrary<Frame> = fc.oneof(
     weight: 3,
     arbitrary: fc
       .record({
-        name: hostileString(['op.progress', 'op.log', 'exec.exit', 'exec.pause', 'exec.resume', 'exec.close', 'ports.changed', '__proto__', 'constructor', 'toString', 'hasOwnProperty']),
+        name: hostileString(['op.progress', 'op.log', 'exec.exit', 'exec.pause', 'exec.resume', 'exec.close', 'ports.changed', 'services.changed', '__proto__', 'constructor', 'toString', 'hasOwnProperty']),
         payload: fc.oneof(
           hostileJson,
           fc.record({ opId: hostileString(), sessionId: hostileString(), stage: hostileString(), fraction: hostileNumber, line: hostileString(), exitCode: hostileNumber, stream: fc.constantFrom('input', 'output') }, { requiredKeys: [] }),

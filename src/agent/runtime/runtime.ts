@@ -27,6 +27,8 @@ import { streamSession } from './stream-session.js';
 import { ExecSessions } from './exec-sessions.js';
 import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
+// Workspace specs: hooks and services after a start (spec/).
+import { SpecRunner } from './spec/spec-runner.js';
 import { BerthInInstaller } from './berth-in/install.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
@@ -89,6 +91,8 @@ export class AgentRuntime {
   /** The last list of labelled objects (see orphans). */
   private lastScan: { at: number; found: WorkspaceHandle[] } | null = null;
   private readonly emit: Emit;
+  /** Workspace specs: post_create/post_start hooks and the services' supervisor and watch. */
+  private readonly spec: SpecRunner;
   /** Puts berth-in into each workspace after it starts (see berth-in/install.ts). */
   private readonly berthIn: BerthInInstaller;
 
@@ -101,6 +105,7 @@ export class AgentRuntime {
     this.emit = link.emit;
     this.exec = new ExecSessions(link, log);
     this.berthIn = new BerthInInstaller(log);
+    this.spec = new SpecRunner(this.emit, log, (provider, handle) => this.berthIn.ensure(provider, handle));
   }
 
   /** Makes sure a workspace this node holds has this agent's berth-in; a BerthError when it cannot be installed. */
@@ -121,6 +126,8 @@ export class AgentRuntime {
       if (!p) continue;
       const status = await p.recover(h).catch(() => 'unknown' as const);
       this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
+      // Workspace specs: the supervisor outlived the agent; watch it again.
+      if (status === 'running') this.spec.adopt(p, h);
       // An adopted workspace may hold an older berth-in; updating it must not hold up the agent's start.
       if (status === 'running') void this.berthIn.ensureLogged(p, h, undefined);
     }
@@ -190,12 +197,14 @@ export class AgentRuntime {
         const op = this.op(p.opId);
         await provider.start(handle, op);
         await this.berthIn.ensureLogged(provider, handle, undefined, op);
+        await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.stop': {
         const p = params as AgentParams<'workspace.stop'>;
         const { provider, handle } = this.lookup(p.workspaceId);
         this.exec.closeWorkspace(p.workspaceId);
+        this.spec.stopped(p.workspaceId);
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: p.force }, this.op(p.opId));
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
@@ -204,11 +213,13 @@ export class AgentRuntime {
         const { provider, handle } = this.lookup(p.workspaceId);
         const op = this.op(p.opId);
         this.exec.closeWorkspace(p.workspaceId);
+        this.spec.stopped(p.workspaceId);
         op.progress('stopping', 0.05);
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, subRange(op, 0.05, 0.5));
         op.progress('starting', 0.5);
         await provider.start(handle, subRange(op, 0.5, 1));
         await this.berthIn.ensureLogged(provider, handle, undefined, op);
+        await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.delete': {
@@ -221,6 +232,7 @@ export class AgentRuntime {
           await inFlight.done;
         }
         const handle = this.handles.get(p.workspaceId);
+        this.spec.stopped(p.workspaceId);
         if (handle) {
           this.exec.closeWorkspace(p.workspaceId);
           await this.providerFor(handle.kind).destroy(handle, this.op(p.opId));
@@ -298,6 +310,12 @@ export class AgentRuntime {
   /** Ends every exec session (agent shutdown). */
   closeAll(): void {
     this.exec.closeAll();
+    this.spec.watcher.closeAll();
+  }
+
+  /** Workspace specs: sends every services state again (after each hello). */
+  resendServices(): void {
+    this.spec.watcher.resendAll();
   }
 
   private async create(p: AgentParams<'workspace.create'>, op: OpContext): Promise<{ status: WorkspaceStatus }> {
@@ -327,10 +345,13 @@ export class AgentRuntime {
       await provider.start(handle, subRange(op, 0.7, 0.99));
       await this.berthIn.ensureLogged(provider, handle, p.spec.name, op, true);
       op.signal.throwIfAborted();
+      // Workspace specs: a failing post_create (or services set-up) fails the create, undone below.
+      await this.spec.afterStart(provider, handle, p.project, op, true);
       op.progress('running', 1);
       return { status: toWorkspaceStatus(await provider.inspect(handle)) };
     } catch (err) {
       this.handles.delete(handle.workspaceId);
+      this.spec.stopped(handle.workspaceId);
       if (op.signal.aborted) op.log('cancelled: removing what was made');
       await provider.destroy(handle, uncancellable(op)).catch((e) => this.log.error({ err: e }, 'could not clean up a failed create'));
       await this.state.removeHandle(handle.workspaceId);

@@ -19,8 +19,9 @@ export function registerPorts(program: Command, ctx: CliContext): void {
       ctx.io.stdout.write(`Nothing listens in ${name}.\n`);
       return;
     }
-    const rows = r.ports.map((p) => [String(p.port), p.protocol, p.addresses.join(', '), p.process ? `${p.process.name} (${p.process.pid})` : '-']);
-    ctx.io.stdout.write(renderTable(['PORT', 'PROTO', 'LISTENING ON', 'PROCESS'], rows));
+    // Workspace services: the owning service and the spec's label.
+    const rows = r.ports.map((p) => [String(p.port), p.protocol, p.addresses.join(', '), p.process ? `${p.process.name} (${p.process.pid})` : '-', p.service ?? '-', p.label ?? '']);
+    ctx.io.stdout.write(renderTable(['PORT', 'PROTO', 'LISTENING ON', 'PROCESS', 'SERVICE', 'LABEL'], rows));
     const tcp = r.ports.find((p) => p.protocol === 'tcp');
     if (tcp) ctx.io.stdout.write(`\nReach one from here: ssh -L ${tcp.port}:localhost:${tcp.port} ${name}.berth (after \`berth config-ssh\`)\n`);
   });

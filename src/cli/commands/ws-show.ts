@@ -5,6 +5,7 @@ import type { CliContext } from '../context.js';
 import { formatAge, formatOptionalNumber, formatOptionalSize } from '../output/format.js';
 import { writeJson } from '../output/json.js';
 import { renderFields } from '../output/table.js';
+import { specFields } from '../workspace-spec/spec-fields.js';
 
 /** Registers `berth ws show`. */
 export function registerWsShow(ws: Command, ctx: CliContext): void {
@@ -27,6 +28,8 @@ export function registerWsShow(ws: Command, ctx: CliContext): void {
         ['Updated', `${w.updatedAt} (${formatAge(w.updatedAt, now)} ago)`],
       ];
       if (w.error) fields.push(['Error', `${w.error.code}: ${w.error.message}`]);
+      // Workspace specs: what the workspace was created from.
+      if (w.spec) fields.push(...specFields(w.spec));
       ctx.io.stdout.write(renderFields(fields));
     },
   );

@@ -27,6 +27,7 @@ import type { HubMetrics } from '../metrics/server-metrics.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import { PortsRegistry } from './ports.js';
+import { ServicesRegistry } from './services.js';
 import { ReportGate, type ReportDelta } from './report-gate.js';
 import { ReportRecorder } from './report-recorder.js';
 
@@ -72,6 +73,8 @@ export class AgentHub {
   private readonly connections = new Map<string, Connection>();
   /** What each workspace listens on, as its node last said (ports.ts). */
   readonly ports = new PortsRegistry();
+  /** Workspace services: each supervisor's state, as its node last said (services.ts). */
+  readonly services = new ServicesRegistry();
   private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
@@ -191,6 +194,7 @@ export class AgentHub {
       if (conn && this.connections.get(node.id) === conn) {
         this.connections.delete(node.id);
         this.ports.forgetNode(node.id);
+        this.services.forgetNode(node.id);
         this.reports.forget(node.id);
         log.info('agent disconnected');
       }
@@ -347,6 +351,13 @@ export class AgentHub {
         const p = payload as AgentEventPayload<'ports.changed'>;
         if (p.gone) this.ports.forget(nodeId, p.workspaceId);
         else this.ports.set(nodeId, p.workspaceId, p.ports);
+        return;
+      }
+      // Workspace services.
+      case 'services.changed': {
+        const p = payload as AgentEventPayload<'services.changed'>;
+        if (p.state) this.services.set(nodeId, p.workspaceId, p.state);
+        else this.services.forget(nodeId, p.workspaceId);
         return;
       }
       case 'exec.pause':

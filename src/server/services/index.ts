@@ -15,6 +15,7 @@ import { NodeCredentials } from './node-credentials.js';
 import { NodesService } from './nodes.js';
 import { UsersService } from './users.js';
 import { WorkspacesService } from './workspaces.js';
+import { WorkspaceServicesService } from './spec/workspace-services.js';
 
 /** Everything the routes call. */
 export interface Services {
@@ -37,6 +38,8 @@ export interface Services {
   sshNodes: SshNodesService;
   /** Removes workspaces on nodes that berth does not know, after a grace (crash safety). */
   reaper: Reaper;
+  /** Workspace specs and services: detail with spec, svc ls/logs/start/stop/restart, ports with services. */
+  services: WorkspaceServicesService;
 }
 
 /** Service settings from the server's flags and environment. */
@@ -80,5 +83,6 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     drain: new DrainService(store, ops, nodes, workspaces),
     sshNodes,
     reaper,
+    services: new WorkspaceServicesService(store, hub, workspaces),
   };
 }

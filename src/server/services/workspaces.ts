@@ -17,13 +17,13 @@ import {
   type PlacementStrategy,
   type User,
   type Workspace,
-  type WorkspacesPost,
   type WorkspacesQuery,
   type WorkspaceStatus,
   type SshGateway,
   type WorkspacePorts,
   isLoopbackAddress,
-  workspacesPostSchema,
+  workspaceCreateSchema,
+  type WorkspaceCreateBody,
 } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -36,6 +36,8 @@ import { reapTombstones } from './tombstones.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
 import type { NodesService } from './nodes.js';
+// Workspace specs: defaults from the spec, the stored spec for hooks and services.
+import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
 
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
@@ -134,10 +136,11 @@ export class WorkspacesService {
    * The image is looked up on the chosen node first: an image the node does not have is
    * NOT_FOUND here, before any row, operation or engine object exists.
    */
-  async create(user: User, input: WorkspacesPost): Promise<{ workspace: Workspace; operation: Operation }> {
-    const parsed = workspacesPostSchema.safeParse(input);
+  async create(user: User, input: WorkspaceCreateBody): Promise<{ workspace: Workspace; operation: Operation }> {
+    // The spec is checked again here with the CLI's schema: a client is never trusted.
+    const parsed = workspaceCreateSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
-    const body = parsed.data;
+    const body = withSpecDefaults(parsed.data);
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
     const memoryBytes = body.memory ? parseSize(body.memory)! : null;
@@ -152,8 +155,8 @@ export class WorkspacesService {
       op.progress('scheduled', null);
       op.log(`placed on node ${node.name}`);
       try {
-        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: {} };
-        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec }, op.signal);
+        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: body.spec?.env ?? {} };
+        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec, project: body.spec ?? null }, op.signal);
         // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
         op.signal.throwIfAborted();
         await this.setStatus(row.id, status, null);
@@ -177,7 +180,7 @@ export class WorkspacesService {
   }
 
   /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
-  private async placeAndRecord(user: User, body: ReturnType<typeof workspacesPostSchema.parse>, memoryBytes: number | null) {
+  private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null) {
     const node = await chooseNode(this.nodes, this.hub, {
       provider: body.provider,
       image: body.image ?? DEFAULT_IMAGE,
@@ -201,6 +204,7 @@ export class WorkspacesService {
       error_json: null,
       created_at: now,
       updated_at: now,
+      spec_json: body.spec ? JSON.stringify(body.spec) : null,
     };
     try {
       await this.store.db.insertInto('workspaces').values(row).execute();
@@ -280,12 +284,14 @@ export class WorkspacesService {
           await this.store.db.deleteFrom('workspaces').where('id', '=', ws.id).execute();
           return;
         }
+        // Workspace specs: a start runs the post_start hooks and the services again on the node.
+        const project = what === 'stop' ? null : await storedSpec(this.store, ws.id);
         const result =
           what === 'start'
-            ? await this.hub.request(ws.nodeId, 'workspace.start', { opId: op.id, workspaceId: ws.id })
+            ? await this.hub.request(ws.nodeId, 'workspace.start', { opId: op.id, workspaceId: ws.id, project })
             : what === 'stop'
               ? await this.hub.request(ws.nodeId, 'workspace.stop', { opId: op.id, workspaceId: ws.id, timeoutSeconds, force: opts.force ?? false })
-              : await this.hub.request(ws.nodeId, 'workspace.restart', { opId: op.id, workspaceId: ws.id, timeoutSeconds });
+              : await this.hub.request(ws.nodeId, 'workspace.restart', { opId: op.id, workspaceId: ws.id, timeoutSeconds, project });
         await this.setStatus(ws.id, result.status, null);
       } catch (err) {
         if (what === 'delete') {

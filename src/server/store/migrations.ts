@@ -181,6 +181,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('nodes_status_name').on('nodes').columns(['status', 'name']).execute();
     },
   },
+  // Workspace specs: the project spec (berth.yaml / devcontainer.json) a workspace was created
+  // from, as JSON text; null for a workspace created without one.
+  '0007_workspace_spec': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('workspaces').addColumn('spec_json', 'text').execute();
+    },
+  },
   // Web UI: one-time sign-in links and browser sessions, both stored only as sha256 hashes.
   '0008_web_sessions': {
     async up(db: Kysely<unknown>) {

@@ -115,6 +115,8 @@ export interface WorkspacesTable {
   error_json: string | null;
   created_at: string;
   updated_at: string;
+  /** Workspace specs: the validated project spec as JSON (0007); null without one. Optional so rows built before it still type. */
+  spec_json?: string | null;
 }
 
 export interface OperationsTable {

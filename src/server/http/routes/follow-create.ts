@@ -3,11 +3,11 @@
  * follow on the same response, and the last line carries the final operation and workspace.
  * A CLI that waits for its workspace to run needs one request instead of three.
  */
-import type { User, WorkspaceCreateEvent, WorkspacesPost } from '../../../api/index.js';
+import type { User, WorkspaceCreateBody, WorkspaceCreateEvent } from '../../../api/index.js';
 import type { Services } from '../../services/index.js';
 
 /** Creates the workspace and writes its create events until the operation is done or the caller leaves. */
-export async function followCreate(s: Services, user: User, body: WorkspacesPost, write: (e: WorkspaceCreateEvent) => void, closed: Promise<void>): Promise<void> {
+export async function followCreate(s: Services, user: User, body: WorkspaceCreateBody, write: (e: WorkspaceCreateEvent) => void, closed: Promise<void>): Promise<void> {
   const accepted = await s.workspaces.create(user, body);
   write({ type: 'accepted', ...accepted });
   let stop: (() => void) | undefined;

@@ -12,6 +12,7 @@ import { authenticate, bearerToken } from '../app.js';
 import { handlePortConnect } from './port-route.js';
 // Web UI: terminals that outlive their socket.
 import { handleReattachable } from './exec-reattach.js';
+import { registerServiceLogsRoute } from './service-logs-route.js';
 
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -68,6 +69,8 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
       await authenticate(store, req);
     },
   }, (socket, req) => handlePortConnect(socket, req.user!, req.params as { name: string; port: string }, s));
+
+  registerServiceLogsRoute(app, store, s);
 
   app.get(API_PREFIX + streams.agentConnect, {
     websocket: true,
