@@ -18,6 +18,8 @@ export interface GatewayDeps {
   /** The user a public key belongs to, or null. */
   userForKey: (algo: string, keyBlob: Buffer) => Promise<User | null>;
   log: Logger;
+  /** Where berth-in is inside workspaces (default /.berth/bin/berth-in); tests that run commands on the host point it at the build. */
+  berthInPath?: string;
 }
 
 /** One authenticated SSH connection. */
