@@ -20,6 +20,8 @@ const GRANT_AT = 64 * 1024;
 export const MAX_RELAY_CONNECTIONS = 256;
 /** How long a stopped relay may take to exit after its stdin closed before it is cut off. */
 const STOP_GRACE_MS = 5_000;
+/** How long a connection whose channel closed may take to deliver what the client sent before it. */
+const DRAIN_MS = 30_000;
 
 /** Where the relay listens, from its READY frame. */
 export interface RelayReady {
@@ -182,6 +184,8 @@ class RelayConn {
   private wsClosed = false;
   private clientEof = false;
   private clientEofSent = false;
+  /** The client closed the channel: CLOSE follows once the relay has written all it was sent. */
+  private closeWhenDrained = false;
   private done = false;
 
   constructor(
@@ -200,7 +204,7 @@ class RelayConn {
           this.clientEof = true;
           this.flushOut();
         });
-        ch.on('close', () => this.finish(true));
+        ch.on('close', () => this.clientClosed());
         ch.on('error', () => {});
         for (const d of this.early.splice(0)) this.toClient(d);
         if (this.wsEof || this.wsClosed) this.endClient();
@@ -221,12 +225,14 @@ class RelayConn {
           this.log.warn({ id: this.id }, 'the relay overran its window; closing the connection');
           return this.finish(true);
         }
+        // Bytes for a channel the client has closed have nowhere to go.
+        if (this.closeWhenDrained) return;
         if (this.channel) this.toClient(f.payload);
         else this.early.push(f.payload);
         return;
       case FRAME.window:
         if (f.payload.length !== 4) return this.finish(true);
-        this.sendWindow = Math.min(this.sendWindow + f.payload.readUInt32BE(0), 2 ** 31);
+        this.sendWindow = Math.min(this.sendWindow + f.payload.readUInt32BE(0), 2 ** 30);
         return this.flushOut();
       case FRAME.eof:
         this.wsEof = true;
@@ -243,7 +249,7 @@ class RelayConn {
   /** Pauses or resumes the channel's input by the window and the node's own backpressure. */
   updateFlow(): void {
     const ch = this.channel;
-    if (!ch || this.done) return;
+    if (!ch || this.done || this.closeWhenDrained) return;
     if (this.outQueue.length > 0 || this.relay.inputPaused) ch.pause();
     else ch.resume();
   }
@@ -274,7 +280,24 @@ class RelayConn {
       this.clientEofSent = true;
       this.relay.send(encodeFrame(FRAME.eof, this.id));
     }
+    // The relay grants back exactly what it has written to the socket, so a full window means
+    // everything the client sent has been delivered; CLOSE (which drops what is queued) is safe.
+    if (this.closeWhenDrained && this.clientEofSent && this.sendWindow >= INITIAL_WINDOW) return this.finish(true);
     this.updateFlow();
+  }
+
+  /**
+   * The client closed the channel. Like sshd, what it sent before is still delivered: EOF
+   * follows it, and CLOSE once the relay has written it all (or after DRAIN_MS).
+   */
+  private clientClosed(): void {
+    if (this.done) return;
+    if (this.wsClosed) return this.finish(false);
+    this.closeWhenDrained = true;
+    this.clientEof = true;
+    this.early.length = 0;
+    setTimeout(() => this.finish(true), DRAIN_MS).unref();
+    this.flushOut();
   }
 
   private toClient(d: Buffer): void {
@@ -296,6 +319,10 @@ class RelayConn {
   private endClient(): void {
     const ch = this.channel;
     if (!ch || this.done || this.inflight > 0) return;
+    if (this.closeWhenDrained) {
+      if (this.wsClosed) this.finish(false);
+      return;
+    }
     if (this.wsClosed) {
       ch.eof();
       ch.close();
