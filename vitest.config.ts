@@ -8,7 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts'], testTimeout: 20_000 } },
+      // berth-in's tests run the built binary on this host (native/berth-in/test).
+      { test: { name: 'unit', include: ['src/**/*.test.ts', 'native/**/*.test.ts'], testTimeout: 20_000 } },
       {
         test: {
           name: 'providers',

@@ -15,7 +15,10 @@ if [ "$(id -u)" = 0 ]; then DATA_DIR="${BERTH_DATA_DIR:-/var/lib/berth}"; else D
 BERTH="$PWD/bin/berth"
 
 require_node
-# Debian packages and berth's own build need nothing from each other: apt runs in the
+# The build needs Go for berth-in (the helper copied into workspaces): that package goes in
+# first, as two apt runs cannot overlap.
+[ "${BERTH_SKIP_BUILD:-}" = 1 ] || ensure_packages "$BERTH_BUILD_APT_PACKAGES"
+# The other Debian packages and berth's own build need nothing from each other: apt runs in the
 # background while npm installs and compiles, and its messages are shown once it is done.
 apt_log=$(mktemp)
 ( ensure_packages "$BERTH_APT_PACKAGES openssh-client" ) >"$apt_log" 2>&1 &

@@ -2,7 +2,10 @@
 # Debian (when root) and starts the daemons there is no init system to start. Elsewhere it
 # says precisely what to install and stops.
 
-BERTH_APT_PACKAGES="docker.io busybox-static debootstrap iproute2 procps ca-certificates"
+# golang-go builds berth-in, the helper berth copies into every workspace (native/berth-in).
+BERTH_APT_PACKAGES="docker.io busybox-static debootstrap iproute2 procps ca-certificates golang-go"
+# What `npm run build` itself needs (installed before the build, apart from the rest).
+BERTH_BUILD_APT_PACKAGES="golang-go"
 # What only the test suite needs on top (real peers for the SSH transport tests).
 BERTH_TEST_APT_PACKAGES="openssh-server openssh-client"
 # Functions that prepare a provider's host (bridge, kernel, ...), run after packages are in.
@@ -32,8 +35,8 @@ missing_packages() {
 ensure_packages() {
   local want="${1:-$BERTH_APT_PACKAGES}"
   if ! command -v dpkg-query >/dev/null 2>&1 || [ ! -f /etc/debian_version ]; then
-    for c in dockerd busybox debootstrap; do
-      command -v "$c" >/dev/null 2>&1 || die "this is not Debian, so berth cannot install for you: install Docker Engine (dockerd), busybox (static) and debootstrap, then run this again."
+    for c in dockerd busybox debootstrap go; do
+      command -v "$c" >/dev/null 2>&1 || die "this is not Debian, so berth cannot install for you: install Docker Engine (dockerd), busybox (static), debootstrap and Go 1.19 or newer (go), then run this again."
     done
     return 0
   fi
@@ -77,7 +80,7 @@ ensure_build() {
   fi
   local want
   want=$(build_inputs_hash)
-  if [ -f dist/bundle/berth.js ] && [ "$(cat dist/.build-stamp 2>/dev/null)" = "$want" ]; then
+  if [ -f dist/bundle/berth.js ] && [ -f dist/native/berth-in ] && [ "$(cat dist/.build-stamp 2>/dev/null)" = "$want" ]; then
     say "berth is built and its sources are unchanged; skipping the build"
     return 0
   fi
@@ -86,10 +89,12 @@ ensure_build() {
   echo "$want" >dist/.build-stamp
 }
 
-# A hash over everything the build reads: sources, compiler and bundler settings, lockfile.
+# A hash over everything the build reads: sources (TypeScript and berth-in's Go), compiler and
+# bundler settings, lockfile.
 build_inputs_hash() {
   { find src -type f -name '*.ts' ! -name '*.test.ts' ! -name '*.test-support.ts' -print0 | sort -z | xargs -0 sha1sum
-    sha1sum tsconfig.json package.json package-lock.json scripts/bundle.mjs scripts/cli-snapshot.mjs; } | sha1sum | cut -d' ' -f1
+    find native -type f \( -name '*.go' -o -name go.mod \) -print0 | sort -z | xargs -0 sha1sum
+    sha1sum tsconfig.json package.json package-lock.json scripts/bundle.mjs scripts/cli-snapshot.mjs scripts/build-native.mjs; } | sha1sum | cut -d' ' -f1
 }
 
 # Runs every provider's host preparation (each host-<provider>.sh registers one).

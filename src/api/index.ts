@@ -21,3 +21,4 @@ export * from './project-spec.js';
 export * from './spec-resolve.js';
 export * from './ports.js';
 export * from './lists.js';
+export * from './relay-protocol.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, waitFor } from '../e2e/harness.js';
+import { getJson, ROOT, waitFor } from '../e2e/harness.js';
 import { MultiNodeWorld, type Machine } from './harness.js';
 import { namespacePids } from './netns.js';
 
@@ -107,6 +107,10 @@ describe('berth node add over SSH', () => {
       const exec = await world.server.cli(['ws', 'exec', `ws-${m.name}`, '--', 'sh', '-c', 'echo hello from $0', m.name]);
       expect(exec.code, exec.stderr).toBe(0);
       expect(exec.stdout.trim()).toBe(`hello from ${m.name}`);
+      // The agent installed over SSH shipped berth-in and put it into the workspace.
+      const helper = await world.server.cli(['ws', 'exec', `ws-${m.name}`, '--', '/.berth/bin/berth-in', 'version']);
+      expect(helper.code, helper.stderr).toBe(0);
+      expect(helper.stdout.trim()).toBe(readFileSync(join(ROOT, 'dist/native/berth-in.version'), 'utf8').trim());
     }
   });
 
@@ -132,7 +136,7 @@ describe('berth node add over SSH', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('did not reconnect');
     expect(r.stdout).toContain('putting the previous agent back');
-    expect((await m1.run('cat /opt/berth/agent.conf; ls /opt/berth')).stdout).toBe(conf + 'agent.conf\nberth-agent-launcher\nberth-agent.mjs\nberth-agent.mjs.map\n');
+    expect((await m1.run('cat /opt/berth/agent.conf; ls /opt/berth')).stdout).toBe(conf + 'agent.conf\nberth-agent-launcher\nberth-agent.mjs\nberth-agent.mjs.map\nnative\n');
     await world.server.waitNodeOnline('m1', 30_000);
     // `online` covers the brief redial after an agent restart; the restored agent itself answers.
     await waitFor('exec on ws-m1 through the restored agent', async () => (await world.server.cli(['ws', 'exec', 'ws-m1', '--', 'true'])).code === 0, 30_000, 500);

@@ -27,6 +27,7 @@ import { streamSession } from './stream-session.js';
 import { ExecSessions } from './exec-sessions.js';
 import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
+import { BerthInInstaller } from './berth-in/install.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -88,6 +89,8 @@ export class AgentRuntime {
   /** The last list of labelled objects (see orphans). */
   private lastScan: { at: number; found: WorkspaceHandle[] } | null = null;
   private readonly emit: Emit;
+  /** Puts berth-in into each workspace after it starts (see berth-in/install.ts). */
+  private readonly berthIn: BerthInInstaller;
 
   constructor(
     private readonly state: AgentState,
@@ -97,6 +100,13 @@ export class AgentRuntime {
   ) {
     this.emit = link.emit;
     this.exec = new ExecSessions(link, log);
+    this.berthIn = new BerthInInstaller(log);
+  }
+
+  /** Makes sure a workspace this node holds has this agent's berth-in; a BerthError when it cannot be installed. */
+  async ensureBerthIn(workspace: WorkspaceHandle | string): Promise<void> {
+    const { provider, handle } = this.lookup(typeof workspace === 'string' ? workspace : workspace.workspaceId);
+    await this.berthIn.ensure(provider, handle);
   }
 
   /**
@@ -111,6 +121,8 @@ export class AgentRuntime {
       if (!p) continue;
       const status = await p.recover(h).catch(() => 'unknown' as const);
       this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
+      // An adopted workspace may hold an older berth-in; updating it must not hold up the agent's start.
+      if (status === 'running') void this.berthIn.ensureLogged(p, h, undefined);
     }
     for (const o of await this.orphans()) this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
   }
@@ -175,7 +187,9 @@ export class AgentRuntime {
       case 'workspace.start': {
         const p = params as AgentParams<'workspace.start'>;
         const { provider, handle } = this.lookup(p.workspaceId);
-        await provider.start(handle, this.op(p.opId));
+        const op = this.op(p.opId);
+        await provider.start(handle, op);
+        await this.berthIn.ensureLogged(provider, handle, undefined, op);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.stop': {
@@ -194,6 +208,7 @@ export class AgentRuntime {
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, subRange(op, 0.05, 0.5));
         op.progress('starting', 0.5);
         await provider.start(handle, subRange(op, 0.5, 1));
+        await this.berthIn.ensureLogged(provider, handle, undefined, op);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
       case 'workspace.delete': {
@@ -310,6 +325,7 @@ export class AgentRuntime {
       op.signal.throwIfAborted();
       op.progress('starting', 0.7);
       await provider.start(handle, subRange(op, 0.7, 0.99));
+      await this.berthIn.ensureLogged(provider, handle, p.spec.name, op);
       op.signal.throwIfAborted();
       op.progress('running', 1);
       return { status: toWorkspaceStatus(await provider.inspect(handle)) };

@@ -14,6 +14,11 @@ export const STATE_DIR = '/var/lib/berth-agent';
 export const BUNDLE_PATH = `${INSTALL_DIR}/berth-agent.mjs`;
 export const LAUNCHER_PATH = `${INSTALL_DIR}/berth-agent-launcher`;
 export const CONFIG_PATH = `${INSTALL_DIR}/agent.conf`;
+/**
+ * berth-in, the helper the agent copies into every workspace, and its version file: in native/
+ * beside the bundle, the layout the agent looks for (src/agent/runtime/berth-in/locate.ts).
+ */
+export const BERTH_IN_PATH = `${INSTALL_DIR}/native/berth-in`;
 export const JOIN_TOKEN_PATH = `${STATE_DIR}/join-token`;
 export const LOG_PATH = `${STATE_DIR}/agent.log`;
 export const PID_PATH = `${STATE_DIR}/supervisor.pid`;

@@ -7,7 +7,7 @@
 import { BerthError, type SshHostFacts } from '../../api/index.js';
 import { shellQuote, type Transport } from '../../transport/index.js';
 import { parseHostFacts, PROBE_SCRIPT } from './host-probe.js';
-import { BUNDLE_PATH, CONFIG_PATH, CRON_LINE, INSTALL_DIR, JOIN_TOKEN_PATH, LAUNCHER_PATH, LAUNCHER_SCRIPT, LOG_PATH, STATE_DIR, SYSTEMD_UNIT, UNIT_NAME, UNIT_PATH } from './layout.js';
+import { BERTH_IN_PATH, BUNDLE_PATH, CONFIG_PATH, CRON_LINE, INSTALL_DIR, JOIN_TOKEN_PATH, LAUNCHER_PATH, LAUNCHER_SCRIPT, LOG_PATH, STATE_DIR, SYSTEMD_UNIT, UNIT_NAME, UNIT_PATH } from './layout.js';
 
 /** Runs a shell script as root on the node; a non-zero exit is INTERNAL with its stderr. */
 async function sh(t: Transport, script: string, what: string, timeoutMs = 60_000): Promise<string> {
@@ -27,6 +27,8 @@ export async function probeHost(t: Transport): Promise<SshHostFacts> {
 export interface AgentFiles {
   bundle: Buffer;
   sourceMap: Buffer | null;
+  /** berth-in and the line its `version` prints (dist/native/berth-in and .version). */
+  berthIn: { binary: Buffer; version: string };
   config: string;
 }
 
@@ -39,9 +41,11 @@ async function writeAtomic(t: Transport, path: string, data: string | Buffer, mo
 
 /** Puts the bundle, launcher, settings and (where systemd runs) the unit in place; an upgrade replaces them. */
 export async function installFiles(t: Transport, files: AgentFiles, facts: Pick<SshHostFacts, 'systemd' | 'cron'>): Promise<void> {
-  await sh(t, `mkdir -p ${INSTALL_DIR} && mkdir -p -m 700 ${STATE_DIR} && chmod 700 ${STATE_DIR}`, 'create the install directories');
+  await sh(t, `mkdir -p ${INSTALL_DIR}/native && mkdir -p -m 700 ${STATE_DIR} && chmod 700 ${STATE_DIR}`, 'create the install directories');
   await writeAtomic(t, BUNDLE_PATH, files.bundle, 0o644);
   if (files.sourceMap) await writeAtomic(t, `${BUNDLE_PATH}.map`, files.sourceMap, 0o644);
+  await writeAtomic(t, BERTH_IN_PATH, files.berthIn.binary, 0o755);
+  await writeAtomic(t, `${BERTH_IN_PATH}.version`, `${files.berthIn.version}\n`, 0o644);
   await writeAtomic(t, CONFIG_PATH, files.config, 0o644);
   await writeAtomic(t, LAUNCHER_PATH, LAUNCHER_SCRIPT, 0o755);
   if (facts.systemd) {
@@ -53,7 +57,7 @@ export async function installFiles(t: Transport, files: AgentFiles, facts: Pick<
 }
 
 /** The files an upgrade replaces, whose previous versions it keeps until the new agent is online. */
-const UPGRADED = [BUNDLE_PATH, `${BUNDLE_PATH}.map`, CONFIG_PATH, LAUNCHER_PATH];
+const UPGRADED = [BUNDLE_PATH, `${BUNDLE_PATH}.map`, CONFIG_PATH, LAUNCHER_PATH, BERTH_IN_PATH, `${BERTH_IN_PATH}.version`];
 
 /** Keeps a copy (`.prev`) of the installed files before an upgrade replaces them. */
 export async function backupInstall(t: Transport): Promise<void> {

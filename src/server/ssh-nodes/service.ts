@@ -10,6 +10,7 @@
  * token is deleted and a node row the agent made by joining is dropped.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -134,11 +135,23 @@ export class SshNodesService {
     try {
       const bundle = await readFile(this.bundlePath);
       const sourceMap = await readFile(`${this.bundlePath}.map`).catch(() => null);
-      return { bundle, sourceMap };
+      return { bundle, sourceMap, berthIn: await this.readBerthIn() };
     } catch (err) {
+      if (err instanceof BerthError) throw err;
       throw new BerthError('FAILED_PRECONDITION', `The agent bundle ${this.bundlePath} is missing (${(err as NodeJS.ErrnoException).code}); build it with \`npm run build\` in the berth checkout, or point BERTH_AGENT_BUNDLE at it.`, {
         cause: err,
       });
+    }
+  }
+
+  /** berth-in, which the agent copies into workspaces: dist/native beside the agent bundle's folder (BERTH_IN_BINARY overrides). */
+  private async readBerthIn(): Promise<AgentFiles['berthIn']> {
+    const path = process.env.BERTH_IN_BINARY || join(dirname(this.bundlePath), '../native/berth-in');
+    try {
+      const [binary, version] = await Promise.all([readFile(path), readFile(`${path}.version`, 'utf8')]);
+      return { binary, version: version.trim() };
+    } catch (err) {
+      throw new BerthError('FAILED_PRECONDITION', `The berth-in build ${path} is missing (${(err as NodeJS.ErrnoException).code}); build it with \`npm run build\` in the berth checkout (it needs Go: apt-get install golang-go).`, { cause: err });
     }
   }
 

@@ -1,0 +1,3 @@
+module berth.dev/berth-in
+
+go 1.19

@@ -1,0 +1,84 @@
+/**
+ * Puts berth-in into a workspace at /.berth/bin/berth-in through the provider's own exec (so
+ * Docker, LXC and QEMU work alike): the binary goes over stdin into a temporary file that is
+ * renamed over the old one (a running berth-in keeps its old inode; nobody runs a half-written
+ * file). A workspace already holding the same version is left alone.
+ */
+import type { Logger } from 'pino';
+import { BerthError, type OpContext } from '../../../api/index.js';
+import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
+import { runViaExec, type RunResult } from '../../../transport/index.js';
+import { loadBerthIn, type BerthInBuild } from './locate.js';
+
+/** Where berth-in lives inside every workspace. */
+export const BERTH_IN_PATH = '/.berth/bin/berth-in';
+
+/** Copies stdin to a temporary file beside the target, then renames it into place. */
+const INSTALL_SCRIPT =
+  'set -e; umask 022; mkdir -p /.berth/bin; t=/.berth/bin/berth-in.new.$$; trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod 755 "$t"; mv -f "$t" ' + BERTH_IN_PATH;
+
+/** How long the version check and the copy may take (a busy VM over SSH is the slow case). */
+const VERSION_TIMEOUT_MS = 15_000;
+const COPY_TIMEOUT_MS = 60_000;
+
+/** Runs one command in the workspace, collecting its output. */
+function runIn(provider: Provider, handle: WorkspaceHandle, cmd: string[], input: Buffer | undefined, timeoutMs: number): Promise<RunResult> {
+  const target = { description: `workspace ${handle.workspaceId}`, exec: (p: { cmd: string[] }) => provider.exec(handle, { cmd: p.cmd, tty: false, env: {} }) };
+  return runViaExec(target, { cmd, input, timeoutMs });
+}
+
+/** Installs berth-in into workspaces, at most one install per workspace at a time. */
+export class BerthInInstaller {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private build: Promise<BerthInBuild> | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly load: () => Promise<BerthInBuild> = loadBerthIn,
+  ) {}
+
+  /** Makes sure the workspace holds this agent's berth-in; a BerthError says why it could not. */
+  ensure(provider: Provider, handle: WorkspaceHandle): Promise<void> {
+    const running = this.inflight.get(handle.workspaceId);
+    if (running) return running;
+    const p = this.install(provider, handle).finally(() => this.inflight.delete(handle.workspaceId));
+    this.inflight.set(handle.workspaceId, p);
+    return p;
+  }
+
+  /**
+   * ensure() for after a lifecycle step: the workspace itself is fine without berth-in, so a
+   * failure does not fail the operation, but it is logged (and told to the operation's watchers).
+   */
+  async ensureLogged(provider: Provider, handle: WorkspaceHandle, name: string | undefined, op?: OpContext): Promise<void> {
+    try {
+      await this.ensure(provider, handle);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.warn({ workspace: handle.workspaceId, name, err }, `could not install berth-in into workspace ${name ?? handle.workspaceId}`);
+      op?.log(`warning: could not install berth-in into the workspace: ${message}`);
+    }
+  }
+
+  private async install(provider: Provider, handle: WorkspaceHandle): Promise<void> {
+    if (!this.build) this.build = this.load().catch((err) => ((this.build = null), Promise.reject(err)));
+    const build = await this.build;
+    if ((await this.installedVersion(provider, handle)) === build.version) return;
+    const copy = await runIn(provider, handle, ['/bin/sh', '-c', INSTALL_SCRIPT], build.binary, COPY_TIMEOUT_MS).catch((err) => {
+      throw new BerthError('INTERNAL', `Could not copy berth-in into workspace ${handle.workspaceId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
+    if (copy.code !== 0) {
+      throw new BerthError('FAILED_PRECONDITION', `Could not copy berth-in into workspace ${handle.workspaceId} (exit ${copy.code}): ${(copy.stderr || copy.stdout).trim().slice(-300) || 'no output'}. The image needs /bin/sh, cat, mkdir, chmod and mv, and / must be writable.`);
+    }
+    const now = await this.installedVersion(provider, handle);
+    if (now !== build.version) {
+      throw new BerthError('FAILED_PRECONDITION', `berth-in was copied into workspace ${handle.workspaceId} but does not run there (it printed ${JSON.stringify(now ?? '')}); berth-in is built for linux/amd64.`);
+    }
+  }
+
+  /** What the workspace's berth-in prints for `version`, or null when it has none that runs. */
+  private async installedVersion(provider: Provider, handle: WorkspaceHandle): Promise<string | null> {
+    const r = await runIn(provider, handle, [BERTH_IN_PATH, 'version'], undefined, VERSION_TIMEOUT_MS).catch(() => null);
+    return r && r.code === 0 ? r.stdout.trim() : null;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * berth-in reaches every Docker workspace: the agent copies it in after create, leaves an
+ * up-to-date copy alone, and replaces a different one when the workspace is restarted.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, TestServer, uniqueName } from './harness.js';
+
+let server: TestServer;
+const name = uniqueName('berthin');
+const expected = readFileSync(join(ROOT, 'dist/native/berth-in.version'), 'utf8').trim();
+
+beforeAll(async () => {
+  server = await TestServer.start({ localAgent: true });
+  await server.waitNodeOnline();
+  const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
+  expect(build.code, build.stderr).toBe(0);
+  const create = await server.cli(['ws', 'create', name, '--image', 'base']);
+  expect(create.code, create.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await server.cli(['ws', 'rm', name]).catch(() => {});
+  await server.destroy();
+});
+
+async function inWorkspace(...cmd: string[]): Promise<string> {
+  const r = await server.cli(['ws', 'exec', name, '--', ...cmd]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim();
+}
+
+describe('berth-in in workspaces', () => {
+  it('is in a new Docker workspace at /.berth/bin/berth-in and prints the built version', async () => {
+    expect(expected).toMatch(/^berth-in \d+\.\d+\.\d+\+[0-9a-f]{12}$/);
+    expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
+    expect(await inWorkspace('stat', '-c', '%a', '/.berth/bin/berth-in')).toBe('755');
+    // Nothing of the copy is left beside it.
+    expect(await inWorkspace('ls', '/.berth/bin')).toBe('berth-in');
+  });
+
+  it('leaves the same version alone on restart, and replaces a different one', async () => {
+    const inode = await inWorkspace('stat', '-c', '%i', '/.berth/bin/berth-in');
+    let r = await server.cli(['ws', 'restart', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await inWorkspace('stat', '-c', '%i', '/.berth/bin/berth-in')).toBe(inode);
+
+    await inWorkspace('sh', '-c', 'printf "#!/bin/sh\\necho berth-in 0.0.0+old\\n" > /.berth/bin/berth-in');
+    expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe('berth-in 0.0.0+old');
+    r = await server.cli(['ws', 'restart', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
+  });
+
+  it('is put back by start after it was removed', async () => {
+    await inWorkspace('rm', '-rf', '/.berth');
+    let r = await server.cli(['ws', 'stop', name]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await server.cli(['ws', 'start', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
+  });
+});
