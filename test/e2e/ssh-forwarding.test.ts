@@ -4,20 +4,29 @@
  * reaches a service on the laptop; two connections at once; cancel through a control socket;
  * refusals), `ssh -A` (ssh-add inside a Debian workspace lists the laptop agent's key) and
  * `ssh -D` (a SOCKS request to a service inside the workspace). After each, no relay process
- * is left in the workspace.
+ * is left in the workspace. The relay path is provider-neutral; an LXC workspace checks -R and
+ * -A once more on a second provider.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socks5 } from '../../src/server/ssh-gateway/socks.test-support.js';
-import { freePort, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
+import { gatewayGetSchema } from '../../src/api/index.js';
+import { freePort, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
 
+/** A server with its gateway and an admin whose ssh key and pinned host key are ready. */
+interface World {
+  server: TestServer;
+  gw: Gateway;
+  admin: GatewayAdmin;
+}
+let docker: World;
 let server: TestServer;
 let gw: Gateway;
-let admin: GatewayAdmin;
+
 const ws = uniqueName('fwd');
 /** A Debian workspace: it has ssh-add, which busybox lacks. */
 const deb = uniqueName('fwddeb');
@@ -25,15 +34,16 @@ let echo: Server;
 let echoPort: number;
 let scratch: string;
 
-function sshOpts(): string[] {
-  return ['-F', '/dev/null', '-i', admin.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port)];
+function sshOpts(w: World = docker): string[] {
+  return ['-F', '/dev/null', '-i', w.admin.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${w.admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(w.gw.port)];
 }
 /** Runs a command in a workspace over ssh. */
-const inWs = (name: string, command: string, extra: string[] = [], env: Record<string, string> = {}) => runProgram('ssh', [...sshOpts(), ...extra, `${name}@${gw.host}`, command], { env });
+const inWs = (name: string, command: string, extra: string[] = [], env: Record<string, string> = {}, w: World = docker) =>
+  runProgram('ssh', [...sshOpts(w), ...extra, `${name}@${w.gw.host}`, command], { env });
 
 /** Starts a long-lived ssh; resolves once its stderr matches `ready`, or with no match when it exits first. */
-function sshUntil(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray | null; output: () => string }> {
-  const child = spawn('ssh', [...sshOpts(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function sshUntil(args: string[], ready: RegExp, w: World = docker): Promise<{ child: ChildProcess; match: RegExpMatchArray | null; output: () => string }> {
+  const child = spawn('ssh', [...sshOpts(w), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve) => {
     const done = (match: RegExpMatchArray | null) => {
@@ -53,14 +63,15 @@ function sshUntil(args: string[], ready: RegExp): Promise<{ child: ChildProcess;
 }
 
 /** berth-in relay processes running in a workspace (busybox ps). */
-async function relaysIn(name: string): Promise<string[]> {
-  const r = await inWs(name, 'ps -o pid,args 2>/dev/null || busybox ps -o pid,args');
+async function relaysIn(name: string, w: World = docker): Promise<string[]> {
+  const r = await inWs(name, 'ps -o pid,args 2>/dev/null || busybox ps -o pid,args', [], {}, w);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.split('\n').filter((l) => l.includes('berth-in relay'));
 }
 
 beforeAll(async () => {
-  ({ server, gw, admin } = await startGatewayWorld(ws));
+  docker = await startGatewayWorld(ws);
+  ({ server, gw } = docker);
   scratch = await mkdtemp(join(tmpdir(), 'berth-e2e-fwd-'));
   // The developer's laptop service: echoes every byte and passes a half-close on.
   echo = createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
@@ -162,31 +173,98 @@ describe('ssh -D into a Docker workspace', () => {
 
 describe('ssh -A into a Debian workspace', () => {
   it("lists the laptop agent's key with ssh-add inside, on a private socket removed with the session", async () => {
-    const build = await server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server'], { timeoutMs: 900_000 });
-    expect(build.code, build.stderr).toBe(0);
-    const create = await server.cli(['ws', 'create', deb, '--image', 'sshclient']);
-    expect(create.code, create.stderr).toBe(0);
-    const sock = join(scratch, 'agent.sock');
-    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    try {
-      await waitFor('ssh-agent', async () => (await runProgram('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: sock } })).code === 1);
-      const add = await runProgram('ssh-add', [admin.key], { env: { SSH_AUTH_SOCK: sock } });
-      expect(add.code, add.stderr).toBe(0);
-      const fp = (await runProgram('ssh-keygen', ['-lf', `${admin.key}.pub`])).stdout.split(' ')[1];
-      const r = await inWs(deb, 'echo "$SSH_AUTH_SOCK"; busybox stat -c "%a %U" "${SSH_AUTH_SOCK%/*}"; ssh-add -l', ['-A'], { SSH_AUTH_SOCK: sock });
-      expect(r.code, r.stderr).toBe(0);
-      const [path, mode, listed] = r.stdout.trim().split('\n');
-      expect(path).toMatch(/^\/tmp\/berth-ssh-[0-9a-f]{12}\/agent\.sock$/);
-      expect(mode).toBe('700 root');
-      expect(listed).toContain(fp);
-      // Without -A there is no agent.
-      const none = await inWs(deb, 'echo "[$SSH_AUTH_SOCK]"', ['-a'], { SSH_AUTH_SOCK: sock });
-      expect(none.stdout).toBe('[]\n');
-      await waitFor('the agent relay to end with the session', async () => (await relaysIn(deb)).length === 0, 15_000);
-      const left = await inWs(deb, `ls -d ${path.replace('/agent.sock', '')} 2>&1; echo done`);
-      expect(left.stdout).toContain('No such file');
-    } finally {
-      agent.kill();
-    }
+    await agentCheck(docker, deb, []);
   });
 });
+
+/** Builds the Debian image with ssh-add, makes workspace `name` of it, and checks ssh -A there. */
+async function agentCheck(w: World, name: string, createArgs: string[]): Promise<void> {
+  const build = await w.server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server'], { timeoutMs: 900_000 });
+  expect(build.code, build.stderr).toBe(0);
+  const create = await w.server.cli(['ws', 'create', name, '--image', 'sshclient', ...createArgs]);
+  expect(create.code, create.stderr).toBe(0);
+  const sock = join(scratch, `agent-${name}.sock`);
+  const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  try {
+    await waitFor('ssh-agent', async () => (await runProgram('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: sock } })).code === 1);
+    const add = await runProgram('ssh-add', [w.admin.key], { env: { SSH_AUTH_SOCK: sock } });
+    expect(add.code, add.stderr).toBe(0);
+    const fp = (await runProgram('ssh-keygen', ['-lf', `${w.admin.key}.pub`])).stdout.split(' ')[1];
+    expect(fp).toMatch(/^SHA256:/);
+    const r = await inWs(name, 'echo "$SSH_AUTH_SOCK"; busybox stat -c "%a %U" "${SSH_AUTH_SOCK%/*}"; ssh-add -l', ['-A'], { SSH_AUTH_SOCK: sock }, w);
+    expect(r.code, r.stderr).toBe(0);
+    const [path, mode, listed] = r.stdout.trim().split('\n');
+    expect(path).toMatch(/^\/tmp\/berth-ssh-[0-9a-f]{12}\/agent\.sock$/);
+    expect(mode).toBe('700 root');
+    expect(listed).toContain(fp);
+    // Without -A there is no agent.
+    const none = await inWs(name, 'echo "[$SSH_AUTH_SOCK]"', ['-a'], { SSH_AUTH_SOCK: sock }, w);
+    expect(none.stdout).toBe('[]\n');
+    await waitFor('the agent relay to end with the session', async () => (await relaysIn(name, w)).length === 0, 15_000);
+    const left = await inWs(name, `ls -d ${path.replace('/agent.sock', '')} 2>&1; echo done`, [], {}, w);
+    expect(left.stdout).toContain('No such file');
+  } finally {
+    agent.kill();
+  }
+}
+
+describe('ssh -R and -A into an LXC workspace', () => {
+  let lxc: World;
+  let imagesDir = '';
+  const busy = uniqueName('fwdlxc');
+  const debLxc = uniqueName('fwdlxcdeb');
+
+  beforeAll(async () => {
+    // The test's LXC images stay in a directory of its own, removed afterwards.
+    imagesDir = await mkdtemp('/var/tmp/berth-e2e-fwd-lxc-');
+    const s = await TestServer.start({ localAgent: true, env: { BERTH_LXC_IMAGES_DIR: imagesDir } });
+    lxc = { server: s, ...(await gatewayAdmin(s)) };
+    await s.waitNodeOnline();
+    for (const args of [['image', 'build', 'lxcbase', '--from', 'busybox'], ['ws', 'create', busy, '--provider', 'lxc', '--image', 'lxcbase']]) {
+      const r = await s.cli(args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  afterAll(async () => {
+    try {
+      await lxc?.server.cli(['ws', 'rm', busy]).catch(() => {});
+      await lxc?.server.cli(['ws', 'rm', debLxc]).catch(() => {});
+      await lxc?.server.destroy();
+    } finally {
+      if (imagesDir) await rm(imagesDir, { recursive: true, force: true });
+    }
+  });
+
+  it('forwards a port from inside the LXC container to the laptop, and stops the relay with the connection', async () => {
+    const fwd = await sshUntil(['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${echoPort}`, `${busy}@${lxc.gw.host}`], /Allocated port (\d+) for remote forward/, lxc);
+    try {
+      expect(fwd.match, fwd.output()).not.toBeNull();
+      const r = await inWs(busy, `seq 1 5000 | nc 127.0.0.1 ${fwd.match![1]} | md5sum; seq 1 5000 | md5sum`, [], {}, lxc);
+      expect(r.code, r.stderr).toBe(0);
+      const [got, want] = r.stdout.trim().split('\n');
+      expect(got).toBe(want);
+      expect(await relaysIn(busy, lxc)).toHaveLength(1);
+    } finally {
+      fwd.child.kill('SIGTERM');
+    }
+    await waitFor('the relay to end with the connection', async () => (await relaysIn(busy, lxc)).length === 0, 15_000);
+  });
+
+  it("lists the laptop agent's key with ssh-add inside a Debian LXC container", async () => {
+    await agentCheck(lxc, debLxc, ['--provider', 'lxc']);
+  });
+});
+
+/** Gives `server` an admin with a registered berth key and the gateway's host key pinned. */
+async function gatewayAdmin(s: TestServer): Promise<{ gw: Gateway; admin: GatewayAdmin }> {
+  const home = await mkdtemp(join(tmpdir(), 'berth-e2e-admin-'));
+  const a = { home, env: s.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
+  const gen = await runCli(['ssh-key', 'generate'], { env: a.env });
+  expect(gen.code, gen.stderr).toBe(0);
+  const res = await fetch(`${s.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${s.token}` } });
+  const g = gatewayGetSchema.parse(await res.json()).ssh;
+  if (!g) throw new Error('The test server reports no SSH gateway; it should start one on a free port.');
+  await writeFile(a.knownHosts, `[${g.host}]:${g.port} ${g.hostKey}\n`);
+  return { gw: g, admin: a };
+}
