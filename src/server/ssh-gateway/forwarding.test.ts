@@ -13,12 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import ssh2 from 'ssh2';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError, type User } from '../../api/index.js';
 import { fingerprintOf } from '../auth/ssh-keys.js';
 import type { AuditRecord } from '../audit/audit.js';
 import { describeHostKey, generateEd25519OpenSsh } from './host-key.js';
 import { localHub, LOCAL_WORKSPACE } from './local-hub.test-support.js';
+import { parseForwardRequest } from './remote-forward-rules.js';
 import { SshGateway } from './server.js';
 import { socks5 } from './socks.test-support.js';
 
@@ -127,6 +129,16 @@ async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Prom
   return check();
 }
 
+/** An ssh2 client logged in to the gateway: for requests OpenSSH sends only one way. */
+async function ssh2Conn(): Promise<ssh2.Client> {
+  const conn = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    conn.once('ready', () => resolve()).once('error', reject);
+    conn.connect({ host: '127.0.0.1', port: gw.address().port, username: 'local', privateKey: readFileSync(key) });
+  });
+  return conn;
+}
+
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('ssh -R through the gateway', () => {
@@ -162,11 +174,7 @@ describe('ssh -R through the gateway', () => {
   });
 
   it('cancels a forward: the listener and the relay go, the connection stays', async () => {
-    const conn = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      conn.once('ready', () => resolve()).once('error', reject);
-      conn.connect({ host: '127.0.0.1', port: gw.address().port, username: 'local', privateKey: readFileSync(key) });
-    });
+    const conn = await ssh2Conn();
     try {
       const port = await new Promise<number>((resolve, reject) => conn.forwardIn('127.0.0.1', 0, (err, p) => (err ? reject(err) : resolve(p))));
       expect(port).toBeGreaterThan(0);
@@ -185,6 +193,47 @@ describe('ssh -R through the gateway', () => {
       await expect(new Promise<void>((resolve, reject) => conn.unforwardIn('127.0.0.1', port, (err) => (err ? reject(err) : resolve())))).rejects.toThrow();
       const again = await new Promise<number>((resolve, reject) => conn.forwardIn('localhost', 0, (err, p) => (err ? reject(err) : resolve(p))));
       expect((await exchange(again, Buffer.from('again'))).toString()).toBe('again');
+    } finally {
+      conn.end();
+    }
+    expect(await until(async () => (await relayProcesses()) === 0)).toBe(true);
+  });
+});
+
+describe('hostile tcpip-forward requests', () => {
+  it('answers any mix of forwards and cancels without harm, and leaves nothing running (fuzzed)', async () => {
+    const conn = await ssh2Conn();
+    const forwardIn = (a: string, p: number) => new Promise<number | Error>((resolve) => conn.forwardIn(a, p, (err, port) => resolve(err ?? port)));
+    const unforwardIn = (a: string, p: number) => new Promise<Error | undefined>((resolve) => conn.unforwardIn(a, p, (err) => resolve(err ?? undefined)));
+    try {
+      const addr = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', 'localhost', '127.0.0.1', '::1', '0.0.0.0', 'example.com', '-x', '%', '[::1]'));
+      const port = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 65536, max: 2 ** 32 - 1 }));
+      const op = fc.record({ cancel: fc.boolean(), addr, port });
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 6 }), async (ops) => {
+          const granted: Array<[string, number]> = [];
+          for (const o of ops) {
+            if (o.cancel) await unforwardIn(o.addr, o.port);
+            else {
+              const r = await forwardIn(o.addr, o.port);
+              if (typeof r === 'number') granted.push([o.addr, r]);
+              // Only what the rules take is ever granted.
+              if (typeof r === 'number') expect(parseForwardRequest({ bindAddr: o.addr, bindPort: o.port })).not.toHaveProperty('refused');
+            }
+          }
+          for (const [a, p] of granted) await unforwardIn(a, p);
+        }),
+        { numRuns: 25 },
+      );
+      // The connection still works after all that.
+      const got = await new Promise<string>((resolve, reject) =>
+        conn.exec('echo alive', (err, ch) => {
+          if (err) return reject(err);
+          let out = '';
+          ch.on('data', (d: Buffer) => (out += d)).on('close', () => resolve(out));
+        }),
+      );
+      expect(got).toBe('alive\n');
     } finally {
       conn.end();
     }

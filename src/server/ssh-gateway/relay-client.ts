@@ -40,6 +40,8 @@ export class Relay implements RelayLink {
   private readonly conns = new Map<number, RelayConn>();
   private pipe!: ExecPipe;
   private stopping = false;
+  /** The highest connection id opened so far (ids start at 1). */
+  private lastOpenId = 0;
   /** The node cannot take more input for now: every channel stays paused. */
   inputPaused = false;
   /** Resolves when the relay process has ended. */
@@ -147,10 +149,11 @@ export class Relay implements RelayLink {
       case RELAY_FRAME.FAIL:
         return settle({ fail: f.payload.toString('utf8').slice(0, 300).trim() || 'the relay could not listen' });
       case RELAY_FRAME.OPEN: {
-        if (this.conns.has(f.id) || this.stopping || this.conns.size >= MAX_RELAY_CONNECTIONS) {
-          if (!this.conns.has(f.id)) this.send(encodeRelayFrame(RELAY_FRAME.CLOSE, f.id));
-          return;
-        }
+        // berth-in numbers connections upwards; an id seen before is a confused relay's, and
+        // answering it could cross frames with a connection of that id: it is ignored.
+        if (f.id <= this.lastOpenId) return;
+        this.lastOpenId = f.id;
+        if (this.stopping || this.conns.size >= MAX_RELAY_CONNECTIONS) return this.send(encodeRelayFrame(RELAY_FRAME.CLOSE, f.id));
         const conn = new RelayConn(this, f.id, this.opts.log);
         this.conns.set(f.id, conn);
         conn.open((peer) => this.opts.openChannel(peer, this.ready), parsePeer(f.payload));
