@@ -107,6 +107,14 @@ describe('ssh -R into a Docker workspace', () => {
     await waitFor('the relay to end with the connection', async () => (await relaysIn(ws)).length === 0, 15_000);
   });
 
+  it('works through `berth ssh`, the forward ready for the command it runs', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const r = await runCli(['ssh', ws, '-o', `RemoteForward=${port} 127.0.0.1:${echoPort}`, '--', `echo via berth ssh | nc 127.0.0.1 ${port}`], { env: docker.admin.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('via berth ssh\n');
+    await waitFor('the relay to end with the connection', async () => (await relaysIn(ws)).length === 0, 15_000);
+  });
+
   it('cancels a forward from a control socket, keeping the connection', async () => {
     const ctl = join(scratch, 'ctl');
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -197,6 +205,10 @@ async function agentCheck(w: World, name: string, createArgs: string[]): Promise
     expect(path).toMatch(/^\/tmp\/berth-ssh-[0-9a-f]{12}\/agent\.sock$/);
     expect(mode).toBe('700 root');
     expect(listed).toContain(fp);
+    // The same through `berth ssh`.
+    const cli = await runCli(['ssh', name, '-o', 'ForwardAgent=yes', '--', 'ssh-add -l'], { env: { ...w.admin.env, SSH_AUTH_SOCK: sock } });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(fp);
     // Without -A there is no agent.
     const none = await inWs(name, 'echo "[$SSH_AUTH_SOCK]"', ['-a'], { SSH_AUTH_SOCK: sock }, w);
     expect(none.stdout).toBe('[]\n');

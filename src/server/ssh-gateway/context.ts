@@ -33,6 +33,12 @@ export interface ConnContext {
   source: string;
   /** The workspace, checked afresh (ownership, running, node online) for every channel. */
   resolveWorkspace: () => Promise<Workspace>;
+  /**
+   * Resolves once the connection's `ssh -R` requests so far are answered. ssh sends them
+   * before its session and does not wait for the replies, so a command waits on this to find
+   * its forwarded ports listening, as with sshd.
+   */
+  forwardsSettled?: () => Promise<void>;
 }
 
 /** Records an audit entry about this connection's workspace. */

@@ -36,6 +36,21 @@ let knownHosts: string;
 let echo: Server;
 let echoPort: number;
 
+/**
+ * The local hub, with relays started RELAY_DELAY_MS late: a slow node must not let a
+ * session's command run before the -R listener it asked for exists.
+ */
+const RELAY_DELAY_MS = 250;
+function slowRelays(hub: ReturnType<typeof localHub>): ReturnType<typeof localHub> {
+  return {
+    ...hub,
+    openExec: async (...args: Parameters<typeof hub.openExec>) => {
+      if (args[2].cmd.includes('relay')) await new Promise((r) => setTimeout(r, RELAY_DELAY_MS));
+      return hub.openExec(...args);
+    },
+  };
+}
+
 /** The built berth-in: BERTH_IN_BINARY, else dist/native/berth-in; fails clearly when neither exists. */
 async function builtBerthIn(): Promise<string> {
   const candidates = [process.env.BERTH_IN_BINARY, new URL('../../../dist/native/berth-in', import.meta.url).pathname].filter(Boolean) as string[];
@@ -54,7 +69,7 @@ beforeAll(async () => {
     port: 0,
     hostKey: describeHostKey(Buffer.from(hostKey)),
     deps: {
-      hub: localHub(dir),
+      hub: slowRelays(localHub(dir)),
       workspaces: {
         forExec: async (_u, name) => {
           if (name !== 'local') throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`);
@@ -159,6 +174,22 @@ describe('ssh -R through the gateway', () => {
     }
     // The connection's end stops the relay: nothing is left running.
     expect(await until(async () => (await relayProcesses()) === 0)).toBe(true);
+  });
+
+  it("runs a session's command only once the connection's -R listeners exist, as sshd does", async () => {
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((r) => free.close(r));
+    // The "workspace" is this machine: bash's /dev/tcp connects to the forwarded port at once.
+    const script = `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 9; echo ready >&3; head -c 6 <&3`;
+    const r = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
+      execFile('ssh', [...opts(), '-R', `127.0.0.1:${port}:127.0.0.1:${echoPort}`, 'local@127.0.0.1', `bash -c '${script}'`], (e, out, err) =>
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+      ),
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe('ready\n');
   });
 
   it('refuses what it cannot forward, and ssh says so', async () => {

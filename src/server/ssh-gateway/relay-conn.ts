@@ -80,8 +80,9 @@ export class RelayConn {
     switch (f.type) {
       case RELAY_FRAME.DATA:
         this.recvWindow -= f.payload.length;
-        if (this.recvWindow < 0) {
-          this.log.warn({ id: this.id }, 'the relay overran its window; closing the connection');
+        // Past the window, or after EOF (data after CHANNEL_EOF would break the SSH protocol).
+        if (this.recvWindow < 0 || this.wsEof) {
+          this.log.warn({ id: this.id }, 'the relay broke the frame rules; closing the connection');
           return this.finish(true);
         }
         // Bytes for a channel the client has closed have nowhere to go.

@@ -25,6 +25,8 @@ export class RemoteForwards {
   private readonly held: Forward[] = [];
   private pending = 0;
   private closed = false;
+  /** tcpip-forward requests not answered yet. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly ctx: ConnContext,
@@ -34,7 +36,10 @@ export class RemoteForwards {
   /** Handles one global request of the connection (ssh2's `request` event). */
   onRequest(accept: Reply, reject: (() => void) | undefined, name: string, info: unknown): void {
     if (name === 'tcpip-forward') {
-      void this.add(info).then(
+      const adding = this.add(info);
+      this.inflight.add(adding);
+      void adding.finally(() => this.inflight.delete(adding)).catch(() => {});
+      void adding.then(
         (port) => (port === null ? reject?.() : accept?.(port)),
         (err: unknown) => {
           this.ctx.log.warn({ err }, 'remote forward failed unexpectedly');
@@ -49,6 +54,11 @@ export class RemoteForwards {
       this.ctx.log.info({ request: printable(name, 60) }, 'global request refused: not supported');
       reject?.();
     }
+  }
+
+  /** Resolves once every tcpip-forward request received so far has been answered. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
   }
 
   /** Stops every forward (the connection ended). */

@@ -170,6 +170,7 @@ export class SshGateway {
       });
       // ssh -R: tcpip-forward and cancel-tcpip-forward; the relays end with the connection.
       const remote = new RemoteForwards(ctx, client);
+      ctx.forwardsSettled = () => remote.settled();
       client.on('request', (accept, reject, name, info) => remote.onRequest(accept, reject, name, info));
       client.once('close', () => remote.closeAll());
     });

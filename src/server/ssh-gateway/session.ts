@@ -55,7 +55,8 @@ export function handleSession(ctx: ConnContext, session: Session, ws: Workspace,
     started = true;
     const channel = accept();
     const a: AgentForward | null = agent;
-    void (a ? a.socket : Promise.resolve(null)).then((sock) => {
+    // The command starts once its agent socket and the connection's -R listeners are ready.
+    void Promise.all([a ? a.socket : null, ctx.forwardsSettled?.()]).then(([sock]) => {
       if (a && !sock) channel.stderr.write(`berth: agent forwarding is not available: ${a.failure}\r\n`);
       const agentEnv: Record<string, string> = sock ? { SSH_AUTH_SOCK: sock } : {};
       void runCommand(ctx, ws, channel, argv, what, { env: { ...env, ...agentEnv, ...(pty ? { TERM: pty.term } : {}) }, pty }, (fn) => (resize = fn));
