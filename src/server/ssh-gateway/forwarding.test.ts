@@ -144,6 +144,15 @@ async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Prom
   return check();
 }
 
+/** A TCP port free on 127.0.0.1 just now. */
+async function freeLocalPort(): Promise<number> {
+  const free = createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
+  const port = (free.address() as AddressInfo).port;
+  await new Promise((r) => free.close(r));
+  return port;
+}
+
 /** An ssh2 client logged in to the gateway: for requests OpenSSH sends only one way. */
 async function ssh2Conn(): Promise<ssh2.Client> {
   const conn = new ssh2.Client();
@@ -177,10 +186,7 @@ describe('ssh -R through the gateway', () => {
   });
 
   it("runs a session's command only once the connection's -R listeners exist, as sshd does", async () => {
-    const free = createServer();
-    await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
-    const port = (free.address() as AddressInfo).port;
-    await new Promise((r) => free.close(r));
+    const port = await freeLocalPort();
     // The "workspace" is this machine: bash's /dev/tcp connects to the forwarded port at once.
     const script = `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 9; echo ready >&3; head -c 6 <&3`;
     const r = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
@@ -299,11 +305,9 @@ describe('ssh -A through the gateway', () => {
 
 describe('ssh -D through the gateway', () => {
   it('opens SOCKS connections to ports in the workspace', async () => {
-    const free = createServer();
-    await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
-    const port = (free.address() as AddressInfo).port;
-    await new Promise((r) => free.close(r));
-    const ssh = await sshN(['-v', '-D', `127.0.0.1:${port}`], /Local forwarding listening on 127\.0\.0\.1 port (\d+)/);
+    // A free port may be taken between probing and ssh binding it (other tests run too): retry.
+    let ssh = await sshN(['-v', '-D', `127.0.0.1:${await freeLocalPort()}`], /Local forwarding listening on 127\.0\.0\.1 port (\d+)/);
+    for (let i = 0; i < 3 && !ssh.match; i++) ssh = await sshN(['-v', '-D', `127.0.0.1:${await freeLocalPort()}`], /Local forwarding listening on 127\.0\.0\.1 port (\d+)/);
     try {
       expect(ssh.match, ssh.stderr()).not.toBeNull();
       const socks = Number(ssh.match![1]);
