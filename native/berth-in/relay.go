@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	"berth.dev/berth-in/supervisor"
 )
 
 // relay is one running relay: its listener, its connections and the one stdout they share.
@@ -36,13 +38,14 @@ type relay struct {
 
 func runRelay(args []string) error {
 	if len(args) == 0 {
-		return usageError("relay needs a kind: relay tcp [--bind ADDR] --port P | relay unix --path PATH")
+		return usageError("relay needs a kind: relay tcp [--bind ADDR] --port P | relay unix --path PATH [--owner USER]")
 	}
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	bind := fs.String("bind", "127.0.0.1", "address to listen on")
 	port := fs.String("port", "", "port to listen on (0: any free port)")
 	path := fs.String("path", "", "unix socket path")
+	owner := fs.String("owner", "", "user who owns the unix socket (the relay may run as root)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError("relay %s: %v", args[0], err)
 	}
@@ -65,6 +68,11 @@ func runRelay(args []string) error {
 		r.ln, err = listenUnix(*path)
 		if err == nil {
 			r.path = *path
+			err = chownTo(*path, *owner)
+		}
+		if err != nil && r.ln != nil {
+			r.ln.Close()
+			os.Remove(*path)
 		}
 	default:
 		return usageError("unknown relay kind %q: use tcp or unix", args[0])
@@ -95,6 +103,19 @@ func listenUnix(path string) (net.Listener, error) {
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	return ln, nil
+}
+
+// chownTo gives the socket to owner (an ssh -A socket must be usable by the workspace's user,
+// and only by them); nothing to do without --owner.
+func chownTo(path, owner string) error {
+	if owner == "" {
+		return nil
+	}
+	acct, err := supervisor.LookupUser(owner)
+	if err != nil {
+		return err
+	}
+	return os.Chown(path, int(acct.UID), int(acct.GID))
 }
 
 // serve announces READY, then accepts and reads stdin until stdin ends or breaks the rules.

@@ -61,4 +61,29 @@ describe('berth-in in workspaces', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
   });
+
+  it('runs a supervisor that outlives the exec that started it, once per workspace', async () => {
+    const config = {
+      version: 1,
+      user: null,
+      env: { GREETING: 'hello' },
+      services: [{ name: 'greeter', argv: ['/bin/sh', '-c', 'echo "$GREETING from greeter"; exec sleep 1000'], env: {}, workdir: null, dependsOn: [], healthcheck: null, restart: { policy: 'always', maxRetries: null }, ports: [] }],
+      startWaves: [['greeter']],
+    };
+    await inWorkspace('sh', '-c', 'printf %s "$1" > /.berth/services.json', 'sh', JSON.stringify(config));
+    // No supervisor yet: ctl says so with exit 3.
+    const none = await server.cli(['ws', 'exec', name, '--', '/.berth/bin/berth-in', 'ctl', 'status']);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('no-supervisor');
+    await inWorkspace('/.berth/bin/berth-in', 'supervise', '--daemon');
+    // The exec that started it has ended; the supervisor and its service still run.
+    const state = JSON.parse(await inWorkspace('/.berth/bin/berth-in', 'ctl', 'status'));
+    expect(state.services).toHaveLength(1);
+    expect(state.services[0]).toMatchObject({ name: 'greeter', state: 'running' });
+    await inWorkspace('/.berth/bin/berth-in', 'supervise', '--daemon');
+    expect(JSON.parse(await inWorkspace('/.berth/bin/berth-in', 'ctl', 'status')).supervisorPid).toBe(state.supervisorPid);
+    expect(await inWorkspace('/.berth/bin/berth-in', 'ctl', 'logs', 'greeter')).toBe('hello from greeter');
+    await inWorkspace('/.berth/bin/berth-in', 'ctl', 'shutdown');
+    expect((await server.cli(['ws', 'exec', name, '--', '/.berth/bin/berth-in', 'ctl', 'status'])).code).toBe(3);
+  });
 });

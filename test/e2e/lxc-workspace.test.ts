@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLeftovers, LXC_PATH, lxcContainersOf, TestServer, uniqueName } from './harness.js';
+import { dockerLeftovers, LXC_PATH, lxcContainersOf, ROOT, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 let imagesDir = '';
@@ -58,6 +58,10 @@ describe('an LXC workspace through the CLI', () => {
     expect(container).toBeDefined();
     const meta = JSON.parse(await readFile(join(LXC_PATH, container, 'berth.json'), 'utf8'));
     expect(meta['berth.node']).toBe(lxcWs.nodeId);
+    // The agent copied berth-in in through lxc-attach, as it does through Docker's exec.
+    const helper = await server.cli(['ws', 'exec', lxcName, '--', '/.berth/bin/berth-in', 'version']);
+    expect(helper.code, helper.stderr).toBe(0);
+    expect(helper.stdout.trim()).toBe((await readFile(join(ROOT, 'dist/native/berth-in.version'), 'utf8')).trim());
   });
 
   it('execs with separate streams, exit codes, stdin, env and working directory', async () => {

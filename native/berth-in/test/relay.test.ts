@@ -1,7 +1,8 @@
 /**
  * `berth-in relay` on this host: real listeners, real sockets, frames through the TS codec.
  */
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,21 +123,58 @@ describe('berth-in relay tcp', () => {
     expect(r.dataFor(slowId).length).toBe(RELAY_INITIAL_WINDOW + 100_000);
   });
 
-  it('grants window back as a slow reader reads, and ends with exit 1 when the other side overruns it', async () => {
-    const r = relay(['tcp', '--port', '0']);
-    const port = await readyPort(r);
-    const c = await client({ port });
+  it('moves 2 MiB to a slow reader without ever exceeding the window, granting it back as the reader reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-in-relay-'));
+    dirs.push(dir);
+    const path = join(dir, 'slow.sock');
+    const r = relay(['unix', '--path', path]);
+    await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
+    const c = await client({ path });
     const id = (await r.waitFrame((f) => f.type === RELAY_FRAME.OPEN, 'OPEN')).id;
+    // The reader takes a little now and then.
     c.pause();
-    const payload = Buffer.alloc(RELAY_INITIAL_WINDOW, 0x62);
-    for (const f of encodeRelayData(id, payload)) r.child.stdin.write(f);
+    const reader = setInterval(() => {
+      c.resume();
+      setTimeout(() => c.pause(), 1);
+    }, 15);
+    const data = randomBytes(2 * 1024 * 1024);
     const granted = () => r.frames.filter((f) => f.type === RELAY_FRAME.WINDOW && f.id === id).reduce((n, f) => n + relayWindowBytes(f), 0);
-    c.resume();
-    await until('all bytes read by the client', () => c.got().length === RELAY_INITIAL_WINDOW);
-    await until('the whole window granted back', () => granted() === RELAY_INITIAL_WINDOW);
-    // Now ignore the grants and send two windows at a client that does not read: a protocol error.
+    let sent = 0;
+    let stalls = 0;
+    try {
+      while (sent < data.length) {
+        let credit = RELAY_INITIAL_WINDOW + granted() - sent;
+        if (credit <= 0) {
+          stalls++;
+          await until('more window', () => RELAY_INITIAL_WINDOW + granted() - sent > 0, 10_000);
+          credit = RELAY_INITIAL_WINDOW + granted() - sent;
+        }
+        const n = Math.min(credit, 65_536, data.length - sent);
+        r.send(RELAY_FRAME.DATA, id, data.subarray(sent, sent + n));
+        sent += n;
+      }
+      c.resume();
+      await until('everything read', () => c.got().length === data.length, 10_000);
+    } finally {
+      clearInterval(reader);
+    }
+    expect(c.got().equals(data)).toBe(true);
+    // The reader was slow enough that the window, not the sender, set the pace.
+    expect(stalls).toBeGreaterThan(0);
+    await until('the whole transfer granted back', () => granted() === data.length);
+  });
+
+  it('ends with exit 1 when the other side sends past its window', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-in-relay-'));
+    dirs.push(dir);
+    const path = join(dir, 'stuck.sock');
+    const r = relay(['unix', '--path', path]);
+    await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
+    const c = await client({ path });
     c.pause();
-    for (const f of encodeRelayData(id, Buffer.alloc(RELAY_INITIAL_WINDOW * 4, 0x63))) r.child.stdin.write(f);
+    const id = (await r.waitFrame((f) => f.type === RELAY_FRAME.OPEN, 'OPEN')).id;
+    // 8 MiB at a reader that takes nothing: far more than a unix socket buffers plus the window.
+    for (const f of encodeRelayData(id, Buffer.alloc(8 * 1024 * 1024, 0x63))) r.child.stdin.write(f);
     expect(await r.exited).toBe(1);
     expect(r.stderr).toMatch(/^berth-in: failed: protocol error: connection \d+ was sent more than its window\n$/);
   });
@@ -162,7 +200,6 @@ describe('berth-in relay unix', () => {
     const r = relay(['unix', '--path', path]);
     const ready = await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
     expect(JSON.parse(ready.payload.toString())).toEqual({ path });
-    const { statSync } = await import('node:fs');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const a = await client({ path });
     const b = await client({ path });
@@ -180,6 +217,20 @@ describe('berth-in relay unix', () => {
     r.child.stdin.end();
     expect(await r.exited).toBe(0);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('gives the socket to --owner, and refuses an owner that does not exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-in-relay-'));
+    dirs.push(dir);
+    const nobody = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':');
+    const path = join(dir, 'owned.sock');
+    const r = relay(['unix', '--path', path, '--owner', 'nobody']);
+    await r.waitFrame((f) => f.type === RELAY_FRAME.READY, 'READY');
+    expect([statSync(path).uid, statSync(path).gid]).toEqual([Number(nobody[2]), Number(nobody[3])]);
+    const bad = relay(['unix', '--path', join(dir, 'x.sock'), '--owner', 'no-such-user-here']);
+    expect((await bad.waitFrame((f) => f.type === RELAY_FRAME.FAIL, 'FAIL')).payload.toString()).toContain('no user no-such-user-here');
+    expect(await bad.exited).toBe(1);
+    expect(existsSync(join(dir, 'x.sock'))).toBe(false);
   });
 
   it('replaces a stale socket but refuses one that is in use', async () => {

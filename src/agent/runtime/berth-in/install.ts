@@ -30,6 +30,8 @@ function runIn(provider: Provider, handle: WorkspaceHandle, cmd: string[], input
 /** Installs berth-in into workspaces, at most one install per workspace at a time. */
 export class BerthInInstaller {
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Workspace names seen at create, for log lines about later starts (only ids come with those). */
+  private readonly names = new Map<string, string>();
   private build: Promise<BerthInBuild> | null = null;
 
   constructor(
@@ -51,6 +53,8 @@ export class BerthInInstaller {
    * failure does not fail the operation, but it is logged (and told to the operation's watchers).
    */
   async ensureLogged(provider: Provider, handle: WorkspaceHandle, name: string | undefined, op?: OpContext): Promise<void> {
+    if (name) this.names.set(handle.workspaceId, name);
+    name ??= this.names.get(handle.workspaceId);
     try {
       await this.ensure(provider, handle);
     } catch (err) {
