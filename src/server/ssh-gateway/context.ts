@@ -18,6 +18,8 @@ export interface GatewayDeps {
   /** The user a public key belongs to, or null. */
   userForKey: (algo: string, keyBlob: Buffer) => Promise<User | null>;
   log: Logger;
+  /** Where berth-in is inside workspaces (default /.berth/bin/berth-in); tests that run commands on the host point it at the build. */
+  berthInPath?: string;
 }
 
 /** One authenticated SSH connection. */
@@ -31,6 +33,12 @@ export interface ConnContext {
   source: string;
   /** The workspace, checked afresh (ownership, running, node online) for every channel. */
   resolveWorkspace: () => Promise<Workspace>;
+  /**
+   * Resolves once the connection's `ssh -R` requests so far are answered. ssh sends them
+   * before its session and does not wait for the replies, so a command waits on this to find
+   * its forwarded ports listening, as with sshd.
+   */
+  forwardsSettled?: () => Promise<void>;
 }
 
 /** Records an audit entry about this connection's workspace. */

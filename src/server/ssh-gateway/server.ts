@@ -1,8 +1,9 @@
 /**
  * The SSH gateway: `ssh -p 2222 WORKSPACE@server` reaches a workspace on whichever node and
  * provider it lives, because everything runs through the agent hub's exec. The SSH user name
- * names the workspace; the key names the person. Sessions (shell, exec, sftp) and direct-tcpip
- * forwards are offered; every other channel type and global request is refused by ssh2.
+ * names the workspace; the key names the person. Sessions (shell, exec, sftp, agent
+ * forwarding), direct-tcpip forwards and remote forwards (tcpip-forward) are offered; every
+ * other channel type and global request is refused.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import ssh2, { type Connection, type Session } from 'ssh2';
@@ -12,6 +13,7 @@ import { audit, printable, type ConnContext, type GatewayDeps } from './context.
 import { handleForward } from './forward.js';
 import type { HostKey } from './host-key.js';
 import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
+import { RemoteForwards } from './remote-forward.js';
 import { handleSession } from './session.js';
 
 /** A client has this long to authenticate before it is disconnected. */
@@ -154,7 +156,7 @@ export class SshGateway {
               mine.delete(session);
               this.sessions.delete(session);
             });
-            handleSession(ctx, session, ws);
+            handleSession(ctx, session, ws, client);
           },
           (err: unknown) => {
             const e = toApiError(err);
@@ -166,6 +168,11 @@ export class SshGateway {
       client.on('tcpip', (accept, reject, info) => {
         handleForward(ctx, client, accept, reject, info).catch((err: unknown) => ctx.log.warn({ err }, 'ssh forward failed'));
       });
+      // ssh -R: tcpip-forward and cancel-tcpip-forward; the relays end with the connection.
+      const remote = new RemoteForwards(ctx, client);
+      ctx.forwardsSettled = () => remote.settled();
+      client.on('request', (accept, reject, name, info) => remote.onRequest(accept, reject, name, info));
+      client.once('close', () => remote.closeAll());
     });
     client.on('close', () => {
       for (const session of mine) this.sessions.delete(session);

@@ -4,8 +4,9 @@
  * Errors after the channel is open reach the user as a line on stderr and exit status 255,
  * which is what ssh itself uses for failures that are not the remote command's.
  */
-import type { ServerChannel, Session } from 'ssh2';
+import type { Connection, ServerChannel, Session } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
+import { AgentForward } from './agent-forward.js';
 import { audit, printable, type ConnContext } from './context.js';
 import { openExec, type ExecEnd } from './exec-bridge.js';
 import { envAccepted, execArgv, exitStatusOf, MAX_COMMAND_LENGTH, shellArgv, termSize } from './requests.js';
@@ -14,11 +15,21 @@ import { serveSftp } from './sftp.js';
 type Reply = (() => void) | undefined;
 
 /** Wires one accepted session channel. */
-export function handleSession(ctx: ConnContext, session: Session, ws: Workspace): void {
+export function handleSession(ctx: ConnContext, session: Session, ws: Workspace, client: Connection): void {
   const env: Record<string, string> = {};
   let pty: { term: string; cols: number; rows: number } | null = null;
   let resize: ((cols: number, rows: number) => void) | null = null;
   let started = false;
+  let agent: AgentForward | null = null;
+
+  // ssh -A: OpenSSH asks without wanting a reply and sends its shell or exec right after, so
+  // the command waits (below) for the agent's socket to be ready.
+  session.on('auth-agent', (accept: Reply, reject: Reply) => {
+    if (started || agent) return reject?.();
+    agent = new AgentForward(ctx, client, ws);
+    session.once('close', () => agent?.stop());
+    accept?.();
+  });
 
   session.on('pty', (accept: Reply, reject: Reply, info) => {
     if (started) return reject?.();
@@ -37,13 +48,19 @@ export function handleSession(ctx: ConnContext, session: Session, ws: Workspace)
     env[info.key] = info.val;
     accept?.();
   });
-  // Signals, agent and X11 forwarding are not offered; ssh2 refuses what has no listener.
+  // Signals and X11 forwarding are not offered; ssh2 refuses what has no listener.
   session.on('signal', (_accept: Reply, reject: Reply) => reject?.());
 
   const start = (accept: () => ServerChannel, argv: string[], what: string) => {
     started = true;
     const channel = accept();
-    void runCommand(ctx, ws, channel, argv, what, { env: { ...env, ...(pty ? { TERM: pty.term } : {}) }, pty }, (fn) => (resize = fn));
+    const a: AgentForward | null = agent;
+    // The command starts once its agent socket and the connection's -R listeners are ready.
+    void Promise.all([a ? a.socket : null, ctx.forwardsSettled?.()]).then(([sock]) => {
+      if (a && !sock) channel.stderr.write(`berth: agent forwarding is not available: ${a.failure}\r\n`);
+      const agentEnv: Record<string, string> = sock ? { SSH_AUTH_SOCK: sock } : {};
+      void runCommand(ctx, ws, channel, argv, what, { env: { ...env, ...agentEnv, ...(pty ? { TERM: pty.term } : {}) }, pty }, (fn) => (resize = fn));
+    });
   };
   session.on('shell', (accept, reject: Reply) => {
     if (started) return reject?.();
