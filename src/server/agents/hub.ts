@@ -17,7 +17,9 @@ import {
   type AgentResult,
   type ApiError,
   type ExecRequest,
+  type ListeningPort,
   type OrphanReport,
+  type SupervisorState,
   type WorkspaceReport,
   decodeExecData,
   encodeExecData,
@@ -26,8 +28,7 @@ import { RpcPeer } from '../../rpc/peer.js';
 import type { HubMetrics } from '../metrics/server-metrics.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
-import { PortsRegistry } from './ports.js';
-import { ServicesRegistry } from './services.js';
+import { NodeReports } from './node-reports.js';
 import { ReportGate, type ReportDelta } from './report-gate.js';
 import { ReportRecorder } from './report-recorder.js';
 
@@ -72,9 +73,9 @@ export const CLOSE_CODES = { protocolMismatch: 4001, replaced: 4002, noHello: 40
 export class AgentHub {
   private readonly connections = new Map<string, Connection>();
   /** What each workspace listens on, as its node last said (ports.ts). */
-  readonly ports = new PortsRegistry();
+  readonly ports = new NodeReports<ListeningPort[]>();
   /** Workspace services: each supervisor's state, as its node last said (services.ts). */
-  readonly services = new ServicesRegistry();
+  readonly services = new NodeReports<SupervisorState>();
   private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();

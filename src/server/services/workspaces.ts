@@ -393,7 +393,7 @@ export class WorkspacesService {
   async ports(user: User, name: string, via: { sourceIp?: string } = {}): Promise<WorkspacePorts> {
     const ws = await this.get(user, name, via);
     const seen = this.hub.ports.get(ws.id, ws.nodeId);
-    const ports = (seen?.ports ?? []).map((p) => ({ ...p, loopbackOnly: p.addresses.length > 0 && p.addresses.every(isLoopbackAddress) }));
+    const ports = (seen?.value ?? []).map((p) => ({ ...p, loopbackOnly: p.addresses.length > 0 && p.addresses.every(isLoopbackAddress) }));
     return { workspace: ws.name, observedAt: seen?.at ?? null, ports };
   }
 

@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError } from '../../../api/index.js';
+import { BerthError, type SupervisorState } from '../../../api/index.js';
+import { NodeReports } from '../../agents/node-reports.js';
 import type { ExecSink } from '../../agents/hub.js';
 import { hashSecret } from '../../auth/secrets.js';
 import { openSqliteStore, type Store } from '../../store/open.js';
@@ -35,9 +36,12 @@ let aliceCookie = '';
 let bobCookie = '';
 const DOMAIN = 'pv.test';
 const sockets = new Set<Socket>();
+/** The workspace's spec: a service with a health check declares port 8088. */
+const SPEC = { services: { web: { command: 'httpd -f -p 8088', ports: [8088], healthcheck: { http: 8088 } } } };
 
 /** A stand-in node: opens a TCP connection to the test's service, whatever the port asked for. */
 const hub = {
+  services: new NodeReports<SupervisorState>(),
   isOnline: () => true,
   onWorkspaceEnded: () => () => {},
   openPort: async (nodeId: string, workspaceId: string, port: number, sink: ExecSink) => {
@@ -67,7 +71,7 @@ beforeAll(async () => {
   await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
   await store.db
     .insertInto('workspaces')
-    .values({ id: 'w-app', name: 'app', owner_id: 'ua', node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now })
+    .values({ id: 'w-app', name: 'app', owner_id: 'ua', node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now, spec_json: JSON.stringify(SPEC) })
     .execute();
   creds = new PreviewCredentials(randomBytes(32));
   aliceCookie = `berth_preview=${creds.cookie({ userId: 'ua', workspaceId: 'w-app', tokenId: 'ta' })}`;
@@ -142,6 +146,29 @@ describe('the preview front door', () => {
     const starting = await raw(`GET /w/app/p/9/ HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\nAuthorization: Bearer ${ALICE}\r\n\r\n`);
     expect(status(starting)).toBe(503);
     expect(starting).toContain('http-equiv="refresh"');
+  });
+
+  it('shows the starting page for a port whose service is not healthy yet, and serves it once the node says it is', async () => {
+    const ask = () => raw(`GET /w/app/p/8088/ HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\nAuthorization: Bearer ${ALICE}\r\n\r\n`);
+    const before = opened.length;
+    const waiting = await ask();
+    expect(status(waiting)).toBe(503);
+    expect(waiting).toContain('Service web is not healthy yet');
+    // Nothing was opened in the workspace for a service that is not ready.
+    expect(opened.length).toBe(before);
+    const report = (state: 'starting' | 'healthy'): SupervisorState => ({
+      supervisorPid: 10,
+      configVersion: 'x',
+      services: [{ name: 'web', state, pid: 11, restarts: 0, exitCode: null, startedAt: null, healthFailures: 0, lastHealthOutput: null, message: null }],
+    });
+    hub.services.set('n1', 'w-app', report('starting'));
+    expect(status(await ask())).toBe(503);
+    hub.services.set('n1', 'w-app', report('healthy'));
+    expect(await ask()).toContain('ok GET /');
+    // A report from another node is not this workspace's.
+    hub.services.set('n2', 'w-app', report('starting'));
+    expect(status(await ask())).toBe(503);
+    hub.services.set('n1', 'w-app', report('healthy'));
   });
 
   it('stops honouring a cookie once the API token that minted it is revoked (within the access cache time)', async () => {

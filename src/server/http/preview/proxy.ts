@@ -18,6 +18,7 @@ import { forwardRequest, forwardUpgrade, PortAgent } from './forward.js';
 import { rawError, sendError, sendStarting } from './pages.js';
 import { PortSocket } from './port-socket.js';
 import { previewReadiness } from './readiness.js';
+import { PreviewServices } from './service-health.js';
 
 /** Most connection pools kept at once (one per workspace port in use); past it the oldest closes. */
 const MAX_POOLS = 512;
@@ -25,7 +26,7 @@ const MAX_POOLS = 512;
 /** What the proxy needs of the server. */
 export interface PreviewDeps {
   store: Store;
-  hub: Pick<AgentHub, 'openPort' | 'isOnline' | 'onWorkspaceEnded'>;
+  hub: Pick<AgentHub, 'openPort' | 'isOnline' | 'onWorkspaceEnded' | 'services'>;
   creds: PreviewCredentials;
   /** The wildcard base of subdomain mode (`preview.example.com`), lowercase; absent without it. */
   domain?: string;
@@ -50,10 +51,13 @@ interface Target {
 export class PreviewProxy {
   private readonly pools = new Map<string, PortAgent>();
   private readonly cache = new AccessCache();
+  private readonly services: PreviewServices;
 
   constructor(private readonly d: PreviewDeps) {
+    this.services = new PreviewServices(d.store, d.hub.services);
     d.hub.onWorkspaceEnded((ws) => {
       this.cache.forgetWorkspace(ws.id);
+      this.services.forget(ws.id);
       for (const [key, agent] of this.pools) {
         if (key.startsWith(ws.id + ':')) {
           agent.destroy();
@@ -124,7 +128,8 @@ export class PreviewProxy {
       res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 302 : 307, { location: a.location, ...(a.cookie ? { 'set-cookie': a.cookie } : {}), 'cache-control': 'no-store', 'content-length': 0 });
       return void res.end();
     }
-    const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId) });
+    const service = await this.services.serviceFor(a.ws, t.port);
+    const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId), service });
     if (ready.state === 'starting') return sendStarting(res, accept, ready.why);
     if (ready.state === 'error') return sendError(res, accept, ready.error.toJSON());
     // The client may have left while it was being checked: open nothing for it.
@@ -154,7 +159,8 @@ export class PreviewProxy {
     const t = this.target(req);
     const a = t && !t.bare ? await this.access(req, t) : null;
     if (!t || !a || a.kind !== 'pass') return void socket.end(rawError(t ? previewNotFound(t.name, t.port).toJSON() : { code: 'NOT_FOUND', message: 'No preview at this address.' }));
-    const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId) });
+    const service = await this.services.serviceFor(a.ws, t.port);
+    const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId), service });
     if (ready.state !== 'go') return void socket.end(ready.state === 'starting' ? rawError({ code: 'UNAVAILABLE', message: '' }, ready.why) : rawError(ready.error.toJSON()));
     if (socket.destroyed) return;
     let port: PortSocket;

@@ -48,7 +48,7 @@ export class WorkspaceServicesService {
     const ws = await this.workspaces.get(user, name, via);
     const spec = await storedSpec(this.store, ws.id);
     const seen = this.hub.services.get(ws.id, ws.nodeId);
-    return { workspace: ws.name, observedAt: seen?.at ?? null, services: servicesView(spec, seen?.state ?? null) };
+    return { workspace: ws.name, observedAt: seen?.at ?? null, services: servicesView(spec, seen?.value ?? null) };
   }
 
   /** `berth ports`: each port with the service that owns it and its label from the spec. */
@@ -56,7 +56,7 @@ export class WorkspaceServicesService {
     const view = await this.workspaces.ports(user, name, via);
     const ws = await this.workspaces.get(user, name, via);
     const spec = await storedSpec(this.store, ws.id);
-    const state = this.hub.services.get(ws.id, ws.nodeId)?.state ?? null;
+    const state = this.hub.services.get(ws.id, ws.nodeId)?.value ?? null;
     return { ...view, ports: view.ports.map((p) => ({ ...p, ...portOwner(p, spec, state) })) };
   }
 

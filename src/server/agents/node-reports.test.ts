@@ -1,8 +1,8 @@
-/** The ports registry against a plain model: any sequence of reports, forgets and disconnects leaves the same lists. */
+/** NodeReports against a plain model: any sequence of reports, forgets and disconnects leaves the same reports. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ListeningPort } from '../../api/index.js';
-import { PortsRegistry } from './ports.js';
+import { NodeReports } from './node-reports.js';
 
 type Step = { op: 'set' | 'forget' | 'forgetNode'; node: string; ws: string; port: number };
 
@@ -15,11 +15,11 @@ const step = fc.record({
 
 const list = (port: number): ListeningPort[] => [{ port, protocol: 'tcp', addresses: ['0.0.0.0'], process: null }];
 
-describe('PortsRegistry', () => {
+describe('NodeReports', () => {
   it('keeps what a naive model keeps, whatever the order of reports and disconnects', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), (steps: Step[]) => {
-        const registry = new PortsRegistry();
+        const registry = new NodeReports<ListeningPort[]>();
         const model = new Map<string, { node: string; port: number }>();
         for (const s of steps) {
           if (s.op === 'set') {
@@ -36,7 +36,7 @@ describe('PortsRegistry', () => {
             for (const node of ['n1', 'n2', 'n3']) {
               const want = model.get(ws);
               const got = registry.get(ws, node);
-              expect(got?.ports[0]?.port ?? null).toBe(want && want.node === node ? want.port : null);
+              expect(got?.value[0]?.port ?? null).toBe(want && want.node === node ? want.port : null);
             }
           }
           expect(registry.size).toBe(model.size);
