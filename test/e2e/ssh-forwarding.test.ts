@@ -181,15 +181,15 @@ describe('ssh -D into a Docker workspace', () => {
 
 describe('ssh -A into a Debian workspace', () => {
   it("lists the laptop agent's key with ssh-add inside, on a private socket removed with the session", async () => {
-    await agentCheck(docker, deb, []);
+    await agentCheck(docker, deb, 'sshclient', []);
   });
 });
 
 /** Builds the Debian image with ssh-add, makes workspace `name` of it, and checks ssh -A there. */
-async function agentCheck(w: World, name: string, createArgs: string[]): Promise<void> {
-  const build = await w.server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server'], { timeoutMs: 900_000 });
+async function agentCheck(w: World, name: string, image: string, createArgs: string[]): Promise<void> {
+  const build = await w.server.cli(['image', 'build', image, '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server'], { timeoutMs: 900_000 });
   expect(build.code, build.stderr).toBe(0);
-  const create = await w.server.cli(['ws', 'create', name, '--image', 'sshclient', ...createArgs]);
+  const create = await w.server.cli(['ws', 'create', name, '--image', image, ...createArgs]);
   expect(create.code, create.stderr).toBe(0);
   const sock = join(scratch, `agent-${name}.sock`);
   const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
@@ -264,7 +264,8 @@ describe('ssh -R and -A into an LXC workspace', () => {
   });
 
   it("lists the laptop agent's key with ssh-add inside a Debian LXC container", async () => {
-    await agentCheck(lxc, debLxc, ['--provider', 'lxc']);
+    // An image name of its own: rebuilding the Docker world's tag would pull it from under that workspace.
+    await agentCheck(lxc, debLxc, 'sshclientlxc', ['--provider', 'lxc']);
   });
 });
 
