@@ -52,6 +52,22 @@ export async function startServer() {
 }
 
 /** Milliseconds taken by `fn`. */
+/**
+ * On a fresh bench server: waits for its local node, builds the busybox `base` image and
+ * creates workspace `name` on it; answers the workspace's id.
+ */
+export async function busyboxWorkspace(client, name) {
+  for (let i = 0; i < 100; i++) {
+    if ((await client.call('nodesList')).nodes.some((n) => n.status === 'online')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const build = await client.call('imagesPost', { body: { name: 'base', from: 'busybox' } });
+  await client.waitOperation(build.operation.id);
+  const created = await client.call('workspacesPost', { body: { name, image: 'base' } });
+  await client.waitOperation(created.operation.id);
+  return (await client.call('workspaceGet', { params: { name } })).id;
+}
+
 export async function time(fn) {
   const t0 = process.hrtime.bigint();
   await fn();

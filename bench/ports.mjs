@@ -4,7 +4,7 @@
 // exec -d`), so the clock starts when the process exists, not when a berth exec returned.
 // N rounds; prints p50/p95 of both. Run `npm run build` first.
 import { BerthClient } from '../dist/client/index.js';
-import { percentile, run, startServer } from './lib.mjs';
+import { busyboxWorkspace, percentile, run, startServer } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 10);
 const AIM_MS = 2000;
@@ -13,15 +13,7 @@ const server = await startServer();
 const client = new BerthClient({ server: server.url, token: server.token });
 const name = `ports-${Date.now().toString(36)}`;
 try {
-  for (let i = 0; i < 100; i++) {
-    if ((await client.call('nodesList')).nodes.some((n) => n.status === 'online')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const build = await client.call('imagesPost', { body: { name: 'base', from: 'busybox' } });
-  await client.waitOperation(build.operation.id);
-  const created = await client.call('workspacesPost', { body: { name, image: 'base' } });
-  await client.waitOperation(created.operation.id);
-  const container = (await run('docker', ['ps', '-q', '--filter', `label=berth.workspace=${(await client.call('workspaceGet', { params: { name } })).id}`])).stdout.trim();
+  const container = (await run('docker', ['ps', '-q', '--filter', `label=berth.workspace=${await busyboxWorkspace(client, name)}`])).stdout.trim();
 
   const visible = async (port, want) => {
     const { ports } = await client.call('workspacePortsGet', { params: { name } });

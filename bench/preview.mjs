@@ -6,7 +6,7 @@
 // BENCH_N sets the requests per series (default 500). Run `npm run build` first.
 import { Agent, request } from 'node:http';
 import { BerthClient } from '../dist/client/index.js';
-import { percentile, run, startServer } from './lib.mjs';
+import { busyboxWorkspace, percentile, run, startServer } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 500);
 const WARMUP = 50;
@@ -49,15 +49,7 @@ const server = await startServer();
 const client = new BerthClient({ server: server.url, token: server.token });
 const name = `pvb-${Date.now().toString(36)}`;
 try {
-  for (let i = 0; i < 100; i++) {
-    if ((await client.call('nodesList')).nodes.some((n) => n.status === 'online')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const build = await client.call('imagesPost', { body: { name: 'base', from: 'busybox' } });
-  await client.waitOperation(build.operation.id);
-  const created = await client.call('workspacesPost', { body: { name, image: 'base' } });
-  await client.waitOperation(created.operation.id);
-  const wsId = (await client.call('workspaceGet', { params: { name } })).id;
+  const wsId = await busyboxWorkspace(client, name);
   const container = (await run('docker', ['ps', '-q', '--filter', `label=berth.workspace=${wsId}`])).stdout.trim();
   const ip = (await run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container])).stdout.trim();
   // The script travels as an argument (execFile writes no stdin).
