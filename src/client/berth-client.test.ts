@@ -141,6 +141,42 @@ describe('BerthClient.watchOperation', () => {
     expect(seen).toEqual(events);
   });
 
+  it('keeps reopening a stream that drops often while it brings new events, and gives up on one that brings none', async () => {
+    let opened = 0;
+    server = await startFakeServer({
+      http: (req, res) => {
+        if (req.path.endsWith('/events')) {
+          opened++;
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          // Each stream brings one more event than the last, then drops: eight drops in all.
+          res.end(events.slice(0, Math.min(Math.ceil(opened / 3), events.length)).map((e) => JSON.stringify(e) + '\n').join(''));
+          return;
+        }
+        sendJson(res, 200, sampleOperation({ status: 'running', finishedAt: null }));
+      },
+    });
+    const seen: OperationEvent[] = [];
+    await new BerthClient({ server: server.url }).watchOperation('op_1', (e) => seen.push(e));
+    expect(opened).toBe(10);
+    expect(seen).toEqual(events);
+
+    await server.close();
+    opened = 0;
+    server = await startFakeServer({
+      http: (req, res) => {
+        if (req.path.endsWith('/events')) {
+          opened++;
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end();
+          return;
+        }
+        sendJson(res, 200, sampleOperation({ status: 'running', finishedAt: null }));
+      },
+    });
+    const err = await rejection(new BerthClient({ server: server.url }).watchOperation('op_1', () => {}));
+    expect(err.message).toContain('keeps ending');
+    expect(opened).toBe(7);
+  }, 30_000);
+
   it('returns a failed operation, and waitOperation throws its error', async () => {
     const failed = sampleOperation({ status: 'failed', error: { code: 'NO_NODE_AVAILABLE', message: 'No node can run docker.' } });
     server = await startFakeServer({

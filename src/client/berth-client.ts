@@ -50,8 +50,13 @@ export interface CallOptions {
   query?: Record<string, string | number | undefined>;
 }
 
-/** How often watchOperation reconnects when the event stream drops before the operation ends. */
-const EVENT_STREAM_RECONNECTS = 3;
+/**
+ * How often in a row watchOperation reopens an event stream that dropped before the operation
+ * ended without bringing a new event; a stream that did bring one starts the count afresh.
+ */
+const EVENT_STREAM_RECONNECTS = 6;
+/** The pause before reopening, doubling from the first to the last (a loaded server gets room to breathe). */
+const EVENT_STREAM_BACKOFF_MS = { first: 250, max: 4000 };
 
 /** A client for one berth server, speaking exactly the contract in src/api. */
 export class BerthClient {
@@ -102,6 +107,7 @@ export class BerthClient {
   async watchOperation(id: string, onEvent: (e: OperationEvent) => void): Promise<Operation> {
     let seen = 0;
     for (let attempt = 0; ; attempt++) {
+      const before = seen;
       const done = await this.#readEvents(id, (event, index) => {
         // The events route replays from the start, so skip what an earlier attempt delivered.
         if (index < seen) return;
@@ -112,9 +118,11 @@ export class BerthClient {
       // The stream ended without `done` (a proxy timeout, a server restart): ask directly.
       const op = await this.call('operationGet', { params: { id } });
       if (op.status !== 'running') return op;
+      if (seen > before) attempt = 0;
       if (attempt >= EVENT_STREAM_RECONNECTS) {
         throw new BerthError('INTERNAL', `The event stream of operation ${id} keeps ending before the operation finishes; check it later with its id.`);
       }
+      await new Promise((r) => setTimeout(r, Math.min(EVENT_STREAM_BACKOFF_MS.first * 2 ** attempt, EVENT_STREAM_BACKOFF_MS.max)));
     }
   }
 
