@@ -37,7 +37,7 @@ export function registerPreview(program: Command, ctx: CliContext): void {
     const client = await ctx.client();
     const minted = await client.call('previewPost', { params: { name }, body: { port } });
     const urls = previewUrls(client.server, minted);
-    const launcher = opts.open ? await launch(urls.url) : null;
+    const launcher = opts.open ? await launch(urls.url, 'open') : null;
     if (ctx.json) return writeJson(ctx.io.stdout, { ...minted, ...urls, opened: launcher !== null });
     ctx.io.stdout.write(urls.url + '\n');
     ctx.io.stderr.write(`The link works once, until ${minted.expiresAt}; it leaves a cookie for ${name} in the browser that opens it.\n`);

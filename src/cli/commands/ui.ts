@@ -3,11 +3,11 @@
  * to the web UI. The link works once and for a few minutes; the browser then holds a session
  * cookie, and the token is gone from its address bar.
  */
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { BerthError } from '../../api/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
+import { launch } from '../launch.js';
 import { writeJson } from '../output/json.js';
 
 interface UiOptions {
@@ -31,25 +31,9 @@ export function registerUi(program: Command, ctx: CliContext): void {
     const client = await ctx.client();
     const link = await client.call('signInLinksPost', { body: { ttlSeconds } });
     const url = client.server.replace(/\/+$/, '') + link.path;
-    const opened = opts.open ? await openInBrowser(url) : null;
+    const opened = opts.open ? await launch(url, 'open') : null;
     if (ctx.json) return writeJson(ctx.io.stdout, { url, expiresAt: link.expiresAt, opened: opened !== null });
     ctx.io.stdout.write(url + '\n');
     ctx.io.stderr.write(`The link signs you in once, until ${link.expiresAt}.${opened ? ` Opened it with ${opened}.` : ''}\n`);
   });
-}
-
-/** Hands the link to the desktop's opener; returns which one took it. */
-async function openInBrowser(url: string): Promise<string> {
-  for (const opener of ['xdg-open', 'open']) {
-    const started = await new Promise<boolean>((resolve) => {
-      const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
-      child.once('error', () => resolve(false));
-      child.once('spawn', () => {
-        child.unref();
-        resolve(true);
-      });
-    });
-    if (started) return opener;
-  }
-  throw new BerthError('FAILED_PRECONDITION', `Neither xdg-open nor open is available to open the link; open it yourself: ${url}`, { field: 'open' });
 }
