@@ -31,7 +31,10 @@ export async function httpRequest(
   const tls = https && opts.insecure ? { rejectUnauthorized: false } : https && opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {};
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(target, { method: opts.method, headers, ...tls, ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) }, resolve);
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    // Only a caller's own deadline ends the request. Node's global agent gives every socket a
+    // 5 s idle timeout and reports it as the request's 'timeout' too: destroying on that cut
+    // every event stream that went quiet for 5 s (a long build step, a followed log).
+    if (opts.timeoutMs) req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(opts.body);
   });
