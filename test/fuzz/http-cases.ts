@@ -1,5 +1,6 @@
 /**
- * HTTP cases: every route of the route table plus the operation-events stream, with hostile
+ * HTTP cases: every route of the route table plus the streamed GETs (operation events, a
+ * service's logs), with hostile
  * path parameters, query strings, bodies, encodings and credentials; and requests outside the
  * table (unknown paths, odd methods, odd headers). Each case's answer is checked and the
  * server must still be healthy afterwards.
@@ -13,9 +14,17 @@ import { assertRegisteredAnswer, countCase, countReached, HANG_MS, type FuzzWorl
 
 type Encoding = 'json' | 'proto' | 'constructor' | 'garbage' | 'none' | 'text' | 'huge';
 
+/** The streamed GET routes (ndjson answers, outside the JSON route table). */
+const STREAMED_GETS = { operationEvents: streams.operationEvents, workspaceServiceLogs: streams.workspaceServiceLogs } as const;
+type StreamedGet = keyof typeof STREAMED_GETS;
+
+function isStreamedGet(route: HttpCase['route']): route is StreamedGet {
+  return route in STREAMED_GETS;
+}
+
 /** One generated HTTP case. */
 export interface HttpCase {
-  route: RouteName | 'operationEvents';
+  route: RouteName | StreamedGet;
   who: Who;
   param: string;
   rawParam: boolean;
@@ -53,7 +62,7 @@ function fieldPools(known: string[]): Record<string, fc.Arbitrary<unknown>> {
 
 /** The field names of a route's body schema. */
 function bodyKeys(route: HttpCase['route']): string[] {
-  if (route === 'operationEvents') return [];
+  if (isStreamedGet(route)) return [];
   const body = routes[route].body as z.ZodType | null;
   if (!body || !(body instanceof z.ZodObject)) return [];
   return Object.keys(body.shape);
@@ -72,7 +81,7 @@ function paramPool(world: HttpTarget, route: HttpCase['route']): string[] {
 
 /** The arbitrary of HTTP cases. */
 export function httpCases(world: HttpTarget): fc.Arbitrary<HttpCase> {
-  const names = [...(Object.keys(routes) as RouteName[]), 'operationEvents' as const];
+  const names = [...(Object.keys(routes) as RouteName[]), ...(Object.keys(STREAMED_GETS) as StreamedGet[])];
   const pools = fieldPools(world.knownNames);
   return fc.constantFrom(...names).chain((route) =>
     fc.record({
@@ -80,7 +89,7 @@ export function httpCases(world: HttpTarget): fc.Arbitrary<HttpCase> {
       who: fc.constantFrom<Who>('admin', 'member', 'none', 'bogus'),
       param: hostileString(paramPool(world, route)),
       rawParam: fc.boolean(),
-      query: fc.option(fc.array(fc.tuple(hostileString(['limit', 'user', 'since', '__proto__']), fc.oneof(hostileString(), hostileNumber.map(String))), { maxLength: 3 })),
+      query: fc.option(fc.array(fc.tuple(hostileString(['limit', 'user', 'since', 'follow', 'tail', '__proto__']), fc.oneof(hostileString(), hostileNumber.map(String))), { maxLength: 3 })),
       body: fc.oneof(
         { weight: 2, arbitrary: shapedBody(bodyKeys(route), pools, false) },
         { weight: 2, arbitrary: shapedBody(bodyKeys(route), pools) },
@@ -95,7 +104,7 @@ export function httpCases(world: HttpTarget): fc.Arbitrary<HttpCase> {
 /** Sends one case and checks the answer; records workspaces the suite asked for. */
 export async function runHttpCase(world: HttpTarget, c: HttpCase): Promise<void> {
   countCase('http');
-  const def = c.route === 'operationEvents' ? { method: 'GET', path: streams.operationEvents, body: null } : routes[c.route];
+  const def = isStreamedGet(c.route) ? { method: 'GET', path: STREAMED_GETS[c.route], body: null } : routes[c.route];
   const param = c.rawParam ? rawPathSegment(c.param) : encodeURIComponent(c.param.replace(/[\ud800-\udfff]/g, '\ufffd'));
   let path = API_PREFIX + def.path.replace(/:[a-zA-Z]+/g, param);
   if (c.query) path += '?' + c.query.map(([k, v]) => `${rawPathSegment(k)}=${rawPathSegment(v)}`).join('&');
@@ -128,7 +137,7 @@ export async function runHttpCase(world: HttpTarget, c: HttpCase): Promise<void>
   const a = await world.call(def.method, path, c.who, body, headers);
   assertRegisteredAnswer(a, what);
   countReached(`http ${a.status}`);
-  if (a.status >= 200 && a.status < 300 && c.route !== 'operationEvents') {
+  if (a.status >= 200 && a.status < 300 && !isStreamedGet(c.route)) {
     const parsed = (routes[c.route].response as z.ZodType).safeParse(JSON.parse(a.text));
     if (!parsed.success) throw new Error(`${what}: 2xx answer breaks the contract: ${parsed.error.issues[0]?.message}: ${a.text.slice(0, 300)}`);
     if (c.route === 'workspacesPost') {

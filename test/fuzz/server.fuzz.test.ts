@@ -52,7 +52,7 @@ afterAll(async () => {
 }, 600_000);
 
 describe('fuzz: a real server survives hostile input', () => {
-  it('JSON routes and the operation-events stream', async () => {
+  it('JSON routes and the streamed GETs (operation events, service logs)', async () => {
     await fc.assert(fc.asyncProperty(httpCases(world), (c) => world.guard(() => runHttpCase(world, c))), params(RUNS));
   }, budget(RUNS, 1_000));
 
