@@ -1,6 +1,6 @@
 # Thin targets over the npm scripts, for people whose hands type `make`. Each target is one
 # npm script (or two), so there is one place that says how berth is built and tested.
-.PHONY: all build test test-unit typecheck bench quickstart clean dist
+.PHONY: all build test test-unit typecheck lint format bench quickstart clean dist
 
 all: build
 
@@ -16,6 +16,14 @@ test-unit:
 
 typecheck:
 	npm run typecheck
+
+# Biome: the linter and the formatter, configured once in biome.json. `make format` applies
+# both's safe fixes; the test suite runs the same check as `make lint` (src/lint.test.ts).
+lint:
+	npm run lint
+
+format:
+	npm run format
 
 bench:
 	npm run bench

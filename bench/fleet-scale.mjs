@@ -116,7 +116,7 @@ async function allNodes() {
 async function heartbeatBuckets() {
   for (const path of ['/metrics', '/api/v1/metrics']) {
     const r = await api('GET', path).catch(() => null);
-    if (!r || r.status !== 200 || typeof r.body !== 'string') continue;
+    if (r?.status !== 200 || typeof r.body !== 'string') continue;
     const buckets = new Map();
     for (const m of r.body.matchAll(/^berth_heartbeat_handling_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/gm)) buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
     return buckets.size ? buckets : null;
@@ -192,7 +192,10 @@ async function main() {
 
   // Joins: real join tokens, real POST /nodes/join, each node connecting (hello, heartbeats) right after.
   let t = Date.now();
-  const joined = await Promise.all(procs.map((proc, p) => (proc.child.send({ cmd: 'join' }), waitFor(`joined:${p}`))));
+  const joined = await Promise.all(procs.map((proc, p) => {
+    proc.child.send({ cmd: 'join' });
+    return waitFor(`joined:${p}`);
+  }));
   const joinWall = Date.now() - t;
   const joinMs = joined.flatMap((j) => j.joinMs);
   const nodes = joined.flatMap((j) => j.nodes).sort((a, b) => a.k - b.k);
@@ -288,7 +291,10 @@ async function main() {
     t = Date.now();
     // A server that cannot take the storm may never welcome every agent again: give up after BENCH_STORM_TIMEOUT s.
     const giveUp = sleep(STORM_TIMEOUT_S * 1000).then(() => null);
-    const done = await Promise.race([Promise.all(procs.map((proc, p) => (proc.child.send({ cmd: 'storm' }), waitFor(`storm-done:${p}`)))), giveUp]);
+    const done = await Promise.race([Promise.all(procs.map((proc, p) => {
+      proc.child.send({ cmd: 'storm' });
+      return waitFor(`storm-done:${p}`);
+    })), giveUp]);
     const welcomedMs = done ? Math.max(...done.map((d) => d.ms)) : Infinity;
     let all = false;
     while (done && !all && Date.now() - t < STORM_TIMEOUT_S * 1000) {

@@ -37,7 +37,7 @@ async function untilSshRuns(port, privateKey, deadlineMs = 180_000) {
 }
 
 /** Disks and keys for the plain boots, made once: an overlay per boot is made (untimed) in plainBoot. */
-async function plainFixture(img, dir) {
+async function plainFixture(dir) {
   const client = ssh2.utils.generateKeyPairSync('ed25519');
   const host = ssh2.utils.generateKeyPairSync('ed25519');
   const seed = join(dir, 'seed');
@@ -92,7 +92,7 @@ try {
   }
   const img = JSON.parse(await readFile(vmImageFile(defaultCacheDir(), IMAGE), 'utf8'));
   const accel = JSON.parse(await readFile(join(defaultCacheDir(), 'qemu', 'accel.json'), 'utf8')).verdict.accel;
-  const fx = await plainFixture(img, dir);
+  const fx = await plainFixture(dir);
 
   const berth = [];
   const plain = [];

@@ -12,7 +12,6 @@ import { execOnPty } from './tty.mjs';
 const KIND = 'chroot';
 const HANDLE_VERSION = 1;
 const TOOLS = ['unshare', 'nsenter', 'chroot', 'script', 'stty', 'ip', 'setsid', 'mount'];
-const WORKSPACE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Workspaces as processes in a busybox chroot. */
 export class ChrootProvider {

@@ -35,7 +35,7 @@ describe('parseSshTarget', () => {
   it('never throws anything but INVALID_ARGUMENT, and what it accepts formats back to itself', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.string().map((s) => `ssh://${s}`), fc.string().map((s) => `ssh://root@${s}`)), (text) => {
-        let t;
+        let t: ReturnType<typeof parseSshTarget>;
         try {
           t = parseSshTarget(text);
         } catch (err) {

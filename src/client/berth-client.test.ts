@@ -23,7 +23,7 @@ async function rejection(p: Promise<unknown>): Promise<BerthError> {
 describe('BerthClient.call', () => {
   it('sends method, path, bearer token and JSON body from the route table', async () => {
     server = await startFakeServer({
-      http: (req, res) => sendJson(res, 201, { workspace: sampleWorkspace(), operation: sampleOperation({ status: 'running' }) }),
+      http: (_req, res) => sendJson(res, 201, { workspace: sampleWorkspace(), operation: sampleOperation({ status: 'running' }) }),
     });
     const client = new BerthClient({ server: server.url + '/', token: 'tok' });
     const out = await client.call('workspacesPost', { body: { name: 'demo', memory: '2g' } });

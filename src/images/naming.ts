@@ -97,7 +97,7 @@ export function importChanges(labels: Record<string, string>): string[] {
 
 /** Reads the labels of an engine image back into the parts of an api Image it determines. */
 export function parseImageLabels(labels: Record<string, string> | null | undefined): { name: string; from: string; packages: string[] } | null {
-  if (!labels || labels[IMAGE_LABELS.managed] !== 'true') return null;
+  if (labels?.[IMAGE_LABELS.managed] !== 'true') return null;
   const name = labels[IMAGE_LABELS.image];
   if (!name) return null;
   const packages = (labels[IMAGE_LABELS.packages] ?? '').split(',').filter(Boolean);

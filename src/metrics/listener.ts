@@ -29,7 +29,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: number, co
 
 /** The path of a request target without its query; '' when it is not origin-form (e.g. `*` or an absolute URL). */
 function pathOf(url: string | undefined): string {
-  if (!url || url[0] !== '/') return '';
+  if (!url?.startsWith('/')) return '';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 }

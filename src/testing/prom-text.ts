@@ -14,7 +14,7 @@ const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$/;
 const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)/y;
 
 /** Undoes the text format's escapes in a label value (\\, \", \n). */
-function unescape(v: string): string {
+function unescapeLabel(v: string): string {
   return v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
@@ -42,7 +42,7 @@ export function parsePromText(text: string): PromSample[] {
       while (LABEL.lastIndex < m[2].length) {
         const l = LABEL.exec(m[2]);
         if (!l) throw new Error(`bad labels in: ${line}`);
-        labels[l[1]] = unescape(l[2]);
+        labels[l[1]] = unescapeLabel(l[2]);
       }
     }
     out.push({ name: m[1], labels, value: parseValue(m[3]) });

@@ -115,6 +115,7 @@ export function parseDevcontainer(text: string): DevcontainerParse {
   if (dc.workspaceFolder !== undefined) {
     spec.workdir = dc.workspaceFolder;
     from(['workdir'], ['workspaceFolder']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the message names devcontainer's own ${...} syntax
     if (dc.workspaceFolder.includes('${')) warnings.push('devcontainer.json: workspaceFolder uses a ${...} variable, which berth does not substitute');
   }
   const hr = dc.hostRequirements;

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, freePort, Proc, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
+import { BIN, freePort, Proc, startGatewayWorld, type TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
+import { freePort, runCli, runProgram, startGatewayWorld, type TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;

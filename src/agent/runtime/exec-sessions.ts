@@ -71,7 +71,7 @@ export class ExecSessions {
   /** Takes one binary frame from the server (input for a session). */
   onBinary(frame: Buffer): void {
     const data = decodeExecData(frame);
-    if (!data || data.kind !== 'stdin') return;
+    if (data?.kind !== 'stdin') return;
     const live = this.live.get(data.sessionId);
     if (!live) return;
     if (!live.session.stdin.write(data.payload) && !live.inputHeld) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BerthError, projectSpecSchema, workspaceCreateSchema } from '../../api/index.js';
+import { type BerthError, projectSpecSchema, workspaceCreateSchema } from '../../api/index.js';
 import { createBody } from './create-body.js';
 
 const spec = projectSpecSchema.parse({ name: 'from-spec', image: 'dev', provider: 'lxc', cpus: 2, memory: '1g', services: { a: { command: 'x' } } });

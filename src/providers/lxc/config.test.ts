@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BerthError, type WorkspaceSpec } from '../../api/index.js';
+import type { BerthError, WorkspaceSpec } from '../../api/index.js';
 import { containerName } from '../naming.js';
 import { attachEnvArgs, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
 

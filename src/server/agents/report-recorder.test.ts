@@ -25,7 +25,10 @@ beforeEach(async () => {
   // The real database, with every statement the recorder runs noted (select/update).
   queries = [];
   const counter: KyselyPlugin = {
-    transformQuery: (args) => (queries.push(args.node.kind), args.node),
+    transformQuery: (args) => {
+      queries.push(args.node.kind);
+      return args.node;
+    },
     transformResult: async (args) => args.result,
   };
   counted = { db: store.db.withPlugin(counter), close: () => store.close() };

@@ -56,7 +56,7 @@ export function audit(ctx: ConnContext, action: string, outcome: 'ok' | 'denied'
 
 /** Makes untrusted text (a client's user name, command) safe to echo back and to log. */
 export function printable(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this escapes
   const clean = text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

@@ -96,7 +96,9 @@ export class FileReader {
     let stopped = false;
     const w: Window = { start, want: READ_WINDOW, chunks: [], got: 0, done: false, error: null, waiters: [], stop: () => (stopped = true) };
     this.windows.push(w);
-    const wake = () => w.waiters.splice(0).forEach((f) => f());
+    const wake = () => {
+      for (const f of w.waiters.splice(0)) f();
+    };
     const stderr: Buffer[] = [];
     const settle = (end: ExecEnd) => {
       w.done = true;

@@ -23,7 +23,7 @@ export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: Server
   let decide!: (raw: boolean) => void;
   const decision = new Promise<boolean>((resolve) => (decide = resolve));
   let marked = false;
-  let pipe;
+  let pipe: Awaited<ReturnType<typeof openExec>>;
   try {
     pipe = await openExec(ctx.deps, ws, { cmd: ['/bin/sh', '-c', SCRIPT], tty: false, env: {} }, {
       stdout: (d) => {

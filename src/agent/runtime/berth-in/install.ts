@@ -79,7 +79,10 @@ export class BerthInInstaller {
   }
 
   private async install(provider: Provider, handle: WorkspaceHandle, fresh: boolean): Promise<void> {
-    if (!this.build) this.build = this.load().catch((err) => ((this.build = null), Promise.reject(err)));
+    if (!this.build) this.build = this.load().catch((err) => {
+        this.build = null; // a failed load is retried by the next caller
+        throw err;
+      });
     const build = await this.build;
     if (!fresh && (await this.installedVersion(provider, handle)) === build.version) return;
     const copy = await runIn(provider, handle, ['/bin/sh', '-c', INSTALL_SCRIPT], build.binary, COPY_TIMEOUT_MS).catch((err) => {

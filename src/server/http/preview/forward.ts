@@ -7,9 +7,9 @@
 import { Agent, request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { BerthError, toApiError } from '../../../api/index.js';
+import { BerthError, type toApiError } from '../../../api/index.js';
 import { headersToClient, headersToService, requestHead, type ForwardContext } from './headers.js';
-import { PortSocket } from './port-socket.js';
+import type { PortSocket } from './port-socket.js';
 
 /** Idle pooled connections close after this (below the 5 s keep-alive of Node's own servers, so the service seldom closes one under a request). */
 const FREE_IDLE_MS = 4000;

@@ -115,7 +115,7 @@ function raw(text: string, waitMs = 1500): Promise<string> {
     sock.on('data', (d: Buffer) => {
       got += d.toString('latin1');
       // One whole answer is enough (a kept-alive connection would otherwise wait for the timer).
-      if (/\r\n\r\n/.test(got) && /content-length: 0\r\n|\r\n\r\n[^]*ok |<\/html>|\}$|^HTTP\/1\.1 101 /i.test(got)) {
+      if (/\r\n\r\n/.test(got) && /content-length: 0\r\n|\r\n\r\n[\s\S]*ok |<\/html>|\}$|^HTTP\/1\.1 101 /i.test(got)) {
         clearTimeout(timer);
         setTimeout(done, 20);
       }

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { BerthError, parsePreviewHost, parsePreviewPath, previewPrefix, toApiError, type ApiError } from '../../../api/index.js';
+import { type BerthError, parsePreviewHost, parsePreviewPath, previewPrefix, toApiError, type ApiError } from '../../../api/index.js';
 import type { AgentHub } from '../../agents/hub.js';
 import type { Store } from '../../store/open.js';
 import { isLoopbackHost } from '../../tls/names.js';

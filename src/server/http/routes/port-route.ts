@@ -41,7 +41,7 @@ export function handlePortConnect(socket: WebSocket, user: NonNullable<FastifyRe
       else early.push(bytes);
       return;
     }
-    let parsed;
+    let parsed: ReturnType<typeof portClientFrameSchema.safeParse>;
     try {
       parsed = portClientFrameSchema.safeParse(JSON.parse(data.toString()));
     } catch {

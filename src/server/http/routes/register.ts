@@ -48,13 +48,13 @@ export function registerRoute<R extends RouteName>(
           throw new BerthError('PERMISSION_DENIED', 'Only an admin may do this; ask an admin of this berth server.');
         }
       }
-      let body: unknown = undefined;
+      let body: unknown ;
       if (def.body) {
         const parsed = (def.body as z.ZodType).safeParse(req.body ?? {});
         if (!parsed.success) throw fromZodError(parsed.error);
         body = parsed.data;
       }
-      let query: unknown = undefined;
+      let query: unknown ;
       if ('query' in def) {
         const parsed = (def.query as z.ZodType).safeParse(req.query ?? {});
         if (!parsed.success) throw fromZodError(parsed.error);

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
-import { API_PREFIX, BerthError, execClientFrameSchema, streams, toApiError, type ExecServerFrame } from '../../../api/index.js';
+import { API_PREFIX, BerthError, execClientFrameSchema, streams, toApiError, type ExecClientFrame, type ExecServerFrame } from '../../../api/index.js';
 import type { ExecChannel } from '../../agents/hub.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
@@ -98,7 +98,7 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
   let handedOver = false;
   socket.on('message', (data) => {
     if (handedOver) return;
-    let frame;
+    let frame: ExecClientFrame;
     try {
       const parsed = execClientFrameSchema.safeParse(JSON.parse(data.toString()));
       if (!parsed.success) return fail(new BerthError('INVALID_ARGUMENT', `Invalid exec frame: ${parsed.error.issues[0]?.message}.`, { field: parsed.error.issues[0]?.path.join('.') }));
