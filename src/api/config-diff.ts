@@ -59,5 +59,5 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function sameValue(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
   if (isPlainObject(a) && isPlainObject(b)) return changedFields(a, b).length === 0;
-  return Object.is(a, b);
+  return a === b;
 }
