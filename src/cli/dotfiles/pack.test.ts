@@ -23,7 +23,7 @@ async function entries(archive: Buffer): Promise<string[]> {
     s.on('end', next);
     s.resume();
   });
-  const done = new Promise((r) => ex.on('finish', r));
+  const done = new Promise<void>((r) => ex.on('finish', () => r()));
   Readable.from([archive]).pipe(ex);
   await done;
   return out;

@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 /** Runs the script as the workspace would, with `input` on stdin. */
-function apply(a: Parameters<typeof applyArgv>[0], input = Buffer.alloc(0)) {
+function apply(a: Parameters<typeof applyArgv>[0], input: Uint8Array = Buffer.alloc(0)) {
   const [cmd, ...args] = applyArgv(a);
   const r = spawnSync(cmd, args, { input, cwd: home, env: { HOME: home, PATH: process.env.PATH }, encoding: 'utf8' });
   return { code: r.status, out: `${r.stdout}${r.stderr}`, last: r.stdout.trim().split('\n').pop() };

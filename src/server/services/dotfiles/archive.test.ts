@@ -11,8 +11,12 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise((r) => pack.on('end', r));
-  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname }, e.type === undefined || e.type === 'file' ? (e.body ?? '') : undefined);
+  const ended = new Promise<void>((r) => pack.on('end', () => r()));
+  for (const e of entries) {
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname };
+    if (header.type === 'file') pack.entry(header, e.body ?? '');
+    else pack.entry(header);
+  }
   pack.finalize();
   await ended;
   return Buffer.concat(chunks);
