@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 
-/** Largest uploaded dotfiles folder, as its tar archive: dotfiles are text, not a project. */
-export const MAX_DOTFILES_ARCHIVE_BYTES = 1024 * 1024;
+/** Largest uploaded dotfiles folder, as its tar archive: dotfiles are text, not a project (and its base64 must fit the server's 1 MiB request limit). */
+export const MAX_DOTFILES_ARCHIVE_BYTES = 512 * 1024;
 /** Most files an uploaded folder may hold. */
 export const MAX_DOTFILES_FILES = 1000;
 

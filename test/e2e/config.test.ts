@@ -6,6 +6,7 @@
  * from a folder, applied at create, re-applied after an edit, and a second apply that changes
  * nothing.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,6 +232,17 @@ describe('dotfiles', () => {
     const repo = await alice.cli(['dotfiles', 'apply', name]);
     expect(repo.code).toBe(5);
     expect(repo.stderr).toMatch(/git is not installed in the workspace/);
+    // A folder near the limit passes the server's request limit; one past it is refused by the CLI.
+    const big = join(work, 'dots-big');
+    await mkdir(big);
+    await writeFile(join(big, '.big'), randomBytes(480 * 1024));
+    const near = await alice.cli(['dotfiles', 'set', big, '--json']);
+    expect(near.code, near.stderr).toBe(0);
+    expect(JSON.parse(near.stdout).bytes).toBe(480 * 1024);
+    await writeFile(join(big, '.big'), randomBytes(600 * 1024));
+    const past = await alice.cli(['dotfiles', 'set', big]);
+    expect(past.code).toBe(2);
+    expect(past.stderr).toMatch(/more than 512 KiB/);
     const bad = await alice.cli(['dotfiles', 'set', 'ext::sh -c touch% /tmp/pwned']);
     expect(bad.code).toBe(2);
     expect((await alice.cli(['dotfiles', 'unset'])).code).toBe(0);

@@ -54,6 +54,6 @@ describe('packing a dotfiles folder', () => {
     await expect(packDotfiles(dir)).rejects.toMatchObject({ message: expect.stringMatching(/link to a folder/) });
     await rm(join(dir, '.sub'));
     await writeFile(join(dir, 'big'), Buffer.alloc(1100 * 1024));
-    await expect(packDotfiles(dir)).rejects.toMatchObject({ message: expect.stringMatching(/more than 1024 KiB/) });
+    await expect(packDotfiles(dir)).rejects.toMatchObject({ message: expect.stringMatching(/more than 512 KiB/) });
   });
 });

@@ -117,4 +117,20 @@ describe('dotfiles apply script', () => {
       await expect(lstat(join(home, '.berth/dotfiles', f))).rejects.toThrow();
     }
   });
+
+  it('as another user, quotes every word for su so its shell runs the same argv', async () => {
+    const argv = applyArgv({ mode: 'dir', digest: "it's $(touch pwned)", install: null, url: '`touch pwned2`', ref: null, user: 'dev' });
+    expect(argv.slice(0, 4)).toEqual(['su', '-s', '/bin/sh', '-c']);
+    expect(argv[5]).toBe('dev');
+    // What su's shell would run, run here by sh without su: the same apply, nothing injected.
+    const src = join(work, 'dots');
+    await mkdir(src);
+    await writeFile(join(src, '.y'), 'y\n');
+    const r = spawnSync('sh', ['-c', argv[4]], { input: tarOf(src), cwd: home, env: { HOME: home, PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(await readFile(join(home, '.y'), 'utf8')).toBe('y\n');
+    expect(await readFile(join(home, '.berth/dotfiles.applied'), 'utf8')).toBe("it's $(touch pwned)\n");
+    for (const f of ['pwned', 'pwned2']) await expect(lstat(join(home, f))).rejects.toThrow();
+    expect(applyArgv({ mode: 'dir', digest: 'd', install: null, url: null, ref: null, user: 'root' })[0]).toBe('sh');
+  });
 });

@@ -81,7 +81,18 @@ printf '%s\\n' "$state" > "$mark"
 say applied
 `;
 
-/** The argv that runs the script. */
-export function applyArgv(a: { mode: 'dir' | 'repo'; digest: string; install: string | null; url: string | null; ref: string | null }): string[] {
-  return ['sh', '-c', APPLY_SCRIPT, 'berth-dotfiles', a.mode, a.digest, a.install ?? '', a.url ?? '', a.ref ?? ''];
+/** The argv that runs the script, as the workspace's user (the spec's `user`; root when none). */
+export function applyArgv(a: { mode: 'dir' | 'repo'; digest: string; install: string | null; url: string | null; ref: string | null; user?: string | null }): string[] {
+  const argv = ['sh', '-c', APPLY_SCRIPT, 'berth-dotfiles', a.mode, a.digest, a.install ?? '', a.url ?? '', a.ref ?? ''];
+  // The exec path runs as root. Another user is reached the way the node runs the spec's
+  // hooks (agent/runtime/spec/hooks.ts): through `su`, which busybox and Debian both have, with
+  // every word quoted, so su's shell sees the same argv. The user name passed the spec's
+  // Linux-user pattern; su sets HOME to that user's.
+  if (!a.user || a.user === 'root') return argv;
+  return ['su', '-s', '/bin/sh', '-c', argv.map(shellWord).join(' '), a.user];
+}
+
+/** One word for sh: as it is when plain, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

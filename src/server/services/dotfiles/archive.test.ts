@@ -43,7 +43,7 @@ describe('dotfiles archive check', () => {
   it('refuses too many files, and bytes that are not a tar archive', async () => {
     const many = Array.from({ length: 1001 }, (_, i) => ({ name: `f${i}` }));
     await expect(checkArchive(await tarOf(many))).rejects.toMatchObject({ message: expect.stringMatching(/more than 1000 files/) });
-    await expect(checkArchive(Buffer.alloc(2 * 1024 * 1024))).rejects.toMatchObject({ message: expect.stringMatching(/larger than 1024 KiB/) });
+    await expect(checkArchive(Buffer.alloc(2 * 1024 * 1024))).rejects.toMatchObject({ message: expect.stringMatching(/larger than 512 KiB/) });
   });
 
   it('any bytes end in facts or an INVALID_ARGUMENT, never anything else', async () => {

@@ -10,6 +10,7 @@ import type { AgentHub } from '../../agents/hub.js';
 import type { Store } from '../../store/open.js';
 import type { UserDotfilesTable } from '../../store/schema.js';
 import type { WorkspacesService } from '../workspaces.js';
+import { storedSpec } from '../spec/stored-spec.js';
 import { checkArchive } from './archive.js';
 import { applyArgv, APPLIED_LINE, EXIT_NO_GIT, EXIT_NO_INSTALL, UNCHANGED_LINE } from './apply-script.js';
 import { execWithInput } from './exec-with-input.js';
@@ -86,7 +87,9 @@ export class DotfilesService {
 
   /** Runs the apply script in the workspace. */
   private async run(row: UserDotfilesTable, ws: { id: string; name: string; nodeId: string }): Promise<DotfilesApply> {
-    const argv = applyArgv({ mode: row.source, digest: row.digest, install: row.install, url: row.url, ref: row.ref });
+    // The workspace's user: the one its spec's hooks and sessions run as.
+    const user = (await storedSpec(this.store, ws.id))?.user ?? null;
+    const argv = applyArgv({ mode: row.source, digest: row.digest, install: row.install, url: row.url, ref: row.ref, user });
     const input = row.source === 'dir' && row.archive ? Buffer.from(row.archive, 'base64') : Buffer.alloc(0);
     const r = await execWithInput(this.hub, ws, argv, input, APPLY_TIMEOUT_MS);
     const log = `${r.stdout}${r.stderr}`.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-MAX_LOG_LINES);
