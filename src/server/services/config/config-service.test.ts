@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configKey } from '../../../api/index.js';
 import type { ConfigResource, User } from '../../../api/index.js';
 import { openSqliteStore, type Store } from '../../store/open.js';
 import { ConfigService } from './config-service.js';
@@ -99,5 +101,49 @@ describe('create rules', () => {
     await store.db.insertInto('workspaces').values({ id: 'w1', name: 'w1', owner_id: alice.id, node_id: 'id-pa', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now }).execute();
     await expect(rules.checkQuota(alice, null, null)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', field: 'quota.workspaces', message: expect.stringMatching(/allows 1 workspace and you have 1/) });
     await rules.checkQuota(admin, 64, null);
+  });
+});
+
+describe('config push, properties', () => {
+  const templateArb = fc.record({
+    name: fc.constantFrom('py', 'go', 'web'),
+    description: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+    cpus: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+    image: fc.option(fc.constantFrom('base', 'debian:bookworm'), { nil: undefined }),
+  });
+  const desiredArb = fc.record({
+    settings: fc.option(fc.constantFrom('spread' as const, 'binpack' as const), { nil: null }),
+    nodes: fc.uniqueArray(fc.record({ name: fc.constantFrom('pa', 'pb'), zone: fc.option(fc.constantFrom('eu', 'us'), { nil: undefined }), cordoned: fc.boolean() }), { selector: (n) => n.name }),
+    templates: fc.uniqueArray(templateArb, { selector: (t) => t.name }),
+    quotas: fc.uniqueArray(fc.record({ name: fc.constantFrom('admin', 'alice'), workspaces: fc.option(fc.nat(10), { nil: undefined }) }), { selector: (q) => q.name }),
+  });
+  const toResources = (d: fc.RecordValue<any>): ConfigResource[] => [
+    ...(d.settings ? [{ kind: 'ServerSettings', name: 'server', spec: { placement: d.settings } }] : []),
+    ...d.nodes.map((n: any) => ({ kind: 'Node', name: n.name, spec: { labels: n.zone ? { zone: n.zone } : {}, cordoned: n.cordoned } })),
+    ...d.templates.map((t: any) => ({ kind: 'WorkspaceTemplate', name: t.name, spec: { ...(t.description !== undefined ? { description: t.description } : {}), defaults: t.image ? { image: t.image } : {}, ...(t.cpus ? { limits: { cpus: t.cpus } } : {}) } })),
+    ...d.quotas.map((q: any) => ({ kind: 'UserQuota', name: q.name, spec: q.workspaces === undefined ? {} : { workspaces: q.workspaces } })),
+  ] as ConfigResource[];
+
+  it('a pruning push makes the live state what was pushed, and pushing it again changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(desiredArb, async (d) => {
+        const wanted = toResources(d);
+        const { revision } = await config.pull();
+        await config.push(admin, { baseRevision: revision, resources: wanted, prune: true });
+        const after = await config.pull();
+        const byKey = new Map(after.resources.map((r) => [configKey(r), r]));
+        for (const r of wanted) expect(byKey.get(configKey(r))).toEqual(r);
+        // What the push left out is gone (templates, quotas) or back to its defaults (nodes, settings).
+        for (const r of after.resources) {
+          if (wanted.some((w) => configKey(w) === configKey(r))) continue;
+          if (r.kind === 'Node') expect(r.spec).toEqual({ labels: {}, cordoned: false });
+          else if (r.kind === 'ServerSettings') expect(r.spec).toEqual({});
+          else throw new Error(`${configKey(r)} survived a pruning push that left it out`);
+        }
+        const again = await config.push(admin, { baseRevision: after.revision, resources: wanted, prune: true });
+        expect(again).toEqual({ applied: false, revision: after.revision, changes: [] });
+      }),
+      { numRuns: 40 },
+    );
   });
 });
