@@ -117,7 +117,7 @@ describe('config push, properties', () => {
     templates: fc.uniqueArray(templateArb, { selector: (t) => t.name }),
     quotas: fc.uniqueArray(fc.record({ name: fc.constantFrom('admin', 'alice'), workspaces: fc.option(fc.nat(10), { nil: undefined }) }), { selector: (q) => q.name }),
   });
-  const toResources = (d: fc.RecordValue<any>): ConfigResource[] => [
+  const toResources = (d: any): ConfigResource[] => [
     ...(d.settings ? [{ kind: 'ServerSettings', name: 'server', spec: { placement: d.settings } }] : []),
     ...d.nodes.map((n: any) => ({ kind: 'Node', name: n.name, spec: { labels: n.zone ? { zone: n.zone } : {}, cordoned: n.cordoned } })),
     ...d.templates.map((t: any) => ({ kind: 'WorkspaceTemplate', name: t.name, spec: { ...(t.description !== undefined ? { description: t.description } : {}), defaults: t.image ? { image: t.image } : {}, ...(t.cpus ? { limits: { cpus: t.cpus } } : {}) } })),
