@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, TestServer, uniqueName } from './harness.js';
+import { runCli, startAgent, TestServer, uniqueName, type Proc } from './harness.js';
 
 let server: TestServer;
 let work: string;
@@ -23,6 +23,7 @@ interface Person {
 }
 let alice: Person;
 let bob: Person;
+let second: Proc | null = null;
 
 async function register(email: string, name: string): Promise<Person> {
   const invite = await server.json<{ code: string }>(['user', 'invite', email]);
@@ -52,6 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.destroy();
+  await second?.stop();
   await rm(work, { recursive: true, force: true });
 });
 
@@ -247,5 +249,38 @@ describe('dotfiles', () => {
     expect(bad.code).toBe(2);
     expect((await alice.cli(['dotfiles', 'unset'])).code).toBe(0);
     expect((await alice.cli(['dotfiles', 'show'])).stdout).toMatch(/No dotfiles set/);
+  });
+});
+
+describe('server settings', () => {
+  it('a pushed placement strategy steers the scheduler of the running server', async () => {
+    second = (await startAgent(server, { name: 'cfgb' })).proc;
+    await server.waitNodeOnline('cfgb');
+    const removeAll = async () => {
+      for (const w of (await server.json<any>(['ws', 'ls'])).workspaces) expect((await server.cli(['ws', 'rm', w.name])).code).toBe(0);
+    };
+    const placeTwo = async (): Promise<string[]> => {
+      const nodes: string[] = [];
+      for (const name of [uniqueName('bp'), uniqueName('bp')]) {
+        const r = await server.cli(['ws', 'create', name, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        nodes.push(JSON.parse(r.stdout).workspace.nodeName);
+      }
+      await removeAll();
+      return nodes;
+    };
+    // Control: on two empty nodes the start-up default (spread) splits two workspaces.
+    await removeAll();
+    const spread = await placeTwo();
+    expect(spread[0]).not.toBe(spread[1]);
+    const dir = join(work, 'placement');
+    expect((await server.cli(['config', 'pull', dir])).code).toBe(0);
+    await writeFile(join(dir, 'server.yaml'), 'kind: ServerSettings\nname: server\nspec:\n  placement: binpack\n');
+    const push = await server.cli(['config', 'push', dir]);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stdout).toContain('~ ServerSettings/server changed: placement');
+    // The same two creates now land on one node: binpack fills a node first.
+    const binpack = await placeTwo();
+    expect(binpack[0]).toBe(binpack[1]);
   });
 });
