@@ -27,3 +27,7 @@ export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
 export * from './web-session.js';
+// Configuration as code and dotfiles.
+export * from './config.js';
+export * from './config-diff.js';
+export * from './dotfiles.js';

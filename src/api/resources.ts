@@ -116,6 +116,8 @@ export const workspacesPostSchema = z.strictObject({
   memory: memorySchema.optional(),
   /** Placement constraints on node labels: `k=v` or `k!=v`. */
   constraints: constraintsSchema.optional(),
+  /** Configuration as code: a workspace template whose defaults and limits apply (config.ts). */
+  template: nameSchema.optional(),
 });
 export type WorkspacesPost = z.input<typeof workspacesPostSchema>;
 

@@ -48,6 +48,9 @@ import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
 import { previewPostSchema, previewSchema } from './previews.js';
 // Web UI: sign-in links and browser sessions.
 import { sessionPostSchema, signInLinkSchema, signInLinksPostSchema, webSessionSchema } from './web-session.js';
+// Configuration as code and dotfiles.
+import { configDocumentSchema, configPushResultSchema, configPushSchema } from './config.js';
+import { dotfilesApplySchema, dotfilesGetSchema, dotfilesPutSchema, dotfilesSchema } from './dotfiles.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -150,6 +153,16 @@ export const routes = {
   sessionGet: { method: 'GET', path: '/session', auth: 'user', body: null, response: webSessionSchema },
   sessionPost: { method: 'POST', path: '/session', auth: 'none', body: sessionPostSchema, response: webSessionSchema },
   sessionDelete: { method: 'DELETE', path: '/session', auth: 'user', body: null, response: z.object({ signedOut: z.boolean() }) },
+
+  // Configuration as code (config.ts): the live configuration with its revision, and a push
+  // (one transaction, refused when stale; with dryRun, only the diff). Admin only.
+  configGet: { method: 'GET', path: '/config', auth: 'admin', body: null, response: configDocumentSchema },
+  configPush: { method: 'POST', path: '/config', auth: 'admin', body: configPushSchema, response: configPushResultSchema },
+  // Dotfiles per user (dotfiles.ts), and applying them again in one of the user's workspaces.
+  dotfilesGet: { method: 'GET', path: '/dotfiles', auth: 'user', body: null, response: dotfilesGetSchema },
+  dotfilesPut: { method: 'PUT', path: '/dotfiles', auth: 'user', body: dotfilesPutSchema, response: dotfilesSchema },
+  dotfilesDelete: { method: 'DELETE', path: '/dotfiles', auth: 'user', body: null, response: dotfilesGetSchema },
+  workspaceDotfilesApplyPost: { method: 'POST', path: '/workspaces/:name/dotfiles/apply', auth: 'user', body: null, response: dotfilesApplySchema },
 } as const;
 
 export type RouteName = keyof typeof routes;

@@ -100,6 +100,26 @@ const TOP: Array<Entry | Group> = [
     description: "check a project's berth.yaml or devcontainer.json",
     commands: [{ names: ['check', 'validate'], load: async () => (await import('./commands/spec-check.js')).registerSpecCheck }],
   },
+  // Configuration as code and dotfiles.
+  {
+    name: 'config',
+    description: "keep the server's configuration in a folder of YAML files (admin)",
+    commands: [
+      { names: ['pull'], load: async () => (await import('./commands/config-pull.js')).registerConfigPull },
+      { names: ['diff'], load: async () => (await import('./commands/config-diff.js')).registerConfigDiff },
+      { names: ['push'], load: async () => (await import('./commands/config-push.js')).registerConfigPush },
+    ],
+  },
+  {
+    name: 'dotfiles',
+    description: 'your dotfiles, applied in every new workspace',
+    commands: [
+      { names: ['set'], load: async () => (await import('./commands/dotfiles-set.js')).registerDotfilesSet },
+      { names: ['show'], load: async () => (await import('./commands/dotfiles-show.js')).registerDotfilesShow },
+      { names: ['unset'], load: async () => (await import('./commands/dotfiles-unset.js')).registerDotfilesUnset },
+      { names: ['apply'], load: async () => (await import('./commands/dotfiles-apply.js')).registerDotfilesApply },
+    ],
+  },
   { names: ['schema'], load: async () => (await import('./commands/schema.js')).registerSchema },
   {
     name: 'op',

@@ -202,6 +202,13 @@ function cases(): Record<RouteName, Case[]> {
     sessionGet: [{ expect: [200] }],
     sessionPost: [{ body: { token: 'berth_not-a-token' }, expect: [401] }],
     sessionDelete: [{ expect: [200] }],
+    // Configuration as code is for admins; dotfiles are each user's own, applied only in their own workspaces.
+    configGet: [{ expect: [403] }],
+    configPush: [{ body: { baseRevision: 0, resources: [] }, expect: [403] }],
+    dotfilesGet: [{ expect: [200] }],
+    dotfilesPut: [{ body: { source: { type: 'repo', url: 'https://example.invalid/bob/dotfiles.git' } }, expect: [200] }],
+    dotfilesDelete: [{ expect: [200, 404] }],
+    workspaceDotfilesApplyPost: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
     auditList: [{ expect: [200], echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'] }],
   };
 }

@@ -1,7 +1,7 @@
-/** `berth schema workspace|openapi`: the JSON Schema of berth.yaml, and the API's OpenAPI document. */
+/** `berth schema workspace|config|openapi`: the JSON Schemas of berth.yaml and of config files, and the API's OpenAPI document. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildOpenApiDocument, projectSpecSchema } from '../../api/index.js';
+import { buildOpenApiDocument, configResourceSchema, projectSpecSchema } from '../../api/index.js';
 import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
 
@@ -15,6 +15,13 @@ export function registerSchema(program: Command, ctx: CliContext): void {
       // The input form: what a person may write, before defaults are filled in.
       const json = z.toJSONSchema(projectSpecSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
       writeJson(ctx.io.stdout, { title: 'berth workspace spec (berth.yaml)', ...json });
+    });
+  schema
+    .command('config')
+    .description('the JSON Schema of a configuration file (`berth config pull` writes them; one resource per file)')
+    .action(() => {
+      const json = z.toJSONSchema(configResourceSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+      writeJson(ctx.io.stdout, { title: 'berth configuration file (one resource: kind, name, spec)', ...json });
     });
   schema
     .command('openapi')

@@ -26,6 +26,7 @@ interface CreateOptions {
   memory?: string;
   constraint: string[];
   wait: boolean;
+  template?: string;
 }
 
 /** Registers `berth ws create`. */
@@ -44,6 +45,7 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .option('--node <node>', 'node to place it on (default: the scheduler picks)')
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
         .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
+        .option('--template <name>', "start from an admin's workspace template (its spec's defaults and limits; flags and --spec win)")
         .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), []),
     ),
   ).action(async (given: string | undefined, opts: CreateOptions) => {
@@ -53,6 +55,7 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
     // What berth does not honour in a devcontainer.json is said, never dropped silently.
     for (const w of loaded?.warnings ?? []) ctx.io.stderr.write(`warning: ${w}\n`);
     const body = createBody(given, opts, loaded?.spec ?? null, loaded?.file);
+    if (opts.template !== undefined) body.template = opts.template;
     const name = body.name;
     const client = await ctx.client();
     if (!opts.wait) {

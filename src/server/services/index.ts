@@ -16,6 +16,10 @@ import { NodesService } from './nodes.js';
 import { UsersService } from './users.js';
 import { WorkspacesService } from './workspaces.js';
 import { WorkspaceServicesService } from './spec/workspace-services.js';
+// Configuration as code and dotfiles.
+import { ConfigService } from './config/config-service.js';
+import { CreateRules } from './config/create-rules.js';
+import { DotfilesService } from './dotfiles/dotfiles-service.js';
 
 /** Everything the routes call. */
 export interface Services {
@@ -40,6 +44,10 @@ export interface Services {
   reaper: Reaper;
   /** Workspace specs and services: detail with spec, svc ls/logs/start/stop/restart, ports with services. */
   services: WorkspaceServicesService;
+  /** Configuration as code: pull and push. */
+  config: ConfigService;
+  /** Dotfiles per user. */
+  dotfiles: DotfilesService;
 }
 
 /** Service settings from the server's flags and environment. */
@@ -68,6 +76,10 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   const credentials = new NodeCredentials(store, hub);
   const reaper = new Reaper(store, hub, audit, log.child({ component: 'reaper' }), opts.reapGraceMs ?? DEFAULT_REAP_GRACE_MS);
   reaper.attach(hub);
+  // Configuration as code and dotfiles: templates, quotas and the placement setting at create, dotfiles after it.
+  workspaces.rules = new CreateRules(store);
+  const dotfiles = new DotfilesService(store, hub, workspaces);
+  workspaces.afterCreate = (op, user, ws) => dotfiles.applyAtCreate(op, user, ws);
   const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }), { caFingerprint: opts.caFingerprint });
   return {
     credentials,
@@ -84,5 +96,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     sshNodes,
     reaper,
     services: new WorkspaceServicesService(store, hub, workspaces),
+    config: new ConfigService(store),
+    dotfiles,
   };
 }

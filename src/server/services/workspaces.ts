@@ -38,6 +38,9 @@ import type { WorkspacesTable } from '../store/schema.js';
 import type { NodesService } from './nodes.js';
 // Workspace specs: defaults from the spec, the stored spec for hooks and services.
 import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
+// Configuration as code and dotfiles: templates, quotas, placement setting, dotfiles at create.
+import type { CreateRules } from './config/create-rules.js';
+import type { OpContext } from '../../api/index.js';
 
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
@@ -56,6 +59,10 @@ export class WorkspacesService {
   private placing: Promise<unknown> = Promise.resolve();
   /** The SSH gateway clients should use, set by the server once it listens; null when it is off. */
   sshGateway: SshGateway | null = null;
+  /** Templates, quotas and the placement setting (config/create-rules.ts); set by createServices. */
+  rules: CreateRules | null = null;
+  /** Runs after a create succeeded, in its operation (dotfiles); a failure there is its own to report. */
+  afterCreate: ((op: OpContext, user: User, ws: { id: string; name: string; nodeId: string }) => Promise<void>) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -140,7 +147,7 @@ export class WorkspacesService {
     // The spec is checked again here with the CLI's schema: a client is never trusted.
     const parsed = workspaceCreateSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
-    const body = withSpecDefaults(parsed.data);
+    const body = withSpecDefaults(this.rules ? await this.rules.withTemplate(parsed.data) : parsed.data);
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
     const memoryBytes = body.memory ? parseSize(body.memory)! : null;
@@ -160,6 +167,7 @@ export class WorkspacesService {
         // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
         op.signal.throwIfAborted();
         await this.setStatus(row.id, status, null);
+        if (this.afterCreate && status === 'running') await this.afterCreate(op, user, { id: row.id, name: row.name, nodeId: node.id });
       } catch (err) {
         // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
         if (op.signal.aborted) op.progress('cancelling', null);
@@ -181,6 +189,7 @@ export class WorkspacesService {
 
   /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
   private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null) {
+    await this.rules?.checkQuota(user, body.cpus ?? null, memoryBytes);
     const node = await chooseNode(this.nodes, this.hub, {
       provider: body.provider,
       image: body.image ?? DEFAULT_IMAGE,
@@ -188,7 +197,7 @@ export class WorkspacesService {
       memoryBytes,
       constraints: (body.constraints ?? []).map(parseConstraint),
       node: body.node,
-      strategy: this.placement,
+      strategy: this.rules ? await this.rules.placement(this.placement) : this.placement,
     });
     const now = new Date().toISOString();
     const row: WorkspacesTable = {

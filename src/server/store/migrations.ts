@@ -4,6 +4,7 @@
  */
 import { type Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { BerthError } from '../../api/index.js';
+import { configAndDotfilesUp } from './migration-0011.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -206,6 +207,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('expires_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('web_sessions_user').on('web_sessions').column('user_id').execute();
+    },
+  },
+  // Configuration as code and dotfiles (docs/config.md): the config revision and server
+  // settings, workspace templates, quotas per user, and each user's dotfiles.
+  '0011_config_and_dotfiles': {
+    async up(db: Kysely<unknown>) {
+      await configAndDotfilesUp(db);
     },
   },
 };

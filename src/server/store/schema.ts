@@ -176,6 +176,47 @@ export interface WebSessionsTable {
   expires_at: string;
 }
 
+// Configuration as code and dotfiles (migration 0011).
+/** One row (id 1): the config revision every config-changing write bumps, and server settings. */
+export interface ConfigStateTable {
+  id: number;
+  revision: number;
+  /** JSON ServerSettings spec. */
+  settings_json: string;
+}
+
+/** A named workspace spec (`ws create --template`). */
+export interface WorkspaceTemplatesTable {
+  name: string;
+  /** JSON WorkspaceTemplateSpec. */
+  spec_json: string;
+  updated_at: string;
+}
+
+/** A user's quota. */
+export interface UserQuotasTable {
+  user_id: string;
+  /** JSON UserQuotaSpec. */
+  spec_json: string;
+  updated_at: string;
+}
+
+/** A user's dotfiles: a git URL, or an uploaded folder as a tar archive. */
+export interface UserDotfilesTable {
+  user_id: string;
+  source: 'repo' | 'dir';
+  url: string | null;
+  ref: string | null;
+  /** base64 of the tar archive (source dir). */
+  archive: string | null;
+  files: number | null;
+  bytes: number | null;
+  /** sha256 over what is applied; the workspace keeps the one it last applied. */
+  digest: string;
+  install: string | null;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -193,6 +234,11 @@ export interface Database {
   // Web UI (migration 0008).
   web_sign_in_links: WebSignInLinksTable;
   web_sessions: WebSessionsTable;
+  // Configuration as code and dotfiles (migration 0011).
+  config_state: ConfigStateTable;
+  workspace_templates: WorkspaceTemplatesTable;
+  user_quotas: UserQuotasTable;
+  user_dotfiles: UserDotfilesTable;
 }
 
 /** A nodes row as read (defaulted columns filled in). */

@@ -66,5 +66,13 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'sshKeysPost', async ({ user, body }) => s.users.addSshKey(user, body.name, body.publicKey));
   registerRoute(app, store, 'sshKeyDelete', async ({ user, params }) => ({ key: await s.users.removeSshKey(user, params.id) }));
 
+  // Configuration as code and dotfiles.
+  registerRoute(app, store, 'configGet', async () => s.config.pull());
+  registerRoute(app, store, 'configPush', async ({ user, body, ip }) => s.config.push(user, body, { sourceIp: ip }));
+  registerRoute(app, store, 'dotfilesGet', async ({ user }) => ({ dotfiles: await s.dotfiles.show(user) }));
+  registerRoute(app, store, 'dotfilesPut', async ({ user, body }) => s.dotfiles.set(user, body));
+  registerRoute(app, store, 'dotfilesDelete', async ({ user }) => ({ dotfiles: await s.dotfiles.unset(user) }));
+  registerRoute(app, store, 'workspaceDotfilesApplyPost', async ({ user, params, ip }) => s.dotfiles.apply(user, params.name, { sourceIp: ip }));
+
   registerRoute(app, store, 'auditList', async ({ user, query }) => ({ entries: await s.audit.list(user, query) }));
 }
