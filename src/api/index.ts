@@ -27,3 +27,5 @@ export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
 export * from './web-session.js';
+// Workspace names unique per owner: NAME / OWNER/NAME references.
+export * from './workspace-ref.js';
