@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { constraintSchema } from './placement.js';
 import { nodeStatusSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
-import { NAME_PATTERN, nameSchema } from './values.js';
+import { nameSchema } from './values.js';
+import { parseWorkspaceRef } from './workspace-ref.js';
 
 /** Page size when a list request names none. */
 export const DEFAULT_PAGE_LIMIT = 100;
@@ -27,7 +28,8 @@ export function decodeCursor(text: string): string | null {
   const body = text.slice(CURSOR_PREFIX.length);
   if (!/^[A-Za-z0-9_-]+$/.test(body)) return null;
   const name = Buffer.from(body, 'base64url').toString('utf8');
-  return NAME_PATTERN.test(name) && encodeCursor(name) === text ? name : null;
+  // Workspaces' cursors are `OWNER/NAME` (names are unique per owner); nodes' a bare name.
+  return parseWorkspaceRef(name) !== null && encodeCursor(name) === text ? name : null;
 }
 
 /** A `cursor` query parameter, decoded to the name it continues after. */
