@@ -35,9 +35,9 @@ export function workspaceTarget(owner: string, name: string): string {
   return `workspace/${owner}/${name}`;
 }
 
-/** The text of a reference as it may be echoed back: cut short and escaped. */
+/** The text of a reference as it may be echoed back: cut short and escaped unless it is a valid one. */
 function shown(text: string): string {
-  return JSON.stringify(String(text).slice(0, 130)).slice(1, -1);
+  return parseWorkspaceRef(text) ? text : `"${JSON.stringify(String(text).slice(0, 64)).slice(1, -1)}"`;
 }
 
 /**
@@ -46,7 +46,7 @@ function shown(text: string): string {
  * same NOT_FOUND (no existence leak); the latter is audited as a denial.
  */
 export async function resolveWorkspace(store: Store, audit: AuditLog, actor: User, reference: string, via: { sourceIp?: string } = {}): Promise<WorkspaceRow> {
-  const notFound = () => new BerthError('NOT_FOUND', `No workspace named ${shown(reference)}; see \`berth ws ls\` (another user's workspace is OWNER/NAME).`, { field: 'name' });
+  const notFound = () => new BerthError('NOT_FOUND', `No workspace named ${shown(reference)}; see \`berth ws ls\` (another's is OWNER/NAME).`, { field: 'name' });
   // Text no workspace can be named by (from a URL, an SSH user name) is answered without a query.
   const ref = typeof reference === 'string' ? parseWorkspaceRef(reference) : null;
   if (!ref) throw notFound();
