@@ -42,6 +42,11 @@ export function formatWorkspaceRef(ref: WorkspaceRef): string {
   return ref.owner === null ? ref.name : `${ref.owner}/${ref.name}`;
 }
 
+/** The SSH user name of a reference: `NAME` or `OWNER.NAME`. */
+export function formatSshUser(ref: WorkspaceRef): string {
+  return ref.owner === null ? ref.name : `${ref.owner}.${ref.name}`;
+}
+
 /** How `viewer` names a workspace: its bare name when it is theirs, `OWNER/NAME` otherwise. */
 export function workspaceRefFor(ws: { name: string; owner: string }, viewer: string): string {
   return ws.owner === viewer ? ws.name : `${ws.owner}/${ws.name}`;

@@ -4,7 +4,7 @@
  * a row (HTTP routes, WebSocket streams, the SSH gateway and previews all come here), and
  * `mayView` the one place that decides whether the caller may know the row exists.
  */
-import { BerthError, parseWorkspaceRef, type User } from '../../api/index.js';
+import { BerthError, parseWorkspaceRef, workspaceRefSchema, type User } from '../../api/index.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Store } from '../store/open.js';
 
@@ -48,7 +48,7 @@ function shown(text: string): string {
 export async function resolveWorkspace(store: Store, audit: AuditLog, actor: User, reference: string, via: { sourceIp?: string } = {}): Promise<WorkspaceRow> {
   const notFound = () => new BerthError('NOT_FOUND', `No workspace named ${shown(reference)}; see \`berth ws ls\` (another's is OWNER/NAME).`, { field: 'name' });
   // Text no workspace can be named by (from a URL, an SSH user name) is answered without a query.
-  const ref = typeof reference === 'string' ? parseWorkspaceRef(reference) : null;
+  const ref = workspaceRefSchema.safeParse(reference).success ? parseWorkspaceRef(reference) : null;
   if (!ref) throw notFound();
   const q = workspaceRows(store).where('workspaces.name', '=', ref.name);
   const row = await (ref.owner === null ? q.where('workspaces.owner_id', '=', actor.id) : q.where('users.name', '=', ref.owner)).executeTakeFirst();
@@ -63,4 +63,10 @@ export async function resolveWorkspace(store: Store, audit: AuditLog, actor: Use
 /** Narrows a workspaceRows() query to the rows `actor` may see: the SQL form of mayView, kept next to it. */
 export function visibleTo<Q extends ReturnType<typeof workspaceRows>>(q: Q, actor: Pick<User, 'id' | 'role'>): Q {
   return (actor.role === 'admin' ? q : q.where('workspaces.owner_id', '=', actor.id)) as Q;
+}
+
+/** A workspace reference as audit entries record it: `OWNER/NAME` (a bare name is the actor's own); other text as given. */
+export function auditRef(reference: string, actor: Pick<User, 'name'>): string {
+  const ref = parseWorkspaceRef(reference);
+  return ref ? `${ref.owner ?? actor.name}/${ref.name}` : reference;
 }

@@ -54,8 +54,8 @@ describe('WorkspacesService', () => {
     expect((await services.workspaces.list(user('m1'))).workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c']);
     expect((await services.workspaces.list(user('admin', 'admin'))).workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c', 'd']);
     // A bare name is the caller's own: mia has no `d`, and nobody learns that max has one.
-    const hidden = await services.workspaces.get(user('m1'), 'max/d').catch((e: unknown) => e as BerthError);
-    const missing = await services.workspaces.get(user('m1'), 'max/nope').catch((e: unknown) => e as BerthError);
+    const hidden = (await services.workspaces.get(user('m1'), 'max/d').catch((e: unknown) => e)) as BerthError;
+    const missing = (await services.workspaces.get(user('m1'), 'max/nope').catch((e: unknown) => e)) as BerthError;
     expect(hidden).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
     expect(missing).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
     expect(hidden.message).toBe(missing.message.replace('max/nope', 'max/d'));

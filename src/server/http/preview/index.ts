@@ -11,6 +11,7 @@ import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
 import { loadPreviewKey, PreviewCredentials, tokenCaller } from './credentials.js';
 import { PreviewProxy } from './proxy.js';
+import { auditRef } from '../../services/workspace-resolve.js';
 
 export { previewReadiness } from './readiness.js';
 export { PreviewProxy } from './proxy.js';
@@ -48,7 +49,7 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
       const caller = await tokenCaller(store, bearerToken(req) ?? '');
       if (!caller) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
       const { name } = req.params as { name: string };
-      req.auditTarget = name;
+      req.auditTarget = auditRef(name, user);
       const parsed = previewPostSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw fromZodError(parsed.error);
       const ws = await s.workspaces.get(user, name, { sourceIp: req.ip });
