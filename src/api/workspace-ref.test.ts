@@ -97,3 +97,15 @@ describe('workspaceRefFor', () => {
     }));
   });
 });
+
+describe('WORKSPACE_REF_PATTERN', () => {
+  it('agrees with parseWorkspaceRef (the OpenAPI document states the same grammar)', async () => {
+    const { WORKSPACE_REF_PATTERN } = await import('./workspace-ref.js');
+    const re = new RegExp(WORKSPACE_REF_PATTERN);
+    fc.assert(
+      fc.property(fc.oneof(hostileArb, refArb.map(formatWorkspaceRef)), (text) => {
+        expect(re.test(text)).toBe(parseWorkspaceRef(text) !== null);
+      }),
+    );
+  });
+});

@@ -14,6 +14,9 @@ export interface WorkspaceRef {
   name: string;
 }
 
+/** The reference grammar as a regular expression (for the OpenAPI document; parseWorkspaceRef is what decides). */
+export const WORKSPACE_REF_PATTERN = '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+
 /** Longest reference text: two 63-character names and their separator. */
 export const MAX_WORKSPACE_REF = 127;
 
