@@ -1,7 +1,8 @@
 /**
  * Paginated, filterable lists (GET /nodes, GET /workspaces): the query strings they take and
- * the opaque cursor. Pages are keyset pages on the name (names are unique): a cursor says
- * "after this name", so a page costs the same however deep it is, and rows added or removed
+ * the opaque cursor. Pages are keyset pages on the name (nodes' names are unique; workspaces'
+ * are unique per owner, so their pages go by name then owner and their cursor is OWNER/NAME):
+ * a cursor says "after this row", so a page costs the same however deep it is, and rows added or removed
  * meanwhile never shift a later page (no row is skipped or repeated because of OFFSET).
  */
 import { z } from 'zod';
