@@ -207,7 +207,7 @@ export class SshGateway {
 async function resolveWorkspace(deps: GatewayDeps, user: ConnContext['user'], username: string, source: string): Promise<Workspace> {
   const ref = parseSshUser(username);
   if (!ref) {
-    throw new BerthError('INVALID_ARGUMENT', `"${printable(username, 80)}" is not a workspace; connect as WORKSPACE@host for your own or OWNER.WORKSPACE@host for another's, e.g. \`ssh -p 2222 myws@host\`.`, { field: 'username' });
+    throw new BerthError('INVALID_ARGUMENT', `"${printable(username, 80)}" is not a workspace name; connect as WORKSPACE@host for your own or OWNER.WORKSPACE@host for another's, e.g. \`ssh -p 2222 myws@host\`.`, { field: 'username' });
   }
   return deps.workspaces.forExec(user, formatWorkspaceRef(ref), { sourceIp: source });
 }
