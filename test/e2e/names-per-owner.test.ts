@@ -2,16 +2,17 @@
  * Workspace names are unique per owner, end to end with the real server, Docker and OpenSSH:
  * alice and bob both create `api`; each sees and reaches their own as `api`; bob cannot see or
  * reach `alice/api` (NOT_FOUND, word for word like a missing name), and his tries are audited;
- * the admin sees both as OWNER/NAME and reaches alice's by `ws exec`, by real `ssh` and `scp`
- * through the gateway as `alice.api@host`, and by the `alice.api.berth` host `berth config-ssh`
+ * the admin sees both as OWNER/NAME and reaches alice's by `ws exec`, by real `ssh`, `scp` and
+ * `ssh -L` through the gateway as `alice.api@host`, and by the `alice.api.berth` host `berth config-ssh`
  * writes; deleting alice's leaves bob's running.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayGetSchema } from '../../src/api/index.js';
-import { docker, runCli, runProgram, TestServer, type Gateway } from './harness.js';
+import { docker, freePort, runCli, runProgram, TestServer, waitFor, type Gateway } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -42,9 +43,14 @@ async function member(name: string): Promise<Person> {
   return person(name, env, home);
 }
 
-/** Real OpenSSH through the gateway as `user@host`, with the person's key and pinned host key. */
+/** OpenSSH options for the gateway: no user config, batch mode, the person's key, the pinned host key. */
+function sshOpts(p: Person): string[] {
+  return ['-F', '/dev/null', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${p.knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
+}
+
+/** Real OpenSSH through the gateway as `user@host`. */
 function ssh(p: Person, user: string, command: string) {
-  return runProgram('ssh', ['-F', '/dev/null', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${p.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port), `${user}@${gw.host}`, command]);
+  return runProgram('ssh', [...sshOpts(p), '-p', String(gw.port), `${user}@${gw.host}`, command]);
 }
 
 async function ok(p: Person, args: string[]): Promise<string> {
@@ -136,7 +142,7 @@ describe('workspace names per owner', () => {
     expect(new Set(denied.filter((e: any) => e.action === 'ssh.session.start').map((e: any) => e.target))).toEqual(new Set(['workspace/alice/api', 'workspace/alice/nope']));
   });
 
-  it('shows the admin both as OWNER/NAME, reached by exec, ssh, scp and config-ssh', async () => {
+  it('shows the admin both as OWNER/NAME, reached by exec, ssh, scp, ssh -L and config-ssh', async () => {
     const all = JSON.parse(await ok(admin, ['ws', 'ls', '--json'])).workspaces;
     expect(all.map((w: any) => w.ref).sort()).toEqual(['alice/api', 'bob/api']);
     const table = await ok(admin, ['ws', 'ls']);
@@ -156,9 +162,22 @@ describe('workspace names per owner', () => {
     const viaSsh = await ssh(admin, 'alice.api', 'cat /root/who');
     expect(viaSsh.stdout, viaSsh.stderr).toBe('alice\n');
     const copy = join(admin.home, 'who-copy');
-    const scp = await runProgram('scp', ['-F', '/dev/null', '-i', admin.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-P', String(gw.port), `alice.api@${gw.host}:/root/who`, copy]);
+    const scp = await runProgram('scp', [...sshOpts(admin), '-P', String(gw.port), `alice.api@${gw.host}:/root/who`, copy]);
     expect(scp.code, scp.stderr).toBe(0);
     expect(await readFile(copy, 'utf8')).toBe('alice\n');
+    // ssh -L as alice.api: busybox httpd in alice's workspace serves her file through the tunnel.
+    await ok(admin, ['ws', 'exec', 'alice/api', '--', 'httpd', '-p', '127.0.0.1:8080', '-h', '/root']);
+    const local = await freePort();
+    const tunnel = spawn('ssh', [...sshOpts(admin), '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, '-p', String(gw.port), `alice.api@${gw.host}`], { stdio: 'ignore' });
+    try {
+      const body = await waitFor('the ssh -L tunnel to answer', async () => {
+        const r = await fetch(`http://127.0.0.1:${local}/who`).catch(() => null);
+        return r?.ok ? r.text() : null;
+      }, 20_000, 200);
+      expect(body).toBe('alice\n');
+    } finally {
+      tunnel.kill();
+    }
     // berth ssh takes OWNER/NAME and logs in as OWNER.NAME.
     const berthSsh = await admin.cli(['ssh', 'alice/api', '--', 'cat /root/who']);
     expect(berthSsh.stdout, berthSsh.stderr).toBe('alice\n');
