@@ -27,6 +27,8 @@ export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
 export * from './web-session.js';
+// Workspace names unique per owner: NAME / OWNER/NAME references.
+export * from './workspace-ref.js';
 // Configuration as code and dotfiles.
 export * from './config.js';
 export * from './config-diff.js';

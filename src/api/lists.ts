@@ -1,13 +1,15 @@
 /**
  * Paginated, filterable lists (GET /nodes, GET /workspaces): the query strings they take and
- * the opaque cursor. Pages are keyset pages on the name (names are unique): a cursor says
- * "after this name", so a page costs the same however deep it is, and rows added or removed
+ * the opaque cursor. Pages are keyset pages on the name (nodes' names are unique; workspaces'
+ * are unique per owner, so their pages go by name then owner and their cursor is OWNER/NAME):
+ * a cursor says "after this row", so a page costs the same however deep it is, and rows added or removed
  * meanwhile never shift a later page (no row is skipped or repeated because of OFFSET).
  */
 import { z } from 'zod';
 import { constraintSchema } from './placement.js';
 import { nodeStatusSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
-import { NAME_PATTERN, nameSchema } from './values.js';
+import { nameSchema } from './values.js';
+import { parseWorkspaceRef } from './workspace-ref.js';
 
 /** Page size when a list request names none. */
 export const DEFAULT_PAGE_LIMIT = 100;
@@ -27,7 +29,8 @@ export function decodeCursor(text: string): string | null {
   const body = text.slice(CURSOR_PREFIX.length);
   if (!/^[A-Za-z0-9_-]+$/.test(body)) return null;
   const name = Buffer.from(body, 'base64url').toString('utf8');
-  return NAME_PATTERN.test(name) && encodeCursor(name) === text ? name : null;
+  // Workspaces' cursors are `OWNER/NAME` (names are unique per owner); nodes' a bare name.
+  return parseWorkspaceRef(name) !== null && encodeCursor(name) === text ? name : null;
 }
 
 /** A `cursor` query parameter, decoded to the name it continues after. */

@@ -13,6 +13,7 @@ import { operationEventSchema } from './resources.js';
 import { serviceLogsFrameSchema, serviceLogsQuerySchema } from './services.js';
 import { API_PREFIX, routes, streams, successStatus, textRoutes, type RouteName } from './routes.js';
 import { BERTH_VERSION } from './version.js';
+import { MAX_WORKSPACE_REF, WORKSPACE_REF_PATTERN } from './workspace-ref.js';
 
 type JsonSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
@@ -35,8 +36,13 @@ export function openApiPath(path: string): { path: string; params: string[] } {
   return { path: converted, params };
 }
 
-function pathParameters(params: string[]): Operation[] {
-  return params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', maxLength: 256 } }));
+function pathParameters(params: string[], path = ''): Operation[] {
+  return params.map((name) =>
+    // Names per owner: a workspace is NAME (the caller's own) or OWNER/NAME, its `/` sent as %2F.
+    name === 'name' && path.startsWith('/workspaces/')
+      ? { name, in: 'path', required: true, description: "The workspace: NAME for the caller's own, OWNER/NAME (the slash encoded as %2F) for another user's.", schema: { type: 'string', maxLength: MAX_WORKSPACE_REF, pattern: WORKSPACE_REF_PATTERN } }
+      : { name, in: 'path', required: true, schema: { type: 'string', maxLength: 256 } },
+  );
 }
 
 /** A query object's properties as query parameters. */
@@ -67,7 +73,7 @@ function security(auth: string): Operation {
 function jsonOperation(name: RouteName): Operation {
   const def = routes[name];
   const { params } = openApiPath(def.path);
-  const parameters = [...pathParameters(params), ...('query' in def ? queryParameters(def.query) : [])];
+  const parameters = [...pathParameters(params, def.path), ...('query' in def ? queryParameters(def.query) : [])];
   const op: Operation = {
     operationId: name,
     tags: [def.path.split('/')[1]],
@@ -99,7 +105,7 @@ function webSocketOperation(name: string, path: string, frames: { client: z.ZodT
     tags: [path.split('/')[1]],
     description: `${description} Upgrade to a WebSocket (\`Connection: Upgrade\`, \`Upgrade: websocket\`).`,
     ...(auth === 'user' ? security('user') : { security: [{ nodeCredential: [] }] }),
-    ...(params.length ? { parameters: pathParameters(params) } : {}),
+    ...(params.length ? { parameters: pathParameters(params, path) } : {}),
     ...(frames ? { 'x-berth-client-frames': jsonSchema(frames.client, 'input'), 'x-berth-server-frames': jsonSchema(frames.server, 'output') } : {}),
     responses: errorResponses('user', { '101': { description: 'Switching protocols: the WebSocket is open.' } }),
   };
@@ -120,7 +126,7 @@ function streamOperations(): Record<string, Operation> {
       tags: ['workspaces'],
       description: 'A service\'s output as its supervisor kept it, as newline-delimited JSON frames; with `follow`, until the caller hangs up.',
       ...security('user'),
-      parameters: [...pathParameters(['name', 'service']), ...queryParameters(serviceLogsQuerySchema)],
+      parameters: [...pathParameters(['name', 'service'], '/workspaces/'), ...queryParameters(serviceLogsQuerySchema)],
       responses: errorResponses('user', { '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(serviceLogsFrameSchema, 'output') } } } }),
     },
     [streams.workspaceExec]: webSocketOperation('workspaceExec', streams.workspaceExec, { client: execClientFrameSchema, server: execServerFrameSchema }, 'A command in the workspace: stdin, stdout and stderr as binary frames, control as JSON text frames.', 'user'),

@@ -17,7 +17,7 @@ describe('parsePreviewPath', () => {
     fc.assert(
       fc.property(nameArb, portArb, fc.string({ maxLength: 100 }).filter((s) => !s.includes('#')), (name, port, tail) => {
         const parsed = parsePreviewPath(`${previewPrefix(name, port)}/${tail}`);
-        expect(parsed).toEqual({ name, port, rest: `/${tail}`, bare: false });
+        expect(parsed).toEqual({ name, owner: null, segment: name, port, rest: `/${tail}`, bare: false });
       }),
     );
   });
@@ -57,16 +57,30 @@ describe('parsePreviewPath', () => {
       `/w/${'a'.repeat(64)}/p/80/`,
       `/w/a/p/80/${'x'.repeat(MAX_PREVIEW_URL)}`,
       '/w/a/p/80#frag',
+      '/w/a.b.c/p/80/',
+      '/w/.a/p/80/',
+      '/w/a./p/80/',
+      '/w/a..b/p/80/',
+      '/w/a~b/p/80/',
     ]) {
       expect(parsePreviewPath(url), url).toBeNull();
     }
   });
 
+  it("reads another owner's workspace as /w/OWNER.NAME/, back from what previewPrefix wrote", () => {
+    fc.assert(
+      fc.property(nameArb, nameArb, portArb, (owner, name, port) => {
+        expect(parsePreviewPath(`${previewPrefix(`${owner}.${name}`, port)}/x`)).toEqual({ name, owner, segment: `${owner}.${name}`, port, rest: '/x', bare: false });
+      }),
+    );
+  });
+
   it('marks a prefix without its slash, keeping the query', () => {
-    expect(parsePreviewPath('/w/a/p/80')).toEqual({ name: 'a', port: 80, rest: '/', bare: true });
-    expect(parsePreviewPath('/w/a/p/80?x=1')).toEqual({ name: 'a', port: 80, rest: '/?x=1', bare: true });
+    const a = { name: 'a', owner: null, segment: 'a', port: 80 };
+    expect(parsePreviewPath('/w/a/p/80')).toEqual({ ...a, rest: '/', bare: true });
+    expect(parsePreviewPath('/w/a/p/80?x=1')).toEqual({ ...a, rest: '/?x=1', bare: true });
     // What follows the prefix is the service's business, dots and encodings included.
-    expect(parsePreviewPath('/w/a/p/80/../%2e%2e/x')).toEqual({ name: 'a', port: 80, rest: '/../%2e%2e/x', bare: false });
+    expect(parsePreviewPath('/w/a/p/80/../%2e%2e/x')).toEqual({ ...a, rest: '/../%2e%2e/x', bare: false });
   });
 });
 

@@ -1,10 +1,12 @@
 /**
  * HTTP previews of a workspace's ports through the server: the URL forms (a path under the
- * server, `/w/NAME/p/PORT/`, and with a wildcard base domain a host, `PORT--NAME--USER.BASE`),
+ * server, `/w/NAME/p/PORT/` for the caller's own workspace and `/w/OWNER.NAME/p/PORT/` for
+ * another's, and with a wildcard base domain a host, `PORT--NAME--USER.BASE`),
  * their strict parsers, and the route that mints a one-time token to open one in a browser.
  */
 import { z } from 'zod';
 import { NAME_PATTERN } from './values.js';
+import { parseSshUser } from './workspace-ref.js';
 import { parsePortParam } from './ports.js';
 
 /** Query parameter that carries a one-time preview token (traded for a cookie, then dropped from the URL). */
@@ -41,20 +43,27 @@ export interface PreviewTarget {
   port: number;
 }
 
-/** The path prefix of a workspace port's preview, without a trailing slash. */
-export function previewPrefix(name: string, port: number): string {
-  return `/w/${name}/p/${port}`;
+/**
+ * The path prefix of a workspace port's preview, without a trailing slash. `segment` is the
+ * workspace as the viewer names it over SSH: `NAME` (their own) or `OWNER.NAME` (sshUserFor).
+ */
+export function previewPrefix(segment: string, port: number): string {
+  return `/w/${segment}/p/${port}`;
 }
 
 /** A preview request target split into what it names and the path the service sees. */
 export interface ParsedPreviewPath extends PreviewTarget {
+  /** The owner a `/w/OWNER.NAME/` path names; null for `/w/NAME/` (the caller's own). */
+  owner: string | null;
+  /** The workspace segment as sent (`NAME` or `OWNER.NAME`). */
+  segment: string;
   /** The target for the service: `/` plus whatever followed the prefix, query included. */
   rest: string;
   /** True when the prefix had no slash after the port (`/w/a/p/80` or `/w/a/p/80?x`): browsers need a redirect to `…/80/`. */
   bare: boolean;
 }
 
-const PATH_RE = /^\/w\/([^/?#]{1,63})\/p\/([^/?#]{1,5})(\/[^#]*|\?[^#]*)?$/;
+const PATH_RE = /^\/w\/([^/?#]{1,127})\/p\/([^/?#]{1,5})(\/[^#]*|\?[^#]*)?$/;
 
 /**
  * Parses a raw request target (as sent, never decoded) into a preview target, or null when it
@@ -65,12 +74,15 @@ export function parsePreviewPath(url: string): ParsedPreviewPath | null {
   if (typeof url !== 'string' || url.length > MAX_PREVIEW_URL || !url.startsWith('/w/')) return null;
   const m = PATH_RE.exec(url);
   if (!m) return null;
-  const [, name, portText, tail] = m;
-  if (!NAME_PATTERN.test(name)) return null;
+  const [, segment, portText, tail] = m;
+  // `NAME` or `OWNER.NAME`; never a `/` form (the segment holds none).
+  const ref = parseSshUser(segment);
+  if (!ref) return null;
   const port = parsePortParam(portText);
   if (port === null || String(port) !== portText) return null;
-  if (tail === undefined || tail.startsWith('?')) return { name, port, rest: '/' + (tail ?? ''), bare: true };
-  return { name, port, rest: tail, bare: false };
+  const named = { name: ref.name, owner: ref.owner, segment, port };
+  if (tail === undefined || tail.startsWith('?')) return { ...named, rest: '/' + (tail ?? ''), bare: true };
+  return { ...named, rest: tail, bare: false };
 }
 
 /** True when a request target is under the preview space `/w/` at all (a preview or a malformed one, never the API). */

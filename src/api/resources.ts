@@ -84,6 +84,8 @@ export const workspaceSchema = z.object({
   id: z.string(),
   name: z.string(),
   owner: z.string(),
+  /** How the caller names it (names are unique per owner): NAME for their own, OWNER/NAME for anyone else's. */
+  ref: z.string(),
   nodeId: z.string(),
   nodeName: z.string(),
   provider: providerKindSchema,

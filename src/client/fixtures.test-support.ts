@@ -1,7 +1,7 @@
 /** Sample API objects for unit tests, valid against the src/api schemas. */
 import type { Image, Node, Operation, Workspace } from '../api/index.js';
 
-/** A running docker workspace named `demo` unless overridden. */
+/** A running docker workspace named `demo`, seen by its owner, unless overridden. */
 export function sampleWorkspace(over: Partial<Workspace> = {}): Workspace {
   return {
     id: 'ws_1',
@@ -19,6 +19,8 @@ export function sampleWorkspace(over: Partial<Workspace> = {}): Workspace {
     error: null,
     links: null,
     ...over,
+    // As the server shows it to its owner unless overridden.
+    ref: over.ref ?? over.name ?? 'demo',
   };
 }
 

@@ -55,7 +55,7 @@ describe('cancelling a create', () => {
     const { wsId, opId } = await createHeld(name);
     const r = await server.cli(['op', 'cancel', opId]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Cancelled workspace.create of workspace/${name}; nothing it made was kept.`);
+    expect(r.stdout).toContain(`Cancelled workspace.create of workspace/admin/${name}; nothing it made was kept.`);
 
     const op = await operation(opId);
     expect(op.status).toBe('failed');

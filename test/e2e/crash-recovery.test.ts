@@ -49,7 +49,7 @@ describe('a create cut off by a server crash', () => {
     expect(op.status).toBe('failed');
     expect(op.error?.message).toMatch(/server restarted/);
     const audit = (await server.json<any>(['audit', 'ls', '--since', '1h'])).entries;
-    expect(audit.find((e: any) => e.action === 'workspace.rollback' && e.target === `workspace/${name}`)).toMatchObject({ outcome: 'ok' });
+    expect(audit.find((e: any) => e.action === 'workspace.rollback' && e.target === `workspace/admin/${name}`)).toMatchObject({ outcome: 'ok' });
 
     // The name is free again and works.
     const again = await server.cli(['ws', 'create', name], { env: {} });

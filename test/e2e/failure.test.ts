@@ -86,7 +86,7 @@ describe('failure detection', () => {
     expect((await server.cli(['ws', 'exec', keep, '--', 'true'])).code).toBe(0);
     const after = (await server.json<any>(['audit', 'ls', '--since', '1h'])).entries;
     expect(after.find((e: any) => e.action === 'node.online' && e.target === 'node/fa')).toBeTruthy();
-    expect(after.find((e: any) => e.action === 'workspace.reap' && e.target === `workspace/${drop}`)).toMatchObject({ outcome: 'ok' });
+    expect(after.find((e: any) => e.action === 'workspace.reap' && e.target === `workspace/admin/${drop}`)).toMatchObject({ outcome: 'ok' });
   });
 
   it('turns a node whose socket stays open but whose heartbeats stop (a frozen agent) offline, and back', async () => {

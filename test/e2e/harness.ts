@@ -173,7 +173,8 @@ export class TestServer {
     // volumes behind on the machine (and a failing delete shows up in the test's output).
     if (this.proc && this.proc.child.exitCode === null) {
       const list = await this.cli(['ws', 'ls', '--json']).catch(() => null);
-      const names: string[] = list && list.code === 0 ? JSON.parse(list.stdout).workspaces.map((w: { name: string }) => w.name) : [];
+      // `ref`: the admin names other users' workspaces OWNER/NAME (names are unique per owner).
+      const names: string[] = list && list.code === 0 ? JSON.parse(list.stdout).workspaces.map((w: { name: string; ref?: string }) => w.ref ?? w.name) : [];
       for (const name of names) {
         const r = await this.cli(['ws', 'rm', name]);
         if (r.code !== 0) console.error(`cleanup: berth ws rm ${name} failed: ${r.stderr}`);

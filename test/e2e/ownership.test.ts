@@ -95,7 +95,7 @@ beforeAll(async () => {
   theirs.ops.push(a.json.operation.id);
   expect((await finished(alice.token, a.json.operation.id)).status).toBe('succeeded');
   // An operation the admin started on alice's workspace: alice may see it, bob may not.
-  const restart = await api(server.token, 'POST', `/workspaces/${theirs.aliceWs}/restart`, {});
+  const restart = await api(server.token, 'POST', `/workspaces/${encodeURIComponent(`alice/${theirs.aliceWs}`)}/restart`, {});
   expect(restart.status, restart.text).toBe(202);
   theirs.ops.push(restart.json.operation.id);
   expect((await finished(server.token, restart.json.operation.id)).status).toBe('succeeded');
@@ -118,6 +118,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.destroy();
 });
+
+/** How bob names alice's and the admin's workspaces. */
+function theirRefs(): string[] {
+  return [`alice/${theirs.aliceWs}`, `admin/${theirs.adminWs}`];
+}
 
 /** Strings that must never appear in a 2xx answer to bob. */
 function secrets(): string[] {
@@ -142,7 +147,8 @@ function cases(): Record<RouteName, Case[]> {
   const adminRestartOfAlice = theirs.ops[2];
   const adminOps = [theirs.ops[0], theirs.ops[3]];
   const onOps = (make: (id: string) => Case) => [aliceOp, adminRestartOfAlice, ...adminOps].map(make);
-  const onWorkspaces = (make: (name: string) => Case) => [theirs.aliceWs, theirs.adminWs].map(make);
+  // Names are unique per owner: bob names theirs OWNER/NAME (a bare name is his own).
+  const onWorkspaces = (make: (name: string) => Case) => theirRefs().map(make);
   return {
     health: [{ expect: [200] }],
     openapiGet: [{ expect: [200] }],
@@ -165,9 +171,9 @@ function cases(): Record<RouteName, Case[]> {
     // Only an admin adds nodes over SSH.
     nodesSshPost: [{ body: { user: 'root', host: '127.0.0.1', privateKey: 'x', serverUrl: 'http://127.0.0.1:1' }, expect: [403] }],
     workspacesList: [{ expect: [200] }],
-    // Names are unique across the server (they are SSH user names): bob learns only that the
-    // name he typed is taken, never whose it is or anything about it.
-    workspacesPost: onWorkspaces((name) => ({ body: { name }, expect: [409] })),
+    // Names are unique per owner: bob may have a workspace named like theirs (his own), and
+    // learns nothing of theirs from it.
+    workspacesPost: [theirs.aliceWs, theirs.adminWs].map((name) => ({ body: { name }, expect: [202] })),
     workspaceGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
     workspacePortsGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
     workspaceStartPost: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
@@ -236,13 +242,13 @@ describe('ownership', () => {
     // Bob's audit list holds only bob's entries, his denials among them.
     const audit = (await api(bob.token, 'GET', '/audit')).json.entries as any[];
     expect(audit.filter((e) => e.actor !== 'bob'), JSON.stringify(audit.slice(0, 5))).toEqual([]);
-    expect(audit.filter((e) => e.outcome === 'denied').map((e) => e.target)).toEqual(expect.arrayContaining([`workspace/${theirs.aliceWs}`, `operation/${theirs.ops[1]}`]));
+    expect(audit.filter((e) => e.outcome === 'denied').map((e) => e.target)).toEqual(expect.arrayContaining([`workspace/alice/${theirs.aliceWs}`, `operation/${theirs.ops[1]}`]));
     // The admin's view: each denial recorded, and alice's and the admin's things untouched.
     const denials = (await api(server.token, 'GET', '/audit?user=bob')).json.entries.filter((e: any) => e.outcome === 'denied');
     expect(denials.map((e: any) => e.action)).toEqual(expect.arrayContaining(['workspace.access', 'operation.access']));
     const list = (await api(server.token, 'GET', '/workspaces')).json.workspaces;
-    expect(list.find((w: any) => w.name === theirs.aliceWs)).toMatchObject({ status: 'running', owner: 'alice' });
-    expect(list.find((w: any) => w.name === theirs.adminWs)).toMatchObject({ status: 'running' });
+    expect(list.find((w: any) => w.ref === `alice/${theirs.aliceWs}`)).toMatchObject({ status: 'running', owner: 'alice' });
+    expect(list.find((w: any) => w.ref === theirs.adminWs)).toMatchObject({ status: 'running', owner: 'admin' });
     expect((await api(alice.token, 'GET', '/tokens')).json.tokens.map((t: any) => t.name)).toContain('laptop');
     expect((await api(alice.token, 'GET', '/ssh-keys')).json.keys.map((k: any) => k.id)).toContain(theirs.aliceKeyId);
   });
@@ -265,14 +271,14 @@ describe('ownership', () => {
     }
 
     // Exec: the session answers with NOT_FOUND and never starts.
-    for (const name of [theirs.aliceWs, theirs.adminWs]) {
+    for (const name of theirRefs()) {
       const frames = await execFrames(bob.token, name, { type: 'start', request: { cmd: ['id'], tty: false, env: {} } });
       expect(frames.map((f) => f.type)).toEqual(['error']);
       expect(frames[0].error.code).toBe('NOT_FOUND');
     }
 
     // Port forwards: NOT_FOUND, and no connection is made on the node.
-    for (const name of [theirs.aliceWs, theirs.adminWs]) {
+    for (const name of theirRefs()) {
       const frames = await new Promise<any[]>((resolve) => {
         const url = `${server.url.replace(/^http/, 'ws')}${API_PREFIX}${fillPath(streams.workspacePortConnect, { name, port: '22' })}`;
         const socket = new WebSocket(url, { headers: { authorization: `Bearer ${bob.token}` } });
@@ -286,7 +292,7 @@ describe('ownership', () => {
     }
 
     // Service logs: NOT_FOUND before anything streams.
-    for (const name of [theirs.aliceWs, theirs.adminWs]) {
+    for (const name of theirRefs()) {
       const r = await api(bob.token, 'GET', fillPath(streams.workspaceServiceLogs, { name, service: 'db' }) + '?follow=true');
       expect(r.status, r.text).toBe(404);
       expect(r.json.code).toBe('NOT_FOUND');

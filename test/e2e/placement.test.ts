@@ -114,7 +114,7 @@ describe('drain', () => {
 
     const late = await server.cli(['node', 'drain', 'pb', '--deadline', '0s']);
     expect(late.code).toBe(5);
-    expect(late.stderr).toContain(`still running on node pb: ${ws}`);
+    expect(late.stderr).toContain(`still running on node pb: admin/${ws}`);
     expect((await server.json<any>(['node', 'show', 'pb'])).node.cordoned).toBe(true);
     expect((await server.json<any>(['ws', 'show', ws])).status).toBe('running');
 

@@ -204,6 +204,10 @@ describe('berth preview (path mode)', () => {
     }
     const missing = await http('/w/no-such-ws/p/8080/', { headers: bearer(server.token) });
     expect(missing.status).toBe(404);
+    // Names per owner: /w/OWNER.NAME/ names the owner; it serves the owner, and nobody else.
+    expect((await http(`/w/admin.${ws}/p/8080/`, { headers: bearer(server.token) })).body).toBe('hello from the workspace\n');
+    for (const headers of [bearer(bob), {}]) expect((await http(`/w/admin.${ws}/p/8080/`, { headers })).status).toBe(404);
+    expect((await http(`/w/bob.${ws}/p/8080/`, { headers: bearer(server.token) })).status).toBe(404);
     const page = await http(`/w/${ws}/p/8080/`, { headers: { ...bearer(bob), accept: 'text/html,*/*' } });
     expect(page.status).toBe(404);
     expect(page.headers['content-type']).toContain('text/html');

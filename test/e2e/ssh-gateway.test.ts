@@ -169,7 +169,7 @@ describe('ssh gateway sessions', () => {
   it('records session starts and ends with the command and exit status', async () => {
     const entries = await auditEntries();
     const end = entries.find((e) => e.action === 'ssh.session.end' && e.detail?.includes('exit 7'));
-    expect(end).toMatchObject({ actor: 'admin', target: `workspace/${ws}`, outcome: 'ok' });
+    expect(end).toMatchObject({ actor: 'admin', target: `workspace/admin/${ws}`, outcome: 'ok' });
     expect(end.sourceIp).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(entries.some((e) => e.action === 'ssh.session.start' && e.detail === 'sftp')).toBe(true);
     expect(entries.some((e) => e.action === 'ssh.session.start' && e.detail === 'shell')).toBe(true);
@@ -195,19 +195,20 @@ describe('ssh gateway refusals', () => {
     const reg = await runCli(['register', server.url, '--invite', invite.code, '--name', 'alice'], { env: alice.env });
     expect(reg.code, reg.stderr).toBe(0);
 
-    const theirs = await ssh(ws, ['true'], { key: alice.key });
-    const missing = await ssh('no-such-ws', ['true'], { key: alice.key });
+    // Names are unique per owner: the admin's workspace is admin.NAME to anyone else.
+    const theirs = await ssh(`admin.${ws}`, ['true'], { key: alice.key });
+    const missing = await ssh('admin.no-such-ws', ['true'], { key: alice.key });
     expect(theirs.code).toBe(255);
-    expect(theirs.stderr).toContain(`berth: No workspace named ${ws}`);
-    expect(missing.stderr.replace('no-such-ws', 'X')).toBe(theirs.stderr.replace(ws, 'X'));
+    expect(theirs.stderr).toContain(`berth: No workspace named admin/${ws}`);
+    expect(missing.stderr.replace('admin/no-such-ws', 'X')).toBe(theirs.stderr.replace(`admin/${ws}`, 'X'));
 
-    const fwd = await ssh(ws, ['-N'], { key: alice.key, extra: ['-o', 'ExitOnForwardFailure=yes', '-W', '127.0.0.1:8080'] });
+    const fwd = await ssh(`admin.${ws}`, ['-N'], { key: alice.key, extra: ['-o', 'ExitOnForwardFailure=yes', '-W', '127.0.0.1:8080'] });
     expect(fwd.code).toBe(255);
     expect(fwd.stderr).toContain('administratively prohibited');
 
     const denials = (await auditEntries()).filter((e) => e.actor === 'alice' && e.outcome === 'denied');
     expect(denials.map((e) => e.action)).toEqual(expect.arrayContaining(['ssh.session.start', 'ssh.forward.start']));
-    expect(denials.every((e) => e.target === `workspace/${ws}` || e.target === 'workspace/no-such-ws')).toBe(true);
+    expect(denials.every((e) => e.target === `workspace/admin/${ws}` || e.target === 'workspace/admin/no-such-ws')).toBe(true);
   });
 
   it('survives garbage, bad user names and unknown channel types, then serves a normal ssh', async () => {

@@ -83,17 +83,19 @@ describe('users', () => {
     expect((await dave.cli(['ws', 'exec', ws, '--', 'echo', 'mine'])).stdout).toBe('mine\n');
 
     expect(JSON.parse((await erin.cli(['ws', 'ls', '--json'])).stdout).workspaces).toEqual([]);
-    for (const args of [['ws', 'show', ws], ['ws', 'exec', ws, '--', 'true'], ['ws', 'stop', ws], ['ws', 'rm', ws]]) {
+    // Names are unique per owner: dave's is dave/NAME to anyone else.
+    const theirs = `dave/${ws}`;
+    for (const args of [['ws', 'show', theirs], ['ws', 'exec', theirs, '--', 'true'], ['ws', 'stop', theirs], ['ws', 'rm', theirs]]) {
       const r = await erin.cli(args);
       expect(r.code, args.join(' ')).toBe(3);
-      expect(r.stderr).toContain(`No workspace named ${ws}`);
+      expect(r.stderr).toContain(`No workspace named ${theirs}`);
     }
     // The admin sees everything; the workspace is untouched.
     const all = (await server.json<any>(['ws', 'ls'])).workspaces;
     expect(all.find((w: any) => w.name === ws)).toMatchObject({ owner: 'dave', status: 'running' });
     const denials = (await server.json<any>(['audit', 'ls', '--user', 'erin'])).entries.filter((e: any) => e.outcome === 'denied');
     expect(denials.length).toBeGreaterThanOrEqual(4);
-    expect(denials[0].target).toBe(`workspace/${ws}`);
+    expect(denials[0].target).toBe(`workspace/dave/${ws}`);
     // Members cannot use admin commands.
     const invite = await erin.cli(['user', 'invite', 'x@example.com']);
     expect(invite.code).toBe(4);

@@ -1,12 +1,12 @@
 /**
- * `berth config-ssh`: one `Host NAME.berth` entry per workspace you can see, in a clearly marked
- * block of ~/.ssh/config, so `ssh NAME.berth`, scp, rsync and editors' Remote-SSH reach them
+ * `berth config-ssh`: one `Host NAME.berth` entry per workspace you can see (`OWNER.NAME.berth`
+ * for another's: names are unique per owner), in a clearly marked block of ~/.ssh/config, so `ssh NAME.berth`, scp, rsync and editors' Remote-SSH reach them
  * through `berth ssh --stdio`. Running it again replaces only that block.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { sshHostAlias } from '../../api/index.js';
+import { formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../api/index.js';
 import { listAllWorkspaces } from '../../client/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
@@ -19,7 +19,7 @@ export function registerConfigSsh(program: Command, ctx: CliContext): void {
   withJson(
     program
       .command('config-ssh')
-      .description('add your workspaces to ~/.ssh/config as NAME.berth (a managed block; your own lines are never touched)')
+      .description('add your workspaces to ~/.ssh/config as NAME.berth, others\' you can see as OWNER.NAME.berth (a managed block; your own lines are never touched)')
       .option('--ssh-config <file>', 'the SSH config file to update (default: ~/.ssh/config)')
       .option('-i, --identity <file>', 'private key the entries use (default: ~/.ssh/berth_ed25519)'),
   ).action(async (opts: { sshConfig?: string; identity?: string }) => {
@@ -28,7 +28,8 @@ export function registerConfigSsh(program: Command, ctx: CliContext): void {
     const key = await identityFile(ctx.io, opts.identity);
     const knownHosts = await pinHostKey(ctx.io, gw);
     const file = opts.sshConfig ?? join(ctx.io.home, '.ssh', 'config');
-    const names = workspaces.map((w) => w.name);
+    // The SSH user of each: NAME for yours, OWNER.NAME for another's (the server's `ref`, dotted).
+    const names = workspaces.map((w) => formatSshUser(parseWorkspaceRef(w.ref) ?? { owner: w.owner, name: w.name }));
     const block = renderManagedBlock(names, { host: gw.host, port: gw.port, identityFile: key, knownHostsFile: knownHosts, berthCommand: berthCommandLine(), server: client.server });
 
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });

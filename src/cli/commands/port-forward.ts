@@ -33,7 +33,7 @@ export function registerPortForward(program: Command, ctx: CliContext): void {
     program
       .command('port-forward')
       .description("forward local ports to ports on a workspace's loopback, until interrupted")
-      .argument('<name>', 'workspace name')
+      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
       .argument('<ports...>', 'REMOTE or LOCAL:REMOTE (LOCAL 0 picks a free port)'),
   ).action(async (name: string, specs: string[]) => {
     const pairs = specs.map(parsePortPair);

@@ -7,7 +7,7 @@ import { renderTable } from '../output/table.js';
 
 /** Registers `berth ports`. */
 export function registerPorts(program: Command, ctx: CliContext): void {
-  withJson(program.command('ports').description('list the ports listening inside a workspace, and the processes that own them').argument('<name>', 'workspace name')).action(async (name: string) => {
+  withJson(program.command('ports').description('list the ports listening inside a workspace, and the processes that own them').argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')).action(async (name: string) => {
     const client = await ctx.client();
     const r = await client.call('workspacePortsGet', { params: { name } });
     if (ctx.json) return writeJson(ctx.io.stdout, r);

@@ -28,7 +28,7 @@ export function registerPreview(program: Command, ctx: CliContext): void {
     program
       .command('preview')
       .description("print (or --open) a browser URL for a workspace port's HTTP preview, with a one-time token")
-      .argument('<name>', 'workspace name')
+      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
       .argument('<port>', 'TCP port inside the workspace')
       .option('--open', 'open the URL with xdg-open (or open on macOS) instead of only printing it'),
   ).action(async (name: string, portText: string, opts: { open?: boolean }) => {

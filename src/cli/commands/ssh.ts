@@ -1,5 +1,5 @@
 /**
- * `berth ssh NAME [-- CMD...]`: the system `ssh` client to the workspace through the server's
+ * `berth ssh NAME|OWNER/NAME [-- CMD...]`: the system `ssh` client to the workspace through the server's
  * SSH gateway, with berth's key and a pinned host key, exit status passed through.
  * `berth ssh --stdio NAME` is the ProxyCommand form: it joins stdin/stdout to the gateway's TCP
  * port so OpenSSH (and editors that use it) runs its own protocol end to end.
@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { Command } from 'commander';
-import { BerthError, nameSchema } from '../../api/index.js';
+import { BerthError, formatSshUser, parseSshUser } from '../../api/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { processExitCode } from '../exit-codes.js';
@@ -27,7 +27,7 @@ export function registerSsh(program: Command, ctx: CliContext): void {
     program
       .command('ssh')
       .description('open a shell (or run a command) in a workspace over SSH')
-      .argument('<name>', 'workspace name')
+      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
       .argument('[command...]', 'a command to run instead of a shell, after --')
       .option('--stdio', 'connect stdin/stdout to the SSH gateway (for ProxyCommand) instead of running ssh')
       .option('-i, --identity <file>', 'private key to log in with (default: ~/.ssh/berth_ed25519)')
@@ -35,7 +35,9 @@ export function registerSsh(program: Command, ctx: CliContext): void {
       .option('-t, --tty', 'force a terminal even for a command')
       .addHelpText('after', '\nOne command argument is a shell command line, as with ssh; several are quoted and run as they are:\n  berth ssh demo\n  berth ssh demo -- ls -la /tmp\n  berth ssh demo -- \'echo $HOME\''),
   ).action(async (name: string, command: string[], opts: SshOptions) => {
-    if (!nameSchema.safeParse(name).success) throw new BerthError('INVALID_ARGUMENT', `"${name}" is not a workspace name; see \`berth ws ls\`.`, { field: 'name' });
+    // NAME, OWNER/NAME, or OWNER.NAME (the SSH user form config-ssh writes): ssh gets OWNER.NAME.
+    const ref = parseSshUser(name);
+    if (!ref) throw new BerthError('INVALID_ARGUMENT', `"${name}" is not a workspace: use NAME for yours or OWNER/NAME for another's; see \`berth ws ls\`.`, { field: 'name' });
     const gw = await fetchGateway(await ctx.client());
     if (opts.stdio) return void (await bridgeStdio(ctx, gw.host, gw.port));
 
@@ -44,7 +46,7 @@ export function registerSsh(program: Command, ctx: CliContext): void {
     const args = ['-p', String(gw.port), '-i', key, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
     for (const o of opts.option ?? []) args.push('-o', o);
     if (opts.tty) args.push('-t');
-    args.push('--', `${name}@${gw.host}`);
+    args.push('--', `${formatSshUser(ref)}@${gw.host}`);
     if (command.length === 1) args.push(command[0]);
     else if (command.length > 1) args.push(command.map(shellWord).join(' '));
     ctx.exitCode = await runSsh(args);

@@ -23,7 +23,7 @@ export function registerWsExec(ws: Command, ctx: CliContext): void {
     ws
       .command('exec')
       .description('run a command in a workspace')
-      .argument('<name>', 'workspace name')
+      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
       .argument('<command...>', 'the command and its arguments, after --')
       .option('-t, --tty', 'run in a terminal: interactive programs, colours, line editing')
       .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', optionParser(collectEnv))

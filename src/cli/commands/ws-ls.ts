@@ -44,8 +44,9 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       return;
     }
     const now = ctx.io.now();
+    // Names are unique per owner: yours show as NAME, anyone else's as OWNER/NAME (the server's ref).
     const rows = result.workspaces.map((w) => [
-      w.name,
+      w.ref,
       w.status,
       w.provider,
       w.nodeName,

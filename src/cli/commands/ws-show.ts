@@ -9,14 +9,14 @@ import { specFields } from '../workspace-spec/spec-fields.js';
 
 /** Registers `berth ws show`. */
 export function registerWsShow(ws: Command, ctx: CliContext): void {
-  withJson(ws.command('show').alias('inspect').description('show one workspace').argument('<name>', 'workspace name')).action(
+  withJson(ws.command('show').alias('inspect').description('show one workspace').argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')).action(
     async (name: string) => {
       const client = await ctx.client();
       const w = await client.call('workspaceGet', { params: { name } });
       if (ctx.json) return writeJson(ctx.io.stdout, w);
       const now = ctx.io.now();
       const fields: Array<[string, string]> = [
-        ['Name', w.name],
+        ['Name', w.ref],
         ['Status', w.status],
         ['Owner', w.owner],
         ['Provider', w.provider],

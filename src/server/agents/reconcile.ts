@@ -37,13 +37,13 @@ export async function reconcileReports(store: Store, nodeId: string, reports: Wo
     const now = new Date(nowMs).toISOString();
     if (seen === undefined) {
       if (row.status === 'failed') continue;
-      log.warn({ workspace: row.name }, 'workspace is gone from its node');
+      log.warn({ workspace: row.name, workspaceId: row.id }, 'workspace is gone from its node');
       const error = JSON.stringify({ code: 'NOT_FOUND', message: 'The workspace vanished from its node (removed outside berth, or the agent lost its state); remove it with `berth ws rm`.' });
       const res = await store.db.updateTable('workspaces').set({ status: 'failed', error_json: error, updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) agreed = false;
       continue;
     }
-    log.info({ workspace: row.name, from: row.status, to: seen }, 'workspace state changed on its node');
+    log.info({ workspace: row.name, workspaceId: row.id, from: row.status, to: seen }, 'workspace state changed on its node');
     const res = await store.db.updateTable('workspaces').set({ status: seen, updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
     // A row changed meanwhile (an operation claimed it): the next report looks again.
     if (Number(res.numUpdatedRows) !== 1) agreed = false;

@@ -2,7 +2,7 @@
  * Rows → API views, in one place. Nothing else in the server builds a wire object from a row.
  */
 import type { ApiError, ApiToken, Node, NodeResources, NodeStatus, Operation, OperationKind, ProviderInfo, SshKey, User, Workspace, WorkspaceStatus } from '../../api/index.js';
-import { editorLinks } from '../../api/index.js';
+import { editorLinks, sshUserFor, workspaceRefFor } from '../../api/index.js';
 import type { ApiTokensTable, NodeRow, OperationsTable, SshKeysTable, UsersTable, WorkspacesTable } from '../store/schema.js';
 
 /** Operation row → Operation. */
@@ -20,12 +20,18 @@ export function operationToApi(row: OperationsTable): Operation {
   };
 }
 
-/** Workspace row (+ its node's and owner's names, and the SSH gateway's address when it runs) → Workspace. */
-export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string }, gateway: { host: string; port: number } | null = null): Workspace {
+/**
+ * Workspace row (+ its node's and owner's names, the SSH gateway's address when it runs, and
+ * the name of the user it is shown to) → Workspace. The viewer decides `ref` and the links'
+ * SSH user: the bare name for the owner, OWNER/NAME (OWNER.NAME over SSH) for anyone else.
+ */
+export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string }, gateway: { host: string; port: number } | null, viewer: string): Workspace {
+  const named = { name: row.name, owner: names.ownerName };
   return {
     id: row.id,
     name: row.name,
     owner: names.ownerName,
+    ref: workspaceRefFor(named, viewer),
     nodeId: row.node_id,
     nodeName: names.nodeName,
     provider: row.provider,
@@ -36,7 +42,7 @@ export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; 
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     error: row.error_json ? (JSON.parse(row.error_json) as ApiError) : null,
-    links: gateway ? editorLinks({ workspace: row.name, host: gateway.host, port: gateway.port }) : null,
+    links: gateway ? editorLinks({ workspace: sshUserFor(named, viewer), host: gateway.host, port: gateway.port }) : null,
   };
 }
 

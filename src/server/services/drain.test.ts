@@ -40,7 +40,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A stand-in for the workspace lifecycle: each stop takes `tookMs` of the fake clock and stops the row. */
+/** A stand-in for the workspace lifecycle (asked by OWNER/NAME): each stop takes `tookMs` of the fake clock and stops the row. */
 function lifecycle(tookMs: number) {
   const calls: Array<{ name: string; force?: boolean; timeoutSeconds?: number }> = [];
   const workspaces = {
@@ -48,7 +48,7 @@ function lifecycle(tookMs: number) {
       calls.push({ name, ...opts });
       return ops.start({ kind: 'workspace.stop', target: `workspace/${name}`, createdBy: 'u' }, async () => {
         clock += tookMs;
-        await store.db.updateTable('workspaces').set({ status: 'stopped' }).where('name', '=', name).execute();
+        await store.db.updateTable('workspaces').set({ status: 'stopped' }).where('name', '=', name.split('/')[1]!).execute();
       });
     },
   } as unknown as WorkspacesService;
@@ -68,7 +68,7 @@ describe('DrainService', () => {
     const { calls, drain } = lifecycle(100);
     const { done, events } = await run(drain, { deadlineSeconds: 3600 });
     expect(done.status).toBe('succeeded');
-    expect(calls.map((c) => c.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(calls.map((c) => c.name).sort()).toEqual(['admin/a', 'admin/b', 'admin/c']);
     expect(calls.every((c) => c.timeoutSeconds === 10 && !c.force)).toBe(true);
     expect(events.filter((e) => e.type === 'progress').at(-1)).toMatchObject({ stage: 'stopped 3 of 3', fraction: 1 });
     expect((await nodes.one('n1')).cordoned).toBe(true);
@@ -82,7 +82,7 @@ describe('DrainService', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'deadline' });
     expect(calls).toHaveLength(4);
-    expect(done.error!.message).toMatch(/still running on node n1: e, f\./);
+    expect(done.error!.message).toMatch(/still running on node n1: admin\/e, admin\/f\./);
     expect((await nodes.one('n1')).cordoned).toBe(true);
   });
 
@@ -90,7 +90,7 @@ describe('DrainService', () => {
     const { calls, drain } = lifecycle(100);
     const { done } = await run(drain, { deadlineSeconds: 0, force: true });
     expect(done.status).toBe('succeeded');
-    expect(calls).toEqual([{ name: 'a', force: true, timeoutSeconds: 0 }, { name: 'b', force: true, timeoutSeconds: 0 }, { name: 'c', force: true, timeoutSeconds: 0 }]);
+    expect(calls).toEqual([{ name: 'admin/a', force: true, timeoutSeconds: 0 }, { name: 'admin/b', force: true, timeoutSeconds: 0 }, { name: 'admin/c', force: true, timeoutSeconds: 0 }]);
   });
 
   it('drains a node with nothing running at once', async () => {

@@ -81,7 +81,16 @@ export class DrainService {
   }
 
   private async runningOn(nodeId: string): Promise<string[]> {
-    const rows = await this.store.db.selectFrom('workspaces').select('name').where('node_id', '=', nodeId).where('status', 'in', RUNNING).orderBy('name').execute();
-    return rows.map((r) => r.name);
+    // OWNER/NAME: names are unique per owner, and the drain's admin reaches everyone's that way.
+    const rows = await this.store.db
+      .selectFrom('workspaces')
+      .innerJoin('users', 'users.id', 'workspaces.owner_id')
+      .select(['workspaces.name', 'users.name as owner'])
+      .where('workspaces.node_id', '=', nodeId)
+      .where('workspaces.status', 'in', RUNNING)
+      .orderBy('workspaces.name')
+      .orderBy('users.name')
+      .execute();
+    return rows.map((r) => `${r.owner}/${r.name}`);
   }
 }

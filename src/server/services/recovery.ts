@@ -9,6 +9,7 @@ import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
+import { workspaceTarget } from './workspace-resolve.js';
 
 const TRANSITIONAL: WorkspaceStatus[] = ['creating', 'starting', 'stopping', 'restarting', 'deleting'];
 
@@ -48,14 +49,15 @@ export class Recovery {
    * Finishes deletes on `nodeId` that no operation is running: ones a server restart cut off,
    * or whose node dropped away mid-delete. The node's delete is idempotent (it removes whatever
    * carries the workspace's labels), then the row goes. A node that fails it keeps the row
-   * `deleting` until it connects again.
+   * `deleting` until it connects again. Returns the ids of the workspaces deleted.
    */
   async resumeDeletes(nodeId: string): Promise<string[]> {
     const rows = await this.store.db
       .selectFrom('workspaces')
-      .select(['id', 'name'])
-      .where('node_id', '=', nodeId)
-      .where('status', '=', 'deleting')
+      .innerJoin('users', 'users.id', 'workspaces.owner_id')
+      .select(['workspaces.id', 'workspaces.name', 'users.name as ownerName'])
+      .where('workspaces.node_id', '=', nodeId)
+      .where('workspaces.status', '=', 'deleting')
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.status', '=', 'running'))))
       .execute();
     const done: string[] = [];
@@ -65,12 +67,12 @@ export class Recovery {
       try {
         await this.hub.request(nodeId, 'workspace.delete', { opId: `resume-delete-${row.id}`, workspaceId: row.id }, 5 * 60_000);
         await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).where('status', '=', 'deleting').execute();
-        done.push(row.name);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: `workspace/${row.name}`, outcome: 'ok', detail: 'a delete cut off (server restart or node gone) was finished on its node' });
+        done.push(row.id);
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: workspaceTarget(row.ownerName, row.name), outcome: 'ok', detail: 'a delete cut off (server restart or node gone) was finished on its node' });
         await this.amendInterruptedOf(row.id, (kind) => `The server restarted while this ${kind} ran (interrupted); berth finished the delete when the node connected again: workspace ${row.name} is gone.`);
       } catch (err) {
         const e = toApiError(err);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: `workspace/${row.name}`, outcome: 'error', detail: `finishing a cut-off delete: ${e.code}: ${e.message}; retried when the node connects again` });
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: workspaceTarget(row.ownerName, row.name), outcome: 'error', detail: `finishing a cut-off delete: ${e.code}: ${e.message}; retried when the node connects again` });
       } finally {
         this.settling.delete(row.id);
       }
@@ -100,17 +102,19 @@ export class Recovery {
    * Rolls back creates on `nodeId` that no operation of this server process is running: ones
    * a crash or restart cut off. The node deletes whatever it made for the workspace (stopping
    * its create first if that is still going) and the row is dropped. A node that drops away
-   * meanwhile leaves the row `creating`, to be rolled back when it connects again.
+   * meanwhile leaves the row `creating`, to be rolled back when it connects again. Returns the
+   * ids of the workspaces rolled back (names are unique only per owner).
    */
   async rollBackCreates(nodeId: string): Promise<string[]> {
     const rows = await this.store.db
       .selectFrom('workspaces')
-      .select(['id', 'name', 'owner_id'])
-      .where('node_id', '=', nodeId)
-      .where('status', '=', 'creating')
+      .innerJoin('users', 'users.id', 'workspaces.owner_id')
+      .select(['workspaces.id', 'workspaces.name', 'workspaces.owner_id', 'users.name as ownerName'])
+      .where('workspaces.node_id', '=', nodeId)
+      .where('workspaces.status', '=', 'creating')
       // Only rows from before this process: a create of this process records its row a moment
       // before its operation, and must not be mistaken for a cut-off one in between.
-      .where('created_at', '<', this.startedAt)
+      .where('workspaces.created_at', '<', this.startedAt)
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.kind', '=', 'workspace.create').where('operations.status', '=', 'running'))),
       )
@@ -124,12 +128,12 @@ export class Recovery {
       try {
         await this.hub.request(nodeId, 'workspace.delete', { opId: `rollback-${row.id}`, workspaceId: row.id }, 5 * 60_000);
         await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
-        rolledBack.push(row.name);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'ok', detail: 'a create cut off by a server restart was rolled back on its node' });
+        rolledBack.push(row.id);
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: workspaceTarget(row.ownerName, row.name), outcome: 'ok', detail: 'a create cut off by a server restart was rolled back on its node' });
         await this.amendInterruptedOf(row.id, () => `The server restarted while this create ran (interrupted); it was rolled back: workspace ${row.name} was removed from its node and from berth. Create it again.`);
       } catch (err) {
         await this.store.db.updateTable('workspaces').set({ status: 'creating', updated_at: new Date().toISOString() }).where('id', '=', row.id).execute();
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: `workspace/${row.name}`, outcome: 'error', detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again` });
+        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: workspaceTarget(row.ownerName, row.name), outcome: 'error', detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again` });
       } finally {
         this.settling.delete(row.id);
       }

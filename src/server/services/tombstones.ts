@@ -10,7 +10,7 @@ import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Store } from '../store/open.js';
 
-/** Deletes on `nodeId` every workspace tombstoned there; returns the names deleted. */
+/** Deletes on `nodeId` every workspace tombstoned there; returns what they were named (`OWNER/NAME`). */
 export async function reapTombstones(store: Store, hub: AgentHub, audit: AuditLog, nodeId: string): Promise<string[]> {
   const rows = await store.db.selectFrom('workspace_tombstones').selectAll().where('node_id', '=', nodeId).execute();
   const done: string[] = [];

@@ -111,19 +111,44 @@ export class UsersService {
       const to = await this.store.db.selectFrom('users').select('id').where('name', '=', opts.transferTo).executeTakeFirst();
       if (!to || to.id === row.id) throw new BerthError('NOT_FOUND', `No other user named ${opts.transferTo} to receive the workspaces.`, { field: 'transferTo' });
       heir = to.id;
+      // Names are unique per owner: the heir must not have a workspace of the same name already.
+      const clash = owned.length ? await this.store.db.selectFrom('workspaces').select('name').where('owner_id', '=', heir).where('name', 'in', names).orderBy('name').execute() : [];
+      if (clash.length > 0) {
+        throw new BerthError('ALREADY_EXISTS', `${opts.transferTo} already has workspaces named ${clash.map((c) => c.name).join(', ')}; remove or rename one side first, or use --workspaces delete.`, { field: 'transferTo' });
+      }
     }
     // Workspaces change hands first (to the heir, or to the admin who then deletes them), so the
-    // user row can go at once and their access ends now, not when the deletions finish.
+    // user row can go at once and their access ends now, not when the deletions finish. Ones
+    // going to the admin for deletion get the admin's name for them (see heldNames).
+    const held = opts.workspaces === 'delete' ? await this.heldNames(admin, owned) : new Map<string, string>();
     await this.store.db.transaction().execute(async (tx) => {
-      if (owned.length) await tx.updateTable('workspaces').set({ owner_id: heir }).where('owner_id', '=', row.id).execute();
+      if (opts.workspaces === 'delete') {
+        for (const w of owned) await tx.updateTable('workspaces').set({ owner_id: heir, name: held.get(w.id)! }).where('id', '=', w.id).execute();
+      } else if (owned.length) await tx.updateTable('workspaces').set({ owner_id: heir }).where('owner_id', '=', row.id).execute();
       await tx.deleteFrom('users').where('id', '=', row.id).execute();
     });
-    if (opts.workspaces === 'delete') for (const w of names) await this.workspaces.transition(admin, w, 'delete').catch(() => {});
+    if (opts.workspaces === 'delete') for (const w of owned) await this.workspaces.transition(admin, held.get(w.id)!, 'delete').catch(() => {});
     return {
       user: userToApi(row),
       deletedWorkspaces: opts.workspaces === 'delete' ? names : [],
       transferredWorkspaces: opts.workspaces === 'transfer' ? names : [],
     };
+  }
+
+  /**
+   * Names for workspaces handed to `admin` only to be deleted: their own where the admin has no
+   * workspace of that name (names are unique per owner), else NAME-ID8, cut to fit a name.
+   */
+  private async heldNames(admin: User, owned: Array<{ id: string; name: string }>): Promise<Map<string, string>> {
+    const mine = new Set((await this.store.db.selectFrom('workspaces').select('name').where('owner_id', '=', admin.id).execute()).map((r) => r.name));
+    const out = new Map<string, string>();
+    for (const w of owned) {
+      const id8 = w.id.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+      const name = mine.has(w.name) ? `${w.name.slice(0, 54).replace(/-+$/, '')}-${id8}` : w.name;
+      mine.add(name);
+      out.set(w.id, name);
+    }
+    return out;
   }
 
   /** The caller's API tokens. */

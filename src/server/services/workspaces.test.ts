@@ -53,11 +53,21 @@ describe('WorkspacesService', () => {
   it('shows members only their own workspaces and hides the rest as NOT_FOUND, auditing the attempt', async () => {
     expect((await services.workspaces.list(user('m1'))).workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c']);
     expect((await services.workspaces.list(user('admin', 'admin'))).workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c', 'd']);
+    // A bare name is the caller's own: mia has no `d`, and nobody learns that max has one.
+    const hidden = (await services.workspaces.get(user('m1'), 'max/d').catch((e: unknown) => e)) as BerthError;
+    const missing = (await services.workspaces.get(user('m1'), 'max/nope').catch((e: unknown) => e)) as BerthError;
+    expect(hidden).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+    expect(missing).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+    expect(hidden.message).toBe(missing.message.replace('max/nope', 'max/d'));
     await expect(services.workspaces.get(user('m1'), 'd')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'name' });
     await expect(services.workspaces.get(user('m1'), 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // The admin's own namespace holds no `d` either; max's is reached as max/d.
+    await expect(services.workspaces.get(user('admin', 'admin'), 'd')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await services.workspaces.get(user('admin', 'admin'), 'max/d')).toMatchObject({ id: 'd', name: 'd', owner: 'max', ref: 'max/d' });
+    expect(await services.workspaces.get(user('m1'), 'a')).toMatchObject({ id: 'a', name: 'a', owner: 'mia' });
     const audit = await store.db.selectFrom('audit_log').selectAll().execute();
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor_name: 'm1', outcome: 'denied', target: 'workspace/d' });
+    expect(audit[0]).toMatchObject({ actor_name: 'm1', outcome: 'denied', target: 'workspace/max/d' });
   });
 
   it('answers names no workspace can have as NOT_FOUND, echoing them only cut short and escaped', async () => {
@@ -85,12 +95,12 @@ describe('ws rm on an offline node', () => {
     const op = await services.workspaces.transition(user('m1'), 'c', 'delete', { force: true });
     expect((await services.ops.finished(op.id)).status).toBe('succeeded');
     expect(await store.db.selectFrom('workspaces').select('id').where('id', '=', 'c').execute()).toEqual([]);
-    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: 'c', node_id: 'n1', name: 'c' }]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: 'c', node_id: 'n1', name: 'mia/c' }]);
 
     // The node returns: it is asked to delete the workspace, and the tombstone goes.
     const asked: unknown[] = [];
     const hub = { request: async (_n: string, method: string, params: unknown) => asked.push([method, params]) } as unknown as AgentHub;
-    expect(await reapTombstones(store, hub, services.audit, 'n1')).toEqual(['c']);
+    expect(await reapTombstones(store, hub, services.audit, 'n1')).toEqual(['mia/c']);
     expect(asked).toEqual([['workspace.delete', { opId: 'tombstone-c', workspaceId: 'c' }]]);
     expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toEqual([]);
 
@@ -118,7 +128,7 @@ describe('a create cut off by its node going away', () => {
     const { workspace, operation } = await workspaces.create(user('m1'), { name: 'cut' });
     expect((await services.ops.finished(operation.id)).error?.code).toBe('NODE_OFFLINE');
     expect(await store.db.selectFrom('workspaces').select('id').where('name', '=', 'cut').execute()).toEqual([]);
-    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: workspace.id, node_id: 'n1', name: 'cut' }]);
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: workspace.id, node_id: 'n1', name: 'm1/cut' }]); // the user here is named by its id
   });
 });
 
@@ -224,7 +234,7 @@ describe('a delete cut off by a restart or by its node going away', () => {
     const [op] = await store.db.selectFrom('operations').selectAll().where('workspace_id', '=', 'd').execute();
     expect(JSON.parse(op!.error_json!).message).toMatch(/interrupted.*finished the delete when the node connected again: workspace d is gone/);
     const audit = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'workspace.delete').execute();
-    expect(audit).toMatchObject([{ actor_name: 'berth', target: 'workspace/d', outcome: 'ok' }]);
+    expect(audit).toMatchObject([{ actor_name: 'berth', target: 'workspace/max/d', outcome: 'ok' }]);
     // Nothing left to resume: a second connect asks nothing.
     expect(await workspaces.resumeDeletes('n1')).toEqual([]);
     expect(asked).toHaveLength(1);

@@ -9,7 +9,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   fromZodError,
   nextCursorOf,
-  NAME_PATTERN,
+  parseWorkspaceRef,
   parseSize,
   toApiError,
   parseConstraint,
@@ -32,6 +32,8 @@ import type { Operations } from '../operations/operations.js';
 import { chooseNode } from '../scheduler/choose.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { Recovery } from './recovery.js';
+// Names per owner: the one resolution of a reference to a row, and the one view check.
+import { resolveWorkspace, visibleTo, workspaceRows, workspaceTarget } from './workspace-resolve.js';
 import { reapTombstones } from './tombstones.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
@@ -105,37 +107,33 @@ export class WorkspacesService {
 
   /** One page of the workspaces the caller may see, in name order after `q.cursor`, filtered by node, owner, status and provider. */
   async list(user: User, q: WorkspacesQuery = { limit: DEFAULT_PAGE_LIMIT }): Promise<{ workspaces: Workspace[]; nextCursor: string | null }> {
-    let sel = this.baseQuery();
-    if (user.role !== 'admin') sel = sel.where('workspaces.owner_id', '=', user.id);
-    if (q.cursor !== undefined) sel = sel.where('workspaces.name', '>', q.cursor);
+    let sel = visibleTo(workspaceRows(this.store), user);
+    // Names per owner: pages are in (name, owner) order and the cursor is OWNER/NAME.
+    if (q.cursor !== undefined) {
+      const after = parseWorkspaceRef(q.cursor);
+      if (after?.owner) {
+        const { owner, name } = after;
+        sel = sel.where((eb) => eb.or([eb('workspaces.name', '>', name), eb.and([eb('workspaces.name', '=', name), eb('users.name', '>', owner)])]));
+      } else if (after) sel = sel.where('workspaces.name', '>', after.name);
+    }
     if (q.node !== undefined) sel = sel.where('nodes.name', '=', q.node);
     if (q.owner !== undefined) sel = sel.where('users.name', '=', q.owner);
     if (q.status !== undefined) sel = sel.where('workspaces.status', '=', q.status);
     if (q.provider !== undefined) sel = sel.where('workspaces.provider', '=', q.provider);
-    const rows = await sel.orderBy('workspaces.name').limit(q.limit + 1).execute();
+    const rows = await sel.orderBy('workspaces.name').orderBy('users.name').limit(q.limit + 1).execute();
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    return { workspaces: page.map((r) => workspaceToApi(r, r, this.sshGateway)), nextCursor: nextCursorOf(page, q.limit, more) };
+    return { workspaces: page.map((r) => workspaceToApi(r, r, this.sshGateway, user.name)), nextCursor: nextCursorOf(page.map((r) => ({ name: `${r.ownerName}/${r.name}` })), q.limit, more) };
   }
 
   /**
-   * One workspace by name. Someone else's workspace answers exactly like a missing one, so
-   * names do not leak; the attempt is audited as a denial.
+   * One workspace by reference (`NAME`: the caller's own; `OWNER/NAME`: that owner's), through
+   * resolveWorkspace: one the caller may not see answers exactly like a missing one, so names
+   * do not leak; the attempt is audited as a denial.
    */
-  async get(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
-    // A name no workspace can have (from a URL, an SSH user name) is answered without a query,
-    // and echoed only cut short and escaped.
-    if (!NAME_PATTERN.test(name)) {
-      throw new BerthError('NOT_FOUND', `No workspace named "${JSON.stringify(String(name).slice(0, 64)).slice(1, -1)}"; see \`berth ws ls\`.`, { field: 'name' });
-    }
-    const row = await this.baseQuery().where('workspaces.name', '=', name).executeTakeFirst();
-    if (row && user.role !== 'admin' && row.owner_id !== user.id) {
-      await this.audit.record({ actorId: user.id, actorName: user.name, action: 'workspace.access', target: `workspace/${name}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not the owner' });
-    }
-    if (!row || (user.role !== 'admin' && row.owner_id !== user.id)) {
-      throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
-    }
-    return workspaceToApi(row, row, this.sshGateway);
+  async get(user: User, ref: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
+    const row = await resolveWorkspace(this.store, this.audit, user, ref, via);
+    return workspaceToApi(row, row, this.sshGateway, user.name);
   }
 
   /**
@@ -148,8 +146,9 @@ export class WorkspacesService {
     const parsed = workspaceCreateSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
     const body = withSpecDefaults(this.rules ? await this.rules.withTemplate(parsed.data) : parsed.data);
-    const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
-    if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
+    // Names are unique per owner: only the caller's own workspaces can clash (nobody learns of another's).
+    const existing = await this.store.db.selectFrom('workspaces').select('id').where('owner_id', '=', user.id).where('name', '=', body.name).executeTakeFirst();
+    if (existing) throw new BerthError('ALREADY_EXISTS', `You already have a workspace named ${body.name}; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
     const memoryBytes = body.memory ? parseSize(body.memory)! : null;
     // Placement and the row's insert run one create at a time, so two creates never both count
     // the same free room (the row is what reserves it). The scheduler asks the candidates for
@@ -158,7 +157,7 @@ export class WorkspacesService {
     const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes));
     this.placing = placed.catch(() => {});
     const { node, row } = await placed;
-    const operation = await this.ops.start({ kind: 'workspace.create', target: `workspace/${row.name}`, workspaceId: row.id, createdBy: user.id }, async (op) => {
+    const operation = await this.ops.start({ kind: 'workspace.create', target: workspaceTarget(user.name, row.name), workspaceId: row.id, createdBy: user.id }, async (op) => {
       op.progress('scheduled', null);
       op.log(`placed on node ${node.name}`);
       try {
@@ -176,7 +175,7 @@ export class WorkspacesService {
           await tx.deleteFrom('workspaces').where('id', '=', row.id).execute();
           // A node that dropped away mid-create may still hold what it made: remember it, so
           // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
-          if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: row.name, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
+          if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: `${user.name}/${row.name}`, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
         });
         if (!cleaned && !op.signal.aborted && toApiError(err).code === 'NODE_OFFLINE') {
           throw new BerthError('NODE_OFFLINE', `Node ${node.name} went away during the create of ${row.name} (interrupted); it was rolled back: berth's record is gone and the node removes what it made when it is back. Create it again.`, { field: 'name' });
@@ -220,7 +219,7 @@ export class WorkspacesService {
     } catch (err) {
       // Two creates with one name can race past the check above; the unique index decides.
       if (isUniqueViolation(err)) {
-        throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name.`, { field: 'name' });
+        throw new BerthError('ALREADY_EXISTS', `You already have a workspace named ${body.name}; pick another name.`, { field: 'name' });
       }
       throw err;
     }
@@ -257,7 +256,7 @@ export class WorkspacesService {
 
   /** The claim and the operation of transition(). */
   private async claimAndRun(user: User, ws: Workspace, what: Transition, before: WorkspaceStatus, opts: { timeoutSeconds?: number; force?: boolean }): Promise<Operation> {
-    const name = ws.name;
+    const name = ws.ref;
     const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     // Claim the workspace atomically: only one caller can move it out of its settled state.
     const claimed = await this.store.db
@@ -275,7 +274,7 @@ export class WorkspacesService {
       this.hub.endWorkspaceSessions(ws, { code: 'FAILED_PRECONDITION', message: `Workspace ${name} was ${verb} by ${user.name}; session closed.` });
     }
     const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S;
-    return this.ops.start({ kind: `workspace.${what}`, target: `workspace/${name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+    return this.ops.start({ kind: `workspace.${what}`, target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       try {
         if (what === 'delete') {
           try {
@@ -328,13 +327,13 @@ export class WorkspacesService {
    */
   private async deleteWhileDeleting(user: User, ws: Workspace, force: boolean): Promise<Operation> {
     const running = await this.store.db.selectFrom('operations').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'running').executeTakeFirst();
-    if (running || this.settling.has(ws.id)) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} is being deleted; wait for that to finish.`, { field: 'name' });
+    if (running || this.settling.has(ws.id)) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} is being deleted; wait for that to finish.`, { field: 'name' });
     await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) {
       if (force) return this.forgetOnOfflineNode(user, ws);
-      throw new BerthError('NODE_OFFLINE', `Workspace ${ws.name} is on node ${ws.nodeName}, which is offline; its delete is finished when the node is back, or remove only berth's record with \`berth ws rm ${ws.name} --force\`.`, { field: 'name' });
+      throw new BerthError('NODE_OFFLINE', `Workspace ${ws.ref} is on node ${ws.nodeName}, which is offline; its delete is finished when the node is back, or remove only berth's record with \`berth ws rm ${ws.ref} --force\`.`, { field: 'name' });
     }
-    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+    return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.progress('finishing the interrupted delete', null);
       await this.hub.request(ws.nodeId, 'workspace.delete', { opId: op.id, workspaceId: ws.id });
       await this.store.db.deleteFrom('workspaces').where('id', '=', ws.id).execute();
@@ -357,18 +356,18 @@ export class WorkspacesService {
       .executeTakeFirst();
     if (!create) {
       if (!this.hub.isOnline(ws.nodeId)) {
-        throw new BerthError('NODE_OFFLINE', `Workspace ${ws.name} was being created on node ${ws.nodeName} when the server restarted; it is removed once that node is online again.`, { field: 'name' });
+        throw new BerthError('NODE_OFFLINE', `Workspace ${ws.ref} was being created on node ${ws.nodeName} when the server restarted; it is removed once that node is online again.`, { field: 'name' });
       }
-      return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+      return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
         op.progress('rolling back the interrupted create', null);
-        if (!(await this.rollBackCreates(ws.nodeId)).includes(ws.name)) {
-          throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} could not be rolled back now; see \`berth ws show ${ws.name}\` and retry.`, { field: 'name' });
+        if (!(await this.rollBackCreates(ws.nodeId)).includes(ws.id)) {
+          throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} could not be rolled back now; see \`berth ws show ${ws.ref}\` and retry.`, { field: 'name' });
         }
       });
     }
-    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+    return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.progress('cancelling the create', null);
-      this.ops.cancel(create.id, new BerthError('CANCELLED', `Workspace ${ws.name} was deleted by ${user.name} while it was being created; nothing it made was kept.`));
+      this.ops.cancel(create.id, new BerthError('CANCELLED', `Workspace ${ws.ref} was deleted by ${user.name} while it was being created; nothing it made was kept.`));
       const ended = await this.ops.finished(create.id);
       const row = await this.store.db.selectFrom('workspaces').select('status').where('id', '=', ws.id).executeTakeFirst();
       if (!row) {
@@ -376,7 +375,7 @@ export class WorkspacesService {
         return;
       }
       // The create won the race: delete the workspace it made like any other.
-      const next = await this.transition(user, ws.name, 'delete');
+      const next = await this.transition(user, ws.ref, 'delete');
       const done = await this.ops.finished(next.id);
       if (done.error) throw BerthError.fromApi(done.error);
     });
@@ -390,10 +389,10 @@ export class WorkspacesService {
   private async forgetOnOfflineNode(user: User, ws: Workspace): Promise<Operation> {
     await this.store.db.transaction().execute(async (tx) => {
       const gone = await tx.deleteFrom('workspaces').where('id', '=', ws.id).where('status', '=', ws.status).executeTakeFirst();
-      if (Number(gone.numDeletedRows) !== 1) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} changed meanwhile; retry.`, { field: 'name' });
-      await tx.insertInto('workspace_tombstones').values({ workspace_id: ws.id, node_id: ws.nodeId, name: ws.name, removed_at: new Date().toISOString() }).execute();
+      if (Number(gone.numDeletedRows) !== 1) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} changed meanwhile; retry.`, { field: 'name' });
+      await tx.insertInto('workspace_tombstones').values({ workspace_id: ws.id, node_id: ws.nodeId, name: `${ws.owner}/${ws.name}`, removed_at: new Date().toISOString() }).execute();
     });
-    return this.ops.start({ kind: 'workspace.delete', target: `workspace/${ws.name}`, workspaceId: ws.id, createdBy: user.id }, async (op) => {
+    return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.log(`node ${ws.nodeName} is offline: removed berth's record only; the node's agent deletes the workspace when it returns`);
     });
   }
@@ -403,7 +402,7 @@ export class WorkspacesService {
     const ws = await this.get(user, name, via);
     const seen = this.hub.ports.get(ws.id, ws.nodeId);
     const ports = (seen?.value ?? []).map((p) => ({ ...p, loopbackOnly: p.addresses.length > 0 && p.addresses.every(isLoopbackAddress) }));
-    return { workspace: ws.name, observedAt: seen?.at ?? null, ports };
+    return { workspace: ws.ref, observedAt: seen?.at ?? null, ports };
   }
 
   /** The row an exec needs: the workspace must be running on an online node. */
@@ -426,12 +425,4 @@ export class WorkspacesService {
       .execute();
   }
 
-  private baseQuery() {
-    return this.store.db
-      .selectFrom('workspaces')
-      .innerJoin('nodes', 'nodes.id', 'workspaces.node_id')
-      .innerJoin('users', 'users.id', 'workspaces.owner_id')
-      .selectAll('workspaces')
-      .select(['nodes.name as nodeName', 'users.name as ownerName']);
-  }
 }

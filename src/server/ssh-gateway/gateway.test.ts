@@ -83,6 +83,19 @@ describe('gateway in-process', () => {
   });
 
   // Metrics: berth_gateway_sessions_open reads sessionCount.
+  it("asks for OWNER.NAME (or OWNER/NAME) as OWNER/NAME, audits it so, and refuses a third part", async () => {
+    const port = String(gw.address().port);
+    for (const login of ['someone.other', 'someone/other']) {
+      const r = await run('ssh', [...opts(), '-p', port, `${login}@127.0.0.1`, 'true']);
+      expect(r.code).toBe(255);
+      expect(r.err).toContain('berth: No workspace named someone/other');
+    }
+    expect(audits.filter((a) => a.action === 'ssh.session.start' && a.outcome === 'denied').map((a) => a.target)).toContain('workspace/someone/other');
+    const bad = await run('ssh', [...opts(), '-p', port, 'a.b.c@127.0.0.1', 'true']);
+    expect(bad.code).toBe(255);
+    expect(bad.err).toContain('"a.b.c" is not a workspace name');
+  });
+
   it('counts a session channel while it is open, and not after', async () => {
     expect(gw.sessionCount).toBe(0);
     const pending = run('ssh', [...opts(), '-p', String(gw.address().port), 'local@127.0.0.1', 'sleep 1.5']);

@@ -1,13 +1,14 @@
 /**
  * The SSH gateway: `ssh -p 2222 WORKSPACE@server` reaches a workspace on whichever node and
  * provider it lives, because everything runs through the agent hub's exec. The SSH user name
- * names the workspace; the key names the person. Sessions (shell, exec, sftp, agent
+ * names the workspace (`NAME`: the key owner's own; `OWNER.NAME`: another's, see
+ * api/workspace-ref.ts); the key names the person. Sessions (shell, exec, sftp, agent
  * forwarding), direct-tcpip forwards and remote forwards (tcpip-forward) are offered; every
  * other channel type and global request is refused.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import ssh2, { type Connection, type Session } from 'ssh2';
-import { BerthError, nameSchema, toApiError, type Workspace } from '../../api/index.js';
+import { BerthError, formatWorkspaceRef, parseSshUser, toApiError, type Workspace } from '../../api/index.js';
 import { authenticator, newAuthState } from './auth.js';
 import { audit, printable, type ConnContext, type GatewayDeps } from './context.js';
 import { handleForward } from './forward.js';
@@ -37,7 +38,7 @@ export interface GatewayAddress {
 /** A running SSH gateway. */
 export class SshGateway {
   private readonly clients = new Set<Connection>();
-  /** Authenticated connections by the workspace name they logged in to (the SSH user name). */
+  /** Authenticated connections by the id of the workspace they reached (names are unique only per owner). */
   private readonly byWorkspace = new Map<Connection, string>();
   private stopListening: (() => void) | null = null;
   /** Sockets not yet authenticated, by `ip:port`, so the login grace period can cut them off. */
@@ -61,7 +62,7 @@ export class SshGateway {
     server.maxConnections = MAX_CONNECTIONS;
     gateway = new SshGateway(server, opts.hostKey);
     const g = gateway;
-    g.stopListening = opts.deps.hub.onWorkspaceEnded?.((ws) => g.disconnectWorkspace(ws.name)) ?? null;
+    g.stopListening = opts.deps.hub.onWorkspaceEnded?.((ws) => g.disconnectWorkspace(ws.id)) ?? null;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {
@@ -85,9 +86,9 @@ export class SshGateway {
    * also ends connections holding only port forwards or SFTP, after a moment for those exit
    * statuses to reach the clients.
    */
-  disconnectWorkspace(name: string): void {
+  disconnectWorkspace(workspaceId: string): void {
     for (const [client, ws] of this.byWorkspace) {
-      if (ws !== name) continue;
+      if (ws !== workspaceId) continue;
       this.byWorkspace.delete(client);
       setTimeout(() => client.end(), 200).unref();
     }
@@ -136,16 +137,22 @@ export class SshGateway {
     client.on('ready', () => {
       this.unauthenticated.delete(source);
       const user = state.user!;
+      // Audit entries name the workspace in full (OWNER/NAME) when the user name is one.
+      const asked = parseSshUser(state.username);
+      const workspaceName = asked ? `${asked.owner ?? user.name}/${asked.name}` : printable(state.username, 80);
       const ctx: ConnContext = {
         deps,
-        log: log.child({ user: user.name, workspace: printable(state.username, 80) }),
+        log: log.child({ user: user.name, workspace: workspaceName }),
         user,
-        workspaceName: printable(state.username, 80),
+        workspaceName,
         source,
-        resolveWorkspace: () => resolveWorkspace(deps, user, state.username, source),
+        resolveWorkspace: () =>
+          resolveWorkspace(deps, user, state.username, source).then((ws) => {
+            if (this.clients.has(client)) this.byWorkspace.set(client, ws.id);
+            return ws;
+          }),
       };
       ctx.log.debug('ssh client authenticated');
-      this.byWorkspace.set(client, state.username);
       client.on('session', (accept, reject) => {
         ctx.resolveWorkspace().then(
           (ws: Workspace) => {
@@ -193,10 +200,14 @@ export class SshGateway {
   }
 }
 
-/** The workspace a connection's SSH user name asks for, checked like any exec: owner (or admin), running, node online. */
+/**
+ * The workspace a connection's SSH user name asks for (`NAME`, `OWNER.NAME` or `OWNER/NAME`),
+ * checked like any exec: resolved for this user (services/workspace-resolve.ts), running, node online.
+ */
 async function resolveWorkspace(deps: GatewayDeps, user: ConnContext['user'], username: string, source: string): Promise<Workspace> {
-  if (!nameSchema.safeParse(username).success) {
-    throw new BerthError('INVALID_ARGUMENT', `"${printable(username, 80)}" is not a workspace name; connect as WORKSPACE@host, e.g. \`ssh -p 2222 myws@host\`.`, { field: 'username' });
+  const ref = parseSshUser(username);
+  if (!ref) {
+    throw new BerthError('INVALID_ARGUMENT', `"${printable(username, 80)}" is not a workspace name; connect as WORKSPACE@host for your own or OWNER.WORKSPACE@host for another's, e.g. \`ssh -p 2222 myws@host\`.`, { field: 'username' });
   }
-  return deps.workspaces.forExec(user, username, { sourceIp: source });
+  return deps.workspaces.forExec(user, formatWorkspaceRef(ref), { sourceIp: source });
 }

@@ -2,7 +2,7 @@
  * Schema migrations, run in order on every start (kysely's Migrator records which ran).
  * Never edit a migration that has shipped: add a new one.
  */
-import { type Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { type Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { BerthError } from '../../api/index.js';
 import { configAndDotfilesUp } from './migration-0011.js';
 
@@ -209,6 +209,38 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('web_sessions_user').on('web_sessions').column('user_id').execute();
     },
   },
+  // Names per owner: two people may both have `api`. SQLite cannot drop a column's UNIQUE, so
+  // the table is rebuilt (same columns, rows copied untouched) and (owner_id, name) made unique.
+  '0009_names_per_owner': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('workspaces_0009')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('node_id', 'text', (c) => c.notNull().references('nodes.id'))
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('image', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('cpus', 'real')
+        .addColumn('memory_bytes', 'bigint')
+        .addColumn('error_json', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('spec_json', 'text')
+        .execute();
+      const cols = sql.raw('id, name, owner_id, node_id, provider, image, status, cpus, memory_bytes, error_json, created_at, updated_at, spec_json');
+      await sql`insert into workspaces_0009 (${cols}) select ${cols} from workspaces`.execute(db);
+      await db.schema.dropTable('workspaces').execute();
+      await db.schema.alterTable('workspaces_0009').renameTo('workspaces').execute();
+      // The indexes went with the old table: the 0006 list indexes again, the owner's now unique.
+      await db.schema.createIndex('workspaces_owner_name').on('workspaces').columns(['owner_id', 'name']).unique().execute();
+      await db.schema.createIndex('workspaces_node_name').on('workspaces').columns(['node_id', 'name']).execute();
+      await db.schema.createIndex('workspaces_status_name').on('workspaces').columns(['status', 'name']).execute();
+      await db.schema.createIndex('workspaces_provider_name').on('workspaces').columns(['provider', 'name']).execute();
+      await db.schema.createIndex('workspaces_name').on('workspaces').column('name').execute();
+    },
+  },
   // Configuration as code and dotfiles (docs/config.md): the config revision and server
   // settings, workspace templates, quotas per user, and each user's dotfiles.
   '0011_config_and_dotfiles': {
@@ -233,4 +265,10 @@ export async function migrate(db: Kysely<any>): Promise<void> {
       { field: 'dataDir', cause: error },
     );
   }
+}
+
+/** Runs the migrations up to and including `name` only: tests build a database as an older berth left it. */
+export async function migrateUpTo(db: Kysely<any>, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) throw error;
 }

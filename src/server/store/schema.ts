@@ -96,6 +96,7 @@ export interface NodesTable {
 export interface WorkspaceTombstonesTable {
   workspace_id: string;
   node_id: string;
+  /** For the audit entry only: `OWNER/NAME` (names per owner, 0009); a bare name in tombstones made before. */
   name: string;
   removed_at: string;
 }

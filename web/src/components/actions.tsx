@@ -12,12 +12,12 @@ export function WorkspaceActions({ ws, onDone }: { ws: Workspace; onDone: () => 
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const act = async (action: Action) => {
-    if (action === 'delete' && !confirm(`Delete workspace ${ws.name}? Its files are gone for good.`)) return;
+    if (action === 'delete' && !confirm(`Delete workspace ${ws.ref}? Its files are gone for good.`)) return;
     setBusy(action);
     setError(null);
     onDone();
     try {
-      const op = await runAction(ws.name, action, (e) => e.type === 'progress' && setBusy(`${action}: ${e.stage}`));
+      const op = await runAction(ws.ref, action, (e) => e.type === 'progress' && setBusy(`${action}: ${e.stage}`));
       if (op.status === 'failed' && op.error) setError(op.error.message);
     } catch (err) {
       setError(messageOf(err));
@@ -29,7 +29,7 @@ export function WorkspaceActions({ ws, onDone }: { ws: Workspace; onDone: () => 
   return (
     <div class="row-actions">
       {actionsFor(ws.status).map((a) => (
-        <button type="button" disabled={busy !== null} onClick={() => act(a)} aria-label={`${LABEL[a]} ${ws.name}`} class={a === 'delete' ? 'danger' : undefined}>
+        <button type="button" disabled={busy !== null} onClick={() => act(a)} aria-label={`${LABEL[a]} ${ws.ref}`} class={a === 'delete' ? 'danger' : undefined}>
           {LABEL[a]}
         </button>
       ))}

@@ -5,7 +5,7 @@
  */
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { sshHostAlias } from '../../../src/api/index.js';
+import { formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
 import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { call, messageOf } from '../lib/api.js';
@@ -17,7 +17,16 @@ import { navigate } from '../lib/router.js';
 export function WorkspacePage({ name, terminal }: { name: string; terminal: boolean }) {
   const ws = usePoll(() => call('workspaceGet', { params: { name } }), 2000, [name]);
   const ports = usePoll(() => call('workspacePortsGet', { params: { name } }), 5000, [name]);
-  const activity = usePoll(() => call('auditList', { query: { limit: 200 } }).then((r) => r.entries.filter((e) => e.target === name).slice(0, 10)), 10_000, [name]);
+  // Audit entries name a workspace OWNER/NAME (and workspace/OWNER/NAME): names are unique per owner.
+  const activity = usePoll(
+    () =>
+      Promise.all([call('workspaceGet', { params: { name } }), call('auditList', { query: { limit: 200 } })]).then(([w, r]) => {
+        const full = `${w.owner}/${w.name}`;
+        return r.entries.filter((e) => e.target === full || e.target === `workspace/${full}`).slice(0, 10);
+      }),
+    10_000,
+    [name],
+  );
   const [Term, setTerm] = useState<ComponentType<{ name: string }> | null>(null);
   const [termError, setTermError] = useState<string | null>(null);
   useEffect(() => {
@@ -27,10 +36,12 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
 
   const w = ws.data;
   if (!w) return ws.error ? <ErrorBox message={ws.error} /> : <p class="loading">Loading…</p>;
-  const base = `/workspaces/${encodeURIComponent(name)}`;
+  const base = `/workspaces/${encodeURIComponent(w.ref)}`;
+  // Names are unique per owner: yours is NAME, another's OWNER/NAME (OWNER.NAME over SSH).
+  const alias = sshHostAlias(formatSshUser(parseWorkspaceRef(w.ref) ?? { owner: w.owner, name: w.name }));
   return (
     <section>
-      <PageHead title={w.name}>
+      <PageHead title={w.ref}>
         <WorkspaceActions ws={w} onDone={ws.reload} />
       </PageHead>
       <ErrorBox message={ws.error} />
@@ -46,8 +57,8 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
       </dl>
 
       <h2>Connect</h2>
-      <CopyField label="SSH" value={`ssh ${sshHostAlias(w.name)}`} />
-      <p class="hint">The <code>{sshHostAlias(w.name)}</code> name comes from <code>berth config-ssh</code>.</p>
+      <CopyField label="SSH" value={`ssh ${alias}`} />
+      <p class="hint">The <code>{alias}</code> name comes from <code>berth config-ssh</code>.</p>
       {w.links ? (
         <ul class="links">
           <li><a href={w.links.vscode}>Open in VS Code</a></li>
@@ -65,7 +76,7 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
           <button type="button" onClick={() => navigate(base)}>Close terminal</button>
           <ErrorBox message={termError} />
           {w.status !== 'running' && <p class="hint">The workspace is {w.status}; a shell needs it running.</p>}
-          {Term ? <Term name={w.name} /> : <p class="loading">Loading the terminal…</p>}
+          {Term ? <Term name={w.ref} /> : <p class="loading">Loading the terminal…</p>}
         </>
       ) : (
         <a class="button" href={`${base}/terminal`}>Open terminal</a>
@@ -84,7 +95,7 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
                 <td data-label="Protocol">{p.protocol}</td>
                 <td data-label="Listens on">{p.addresses.join(', ')}{p.loopbackOnly ? ' (loopback only)' : ''}</td>
                 <td data-label="Process">{p.process ? `${p.process.name} (${p.process.pid})` : '—'}</td>
-                <td data-label="Forward"><code>berth port-forward {w.name} {p.port}</code></td>
+                <td data-label="Forward"><code>berth port-forward {w.ref} {p.port}</code></td>
               </tr>
             ))}
           </tbody>

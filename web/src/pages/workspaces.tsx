@@ -38,8 +38,8 @@ export function WorkspacesPage() {
           </thead>
           <tbody>
             {shown.map((w) => (
-              <tr key={w.id} data-workspace={w.name}>
-                <th scope="row" data-label="Name"><a href={`/workspaces/${encodeURIComponent(w.name)}`}>{w.name}</a>{w.owner ? <small> {w.owner}</small> : null}</th>
+              <tr key={w.id} data-workspace={w.ref}>
+                <th scope="row" data-label="Name"><a href={`/workspaces/${encodeURIComponent(w.ref)}`}>{w.ref}</a>{w.owner ? <small> {w.owner}</small> : null}</th>
                 <td data-label="Status"><Status value={w.status} /></td>
                 <td data-label="Node">{w.nodeName}</td>
                 <td data-label="Provider">{w.provider}</td>

@@ -34,14 +34,19 @@ export interface CookieScope {
   secure: boolean;
 }
 
-async function workspaceByName(store: Store, name: string): Promise<PreviewWorkspace | null> {
-  const row = await store.db
+/**
+ * The workspaces named `name` (of `owner` when the URL names one). Names are unique per owner,
+ * so `/w/NAME/` may match one per owner: the request's credential picks the caller's own.
+ */
+async function workspacesNamed(store: Store, name: string, owner: string | undefined): Promise<PreviewWorkspace[]> {
+  let q = store.db
     .selectFrom('workspaces')
     .innerJoin('users', 'users.id', 'workspaces.owner_id')
     .select(['workspaces.id', 'workspaces.name', 'workspaces.node_id', 'workspaces.status', 'workspaces.owner_id', 'users.name as owner_name'])
-    .where('workspaces.name', '=', name)
-    .executeTakeFirst();
-  return row ? { id: row.id, name: row.name, nodeId: row.node_id, status: row.status as WorkspaceStatus, ownerId: row.owner_id, ownerName: row.owner_name } : null;
+    .where('workspaces.name', '=', name);
+  if (owner !== undefined) q = q.where('users.name', '=', owner);
+  const rows = await q.execute();
+  return rows.map((row) => ({ id: row.id, name: row.name, nodeId: row.node_id, status: row.status as WorkspaceStatus, ownerId: row.owner_id, ownerName: row.owner_name }));
 }
 
 /** The values of every cookie named `name` in a Cookie header (several when paths overlap). */
@@ -70,7 +75,8 @@ export function splitToken(target: string): { token: string | null; without: str
 
 /**
  * Resolves a request for workspace `name`'s preview. `expectUser` is the owner's name a
- * preview host named (subdomain mode). `target` is the request target as the client sent it.
+ * preview host (subdomain mode) or an `/w/OWNER.NAME/` path named; without it the workspace is
+ * the caller's own `name`. `target` is the request target as the client sent it.
  */
 export async function resolveAccess(
   store: Store,
@@ -81,35 +87,42 @@ export async function resolveAccess(
   scope: CookieScope,
   expectUser?: string,
 ): Promise<Access | null> {
-  const ws = await workspaceByName(store, name);
-  if (!ws || (expectUser !== undefined && ws.ownerName !== expectUser)) return null;
-  const granted = async (g: PreviewGrant | null) => !!g && g.workspaceId === ws.id && g.userId === ws.ownerId && (await tokenStillValid(store, g.userId, g.tokenId));
+  const named = await workspacesNamed(store, name, expectUser);
+  if (named.length === 0) return null;
+  // The workspace a grant is for, when it is one of these and still valid (owner-only, see above).
+  const granted = async (g: PreviewGrant | null): Promise<PreviewWorkspace | null> => {
+    const ws = g ? named.find((w) => g.workspaceId === w.id && g.userId === w.ownerId) : undefined;
+    return ws && (await tokenStillValid(store, g!.userId, g!.tokenId)) ? ws : null;
+  };
 
   const { token, without } = splitToken(target);
   if (token !== null) {
     const grant = creds.redeem(token);
-    if (grant && (await granted(grant))) {
+    const ws = await granted(grant);
+    if (grant && ws) {
       const attrs = [`Path=${scope.path}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.floor(COOKIE_TTL_MS / 1000)}`];
       if (scope.secure) attrs.push('Secure');
       return { kind: 'redirect', ws, userId: ws.ownerId, userName: ws.ownerName, cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
     }
   }
-  const pass = await passing(store, creds, req, ws, granted);
+  const pass = await passing(store, creds, req, named, granted);
   // A used or stale token in the URL (a reloaded tab) is dropped for a caller who is let in anyway.
-  if (pass && token !== null) return { kind: 'redirect', ws, userId: pass.userId, userName: pass.userName, cookie: null, location: without };
+  if (pass && token !== null) return { kind: 'redirect', ws: pass.ws, userId: pass.userId, userName: pass.userName, cookie: null, location: without };
   return pass;
 }
 
 /** The request's cookie or bearer token, when either makes it the owner's. */
-async function passing(store: Store, creds: PreviewCredentials, req: IncomingMessage, ws: PreviewWorkspace, granted: (g: PreviewGrant | null) => Promise<boolean>): Promise<Extract<Access, { kind: 'pass' }> | null> {
+async function passing(store: Store, creds: PreviewCredentials, req: IncomingMessage, named: PreviewWorkspace[], granted: (g: PreviewGrant | null) => Promise<PreviewWorkspace | null>): Promise<Extract<Access, { kind: 'pass' }> | null> {
   for (const value of cookieValues(req.headers.cookie, PREVIEW_COOKIE)) {
-    if (await granted(creds.verifyCookie(value))) return { kind: 'pass', ws, userId: ws.ownerId, userName: ws.ownerName, dropAuthorization: false };
+    const ws = await granted(creds.verifyCookie(value));
+    if (ws) return { kind: 'pass', ws, userId: ws.ownerId, userName: ws.ownerName, dropAuthorization: false };
   }
   const auth = req.headers.authorization;
   const bearer = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
   if (bearer) {
     const caller = await tokenCaller(store, bearer);
-    if (caller && caller.userId === ws.ownerId) return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
+    const ws = caller ? named.find((w) => w.ownerId === caller.userId) : undefined;
+    if (caller && ws) return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
   }
   return null;
 }

@@ -5,12 +5,13 @@
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { API_PREFIX, BerthError, fromZodError, previewHostLabel, previewPostSchema, previewPrefix, PREVIEW_TOKEN_PARAM, routes, type Preview } from '../../../api/index.js';
+import { API_PREFIX, BerthError, fromZodError, previewHostLabel, previewPostSchema, previewPrefix, PREVIEW_TOKEN_PARAM, routes, sshUserFor, type Preview } from '../../../api/index.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
 import { loadPreviewKey, PreviewCredentials, tokenCaller } from './credentials.js';
 import { PreviewProxy } from './proxy.js';
+import { auditRef } from '../../services/workspace-resolve.js';
 
 export { previewReadiness } from './readiness.js';
 export { PreviewProxy } from './proxy.js';
@@ -48,19 +49,20 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
       const caller = await tokenCaller(store, bearerToken(req) ?? '');
       if (!caller) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
       const { name } = req.params as { name: string };
-      req.auditTarget = name;
+      req.auditTarget = auditRef(name, user);
       const parsed = previewPostSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw fromZodError(parsed.error);
       const ws = await s.workspaces.get(user, name, { sourceIp: req.ip });
       // Previews are the owner's alone, admins' included (see access.ts).
-      if (ws.owner !== user.name) throw new BerthError('NOT_FOUND', `No workspace named ${name} of yours; previews are for a workspace's owner (see \`berth ws ls\`).`, { field: 'name' });
+      if (ws.owner !== user.name) throw new BerthError('NOT_FOUND', `No workspace named ${ws.ref} of yours; previews are for a workspace's owner (see \`berth ws ls\`).`, { field: 'name' });
       const port = parsed.data.port;
       const { token, expiresAt } = creds.mintOneTime({ userId: user.id, workspaceId: ws.id, tokenId: caller.tokenId });
-      const label = domain ? previewHostLabel(port, ws.name, user.name) : null;
+      const label = domain ? previewHostLabel(port, ws.name, ws.owner) : null;
       const body: Preview = {
-        workspace: ws.name,
+        workspace: ws.ref,
         port,
-        path: `${previewPrefix(ws.name, port)}/?${PREVIEW_TOKEN_PARAM}=${token}`,
+        // `/w/NAME/` for the caller's own workspace, `/w/OWNER.NAME/` for another's (names per owner).
+        path: `${previewPrefix(sshUserFor(ws, user.name), port)}/?${PREVIEW_TOKEN_PARAM}=${token}`,
         host: label ? `${label}.${domain}` : null,
         token,
         expiresAt: expiresAt.toISOString(),

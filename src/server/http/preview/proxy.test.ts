@@ -229,3 +229,33 @@ describe('the preview front door', () => {
     expect(await raw(`GET /w/app/p/8080/alive HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer ${ALICE}\r\n\r\n`)).toContain('ok GET /alive');
   }, 120_000);
 });
+
+describe('previews when two owners have the same name', () => {
+  it('/w/NAME/ is the caller\'s own, /w/OWNER.NAME/ that owner\'s, and nobody reaches another\'s', async () => {
+    // bob's `app` is stopped, so whose workspace a request reached shows in its status: alice's
+    // (running) answers 200, bob's the 409 of a stopped workspace, anyone else's 404.
+    const now = new Date().toISOString();
+    await store.db.insertInto('workspaces').values({ id: 'w-bob-app', name: 'app', owner_id: 'ub', node_id: 'n1', provider: 'docker', image: 'base', status: 'stopped', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now }).execute();
+    const bobsCookie = `berth_preview=${creds.cookie({ userId: 'ub', workspaceId: 'w-bob-app', tokenId: 'tb' })}`;
+    const reached = async (target: string, cred: string) => status(await raw(`GET ${target} HTTP/1.1\r\nHost: h\r\n${cred}\r\n\r\n`));
+    try {
+      const cases: Array<[string, string, number]> = [
+        ['/w/app/p/8080/', `Authorization: Bearer ${ALICE}`, 200],
+        ['/w/app/p/8080/', `Cookie: ${aliceCookie}`, 200],
+        ['/w/alice.app/p/8080/', `Authorization: Bearer ${ALICE}`, 200],
+        ['/w/app/p/8080/', `Authorization: Bearer ${BOB}`, 409],
+        ['/w/app/p/8080/', `Cookie: ${bobsCookie}`, 409],
+        ['/w/bob.app/p/8080/', `Cookie: ${bobsCookie}`, 409],
+        // Another owner's, by either form and either credential: the same 404 as a missing one.
+        ['/w/alice.app/p/8080/', `Authorization: Bearer ${BOB}`, 404],
+        ['/w/alice.app/p/8080/', `Cookie: ${bobsCookie}`, 404],
+        ['/w/bob.app/p/8080/', `Authorization: Bearer ${ALICE}`, 404],
+        ['/w/bob.app/p/8080/', `Cookie: ${aliceCookie}`, 404],
+        ['/w/carol.app/p/8080/', `Authorization: Bearer ${ALICE}`, 404],
+      ];
+      for (const [target, cred, want] of cases) expect(await reached(target, cred), `${target} ${cred}`).toBe(want);
+    } finally {
+      await store.db.deleteFrom('workspaces').where('id', '=', 'w-bob-app').execute();
+    }
+  });
+});

@@ -42,6 +42,7 @@ interface Target {
   rest: string;
   prefix: string;
   cookiePath: string;
+  /** The owner the URL names (subdomain mode, or `/w/OWNER.NAME/`); absent: the caller's own. */
   user?: string;
   /** Path mode without the slash after the port: redirect first. */
   bare: boolean;
@@ -87,7 +88,8 @@ export class PreviewProxy {
     }
     const p = parsePreviewPath(url);
     if (!p) return null;
-    return { name: p.name, port: p.port, rest: p.rest, prefix: previewPrefix(p.name, p.port), cookiePath: `/w/${p.name}/`, bare: p.bare };
+    // `/w/OWNER.NAME/` names the owner, as the subdomain form does; `/w/NAME/` is the caller's own.
+    return { name: p.name, port: p.port, rest: p.rest, prefix: previewPrefix(p.segment, p.port), cookiePath: `/w/${p.segment}/`, bare: p.bare, ...(p.owner !== null ? { user: p.owner } : {}) };
   }
 
   private context(req: IncomingMessage, t: Target, dropAuthorization: boolean, upgrade: boolean): ForwardContext {

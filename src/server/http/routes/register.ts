@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { API_PREFIX, BerthError, fromZodError, routes, successStatus, type RouteName, type RouteResponse, type User } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate } from '../app.js';
+import { auditRef } from '../../services/workspace-resolve.js';
 
 type Query<R extends RouteName> = (typeof routes)[R] extends { query: z.ZodType } ? z.output<(typeof routes)[R]['query']> : undefined;
 type Body<R extends RouteName> = (typeof routes)[R]['body'] extends z.ZodType ? z.output<(typeof routes)[R]['body']> : undefined;
@@ -62,6 +63,8 @@ export function registerRoute<R extends RouteName>(
       }
       const params = req.params as Record<string, string>;
       req.auditTarget = params.name ?? params.id ?? (body as { name?: string } | undefined)?.name;
+      // Names per owner: a workspace is audited as OWNER/NAME (a bare name is the caller's own).
+      if (req.auditTarget !== undefined && (def.path.startsWith('/workspaces/:name') || name === 'workspacesPost')) req.auditTarget = auditRef(req.auditTarget, user);
       const ctx: RouteContext<R> = { user, params, body: body as Body<R>, query: query as Query<R>, ip: req.ip };
       if (ndjson && String(req.headers.accept ?? '').includes('application/x-ndjson')) {
         // The response's close, not the request's: a request with a body has already closed

@@ -8,13 +8,14 @@ import { API_PREFIX, fromZodError, serviceLogsQuerySchema, streams, type Service
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate } from '../app.js';
+import { auditRef } from '../../services/workspace-resolve.js';
 
 /** Adds the service logs route. */
 export function registerServiceLogsRoute(app: FastifyInstance, store: Store, s: Services): void {
   app.get(API_PREFIX + streams.workspaceServiceLogs, async (req, reply) => {
     const user = await authenticate(store, req);
     const params = req.params as { name: string; service: string };
-    req.auditTarget = params.name;
+    req.auditTarget = auditRef(params.name, user);
     const query = serviceLogsQuerySchema.safeParse(req.query ?? {});
     if (!query.success) throw fromZodError(query.error);
     const closed = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));

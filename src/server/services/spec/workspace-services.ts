@@ -48,7 +48,7 @@ export class WorkspaceServicesService {
     const ws = await this.workspaces.get(user, name, via);
     const spec = await storedSpec(this.store, ws.id);
     const seen = this.hub.services.get(ws.id, ws.nodeId);
-    return { workspace: ws.name, observedAt: seen?.at ?? null, services: servicesView(spec, seen?.value ?? null) };
+    return { workspace: ws.ref, observedAt: seen?.at ?? null, services: servicesView(spec, seen?.value ?? null) };
   }
 
   /** `berth ports`: each port with the service that owns it and its label from the spec. */
@@ -65,7 +65,7 @@ export class WorkspaceServicesService {
     const { ws, svc } = await this.target(user, name, service, via);
     const r = await runInWorkspace(this.hub, ws, [BERTH_IN_PATH, 'ctl', action, svc], 60_000);
     if (r.code !== 0) throw berthInFailure(r, ws.name, svc);
-    return { workspace: ws.name, service: svc, action };
+    return { workspace: ws.ref, service: svc, action };
   }
 
   /** The service logs stream: berth-in's output as data frames, then end (or error). */

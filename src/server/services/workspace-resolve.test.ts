@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BerthError, User } from '../../api/index.js';
+import { AuditLog } from '../audit/audit.js';
+import { openSqliteStore, type Store } from '../store/open.js';
+import { mayView, resolveWorkspace, visibleTo, workspaceRows } from './workspace-resolve.js';
+
+let dir: string;
+let store: Store;
+let audit: AuditLog;
+const now = new Date().toISOString();
+const alice: User = { id: 'ua', name: 'alice', email: null, role: 'member', createdAt: now };
+const bob: User = { id: 'ub', name: 'bob', email: null, role: 'member', createdAt: now };
+const admin: User = { id: 'uz', name: 'admin', email: null, role: 'admin', createdAt: now };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-resolve-'));
+  store = await openSqliteStore(join(dir, 'berth.db'));
+  audit = new AuditLog(store, pino({ level: 'silent' }));
+  await store.db.insertInto('users').values([alice, bob, admin].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now }))).execute();
+  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
+  const ws = (id: string, name: string, owner: string) => ({ id, name, owner_id: owner, node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
+  // alice and bob both have `api`; only bob has `web`.
+  await store.db.insertInto('workspaces').values([ws('wa', 'api', 'ua'), ws('wb', 'api', 'ub'), ws('wweb', 'web', 'ub')]).execute();
+});
+
+afterAll(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const fail = (p: Promise<unknown>) => p.then(() => expect.fail('resolved'), (e: unknown) => e as BerthError);
+const denials = () => store.db.selectFrom('audit_log').selectAll().where('outcome', '=', 'denied').orderBy('id').execute();
+
+describe('resolveWorkspace', () => {
+  it('resolves a bare name to the actor\'s own workspace, never another owner\'s of the same name', async () => {
+    expect((await resolveWorkspace(store, audit, alice, 'api')).id).toBe('wa');
+    expect((await resolveWorkspace(store, audit, bob, 'api')).id).toBe('wb');
+    expect((await resolveWorkspace(store, audit, alice, 'alice/api')).id).toBe('wa');
+    // The admin has no `api` of their own: a bare name is never someone else's.
+    expect(await fail(resolveWorkspace(store, audit, admin, 'api'))).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+  });
+
+  it('resolves OWNER/NAME for an actor that may view it (the admin)', async () => {
+    expect(await resolveWorkspace(store, audit, admin, 'alice/api')).toMatchObject({ id: 'wa', ownerName: 'alice', nodeName: 'n1' });
+    expect((await resolveWorkspace(store, audit, admin, 'bob/api')).id).toBe('wb');
+  });
+
+  it('answers another member\'s workspace exactly like a missing one, and audits only the real one', async () => {
+    const before = (await denials()).length;
+    const hidden = await fail(resolveWorkspace(store, audit, alice, 'bob/web', { sourceIp: '127.0.0.9' }));
+    const missing = await fail(resolveWorkspace(store, audit, alice, 'bob/wex'));
+    const noOwner = await fail(resolveWorkspace(store, audit, alice, 'carol/web'));
+    for (const e of [hidden, missing, noOwner]) expect(e).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+    expect(hidden.message.replace('bob/web', 'X')).toBe(missing.message.replace('bob/wex', 'X'));
+    expect(noOwner.message.replace('carol/web', 'X')).toBe(missing.message.replace('bob/wex', 'X'));
+    const after = await denials();
+    expect(after.slice(before)).toMatchObject([{ actor_name: 'alice', action: 'workspace.access', target: 'workspace/bob/web', source_ip: '127.0.0.9' }]);
+  });
+
+  it('refuses text that is no reference without a query, echoing it escaped and cut short', async () => {
+    for (const bad of ['a/b/c', '/api', 'api/', '', 'alice/../api', 'a;b', 'x'.repeat(500), 'a\nb']) {
+      const e = await fail(resolveWorkspace(store, audit, admin, bad));
+      expect(e).toMatchObject({ code: 'NOT_FOUND', field: 'name' });
+      expect(e.message).not.toContain('\n');
+      expect(e.message.length).toBeLessThan(200);
+    }
+  });
+});
+
+describe('mayView and visibleTo', () => {
+  it('agree: owners and admins see a workspace, other members do not', async () => {
+    for (const actor of [alice, bob, admin]) {
+      const rows = await workspaceRows(store).execute();
+      const seen = (await visibleTo(workspaceRows(store), actor).execute()).map((r) => r.id).sort();
+      expect(seen).toEqual(rows.filter((r) => mayView(actor, r)).map((r) => r.id).sort());
+    }
+    expect(mayView(alice, { owner_id: 'ub' })).toBe(false);
+    expect(mayView(admin, { owner_id: 'ub' })).toBe(true);
+  });
+});
