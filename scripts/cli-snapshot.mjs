@@ -61,6 +61,25 @@ const runtimeModules = {
   },
 };
 
+/**
+ * ws reads two optional fast paths (websocketMask, websocketUnmask) from node:http when its
+ * buffer-util module loads; that would load node:http while the snapshot is built, which Node
+ * cannot do. The Node versions berth supports without them (20) get ws's own JavaScript
+ * masking either way, so in the snapshot the lookup finds nothing and ws's modules can be
+ * evaluated at build time instead of in every `berth ws exec`.
+ */
+const wsWithoutHttpFastPaths = {
+  name: 'ws-without-http-fast-paths',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]ws[\\/]lib[\\/]buffer-util\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const line = "const { websocketMask, websocketUnmask } = require('http');";
+      if (!source.includes(line)) throw new Error(`ws's buffer-util no longer reads ${line}: check scripts/cli-snapshot.mjs against this ws version`);
+      return { contents: source.replace(line, 'const websocketMask = undefined, websocketUnmask = undefined;'), loader: 'js' };
+    });
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 const bundle = join(outdir, 'berth-cli.cjs');
@@ -73,7 +92,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   minify: true,
-  plugins: [runtimeModules],
+  plugins: [runtimeModules, wsWithoutHttpFastPaths],
   // jsonc-parser's main entry is a UMD build whose require() calls esbuild cannot follow; its ES module build bundles cleanly.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   metafile: true,

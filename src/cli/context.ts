@@ -42,7 +42,11 @@ export interface CliContext {
 /** The real process's streams and facts. */
 export function processIO(): CliIO {
   return {
-    stdin: process.stdin,
+    // A getter: Node makes process.stdin (loading the tty or pipe code for it) on first use,
+    // and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

@@ -1,6 +1,7 @@
 /**
- * berth-in reaches every Docker workspace: the agent copies it in after create, leaves an
- * up-to-date copy alone, and replaces a different one when the workspace is restarted.
+ * berth-in reaches every Docker workspace: not at create (which must stay quick) but before
+ * the first command that runs it; the agent leaves an up-to-date copy alone, and replaces a
+ * different one at the first use after the workspace is restarted.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,8 +33,10 @@ async function inWorkspace(...cmd: string[]): Promise<string> {
 }
 
 describe('berth-in in workspaces', () => {
-  it('is in a new Docker workspace at /.berth/bin/berth-in and prints the built version', async () => {
+  it('is copied into a new Docker workspace at /.berth/bin/berth-in by the first command that runs it', async () => {
     expect(expected).toMatch(/^berth-in \d+\.\d+\.\d+\+[0-9a-f]{12}$/);
+    // The create did not copy it: nothing has needed it yet.
+    expect(await inWorkspace('sh', '-c', 'test -e /.berth && echo there || echo absent')).toBe('absent');
     expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
     expect(await inWorkspace('stat', '-c', '%a', '/.berth/bin/berth-in')).toBe('755');
     // Nothing of the copy is left beside it.
@@ -53,7 +56,7 @@ describe('berth-in in workspaces', () => {
     expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
   });
 
-  it('is put back by start after it was removed', async () => {
+  it('is put back at the first use after a start, once it was removed', async () => {
     await inWorkspace('rm', '-rf', '/.berth');
     let r = await server.cli(['ws', 'stop', name]);
     expect(r.code, r.stderr).toBe(0);

@@ -58,7 +58,7 @@ describe('an LXC workspace through the CLI', () => {
     expect(container).toBeDefined();
     const meta = JSON.parse(await readFile(join(LXC_PATH, container, 'berth.json'), 'utf8'));
     expect(meta['berth.node']).toBe(lxcWs.nodeId);
-    // The agent copied berth-in in through lxc-attach, as it does through Docker's exec.
+    // The agent copies berth-in in through lxc-attach before the first command that runs it, as through Docker's exec.
     const helper = await server.cli(['ws', 'exec', lxcName, '--', '/.berth/bin/berth-in', 'version']);
     expect(helper.code, helper.stderr).toBe(0);
     expect(helper.stdout.trim()).toBe((await readFile(join(ROOT, 'dist/native/berth-in.version'), 'utf8')).trim());

@@ -29,7 +29,7 @@ import type { Emit, ExecLink } from './link.js';
 import { readResources } from './system.js';
 // Workspace specs: hooks and services after a start (spec/).
 import { SpecRunner } from './spec/spec-runner.js';
-import { BerthInInstaller } from './berth-in/install.js';
+import { BerthInInstaller, namesBerthIn } from './berth-in/install.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -93,7 +93,7 @@ export class AgentRuntime {
   private readonly emit: Emit;
   /** Workspace specs: post_create/post_start hooks and the services' supervisor and watch. */
   private readonly spec: SpecRunner;
-  /** Puts berth-in into each workspace after it starts (see berth-in/install.ts). */
+  /** Puts berth-in into a workspace before the first command that needs it (see berth-in/install.ts). */
   private readonly berthIn: BerthInInstaller;
 
   constructor(
@@ -128,8 +128,6 @@ export class AgentRuntime {
       this.log.info({ workspace: h.workspaceId, kind: h.kind, status }, 'recovered workspace');
       // Workspace specs: the supervisor outlived the agent; watch it again.
       if (status === 'running') this.spec.adopt(p, h);
-      // An adopted workspace may hold an older berth-in; updating it must not hold up the agent's start.
-      if (status === 'running') void this.berthIn.ensureLogged(p, h, undefined);
     }
     for (const o of await this.orphans()) this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
   }
@@ -196,7 +194,7 @@ export class AgentRuntime {
         const { provider, handle } = this.lookup(p.workspaceId);
         const op = this.op(p.opId);
         await provider.start(handle, op);
-        await this.berthIn.ensureLogged(provider, handle, undefined, op);
+        this.berthIn.started(handle.workspaceId);
         await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
@@ -218,7 +216,7 @@ export class AgentRuntime {
         await provider.stop(handle, { timeoutMs: p.timeoutSeconds * 1000, force: false }, subRange(op, 0.05, 0.5));
         op.progress('starting', 0.5);
         await provider.start(handle, subRange(op, 0.5, 1));
-        await this.berthIn.ensureLogged(provider, handle, undefined, op);
+        this.berthIn.started(handle.workspaceId);
         await this.spec.afterStart(provider, handle, p.project, op, false);
         return { status: toWorkspaceStatus(await provider.inspect(handle)) };
       }
@@ -233,6 +231,7 @@ export class AgentRuntime {
         }
         const handle = this.handles.get(p.workspaceId);
         this.spec.stopped(p.workspaceId);
+        this.berthIn.forget(p.workspaceId);
         if (handle) {
           this.exec.closeWorkspace(p.workspaceId);
           await this.providerFor(handle.kind).destroy(handle, this.op(p.opId));
@@ -257,7 +256,9 @@ export class AgentRuntime {
       case 'exec.open': {
         const p = params as AgentParams<'exec.open'>;
         const { provider, handle } = this.lookup(p.workspaceId);
-        await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, () => provider.exec(handle, p.request));
+        // berth-in is copied in before the first command that runs it (relays, services, a user's exec).
+        const install = namesBerthIn(p.request.cmd) ? () => this.berthIn.ensure(provider, handle) : async () => {};
+        await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, async () => (await install(), provider.exec(handle, p.request)));
         return {};
       }
       case 'port.open': {
@@ -343,7 +344,8 @@ export class AgentRuntime {
       op.signal.throwIfAborted();
       op.progress('starting', 0.7);
       await provider.start(handle, subRange(op, 0.7, 0.99));
-      await this.berthIn.ensureLogged(provider, handle, p.spec.name, op, true);
+      // Nothing needs berth-in yet: the first command that does copies it in (berth-in/install.ts).
+      this.berthIn.created(handle.workspaceId);
       op.signal.throwIfAborted();
       // Workspace specs: a failing post_create (or services set-up) fails the create, undone below.
       await this.spec.afterStart(provider, handle, p.project, op, true);
@@ -352,6 +354,7 @@ export class AgentRuntime {
     } catch (err) {
       this.handles.delete(handle.workspaceId);
       this.spec.stopped(handle.workspaceId);
+      this.berthIn.forget(handle.workspaceId);
       if (op.signal.aborted) op.log('cancelled: removing what was made');
       await provider.destroy(handle, uncancellable(op)).catch((e) => this.log.error({ err: e }, 'could not clean up a failed create'));
       await this.state.removeHandle(handle.workspaceId);

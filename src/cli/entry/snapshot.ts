@@ -14,12 +14,23 @@
  */
 import { startupSnapshot } from 'node:v8';
 import { config } from 'zod';
+import { execRequestSchema, execServerFrameSchema } from '../../api/index.js';
 import { loadAllCommands } from '../program.js';
+// The exec session (and the WebSocket library under it) is imported by the client only when a
+// command execs; loaded here, its modules are evaluated at build time instead of in every
+// `berth ws exec` (the same for port streams).
+import '../../client/exec-session.js';
+import '../../client/port-stream.js';
 import { runUserCommandAndExit } from './user-command.js';
 
 // A user command checks each schema once or twice; compiling zod's fast parsers costs more
 // than it saves there (the server and the agent, which parse all day, keep them).
 config({ jitless: true });
+
+// zod finishes building a schema on its first parse; `berth ws exec` parses these on every run,
+// so they are parsed once here and start built.
+execRequestSchema.safeParse({ cmd: ['true'], tty: false, env: {} });
+for (const frame of [{ type: 'started' }, { type: 'stdout', data: '' }, { type: 'exit', code: 0 }]) execServerFrameSchema.safeParse(frame);
 
 startupSnapshot.setDeserializeMainFunction(() => {
   // bin/berth passes its own path as the script (argv[1]), as `node bin/berth` would.

@@ -25,6 +25,9 @@ export { connectDocker, defaultSocketPath } from './connect.js';
 /** A probe must answer within this, so a hung engine cannot stall the agent's heartbeat. */
 const PROBE_TIMEOUT_MS = 3000;
 
+/** How long the engine host's CPU count and memory from /info are reused for creates. */
+const HOST_FACTS_MAX_AGE_MS = 60_000;
+
 /** What a DockerProvider needs. */
 export interface DockerProviderOptions {
   /** This node's id, written on everything the provider creates. */
@@ -66,6 +69,8 @@ export class DockerProvider implements Provider {
   // must not time out, because exec sessions and image pulls legitimately run for hours.
   private readonly quickClient: Dockerode;
   private readonly host: Transport;
+  /** The engine host's CPUs and memory from its last /info, and when (see requireEngine). */
+  private hostFacts: { at: number; facts: { cpus: number; memoryBytes: number } } | null = null;
 
   constructor(opts: DockerProviderOptions) {
     this.nodeId = opts.nodeId;
@@ -110,7 +115,13 @@ export class DockerProvider implements Provider {
     const host = await this.requireEngine();
     validateLimits(spec, host);
     op.progress('resolving image', 0.1);
-    const image = await this.resolveImage(spec.image, op);
+    const image = await this.resolveImage(spec.image, op).catch(async (err: unknown) => {
+      // With the host's facts reused, an engine that has gone since shows up here first (as a
+      // missing image): ask it afresh, so that case fails PROVIDER_UNAVAILABLE as before.
+      this.hostFacts = null;
+      await this.requireEngine();
+      throw err;
+    });
     op.signal.throwIfAborted();
 
     const made: { volume?: string; container?: string } = {};
@@ -276,10 +287,19 @@ export class DockerProvider implements Provider {
 
   /** Fails with PROVIDER_UNAVAILABLE (and the probe's reason) unless the engine answers; returns the host's size. */
   private async requireEngine(): Promise<{ cpus: number; memoryBytes: number }> {
+    // The engine's /info walks its containers and images (~10 ms here) and was asked before
+    // every create only for the host's CPUs and memory, which do not change from one create to
+    // the next: a recent answer is reused. An engine that has gone since fails the create's
+    // next call, which says so the same way (engineError).
+    const cached = this.hostFacts;
+    if (cached && Date.now() - cached.at < HOST_FACTS_MAX_AGE_MS) return cached.facts;
     try {
       const info = (await this.quickClient.info()) as { NCPU?: number; MemTotal?: number };
-      return { cpus: info.NCPU ?? 0, memoryBytes: info.MemTotal ?? 0 };
+      const facts = { cpus: info.NCPU ?? 0, memoryBytes: info.MemTotal ?? 0 };
+      this.hostFacts = { at: Date.now(), facts };
+      return facts;
     } catch {
+      this.hostFacts = null;
       const probe = await this.probe();
       throw new BerthError('PROVIDER_UNAVAILABLE', probe.reason ?? unreachableReason(this.socketPath, null));
     }

@@ -1,6 +1,6 @@
 /**
- * berth-in, the in-workspace helper behind ssh -R and ssh -A. The agent puts it into every
- * workspace when the workspace starts (src/agent/runtime/berth-in); the gateway only runs it,
+ * berth-in, the in-workspace helper behind ssh -R and ssh -A. The agent copies it into a
+ * workspace before the first command that runs it (src/agent/runtime/berth-in); the gateway only runs it,
  * through the hub's exec like everything else it does, so it works on every provider.
  */
 import { BerthError, type Workspace } from '../../api/index.js';
@@ -21,7 +21,7 @@ export async function withBerthIn<T>(deps: Pick<GatewayDeps, 'berthInPath'>, ws:
     if (!(err as { notFound?: boolean }).notFound) throw err;
     throw new BerthError(
       'FAILED_PRECONDITION',
-      `the workspace ${ws.name} has no ${path}, the helper berth puts there when it starts; restart it with \`berth ws restart ${ws.name}\` (the node's agent must be this berth's version).`,
+      `the workspace ${ws.name} has no ${path}, the helper berth copies in before it is first used; restart it with \`berth ws restart ${ws.name}\` (the node's agent must be this berth's version).`,
       { cause: err },
     );
   }

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError, type ExecRequest } from '../../../api/index.js';
 import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
 import { LocalTransport } from '../../../transport/index.js';
-import { BerthInInstaller } from './install.js';
+import { BerthInInstaller, namesBerthIn } from './install.js';
 import { findBerthIn, type BerthInBuild } from './locate.js';
 
 /**
@@ -50,9 +50,34 @@ describe('BerthInInstaller', () => {
     expect(await readdir(join(dir, '.berth/bin'))).toEqual(['berth-in']);
     // version (none yet), then the copy that also runs it once.
     expect(ws.calls.map((c) => c[1])).toEqual(['version', '-c']);
+    // Checked since the workspace started: not asked again.
+    ws.calls.length = 0;
+    await installer.ensure(provider(), handle);
+    expect(ws.calls).toEqual([]);
+    // After a (re)start the version is asked again, and the same one is left alone.
+    installer.started(handle.workspaceId);
+    await installer.ensure(provider(), handle);
+    expect(ws.calls.map((c) => c[1])).toEqual(['version']);
+  });
+
+  it('copies into a workspace it created with one exec when first needed, and checks again after forget', async () => {
+    const installer = new BerthInInstaller(log, async () => fakeBuild('berth-in 1.2.3+aaaaaaaaaaaa'));
+    installer.created(handle.workspaceId);
+    // A restart before any use leaves it fresh: there is still nothing to ask.
+    installer.started(handle.workspaceId);
+    await installer.ensure(provider(), handle);
+    expect(ws.calls.map((c) => c[1])).toEqual(['-c']);
+    installer.forget(handle.workspaceId);
     ws.calls.length = 0;
     await installer.ensure(provider(), handle);
     expect(ws.calls.map((c) => c[1])).toEqual(['version']);
+  });
+
+  it('knows which commands run berth-in', () => {
+    expect(namesBerthIn(['/.berth/bin/berth-in', 'ctl', 'status'])).toBe(true);
+    expect(namesBerthIn(['/bin/sh', '-c', 'script', 'sh', '/tmp/x', '/.berth/bin/berth-in'])).toBe(true);
+    expect(namesBerthIn(['true'])).toBe(false);
+    expect(namesBerthIn(['/bin/sh', '-c', 'ls /.berth/bin/berth-in'])).toBe(false);
   });
 
   it('copies into a fresh workspace with one exec, asking for no version first', async () => {
@@ -72,7 +97,7 @@ describe('BerthInInstaller', () => {
     expect(await readFile(join(dir, '.berth/bin/berth-in'), 'utf8')).toContain('2.0.0+bbbbbbbbbbbb');
   });
 
-  it('fails with a BerthError when the copy fails, and ensureLogged only logs and tells the operation', async () => {
+  it('fails with a BerthError when the copy fails, and tries again on the next use', async () => {
     // / not writable, as far as the script can tell: .berth is a file.
     await writeFile(join(dir, '.berth'), 'not a folder');
     const installer = new BerthInInstaller(log, async () => fakeBuild('berth-in 1.0.0+cccccccccccc'));
@@ -80,10 +105,9 @@ describe('BerthInInstaller', () => {
     expect(err).toBeInstanceOf(BerthError);
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.message).toMatch(/Could not copy berth-in into workspace ws-1 \(exit 1\).*needs \/bin\/sh/);
-    const lines: string[] = [];
-    const op = { signal: new AbortController().signal, log: (l: string) => lines.push(l), progress: () => {} };
-    await installer.ensureLogged(provider(), handle, 'my-ws', op);
-    expect(lines).toEqual([expect.stringMatching(/^warning: could not install berth-in into the workspace: Could not copy/)]);
+    await rm(join(dir, '.berth'));
+    await installer.ensure(provider(), handle);
+    expect(await readFile(join(dir, '.berth/bin/berth-in'), 'utf8')).toContain('berth-in 1.0.0+cccccccccccc');
   });
 
   it('fails when the copied binary does not answer with its version', async () => {

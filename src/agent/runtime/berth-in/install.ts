@@ -2,10 +2,11 @@
  * Puts berth-in into a workspace at /.berth/bin/berth-in through the provider's own exec (so
  * Docker, LXC and QEMU work alike): the binary goes over stdin into a temporary file that is
  * renamed over the old one (a running berth-in keeps its old inode; nobody runs a half-written
- * file). A workspace already holding the same version is left alone.
+ * file). A workspace already holding the same version is left alone. The copy happens before
+ * the first command that needs berth-in, not at create (see BerthInInstaller).
  */
 import type { Logger } from 'pino';
-import { BerthError, type OpContext } from '../../../api/index.js';
+import { BerthError } from '../../../api/index.js';
 import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
 import { runViaExec, type RunResult } from '../../../transport/index.js';
 import { loadBerthIn, type BerthInBuild } from './locate.js';
@@ -38,11 +39,23 @@ function runIn(provider: Provider, handle: WorkspaceHandle, cmd: string[], input
   return runViaExec(target, { cmd, input, timeoutMs });
 }
 
-/** Installs berth-in into workspaces, at most one install per workspace at a time. */
+/** True when an exec request runs berth-in (as its command or an argument, as the gateway's relays do). */
+export function namesBerthIn(cmd: readonly string[]): boolean {
+  return cmd.includes(BERTH_IN_PATH);
+}
+
+/**
+ * Installs berth-in into workspaces lazily: not at create (that cost ~125 ms of every create,
+ * see docs/performance.md) but before the first command that needs it — services, the
+ * gateway's ssh -R/-A relays, any exec naming BERTH_IN_PATH. At most one install per
+ * workspace runs at a time, and a workspace checked since its last start is not asked again.
+ */
 export class BerthInInstaller {
   private readonly inflight = new Map<string, Promise<void>>();
-  /** Workspace names seen at create, for log lines about later starts (only ids come with those). */
-  private readonly names = new Map<string, string>();
+  /** Workspaces whose berth-in is this agent's, checked since they last started. */
+  private readonly verified = new Set<string>();
+  /** Workspaces made by this agent that hold no berth-in yet: the first install asks no version. */
+  private readonly fresh = new Set<string>();
   private build: Promise<BerthInBuild> | null = null;
 
   constructor(
@@ -55,27 +68,36 @@ export class BerthInInstaller {
    * `fresh`: the workspace was just made, so there is nothing to ask for a version first.
    */
   ensure(provider: Provider, handle: WorkspaceHandle, fresh = false): Promise<void> {
-    const running = this.inflight.get(handle.workspaceId);
+    const id = handle.workspaceId;
+    if (this.verified.has(id)) return Promise.resolve();
+    const running = this.inflight.get(id);
     if (running) return running;
-    const p = this.install(provider, handle, fresh).finally(() => this.inflight.delete(handle.workspaceId));
-    this.inflight.set(handle.workspaceId, p);
+    const p = this.install(provider, handle, fresh || this.fresh.has(id))
+      .then(() => {
+        this.verified.add(id);
+        this.fresh.delete(id);
+        this.log.debug({ workspace: id }, 'berth-in is in the workspace');
+      })
+      .finally(() => this.inflight.delete(id));
+    this.inflight.set(id, p);
     return p;
   }
 
-  /**
-   * ensure() for after a lifecycle step: the workspace itself is fine without berth-in, so a
-   * failure does not fail the operation, but it is logged (and told to the operation's watchers).
-   */
-  async ensureLogged(provider: Provider, handle: WorkspaceHandle, name: string | undefined, op?: OpContext, fresh = false): Promise<void> {
-    if (name) this.names.set(handle.workspaceId, name);
-    name ??= this.names.get(handle.workspaceId);
-    try {
-      await this.ensure(provider, handle, fresh);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.log.warn({ workspace: handle.workspaceId, name, err }, `could not install berth-in into workspace ${name ?? handle.workspaceId}`);
-      op?.log(`warning: could not install berth-in into the workspace: ${message}`);
-    }
+  /** A workspace this agent has just made: it holds no berth-in until a command needs one. */
+  created(workspaceId: string): void {
+    this.fresh.add(workspaceId);
+    this.verified.delete(workspaceId);
+  }
+
+  /** The workspace (re)started: check its berth-in again before the next use (someone may have changed it). */
+  started(workspaceId: string): void {
+    this.verified.delete(workspaceId);
+  }
+
+  /** The workspace is gone. */
+  forget(workspaceId: string): void {
+    this.verified.delete(workspaceId);
+    this.fresh.delete(workspaceId);
   }
 
   private async install(provider: Provider, handle: WorkspaceHandle, fresh: boolean): Promise<void> {
