@@ -27,3 +27,5 @@ export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
 export * from './web-session.js';
+// Web UI: kept terminals (their keeping lives in the agent).
+export * from './terminals.js';

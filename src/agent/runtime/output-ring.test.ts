@@ -1,7 +1,7 @@
 /** The replay buffer of reattachable terminals: always exactly the latest output, never more than its bound. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutputRing } from './exec-reattach.js';
+import { OutputRing } from './output-ring.js';
 
 describe('OutputRing', () => {
   it('holds the last `limit` bytes of everything pushed, in order', () => {
