@@ -3,27 +3,32 @@
  * recent activity, and the browser terminal. Services appear in their own section once the
  * API has them.
  */
-import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
+import { KeptTerminals } from '../components/kept-terminals.js';
+import { ServicesSection } from '../components/services.js';
 import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { call, messageOf } from '../lib/api.js';
 import { bytes, when } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
 import { navigate } from '../lib/router.js';
 
-/** The workspace page; with `terminal` the terminal is open. */
-export function WorkspacePage({ name, terminal }: { name: string; terminal: boolean }) {
+type TerminalModule = typeof import('../terminal/terminal-view.js');
+
+/** The workspace page; with `terminal` the terminal is open, with `watch` a read-only view of that kept terminal. */
+export function WorkspacePage({ name, terminal, watch, self }: { name: string; terminal: boolean; watch?: string; self: string }) {
   const ws = usePoll(() => call('workspaceGet', { params: { name } }), 2000, [name]);
   const ports = usePoll(() => call('workspacePortsGet', { params: { name } }), 5000, [name]);
   const activity = usePoll(() => call('auditList', { query: { limit: 200 } }).then((r) => r.entries.filter((e) => e.target === name).slice(0, 10)), 10_000, [name]);
-  const [Term, setTerm] = useState<ComponentType<{ name: string }> | null>(null);
+  const [Term, setTerm] = useState<TerminalModule | null>(null);
   const [termError, setTermError] = useState<string | null>(null);
   useEffect(() => {
-    if (!terminal || Term) return;
-    import('../terminal/terminal-view.js').then((m) => setTerm(() => m.default), (err) => setTermError(messageOf(err)));
-  }, [terminal]);
+    if ((!terminal && !watch) || Term) return;
+    import('../terminal/terminal-view.js').then((m) => setTerm(() => m), (err) => setTermError(messageOf(err)));
+  }, [terminal, watch]);
+  // Pairing: whose terminal is watched (the list says; the view works without it).
+  const watched = usePoll(() => (watch ? call('workspaceTerminalsGet', { params: { name } }) : Promise.resolve(null)), 0, [name, watch]);
 
   const w = ws.data;
   if (!w) return ws.error ? <ErrorBox message={ws.error} /> : <p class="loading">Loading…</p>;
@@ -60,16 +65,23 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
       )}
 
       <h2>Terminal</h2>
-      {terminal ? (
+      {terminal || watch ? (
         <>
-          <button type="button" onClick={() => navigate(base)}>Close terminal</button>
+          <button type="button" onClick={() => navigate(base)}>{watch ? 'Stop watching' : 'Close terminal'}</button>
           <ErrorBox message={termError} />
           {w.status !== 'running' && <p class="hint">The workspace is {w.status}; a shell needs it running.</p>}
-          {Term ? <Term name={w.name} /> : <p class="loading">Loading the terminal…</p>}
+          {!Term ? (
+            <p class="loading">Loading the terminal…</p>
+          ) : watch ? (
+            <Term.WatchView key={watch} name={w.name} id={watch} owner={watched.data?.terminals.find((t) => t.id === watch)?.owner ?? null} />
+          ) : (
+            <Term.default name={w.name} />
+          )}
         </>
       ) : (
         <a class="button" href={`${base}/terminal`}>Open terminal</a>
       )}
+      {w.status === 'running' && !watch && <KeptTerminals name={w.name} self={self} />}
 
       <h2>Ports</h2>
       <ErrorBox message={ports.error} />
@@ -91,9 +103,7 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
         </table>
       )}
 
-      {/* Services: GET /workspaces/:name/services (health and logs) appears here once the API has it. */}
-      <h2>Services</h2>
-      <p class="hint" data-slot="services">Services from the workspace's berth.yaml will appear here.</p>
+      <ServicesSection name={w.name} running={w.status === 'running'} />
 
       <h2>Recent activity</h2>
       <ErrorBox message={activity.error} />
