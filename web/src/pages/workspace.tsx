@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
 import { KeptTerminals } from '../components/kept-terminals.js';
+import { PreviewButton } from '../components/preview-link.js';
 import { ServicesSection } from '../components/services.js';
 import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { call, messageOf } from '../lib/api.js';
@@ -88,7 +89,7 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
       {ports.data && ports.data.ports.length === 0 && <p>Nothing listens yet{ports.data.observedAt ? '' : ' (the node has not reported)'}.</p>}
       {ports.data && ports.data.ports.length > 0 && (
         <table class="list">
-          <thead><tr><th scope="col">Port</th><th scope="col">Protocol</th><th scope="col">Listens on</th><th scope="col">Process</th><th scope="col">Forward</th></tr></thead>
+          <thead><tr><th scope="col">Port</th><th scope="col">Protocol</th><th scope="col">Listens on</th><th scope="col">Process</th><th scope="col">Forward</th><th scope="col">Preview</th></tr></thead>
           <tbody>
             {ports.data.ports.map((p) => (
               <tr key={`${p.protocol}-${p.port}`}>
@@ -97,6 +98,7 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
                 <td data-label="Listens on">{p.addresses.join(', ')}{p.loopbackOnly ? ' (loopback only)' : ''}</td>
                 <td data-label="Process">{p.process ? `${p.process.name} (${p.process.pid})` : '—'}</td>
                 <td data-label="Forward"><code>berth port-forward {w.name} {p.port}</code></td>
+                <td data-label="Preview">{p.protocol === 'tcp' ? <PreviewButton name={w.name} port={p.port} /> : '—'}</td>
               </tr>
             ))}
           </tbody>
