@@ -205,6 +205,9 @@ export class KeptTerminals {
     if (term.ended) return;
     term.ended = true;
     if (term.idle) clearTimeout(term.idle);
+    // Gone at once, so an attach meanwhile starts a new shell rather than joining a dying one;
+    // whoever is attached still hears its exit.
+    if (this.kept.get(term.key) === term) this.kept.delete(term.key);
     term.session.close();
   }
 
