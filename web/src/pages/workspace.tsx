@@ -7,7 +7,6 @@ import { useEffect, useState } from 'preact/hooks';
 import { sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
 import { KeptTerminals } from '../components/kept-terminals.js';
-import { PreviewButton } from '../components/preview-link.js';
 import { ServicesSection } from '../components/services.js';
 import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { call, messageOf } from '../lib/api.js';
@@ -98,7 +97,8 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
                 <td data-label="Listens on">{p.addresses.join(', ')}{p.loopbackOnly ? ' (loopback only)' : ''}</td>
                 <td data-label="Process">{p.process ? `${p.process.name} (${p.process.pid})` : '—'}</td>
                 <td data-label="Forward"><code>berth port-forward {w.name} {p.port}</code></td>
-                <td data-label="Preview">{p.protocol === 'tcp' ? <PreviewButton name={w.name} port={p.port} /> : '—'}</td>
+                {/* Previews are minted only for an API token (their credential is bound to it), not a web session: the page shows the command. */}
+                <td data-label="Preview">{p.protocol === 'tcp' ? <code>berth preview {w.name} {p.port}</code> : '—'}</td>
               </tr>
             ))}
           </tbody>
