@@ -26,7 +26,8 @@ import type { Services } from '../../services/index.js';
 
 /** How long the node keeps a terminal nobody is attached to: BERTH_WEB_TERMINAL_IDLE_MS, within bounds. */
 export function terminalIdleMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.BERTH_WEB_TERMINAL_IDLE_MS ?? DEFAULT_TERMINAL_IDLE_MS);
+  const raw = env.BERTH_WEB_TERMINAL_IDLE_MS?.trim();
+  const v = raw ? Number(raw) : DEFAULT_TERMINAL_IDLE_MS;
   if (!Number.isFinite(v)) return DEFAULT_TERMINAL_IDLE_MS;
   return Math.min(MAX_TERMINAL_IDLE_MS, Math.max(MIN_TERMINAL_IDLE_MS, Math.round(v)));
 }
