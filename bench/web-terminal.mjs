@@ -43,7 +43,15 @@ try {
     window.WebSocket = class extends Native {
       constructor(...args) {
         super(...args);
-        this.addEventListener('message', () => window.__wsAt.push(performance.now()));
+        // The time and the printed text of every output frame (the echo is the one holding the key).
+        this.addEventListener('message', (ev) => {
+          let text = '';
+          try {
+            const f = JSON.parse(ev.data);
+            if (f.type === 'stdout') text = atob(f.data);
+          } catch {}
+          window.__wsAt.push({ at: performance.now(), text });
+        });
       }
     };
   });
@@ -69,7 +77,7 @@ try {
     // Browser: from the keydown reaching the page to the character on screen, timed in the page.
     // The watch is set up (and confirmed) before the key is sent: input events and evaluations
     // reach the page by different paths, so the key could otherwise arrive first.
-    await page.evaluate(() => {
+    await page.evaluate((key) => {
       window.__echo = new Promise((resolve) => {
         const el = document.querySelector('.xterm-rows');
         // The echo adds one printed character to the screen.
@@ -81,13 +89,13 @@ try {
           if (t0 && count() > before) {
             obs.disconnect();
             const painted = performance.now();
-            const arrived = window.__wsAt.find((t) => t >= t0) ?? painted;
+            const arrived = window.__wsAt.find((m) => m.at >= t0 && m.text.includes(key))?.at ?? painted;
             resolve({ painted: painted - t0, arrived: arrived - t0 });
           }
         });
         obs.observe(el, { childList: true, subtree: true, characterData: true });
       });
-    });
+    }, key);
     await page.keyboard.press(key);
     const echo = await Promise.race([page.evaluate(() => window.__echo), new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000))]);
     browserMs.push(echo.painted);
