@@ -39,6 +39,16 @@ try {
   // transport (keydown → echo bytes at the page) is timed apart from drawing them.
   await page.addInitScript(() => {
     window.__wsAt = [];
+    // Animation frames asked for and run, to split the drawing: waiting for a frame, or for something else.
+    window.__raf = [];
+    const nativeRaf = window.requestAnimationFrame.bind(window);
+    window.requestAnimationFrame = (cb) => {
+      const asked = performance.now();
+      return nativeRaf((t) => {
+        window.__raf.push({ asked, ran: performance.now() });
+        cb(t);
+      });
+    };
     const Native = window.WebSocket;
     window.WebSocket = class extends Native {
       constructor(...args) {
@@ -90,7 +100,8 @@ try {
             obs.disconnect();
             const painted = performance.now();
             const arrived = window.__wsAt.find((m) => m.at >= t0 && m.text.includes(key))?.at ?? painted;
-            resolve({ painted: painted - t0, arrived: arrived - t0 });
+            const frame = window.__raf.find((f) => f.asked >= arrived && f.ran <= painted);
+            resolve({ painted: painted - t0, arrived: arrived - t0, asked: frame ? frame.asked - t0 : NaN, ran: frame ? frame.ran - t0 : NaN });
           }
         });
         obs.observe(el, { childList: true, subtree: true, characterData: true });
@@ -100,6 +111,7 @@ try {
     const echo = await Promise.race([page.evaluate(() => window.__echo), new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000))]);
     browserMs.push(echo.painted);
     arrivedMs.push(echo.arrived);
+    if (process.env.BENCH_WEB_TRACE) console.error(`echo ${key}: bytes at the page ${echo.arrived.toFixed(1)} ms, frame asked ${echo.asked.toFixed(1)}, frame ran ${echo.ran.toFixed(1)}, on screen ${echo.painted.toFixed(1)}`);
     // CLI: from the write to the echoed byte.
     const seen = cliOut.length;
     const t0 = performance.now();
