@@ -1,7 +1,8 @@
 /**
  * Kept terminals live in the agent, through the exec WebSocket the web UI uses, with a real
  * server, a separate `berth agent` process and Docker: a shell survives the server being
- * killed and started again on the same data dir (same `$$`, earlier output replayed); an admin
+ * killed and started again on the same data dir (same `$$`, earlier output replayed), and an
+ * open page in chromium reconnects to it by itself; an admin
  * watches a member's terminal read-only and the server refuses the viewer's input; another
  * member can neither watch it nor list it; a terminal nobody attaches to ends after the
  * configured idle time (BERTH_WEB_TERMINAL_IDLE_MS, short here).
@@ -10,7 +11,9 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXEC_CLOSE_END, execServerFrameSchema, type ExecServerFrame } from '../../src/api/index.js';
+import type { Browser } from 'playwright-core';
 import { startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { launchChromium } from './web/browser.js';
 
 /** Idle time of this server's kept terminals: longer than a server restart, short enough to wait out. */
 const IDLE_MS = 15_000;
@@ -94,7 +97,10 @@ beforeAll(async () => {
   expect(created.code, created.stderr).toBe(0);
 }, 300_000);
 
+let browser: Browser | undefined;
+
 afterAll(async () => {
+  await browser?.close();
   await server?.destroy();
   await agent?.stop();
 });
@@ -157,6 +163,33 @@ describe('terminals kept by the agent', () => {
     await writer.closed;
     expect(writer.frames[0]).toMatchObject({ type: 'error', error: { code: 'NOT_FOUND' } });
   }, 60_000);
+
+  it('reconnects an open browser terminal by itself after a server restart, to the same shell', async () => {
+    browser = await launchChromium();
+    const ui = await server.cli(['ui', '--json'], { env: { BERTH_TOKEN: aliceToken } });
+    expect(ui.code, ui.stderr).toBe(0);
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await page.goto(JSON.parse(ui.stdout).url);
+    await page.waitForURL(`${server.url}/`);
+    await page.goto(`${server.url}/workspaces/${name}/terminal`);
+    const rows = page.locator('.xterm-rows').first();
+    await rows.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 20_000 }).toMatch(/[#$]/);
+    await page.locator('.term').first().click();
+    await page.keyboard.type('echo web-$((7*6)); echo pid-$$\n');
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toMatch(/pid-\d+/);
+    const pid = /pid-(\d+)/.exec((await rows.textContent())!)![1];
+    await server.proc!.stop('SIGKILL');
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toContain('reconnecting');
+    await server.launch();
+    // No reload: the page finds the node's kept shell again, its output replayed on a clean screen.
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 60_000 }).not.toContain('reconnecting');
+    expect(await rows.textContent()).toContain('web-42');
+    await page.locator('.term').first().click();
+    await page.keyboard.type('echo back-$$\n');
+    await expect.poll(async () => (await rows.textContent()) ?? '', { timeout: 15_000 }).toContain(`back-${pid}`);
+    await page.close();
+  }, 120_000);
 
   it('ends a terminal nobody attached to for the idle time; one closed for good ends at once', async () => {
     const idle = `idle-${randomUUID()}`;
