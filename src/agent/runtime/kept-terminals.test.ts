@@ -43,7 +43,7 @@ function params(sessionId: string, over: Partial<AgentParams<'terminal.attach'>>
 const start = () => transport.exec({ cmd: ['cat'] });
 const type = (t: KeptTerminals, sessionId: string, text: string) => t.onBinary(encodeExecData('stdin', sessionId, Buffer.from(text)));
 const until = async (what: () => boolean) => {
-  for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(what()).toBe(true);
 };
 
