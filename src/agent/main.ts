@@ -127,6 +127,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       log.info('saved a rotated node credential');
       return { saved: true as const };
     }),
+    // Web UI: sessions attached through a lost connection are gone; kept terminals wait for a reattach.
+    onDisconnected: () => runtime.serverGone(),
     onEvent: (name, payload) => runtime.onEvent(name, payload),
     onBinary: (frame) => runtime.onBinary(frame),
   });

@@ -15,6 +15,8 @@ import { nodeCredentialSecretSchema } from './node-trust.js';
 // Workspace specs: hooks and services run by the agent after a create or start.
 import { projectSpecSchema } from './project-spec.js';
 import { supervisorStateSchema } from './services.js';
+// Web UI: kept terminals.
+import { keptTerminalSchema, MAX_TERMINAL_IDLE_MS, MIN_TERMINAL_IDLE_MS, terminalIdSchema } from './terminals.js';
 
 /**
  * 3: `op.cancel`, so the server can stop a create or an image build on the node.
@@ -131,6 +133,33 @@ export const agentMethods = {
    * (atomically) in its state dir; only then does the server retire the old one.
    */
   'credential.rotate': { params: z.object({ credential: nodeCredentialSecretSchema }), result: z.object({ saved: z.literal(true) }) },
+
+  // Web UI: kept terminals (src/api/terminals.ts, src/agent/runtime/kept-terminals.ts).
+  /**
+   * Attaches exec session `sessionId` to the terminal the agent keeps under `terminalId` in
+   * the workspace: its kept output is sent first, then live output; input, resize and close
+   * (which detaches, leaving the shell) use the ordinary exec frames and events. Without such
+   * a terminal, one is started from `request` (`created` true) and kept for `owner`. A writer
+   * must be its owner (else NOT_FOUND); `readOnly` (pairing) takes output only, whoever asks,
+   * and never starts one. `idleMs`: how long it is kept once nobody is attached.
+   */
+  'terminal.attach': {
+    params: z.object({
+      sessionId: z.string(),
+      workspaceId: z.string(),
+      terminalId: terminalIdSchema,
+      owner: z.object({ id: z.string().max(128), name: z.string().max(128) }),
+      readOnly: z.boolean(),
+      idleMs: z.number().int().min(MIN_TERMINAL_IDLE_MS).max(MAX_TERMINAL_IDLE_MS),
+      request: execRequestSchema,
+    }),
+    result: z.object({ created: z.boolean() }),
+  },
+  /** The terminals kept for a workspace (all owners; the server filters). */
+  'terminal.list': {
+    params: z.object({ workspaceId: z.string() }),
+    result: z.object({ terminals: z.array(keptTerminalSchema.extend({ ownerId: z.string().max(128) })).max(1000) }),
+  },
 } as const;
 export type AgentMethod = keyof typeof agentMethods;
 export type AgentParams<M extends AgentMethod> = z.infer<(typeof agentMethods)[M]['params']>;
@@ -170,6 +199,9 @@ export const agentEvents = {
    * watches it (workspace stopped, deleted, or without services).
    */
   'services.changed': z.object({ workspaceId: z.string(), state: supervisorStateSchema.nullable(), gone: z.boolean().optional() }),
+  // Web UI: kept terminals.
+  /** server → agent: end the kept terminal this (writer) session is attached to (its tab was closed). */
+  'terminal.end': z.object({ sessionId: z.string() }),
 } as const;
 export type AgentEvent = keyof typeof agentEvents;
 export type AgentEventPayload<E extends AgentEvent> = z.infer<(typeof agentEvents)[E]>;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
 import { argSchema, envSchema } from './values.js';
+import { terminalIdSchema } from './terminals.js';
 
 /** Largest terminal dimension, in columns or rows. */
 export const MAX_TERMINAL_DIMENSION = 10_000;
@@ -42,10 +43,11 @@ export const execClientFrameSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('start'),
     request: execRequestSchema,
-    // Web UI: a terminal that outlives its socket. With an id, the session is kept when the
-    // socket goes (until idle for the server's limit), and a later start with the same id and
-    // user reattaches to it, its recent output replayed first.
-    reattach: z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'use 8 to 64 letters, digits, _ or -') }).optional(),
+    // Web UI: a terminal that outlives its socket. With an id, the node's agent keeps the
+    // session when the socket goes (until idle for the configured limit), and a later start
+    // with the same id and user reattaches to it, its recent output replayed first.
+    // `readOnly` watches someone's kept terminal (pairing): output only, input refused.
+    reattach: z.object({ id: terminalIdSchema, readOnly: z.boolean().optional() }).optional(),
   }),
   z.object({ type: z.literal('stdin'), data: z.string() }),
   z.object({ type: z.literal('eof') }),

@@ -33,3 +33,5 @@ export * from './workspace-ref.js';
 export * from './config.js';
 export * from './config-diff.js';
 export * from './dotfiles.js';
+// Web UI: kept terminals (their keeping lives in the agent).
+export * from './terminals.js';

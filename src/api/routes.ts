@@ -42,6 +42,8 @@ import { nodesSshPostSchema } from './ssh-nodes.js';
 import { workspacePortsSchema } from './ports.js';
 // Workspace specs and services.
 import { serviceActionResultSchema, workspaceCreateSchema, workspaceDetailSchema, workspaceServicesSchema } from './services.js';
+// Web UI: kept terminals.
+import { workspaceTerminalsSchema } from './terminals.js';
 // Paged lists.
 import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
 // HTTP previews.
@@ -116,6 +118,9 @@ export const routes = {
   workspaceServiceStartPost: { method: 'POST', path: '/workspaces/:name/services/:service/start', auth: 'user', body: null, response: serviceActionResultSchema },
   workspaceServiceStopPost: { method: 'POST', path: '/workspaces/:name/services/:service/stop', auth: 'user', body: null, response: serviceActionResultSchema },
   workspaceServiceRestartPost: { method: 'POST', path: '/workspaces/:name/services/:service/restart', auth: 'user', body: null, response: serviceActionResultSchema },
+
+  // Web UI: the workspace's kept terminals (yours; every one for who may watch them).
+  workspaceTerminalsGet: { method: 'GET', path: '/workspaces/:name/terminals', auth: 'user', body: null, response: workspaceTerminalsSchema },
 
   operationGet: { method: 'GET', path: '/operations/:id', auth: 'user', body: null, response: operationSchema },
   operationCancelPost: { method: 'POST', path: '/operations/:id/cancel', status: 202, auth: 'user', body: null, response: operationResult },

@@ -185,6 +185,8 @@ function cases(): Record<RouteName, Case[]> {
     workspaceServiceStartPost: onWorkspaces((name) => ({ params: { name, service: 'db' }, expect: [404] })),
     workspaceServiceStopPost: onWorkspaces((name) => ({ params: { name, service: 'db' }, expect: [404] })),
     workspaceServiceRestartPost: onWorkspaces((name) => ({ params: { name, service: 'db' }, expect: [404] })),
+    // Web UI: kept terminals, owner (or watcher) only.
+    workspaceTerminalsGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
     operationGet: onOps((id) => ({ params: { id }, expect: [404] })),
     operationCancelPost: onOps((id) => ({ params: { id }, expect: [404] })),
     imagesList: [{ expect: [200] }],

@@ -6,7 +6,7 @@
  * page; a member sees none of it, not even by URL; sign-out ends the session on the server. Screenshots of the main pages at 360 and 1280 px go to a directory
  * the test prints.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -19,6 +19,9 @@ let browser: Browser;
 let shots: string;
 let bobToken: string;
 const name = uniqueName('webui');
+/** Bob's workspace, created from a spec with services. */
+const bobWs = uniqueName('webbob');
+let bob: { ctx: BrowserContext; page: Page };
 
 /** A sign-in link minted by `berth ui --json` with this token. */
 async function signInLink(token: string): Promise<string> {
@@ -73,8 +76,9 @@ afterAll(async () => {
   await server?.destroy();
 });
 
+let admin: { ctx: BrowserContext; page: Page };
+
 describe('the web UI in chromium', () => {
-  let admin: { ctx: BrowserContext; page: Page };
 
   it('signs in with a one-time link into an HTTP-only cookie, the token gone from the address bar', async () => {
     admin = await signedIn(server.token);
@@ -169,6 +173,80 @@ describe('the web UI in chromium', () => {
     // Nor through the API with his session.
     const res = await bob.page.request.get(`${server.url}/api/v1/workspaces/${name}`);
     expect(res.status()).toBe(404);
+    await bob.ctx.close();
+  });
+
+  // Services on the workspace page: a member's workspace created from a spec with services.
+  it('shows a workspace’s services live (state, health, restarts) and follows a service’s logs', async () => {
+    const spec = join(shots, 'berth.yaml');
+    await writeFile(
+      spec,
+      [
+        'image: base',
+        'services:',
+        '  web:',
+        `    command: ${JSON.stringify('mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p 7002 -h /tmp/www')}`,
+        '    healthcheck:',
+        '      http:',
+        '        port: 7002',
+        '        path: /index.html',
+        '      interval: 500ms',
+        '      start_interval: 200ms',
+        '  ticker:',
+        `    command: ${JSON.stringify('i=0; while true; do i=$((i+1)); echo tick-$i; sleep 1; done')}`,
+        '  flaky:',
+        `    command: ${JSON.stringify('echo flaky-run; sleep 1; exit 3')}`,
+        '    restart: always',
+        '',
+      ].join('\n'),
+    );
+    const created = await server.cli(['ws', 'create', bobWs, '--spec', spec], { env: { BERTH_TOKEN: bobToken } });
+    expect(created.code, created.stderr).toBe(0);
+    bob = await signedIn(bobToken);
+    const { page } = bob;
+    await page.goto(`${server.url}/workspaces/${bobWs}`);
+    await page.getByRole('heading', { name: 'Services' }).waitFor();
+    const row = (svc: string) => page.locator(`tr[data-service="${svc}"]`);
+    await expect.poll(() => row('web').locator('.health').textContent(), { timeout: 60_000 }).toBe('healthy');
+    await expect.poll(() => row('ticker').locator('.status').textContent(), { timeout: 30_000 }).toBe('running');
+    // Restarts climb on the page by themselves (no reload): the flaky one keeps exiting.
+    await expect.poll(async () => Number(await row('flaky').locator('.restarts').textContent()), { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    await page.getByRole('button', { name: 'Logs of ticker' }).click();
+    const out = page.getByLabel('Output of ticker');
+    await expect.poll(async () => (await out.textContent()) ?? '', { timeout: 30_000 }).toMatch(/tick-\d+/);
+    const first = Math.max(...[...((await out.textContent()) ?? '').matchAll(/tick-(\d+)/g)].map((m) => Number(m[1])));
+    // Live: newer lines arrive in the open panel.
+    await expect.poll(async () => Math.max(...[...((await out.textContent()) ?? '').matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]))), { timeout: 20_000 }).toBeGreaterThan(first);
+    await screenshot(page, 'services');
+    await page.getByRole('button', { name: 'Close logs' }).click();
+    // The service's port, with the command that opens its preview.
+    await expect.poll(() => page.getByText(`berth preview ${bobWs} 7002`).count(), { timeout: 30_000 }).toBe(1);
+  });
+
+  // Pairing: an admin's read-only view of a member's terminal; the server refuses its input.
+  it('lets an admin watch a member’s terminal read-only: her output shows, typing does nothing', async () => {
+    const { page } = bob;
+    await page.goto(`${server.url}/workspaces/${bobWs}/terminal`);
+    const mine = page.locator('.xterm-rows').first();
+    await mine.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => (await mine.textContent()) ?? '', { timeout: 20_000 }).toMatch(/[#$]/);
+    await page.locator('.term').first().click();
+    await page.keyboard.type('echo bob-$((6*7))\n');
+    await expect.poll(async () => (await mine.textContent()) ?? '', { timeout: 15_000 }).toContain('bob-42');
+
+    const { page: adminPage } = admin;
+    await adminPage.goto(`${server.url}/workspaces/${bobWs}`);
+    await adminPage.getByRole('link', { name: "Watch bob's terminal (read-only)" }).click();
+    const watched = adminPage.getByRole('region', { name: "Terminal of bob (read-only)" });
+    await expect.poll(async () => (await watched.textContent()) ?? '', { timeout: 20_000 }).toContain('bob-42');
+    await watched.click();
+    await adminPage.keyboard.type('echo injected-$((1+1))\n');
+    await page.keyboard.type('echo after-$((2+3))\n');
+    await expect.poll(async () => (await watched.textContent()) ?? '', { timeout: 15_000 }).toContain('after-5');
+    await expect.poll(async () => (await mine.textContent()) ?? '', { timeout: 15_000 }).toContain('after-5');
+    expect(await mine.textContent()).not.toContain('injected-2');
+    expect(await watched.textContent()).not.toContain('injected-2');
+    await screenshot(adminPage, 'watch');
     await bob.ctx.close();
   });
 

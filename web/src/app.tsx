@@ -18,7 +18,10 @@ import { WorkspacesPage } from './pages/workspaces.js';
 /** The page for a path. */
 function route(path: string, session: WebSession) {
   const ws = /^\/workspaces\/([^/]+)(\/terminal)?$/.exec(path);
-  if (ws) return <WorkspacePage name={decodeURIComponent(ws[1]!)} terminal={!!ws[2]} />;
+  if (ws) return <WorkspacePage name={decodeURIComponent(ws[1]!)} terminal={!!ws[2]} self={session.user.name} />;
+  // Pairing: a read-only view of someone's kept terminal.
+  const watch = /^\/workspaces\/([^/]+)\/watch\/([A-Za-z0-9_-]{8,64})$/.exec(path);
+  if (watch) return <WorkspacePage name={decodeURIComponent(watch[1]!)} terminal={false} watch={watch[2]!} self={session.user.name} />;
   if (path === '/nodes') return <NodesPage admin={session.user.role === 'admin'} />;
   if (path === '/images') return <ImagesPage />;
   if (path === '/users' && session.user.role === 'admin') return <UsersPage />;

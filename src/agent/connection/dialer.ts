@@ -34,6 +34,8 @@ export class Dialer {
       onRevoked?: (why: string) => void;
       /** Told on every welcome: metrics count the ones after the first as reconnects, and state the server holds only in memory (ports) is sent again. */
       onWelcome?: () => void;
+      /** Told whenever a connection is lost: the sessions the server held through it are gone (kept terminals stay). */
+      onDisconnected?: () => void;
       log: Logger;
       report: () => Promise<AgentReport>;
       onRequest: RequestHandler;
@@ -141,6 +143,7 @@ export class Dialer {
     socket.on('close', (code, reason) => {
       this.clearHeartbeat();
       if (this.peer === peer) this.peer = null;
+      this.opts.onDisconnected?.();
       if (this.stopped) return;
       if (code === 4004) return this.revoked(`the server closed the connection: ${reason.toString() || 'node credential revoked'}`);
       if (code === 4001) log.error({ reason: reason.toString() }, 'the server speaks another agent protocol version; upgrade berth on this node');

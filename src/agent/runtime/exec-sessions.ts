@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { decodeExecData, encodeExecData, toApiError, type AgentEvent, type AgentEventPayload } from '../../api/index.js';
 import type { ExecSession } from '../../transport/index.js';
+import { KeptTerminals } from './kept-terminals.js';
 import type { ExecLink } from './link.js';
 
 interface Live {
@@ -31,11 +32,15 @@ const SOCKET_LOW_WATER = 2 * 1024 * 1024;
 export class ExecSessions {
   private readonly live = new Map<string, Live>();
   private socketFull = false;
+  /** The web UI's terminals, kept across detaches (kept-terminals.ts); their attached sessions ride the same frames. */
+  readonly terms: KeptTerminals;
 
   constructor(
     private readonly link: ExecLink,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.terms = new KeptTerminals(link, log);
+  }
 
   /** Starts a session; throws (and the server tells the client) if the command cannot start. */
   async open(sessionId: string, workspaceId: string, tty: boolean, start: () => Promise<ExecSession>): Promise<void> {
@@ -70,6 +75,7 @@ export class ExecSessions {
 
   /** Takes one binary frame from the server (input for a session). */
   onBinary(frame: Buffer): void {
+    if (this.terms.onBinary(frame)) return;
     const data = decodeExecData(frame);
     if (data?.kind !== 'stdin') return;
     const live = this.live.get(data.sessionId);
@@ -82,6 +88,7 @@ export class ExecSessions {
 
   /** Applies a control event from the server. */
   onEvent(name: AgentEvent, payload: unknown): void {
+    if (this.terms.onEvent(name, payload)) return;
     const p = payload as { sessionId: string };
     const live = this.live.get(p.sessionId);
     if (!live) return;
@@ -120,6 +127,7 @@ export class ExecSessions {
 
   /** Ends the sessions of one workspace (it is stopping); each still reports its exit to its client. */
   closeWorkspace(workspaceId: string): void {
+    this.terms.closeWorkspace(workspaceId);
     for (const l of this.live.values()) if (l.workspaceId === workspaceId) l.session.close();
   }
 
@@ -130,8 +138,19 @@ export class ExecSessions {
 
   /** Ends every session. */
   closeAll(): void {
+    this.terms.closeAll();
     for (const l of this.live.values()) l.session.close();
     this.live.clear();
+  }
+
+  /**
+   * The connection to the server was lost: the server has already ended every session it held
+   * through it, so the plain ones end here too (nobody could ever read them again), while
+   * kept terminals only lose their attachments and wait, idle, for a reattach.
+   */
+  serverGone(): void {
+    this.terms.detachAll();
+    for (const l of this.live.values()) l.session.close();
   }
 
   private applyHold(live: Live): void {

@@ -261,6 +261,14 @@ export class AgentRuntime {
         await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, async () => (await install(), provider.exec(handle, p.request)));
         return {};
       }
+      // Web UI: kept terminals (kept-terminals.ts).
+      case 'terminal.attach': {
+        const p = params as AgentParams<'terminal.attach'>;
+        const { provider, handle } = this.lookup(p.workspaceId);
+        return this.exec.terms.attach(p, () => provider.exec(handle, p.request));
+      }
+      case 'terminal.list':
+        return this.exec.terms.list((params as AgentParams<'terminal.list'>).workspaceId);
       case 'port.open': {
         const p = params as AgentParams<'port.open'>;
         const { provider, handle } = this.lookup(p.workspaceId);
@@ -296,6 +304,11 @@ export class AgentRuntime {
   /** Routes the server's binary frames (exec input). */
   onBinary(frame: Buffer): void {
     this.exec.onBinary(frame);
+  }
+
+  /** The connection to the server was lost (exec-sessions.ts). */
+  serverGone(): void {
+    this.exec.serverGone();
   }
 
   /** Open exec sessions on this node (metrics). */

@@ -258,6 +258,30 @@ export class AgentHub {
     return this.openSession(nodeId, workspaceId, sink, (peer, sessionId) => peer.request('port.open', { sessionId, workspaceId, port }, 30_000));
   }
 
+  // Web UI: kept terminals live in the agent (src/agent/runtime/kept-terminals.ts); the hub only relays.
+  /**
+   * Attaches a new exec session to the terminal the node keeps under `params.terminalId`
+   * (starting it when there is none and the attach may). `close` detaches and leaves the
+   * shell; `end` ends it.
+   */
+  async attachTerminal(nodeId: string, params: Omit<AgentParams<'terminal.attach'>, 'sessionId'>, sink: ExecSink): Promise<ExecChannel & { end(): void; created: boolean }> {
+    let created = false;
+    let id = '';
+    const channel = await this.openSession(nodeId, params.workspaceId, sink, async (peer, sessionId) => {
+      id = sessionId;
+      created = (await peer.request('terminal.attach', { ...params, sessionId }, 60_000)).created;
+    });
+    return {
+      ...channel,
+      created,
+      end: () => {
+        // Ended first, while the node still knows which terminal this session is attached to.
+        if (this.execSessions.has(id)) this.connections.get(nodeId)?.peer.emit('terminal.end', { sessionId: id });
+        channel.close();
+      },
+    };
+  }
+
   private async openSession(nodeId: string, workspaceId: string, sink: ExecSink, open: (peer: RpcPeer, sessionId: string) => Promise<unknown>): Promise<ExecChannel> {
     const c = this.connections.get(nodeId);
     if (!c) throw new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.');

@@ -29,7 +29,7 @@ export const WEB_CSP = [
 ].join('; ');
 
 /** The page paths the UI routes in the browser; each answers index.html. */
-const PAGES = ['/', '/workspaces', '/workspaces/:name', '/workspaces/:name/terminal', '/nodes', '/images', '/users', '/audit'];
+const PAGES = ['/', '/workspaces', '/workspaces/:name', '/workspaces/:name/terminal', '/workspaces/:name/watch/:id', '/nodes', '/images', '/users', '/audit'];
 
 /** Where the built UI is: dist/web at the package root (from src/server/http or dist/server/http alike). */
 export function defaultWebRoot(): string {

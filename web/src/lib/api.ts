@@ -33,7 +33,7 @@ export function setCsrf(value: string | null): void {
 }
 
 /** Turns a failed response into a BerthError carrying the API's message. */
-async function errorOf(res: Response): Promise<BerthError> {
+export async function errorOf(res: Response): Promise<BerthError> {
   const text = await res.text().catch(() => '');
   try {
     const parsed = apiErrorSchema.safeParse(JSON.parse(text));

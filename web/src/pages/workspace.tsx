@@ -3,18 +3,21 @@
  * recent activity, and the browser terminal. Services appear in their own section once the
  * API has them.
  */
-import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
+import { KeptTerminals } from '../components/kept-terminals.js';
+import { ServicesSection } from '../components/services.js';
 import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { call, messageOf } from '../lib/api.js';
 import { bytes, when } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
 import { navigate } from '../lib/router.js';
 
-/** The workspace page; with `terminal` the terminal is open. */
-export function WorkspacePage({ name, terminal }: { name: string; terminal: boolean }) {
+type TerminalModule = typeof import('../terminal/terminal-view.js');
+
+/** The workspace page; with `terminal` the terminal is open, with `watch` a read-only view of that kept terminal. */
+export function WorkspacePage({ name, terminal, watch, self }: { name: string; terminal: boolean; watch?: string; self: string }) {
   const ws = usePoll(() => call('workspaceGet', { params: { name } }), 2000, [name]);
   const ports = usePoll(() => call('workspacePortsGet', { params: { name } }), 5000, [name]);
   // Audit entries name a workspace OWNER/NAME (and workspace/OWNER/NAME): names are unique per owner.
@@ -27,12 +30,14 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
     10_000,
     [name],
   );
-  const [Term, setTerm] = useState<ComponentType<{ name: string }> | null>(null);
+  const [Term, setTerm] = useState<TerminalModule | null>(null);
   const [termError, setTermError] = useState<string | null>(null);
   useEffect(() => {
-    if (!terminal || Term) return;
-    import('../terminal/terminal-view.js').then((m) => setTerm(() => m.default), (err) => setTermError(messageOf(err)));
-  }, [terminal]);
+    if ((!terminal && !watch) || Term) return;
+    import('../terminal/terminal-view.js').then((m) => setTerm(() => m), (err) => setTermError(messageOf(err)));
+  }, [terminal, watch]);
+  // Pairing: whose terminal is watched (the list says; the view works without it).
+  const watched = usePoll(() => (watch ? call('workspaceTerminalsGet', { params: { name } }) : Promise.resolve(null)), 0, [name, watch]);
 
   const w = ws.data;
   if (!w) return ws.error ? <ErrorBox message={ws.error} /> : <p class="loading">Loading…</p>;
@@ -71,23 +76,30 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
       )}
 
       <h2>Terminal</h2>
-      {terminal ? (
+      {terminal || watch ? (
         <>
-          <button type="button" onClick={() => navigate(base)}>Close terminal</button>
+          <button type="button" onClick={() => navigate(base)}>{watch ? 'Stop watching' : 'Close terminal'}</button>
           <ErrorBox message={termError} />
           {w.status !== 'running' && <p class="hint">The workspace is {w.status}; a shell needs it running.</p>}
-          {Term ? <Term name={w.ref} /> : <p class="loading">Loading the terminal…</p>}
+          {!Term ? (
+            <p class="loading">Loading the terminal…</p>
+          ) : watch ? (
+            <Term.WatchView key={watch} name={w.ref} id={watch} owner={watched.data?.terminals.find((t) => t.id === watch)?.owner ?? null} />
+          ) : (
+            <Term.default name={w.ref} />
+          )}
         </>
       ) : (
         <a class="button" href={`${base}/terminal`}>Open terminal</a>
       )}
+      {w.status === 'running' && !watch && <KeptTerminals name={w.ref} self={self} />}
 
       <h2>Ports</h2>
       <ErrorBox message={ports.error} />
       {ports.data && ports.data.ports.length === 0 && <p>Nothing listens yet{ports.data.observedAt ? '' : ' (the node has not reported)'}.</p>}
       {ports.data && ports.data.ports.length > 0 && (
         <table class="list">
-          <thead><tr><th scope="col">Port</th><th scope="col">Protocol</th><th scope="col">Listens on</th><th scope="col">Process</th><th scope="col">Forward</th></tr></thead>
+          <thead><tr><th scope="col">Port</th><th scope="col">Protocol</th><th scope="col">Listens on</th><th scope="col">Process</th><th scope="col">Forward</th><th scope="col">Preview</th></tr></thead>
           <tbody>
             {ports.data.ports.map((p) => (
               <tr key={`${p.protocol}-${p.port}`}>
@@ -96,15 +108,15 @@ export function WorkspacePage({ name, terminal }: { name: string; terminal: bool
                 <td data-label="Listens on">{p.addresses.join(', ')}{p.loopbackOnly ? ' (loopback only)' : ''}</td>
                 <td data-label="Process">{p.process ? `${p.process.name} (${p.process.pid})` : '—'}</td>
                 <td data-label="Forward"><code>berth port-forward {w.ref} {p.port}</code></td>
+                {/* Previews are minted only for an API token (their credential is bound to it), not a web session: the page shows the command. */}
+                <td data-label="Preview">{p.protocol === 'tcp' ? <code>berth preview {w.ref} {p.port}</code> : '—'}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
 
-      {/* Services: GET /workspaces/:name/services (health and logs) appears here once the API has it. */}
-      <h2>Services</h2>
-      <p class="hint" data-slot="services">Services from the workspace's berth.yaml will appear here.</p>
+      <ServicesSection name={w.ref} running={w.status === 'running'} />
 
       <h2>Recent activity</h2>
       <ErrorBox message={activity.error} />

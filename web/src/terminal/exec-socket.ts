@@ -16,6 +16,8 @@ const LOGIN_SHELL =
 export interface ExecHandlers {
   output: (bytes: Uint8Array) => void;
   started: () => void;
+  /** The connection dropped (a network blip, a server restart) and is being made again; its kept output will be replayed whole. */
+  reconnecting: () => void;
   /** The session ended: the shell's exit code, or the API's error message. */
   ended: (how: { code: number } | { error: string }) => void;
 }
@@ -42,13 +44,23 @@ function b64decode(data: string): Uint8Array {
   return out;
 }
 
+/** Pauses between tries to reconnect a dropped terminal, then the last one again, for about two minutes in all. */
+const RETRY_MS = [250, 500, 1000, 2000, 4000];
+const RETRY_FOR_MS = 120_000;
+
 /**
- * Opens a shell in workspace `name` sized `cols`×`rows`, or reattaches to the one kept under
- * `id` (its recent output arrives first).
+ * Opens a shell in workspace `name` sized `cols`×`rows`, or reattaches to the one the node
+ * keeps under `id` (its recent output arrives first). With `readOnly`, watches someone's kept
+ * terminal (output only; the server refuses whatever input is sent). A connection that drops
+ * without the session ending (a blip, a restart of the server) is made again.
  */
-export function openExec(name: string, id: string, cols: number, rows: number, h: ExecHandlers): ExecSocket {
-  const socket = new WebSocket(socketUrl(fillPath(streams.workspaceExec, { name })));
+export function openExec(name: string, id: string, cols: number, rows: number, h: ExecHandlers, opts: { readOnly?: boolean } = {}): ExecSocket {
   let ended = false;
+  let size = { cols, rows };
+  let socket: WebSocket;
+  let tries = 0;
+  let droppedAt = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
   const end = (how: { code: number } | { error: string }) => {
     if (ended) return;
     ended = true;
@@ -57,26 +69,55 @@ export function openExec(name: string, id: string, cols: number, rows: number, h
   const send = (f: ExecClientFrame) => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(f));
   };
-  socket.onopen = () => send({ type: 'start', request: { cmd: ['/bin/sh', '-c', LOGIN_SHELL], tty: true, env: { TERM: 'xterm-256color' }, cols, rows }, reattach: { id } });
-  socket.onmessage = (ev) => {
-    let frame;
-    try {
-      frame = execServerFrameSchema.parse(JSON.parse(String(ev.data)));
-    } catch {
-      return end({ error: 'The server sent a frame this page does not understand; reload the page.' });
-    }
-    if (frame.type === 'started') h.started();
-    else if (frame.type === 'stdout' || frame.type === 'stderr') h.output(b64decode(frame.data));
-    else if (frame.type === 'exit') end({ code: frame.code });
-    else end({ error: frame.error.message });
+  const connect = () => {
+    socket = new WebSocket(socketUrl(fillPath(streams.workspaceExec, { name })));
+    let finished = false; // an exit or error frame came: the session is over, not dropped
+    socket.onopen = () =>
+      send({ type: 'start', request: { cmd: ['/bin/sh', '-c', LOGIN_SHELL], tty: true, env: { TERM: 'xterm-256color' }, ...size }, reattach: opts.readOnly ? { id, readOnly: true } : { id } });
+    socket.onmessage = (ev) => {
+      let frame;
+      try {
+        frame = execServerFrameSchema.parse(JSON.parse(String(ev.data)));
+      } catch {
+        return end({ error: 'The server sent a frame this page does not understand; reload the page.' });
+      }
+      if (frame.type === 'started') {
+        tries = 0;
+        droppedAt = 0;
+        h.started();
+      } else if (frame.type === 'stdout' || frame.type === 'stderr') h.output(b64decode(frame.data));
+      else if (frame.type === 'exit') {
+        finished = true;
+        end({ code: frame.code });
+      } else if (frame.error.code === 'NODE_OFFLINE') {
+        // The server lost the node for a moment (or is restarting): the terminal is still kept there.
+        finished = false;
+      } else {
+        finished = true;
+        end({ error: frame.error.message });
+      }
+    };
+    socket.onclose = (ev) => {
+      if (ended || finished) return end({ error: 'The session closed.' });
+      droppedAt ||= Date.now();
+      // A refused upgrade reaches the browser only as a close; after two minutes of those, stop and say so.
+      if (Date.now() - droppedAt > RETRY_FOR_MS) {
+        return end({ error: ev.code === 1000 ? 'The session closed.' : 'The terminal connection closed (the workspace may be stopped, or your session ended); reopen the tab to retry.' });
+      }
+      h.reconnecting();
+      retry = setTimeout(connect, RETRY_MS[Math.min(tries++, RETRY_MS.length - 1)]);
+    };
   };
-  // A refused upgrade reaches the browser only as a close: say what may be wrong.
-  socket.onclose = (ev) => end({ error: ev.code === 1000 ? 'The session closed.' : 'The terminal connection closed (the workspace may be stopped, or your session ended); reopen the tab to retry.' });
+  connect();
   return {
     input: (text) => send({ type: 'stdin', data: b64encode(text) }),
-    resize: (c, r) => send({ type: 'resize', cols: c, rows: r }),
+    resize: (c, r) => {
+      size = { cols: c, rows: r };
+      send({ type: 'resize', cols: c, rows: r });
+    },
     close: (endIt) => {
       ended = true;
+      clearTimeout(retry);
       socket.close(endIt ? EXEC_CLOSE_END : 1000);
     },
   };

@@ -21,7 +21,7 @@ const writeOnlyClipboard: IClipboardProvider = {
 };
 
 interface Tab {
-  /** The reattach id: the shell lives on in the server under it across reloads. */
+  /** The reattach id: the node's agent keeps the shell under it across reloads and server restarts. */
   id: string;
   title: string;
   ended: string | null;
@@ -43,25 +43,42 @@ function savedTabs(name: string): Tab[] {
   }
 }
 
-/** One xterm bound to one shell. */
-function TermPane({ name, id, active, closing, onEnded }: { name: string; id: string; active: boolean; closing: { current: Set<string> }; onEnded: (why: string) => void }) {
+/** One xterm bound to one shell; `readOnly` watches someone's kept terminal (pairing). */
+function TermPane({ name, id, active, closing, onEnded, readOnly = false, label = 'Terminal' }: { name: string; id: string; active: boolean; closing: { current: Set<string> }; onEnded: (why: string) => void; readOnly?: boolean; label?: string }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const term = new Terminal({ cursorBlink: true, fontFamily: 'ui-monospace, monospace', fontSize: 14, scrollback: 5000 });
+    const term = new Terminal({ cursorBlink: !readOnly, fontFamily: 'ui-monospace, monospace', fontSize: 14, scrollback: 5000 });
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.loadAddon(new ClipboardAddon(undefined, writeOnlyClipboard));
     term.open(host.current!);
     fit.fit();
+    // After a dropped connection the node replays its kept output whole: start from a clean screen.
+    let fresh = false;
+    const clean = () => {
+      if (fresh) term.reset();
+      fresh = false;
+    };
     const session = openExec(name, id, term.cols, term.rows, {
-      output: (bytes) => term.write(bytes),
-      started: () => term.focus(),
+      output: (bytes) => {
+        clean();
+        term.write(bytes);
+      },
+      started: () => {
+        clean();
+        term.focus();
+      },
+      reconnecting: () => {
+        if (!fresh) term.write('\r\n\x1b[2m[connection lost; reconnecting…]\x1b[0m\r\n');
+        fresh = true;
+      },
       ended: (how) => {
         const why = 'code' in how ? `exited with code ${how.code}` : how.error;
         term.write(`\r\n\x1b[2m[${why}]\x1b[0m\r\n`);
         onEnded(why);
       },
-    });
+    }, { readOnly });
+    // A viewer's keystrokes still go out, and the server refuses them: the page is not what keeps a view read-only.
     const data = term.onData((d) => session.input(d));
     const resized = term.onResize(({ cols, rows }) => session.resize(cols, rows));
     const observer = new ResizeObserver(() => {
@@ -76,8 +93,21 @@ function TermPane({ name, id, active, closing, onEnded }: { name: string; id: st
       session.close(closing.current.has(id));
       term.dispose();
     };
-  }, [name, id]);
-  return <div class="term" ref={host} hidden={!active} role="region" aria-label="Terminal" />;
+  }, [name, id, readOnly]);
+  return <div class="term" ref={host} hidden={!active} role="region" aria-label={label} />;
+}
+
+/** A read-only view of the terminal kept under `id` (pairing): output only. */
+export function WatchView({ name, id, owner }: { name: string; id: string; owner: string | null }) {
+  const closing = useRef(new Set<string>());
+  const [ended, setEnded] = useState<string | null>(null);
+  const label = `Terminal of ${owner ?? 'another user'} (read-only)`;
+  return (
+    <div class="terminal">
+      <p class="hint" role="status">Read-only view{owner ? ` of ${owner}'s terminal` : ''}: you see its output as it happens; the server refuses anything typed here.{ended ? ` It ended: ${ended}` : ''}</p>
+      <TermPane name={name} id={id} active closing={closing} onEnded={setEnded} readOnly label={label} />
+    </div>
+  );
 }
 
 /** Terminal tabs for workspace `name`. */

@@ -1,16 +1,25 @@
-/** The replay buffer of reattachable terminals: always exactly the latest output, never more than its bound. */
+/** The idle time of kept terminals, read from the server's environment: always within the contract's bounds. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutputRing } from './exec-reattach.js';
+import { DEFAULT_TERMINAL_IDLE_MS, MAX_TERMINAL_IDLE_MS, MIN_TERMINAL_IDLE_MS } from '../../../api/index.js';
+import { terminalIdleMs } from './exec-reattach.js';
 
-describe('OutputRing', () => {
-  it('holds the last `limit` bytes of everything pushed, in order', () => {
+describe('terminalIdleMs', () => {
+  it('defaults to 15 minutes and takes a number of milliseconds', () => {
+    expect(terminalIdleMs({})).toBe(DEFAULT_TERMINAL_IDLE_MS);
+    expect(terminalIdleMs({ BERTH_WEB_TERMINAL_IDLE_MS: '2500' })).toBe(2500);
+    expect(terminalIdleMs({ BERTH_WEB_TERMINAL_IDLE_MS: 'soon' })).toBe(DEFAULT_TERMINAL_IDLE_MS);
+    expect(terminalIdleMs({ BERTH_WEB_TERMINAL_IDLE_MS: '' })).toBe(DEFAULT_TERMINAL_IDLE_MS);
+    expect(terminalIdleMs({ BERTH_WEB_TERMINAL_IDLE_MS: '10' })).toBe(MIN_TERMINAL_IDLE_MS);
+  });
+
+  it('is an integer within the bounds the agent accepts, whatever the variable holds', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 64 }), fc.array(fc.uint8Array({ maxLength: 100 }), { maxLength: 30 }), (limit, chunks) => {
-        const ring = new OutputRing(limit);
-        for (const c of chunks) ring.push(Buffer.from(c));
-        const all = Buffer.concat(chunks.map((c) => Buffer.from(c)));
-        expect(ring.contents().equals(all.subarray(Math.max(0, all.length - limit)))).toBe(true);
+      fc.property(fc.oneof(fc.string(), fc.double().map(String), fc.integer().map(String)), (v) => {
+        const ms = terminalIdleMs({ BERTH_WEB_TERMINAL_IDLE_MS: v });
+        expect(Number.isInteger(ms)).toBe(true);
+        expect(ms).toBeGreaterThanOrEqual(MIN_TERMINAL_IDLE_MS);
+        expect(ms).toBeLessThanOrEqual(MAX_TERMINAL_IDLE_MS);
       }),
     );
   });

@@ -1,154 +1,95 @@
 /**
- * Terminals that outlive their WebSocket (the web UI's): a session started with a reattach
- * id is kept when its socket goes (a reload, a network blip) together with its recent output
- * (bounded), and a later socket of the same user naming the same workspace and id takes it
- * over, the output replayed first. A session nobody is attached to ends after an idle limit
- * (BERTH_WEB_TERMINAL_IDLE_MS, default 15 minutes); one whose client closes with
- * EXEC_CLOSE_END ends at once. The shell itself runs on the node as any exec session, so
- * stopping the workspace still ends it.
+ * Terminals that outlive their WebSocket (the web UI's). The node's agent keeps them
+ * (src/agent/runtime/kept-terminals.ts: the shell, its recent output, the idle timer), so a
+ * restart of the server leaves them running; this only relays one browser socket to one
+ * attachment. A writer must own the terminal; a read-only viewer (pairing, see
+ * access/terminal-view.ts) gets output only: its input and resizes are refused here (and
+ * again on the node). A writer that closes with EXEC_CLOSE_END ends the shell; any other
+ * close detaches and leaves it for a reattach until idle for BERTH_WEB_TERMINAL_IDLE_MS.
  */
 import type WebSocket from 'ws';
-import { BerthError, EXEC_CLOSE_END, execClientFrameSchema, toApiError, type ExecRequest, type ExecServerFrame, type User } from '../../../api/index.js';
+import {
+  BerthError,
+  DEFAULT_TERMINAL_IDLE_MS,
+  EXEC_CLOSE_END,
+  execClientFrameSchema,
+  MAX_TERMINAL_IDLE_MS,
+  MIN_TERMINAL_IDLE_MS,
+  toApiError,
+  type ExecRequest,
+  type ExecServerFrame,
+  type User,
+} from '../../../api/index.js';
+import { mayWatchTerminals } from '../../access/terminal-view.js';
 import type { ExecChannel } from '../../agents/hub.js';
 import type { Services } from '../../services/index.js';
 
-/** Output kept for replay per session. */
-export const REPLAY_BYTES = 64 * 1024;
-/** Sessions one user may keep at once. */
-export const MAX_SESSIONS_PER_USER = 32;
-
-/** Recent output, at most `limit` bytes (the oldest dropped first). */
-export class OutputRing {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  constructor(private readonly limit = REPLAY_BYTES) {}
-
-  /** Adds output. */
-  push(data: Buffer): void {
-    const chunk = data.length > this.limit ? data.subarray(data.length - this.limit) : data;
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size > this.limit) {
-      const first = this.chunks[0]!;
-      const excess = this.size - this.limit;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.size -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(excess);
-        this.size -= excess;
-      }
-    }
-  }
-
-  /** Everything kept, oldest first. */
-  contents(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
-
-interface Kept {
-  userId: string;
-  channel: ExecChannel | null;
-  ring: OutputRing;
-  socket: WebSocket | null;
-  idle: ReturnType<typeof setTimeout> | null;
-  ended: boolean;
-}
-
-const registries = new WeakMap<Services, Map<string, Kept>>();
-
-function idleMs(): number {
-  const v = Number(process.env.BERTH_WEB_TERMINAL_IDLE_MS ?? 15 * 60_000);
-  return Number.isFinite(v) && v > 0 ? v : 15 * 60_000;
-}
-
-function sendTo(socket: WebSocket | null, f: ExecServerFrame): void {
-  if (socket && socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
+/** How long the node keeps a terminal nobody is attached to: BERTH_WEB_TERMINAL_IDLE_MS, within bounds. */
+export function terminalIdleMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.BERTH_WEB_TERMINAL_IDLE_MS?.trim();
+  const v = raw ? Number(raw) : DEFAULT_TERMINAL_IDLE_MS;
+  if (!Number.isFinite(v)) return DEFAULT_TERMINAL_IDLE_MS;
+  return Math.min(MAX_TERMINAL_IDLE_MS, Math.max(MIN_TERMINAL_IDLE_MS, Math.round(v)));
 }
 
 /** Serves one exec socket whose start frame carried a reattach id. */
-export function handleReattachable(socket: WebSocket, user: User, name: string, request: ExecRequest, id: string, s: Services): void {
-  let sessions = registries.get(s);
-  if (!sessions) registries.set(s, (sessions = new Map()));
-  const key = `${user.id}\0${name}\0${id}`;
+export function handleReattachable(socket: WebSocket, user: User, name: string, request: ExecRequest, reattach: { id: string; readOnly?: boolean }, s: Services): void {
+  const readOnly = reattach.readOnly === true;
+  const send = (f: ExecServerFrame) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
+  };
   const fail = (err: unknown) => {
-    sendTo(socket, { type: 'error', error: toApiError(err) });
+    send({ type: 'error', error: toApiError(err) });
     socket.close(1000);
   };
-
-  const end = (kept: Kept) => {
-    if (kept.ended) return;
-    kept.ended = true;
-    if (kept.idle) clearTimeout(kept.idle);
-    sessions.delete(key);
-    kept.channel?.close();
-  };
-
-  const attach = (kept: Kept) => {
-    // A second browser (or the same one after a blip) takes the session over.
-    if (kept.socket && kept.socket !== socket) kept.socket.close(1000, 'reattached elsewhere');
-    kept.socket = socket;
-    if (kept.idle) clearTimeout(kept.idle);
-    kept.idle = null;
-    sendTo(socket, { type: 'started' });
-    const replay = kept.ring.contents();
-    if (replay.length > 0) sendTo(socket, { type: 'stdout', data: replay.toString('base64') });
-    if (request.cols && request.rows) kept.channel?.resize(request.cols, request.rows);
-  };
-
-  let kept = sessions.get(key);
-  const fresh = !kept;
-  if (!kept) {
-    if ([...sessions.values()].filter((k) => k.userId === user.id).length >= MAX_SESSIONS_PER_USER) {
-      return fail(new BerthError('FAILED_PRECONDITION', `You already keep ${MAX_SESSIONS_PER_USER} terminals open; close some tabs (or wait for idle ones to end) and retry.`));
-    }
-    kept = { userId: user.id, channel: null, ring: new OutputRing(), socket, idle: null, ended: false };
-    sessions.set(key, kept);
-  }
-  const k = kept;
+  let channel: (ExecChannel & { end(): void }) | null = null;
+  let closed: number | null = null;
 
   socket.on('message', (data) => {
-    let frame;
-    try {
-      frame = execClientFrameSchema.parse(JSON.parse(data.toString()));
-    } catch {
-      return fail(new BerthError('INVALID_ARGUMENT', 'Invalid exec frame.'));
-    }
-    if (k.socket !== socket || !k.channel) return;
-    if (frame.type === 'stdin') k.channel.stdin(Buffer.from(frame.data, 'base64'));
-    else if (frame.type === 'resize') k.channel.resize(frame.cols, frame.rows);
-    else if (frame.type === 'eof') k.channel.eof();
+    const parsed = (() => {
+      try {
+        return execClientFrameSchema.safeParse(JSON.parse(data.toString()));
+      } catch {
+        return null;
+      }
+    })();
+    if (!parsed?.success) return fail(new BerthError('INVALID_ARGUMENT', 'Invalid exec frame.'));
+    const frame = parsed.data;
+    if (frame.type === 'start') return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
+    // Pairing: a viewer's keystrokes and sizes never reach the shell, whatever its page sends.
+    if (readOnly) return;
+    if (!channel) return; // typed before the attach finished: dropped, as a terminal not yet drawn would
+    if (frame.type === 'stdin') channel.stdin(Buffer.from(frame.data, 'base64'));
+    else if (frame.type === 'resize') channel.resize(frame.cols, frame.rows);
+    // eof: a terminal has none (^D arrives as a byte).
   });
   socket.on('close', (code) => {
-    if (k.socket !== socket) return;
-    k.socket = null;
-    if (code === EXEC_CLOSE_END) return end(k);
-    if (!k.ended) k.idle = setTimeout(() => end(k), idleMs());
+    closed = code;
+    if (!channel) return;
+    if (code === EXEC_CLOSE_END && !readOnly) channel.end();
+    else channel.close();
   });
 
-  if (!fresh) {
-    void s.workspaces.forExec(user, name).then(() => attach(k), (err: unknown) => fail(err));
-    return;
-  }
   void (async () => {
     try {
       const ws = await s.workspaces.forExec(user, name);
-      k.channel = await s.hub.openExec(ws.nodeId, ws.id, request, {
-        output: (_stream, data) => {
-          k.ring.push(data);
-          sendTo(k.socket, { type: 'stdout', data: data.toString('base64') });
+      if (readOnly && !mayWatchTerminals(user, ws)) throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
+      const c = await s.hub.attachTerminal(
+        ws.nodeId,
+        { workspaceId: ws.id, terminalId: reattach.id, owner: { id: user.id, name: user.name }, readOnly, idleMs: terminalIdleMs(), request },
+        {
+          output: (_stream, data) => send({ type: 'stdout', data: data.toString('base64') }),
+          exit: (code, error) => {
+            send(error ? { type: 'error', error } : { type: 'exit', code });
+            socket.close(1000);
+          },
         },
-        exit: (code, error) => {
-          sendTo(k.socket, error ? { type: 'error', error } : { type: 'exit', code });
-          k.socket?.close(1000);
-          end(k);
-        },
-      });
-      if (k.ended) return k.channel.close();
-      sendTo(k.socket, { type: 'started' });
+      );
+      channel = c;
+      // The browser went while the node attached: leave (or end) the terminal there too.
+      if (closed !== null) return closed === EXEC_CLOSE_END && !readOnly ? c.end() : c.close();
+      send({ type: 'started' });
     } catch (err) {
-      end(k);
       fail(err);
     }
   })();

@@ -7,6 +7,8 @@ import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { followCreate } from './follow-create.js';
 import { registerRoute } from './register.js';
+// Web UI: kept terminals.
+import { registerTerminalRoutes } from './terminal-routes.js';
 
 /** Adds the JSON routes. */
 export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -46,6 +48,9 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'workspaceServiceStartPost', async ({ user, params, ip }) => s.services.action(user, params.name, params.service, 'start', { sourceIp: ip }));
   registerRoute(app, store, 'workspaceServiceStopPost', async ({ user, params, ip }) => s.services.action(user, params.name, params.service, 'stop', { sourceIp: ip }));
   registerRoute(app, store, 'workspaceServiceRestartPost', async ({ user, params, ip }) => s.services.action(user, params.name, params.service, 'restart', { sourceIp: ip }));
+
+  // Web UI: kept terminals (their keeping lives in the agent).
+  registerTerminalRoutes(app, store, s);
 
   registerRoute(app, store, 'operationGet', async ({ user, params, ip }) => s.opAccess.get(user, params.id, { sourceIp: ip }));
   registerRoute(app, store, 'operationCancelPost', async ({ user, params, ip }) => ({ operation: await s.opAccess.cancel(user, params.id, { sourceIp: ip }) }));

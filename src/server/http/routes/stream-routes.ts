@@ -109,7 +109,7 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
     if (frame.type === 'start' && frame.reattach && !starting) {
       // Web UI: a reattachable terminal is served by exec-reattach.ts from here on.
       handedOver = true;
-      return handleReattachable(socket, user, name, frame.request, frame.reattach.id, s);
+      return handleReattachable(socket, user, name, frame.request, frame.reattach, s);
     }
     if (frame.type === 'start') {
       if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
