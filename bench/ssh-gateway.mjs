@@ -89,7 +89,17 @@ try {
     }
     return `http://127.0.0.1:${port}/big`;
   };
-  const urls = { 'direct tcp': `http://${ip}:${HTTP_PORT}/big`, 'ssh -L via sshd': await tunnel(direct), 'ssh -L via gateway': await tunnel(viaGateway) };
+  // OpenSSH picks the first cipher of its own list the server offers: chacha20-poly1305 from
+  // sshd, aes128-ctr (with hmac-sha2-256-etm) from the gateway. The -c series fix both on
+  // aes128-gcm, the fastest with AES-NI, to show what the cipher alone is worth.
+  const gcm = ['-c', 'aes128-gcm@openssh.com'];
+  const urls = {
+    'direct tcp': `http://${ip}:${HTTP_PORT}/big`,
+    'ssh -L via sshd': await tunnel(direct),
+    'ssh -L via gateway': await tunnel(viaGateway),
+    'ssh -L via sshd, gcm': await tunnel([...gcm, ...direct]),
+    'ssh -L via gateway, gcm': await tunnel([...gcm, ...viaGateway]),
+  };
   const bulk = Object.fromEntries(Object.keys(urls).map((k) => [k, []]));
   for (let i = -1; i < BULK_N; i++) {
     for (const [k, url] of Object.entries(urls)) {
