@@ -27,3 +27,4 @@ export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
 export * from './web-session.js';
+export * from './run-as.js';
