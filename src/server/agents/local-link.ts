@@ -8,14 +8,32 @@
  * half-close, exit 0 when it closed cleanly and 1 when it broke), so callers cannot tell.
  */
 import type { Duplex } from 'node:stream';
-import type { ExecChannel, ExecSink } from './hub.js';
+
+// The hub's ExecSink and ExecChannel, restated here (structurally the same) so that this file
+// does not import hub.ts, which imports it.
+/** Receives the connection's bytes and its end. */
+interface Sink {
+  output(stream: 'stdout', data: Buffer): void;
+  exit(code: number): void;
+  inputPaused?(paused: boolean): void;
+}
+
+/** Input and pacing of the connection, as the hub's ExecChannel. */
+interface Channel {
+  stdin(data: Buffer): void;
+  eof(): void;
+  resize(cols: number, rows: number): void;
+  pauseOutput(): void;
+  resumeOutput(): void;
+  close(): void;
+}
 
 /** Opens a TCP connection to a port in a workspace of the in-process agent's node. */
 export type LocalConnector = (workspaceId: string, port: number) => Promise<Duplex>;
 
 /** A local session: its channel for the caller, and `destroy` for the hub when it ends it. */
 export interface LocalSession {
-  channel: ExecChannel;
+  channel: Channel;
   destroy(): void;
 }
 
@@ -23,7 +41,7 @@ export interface LocalSession {
  * Connects and wires `sink`; `ended` is called once when the connection is over, however it
  * ended (the hub forgets the session then). Throws what the provider threw.
  */
-export async function openLocalPort(connect: LocalConnector, workspaceId: string, port: number, sink: ExecSink, ended: () => void): Promise<LocalSession> {
+export async function openLocalPort(connect: LocalConnector, workspaceId: string, port: number, sink: Sink, ended: () => void): Promise<LocalSession> {
   const conn = await connect(workspaceId, port);
   let failed = false;
   let over = false;
