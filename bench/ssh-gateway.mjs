@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { BerthClient } from '../dist/client/index.js';
-import { freePort, report, run, startServer, time } from './lib.mjs';
+import { freePort, report, ROOT, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20);
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 64);
@@ -89,7 +89,32 @@ try {
     }
     return `http://127.0.0.1:${port}/big`;
   };
-  const urls = { 'direct tcp': `http://${ip}:${HTTP_PORT}/big`, 'ssh -L via sshd': await tunnel(direct), 'ssh -L via gateway': await tunnel(viaGateway) };
+  // `berth port-forward` (a WebSocket to the server, no SSH), waited for like the tunnels.
+  const portForward = async () => {
+    const port = await freePort();
+    const child = spawn(join(ROOT, 'bin/berth'), ['port-forward', name, `${port}:${HTTP_PORT}`], {
+      stdio: 'ignore',
+      env: { ...process.env, BERTH_SERVER: server.url, BERTH_TOKEN: server.token, BERTH_CONFIG: join(dir, 'cli-config.json') },
+    });
+    tunnels.push(child);
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return `http://127.0.0.1:${port}/big`;
+  };
+  // OpenSSH picks the first cipher of its own list the server offers: chacha20-poly1305 from
+  // sshd, aes128-ctr (with hmac-sha2-256-etm) from the gateway. The -c series fix both on
+  // aes128-gcm, the fastest with AES-NI, to show what the cipher alone is worth.
+  const gcm = ['-c', 'aes128-gcm@openssh.com'];
+  const urls = {
+    'direct tcp': `http://${ip}:${HTTP_PORT}/big`,
+    'ssh -L via sshd': await tunnel(direct),
+    'ssh -L via gateway': await tunnel(viaGateway),
+    'ssh -L via sshd, gcm': await tunnel([...gcm, ...direct]),
+    'ssh -L via gateway, gcm': await tunnel([...gcm, ...viaGateway]),
+    'berth port-forward': await portForward(),
+  };
   const bulk = Object.fromEntries(Object.keys(urls).map((k) => [k, []]));
   for (let i = -1; i < BULK_N; i++) {
     for (const [k, url] of Object.entries(urls)) {

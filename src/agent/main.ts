@@ -5,6 +5,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { agentMethods, BerthError, isConnectString, nodeNameFromHost, parseConnectString } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
@@ -46,6 +47,8 @@ export interface RunningAgent {
   /** Settles when the server revoked this node's credential (the agent then stops dialling). */
   readonly revoked: Promise<string>;
   stop(): Promise<void>;
+  /** Opens a TCP connection to a port in one of this node's workspaces (the server's in-process link to its local agent). */
+  connectPort(workspaceId: string, port: number): Promise<Duplex>;
 }
 
 /** True when the state dir already holds a node credential. */
@@ -148,6 +151,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   return {
     nodeId: saved.nodeId,
     revoked,
+    connectPort: (workspaceId, port) => runtime.connectPort(workspaceId, port),
     stop: async () => {
       ports.stop();
       runtime.closeAll();

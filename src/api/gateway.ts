@@ -52,3 +52,12 @@ export function editorLink(editor: Editor, w: { workspace: string; host: string;
 export function editorLinks(w: { workspace: string; host: string; port: number; path?: string }): WorkspaceLinks {
   return { vscode: editorLink('vscode', w), cursor: editorLink('cursor', w), windsurf: editorLink('windsurf', w), jetbrains: editorLink('jetbrains', w) };
 }
+
+/**
+ * The ciphers clients berth starts (`berth ssh`, `berth config-ssh`) prefer, AES-GCM first.
+ * OpenSSH takes the first cipher of its own list that the server offers, which is aes128-ctr
+ * with a separate HMAC from the gateway; AES-GCM is one pass with AES-NI and one object per
+ * packet in ssh2, about half again the throughput of a forward (docs/performance.md). The
+ * gateway still offers CTR for clients without GCM.
+ */
+export const CLIENT_CIPHERS = 'aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';

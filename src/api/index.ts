@@ -35,3 +35,5 @@ export * from './config-diff.js';
 export * from './dotfiles.js';
 // Web UI: kept terminals (their keeping lives in the agent).
 export * from './terminals.js';
+// Running a command as the spec's user (hooks, ws exec, SSH sessions).
+export * from './run-as.js';

@@ -16,7 +16,9 @@ export const listeningPortSchema = z.object({
   /** Where it listens inside the workspace: `0.0.0.0`, `::`, `127.0.0.1`, `::1`, an interface address. */
   addresses: z.array(z.string().max(64)).max(16),
   /** The process that owns the socket, when the node could tell. */
-  process: z.object({ pid: z.number().int().positive(), name: z.string().max(64) }).nullable(),
+  // pid and group are as the workspace sees them (its own pid namespace), so they match the
+  // pids its supervisor reports; group is the process group, which a service's children share.
+  process: z.object({ pid: z.number().int().positive(), name: z.string().max(64), group: z.number().int().positive().optional() }).nullable(),
 });
 export type ListeningPort = z.infer<typeof listeningPortSchema>;
 

@@ -12,6 +12,8 @@ describe('ssh config block', () => {
     expect(block).toContain("  ProxyCommand '/usr/bin/node' /opt/berth/bin/berth ssh --stdio web\n");
     expect(block.indexOf('Host api.berth')).toBeLessThan(block.indexOf('Host web.berth'));
     expect(block).toContain('Host *\n' + BLOCK_END);
+    // AES-GCM first: OpenSSH's own order would pick the gateway's slower aes128-ctr + HMAC.
+    expect(block).toContain('  Ciphers aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,');
   });
 
   it('quotes paths with spaces and doubles % in ProxyCommand', () => {

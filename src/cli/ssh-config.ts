@@ -2,7 +2,7 @@
  * The block `berth config-ssh` keeps in ~/.ssh/config: rendering it, and putting it into a file
  * without touching a single line outside the markers. Pure text functions, tested alone.
  */
-import { BerthError } from '../api/index.js';
+import { BerthError, CLIENT_CIPHERS } from '../api/index.js';
 
 /** The markers around berth's block; lines between them belong to berth. */
 export const BLOCK_BEGIN = '# --- BEGIN berth managed ---';
@@ -44,6 +44,7 @@ export function renderManagedBlock(workspaces: readonly string[], t: SshConfigTa
       '  IdentitiesOnly yes',
       `  UserKnownHostsFile ${configValue(t.knownHostsFile)}`,
       '  StrictHostKeyChecking yes',
+      `  Ciphers ${CLIENT_CIPHERS}`,
       // ssh expands %-tokens in ProxyCommand, so a literal % must be doubled.
       `  ProxyCommand ${`${t.berthCommand} ssh --stdio ${name}`.replace(/%/g, '%%')}`,
     );

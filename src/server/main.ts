@@ -175,5 +175,7 @@ async function startLocalAgent(url: string, caPem: string | undefined, dataDir: 
   }
   const name = nodeNameFromHost(process.env.BERTH_LOCAL_NODE_NAME ?? hostname());
   const agent = await startAgent({ server: url, joinToken, stateDir, name, caPem, logger: log.child({ component: 'local-agent' }) });
+  // Port sessions to this node skip the loopback agent socket (agents/local-link.ts).
+  services.hub.useLocalConnector(agent.nodeId, agent.connectPort);
   return () => agent.stop();
 }

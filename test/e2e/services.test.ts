@@ -25,9 +25,12 @@ const VM_IMAGE = 'e2e-services-vm';
 const BUSYBOX = {
   db: 'exec nc -ll -p 7001 -e /bin/echo pong',
   web: 'exec httpd -f -p 7002 -h /tmp/www',
+  // A listener started by the service's shell, a child in its process group, on a port the spec does not declare.
+  side: 'nc -ll -p 7003 -e /bin/echo side & wait',
 };
 /** The same two servers in perl (Essential in Debian, so in every Debian image): the VM's image has no busybox. */
 const PERL = {
+  side: `perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 7003, Listen => 5, ReuseAddr => 1) or die "listen: $!"; sleep 100000' & wait`,
   db: `exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 7001, Listen => 5, ReuseAddr => 1) or die "listen: $!"; while ($c = $s->accept) { print $c "pong\\n"; close $c }'`,
   web: `exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 7002, Listen => 5, ReuseAddr => 1) or die "listen: $!"; while ($c = $s->accept) { $r = <$c>; while (($l = <$c>) =~ /\\S/) {} ($p) = $r =~ m{^GET (\\S+)}; $f = "/tmp/www$p"; if ($p !~ /\\.\\./ && -f $f) { open F, $f; local $/; $b = <F>; print $c "HTTP/1.0 200 OK\\r\\nContent-Length: " . length($b) . "\\r\\n\\r\\n$b" } else { print $c "HTTP/1.0 404 Not Found\\r\\n\\r\\n" } close $c }'`,
 };
@@ -78,6 +81,8 @@ services:
     ports:
       - port: 7002
         label: site
+  side:
+    command: ${JSON.stringify(servers.side)}
 `;
 }
 
@@ -191,6 +196,13 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
     expect(ports.find((p: any) => p.port === 7002)).toMatchObject({ service: 'web', label: 'site' });
     const human = await server.cli(['ports', name]);
     expect(human.stdout).toMatch(/7002\s+tcp.*web\s+site/);
+    // A port the spec does not declare, opened by a child of a service: that service, by process
+    // group, with pids as the workspace sees them (a container's scan reads the node's /proc).
+    const side = (await ls()).get('side')!;
+    const child = await waitFor('the side listener in berth ports', async () => (await server.json<any>(['ports', name])).ports.find((p: any) => p.port === 7003) ?? null, 60_000, 200);
+    expect(child, JSON.stringify(side)).toMatchObject({ service: 'side' });
+    expect(child.process.pid).not.toBe(side.pid);
+    expect(child.process.group).toBe(side.pid);
 
     // Logs.
     const logs = await server.cli(['svc', 'logs', name, 'db']);

@@ -167,7 +167,10 @@ describe('ssh -D into a Docker workspace', () => {
     const r = await inWs(ws, 'mkdir -p /tmp/www && echo "inside the workspace" > /tmp/www/index.html && httpd -p 127.0.0.1:8080 -h /tmp/www && echo started');
     expect(r.stdout, r.stderr).toContain('started');
     const local = await freePort();
-    const d = await sshUntil(['-N', '-v', '-D', `127.0.0.1:${local}`, `${ws}@${gw.host}`], /Local forwarding listening on 127\.0\.0\.1 port/);
+    // ssh prints "Local forwarding listening" before it binds (a SOCKS connect right after it was
+    // refused now and then on a loaded machine); its session loop starts after the listener is
+    // up, and a failed bind ends ssh instead (ExitOnForwardFailure).
+    const d = await sshUntil(['-N', '-v', '-o', 'ExitOnForwardFailure=yes', '-D', `127.0.0.1:${local}`, `${ws}@${gw.host}`], /Local forwarding listening on 127\.0\.0\.1 port[\s\S]*Entering interactive session/);
     try {
       expect(d.match, d.output()).not.toBeNull();
       const reply = (await socks5(local, 'localhost', 8080, Buffer.from('GET /index.html HTTP/1.0\r\n\r\n'), 1e9)).toString();

@@ -3,6 +3,7 @@
  * a persisted handle per workspace, re-adopts workspaces after a restart and reaps what berth
  * made on this node but no longer tracks.
  */
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import {
   BERTH_VERSION,
@@ -271,10 +272,7 @@ export class AgentRuntime {
         return this.exec.terms.list((params as AgentParams<'terminal.list'>).workspaceId);
       case 'port.open': {
         const p = params as AgentParams<'port.open'>;
-        const { provider, handle } = this.lookup(p.workspaceId);
-        if (!provider.connect) throw new BerthError('UNSUPPORTED', `The ${provider.kind} provider on this node cannot open connections into workspaces.`);
-        const connect = provider.connect.bind(provider);
-        await this.exec.open(p.sessionId, p.workspaceId, false, async () => streamSession(await connect(handle, p.port)));
+        await this.exec.open(p.sessionId, p.workspaceId, false, async () => streamSession(await this.connectPort(p.workspaceId, p.port)));
         return {};
       }
       case 'image.build': {
@@ -309,6 +307,16 @@ export class AgentRuntime {
   /** The connection to the server was lost (exec-sessions.ts). */
   serverGone(): void {
     this.exec.serverGone();
+  }
+
+  /**
+   * A TCP connection to `port` in a workspace, opened by its provider (`port.open`; the server
+   * also calls this directly for its in-process agent, with no agent socket in between).
+   */
+  async connectPort(workspaceId: string, port: number): Promise<Duplex> {
+    const { provider, handle } = this.lookup(workspaceId);
+    if (!provider.connect) throw new BerthError('UNSUPPORTED', `The ${provider.kind} provider on this node cannot open connections into workspaces.`);
+    return provider.connect(handle, port);
   }
 
   /** Open exec sessions on this node (metrics). */

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { Command } from 'commander';
-import { BerthError, formatSshUser, parseSshUser } from '../../api/index.js';
+import { BerthError, CLIENT_CIPHERS, formatSshUser, parseSshUser } from '../../api/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { processExitCode } from '../exit-codes.js';
@@ -45,6 +45,8 @@ export function registerSsh(program: Command, ctx: CliContext): void {
     const key = await identityFile(ctx.io, opts.identity);
     const args = ['-p', String(gw.port), '-i', key, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
     for (const o of opts.option ?? []) args.push('-o', o);
+    // After the caller's -o, which win (ssh keeps the first value it is given).
+    args.push('-o', `Ciphers=${CLIENT_CIPHERS}`);
     if (opts.tty) args.push('-t');
     args.push('--', `${formatSshUser(ref)}@${gw.host}`);
     if (command.length === 1) args.push(command[0]);

@@ -50,6 +50,13 @@ describe('socket owners', () => {
     const out = '12 socket:[111]\n12 comm httpd\n40 socket:[111]\n40 comm httpd-worker\n41 socket:[999]\n41 comm other\n';
     expect(parseOwners(out, [111, 222])).toEqual(new Map([[111, { pid: 12, name: 'httpd' }]]));
   });
+
+  it("gives the pid and process group as the workspace's pid namespace sees them", () => {
+    // Host pid 8060 is pid 9 in the container, in the group led by its pid 8 (a service's child).
+    const out = '8060 socket:[111]\n8060 comm sleep\n8060 ids 9 8\n8003 comm docker-init\n8003 ids 1 1\n2 comm kthreadd\n2 ids 2 \n';
+    expect(parseOwners(out, [111])).toEqual(new Map([[111, { pid: 9, group: 8, name: 'sleep' }]]));
+    expect(parseOwners('2 socket:[5]\n2 comm k\n2 ids 2 \n', [5])).toEqual(new Map([[5, { pid: 2, name: 'k' }]]));
+  });
 });
 
 describe('PortScanner', () => {

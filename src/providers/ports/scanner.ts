@@ -8,16 +8,19 @@ import type { ListeningPort } from '../../api/index.js';
 import type { Transport } from '../../transport/index.js';
 import { parseProcNet, type ProcNetTables } from './proc-net.js';
 
+/** A socket's owner: its pid and process group inside the workspace, and its name. */
+export type Owner = { pid: number; name: string; group?: number };
+
 /** Where a workspace's tables and socket owners come from (the node's /proc, or the guest's). */
 export interface PortSource {
   tables(): Promise<ProcNetTables>;
   /** The owners of these socket inodes, as far as they can be found. */
-  owners(inodes: number[]): Promise<Map<number, { pid: number; name: string }>>;
+  owners(inodes: number[]): Promise<Map<number, Owner>>;
 }
 
 /** Keeps one workspace's owner cache between scans. */
 export class PortScanner {
-  private owners = new Map<number, { pid: number; name: string } | null>();
+  private owners = new Map<number, Owner | null>();
 
   /** The workspace's listening ports, sorted by protocol then port. */
   async scan(source: PortSource): Promise<ListeningPort[]> {
@@ -25,7 +28,7 @@ export class PortScanner {
     const sockets = (Object.keys(tables) as Array<keyof ProcNetTables>).flatMap((t) => parseProcNet(tables[t], t));
     const unknown = [...new Set(sockets.map((s) => s.inode))].filter((i) => !this.owners.has(i));
     if (unknown.length > 0) {
-      const found = await source.owners(unknown).catch(() => new Map<number, { pid: number; name: string }>());
+      const found = await source.owners(unknown).catch(() => new Map<number, Owner>());
       for (const inode of unknown) this.owners.set(inode, found.get(inode) ?? null);
     }
     // Forget sockets that are gone, so the cache does not grow with every port ever opened.
@@ -55,13 +58,20 @@ export const OWNERS_SCRIPT = [
   // The namespace's name has brackets, which -lname would read as a pattern: compare in awk.
   'pids=$(find /proc/[0-9]*/ns/net -maxdepth 0 -printf "%l %p\\n" 2>/dev/null | awk -v ns="$ns" \'$1 == ns { split($2, a, "/"); print a[3] }\')',
   '[ -n "$pids" ] || exit 0',
-  'for p in $pids; do find "/proc/$p/fd" -maxdepth 1 -lname "socket:*" -printf "$p %l\\n" 2>/dev/null; printf "%s comm %s\\n" "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done',
+  // The last NSpid field is the pid inside the innermost pid namespace: the workspace's own
+  // pids for a container read from the node's /proc (what its supervisor reports), the same
+  // pid in a guest. The process group (the 3rd field after the comm's closing parenthesis) is
+  // a host pid here too, so it goes through the same translation.
+  'nspid() { sed -n "s/^NSpid:.*[[:space:]]\\([0-9]*\\)$/\\1/p" "/proc/$1/status" 2>/dev/null; }',
+  'for p in $pids; do find "/proc/$p/fd" -maxdepth 1 -lname "socket:*" -printf "$p %l\\n" 2>/dev/null; printf "%s comm %s\\n" "$p" "$(cat /proc/$p/comm 2>/dev/null)";',
+  '  g=$(sed "s/.*) //" "/proc/$p/stat" 2>/dev/null | cut -d" " -f3); printf "%s ids %s %s\\n" "$p" "$(nspid $p)" "$(nspid "${g:-0}")"; done',
 ].join('\n');
 
 /** Reads OWNERS_SCRIPT's output for the inodes asked about. */
-export function parseOwners(text: string, inodes: number[]): Map<number, { pid: number; name: string }> {
+export function parseOwners(text: string, inodes: number[]): Map<number, Owner> {
   const wanted = new Set(inodes);
   const names = new Map<number, string>();
+  const ids = new Map<number, { pid: number; group?: number }>();
   const holders = new Map<number, number>();
   for (const line of text.split('\n')) {
     const comm = /^(\d+) comm (.*)$/.exec(line);
@@ -69,12 +79,18 @@ export function parseOwners(text: string, inodes: number[]): Map<number, { pid: 
       names.set(Number(comm[1]), comm[2].slice(0, 64));
       continue;
     }
+    const id = /^(\d+) ids (\d+) ?(\d*)$/.exec(line);
+    if (id) {
+      const group = Number(id[3]);
+      ids.set(Number(id[1]), { pid: Number(id[2]) || Number(id[1]), ...(group > 0 ? { group } : {}) });
+      continue;
+    }
     const sock = /^(\d+) socket:\[(\d+)\]$/.exec(line);
     // The lowest PID holding a socket is its owner: a server's parent, not the workers that inherited it.
     if (sock && wanted.has(Number(sock[2])) && !(holders.get(Number(sock[2]))! < Number(sock[1]))) holders.set(Number(sock[2]), Number(sock[1]));
   }
-  const out = new Map<number, { pid: number; name: string }>();
-  for (const [inode, pid] of holders) out.set(inode, { pid, name: names.get(pid) ?? '?' });
+  const out = new Map<number, Owner>();
+  for (const [inode, pid] of holders) out.set(inode, { ...(ids.get(pid) ?? { pid }), name: names.get(pid) ?? '?' });
   return out;
 }
 

@@ -28,6 +28,7 @@ import { RpcPeer } from '../../rpc/peer.js';
 import type { HubMetrics } from '../metrics/server-metrics.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
+import { openLocalPort, type LocalConnector } from './local-link.js';
 import { NodeReports } from './node-reports.js';
 import { ReportGate, type ReportDelta } from './report-gate.js';
 import { ReportRecorder } from './report-recorder.js';
@@ -76,7 +77,9 @@ export class AgentHub {
   readonly ports = new NodeReports<ListeningPort[]>();
   /** Workspace services: each supervisor's state, as its node last said (services.ts). */
   readonly services = new NodeReports<SupervisorState>();
-  private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink }>();
+  private readonly execSessions = new Map<string, { nodeId: string; workspaceId: string; sink: ExecSink; destroy?: () => void }>();
+  /** The in-process agent's connector, by its node (local-link.ts): its port sessions skip the agent socket. */
+  private readonly localConnectors = new Map<string, LocalConnector>();
   private readonly endedListeners = new Set<WorkspaceEndedListener>();
   private readonly connectedListeners = new Set<(nodeId: string) => void>();
   /** Told of every stored report (crash safety: the server-side reaper, services/reaper.ts). */
@@ -201,6 +204,7 @@ export class AgentHub {
       }
       for (const [id, s] of this.execSessions) {
         if (s.nodeId === node.id) {
+          s.destroy?.();
           s.sink.exit(-1, { code: 'NODE_OFFLINE', message: 'The node went offline during the session; try again when it is back.' });
           this.execSessions.delete(id);
         }
@@ -255,6 +259,8 @@ export class AgentHub {
    * session: output is the connection's bytes, eof half-closes, exit 0 when it closed.
    */
   async openPort(nodeId: string, workspaceId: string, port: number, sink: ExecSink): Promise<ExecChannel> {
+    const local = this.localConnectors.get(nodeId);
+    if (local && this.connections.has(nodeId)) return this.openLocal(local, nodeId, workspaceId, port, sink);
     return this.openSession(nodeId, workspaceId, sink, (peer, sessionId) => peer.request('port.open', { sessionId, workspaceId, port }, 30_000));
   }
 
@@ -280,6 +286,18 @@ export class AgentHub {
         channel.close();
       },
     };
+  }
+
+  /** Uses `connect` for the port sessions of `nodeId`, the server's in-process agent (local-link.ts). */
+  useLocalConnector(nodeId: string, connect: LocalConnector): void {
+    this.localConnectors.set(nodeId, connect);
+  }
+
+  private async openLocal(connect: LocalConnector, nodeId: string, workspaceId: string, port: number, sink: ExecSink): Promise<ExecChannel> {
+    const sessionId = randomUUID();
+    const session = await openLocalPort(connect, workspaceId, port, sink, () => this.execSessions.delete(sessionId));
+    this.execSessions.set(sessionId, { nodeId, workspaceId, sink, destroy: session.destroy });
+    return session.channel;
   }
 
   private async openSession(nodeId: string, workspaceId: string, sink: ExecSink, open: (peer: RpcPeer, sessionId: string) => Promise<unknown>): Promise<ExecChannel> {
@@ -317,7 +335,8 @@ export class AgentHub {
     for (const [sessionId, s] of this.execSessions) {
       if (s.workspaceId !== workspace.id) continue;
       this.execSessions.delete(sessionId);
-      this.connections.get(s.nodeId)?.peer.emit('exec.close', { sessionId });
+      if (s.destroy) s.destroy();
+      else this.connections.get(s.nodeId)?.peer.emit('exec.close', { sessionId });
       s.sink.exit(-1, error);
       ended++;
     }

@@ -4,7 +4,7 @@
  * the gateway provider-neutral: it only ever runs commands through the agent hub.
  */
 import type { Logger } from 'pino';
-import type { User, Workspace } from '../../api/index.js';
+import type { ExecRequest, User, Workspace } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { WorkspacesService } from '../services/workspaces.js';
@@ -18,6 +18,8 @@ export interface GatewayDeps {
   /** The user a public key belongs to, or null. */
   userForKey: (algo: string, keyBlob: Buffer) => Promise<User | null>;
   log: Logger;
+  /** Workspace specs: a shell or command request with the spec's user and workdir applied (services/spec/session-defaults.ts); absent in test worlds without specs. */
+  sessionDefaults?: (ws: Workspace, request: ExecRequest) => Promise<ExecRequest>;
   /** Where berth-in is inside workspaces (default /.berth/bin/berth-in); tests that run commands on the host point it at the build. */
   berthInPath?: string;
 }

@@ -306,8 +306,12 @@ describe('ssh -A through the gateway', () => {
 describe('ssh -D through the gateway', () => {
   it('opens SOCKS connections to ports in the workspace', async () => {
     // A free port may be taken between probing and ssh binding it (other tests run too): retry.
-    let ssh = await sshN(['-v', '-D', `127.0.0.1:${await freeLocalPort()}`], /Local forwarding listening on 127\.0\.0\.1 port (\d+)/);
-    for (let i = 0; i < 3 && !ssh.match; i++) ssh = await sshN(['-v', '-D', `127.0.0.1:${await freeLocalPort()}`], /Local forwarding listening on 127\.0\.0\.1 port (\d+)/);
+    // ssh prints "Local forwarding listening" before it binds; its session loop starts once the
+    // listener is up, and a failed bind ends ssh instead (sshN's ExitOnForwardFailure).
+    const ready = /Local forwarding listening on 127\.0\.0\.1 port (\d+)[\s\S]*Entering interactive session/;
+    const dynamic = async () => sshN(['-v', '-D', `127.0.0.1:${await freeLocalPort()}`], ready);
+    let ssh = await dynamic();
+    for (let i = 0; i < 3 && !ssh.match; i++) ssh = await dynamic();
     try {
       expect(ssh.match, ssh.stderr()).not.toBeNull();
       const socks = Number(ssh.match![1]);

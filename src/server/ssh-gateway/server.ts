@@ -16,6 +16,7 @@ import type { HostKey } from './host-key.js';
 import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
 import { RemoteForwards } from './remote-forward.js';
 import { handleSession } from './session.js';
+import { coalesceWrites } from './coalesce.js';
 
 /** A client has this long to authenticate before it is disconnected. */
 export const LOGIN_GRACE_MS = 30_000;
@@ -111,6 +112,7 @@ export class SshGateway {
   private adopt(socket: Socket, ssh: ssh2.Server): void {
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    coalesceWrites(socket); // one writev per tick instead of 3-4 writes per SSH packet (coalesce.ts)
     socket.on('error', () => {}); // ssh2 sees the same failure on its side and reports it
     this.unauthenticated.set(key, socket);
     const grace = setTimeout(() => {

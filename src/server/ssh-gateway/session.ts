@@ -100,7 +100,9 @@ async function runCommand(
   audit(ctx, 'ssh.session.start', 'ok', what);
   let end: ExecEnd;
   try {
-    const pipe = await openExec(ctx.deps, ws, { cmd, tty: opts.pty !== null, env: opts.env, ...(opts.pty ? { cols: opts.pty.cols, rows: opts.pty.rows } : {}) }, {
+    const asked = { cmd, tty: opts.pty !== null, env: opts.env, ...(opts.pty ? { cols: opts.pty.cols, rows: opts.pty.rows } : {}) };
+    const request = ctx.deps.sessionDefaults ? await ctx.deps.sessionDefaults(ws, asked) : asked;
+    const pipe = await openExec(ctx.deps, ws, request, {
       stdout: (d) => channel.write(d),
       stderr: (d) => channel.stderr.write(d),
       drain: (fn) => channel.once('drain', fn),

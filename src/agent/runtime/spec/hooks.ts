@@ -7,7 +7,7 @@
  * (the agent then destroys the workspace, as any failed create); a failing post_start fails
  * the start operation, the workspace itself keeps running.
  */
-import { BerthError, commandArgv, type OpContext, type ProjectSpec, type SpecCommand } from '../../../api/index.js';
+import { asUser, BerthError, commandArgv, type OpContext, type ProjectSpec, type SpecCommand } from '../../../api/index.js';
 import { runToEnd, type WorkspaceExec } from './run-in-workspace.js';
 
 /** The hooks a spec may declare. */
@@ -26,19 +26,8 @@ export function hookCommands(hook: SpecCommand | Record<string, SpecCommand> | u
   return Object.entries(hook).map(([name, cmd]) => ({ name, argv: commandArgv(cmd) }));
 }
 
-/** Quotes one word for /bin/sh. */
-export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * argv run as `user` (through `su`, which busybox and Debian both have; the exec path runs as
- * root). Root, or no user, runs argv as it is.
- */
-export function asUser(argv: string[], user: string | null | undefined): string[] {
-  if (!user || user === 'root') return argv;
-  return ['su', '-s', '/bin/sh', '-c', argv.map(shellWord).join(' '), user];
-}
+// The su wrapper is shared with the server's exec and SSH sessions (api/run-as.ts).
+export { asUser, shellWord } from '../../../api/run-as.js';
 
 /** Runs one hook's commands side by side; throws FAILED_PRECONDITION (field hooks.KIND) naming the first that failed. */
 export async function runHook(kind: HookKind, spec: ProjectSpec, exec: WorkspaceExec, op: OpContext): Promise<void> {

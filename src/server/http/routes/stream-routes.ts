@@ -12,6 +12,7 @@ import { authenticate, bearerToken } from '../app.js';
 import { handlePortConnect } from './port-route.js';
 // Web UI: terminals that outlive their socket.
 import { handleReattachable } from './exec-reattach.js';
+import { sessionRequest } from '../../services/spec/session-defaults.js';
 import { registerServiceLogsRoute } from './service-logs-route.js';
 
 /** Adds the streaming routes. */
@@ -61,7 +62,7 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
     preValidation: async (req) => {
       await authenticate(store, req);
     },
-  }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s));
+  }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s, store));
 
   app.get(API_PREFIX + streams.workspacePortConnect, {
     websocket: true,
@@ -84,7 +85,7 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
 }
 
 /** Bridges one client exec WebSocket to the workspace's node. */
-function handleExec(socket: WebSocket, user: NonNullable<import('fastify').FastifyRequest['user']>, name: string, s: Services): void {
+function handleExec(socket: WebSocket, user: NonNullable<import('fastify').FastifyRequest['user']>, name: string, s: Services, store: Store): void {
   const send = (f: ExecServerFrame) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
   };
@@ -118,7 +119,7 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
       void (async () => {
         try {
           const ws = await s.workspaces.forExec(user, name);
-          channel = await s.hub.openExec(ws.nodeId, ws.id, request, {
+          channel = await s.hub.openExec(ws.nodeId, ws.id, await sessionRequest(store, ws.id, request), {
             output: (stream, data) => send({ type: stream, data: data.toString('base64') }),
             exit: (code, error) => {
               if (error) send({ type: 'error', error });

@@ -39,6 +39,8 @@ describe('portOwner', () => {
     expect(portOwner({ port: 9999, protocol: 'tcp', process: { pid: 30, name: 'httpd' } }, spec, state)).toEqual({ service: 'web', label: null });
     expect(portOwner({ port: 9999, protocol: 'tcp', process: { pid: 31, name: 'worker' } }, spec, state, () => 20)).toEqual({ service: 'db', label: null });
     expect(portOwner({ port: 3000, protocol: 'tcp', process: { pid: 99, name: 'x' } }, spec, state)).toEqual({ service: null, label: 'docs' });
+    // The node's scan gives the process group (a child of the db service, whose leader is 20).
+    expect(portOwner({ port: 9999, protocol: 'tcp', process: { pid: 31, name: 'worker', group: 20 } }, spec, state)).toEqual({ service: 'db', label: null });
     expect(portOwner({ port: 3000, protocol: 'tcp', process: null }, null, state)).toEqual({ service: null, label: null });
   });
 });

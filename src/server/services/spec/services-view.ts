@@ -56,7 +56,7 @@ export function portOwner(
   const pid = port.process?.pid;
   if (pid !== undefined && state) {
     // Each service runs in its own process group, led by the pid the supervisor reports.
-    const group = pgidOf(pid) ?? pid;
+    const group = port.process?.group ?? pgidOf(pid) ?? pid;
     const owner = state.services.find((s) => s.pid !== null && (s.pid === pid || s.pid === group));
     if (owner) return { service: owner.name, label: workspaceLabel };
   }
