@@ -27,3 +27,5 @@ export * from './relay-protocol.js';
 // HTTP previews of workspace ports.
 export * from './previews.js';
 export * from './web-session.js';
+// Teams and sharing.
+export * from './teams.js';

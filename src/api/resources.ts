@@ -97,6 +97,8 @@ export const workspaceSchema = z.object({
   error: apiErrorSchema.nullable(),
   /** Editor deep links through the SSH gateway; null when the gateway is off. */
   links: workspaceLinksSchema.nullable(),
+  /** Teams and sharing: the team the workspace belongs to (absent from older servers). */
+  team: z.string().nullable().optional(),
 });
 export type Workspace = z.infer<typeof workspaceSchema>;
 
@@ -116,6 +118,8 @@ export const workspacesPostSchema = z.strictObject({
   memory: memorySchema.optional(),
   /** Placement constraints on node labels: `k=v` or `k!=v`. */
   constraints: constraintsSchema.optional(),
+  /** Teams and sharing: the team the workspace belongs to (its quotas apply). */
+  team: nameSchema.optional(),
 });
 export type WorkspacesPost = z.input<typeof workspacesPostSchema>;
 

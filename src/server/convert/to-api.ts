@@ -21,7 +21,7 @@ export function operationToApi(row: OperationsTable): Operation {
 }
 
 /** Workspace row (+ its node's and owner's names, and the SSH gateway's address when it runs) → Workspace. */
-export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string }, gateway: { host: string; port: number } | null = null): Workspace {
+export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string; teamName?: string | null }, gateway: { host: string; port: number } | null = null): Workspace {
   return {
     id: row.id,
     name: row.name,
@@ -37,6 +37,8 @@ export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; 
     updatedAt: row.updated_at,
     error: row.error_json ? (JSON.parse(row.error_json) as ApiError) : null,
     links: gateway ? editorLinks({ workspace: row.name, host: gateway.host, port: gateway.port }) : null,
+    // Teams and sharing.
+    team: names.teamName ?? null,
   };
 }
 

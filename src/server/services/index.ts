@@ -16,6 +16,11 @@ import { NodesService } from './nodes.js';
 import { UsersService } from './users.js';
 import { WorkspacesService } from './workspaces.js';
 import { WorkspaceServicesService } from './spec/workspace-services.js';
+// Teams and sharing.
+import { LiveSessions } from '../access/live-sessions.js';
+import { Revoker } from '../access/revoker.js';
+import { SharesService } from './shares.js';
+import { TeamsService } from './teams.js';
 
 /** Everything the routes call. */
 export interface Services {
@@ -40,6 +45,13 @@ export interface Services {
   reaper: Reaper;
   /** Workspace specs and services: detail with spec, svc ls/logs/start/stop/restart, ports with services. */
   services: WorkspaceServicesService;
+  // Teams and sharing.
+  teams: TeamsService;
+  shares: SharesService;
+  /** Live ways into workspaces (SSH, exec, terminals, port forwards, preview sockets), for revocation. */
+  live: LiveSessions;
+  /** Ends live sessions the permission function no longer allows (unshare, expiry, team, user removal). */
+  revoker: Revoker;
 }
 
 /** Service settings from the server's flags and environment. */
@@ -68,6 +80,10 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   const credentials = new NodeCredentials(store, hub);
   const reaper = new Reaper(store, hub, audit, log.child({ component: 'reaper' }), opts.reapGraceMs ?? DEFAULT_REAP_GRACE_MS);
   reaper.attach(hub);
+  // Teams and sharing: the revoker sweeps every second, so expiries bite within the 5 s promised.
+  const live = new LiveSessions();
+  const revoker = new Revoker(store, live, audit, log.child({ component: 'access' }));
+  revoker.start();
   const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }), { caFingerprint: opts.caFingerprint });
   return {
     credentials,
@@ -84,5 +100,9 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     sshNodes,
     reaper,
     services: new WorkspaceServicesService(store, hub, workspaces),
+    teams: new TeamsService(store, revoker),
+    shares: new SharesService(store, workspaces, revoker),
+    live,
+    revoker,
   };
 }

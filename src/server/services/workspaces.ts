@@ -38,6 +38,11 @@ import type { WorkspacesTable } from '../store/schema.js';
 import type { NodesService } from './nodes.js';
 // Workspace specs: defaults from the spec, the stored spec for hooks and services.
 import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
+// Teams and sharing: every access decision is access/permissions.ts's `can`.
+import { authorizeWorkspace, visibleTo } from '../access/workspace-access.js';
+import { decide } from '../access/facts.js';
+import type { Action } from '../access/permissions.js';
+import { checkTeamForCreate } from './teams-quota.js';
 
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
@@ -99,7 +104,8 @@ export class WorkspacesService {
   /** One page of the workspaces the caller may see, in name order after `q.cursor`, filtered by node, owner, status and provider. */
   async list(user: User, q: WorkspacesQuery = { limit: DEFAULT_PAGE_LIMIT }): Promise<{ workspaces: Workspace[]; nextCursor: string | null }> {
     let sel = this.baseQuery();
-    if (user.role !== 'admin') sel = sel.where('workspaces.owner_id', '=', user.id);
+    // Teams and sharing: own, team and shared workspaces (admins see all unless --shared).
+    if (user.role !== 'admin' || q.shared) sel = sel.where(visibleTo(user.id, new Date().toISOString(), q.shared === true));
     if (q.cursor !== undefined) sel = sel.where('workspaces.name', '>', q.cursor);
     if (q.node !== undefined) sel = sel.where('nodes.name', '=', q.node);
     if (q.owner !== undefined) sel = sel.where('users.name', '=', q.owner);
@@ -108,26 +114,26 @@ export class WorkspacesService {
     const rows = await sel.orderBy('workspaces.name').limit(q.limit + 1).execute();
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    return { workspaces: page.map((r) => workspaceToApi(r, r, this.sshGateway)), nextCursor: nextCursorOf(page, q.limit, more) };
+    // The query only preselects: each row someone else owns is decided by `can` itself.
+    const seen = await Promise.all(page.map(async (r) => r.owner_id === user.id || (await decide(this.store, user.id, 'view', { id: r.id, ownerId: r.owner_id, teamId: r.team_id ?? null })).allowed));
+    const shown = page.filter((_, i) => seen[i]);
+    return { workspaces: shown.map((r) => workspaceToApi(r, r, this.sshGateway)), nextCursor: nextCursorOf(page, q.limit, more) };
   }
 
   /**
    * One workspace by name. Someone else's workspace answers exactly like a missing one, so
    * names do not leak; the attempt is audited as a denial.
    */
-  async get(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
+  async get(user: User, name: string, via: { sourceIp?: string } = {}, action: Action = 'view'): Promise<Workspace> {
     // A name no workspace can have (from a URL, an SSH user name) is answered without a query,
     // and echoed only cut short and escaped.
     if (!NAME_PATTERN.test(name)) {
       throw new BerthError('NOT_FOUND', `No workspace named "${JSON.stringify(String(name).slice(0, 64)).slice(1, -1)}"; see \`berth ws ls\`.`, { field: 'name' });
     }
     const row = await this.baseQuery().where('workspaces.name', '=', name).executeTakeFirst();
-    if (row && user.role !== 'admin' && row.owner_id !== user.id) {
-      await this.audit.record({ actorId: user.id, actorName: user.name, action: 'workspace.access', target: `workspace/${name}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not the owner' });
-    }
-    if (!row || (user.role !== 'admin' && row.owner_id !== user.id)) {
-      throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
-    }
+    if (!row) throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
+    // Teams and sharing: NOT_FOUND unless the caller may view it, PERMISSION_DENIED unless they may do `action`.
+    await authorizeWorkspace(this.store, this.audit, user, row, action, via);
     return workspaceToApi(row, row, this.sshGateway);
   }
 
@@ -141,6 +147,8 @@ export class WorkspacesService {
     const parsed = workspaceCreateSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
     const body = withSpecDefaults(parsed.data);
+    // Teams and sharing: the team must exist and have the caller as a member (quotas are checked at placement).
+    const team = body.team ? await checkTeamForCreate(this.store, user, body.team) : null;
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `A workspace named ${body.name} already exists; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
     const memoryBytes = body.memory ? parseSize(body.memory)! : null;
@@ -148,7 +156,7 @@ export class WorkspacesService {
     // the same free room (the row is what reserves it). The scheduler asks the candidates for
     // the image first: an image no node has is NOT_FOUND (field image) here, before any row,
     // operation or engine object exists.
-    const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes));
+    const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes, team));
     this.placing = placed.catch(() => {});
     const { node, row } = await placed;
     const operation = await this.ops.start({ kind: 'workspace.create', target: `workspace/${row.name}`, workspaceId: row.id, createdBy: user.id }, async (op) => {
@@ -180,7 +188,9 @@ export class WorkspacesService {
   }
 
   /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
-  private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null) {
+  private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null, team: { id: string; check: (cpus: number | null, memoryBytes: number | null) => Promise<void> } | null = null) {
+    // Teams and sharing: quotas are counted here, one create at a time, so two never both fit the last room.
+    await team?.check(body.cpus ?? null, memoryBytes);
     const node = await chooseNode(this.nodes, this.hub, {
       provider: body.provider,
       image: body.image ?? DEFAULT_IMAGE,
@@ -205,6 +215,7 @@ export class WorkspacesService {
       created_at: now,
       updated_at: now,
       spec_json: body.spec ? JSON.stringify(body.spec) : null,
+      team_id: team?.id ?? null,
     };
     try {
       await this.store.db.insertInto('workspaces').values(row).execute();
@@ -220,7 +231,7 @@ export class WorkspacesService {
 
   /** Starts, stops, restarts or deletes a workspace as an operation. */
   async transition(user: User, name: string, what: Transition, opts: { timeoutSeconds?: number; force?: boolean } = {}): Promise<Operation> {
-    const ws = await this.get(user, name);
+    const ws = await this.get(user, name, {}, what === 'delete' ? 'delete' : 'use');
     if (what === 'delete' && ws.status === 'creating') return this.deleteWhileCreating(user, ws);
     if (what === 'delete' && ws.status === 'deleting') return this.deleteWhileDeleting(user, ws, opts.force ?? false);
     if (TRANSITIONAL.includes(ws.status)) {
@@ -391,7 +402,7 @@ export class WorkspacesService {
 
   /** What the workspace listens on, as its node last pushed it (an empty list with observedAt null before any report). */
   async ports(user: User, name: string, via: { sourceIp?: string } = {}): Promise<WorkspacePorts> {
-    const ws = await this.get(user, name, via);
+    const ws = await this.get(user, name, via, 'use');
     const seen = this.hub.ports.get(ws.id, ws.nodeId);
     const ports = (seen?.value ?? []).map((p) => ({ ...p, loopbackOnly: p.addresses.length > 0 && p.addresses.every(isLoopbackAddress) }));
     return { workspace: ws.name, observedAt: seen?.at ?? null, ports };
@@ -399,7 +410,7 @@ export class WorkspacesService {
 
   /** The row an exec needs: the workspace must be running on an online node. */
   async forExec(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
-    const ws = await this.get(user, name, via);
+    const ws = await this.get(user, name, via, 'use');
     // The node first: a workspace fenced as `unknown` while its node is away is not the user's to fix.
     await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });
@@ -422,7 +433,8 @@ export class WorkspacesService {
       .selectFrom('workspaces')
       .innerJoin('nodes', 'nodes.id', 'workspaces.node_id')
       .innerJoin('users', 'users.id', 'workspaces.owner_id')
+      .leftJoin('teams', 'teams.id', 'workspaces.team_id')
       .selectAll('workspaces')
-      .select(['nodes.name as nodeName', 'users.name as ownerName']);
+      .select(['nodes.name as nodeName', 'users.name as ownerName', 'teams.name as teamName']);
   }
 }
