@@ -30,6 +30,8 @@ export async function startSshGateway(opts: { listen: string; advertise?: string
     audit: opts.services.audit,
     userForKey: (algo: string, blob: Buffer) => userForPublicKey(opts.store, algo, blob),
     log,
+    // Teams and sharing.
+    live: opts.services.live,
   };
   let gateway: SshGateway;
   try {

@@ -15,6 +15,8 @@ import type { HostKey } from './host-key.js';
 import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
 import { RemoteForwards } from './remote-forward.js';
 import { handleSession } from './session.js';
+// Teams and sharing: a connection is one live session of its user on its workspace.
+import { joinWorkspace } from '../access/join.js';
 
 /** A client has this long to authenticate before it is disconnected. */
 export const LOGIN_GRACE_MS = 30_000;
@@ -136,14 +138,32 @@ export class SshGateway {
     client.on('ready', () => {
       this.unauthenticated.delete(source);
       const user = state.user!;
+      // Teams and sharing: registered on the first channel the rules allow; a revocation tells
+      // running commands why, then drops the connection (forwards, SFTP and all).
+      let leave: (() => void) | null = null;
+      const channels = new Set<ssh2.ServerChannel>();
+      const revoke = (message: string) => {
+        for (const ch of channels) {
+          ch.stderr.write(`\r\nberth: ${message}\r\n`);
+          ch.exit(255);
+          ch.end();
+        }
+        setTimeout(() => client.end(), 200).unref();
+      };
       const ctx: ConnContext = {
         deps,
         log: log.child({ user: user.name, workspace: printable(state.username, 80) }),
         user,
         workspaceName: printable(state.username, 80),
         source,
-        resolveWorkspace: () => resolveWorkspace(deps, user, state.username, source),
+        channels,
+        resolveWorkspace: async () => {
+          const ws = await resolveWorkspace(deps, user, state.username, source);
+          leave ??= joinWorkspace({ live: deps.live }, { workspace: ws, user, kind: 'ssh', source }, revoke);
+          return ws;
+        },
       };
+      client.once('close', () => leave?.());
       ctx.log.debug('ssh client authenticated');
       this.byWorkspace.set(client, state.username);
       client.on('session', (accept, reject) => {

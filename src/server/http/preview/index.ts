@@ -32,7 +32,7 @@ export async function startPreview(app: FastifyInstance, store: Store, s: Servic
   const creds = new PreviewCredentials(await loadPreviewKey(opts.dataDir));
   const domain = opts.domain?.toLowerCase();
   registerMintRoute(app, store, s, creds, domain);
-  const proxy = new PreviewProxy({ store, hub: s.hub, creds, domain, tls: opts.tls, log: log.child({ component: 'preview' }) });
+  const proxy = new PreviewProxy({ store, hub: s.hub, creds, domain, tls: opts.tls, log: log.child({ component: 'preview' }), live: s.live, audit: s.audit });
   await app.ready();
   mountFrontDoor(app.server, proxy);
   return proxy;

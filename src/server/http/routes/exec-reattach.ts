@@ -11,6 +11,8 @@ import type WebSocket from 'ws';
 import { BerthError, EXEC_CLOSE_END, execClientFrameSchema, toApiError, type ExecRequest, type ExecServerFrame, type User } from '../../../api/index.js';
 import type { ExecChannel } from '../../agents/hub.js';
 import type { Services } from '../../services/index.js';
+// Teams and sharing: a kept terminal is a join, ended when access is revoked.
+import { joinWorkspace } from '../../access/join.js';
 
 /** Output kept for replay per session. */
 export const REPLAY_BYTES = 64 * 1024;
@@ -54,6 +56,7 @@ interface Kept {
   socket: WebSocket | null;
   idle: ReturnType<typeof setTimeout> | null;
   ended: boolean;
+  leave?: () => void;
 }
 
 const registries = new WeakMap<Services, Map<string, Kept>>();
@@ -82,6 +85,7 @@ export function handleReattachable(socket: WebSocket, user: User, name: string, 
     kept.ended = true;
     if (kept.idle) clearTimeout(kept.idle);
     sessions.delete(key);
+    kept.leave?.();
     kept.channel?.close();
   };
 
@@ -146,6 +150,11 @@ export function handleReattachable(socket: WebSocket, user: User, name: string, 
         },
       });
       if (k.ended) return k.channel.close();
+      k.leave = joinWorkspace(s, { workspace: ws, user, kind: 'terminal' }, (message) => {
+        sendTo(k.socket, { type: 'error', error: { code: 'PERMISSION_DENIED', message } });
+        k.socket?.close(1000);
+        end(k);
+      });
       sendTo(k.socket, { type: 'started' });
     } catch (err) {
       end(k);
