@@ -26,6 +26,8 @@ interface CreateOptions {
   memory?: string;
   constraint: string[];
   wait: boolean;
+  /** Teams and sharing. */
+  team?: string;
 }
 
 /** Registers `berth ws create`. */
@@ -44,7 +46,9 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .option('--node <node>', 'node to place it on (default: the scheduler picks)')
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
         .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
-        .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), []),
+        .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), [])
+        // Teams and sharing.
+        .option('--team <team>', "make it the team's: every member may use it, and the team's quotas apply"),
     ),
   ).action(async (given: string | undefined, opts: CreateOptions) => {
     if (opts.spec !== undefined && opts.from !== undefined) throw new BerthError('INVALID_ARGUMENT', 'Give either --spec FILE or --from DIR, not both.', { field: 'spec' });
@@ -53,6 +57,7 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
     // What berth does not honour in a devcontainer.json is said, never dropped silently.
     for (const w of loaded?.warnings ?? []) ctx.io.stderr.write(`warning: ${w}\n`);
     const body = createBody(given, opts, loaded?.spec ?? null, loaded?.file);
+    if (opts.team !== undefined) body.team = opts.team;
     const name = body.name;
     const client = await ctx.client();
     if (!opts.wait) {

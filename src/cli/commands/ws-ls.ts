@@ -14,6 +14,7 @@ interface WsLsOptions {
   owner?: string;
   status?: string;
   provider?: string;
+  shared?: boolean;
 }
 
 /** Registers `berth ws ls`. */
@@ -28,10 +29,12 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       .option('--node <name>', 'only those on this node')
       .option('--owner <name>', 'only those of this user')
       .option('--status <status>', 'only those in this state (running, stopped, failed, unknown, creating, ...)')
-      .option('--provider <kind>', 'only those of this provider (docker, lxc, qemu or a plugin kind)'),
+      .option('--provider <kind>', 'only those of this provider (docker, lxc, qemu or a plugin kind)')
+      // Teams and sharing.
+      .option('--shared', "only others' workspaces you reach through a share or a team"),
   ).action(async (opts: WsLsOptions) => {
     const client = await ctx.client();
-    const filters = { node: opts.node, owner: opts.owner, status: opts.status, provider: opts.provider };
+    const filters = { node: opts.node, owner: opts.owner, status: opts.status, provider: opts.provider, shared: opts.shared ? 'true' : undefined };
     // Without --limit, every page: people expect `ls` to show everything.
     const result =
       opts.limit === undefined
@@ -44,8 +47,10 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       return;
     }
     const now = ctx.io.now();
+    // Teams and sharing: whose it is (and its team) once the list holds others' workspaces.
+    const whose = opts.shared === true || result.workspaces.some((w) => w.team);
     const rows = result.workspaces.map((w) => [
-      w.name,
+      ...(whose ? [w.name, w.owner, w.team ?? '-'] : [w.name]),
       w.status,
       w.provider,
       w.nodeName,
@@ -54,7 +59,7 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       formatOptionalSize(w.memoryBytes),
       formatAge(w.createdAt, now),
     ]);
-    ctx.io.stdout.write(renderTable(['NAME', 'STATUS', 'PROVIDER', 'NODE', 'IMAGE', 'CPUS', 'MEMORY', 'AGE'], rows));
+    ctx.io.stdout.write(renderTable([...(whose ? ['NAME', 'OWNER', 'TEAM'] : ['NAME']), 'STATUS', 'PROVIDER', 'NODE', 'IMAGE', 'CPUS', 'MEMORY', 'AGE'], rows));
     if (result.nextCursor) ctx.io.stderr.write(`More: berth ws ls --limit ${opts.limit} --cursor ${result.nextCursor}\n`);
   });
 }
