@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/open.js';
-import { decide } from './facts.js';
+import { decide, decideMany } from './facts.js';
 import { writeSharingPolicy } from './settings.js';
 import { ACTIONS, can, SHARING_POLICIES, type AccessFacts, type Action, type Actor, type SharingPolicy } from './permissions.js';
 
@@ -181,8 +181,11 @@ describe('decide: the facts as the store holds them', () => {
           await writeSharingPolicy(store, w.policy, 'u1');
           // A removed user is one whose id matches no row.
           const actorId = w.actor?.id ?? 'gone';
-          const d = await decide(store, actorId, action, { id: 'w', ownerId: w.ownerId, teamId: w.teamId }, w.now);
+          const ref = { id: 'w', ownerId: w.ownerId, teamId: w.teamId };
+          const d = await decide(store, actorId, action, ref, w.now);
           expect(d.allowed).toBe(oracle(world, action));
+          // The list's batch form decides the same.
+          expect((await decideMany(store, actorId, action, [ref], w.now))[0]!.allowed).toBe(d.allowed);
           if (w.actor) await db.updateTable('users').set({ role: 'member' }).where('id', '=', w.actor.id).execute();
         }),
         { numRuns: 150 },

@@ -40,7 +40,7 @@ import type { NodesService } from './nodes.js';
 import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
 // Teams and sharing: every access decision is access/permissions.ts's `can`.
 import { authorizeWorkspace, visibleTo } from '../access/workspace-access.js';
-import { decide } from '../access/facts.js';
+import { decideMany } from '../access/facts.js';
 import type { Action } from '../access/permissions.js';
 import { checkTeamForCreate } from './teams-quota.js';
 
@@ -115,7 +115,7 @@ export class WorkspacesService {
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
     // The query only preselects: each row someone else owns is decided by `can` itself.
-    const seen = await Promise.all(page.map(async (r) => r.owner_id === user.id || (await decide(this.store, user.id, 'view', { id: r.id, ownerId: r.owner_id, teamId: r.team_id ?? null })).allowed));
+    const seen = (await decideMany(this.store, user.id, 'view', page.map((r) => ({ id: r.id, ownerId: r.owner_id, teamId: r.team_id ?? null })))).map((d) => d.allowed);
     const shown = page.filter((_, i) => seen[i]);
     return { workspaces: shown.map((r) => workspaceToApi(r, r, this.sshGateway)), nextCursor: nextCursorOf(page, q.limit, more) };
   }
