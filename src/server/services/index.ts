@@ -99,7 +99,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     drain: new DrainService(store, ops, nodes, workspaces),
     sshNodes,
     reaper,
-    services: new WorkspaceServicesService(store, hub, workspaces),
+    services: new WorkspaceServicesService(store, hub, workspaces, live),
     teams: new TeamsService(store, revoker),
     shares: new SharesService(store, workspaces, revoker),
     live,
