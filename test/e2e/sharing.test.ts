@@ -218,3 +218,26 @@ describe('teams', () => {
     expect((await as(carol, ['ws', 'rm', tws])).code).toBe(0);
   });
 });
+
+describe('the sharing policy', () => {
+  it('lets an admin restrict sharing to admins or turn it off, which ends live sessions resting on shares', async () => {
+    const { alice, bob } = people as Record<string, Person>;
+    expect((await as(alice, ['sharing-policy', 'set', 'off'])).code).toBe(4);
+    const shared = await as(alice, ['ws', 'share', ws, '--user', 'bob']);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect((await server.cli(['sharing-policy', 'set', 'admins'])).code).toBe(0);
+    const refused = await as(alice, ['ws', 'share', ws, '--user', 'carol']);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/only server admins may share on this server \(sharing policy: admins\)/);
+    // Existing shares keep working under `admins`; `off` ends them, live sessions included.
+    const shell = await sshUntil(bob, [`${ws}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
+    const at = Date.now();
+    expect((await server.cli(['sharing-policy', 'set', 'off'])).code).toBe(0);
+    const code = await Promise.race([shell.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+    expect(code, shell.output()).not.toBe('timeout');
+    expect(Date.now() - at).toBeLessThan(5000);
+    expect(JSON.parse((await as(bob, ['sharing-policy', '--json'])).stdout)).toEqual({ policy: 'off' });
+    expect((await server.cli(['sharing-policy', 'set', 'everyone'])).code).toBe(0);
+    expect((await ssh(bob, 'echo "$BERTH_USER"')).stdout.trim()).toBe('bob');
+  });
+});
