@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayGetSchema } from '../../src/api/index.js';
-import { freePort, runCli, runProgram, TestServer, uniqueName, waitFor, type Gateway } from './harness.js';
+import { BIN, freePort, runCli, runProgram, TestServer, uniqueName, waitFor, type Gateway } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -103,7 +103,7 @@ beforeAll(async () => {
   const made = await as(people.alice!, ['ws', 'create', ws]);
   expect(made.code, made.stderr).toBe(0);
   // A web server in the workspace for bob's -L forward (busybox httpd daemonizes).
-  const httpd = await as(people.alice!, ['ws', 'exec', ws, '--', 'busybox', 'httpd', '-p', '127.0.0.1:8080', '-h', '/']);
+  const httpd = await as(people.alice!, ['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/www && echo hello > /tmp/www/index.html && busybox httpd -p 127.0.0.1:8080 -h /tmp/www']);
   expect(httpd.code, httpd.stderr).toBe(0);
 });
 
@@ -144,23 +144,40 @@ describe('sharing a workspace', () => {
   });
 
   it('closes bob\'s open ssh session and -L forward within 5 s of the unshare, audited', async () => {
-    const { alice } = people as Record<string, Person>;
+    const { alice, bob } = people as Record<string, Person>;
     const joined = await bobJoins();
+    // His `ws exec` (exec WebSocket) and his preview of the workspace's httpd, with his own token and cookie.
+    const exec = spawn(BIN, ['ws', 'exec', ws, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...bob.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let execOut = '';
+    exec.stdout.on('data', (d) => (execOut += d));
+    exec.stderr.on('data', (d) => (execOut += d));
+    const execExit = new Promise<number>((r) => exec.once('exit', (c) => r(c ?? -1)));
+    await waitFor("bob's ws exec to start", async () => execOut.includes('started'), 30_000);
+    const preview = JSON.parse((await as(bob, ['preview', ws, '8080', '--json'])).stdout) as { path: string };
+    const traded = await fetch(server.url + preview.path, { redirect: 'manual' });
+    expect(traded.status).toBe(302);
+    const cookie = traded.headers.get('set-cookie')!.split(';')[0]!;
+    const page = () => fetch(`${server.url}/w/${ws}/p/8080/`, { headers: { cookie } }).then((r) => r.status);
+    expect(await page()).toBe(200);
     const at = Date.now();
     const un = await as(alice, ['ws', 'unshare', ws, '--user', 'bob', '--json']);
     expect(un.code, un.stderr).toBe(0);
-    expect(JSON.parse(un.stdout).endedSessions).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(un.stdout).endedSessions).toBeGreaterThanOrEqual(3);
     expect(await bothEnd(joined, at)).toBeLessThan(5000);
     expect(joined.shell.output()).toMatch(/access to workspace .* was revoked/);
+    expect(await Promise.race([execExit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000))]), execOut).toBe(4);
+    expect(execOut).toMatch(/PERMISSION_DENIED: Your access to workspace .* was revoked/);
+    expect(await waitFor('the preview to refuse bob', async () => ((await page()) === 404 ? Date.now() - at : null), 5000)).toBeLessThan(5000);
     const after = await ssh(people.bob!, 'true');
     expect(after.code).toBe(255);
     const audit = JSON.parse((await server.cli(['audit', 'ls', '--json'])).stdout).entries as Array<{ action: string; actor: string; detail: string | null }>;
     const revoked = audit.filter((e) => e.action === 'workspace.access.revoked' && e.actor === 'bob');
-    expect(revoked.length).toBeGreaterThanOrEqual(2);
-    expect(revoked[0]!.detail).toMatch(/^ssh session ended: /);
+    expect(revoked.length).toBeGreaterThanOrEqual(3);
+    expect(revoked.map((e) => e.detail!.split(' session ended:')[0]).sort()).toEqual(expect.arrayContaining(['exec', 'ssh', 'ssh']));
     // Every join is recorded with who: the ssh session and the ws exec.
     expect(audit.some((e) => e.action === 'ssh.session.start' && e.actor === 'bob')).toBe(true);
     expect(audit.some((e) => e.action === 'workspace.join' && e.actor === 'bob' && e.detail?.startsWith('exec:'))).toBe(true);
+    expect(audit.some((e) => e.action === 'previewPost' && e.actor === 'bob')).toBe(true);
   });
 
   it('ends an expired share the same way', async () => {
