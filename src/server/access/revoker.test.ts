@@ -92,3 +92,21 @@ describe('Revoker', () => {
     expect(bob.ended).toEqual([]);
   });
 });
+
+describe('Revoker.recheck during a sweep', () => {
+  it('runs one more sweep after the one under way, so a change made meanwhile is seen', async () => {
+    await share(null);
+    const bob = session('bob');
+    const first = revoker.recheck();
+    await store.db.deleteFrom('workspace_shares').execute();
+    const second = revoker.recheck();
+    const third = revoker.recheck();
+    // A second sweep is queued behind the first (whichever of them saw the delete ends bob), and
+    // callers asking meanwhile share it.
+    expect(second).not.toBe(first);
+    expect(third).toBe(second);
+    expect((await first) + (await second)).toBe(1);
+    expect(bob.ended).toHaveLength(1);
+    expect(await revoker.recheck()).toBe(0);
+  });
+});

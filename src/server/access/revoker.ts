@@ -19,7 +19,7 @@ export const SWEEP_MS = 1000;
 export class Revoker {
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<number> | null = null;
-  private again = false;
+  private queued: Promise<number> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -42,25 +42,29 @@ export class Revoker {
     this.timer = null;
   }
 
-  /** Sweeps now (after a share, team or user change); a sweep already running is followed by one more. Resolves with the number of sessions ended. */
+  /**
+   * Sweeps now (after a share, team or user change) and resolves with the number of sessions
+   * ended. A sweep already under way may have read the store before the change, so one more
+   * follows it, shared by every caller that asks meanwhile.
+   */
   recheck(): Promise<number> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.sweep()
+    if (!this.running) return (this.running = this.run());
+    return (this.queued ??= this.running.then(() => {
+      this.queued = null;
+      return (this.running = this.run());
+    }));
+  }
+
+  private run(): Promise<number> {
+    const p: Promise<number> = this.sweep()
       .catch((err: unknown) => {
         this.log.warn({ err }, 'checking live sessions failed');
         return 0;
       })
       .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          void this.recheck();
-        }
+        if (this.running === p) this.running = null;
       });
-    return this.running;
+    return p;
   }
 
   private async sweep(): Promise<number> {
