@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   // being created). 409 rather than nginx's 499: the request that reads this did not go
   // away; the work it asks about lost to a conflicting request that stopped it.
   CANCELLED: 409,
+  // Teams and sharing: a team's quota (workspaces, CPUs, memory) would be exceeded.
+  QUOTA_EXCEEDED: 403,
   UNSUPPORTED: 501,
   PROVIDER_UNAVAILABLE: 503,
   NO_NODE_AVAILABLE: 503,

@@ -37,3 +37,5 @@ export * from './dotfiles.js';
 export * from './terminals.js';
 // Running a command as the spec's user (hooks, ws exec, SSH sessions).
 export * from './run-as.js';
+// Teams and sharing.
+export * from './teams.js';

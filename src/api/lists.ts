@@ -89,6 +89,8 @@ export const workspacesQuerySchema = queryObject({
   owner: nameSchema.optional(),
   status: workspaceStatusSchema.optional(),
   provider: providerKindSchema.optional(),
+  // Teams and sharing: only workspaces others share with the caller (or their teams hold).
+  shared: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 export type WorkspacesQuery = z.output<typeof workspacesQuerySchema>;
 

@@ -99,6 +99,8 @@ export const workspaceSchema = z.object({
   error: apiErrorSchema.nullable(),
   /** Editor deep links through the SSH gateway; null when the gateway is off. */
   links: workspaceLinksSchema.nullable(),
+  /** Teams and sharing: the team the workspace belongs to (absent from older servers). */
+  team: z.string().nullable().optional(),
 });
 export type Workspace = z.infer<typeof workspaceSchema>;
 
@@ -120,6 +122,8 @@ export const workspacesPostSchema = z.strictObject({
   constraints: constraintsSchema.optional(),
   /** Configuration as code: a workspace template whose defaults and limits apply (config.ts). */
   template: nameSchema.optional(),
+  /** Teams and sharing: the team the workspace belongs to (its quotas apply). */
+  team: nameSchema.optional(),
 });
 export type WorkspacesPost = z.input<typeof workspacesPostSchema>;
 

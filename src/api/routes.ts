@@ -53,6 +53,8 @@ import { sessionPostSchema, signInLinkSchema, signInLinksPostSchema, webSessionS
 // Configuration as code and dotfiles.
 import { configDocumentSchema, configPushResultSchema, configPushSchema } from './config.js';
 import { dotfilesApplySchema, dotfilesGetSchema, dotfilesPutSchema, dotfilesSchema } from './dotfiles.js';
+// Teams and sharing.
+import { shareDeleteSchema, shareSchema, sharesPostSchema, sharingPolicyBodySchema, teamMembersPostSchema, teamSchema, teamsPostSchema } from './teams.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -168,6 +170,19 @@ export const routes = {
   dotfilesPut: { method: 'PUT', path: '/dotfiles', auth: 'user', body: dotfilesPutSchema, response: dotfilesSchema },
   dotfilesDelete: { method: 'DELETE', path: '/dotfiles', auth: 'user', body: null, response: dotfilesGetSchema },
   workspaceDotfilesApplyPost: { method: 'POST', path: '/workspaces/:name/dotfiles/apply', auth: 'user', body: null, response: dotfilesApplySchema },
+  // Teams and sharing: teams (admins create and remove them; team admins manage members),
+  // shares of a workspace (who may grant them is decided by the one permission function), and
+  // the server's sharing policy (admins set it).
+  teamsList: { method: 'GET', path: '/teams', auth: 'user', body: null, response: z.object({ teams: z.array(teamSchema) }) },
+  teamsPost: { method: 'POST', path: '/teams', status: 201, auth: 'admin', body: teamsPostSchema, response: teamSchema },
+  teamDelete: { method: 'DELETE', path: '/teams/:name', auth: 'admin', body: null, response: z.object({ team: teamSchema }) },
+  teamMembersPost: { method: 'POST', path: '/teams/:name/members', auth: 'user', body: teamMembersPostSchema, response: teamSchema },
+  teamMemberDelete: { method: 'DELETE', path: '/teams/:name/members/:user', auth: 'user', body: null, response: z.object({ team: teamSchema, endedSessions: z.number() }) },
+  workspaceSharesGet: { method: 'GET', path: '/workspaces/:name/shares', auth: 'user', body: null, response: z.object({ shares: z.array(shareSchema) }) },
+  workspaceSharesPost: { method: 'POST', path: '/workspaces/:name/shares', status: 201, auth: 'user', body: sharesPostSchema, response: shareSchema },
+  workspaceShareDelete: { method: 'DELETE', path: '/workspaces/:name/shares', auth: 'user', body: shareDeleteSchema, response: z.object({ share: shareSchema, endedSessions: z.number() }) },
+  sharingPolicyGet: { method: 'GET', path: '/settings/sharing-policy', auth: 'user', body: null, response: sharingPolicyBodySchema },
+  sharingPolicyPost: { method: 'POST', path: '/settings/sharing-policy', auth: 'admin', body: sharingPolicyBodySchema, response: sharingPolicyBodySchema },
 } as const;
 
 export type RouteName = keyof typeof routes;

@@ -79,8 +79,25 @@ const TOP: Array<Entry | Group> = [
       { names: ['restart'], load: async () => (await import('./commands/ws-restart.js')).registerWsRestart },
       { names: ['rm', 'delete'], load: async () => (await import('./commands/ws-rm.js')).registerWsRm },
       { names: ['exec'], load: async () => (await import('./commands/ws-exec.js')).registerWsExec },
+      // Teams and sharing.
+      { names: ['share'], load: async () => (await import('./commands/ws-share.js')).registerWsShare },
+      { names: ['unshare'], load: async () => (await import('./commands/ws-unshare.js')).registerWsUnshare },
+      { names: ['shares'], load: async () => (await import('./commands/ws-shares.js')).registerWsShares },
     ],
   },
+  // Teams and sharing.
+  {
+    name: 'team',
+    description: 'manage teams: members share the team\'s workspaces and quotas',
+    commands: [
+      { names: ['create'], load: async () => (await import('./commands/team-create.js')).registerTeamCreate },
+      { names: ['ls', 'list'], load: async () => (await import('./commands/team-ls.js')).registerTeamLs },
+      { names: ['rm'], load: async () => (await import('./commands/team-rm.js')).registerTeamRm },
+      { names: ['add'], load: async () => (await import('./commands/team-add.js')).registerTeamAdd },
+      { names: ['remove'], load: async () => (await import('./commands/team-remove.js')).registerTeamRemove },
+    ],
+  },
+  { names: ['sharing-policy'], load: async () => (await import('./commands/sharing-policy.js')).registerSharingPolicy },
   // Workspace services (declared in the spec).
   {
     name: 'svc',

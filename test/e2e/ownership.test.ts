@@ -217,6 +217,17 @@ function cases(): Record<RouteName, Case[]> {
     dotfilesPut: [{ body: { source: { type: 'repo', url: 'https://example.invalid/bob/dotfiles.git' } }, expect: [200] }],
     dotfilesDelete: [{ expect: [200, 404] }],
     workspaceDotfilesApplyPost: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
+    // Teams and sharing: bob belongs to no team and holds no share; nothing of alice's shows.
+    teamsList: [{ expect: [200] }],
+    teamsPost: [{ body: { name: 'bobs-team' }, expect: [403] }],
+    teamDelete: [{ params: { name: 'nosuch' }, expect: [403] }],
+    teamMembersPost: [{ params: { name: 'nosuch' }, body: { user: 'bob' }, expect: [404] }],
+    teamMemberDelete: [{ params: { name: 'nosuch', user: 'bob' }, expect: [404] }],
+    workspaceSharesGet: onWorkspaces((name) => ({ params: { name }, expect: [404] })),
+    workspaceSharesPost: onWorkspaces((name) => ({ params: { name }, body: { user: 'bob' }, expect: [404] })),
+    workspaceShareDelete: onWorkspaces((name) => ({ params: { name }, body: { user: 'bob' }, expect: [404] })),
+    sharingPolicyGet: [{ expect: [200] }],
+    sharingPolicyPost: [{ body: { policy: 'off' }, expect: [403] }],
     auditList: [{ expect: [200], echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'] }],
   };
 }

@@ -27,6 +27,8 @@ interface CreateOptions {
   constraint: string[];
   wait: boolean;
   template?: string;
+  /** Teams and sharing. */
+  team?: string;
 }
 
 /** Registers `berth ws create`. */
@@ -46,7 +48,9 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
         .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
         .option('--template <name>', "start from an admin's workspace template (its spec's defaults and limits; flags and --spec win)")
-        .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), []),
+        .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), [])
+        // Teams and sharing.
+        .option('--team <team>', "make it the team's: every member may use it, and the team's quotas apply"),
     ),
   ).action(async (given: string | undefined, opts: CreateOptions) => {
     if (opts.spec !== undefined && opts.from !== undefined) throw new BerthError('INVALID_ARGUMENT', 'Give either --spec FILE or --from DIR, not both.', { field: 'spec' });
@@ -56,6 +60,7 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
     for (const w of loaded?.warnings ?? []) ctx.io.stderr.write(`warning: ${w}\n`);
     const body = createBody(given, opts, loaded?.spec ?? null, loaded?.file);
     if (opts.template !== undefined) body.template = opts.template;
+    if (opts.team !== undefined) body.team = opts.team;
     const name = body.name;
     const client = await ctx.client();
     if (!opts.wait) {

@@ -14,6 +14,7 @@ interface WsLsOptions {
   owner?: string;
   status?: string;
   provider?: string;
+  shared?: boolean;
 }
 
 /** Registers `berth ws ls`. */
@@ -28,10 +29,12 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       .option('--node <name>', 'only those on this node')
       .option('--owner <name>', 'only those of this user')
       .option('--status <status>', 'only those in this state (running, stopped, failed, unknown, creating, ...)')
-      .option('--provider <kind>', 'only those of this provider (docker, lxc, qemu or a plugin kind)'),
+      .option('--provider <kind>', 'only those of this provider (docker, lxc, qemu or a plugin kind)')
+      // Teams and sharing.
+      .option('--shared', "only others' workspaces you reach through a share or a team"),
   ).action(async (opts: WsLsOptions) => {
     const client = await ctx.client();
-    const filters = { node: opts.node, owner: opts.owner, status: opts.status, provider: opts.provider };
+    const filters = { node: opts.node, owner: opts.owner, status: opts.status, provider: opts.provider, shared: opts.shared ? 'true' : undefined };
     // Without --limit, every page: people expect `ls` to show everything.
     const result =
       opts.limit === undefined
@@ -44,9 +47,11 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       return;
     }
     const now = ctx.io.now();
-    // Names are unique per owner: yours show as NAME, anyone else's as OWNER/NAME (the server's ref).
+    // Names are unique per owner: yours show as NAME, anyone else's as OWNER/NAME (the server's ref);
+    // teams and sharing: with --shared, or once the list holds team workspaces, their owner and team too.
+    const whose = opts.shared === true || result.workspaces.some((w) => w.team);
     const rows = result.workspaces.map((w) => [
-      w.ref,
+      ...(whose ? [w.ref, w.owner, w.team ?? '-'] : [w.ref]),
       w.status,
       w.provider,
       w.nodeName,
@@ -55,7 +60,7 @@ export function registerWsLs(ws: Command, ctx: CliContext): void {
       formatOptionalSize(w.memoryBytes),
       formatAge(w.createdAt, now),
     ]);
-    ctx.io.stdout.write(renderTable(['NAME', 'STATUS', 'PROVIDER', 'NODE', 'IMAGE', 'CPUS', 'MEMORY', 'AGE'], rows));
+    ctx.io.stdout.write(renderTable([...(whose ? ['NAME', 'OWNER', 'TEAM'] : ['NAME']), 'STATUS', 'PROVIDER', 'NODE', 'IMAGE', 'CPUS', 'MEMORY', 'AGE'], rows));
     if (result.nextCursor) ctx.io.stderr.write(`More: berth ws ls --limit ${opts.limit} --cursor ${result.nextCursor}\n`);
   });
 }

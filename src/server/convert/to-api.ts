@@ -21,11 +21,16 @@ export function operationToApi(row: OperationsTable): Operation {
 }
 
 /**
- * Workspace row (+ its node's and owner's names, the SSH gateway's address when it runs, and
- * the name of the user it is shown to) → Workspace. The viewer decides `ref` and the links'
- * SSH user: the bare name for the owner, OWNER/NAME (OWNER.NAME over SSH) for anyone else.
+ * Workspace row (+ its node's, owner's and team's names, the SSH gateway's address when it
+ * runs, and the name of the user it is shown to) → Workspace. The viewer decides `ref` and the
+ * links' SSH user: the bare name for the owner, OWNER/NAME (OWNER.NAME over SSH) for anyone else.
  */
-export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; ownerName: string }, gateway: { host: string; port: number } | null, viewer: string): Workspace {
+export function workspaceToApi(
+  row: WorkspacesTable,
+  names: { nodeName: string; ownerName: string; teamName?: string | null },
+  gateway: { host: string; port: number } | null,
+  viewer: string,
+): Workspace {
   const named = { name: row.name, owner: names.ownerName };
   return {
     id: row.id,
@@ -43,6 +48,8 @@ export function workspaceToApi(row: WorkspacesTable, names: { nodeName: string; 
     updatedAt: row.updated_at,
     error: row.error_json ? (JSON.parse(row.error_json) as ApiError) : null,
     links: gateway ? editorLinks({ workspace: sshUserFor(named, viewer), host: gateway.host, port: gateway.port }) : null,
+    // Teams and sharing.
+    team: names.teamName ?? null,
   };
 }
 

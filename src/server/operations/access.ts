@@ -8,6 +8,9 @@ import { BerthError, type Operation, type OperationEvent, type User } from '../.
 import type { AuditLog } from '../audit/audit.js';
 import type { Store } from '../store/open.js';
 import type { Operations } from './operations.js';
+// Teams and sharing: whether the operation's workspace is the caller's to see is `can`'s call.
+import { decide } from '../access/facts.js';
+import type { Action } from '../access/permissions.js';
 
 /** Kinds of operation that can be cancelled: the ones that make something and can undo it. */
 const CANCELLABLE = new Set<Operation['kind']>(['workspace.create', 'image.build', 'node.add']);
@@ -26,16 +29,17 @@ export class OperationAccess {
   ) {}
 
   /** The operation, when `user` may see it; NOT_FOUND (and an audited denial) otherwise. */
-  async get(user: User, id: string, via: Via = {}): Promise<Operation> {
+  async get(user: User, id: string, via: Via = {}, action: Action = 'view'): Promise<Operation> {
     const op = await this.ops.get(id);
     if (user.role === 'admin') return op;
     const row = await this.store.db
       .selectFrom('operations')
       .leftJoin('workspaces', 'workspaces.id', 'operations.workspace_id')
-      .select(['operations.created_by as createdBy', 'workspaces.owner_id as ownerId'])
+      .select(['operations.created_by as createdBy', 'workspaces.id as wsId', 'workspaces.owner_id as ownerId', 'workspaces.team_id as teamId'])
       .where('operations.id', '=', id)
       .executeTakeFirst();
-    if (row && (row.createdBy === user.id || row.ownerId === user.id)) return op;
+    if (row && row.createdBy === user.id) return op;
+    if (row?.wsId && row.ownerId && (await decide(this.store, user.id, action, { id: row.wsId, ownerId: row.ownerId, teamId: row.teamId ?? null })).allowed) return op;
     await this.audit.record({ actorId: user.id, actorName: user.name, action: 'operation.access', target: `operation/${id}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not started by them, nor about their workspace' });
     throw notFound(id);
   }
@@ -51,7 +55,8 @@ export class OperationAccess {
    * stands; it ends failed with CANCELLED once what it made is removed.
    */
   async cancel(user: User, id: string, via: Via = {}): Promise<Operation> {
-    const op = await this.get(user, id, via);
+    // Cancelling a create undoes it: someone else's needs the right to delete the workspace.
+    const op = await this.get(user, id, via, 'delete');
     if (op.status !== 'running') {
       throw new BerthError('FAILED_PRECONDITION', `Operation ${id} has already ${op.status}; there is nothing to cancel.`, { field: 'id' });
     }

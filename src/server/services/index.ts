@@ -20,6 +20,11 @@ import { WorkspaceServicesService } from './spec/workspace-services.js';
 import { ConfigService } from './config/config-service.js';
 import { CreateRules } from './config/create-rules.js';
 import { DotfilesService } from './dotfiles/dotfiles-service.js';
+// Teams and sharing.
+import { LiveSessions } from '../access/live-sessions.js';
+import { Revoker } from '../access/revoker.js';
+import { SharesService } from './shares.js';
+import { TeamsService } from './teams.js';
 
 /** Everything the routes call. */
 export interface Services {
@@ -48,6 +53,13 @@ export interface Services {
   config: ConfigService;
   /** Dotfiles per user. */
   dotfiles: DotfilesService;
+  // Teams and sharing.
+  teams: TeamsService;
+  shares: SharesService;
+  /** Live ways into workspaces (SSH, exec, terminals, port forwards, preview sockets), for revocation. */
+  live: LiveSessions;
+  /** Ends live sessions the permission function no longer allows (unshare, expiry, team, user removal). */
+  revoker: Revoker;
 }
 
 /** Service settings from the server's flags and environment. */
@@ -80,6 +92,10 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
   workspaces.rules = new CreateRules(store);
   const dotfiles = new DotfilesService(store, hub, workspaces);
   workspaces.afterCreate = (op, user, ws) => dotfiles.applyAtCreate(op, user, ws);
+  // Teams and sharing: the revoker sweeps every second, so expiries bite within the 5 s promised.
+  const live = new LiveSessions();
+  const revoker = new Revoker(store, live, audit, log.child({ component: 'access' }));
+  revoker.start();
   const sshNodes = new SshNodesService(store, hub, ops, nodes, log.child({ component: 'ssh-nodes' }), { caFingerprint: opts.caFingerprint });
   return {
     credentials,
@@ -95,7 +111,11 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     drain: new DrainService(store, ops, nodes, workspaces),
     sshNodes,
     reaper,
-    services: new WorkspaceServicesService(store, hub, workspaces),
+    services: new WorkspaceServicesService(store, hub, workspaces, live),
+    teams: new TeamsService(store, revoker),
+    shares: new SharesService(store, workspaces, revoker),
+    live,
+    revoker,
     config: new ConfigService(store),
     dotfiles,
   };

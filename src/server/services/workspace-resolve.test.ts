@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BerthError, User } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { openSqliteStore, type Store } from '../store/open.js';
-import { mayView, resolveWorkspace, visibleTo, workspaceRows } from './workspace-resolve.js';
+import { resolveWorkspace } from './workspace-resolve.js';
 
 let dir: string;
 let store: Store;
@@ -71,14 +71,21 @@ describe('resolveWorkspace', () => {
   });
 });
 
-describe('mayView and visibleTo', () => {
-  it('agree: owners and admins see a workspace, other members do not', async () => {
-    for (const actor of [alice, bob, admin]) {
-      const rows = await workspaceRows(store).execute();
-      const seen = (await visibleTo(workspaceRows(store), actor).execute()).map((r) => r.id).sort();
-      expect(seen).toEqual(rows.filter((r) => mayView(actor, r)).map((r) => r.id).sort());
+describe('resolveWorkspace with the permission function', () => {
+  it("lets a user another's workspace is shared with reach it as OWNER/NAME, for what the share allows", async () => {
+    expect(await fail(resolveWorkspace(store, audit, alice, 'bob/web'))).toMatchObject({ code: 'NOT_FOUND' });
+    await store.db.insertInto('workspace_shares').values({ id: 's1', workspace_id: 'wweb', user_id: 'ua', team_id: null, role: 'use', expires_at: null, created_by: 'ub', created_at: now }).execute();
+    try {
+      expect((await resolveWorkspace(store, audit, alice, 'bob/web', {}, 'use')).id).toBe('wweb');
+      // Her bare `web` is still her own, and she has none.
+      expect(await fail(resolveWorkspace(store, audit, alice, 'web'))).toMatchObject({ code: 'NOT_FOUND' });
+      // A `use` share neither deletes nor re-shares; the refusal names the workspace in full.
+      const denied = await fail(resolveWorkspace(store, audit, alice, 'bob/web', {}, 'delete'));
+      expect(denied).toMatchObject({ code: 'PERMISSION_DENIED', field: 'name' });
+      expect(denied.message).toContain('bob/web');
+      expect(await fail(resolveWorkspace(store, audit, alice, 'bob/web', {}, 'share'))).toMatchObject({ code: 'PERMISSION_DENIED' });
+    } finally {
+      await store.db.deleteFrom('workspace_shares').where('id', '=', 's1').execute();
     }
-    expect(mayView(alice, { owner_id: 'ub' })).toBe(false);
-    expect(mayView(admin, { owner_id: 'ub' })).toBe(true);
   });
 });

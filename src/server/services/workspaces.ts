@@ -33,7 +33,7 @@ import { chooseNode } from '../scheduler/choose.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { Recovery } from './recovery.js';
 // Names per owner: the one resolution of a reference to a row, and the one view check.
-import { resolveWorkspace, visibleTo, workspaceRows, workspaceTarget } from './workspace-resolve.js';
+import { resolveWorkspace, workspaceRows, workspaceTarget } from './workspace-resolve.js';
 import { reapTombstones } from './tombstones.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
@@ -43,6 +43,11 @@ import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
 // Configuration as code and dotfiles: templates, quotas, placement setting, dotfiles at create.
 import type { CreateRules } from './config/create-rules.js';
 import type { OpContext } from '../../api/index.js';
+// Teams and sharing: every access decision is access/permissions.ts's `can`.
+import { visibleTo as sharedWith } from '../access/workspace-access.js';
+import { decideMany } from '../access/facts.js';
+import type { Action } from '../access/permissions.js';
+import { checkTeamForCreate } from './teams-quota.js';
 
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
@@ -107,7 +112,9 @@ export class WorkspacesService {
 
   /** One page of the workspaces the caller may see, in name order after `q.cursor`, filtered by node, owner, status and provider. */
   async list(user: User, q: WorkspacesQuery = { limit: DEFAULT_PAGE_LIMIT }): Promise<{ workspaces: Workspace[]; nextCursor: string | null }> {
-    let sel = visibleTo(workspaceRows(this.store), user);
+    let sel = workspaceRows(this.store);
+    // Teams and sharing: own, team and shared workspaces (admins see all unless --shared).
+    if (user.role !== 'admin' || q.shared) sel = sel.where(sharedWith(user.id, new Date().toISOString(), q.shared === true));
     // Names per owner: pages are in (name, owner) order and the cursor is OWNER/NAME.
     if (q.cursor !== undefined) {
       const after = parseWorkspaceRef(q.cursor);
@@ -123,7 +130,10 @@ export class WorkspacesService {
     const rows = await sel.orderBy('workspaces.name').orderBy('users.name').limit(q.limit + 1).execute();
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    return { workspaces: page.map((r) => workspaceToApi(r, r, this.sshGateway, user.name)), nextCursor: nextCursorOf(page.map((r) => ({ name: `${r.ownerName}/${r.name}` })), q.limit, more) };
+    // The query only preselects: each row someone else owns is decided by `can` itself.
+    const seen = (await decideMany(this.store, user.id, 'view', page.map((r) => ({ id: r.id, ownerId: r.owner_id, teamId: r.team_id ?? null })))).map((d) => d.allowed);
+    const shown = page.filter((_, i) => seen[i]);
+    return { workspaces: shown.map((r) => workspaceToApi(r, r, this.sshGateway, user.name)), nextCursor: nextCursorOf(page.map((r) => ({ name: `${r.ownerName}/${r.name}` })), q.limit, more) };
   }
 
   /**
@@ -131,8 +141,9 @@ export class WorkspacesService {
    * resolveWorkspace: one the caller may not see answers exactly like a missing one, so names
    * do not leak; the attempt is audited as a denial.
    */
-  async get(user: User, ref: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
-    const row = await resolveWorkspace(this.store, this.audit, user, ref, via);
+  async get(user: User, ref: string, via: { sourceIp?: string } = {}, action: Action = 'view'): Promise<Workspace> {
+    // Teams and sharing: NOT_FOUND unless the caller may view it, PERMISSION_DENIED unless they may do `action`.
+    const row = await resolveWorkspace(this.store, this.audit, user, ref, via, action);
     return workspaceToApi(row, row, this.sshGateway, user.name);
   }
 
@@ -146,6 +157,8 @@ export class WorkspacesService {
     const parsed = workspaceCreateSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
     const body = withSpecDefaults(this.rules ? await this.rules.withTemplate(parsed.data) : parsed.data);
+    // Teams and sharing: the team must exist and have the caller as a member (quotas are checked at placement).
+    const team = body.team ? await checkTeamForCreate(this.store, user, body.team) : null;
     // Names are unique per owner: only the caller's own workspaces can clash (nobody learns of another's).
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('owner_id', '=', user.id).where('name', '=', body.name).executeTakeFirst();
     if (existing) throw new BerthError('ALREADY_EXISTS', `You already have a workspace named ${body.name}; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
@@ -154,7 +167,7 @@ export class WorkspacesService {
     // the same free room (the row is what reserves it). The scheduler asks the candidates for
     // the image first: an image no node has is NOT_FOUND (field image) here, before any row,
     // operation or engine object exists.
-    const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes));
+    const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes, team));
     this.placing = placed.catch(() => {});
     const { node, row } = await placed;
     const operation = await this.ops.start({ kind: 'workspace.create', target: workspaceTarget(user.name, row.name), workspaceId: row.id, createdBy: user.id }, async (op) => {
@@ -187,7 +200,9 @@ export class WorkspacesService {
   }
 
   /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
-  private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null) {
+  private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null, team: { id: string; check: (cpus: number | null, memoryBytes: number | null) => Promise<void> } | null = null) {
+    // Teams and sharing: quotas are counted here, one create at a time, so two never both fit the last room.
+    await team?.check(body.cpus ?? null, memoryBytes);
     await this.rules?.checkQuota(user, body.cpus ?? null, memoryBytes);
     const node = await chooseNode(this.nodes, this.hub, {
       provider: body.provider,
@@ -213,6 +228,7 @@ export class WorkspacesService {
       created_at: now,
       updated_at: now,
       spec_json: body.spec ? JSON.stringify(body.spec) : null,
+      team_id: team?.id ?? null,
     };
     try {
       await this.store.db.insertInto('workspaces').values(row).execute();
@@ -228,7 +244,7 @@ export class WorkspacesService {
 
   /** Starts, stops, restarts or deletes a workspace as an operation. */
   async transition(user: User, name: string, what: Transition, opts: { timeoutSeconds?: number; force?: boolean } = {}): Promise<Operation> {
-    const ws = await this.get(user, name);
+    const ws = await this.get(user, name, {}, what === 'delete' ? 'delete' : 'use');
     if (what === 'delete' && ws.status === 'creating') return this.deleteWhileCreating(user, ws);
     if (what === 'delete' && ws.status === 'deleting') return this.deleteWhileDeleting(user, ws, opts.force ?? false);
     if (TRANSITIONAL.includes(ws.status)) {
@@ -399,7 +415,7 @@ export class WorkspacesService {
 
   /** What the workspace listens on, as its node last pushed it (an empty list with observedAt null before any report). */
   async ports(user: User, name: string, via: { sourceIp?: string } = {}): Promise<WorkspacePorts> {
-    const ws = await this.get(user, name, via);
+    const ws = await this.get(user, name, via, 'use');
     const seen = this.hub.ports.get(ws.id, ws.nodeId);
     const ports = (seen?.value ?? []).map((p) => ({ ...p, loopbackOnly: p.addresses.length > 0 && p.addresses.every(isLoopbackAddress) }));
     return { workspace: ws.ref, observedAt: seen?.at ?? null, ports };
@@ -407,7 +423,7 @@ export class WorkspacesService {
 
   /** The row an exec needs: the workspace must be running on an online node. */
   async forExec(user: User, name: string, via: { sourceIp?: string } = {}): Promise<Workspace> {
-    const ws = await this.get(user, name, via);
+    const ws = await this.get(user, name, via, 'use');
     // The node first: a workspace fenced as `unknown` while its node is away is not the user's to fix.
     await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });

@@ -4,6 +4,8 @@
  * the gateway provider-neutral: it only ever runs commands through the agent hub.
  */
 import type { Logger } from 'pino';
+import type { ServerChannel } from 'ssh2';
+import type { LiveSessions } from '../access/live-sessions.js';
 import type { ExecRequest, User, Workspace } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -20,6 +22,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Workspace specs: a shell or command request with the spec's user and workdir applied (services/spec/session-defaults.ts); absent in test worlds without specs. */
   sessionDefaults?: (ws: Workspace, request: ExecRequest) => Promise<ExecRequest>;
+  /** Teams and sharing: where connections register, so a revoked share ends them (absent in tests that need no revocation). */
+  live?: Pick<LiveSessions, 'add'>;
   /** Where berth-in is inside workspaces (default /.berth/bin/berth-in); tests that run commands on the host point it at the build. */
   berthInPath?: string;
 }
@@ -41,6 +45,8 @@ export interface ConnContext {
    * its forwarded ports listening, as with sshd.
    */
   forwardsSettled?: () => Promise<void>;
+  /** Teams and sharing: the connection's running shell and exec channels, told why when access is revoked. */
+  channels?: Set<ServerChannel>;
 }
 
 /** Records an audit entry about this connection's workspace. */

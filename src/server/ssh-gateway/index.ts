@@ -32,6 +32,8 @@ export async function startSshGateway(opts: { listen: string; advertise?: string
     userForKey: (algo: string, blob: Buffer) => userForPublicKey(opts.store, algo, blob),
     sessionDefaults: (ws: Workspace, request: ExecRequest) => sessionRequest(opts.store, ws.id, request),
     log,
+    // Teams and sharing.
+    live: opts.services.live,
   };
   let gateway: SshGateway;
   try {

@@ -17,6 +17,8 @@ import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
 import { RemoteForwards } from './remote-forward.js';
 import { handleSession } from './session.js';
 import { coalesceWrites } from './coalesce.js';
+// Teams and sharing: a connection is one live session of its user on its workspace.
+import { joinWorkspace } from '../access/join.js';
 
 /** A client has this long to authenticate before it is disconnected. */
 export const LOGIN_GRACE_MS = 30_000;
@@ -142,18 +144,33 @@ export class SshGateway {
       // Audit entries name the workspace in full (OWNER/NAME) when the user name is one.
       const asked = parseSshUser(state.username);
       const workspaceName = asked ? `${asked.owner ?? user.name}/${asked.name}` : printable(state.username, 80);
+      // Teams and sharing: registered on the first channel the rules allow; a revocation tells
+      // running commands why, then drops the connection (forwards, SFTP and all).
+      let leave: (() => void) | null = null;
+      const channels = new Set<ssh2.ServerChannel>();
+      const revoke = (message: string) => {
+        for (const ch of channels) {
+          ch.stderr.write(`\r\nberth: ${message}\r\n`);
+          ch.exit(255);
+          ch.end();
+        }
+        setTimeout(() => client.end(), 200).unref();
+      };
       const ctx: ConnContext = {
         deps,
         log: log.child({ user: user.name, workspace: workspaceName }),
         user,
         workspaceName,
         source,
-        resolveWorkspace: () =>
-          resolveWorkspace(deps, user, state.username, source).then((ws) => {
-            if (this.clients.has(client)) this.byWorkspace.set(client, ws.id);
-            return ws;
-          }),
+        channels,
+        resolveWorkspace: async () => {
+          const ws = await resolveWorkspace(deps, user, state.username, source);
+          if (this.clients.has(client)) this.byWorkspace.set(client, ws.id);
+          leave ??= joinWorkspace({ live: deps.live }, { workspace: ws, user, kind: 'ssh', source }, revoke);
+          return ws;
+        },
       };
+      client.once('close', () => leave?.());
       ctx.log.debug('ssh client authenticated');
       client.on('session', (accept, reject) => {
         ctx.resolveWorkspace().then(

@@ -59,7 +59,11 @@ export function handleSession(ctx: ConnContext, session: Session, ws: Workspace,
     void Promise.all([a ? a.socket : null, ctx.forwardsSettled?.()]).then(([sock]) => {
       if (a && !sock) channel.stderr.write(`berth: agent forwarding is not available: ${a.failure}\r\n`);
       const agentEnv: Record<string, string> = sock ? { SSH_AUTH_SOCK: sock } : {};
-      void runCommand(ctx, ws, channel, argv, what, { env: { ...env, ...agentEnv, ...(pty ? { TERM: pty.term } : {}) }, pty }, (fn) => (resize = fn));
+      // Teams and sharing: the session carries the connecting user's name, whoever owns the workspace.
+      const who = { BERTH_USER: ctx.user.name };
+      ctx.channels?.add(channel);
+      channel.once('close', () => ctx.channels?.delete(channel));
+      void runCommand(ctx, ws, channel, argv, what, { env: { ...env, ...agentEnv, ...(pty ? { TERM: pty.term } : {}), ...who }, pty }, (fn) => (resize = fn));
     });
   };
   session.on('shell', (accept, reject: Reply) => {

@@ -241,6 +241,57 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('workspaces_name').on('workspaces').column('name').execute();
     },
   },
+  // Teams and sharing (issue 15): teams with quotas, their members, shares of a workspace
+  // with a user or a team, the team a workspace belongs to, and server settings (the
+  // sharing policy) that an admin changes at run time.
+  '0010_teams_and_shares': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('teams')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('max_workspaces', 'integer')
+        .addColumn('max_cpus', 'real')
+        .addColumn('max_memory_bytes', 'integer')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('team_members')
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('team_members_user').on('team_members').column('user_id').execute();
+      await db.schema
+        .createTable('workspace_shares')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+        .addColumn('team_id', 'text', (c) => c.references('teams.id').onDelete('cascade'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // One share per workspace and grantee: sharing again replaces the role and expiry.
+      await db.schema.createIndex('workspace_shares_user').on('workspace_shares').columns(['workspace_id', 'user_id']).unique().where(sql.ref('user_id'), 'is not', null).execute();
+      await db.schema.createIndex('workspace_shares_team').on('workspace_shares').columns(['workspace_id', 'team_id']).unique().where(sql.ref('team_id'), 'is not', null).execute();
+      await db.schema.createIndex('workspace_shares_grantee_user').on('workspace_shares').column('user_id').execute();
+      await db.schema.createIndex('workspace_shares_grantee_team').on('workspace_shares').column('team_id').execute();
+      await db.schema.alterTable('workspaces').addColumn('team_id', 'text').execute();
+      await db.schema.createIndex('workspaces_team_name').on('workspaces').columns(['team_id', 'name']).execute();
+      await db.schema
+        .createTable('server_settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   // Configuration as code and dotfiles (docs/config.md): the config revision and server
   // settings, workspace templates, quotas per user, and each user's dotfiles.
   '0011_config_and_dotfiles': {

@@ -43,8 +43,9 @@ describe('migration 0009_names_per_owner', () => {
     try {
       const rows = await store.db.selectFrom('workspaces').selectAll().orderBy('id').execute();
       expect(rows).toEqual([
-        { ...ws('w1', 'api', 'u1', { cpus: 1.5, memory_bytes: 1 << 30, spec_json: '{"env":{}}', error_json: '{"code":"INTERNAL"}', status: 'failed' }) },
-        { ...ws('w2', 'web', 'u2'), spec_json: null },
+        // team_id: added by the migration after this one (0010_teams_and_shares).
+        { ...ws('w1', 'api', 'u1', { cpus: 1.5, memory_bytes: 1 << 30, spec_json: '{"env":{}}', error_json: '{"code":"INTERNAL"}', status: 'failed' }), team_id: null },
+        { ...ws('w2', 'web', 'u2'), spec_json: null, team_id: null },
       ]);
       // bob may now have an `api` too; alice may not have two.
       await store.db.insertInto('workspaces').values(ws('w3', 'api', 'u2')).execute();
@@ -54,7 +55,8 @@ describe('migration 0009_names_per_owner', () => {
       const orphan = await store.db.insertInto('workspaces').values(ws('w5', 'x', 'nobody')).execute().catch((e: unknown) => e);
       expect((orphan as { code?: string }).code).toBe('SQLITE_CONSTRAINT_FOREIGNKEY');
       const indexes = (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'workspaces' and name not like 'sqlite_%' order by name`.execute(store.db)).rows.map((r) => r.name);
-      expect(indexes).toEqual(['workspaces_name', 'workspaces_node_name', 'workspaces_owner_name', 'workspaces_provider_name', 'workspaces_status_name']);
+      // (workspaces_team_name is 0010's.)
+      expect(indexes).toEqual(['workspaces_name', 'workspaces_node_name', 'workspaces_owner_name', 'workspaces_provider_name', 'workspaces_status_name', 'workspaces_team_name']);
     } finally {
       await store.close();
     }

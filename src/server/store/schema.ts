@@ -118,6 +118,8 @@ export interface WorkspacesTable {
   updated_at: string;
   /** Workspace specs: the validated project spec as JSON (0007); null without one. Optional so rows built before it still type. */
   spec_json?: string | null;
+  /** Teams and sharing (0010): the team the workspace belongs to; null for a personal one. Optional so rows built before it still type. */
+  team_id?: string | null;
 }
 
 export interface OperationsTable {
@@ -218,6 +220,47 @@ export interface UserDotfilesTable {
   updated_at: string;
 }
 
+// Teams and sharing (migration 0010).
+/** A team; its quotas bound what its workspaces may hold together (null: no limit). */
+export interface TeamsTable {
+  id: string;
+  name: string;
+  max_workspaces: number | null;
+  max_cpus: number | null;
+  max_memory_bytes: number | null;
+  created_by: string;
+  created_at: string;
+}
+
+/** A user's membership of a team. */
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  role: 'member' | 'admin';
+  added_at: string;
+}
+
+/** A workspace shared with one user or one team (exactly one of user_id, team_id is set). */
+export interface WorkspaceSharesTable {
+  id: string;
+  workspace_id: string;
+  user_id: string | null;
+  team_id: string | null;
+  role: 'use' | 'admin';
+  /** ISO time after which the share grants nothing; null: until unshared. */
+  expires_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+/** Settings an admin changes while the server runs (the sharing policy), as text. */
+export interface ServerSettingsTable {
+  key: string;
+  value: string;
+  updated_by: string | null;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -240,6 +283,11 @@ export interface Database {
   workspace_templates: WorkspaceTemplatesTable;
   user_quotas: UserQuotasTable;
   user_dotfiles: UserDotfilesTable;
+  // Teams and sharing (migration 0010).
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  workspace_shares: WorkspaceSharesTable;
+  server_settings: ServerSettingsTable;
 }
 
 /** A nodes row as read (defaulted columns filled in). */

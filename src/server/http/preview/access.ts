@@ -1,14 +1,16 @@
 /**
  * Deciding who a preview request is: a one-time token in the URL (traded for a cookie and a
- * redirect), the preview cookie, or a bearer API token. Only the workspace's owner gets
- * through; anything else is null, which the caller answers with the same 404 as a workspace
- * that does not exist, so names do not leak. (Admins too get 404: a preview's pages run in the
- * browser with the viewer's preview cookies, so one user's page must never be shown with
- * another's.)
+ * redirect), the preview cookie, or a bearer API token. Whoever the permission function lets
+ * `use` the workspace (owner, team, share) gets through; anything else is null, which the caller
+ * answers with the same 404 as a workspace that does not exist, so names do not leak. (Server
+ * admins get 404 on workspaces not theirs: a preview's pages run in the browser with the
+ * viewer's preview cookies, so a page must never be shown to someone it was not shared with.)
  */
 import type { IncomingMessage } from 'node:http';
 import { PREVIEW_COOKIE, PREVIEW_TOKEN_PARAM, type WorkspaceStatus } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
+// Teams and sharing: who may use a preview is the permission function's call.
+import { decide } from '../../access/facts.js';
 import { COOKIE_TTL_MS, tokenCaller, tokenStillValid, type PreviewCredentials, type PreviewGrant } from './credentials.js';
 
 /** The workspace a preview goes to, as the proxy needs it. */
@@ -19,6 +21,17 @@ export interface PreviewWorkspace {
   status: WorkspaceStatus;
   ownerId: string;
   ownerName: string;
+  teamId: string | null;
+}
+
+/** Whether `userId` may open the workspace's previews: `use` by `can`, but not through server-admin rights alone (see above). */
+export async function previewAllowed(store: Store, userId: string, ws: { id: string; ownerId: string; teamId: string | null }): Promise<boolean> {
+  const d = await decide(store, userId, 'use', { id: ws.id, ownerId: ws.ownerId, teamId: ws.teamId });
+  return d.allowed && d.via !== 'server-admin';
+}
+
+async function userName(store: Store, id: string): Promise<string> {
+  return (await store.db.selectFrom('users').select('name').where('id', '=', id).executeTakeFirst())?.name ?? '(removed user)';
 }
 
 /** Who the request is and what to do about credentials. */
@@ -42,11 +55,11 @@ async function workspacesNamed(store: Store, name: string, owner: string | undef
   let q = store.db
     .selectFrom('workspaces')
     .innerJoin('users', 'users.id', 'workspaces.owner_id')
-    .select(['workspaces.id', 'workspaces.name', 'workspaces.node_id', 'workspaces.status', 'workspaces.owner_id', 'users.name as owner_name'])
+    .select(['workspaces.id', 'workspaces.name', 'workspaces.node_id', 'workspaces.status', 'workspaces.owner_id', 'users.name as owner_name', 'workspaces.team_id'])
     .where('workspaces.name', '=', name);
   if (owner !== undefined) q = q.where('users.name', '=', owner);
   const rows = await q.execute();
-  return rows.map((row) => ({ id: row.id, name: row.name, nodeId: row.node_id, status: row.status as WorkspaceStatus, ownerId: row.owner_id, ownerName: row.owner_name }));
+  return rows.map((row) => ({ id: row.id, name: row.name, nodeId: row.node_id, status: row.status as WorkspaceStatus, ownerId: row.owner_id, ownerName: row.owner_name, teamId: row.team_id ?? null }));
 }
 
 /** The values of every cookie named `name` in a Cookie header (several when paths overlap). */
@@ -89,10 +102,11 @@ export async function resolveAccess(
 ): Promise<Access | null> {
   const named = await workspacesNamed(store, name, expectUser);
   if (named.length === 0) return null;
-  // The workspace a grant is for, when it is one of these and still valid (owner-only, see above).
+  // The workspace a grant is for, when it is one of these, its user may still use it (the
+  // permission function, see above) and the token it came from is still valid.
   const granted = async (g: PreviewGrant | null): Promise<PreviewWorkspace | null> => {
-    const ws = g ? named.find((w) => g.workspaceId === w.id && g.userId === w.ownerId) : undefined;
-    return ws && (await tokenStillValid(store, g!.userId, g!.tokenId)) ? ws : null;
+    const ws = g ? named.find((w) => g.workspaceId === w.id) : undefined;
+    return ws && (await previewAllowed(store, g!.userId, ws)) && (await tokenStillValid(store, g!.userId, g!.tokenId)) ? ws : null;
   };
 
   const { token, without } = splitToken(target);
@@ -102,27 +116,35 @@ export async function resolveAccess(
     if (grant && ws) {
       const attrs = [`Path=${scope.path}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.floor(COOKIE_TTL_MS / 1000)}`];
       if (scope.secure) attrs.push('Secure');
-      return { kind: 'redirect', ws, userId: ws.ownerId, userName: ws.ownerName, cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
+      return { kind: 'redirect', ws, userId: grant.userId, userName: await userName(store, grant.userId), cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
     }
   }
-  const pass = await passing(store, creds, req, named, granted);
+  const pass = await passing(store, creds, req, named, expectUser !== undefined, granted);
   // A used or stale token in the URL (a reloaded tab) is dropped for a caller who is let in anyway.
   if (pass && token !== null) return { kind: 'redirect', ws: pass.ws, userId: pass.userId, userName: pass.userName, cookie: null, location: without };
   return pass;
 }
 
 /** The request's cookie or bearer token, when either makes it the owner's. */
-async function passing(store: Store, creds: PreviewCredentials, req: IncomingMessage, named: PreviewWorkspace[], granted: (g: PreviewGrant | null) => Promise<PreviewWorkspace | null>): Promise<Extract<Access, { kind: 'pass' }> | null> {
+async function passing(
+  store: Store,
+  creds: PreviewCredentials,
+  req: IncomingMessage,
+  named: PreviewWorkspace[],
+  ownerNamed: boolean,
+  granted: (g: PreviewGrant | null) => Promise<PreviewWorkspace | null>): Promise<Extract<Access, { kind: 'pass' }> | null> {
   for (const value of cookieValues(req.headers.cookie, PREVIEW_COOKIE)) {
-    const ws = await granted(creds.verifyCookie(value));
-    if (ws) return { kind: 'pass', ws, userId: ws.ownerId, userName: ws.ownerName, dropAuthorization: false };
+    const g = creds.verifyCookie(value);
+    const ws = await granted(g);
+    if (g && ws) return { kind: 'pass', ws, userId: g.userId, userName: await userName(store, g.userId), dropAuthorization: false };
   }
   const auth = req.headers.authorization;
   const bearer = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
   if (bearer) {
     const caller = await tokenCaller(store, bearer);
-    const ws = caller ? named.find((w) => w.ownerId === caller.userId) : undefined;
-    if (caller && ws) return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
+    // A bare name is the caller's own; a URL that names the owner leaves one candidate.
+    const ws = caller ? (ownerNamed ? named[0] : named.find((w) => w.ownerId === caller.userId)) : undefined;
+    if (caller && ws && (await previewAllowed(store, caller.userId, ws))) return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
   }
   return null;
 }

@@ -12,6 +12,7 @@ import { authenticate, bearerToken } from '../app.js';
 import { loadPreviewKey, PreviewCredentials, tokenCaller } from './credentials.js';
 import { PreviewProxy } from './proxy.js';
 import { auditRef } from '../../services/workspace-resolve.js';
+import { previewAllowed } from './access.js';
 
 export { previewReadiness } from './readiness.js';
 export { PreviewProxy } from './proxy.js';
@@ -32,7 +33,7 @@ export async function startPreview(app: FastifyInstance, store: Store, s: Servic
   const creds = new PreviewCredentials(await loadPreviewKey(opts.dataDir));
   const domain = opts.domain?.toLowerCase();
   registerMintRoute(app, store, s, creds, domain);
-  const proxy = new PreviewProxy({ store, hub: s.hub, creds, domain, tls: opts.tls, log: log.child({ component: 'preview' }) });
+  const proxy = new PreviewProxy({ store, hub: s.hub, creds, domain, tls: opts.tls, log: log.child({ component: 'preview' }), live: s.live, audit: s.audit });
   await app.ready();
   mountFrontDoor(app.server, proxy);
   return proxy;
@@ -52,11 +53,13 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
       req.auditTarget = auditRef(name, user);
       const parsed = previewPostSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw fromZodError(parsed.error);
-      const ws = await s.workspaces.get(user, name, { sourceIp: req.ip });
-      // Previews are the owner's alone, admins' included (see access.ts).
-      if (ws.owner !== user.name) throw new BerthError('NOT_FOUND', `No workspace named ${ws.ref} of yours; previews are for a workspace's owner (see \`berth ws ls\`).`, { field: 'name' });
+      // Teams and sharing: previews are for whoever may `use` the workspace, but not through server-admin rights alone (see access.ts).
+      const ws = await s.workspaces.get(user, name, { sourceIp: req.ip }, 'use');
+      const row = await store.db.selectFrom('workspaces').select(['owner_id', 'team_id']).where('id', '=', ws.id).executeTakeFirstOrThrow();
+      if (!(await previewAllowed(store, user.id, { id: ws.id, ownerId: row.owner_id, teamId: row.team_id ?? null }))) throw new BerthError('NOT_FOUND', `No workspace named ${ws.ref} of yours or shared with you; previews are for those who may use a workspace (see \`berth ws ls\`).`, { field: 'name' });
       const port = parsed.data.port;
       const { token, expiresAt } = creds.mintOneTime({ userId: user.id, workspaceId: ws.id, tokenId: caller.tokenId });
+      // The host names the owner, whoever asks (a guest's preview is of the owner's workspace).
       const label = domain ? previewHostLabel(port, ws.name, ws.owner) : null;
       const body: Preview = {
         workspace: ws.ref,

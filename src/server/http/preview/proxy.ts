@@ -19,6 +19,9 @@ import { rawError, sendError, sendStarting } from './pages.js';
 import { PortSocket } from './port-socket.js';
 import { previewReadiness } from './readiness.js';
 import { PreviewServices } from './service-health.js';
+import type { LiveSessions } from '../../access/live-sessions.js';
+import type { AuditLog } from '../../audit/audit.js';
+import { joinWorkspace } from '../../access/join.js';
 
 /** Most connection pools kept at once (one per workspace port in use); past it the oldest closes. */
 const MAX_POOLS = 512;
@@ -32,6 +35,9 @@ export interface PreviewDeps {
   domain?: string;
   tls: boolean;
   log: Logger;
+  /** Teams and sharing: preview WebSockets are joins, ended when access is revoked (absent in tests). */
+  live?: Pick<LiveSessions, 'add'>;
+  audit?: Pick<AuditLog, 'record'>;
 }
 
 /** A request's preview target, however it was named. */
@@ -173,6 +179,12 @@ export class PreviewProxy {
       return void socket.end(after.state === 'starting' ? rawError({ code: 'UNAVAILABLE', message: '' }, after.why) : rawError(toApiError(err)));
     }
     if (socket.destroyed) return void port.destroy();
+    // Teams and sharing: the socket is a join by whoever the credentials name.
+    const leave = joinWorkspace(this.d, { workspace: a.ws, user: { id: a.userId, name: a.userName }, kind: 'preview', source: req.socket.remoteAddress, detail: `port ${t.port}` }, () => {
+      socket.destroy();
+      port.destroy();
+    });
+    socket.once('close', leave);
     forwardUpgrade(port, req, socket, head, t.rest, this.context(req, t, a.dropAuthorization, true));
   }
 

@@ -20,7 +20,8 @@ import {
   type ExecServerFrame,
   type User,
 } from '../../../api/index.js';
-import { mayWatchTerminals } from '../../access/terminal-view.js';
+// Teams and sharing: a web terminal is a join, ended when access is revoked.
+import { joinWorkspace } from '../../access/join.js';
 import type { ExecChannel } from '../../agents/hub.js';
 import type { Services } from '../../services/index.js';
 
@@ -63,8 +64,10 @@ export function handleReattachable(socket: WebSocket, user: User, name: string, 
     else if (frame.type === 'resize') channel.resize(frame.cols, frame.rows);
     // eof: a terminal has none (^D arrives as a byte).
   });
+  let leave: (() => void) | null = null;
   socket.on('close', (code) => {
     closed = code;
+    leave?.();
     if (!channel) return;
     if (code === EXEC_CLOSE_END && !readOnly) channel.end();
     else channel.close();
@@ -73,7 +76,7 @@ export function handleReattachable(socket: WebSocket, user: User, name: string, 
   void (async () => {
     try {
       const ws = await s.workspaces.forExec(user, name);
-      if (readOnly && !mayWatchTerminals(user, ws)) throw new BerthError('NOT_FOUND', `No workspace named ${name}; see \`berth ws ls\`.`, { field: 'name' });
+      // Watching read-only (pairing) is for whoever may use the workspace, as forExec just checked.
       const c = await s.hub.attachTerminal(
         ws.nodeId,
         { workspaceId: ws.id, terminalId: reattach.id, owner: { id: user.id, name: user.name }, readOnly, idleMs: terminalIdleMs(), request },
@@ -88,6 +91,11 @@ export function handleReattachable(socket: WebSocket, user: User, name: string, 
       channel = c;
       // The browser went while the node attached: leave (or end) the terminal there too.
       if (closed !== null) return closed === EXEC_CLOSE_END && !readOnly ? c.end() : c.close();
+      // A revoked share (or team, or user) ends this attachment; the shell is its owner's to end.
+      leave = joinWorkspace(s, { workspace: ws, user, kind: 'terminal', detail: readOnly ? 'read-only' : undefined }, (message) => {
+        send({ type: 'error', error: { code: 'PERMISSION_DENIED', message } });
+        socket.close(1000);
+      });
       send({ type: 'started' });
     } catch (err) {
       fail(err);

@@ -60,7 +60,8 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
 
   registerRoute(app, store, 'usersList', async () => ({ users: await s.users.list() }));
   registerRoute(app, store, 'invitesPost', async ({ user, body }) => s.users.invite(user, body));
-  registerRoute(app, store, 'userDelete', async ({ user, params, body }) => s.users.remove(user, params.name, body));
+  // Teams and sharing: a removed user's live sessions end at once.
+  registerRoute(app, store, 'userDelete', async ({ user, params, body }) => s.users.remove(user, params.name, body).finally(() => void s.revoker.recheck()));
   registerRoute(app, store, 'registerPost', async ({ body }) => s.users.register(body));
 
   registerRoute(app, store, 'tokensList', async ({ user }) => ({ tokens: await s.users.tokens(user) }));
@@ -79,5 +80,16 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'dotfilesDelete', async ({ user }) => ({ dotfiles: await s.dotfiles.unset(user) }));
   registerRoute(app, store, 'workspaceDotfilesApplyPost', async ({ user, params, ip }) => s.dotfiles.apply(user, params.name, { sourceIp: ip }));
 
+  // Teams and sharing.
+  registerRoute(app, store, 'teamsList', async ({ user }) => ({ teams: await s.teams.list(user) }));
+  registerRoute(app, store, 'teamsPost', async ({ user, body }) => s.teams.create(user, body));
+  registerRoute(app, store, 'teamDelete', async ({ params }) => ({ team: await s.teams.remove(params.name) }));
+  registerRoute(app, store, 'teamMembersPost', async ({ user, params, body }) => s.teams.addMember(user, params.name, body));
+  registerRoute(app, store, 'teamMemberDelete', async ({ user, params }) => s.teams.removeMember(user, params.name, params.user));
+  registerRoute(app, store, 'workspaceSharesGet', async ({ user, params, ip }) => ({ shares: await s.shares.list(user, params.name, { sourceIp: ip }) }));
+  registerRoute(app, store, 'workspaceSharesPost', async ({ user, params, body, ip }) => s.shares.share(user, params.name, body, { sourceIp: ip }));
+  registerRoute(app, store, 'workspaceShareDelete', async ({ user, params, body, ip }) => s.shares.unshare(user, params.name, body, { sourceIp: ip }));
+  registerRoute(app, store, 'sharingPolicyGet', async () => ({ policy: await s.shares.policy() }));
+  registerRoute(app, store, 'sharingPolicyPost', async ({ user, body }) => ({ policy: await s.shares.setPolicy(user, body.policy) }));
   registerRoute(app, store, 'auditList', async ({ user, query }) => ({ entries: await s.audit.list(user, query) }));
 }

@@ -9,6 +9,8 @@ import type WebSocket from 'ws';
 import { BerthError, parsePortParam, portClientFrameSchema, toApiError, type PortServerFrame } from '../../../api/index.js';
 import type { ExecChannel } from '../../agents/hub.js';
 import type { Services } from '../../services/index.js';
+// Teams and sharing: the forward is a join, ended when access is revoked.
+import { joinWorkspace } from '../../access/join.js';
 
 /** Output to the client pauses above this many queued bytes and resumes below the low mark. */
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -51,7 +53,11 @@ export function handlePortConnect(socket: WebSocket, user: NonNullable<FastifyRe
     if (channel) channel.eof();
     else eofEarly = true;
   });
-  socket.on('close', () => channel?.close());
+  let leave = () => {};
+  socket.on('close', () => {
+    leave();
+    channel?.close();
+  });
 
   void (async () => {
     try {
@@ -77,6 +83,7 @@ export function handlePortConnect(socket: WebSocket, user: NonNullable<FastifyRe
       });
       // The client may have gone while the node was connecting: end it there too.
       if (socket.readyState !== socket.OPEN) return channel.close();
+      leave = joinWorkspace(s, { workspace: ws, user, kind: 'port-forward', detail: `port ${port}` }, (message) => fail(new BerthError('PERMISSION_DENIED', message)));
       sendText({ type: 'connected' });
       for (const bytes of early.splice(0)) channel.stdin(bytes);
       if (eofEarly) channel.eof();

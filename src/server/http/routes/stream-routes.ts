@@ -14,6 +14,8 @@ import { handlePortConnect } from './port-route.js';
 import { handleReattachable } from './exec-reattach.js';
 import { sessionRequest } from '../../services/spec/session-defaults.js';
 import { registerServiceLogsRoute } from './service-logs-route.js';
+// Teams and sharing: an exec is a join by the caller, under their own name (BERTH_USER).
+import { joinWorkspace } from '../../access/join.js';
 
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -62,7 +64,7 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
     preValidation: async (req) => {
       await authenticate(store, req);
     },
-  }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s, store));
+  }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s, store, req.ip));
 
   app.get(API_PREFIX + streams.workspacePortConnect, {
     websocket: true,
@@ -85,7 +87,7 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
 }
 
 /** Bridges one client exec WebSocket to the workspace's node. */
-function handleExec(socket: WebSocket, user: NonNullable<import('fastify').FastifyRequest['user']>, name: string, s: Services, store: Store): void {
+function handleExec(socket: WebSocket, user: NonNullable<import('fastify').FastifyRequest['user']>, name: string, s: Services, store: Store, source?: string): void {
   const send = (f: ExecServerFrame) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
   };
@@ -110,12 +112,13 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
     if (frame.type === 'start' && frame.reattach && !starting) {
       // Web UI: a reattachable terminal is served by exec-reattach.ts from here on.
       handedOver = true;
-      return handleReattachable(socket, user, name, frame.request, frame.reattach, s);
+      return handleReattachable(socket, user, name, { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } }, frame.reattach, s);
     }
     if (frame.type === 'start') {
       if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
       starting = true;
-      const request = frame.request;
+      // Teams and sharing: the session carries the caller's name, whoever owns the workspace.
+      const request = { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } };
       void (async () => {
         try {
           const ws = await s.workspaces.forExec(user, name);
@@ -129,6 +132,11 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
           });
           // The client may have gone while the node was starting the command: end it there too.
           if (socket.readyState !== socket.OPEN) return channel.close();
+          const leave = joinWorkspace(s, { workspace: ws, user, kind: 'exec', source, detail: request.cmd.join(' ').slice(0, 200) }, (message) => {
+            channel?.close();
+            fail(new BerthError('PERMISSION_DENIED', message));
+          });
+          socket.once('close', leave);
           send({ type: 'started' });
           for (const f of early.splice(0)) f(channel);
         } catch (err) {

@@ -1,10 +1,9 @@
 /**
  * GET /workspaces/:name/terminals: the terminals the workspace's node keeps (the web UI's),
- * the caller's own, or every one for someone who may watch them (access/terminal-view.ts).
+ * every one to whoever may use the workspace (they may watch them read-only, for pairing).
  */
 import type { FastifyInstance } from 'fastify';
 import type { WorkspaceTerminals } from '../../../api/index.js';
-import { mayWatchTerminals } from '../../access/terminal-view.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { registerRoute } from './register.js';
@@ -14,10 +13,10 @@ export function registerTerminalRoutes(app: FastifyInstance, store: Store, s: Se
   registerRoute(app, store, 'workspaceTerminalsGet', async ({ user, params, ip }): Promise<WorkspaceTerminals> => {
     const ws = await s.workspaces.forExec(user, params.name, { sourceIp: ip });
     const { terminals } = await s.hub.request(ws.nodeId, 'terminal.list', { workspaceId: ws.id }, 15_000);
-    const all = mayWatchTerminals(user, ws);
+    // forExec let the caller use the workspace, so they may watch every terminal kept there.
     return {
-      workspace: ws.name,
-      terminals: terminals.filter((t) => t.ownerId === user.id || all).map(({ ownerId: _, ...t }) => t),
+      workspace: ws.ref,
+      terminals: terminals.map(({ ownerId: _, ...t }) => t),
     };
   });
 }

@@ -1,9 +1,13 @@
 /**
  * Workspace specs and services on the server: the workspace detail with its spec, `svc ls`
  * (the spec merged with the supervisor's last state), `svc start|stop|restart` and `svc logs`
- * (berth-in run in the workspace through the node's exec). Owner-only: every call goes
- * through WorkspacesService.get, so another user's workspace answers NOT_FOUND.
+ * (berth-in run in the workspace through the node's exec). Every call goes through
+ * WorkspacesService.get, so who may see or steer them is the one permission function's call,
+ * and a workspace one may not see answers NOT_FOUND.
  */
+// Teams and sharing.
+import { joinWorkspace } from '../../access/join.js';
+import type { LiveSessions } from '../../access/live-sessions.js';
 import {
   BERTH_IN_PATH,
   BerthError,
@@ -35,6 +39,8 @@ export class WorkspaceServicesService {
     private readonly store: Store,
     private readonly hub: AgentHub,
     private readonly workspaces: WorkspacesService,
+    /** Teams and sharing: a followed log is a live session, ended when access is revoked. */
+    private readonly live?: LiveSessions,
   ) {}
 
   /** GET /workspaces/:name: the workspace with its stored spec. */
@@ -75,9 +81,11 @@ export class WorkspaceServicesService {
     await new Promise<void>((resolve) => {
       let close: (() => void) | null = null;
       let done = false;
+      let leave = () => {};
       const finish = (f: ServiceLogsFrame | null) => {
         if (done) return;
         done = true;
+        leave();
         if (f) write(f);
         resolve();
       };
@@ -99,6 +107,12 @@ export class WorkspaceServicesService {
         })
         .then((channel) => {
           close = () => channel.close();
+          if (!done) {
+            leave = joinWorkspace({ live: this.live }, { workspace: ws, user, kind: 'service-logs' }, (message) => {
+              channel.close();
+              finish({ type: 'error', error: { code: 'PERMISSION_DENIED', message } });
+            });
+          }
           if (done) channel.close();
           else channel.eof();
         }, (err: unknown) => finish({ type: 'error', error: toApiError(err) }));
