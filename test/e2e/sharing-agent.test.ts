@@ -44,8 +44,9 @@ async function person(name: string): Promise<Person> {
   return { home, env, key, sock, fingerprint };
 }
 
-const sshA = (p: Person, command: string) =>
-  runProgram('ssh', ['-F', '/dev/null', '-A', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(p.home, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port), `${ws}@${gw.host}`, command], { env: { SSH_AUTH_SOCK: p.sock } });
+/** `user`: the SSH user, NAME for the owner, OWNER.NAME for a guest (names are unique per owner). */
+const sshA = (p: Person, user: string, command: string) =>
+  runProgram('ssh', ['-F', '/dev/null', '-A', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(p.home, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port), `${user}@${gw.host}`, command], { env: { SSH_AUTH_SOCK: p.sock } });
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'berth-e2e-share-agent-'));
@@ -70,8 +71,8 @@ describe('ssh -A into a shared workspace', () => {
     expect((await runCli(['ws', 'create', ws, '--image', 'sshclient'], { env: alice.env })).code).toBe(0);
     expect((await runCli(['ws', 'share', ws, '--user', 'bob'], { env: alice.env })).code).toBe(0);
     // Both at once: alice's session stays open while bob's lists its agent.
-    const aliceSession = sshA(alice, 'ssh-add -l; sleep 3; ssh-add -l');
-    const bobs = await sshA(bob, 'echo "$BERTH_USER"; ssh-add -l');
+    const aliceSession = sshA(alice, ws, 'ssh-add -l; sleep 3; ssh-add -l');
+    const bobs = await sshA(bob, `alice.${ws}`, 'echo "$BERTH_USER"; ssh-add -l');
     const alices = await aliceSession;
     expect(bobs.code, bobs.stderr).toBe(0);
     const [who, ...bobKeys] = bobs.stdout.trim().split('\n');

@@ -27,6 +27,9 @@ interface Person {
 }
 const people: Record<string, Person> = {};
 const ws = uniqueName('shared');
+// Names are unique per owner: guests name alice's workspace OWNER/NAME, OWNER.NAME over SSH.
+const theirs = `alice/${ws}`;
+const theirsSsh = `alice.${ws}`;
 
 /** Runs the CLI as `p` (their own login, no admin token). */
 const as = (p: Person, args: string[]) => runCli(args, { env: p.env });
@@ -44,7 +47,7 @@ async function register(name: string): Promise<Person> {
 function sshArgs(p: Person): string[] {
   return ['-F', '/dev/null', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(p.home, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port)];
 }
-const ssh = (p: Person, command: string) => runProgram('ssh', [...sshArgs(p), `${ws}@${gw.host}`, command]);
+const ssh = (p: Person, command: string) => runProgram('ssh', [...sshArgs(p), `${p.name === 'alice' ? ws : theirsSsh}@${gw.host}`, command]);
 
 /** A long-lived ssh of `p`; resolves once its output matches `ready`. */
 function sshUntil(p: Person, args: string[], ready: RegExp): Promise<{ child: ChildProcess; exited: Promise<number>; output: () => string }> {
@@ -72,9 +75,9 @@ function sshUntil(p: Person, args: string[], ready: RegExp): Promise<{ child: Ch
 /** bob's open shell and his -L forward to the workspace's httpd, both working. */
 async function bobJoins(): Promise<{ shell: Awaited<ReturnType<typeof sshUntil>>; forward: Awaited<ReturnType<typeof sshUntil>> }> {
   const bob = people.bob!;
-  const shell = await sshUntil(bob, [`${ws}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
+  const shell = await sshUntil(bob, [`${theirsSsh}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
   const local = await freePort();
-  const forward = await sshUntil(bob, ['-v', '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, `${ws}@${gw.host}`], /Local forwarding listening|Entering interactive session|pledge: network/);
+  const forward = await sshUntil(bob, ['-v', '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, `${theirsSsh}@${gw.host}`], /Local forwarding listening|Entering interactive session|pledge: network/);
   const page = await waitFor('the forward to answer', async () => (await fetch(`http://127.0.0.1:${local}/`).then((r) => r.status, () => 0)) || null, 20_000);
   expect(page).toBeGreaterThan(0);
   return { shell, forward };
@@ -118,7 +121,7 @@ describe('sharing a workspace', () => {
     const before = await ssh(bob, 'true');
     expect(before.code).toBe(255);
     expect(before.stderr).toMatch(/No workspace named/);
-    expect((await as(bob, ['ws', 'show', ws])).code).toBe(3);
+    expect((await as(bob, ['ws', 'show', theirs])).code).toBe(3);
 
     const shared = await as(alice, ['ws', 'share', ws, '--user', 'bob:use', '--json']);
     expect(shared.code, shared.stderr).toBe(0);
@@ -127,16 +130,16 @@ describe('sharing a workspace', () => {
     const who = await ssh(bob, 'echo "$BERTH_USER"');
     expect(who.code, who.stderr).toBe(0);
     expect(who.stdout.trim()).toBe('bob');
-    const viaExec = await as(bob, ['ws', 'exec', ws, '--', 'sh', '-c', 'echo "$BERTH_USER"']);
+    const viaExec = await as(bob, ['ws', 'exec', theirs, '--', 'sh', '-c', 'echo "$BERTH_USER"']);
     expect(viaExec.stdout.trim(), viaExec.stderr).toBe('bob');
 
     const listed = JSON.parse((await as(bob, ['ws', 'ls', '--shared', '--json'])).stdout);
     expect(listed.workspaces.map((w: { name: string; owner: string }) => [w.name, w.owner])).toEqual([[ws, 'alice']]);
 
-    const rm = await as(bob, ['ws', 'rm', ws]);
+    const rm = await as(bob, ['ws', 'rm', theirs]);
     expect(rm.code).toBe(4);
     expect(rm.stderr).toMatch(/only the owner deletes a workspace/);
-    const reshare = await as(bob, ['ws', 'share', ws, '--user', 'carol']);
+    const reshare = await as(bob, ['ws', 'share', theirs, '--user', 'carol']);
     expect(reshare.code).toBe(4);
     expect(reshare.stderr).toMatch(/you have use access, and sharing needs admin access/);
     const shares = JSON.parse((await as(alice, ['ws', 'shares', ws, '--json'])).stdout);
@@ -147,17 +150,17 @@ describe('sharing a workspace', () => {
     const { alice, bob } = people as Record<string, Person>;
     const joined = await bobJoins();
     // His `ws exec` (exec WebSocket) and his preview of the workspace's httpd, with his own token and cookie.
-    const exec = spawn(BIN, ['ws', 'exec', ws, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...bob.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exec = spawn(BIN, ['ws', 'exec', theirs, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...bob.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let execOut = '';
     exec.stdout.on('data', (d) => (execOut += d));
     exec.stderr.on('data', (d) => (execOut += d));
     const execExit = new Promise<number>((r) => exec.once('exit', (c) => r(c ?? -1)));
     await waitFor("bob's ws exec to start", async () => execOut.includes('started'), 30_000);
-    const preview = JSON.parse((await as(bob, ['preview', ws, '8080', '--json'])).stdout) as { path: string };
+    const preview = JSON.parse((await as(bob, ['preview', theirs, '8080', '--json'])).stdout) as { path: string };
     const traded = await fetch(server.url + preview.path, { redirect: 'manual' });
     expect(traded.status).toBe(302);
     const cookie = traded.headers.get('set-cookie')!.split(';')[0]!;
-    const page = () => fetch(`${server.url}/w/${ws}/p/8080/`, { headers: { cookie } }).then((r) => r.status);
+    const page = () => fetch(`${server.url}/w/${theirsSsh}/p/8080/`, { headers: { cookie } }).then((r) => r.status);
     expect(await page()).toBe(200);
     const at = Date.now();
     const un = await as(alice, ['ws', 'unshare', ws, '--user', 'bob', '--json']);
@@ -209,10 +212,10 @@ describe('teams', () => {
 
     const seen = JSON.parse((await as(bob, ['ws', 'ls', '--json'])).stdout).workspaces.map((w: { name: string; team: string | null }) => [w.name, w.team]);
     expect(seen).toEqual([[tws, team]]);
-    const inTeam = await runProgram('ssh', [...sshArgs(bob), `${tws}@${gw.host}`, 'echo "$BERTH_USER"']);
+    const inTeam = await runProgram('ssh', [...sshArgs(bob), `carol.${tws}@${gw.host}`, 'echo "$BERTH_USER"']);
     expect(inTeam.stdout.trim(), inTeam.stderr).toBe('bob');
     // A member uses but does not delete.
-    expect((await as(bob, ['ws', 'rm', tws])).code).toBe(4);
+    expect((await as(bob, ['ws', 'rm', `carol/${tws}`])).code).toBe(4);
 
     const over = await as(carol, ['ws', 'create', uniqueName('two'), '--team', team, '--cpus', '1']);
     expect(over.code).toBe(5);
@@ -225,7 +228,7 @@ describe('teams', () => {
     expect(tooBig.stderr).toMatch(new RegExp(`Team ${cpu}'s CPU quota is 1; its workspaces use 0 and this one asks for 2`));
 
     // Leaving the team ends access at once.
-    const shell = await sshUntil(bob, [`${tws}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
+    const shell = await sshUntil(bob, [`carol.${tws}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
     const at = Date.now();
     expect((await server.cli(['team', 'remove', team, 'bob'])).code).toBe(0);
     const code = await Promise.race([shell.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
@@ -247,7 +250,7 @@ describe('the sharing policy', () => {
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/only server admins may share on this server \(sharing policy: admins\)/);
     // Existing shares keep working under `admins`; `off` ends them, live sessions included.
-    const shell = await sshUntil(bob, [`${ws}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
+    const shell = await sshUntil(bob, [`${theirsSsh}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
     const at = Date.now();
     expect((await server.cli(['sharing-policy', 'set', 'off'])).code).toBe(0);
     const code = await Promise.race([shell.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
