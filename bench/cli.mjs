@@ -16,7 +16,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, percentile, run, startServer, time } from './lib.mjs';
+import { percentile, ROOT, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 15);
 const WITH_LXC = process.env.BENCH_LXC !== '0';
@@ -48,7 +48,8 @@ try {
       if (lxc?.usable) lxcStore = lxc.details.backingStore.startsWith('overlay') ? 'overlay' : 'dir';
       break;
     }
-    if (i === 100) throw new Error(WITH_LXC ? `LXC is not usable on this node (${lxc?.reason ?? 'no node online'}); run with BENCH_LXC=0` : 'no node came online');
+    if (i === 100)
+      throw new Error(WITH_LXC ? `LXC is not usable on this node (${lxc?.reason ?? 'no node online'}); run with BENCH_LXC=0` : 'no node came online');
     await new Promise((r) => setTimeout(r, 100));
   }
   await berth('image', 'build', 'base', '--from', 'busybox');
@@ -69,33 +70,48 @@ try {
 
   /** Each series: [comparison, name, fn timed, cleanup not timed]. */
   const series = [
-    ['create + exec', 'docker run -d + docker exec', async (r) => {
-      const c = `cb-${stamp}-${r}-d`;
-      made.docker.push(c);
-      return [
-        () => run('docker', ['run', '-d', '--name', c, IMAGE, ...KEEPALIVE]).then(() => run('docker', ['exec', c, 'true'])),
-        () => run('docker', ['rm', '-f', c]).then(() => made.docker.splice(made.docker.indexOf(c), 1)),
-      ];
-    }],
+    [
+      'create + exec',
+      'docker run -d + docker exec',
+      async (r) => {
+        const c = `cb-${stamp}-${r}-d`;
+        made.docker.push(c);
+        return [
+          () => run('docker', ['run', '-d', '--name', c, IMAGE, ...KEEPALIVE]).then(() => run('docker', ['exec', c, 'true'])),
+          () => run('docker', ['rm', '-f', c]).then(() => made.docker.splice(made.docker.indexOf(c), 1)),
+        ];
+      },
+    ],
     // What a berth workspace is on the engine: the same container with tini as PID 1 and a
     // named home volume, typed as docker commands. The difference to the row above is the
     // engine's own price of those two, which berth pays on every create.
-    ['create + exec', 'docker run -d --init -v VOL:/root + exec', async (r) => {
-      const c = `cb-${stamp}-${r}-dv`;
-      made.docker.push(c);
-      return [
-        () => run('docker', ['run', '-d', '--init', '-v', `${c}:/root`, '--name', c, IMAGE, ...KEEPALIVE]).then(() => run('docker', ['exec', c, 'true'])),
-        () => run('docker', ['rm', '-f', c]).then(() => run('docker', ['volume', 'rm', c])).then(() => made.docker.splice(made.docker.indexOf(c), 1)),
-      ];
-    }],
-    ['create + exec', 'berth ws create + ws exec', async (r, cli = berth) => {
-      const w = `cb-${stamp}-${r}-b`;
-      made.berth.push(w);
-      return [
-        () => cli('ws', 'create', w, '--image', 'base').then(() => cli('ws', 'exec', w, '--', 'true')),
-        () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
-      ];
-    }],
+    [
+      'create + exec',
+      'docker run -d --init -v VOL:/root + exec',
+      async (r) => {
+        const c = `cb-${stamp}-${r}-dv`;
+        made.docker.push(c);
+        return [
+          () => run('docker', ['run', '-d', '--init', '-v', `${c}:/root`, '--name', c, IMAGE, ...KEEPALIVE]).then(() => run('docker', ['exec', c, 'true'])),
+          () =>
+            run('docker', ['rm', '-f', c])
+              .then(() => run('docker', ['volume', 'rm', c]))
+              .then(() => made.docker.splice(made.docker.indexOf(c), 1)),
+        ];
+      },
+    ],
+    [
+      'create + exec',
+      'berth ws create + ws exec',
+      async (r, cli = berth) => {
+        const w = `cb-${stamp}-${r}-b`;
+        made.berth.push(w);
+        return [
+          () => cli('ws', 'create', w, '--image', 'base').then(() => cli('ws', 'exec', w, '--', 'true')),
+          () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
+        ];
+      },
+    ],
     ['exec', 'docker exec', async () => [() => run('docker', ['exec', execC, 'true'])]],
     ['exec', 'berth ws exec', async (_r, cli = berth) => [() => cli('ws', 'exec', execWs, '--', 'true')]],
     ['list', 'node -e 0', async () => [() => node('-e', '0')]],
@@ -106,33 +122,58 @@ try {
   ];
   if (WITH_LXC) {
     series.push(
-      ['LXC create + exec', 'lxc-copy + start + attach', async (r) => {
-        const c = `cbraw-${stamp}-${r}`;
-        const dir = `${LXC_PATH}/${c}`;
-        made.lxc.push(c);
-        const { INIT_FILE, INIT_SCRIPT, workspaceConfigLines } = await import('../dist/providers/lxc/config.js');
-        return [
-          async () => {
-            await run('lxc-copy', ['-P', imagesDir, '-n', lxcImage, '-p', LXC_PATH, '-N', c, ...(lxcStore === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir'])]);
-            const spec = { id: c, name: c, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
-            const lines = workspaceConfigLines(spec, { containerDir: dir, bridge: 'lxcbr0', ipv4: '10.0.3.249/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false });
-            const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
-            await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
-            await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
-            await run('lxc-start', ['-n', c]);
-            await run('lxc-attach', ['-n', c, '--', '/bin/true']);
-          },
-          () => run('lxc-destroy', ['-f', '-n', c]).then(() => made.lxc.splice(made.lxc.indexOf(c), 1)),
-        ];
-      }],
-      ['LXC create + exec', 'berth ws create --provider lxc + exec', async (r, cli = berth) => {
-        const w = `cbl-${stamp}-${r}`;
-        made.berth.push(w);
-        return [
-          () => cli('ws', 'create', w, '--provider', 'lxc', '--image', 'lxcbench').then(() => cli('ws', 'exec', w, '--', 'true')),
-          () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
-        ];
-      }],
+      [
+        'LXC create + exec',
+        'lxc-copy + start + attach',
+        async (r) => {
+          const c = `cbraw-${stamp}-${r}`;
+          const dir = `${LXC_PATH}/${c}`;
+          made.lxc.push(c);
+          const { INIT_FILE, INIT_SCRIPT, workspaceConfigLines } = await import('../dist/providers/lxc/config.js');
+          return [
+            async () => {
+              await run('lxc-copy', [
+                '-P',
+                imagesDir,
+                '-n',
+                lxcImage,
+                '-p',
+                LXC_PATH,
+                '-N',
+                c,
+                ...(lxcStore === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir']),
+              ]);
+              const spec = { id: c, name: c, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
+              const lines = workspaceConfigLines(spec, {
+                containerDir: dir,
+                bridge: 'lxcbr0',
+                ipv4: '10.0.3.249/24',
+                gateway: '10.0.3.1',
+                cgroup: 'v1',
+                memswAvailable: false,
+              });
+              const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
+              await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
+              await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
+              await run('lxc-start', ['-n', c]);
+              await run('lxc-attach', ['-n', c, '--', '/bin/true']);
+            },
+            () => run('lxc-destroy', ['-f', '-n', c]).then(() => made.lxc.splice(made.lxc.indexOf(c), 1)),
+          ];
+        },
+      ],
+      [
+        'LXC create + exec',
+        'berth ws create --provider lxc + exec',
+        async (r, cli = berth) => {
+          const w = `cbl-${stamp}-${r}`;
+          made.berth.push(w);
+          return [
+            () => cli('ws', 'create', w, '--provider', 'lxc', '--image', 'lxcbench').then(() => cli('ws', 'exec', w, '--', 'true')),
+            () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
+          ];
+        },
+      ],
     );
   }
 

@@ -35,7 +35,10 @@ class SimNode {
     // Free memory drifts like a real node's, so the resources part is not byte-identical each time.
     const r = { ...resources, memoryFreeBytes: resources.memoryFreeBytes - Math.floor(Math.random() * 1000) * 4096 };
     const workspaces = [...this.ws].map(([workspaceId, status]) => ({ workspaceId, status }));
-    const frame = type === 'hello' ? { type, protocolVersion, agentVersion: 'bench', resources: r, providers, workspaces } : { type, agentVersion: 'bench', resources: r, providers, workspaces };
+    const frame =
+      type === 'hello'
+        ? { type, protocolVersion, agentVersion: 'bench', resources: r, providers, workspaces }
+        : { type, agentVersion: 'bench', resources: r, providers, workspaces };
     return JSON.stringify(frame);
   }
 
@@ -125,15 +128,19 @@ const httpsAgent = new Agent({ ca, keepAlive: true });
 function api(method, path, body, token) {
   return new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : undefined;
-    const req = request(url + '/api/v1' + path, { method, agent: httpsAgent, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const json = JSON.parse(Buffer.concat(chunks).toString());
-        if (res.statusCode >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json)}`));
-        else resolve(json);
-      });
-    });
+    const req = request(
+      url + '/api/v1' + path,
+      { method, agent: httpsAgent, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const json = JSON.parse(Buffer.concat(chunks).toString());
+          if (res.statusCode >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json)}`));
+          else resolve(json);
+        });
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -180,9 +187,13 @@ function storm() {
     old?.removeAllListeners('close');
     old?.on('close', () => {});
     old?.terminate();
-    setTimeout(() => n.dial(() => {
-      if (--left === 0) process.send({ cmd: 'storm-done', ms: Date.now() - t0 });
-    }), 500 * (0.75 + Math.random() * 0.5));
+    setTimeout(
+      () =>
+        n.dial(() => {
+          if (--left === 0) process.send({ cmd: 'storm-done', ms: Date.now() - t0 });
+        }),
+      500 * (0.75 + Math.random() * 0.5),
+    );
   }
 }
 

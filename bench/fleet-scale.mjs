@@ -19,9 +19,9 @@
 // report them. The real create path (POST /workspaces on a simulated node, which places,
 // records and asks the node) is measured in the steady window instead: it runs one placement
 // at a time over every node, so 50,000 creates through it would take longer than the bench.
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -81,18 +81,22 @@ function api(method, path, body) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const data = body ? JSON.stringify(body) : undefined;
-    const req = request(base + path, { method, agent, headers: { authorization: `Bearer ${adminToken}`, ...(data ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let parsed = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode, body: parsed, ms: performance.now() - t0 });
-      });
-    });
+    const req = request(
+      base + path,
+      { method, agent, headers: { authorization: `Bearer ${adminToken}`, ...(data ? { 'content-type': 'application/json' } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {}
+          resolve({ status: res.statusCode, body: parsed, ms: performance.now() - t0 });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -118,7 +122,8 @@ async function heartbeatBuckets() {
     const r = await api('GET', path).catch(() => null);
     if (r?.status !== 200 || typeof r.body !== 'string') continue;
     const buckets = new Map();
-    for (const m of r.body.matchAll(/^berth_heartbeat_handling_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/gm)) buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
+    for (const m of r.body.matchAll(/^berth_heartbeat_handling_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/gm))
+      buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
     return buckets.size ? buckets : null;
   }
   return null;
@@ -142,10 +147,28 @@ async function main() {
   dataDir = await mkdtemp(join(tmpdir(), 'berth-fleet-scale-'));
   const port = await freePort();
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  server = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, join(BERTH_ROOT, 'bin/berth'), 'server', '--tls', '--listen', `127.0.0.1:${port}`, '--ssh-listen', 'off', '--data-dir', dataDir], {
-    stdio: ['ignore', process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'w') : 'ignore', 'inherit'],
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
-  });
+  server = spawn(
+    'taskset',
+    [
+      '-c',
+      '0',
+      process.execPath,
+      ...nodeArgs,
+      join(BERTH_ROOT, 'bin/berth'),
+      'server',
+      '--tls',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--ssh-listen',
+      'off',
+      '--data-dir',
+      dataDir,
+    ],
+    {
+      stdio: ['ignore', process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'w') : 'ignore', 'inherit'],
+      env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
+    },
+  );
   children.add(server);
   base = `https://127.0.0.1:${port}`;
   let ca = null;
@@ -156,12 +179,20 @@ async function main() {
   if (!ca) throw new Error('the server made no CA in 30 s');
   agent = new Agent({ ca, keepAlive: true, maxSockets: 8 });
   for (let i = 0; i < 300; i++) {
-    if (await api('GET', '/api/v1/health').then((r) => r.status === 200, () => false)) break;
+    if (
+      await api('GET', '/api/v1/health').then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      break;
     await sleep(100);
   }
   adminToken = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   const protocolVersion = (await import(join(BERTH_ROOT, 'dist/api/index.js'))).AGENT_PROTOCOL_VERSION;
-  console.log(`fleet-scale: ${N} agents in ${PROCS} process(es), ${M} workspaces, ${SECONDS} s steady window, server pid ${server.pid} on CPU 0 (${BERTH_ROOT})`);
+  console.log(
+    `fleet-scale: ${N} agents in ${PROCS} process(es), ${M} workspaces, ${SECONDS} s steady window, server pid ${server.pid} on CPU 0 (${BERTH_ROOT})`,
+  );
 
   // The simulated agents.
   const procs = [];
@@ -171,7 +202,10 @@ async function main() {
     const from = p * per;
     const to = Math.min(N, from + per);
     const config = { url: base, ca, adminToken, from, to, total: N, workspaces: M, prefix: 'sim-', protocolVersion, joinConcurrency: JOIN_CONCURRENCY };
-    const child = spawn('taskset', ['-c', '1', process.execPath, join(ROOT, 'bench/fleet-agents.mjs')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, FLEET_AGENTS_CONFIG: JSON.stringify(config) } });
+    const child = spawn('taskset', ['-c', '1', process.execPath, join(ROOT, 'bench/fleet-agents.mjs')], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, FLEET_AGENTS_CONFIG: JSON.stringify(config) },
+    });
     children.add(child);
     const proc = { child, from, to, inbox: [] };
     child.on('message', (m) => {
@@ -192,14 +226,18 @@ async function main() {
 
   // Joins: real join tokens, real POST /nodes/join, each node connecting (hello, heartbeats) right after.
   let t = Date.now();
-  const joined = await Promise.all(procs.map((proc, p) => {
-    proc.child.send({ cmd: 'join' });
-    return waitFor(`joined:${p}`);
-  }));
+  const joined = await Promise.all(
+    procs.map((proc, p) => {
+      proc.child.send({ cmd: 'join' });
+      return waitFor(`joined:${p}`);
+    }),
+  );
   const joinWall = Date.now() - t;
   const joinMs = joined.flatMap((j) => j.joinMs);
   const nodes = joined.flatMap((j) => j.nodes).sort((a, b) => a.k - b.k);
-  console.log(`joined and connected ${N} nodes in ${(joinWall / 1000).toFixed(1)} s (POST /nodes/join p50 ${percentile(joinMs, 50).toFixed(1)} ms, p99 ${percentile(joinMs, 99).toFixed(1)} ms)`);
+  console.log(
+    `joined and connected ${N} nodes in ${(joinWall / 1000).toFixed(1)} s (POST /nodes/join p50 ${percentile(joinMs, 50).toFixed(1)} ms, p99 ${percentile(joinMs, 99).toFixed(1)} ms)`,
+  );
 
   // Seed the workspaces (see the file comment for why not through the create path). The
   // agents already report them; rows that agree with a report need no reconcile.
@@ -209,7 +247,9 @@ async function main() {
   db.pragma('busy_timeout = 10000');
   const owner = db.prepare("SELECT id FROM users WHERE role = 'admin' LIMIT 1").get().id;
   const old = new Date(Date.now() - 3600_000).toISOString();
-  const insert = db.prepare("INSERT INTO workspaces (id, name, owner_id, node_id, provider, image, status, cpus, memory_bytes, error_json, created_at, updated_at) VALUES (?, ?, ?, ?, 'docker', 'base', 'running', NULL, NULL, NULL, ?, ?)");
+  const insert = db.prepare(
+    "INSERT INTO workspaces (id, name, owner_id, node_id, provider, image, status, cpus, memory_bytes, error_json, created_at, updated_at) VALUES (?, ?, ?, ?, 'docker', 'base', 'running', NULL, NULL, NULL, ?, ?)",
+  );
   db.transaction(() => {
     for (let i = 0; i < M; i++) insert.run(`bw-${i}`, `bws-${i}`, owner, nodes[i % N].id, old, old);
   })();
@@ -291,10 +331,15 @@ async function main() {
     t = Date.now();
     // A server that cannot take the storm may never welcome every agent again: give up after BENCH_STORM_TIMEOUT s.
     const giveUp = sleep(STORM_TIMEOUT_S * 1000).then(() => null);
-    const done = await Promise.race([Promise.all(procs.map((proc, p) => {
-      proc.child.send({ cmd: 'storm' });
-      return waitFor(`storm-done:${p}`);
-    })), giveUp]);
+    const done = await Promise.race([
+      Promise.all(
+        procs.map((proc, p) => {
+          proc.child.send({ cmd: 'storm' });
+          return waitFor(`storm-done:${p}`);
+        }),
+      ),
+      giveUp,
+    ]);
     const welcomedMs = done ? Math.max(...done.map((d) => d.ms)) : Infinity;
     let all = false;
     while (done && !all && Date.now() - t < STORM_TIMEOUT_S * 1000) {
@@ -306,7 +351,15 @@ async function main() {
     clearInterval(s);
     const serverCpuS = cpuSeconds(server.pid) - cpuAt.server;
     const agentsCpuS = procs.reduce((a, p) => a + cpuSeconds(p.child.pid), 0) - cpuAt.agents;
-    storm = { welcomedMs, settledMs: all ? settledMs : Infinity, peakRssMiB: Math.max(...peak, 0), hwmMiB: memory(server.pid).hwm, timeoutS: STORM_TIMEOUT_S, serverCpuS, agentsCpuS };
+    storm = {
+      welcomedMs,
+      settledMs: all ? settledMs : Infinity,
+      peakRssMiB: Math.max(...peak, 0),
+      hwmMiB: memory(server.pid).hwm,
+      timeoutS: STORM_TIMEOUT_S,
+      serverCpuS,
+      agentsCpuS,
+    };
   }
 
   const q = (xs, p) => (xs.length ? percentile(xs, p) : NaN);
@@ -335,8 +388,11 @@ async function main() {
     createRunningP50Ms: q(lat.createRunning, 50),
     storm,
   };
-  console.log(`\nfleet-scale: ${N} agents, ${M} workspaces, ${SECONDS / 2} s heartbeats only, then ${SECONDS / 2} s with API calls (server on CPU 0; agents and this loop on CPU 1)`);
-  const row = (label, value, aim) => console.log(`  ${label.padEnd(42)} ${String(value).padStart(12)}${aim ? `   aim ${aim.text}, ratio ${(aim.value / aim.limit).toFixed(2)}` : ''}`);
+  console.log(
+    `\nfleet-scale: ${N} agents, ${M} workspaces, ${SECONDS / 2} s heartbeats only, then ${SECONDS / 2} s with API calls (server on CPU 0; agents and this loop on CPU 1)`,
+  );
+  const row = (label, value, aim) =>
+    console.log(`  ${label.padEnd(42)} ${String(value).padStart(12)}${aim ? `   aim ${aim.text}, ratio ${(aim.value / aim.limit).toFixed(2)}` : ''}`);
   row('POST /nodes/join p50 (ms)', f(results.joinPerJoinP50Ms));
   row('POST /nodes/join p99 (ms)', f(results.joinPerJoinP99Ms));
   row(`join + connect all ${N} (s, ${JOIN_CONCURRENCY} at a time per process)`, f(results.joinTotalS));
@@ -345,7 +401,11 @@ async function main() {
   row(`server CPU, + ${f(results.apiCallsPerS)} API calls/s (%)`, f(cpuBusy));
   row('simulated agents CPU (% of one core)', f(cpuAgents));
   row('heartbeat → API, from outside p50 (ms)', f(results.heartbeatP50Ms));
-  row('heartbeat → API, from outside p99 (ms)', f(results.heartbeatP99Ms), { text: `≤ ${AIMS.heartbeatP99}`, value: results.heartbeatP99Ms, limit: AIMS.heartbeatP99 });
+  row('heartbeat → API, from outside p99 (ms)', f(results.heartbeatP99Ms), {
+    text: `≤ ${AIMS.heartbeatP99}`,
+    value: results.heartbeatP99Ms,
+    limit: AIMS.heartbeatP99,
+  });
   row('berth_heartbeat_handling_seconds p99 (ms)', hbAfter ? f(metricsP99) : 'absent (no GET /metrics)');
   row(`GET /nodes?limit=${PAGE} p50 (ms)`, f(results.nodesP50Ms));
   row(`GET /nodes?limit=${PAGE} p99 (ms)`, f(results.nodesP99Ms), { text: `≤ ${AIMS.listP99}`, value: results.nodesP99Ms, limit: AIMS.listP99 });

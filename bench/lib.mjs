@@ -1,7 +1,7 @@
 // Shared bench helpers: a real berth server with its local agent in a temp dir, timing and
 // percentiles. Benchmarks measure berth and the raw engine in the same run, interleaved,
 // so machine noise hits both alike.
-import { spawn, execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,13 +29,34 @@ export async function startServer() {
   const sshPort = await freePort();
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server itself.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/berth'), 'server', '--local-agent', '--listen', `127.0.0.1:${port}`, '--ssh-listen', `127.0.0.1:${sshPort}`, '--data-dir', dataDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      join(ROOT, 'bin/berth'),
+      'server',
+      '--local-agent',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--ssh-listen',
+      `127.0.0.1:${sshPort}`,
+      '--data-dir',
+      dataDir,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 150; i++) {
-    if (await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/api/v1/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();

@@ -52,7 +52,14 @@ try {
     const tr = await time(async () => {
       await run('lxc-copy', ['-P', imagesDir, '-n', image, '-p', LXC_PATH, '-N', cname, ...(store === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir'])]);
       const spec = { id: cname, name: cname, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
-      const lines = workspaceConfigLines(spec, { containerDir: dir, bridge: 'lxcbr0', ipv4: '10.0.3.250/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false });
+      const lines = workspaceConfigLines(spec, {
+        containerDir: dir,
+        bridge: 'lxcbr0',
+        ipv4: '10.0.3.250/24',
+        gateway: '10.0.3.1',
+        cgroup: 'v1',
+        memswAvailable: false,
+      });
       const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
       await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
       await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
@@ -65,7 +72,11 @@ try {
       raw.push(tr);
     }
   }
-  const figures = report(`LXC workspace create → exec works (n=${N}, ${store})`, { 'lxc-copy + start + attach': raw, 'berth ws create + exec': berth }, 'lxc-copy + start + attach');
+  const figures = report(
+    `LXC workspace create → exec works (n=${N}, ${store})`,
+    { 'lxc-copy + start + attach': raw, 'berth ws create + exec': berth },
+    'lxc-copy + start + attach',
+  );
   console.log(JSON.stringify({ bench: 'lxc-create', n: N, backingStore: store, figures }));
 } finally {
   await server.stop();

@@ -40,12 +40,25 @@ try {
     await run('docker', ['exec', container, 'killall', 'httpd']);
     vanish.push(await until(port, false));
   }
-  const row = (label, xs) => `  ${label.padEnd(28)} ${percentile(xs, 50).toFixed(0).padStart(6)} ms ${percentile(xs, 95).toFixed(0).padStart(6)} ms   ${(percentile(xs, 95) / AIM_MS).toFixed(2)}× of the 2 s aim (p95)`;
+  const row = (label, xs) =>
+    `  ${label.padEnd(28)} ${percentile(xs, 50).toFixed(0).padStart(6)} ms ${percentile(xs, 95).toFixed(0).padStart(6)} ms   ${(percentile(xs, 95) / AIM_MS).toFixed(2)}× of the 2 s aim (p95)`;
   console.log(`\nports: listening → visible in the API (n = ${N})\n  ${'series'.padEnd(28)}    p50       p95`);
   console.log(row('port appears', appear));
   console.log(row('port disappears', vanish));
-  console.log(JSON.stringify({ bench: 'ports', n: N, appearP50: percentile(appear, 50), appearP95: percentile(appear, 95), vanishP50: percentile(vanish, 50), vanishP95: percentile(vanish, 95) }));
+  console.log(
+    JSON.stringify({
+      bench: 'ports',
+      n: N,
+      appearP50: percentile(appear, 50),
+      appearP95: percentile(appear, 95),
+      vanishP50: percentile(vanish, 50),
+      vanishP95: percentile(vanish, 95),
+    }),
+  );
 } finally {
-  await client.call('workspaceDelete', { params: { name } }).then((r) => client.waitOperation(r.operation.id)).catch(() => {});
+  await client
+    .call('workspaceDelete', { params: { name } })
+    .then((r) => client.waitOperation(r.operation.id))
+    .catch(() => {});
   await server.stop();
 }

@@ -62,7 +62,13 @@ try {
   const auth = { authorization: `Bearer ${server.token}` };
   const path = `/w/${name}/p/${PORT}/`;
   for (let i = 0; i < 100; i++) {
-    if (await get(direct, ip, PORT, '/').then(() => true, () => false)) break;
+    if (
+      await get(direct, ip, PORT, '/').then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   for (let i = 0; i < WARMUP; i++) {
@@ -89,8 +95,21 @@ try {
   console.log(`  direct        ${percentile(d, 50).toFixed(2).padStart(8)} ${percentile(d, 95).toFixed(2).padStart(8)}`);
   console.log(`  preview       ${percentile(p, 50).toFixed(2).padStart(8)} ${percentile(p, 95).toFixed(2).padStart(8)}`);
   console.log(`  added at p50  ${added.toFixed(2).padStart(8)} ms   (aim ≤ ${AIM_MS} ms: ${added <= AIM_MS ? 'met' : 'MISSED'})`);
-  console.log(JSON.stringify({ bench: 'preview', n: N, directP50: percentile(d, 50), directP95: percentile(d, 95), previewP50: percentile(p, 50), previewP95: percentile(p, 95), addedP50: added }));
+  console.log(
+    JSON.stringify({
+      bench: 'preview',
+      n: N,
+      directP50: percentile(d, 50),
+      directP95: percentile(d, 95),
+      previewP50: percentile(p, 50),
+      previewP95: percentile(p, 95),
+      addedP50: added,
+    }),
+  );
 } finally {
-  await client.call('workspaceDelete', { params: { name } }).then((r) => client.waitOperation(r.operation.id)).catch(() => {});
+  await client
+    .call('workspaceDelete', { params: { name } })
+    .then((r) => client.waitOperation(r.operation.id))
+    .catch(() => {});
   await server.stop();
 }

@@ -4,7 +4,7 @@
 // until its sshd runs `true`. Same accelerator for both, 10 of each, interleaved.
 // Run `npm run build` first; the first run builds the Debian VM image (minutes, then cached).
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,7 +25,10 @@ async function untilSshRuns(port, privateKey, deadlineMs = 180_000) {
   for (;;) {
     const ok = await new Promise((resolve) => {
       const c = new ssh2.Client();
-      const done = (v) => { c.end(); resolve(v); };
+      const done = (v) => {
+        c.end();
+        resolve(v);
+      };
       c.on('ready', () => c.exec('true', (err, ch) => (err ? done(false) : ch.on('close', (code) => done(code === 0)).resume())));
       c.on('error', () => done(false));
       c.connect({ host: '127.0.0.1', port, username: 'root', privateKey, readyTimeout: 5000 });
@@ -59,10 +62,36 @@ async function plainBoot(img, dir, accel, fx) {
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
   const append = `console=ttyS0 quiet panic=-1 reboot=t${accel === 'tcg' && mhz ? ` tsc_early_khz=${Math.round(mhz * 1000)}` : ''}`;
   const drive = (id, file, fmt, ro = '') => ['-drive', `id=${id},file=${file},format=${fmt},if=none${ro}`, '-device', `virtio-blk-device,drive=${id}`];
-  const args = ['-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on', '-accel', accel, '-smp', '1', '-m', '256M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', img.kernel, '-initrd', img.initrd, '-append', append, '-serial', 'null',
-    ...drive('root', join(dir, 'overlay.qcow2'), 'qcow2'), ...drive('home', join(dir, 'home.img'), 'raw'), ...drive('seed', join(dir, 'seed.img'), 'raw', ',readonly=on'),
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-device,netdev=net0'];
+  const args = [
+    '-M',
+    'microvm,x-option-roms=off,isa-serial=on,rtc=on',
+    '-accel',
+    accel,
+    '-smp',
+    '1',
+    '-m',
+    '256M',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    img.kernel,
+    '-initrd',
+    img.initrd,
+    '-append',
+    append,
+    '-serial',
+    'null',
+    ...drive('root', join(dir, 'overlay.qcow2'), 'qcow2'),
+    ...drive('home', join(dir, 'home.img'), 'raw'),
+    ...drive('seed', join(dir, 'seed.img'), 'raw', ',readonly=on'),
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+    '-device',
+    'virtio-net-device,netdev=net0',
+  ];
   let child;
   const ms = await time(async () => {
     child = spawn('qemu-system-x86_64', args, { stdio: 'ignore' });
@@ -113,7 +142,11 @@ try {
       plain.push(tp);
     }
   }
-  const figures = report(`VM boot → exec works, ${accel} (n=${N})`, { 'plain qemu until ssh true': plain, 'berth ws create + exec': berth }, 'plain qemu until ssh true');
+  const figures = report(
+    `VM boot → exec works, ${accel} (n=${N})`,
+    { 'plain qemu until ssh true': plain, 'berth ws create + exec': berth },
+    'plain qemu until ssh true',
+  );
   console.log(JSON.stringify({ bench: 'qemu-boot', accel, n: N, figures }));
 } finally {
   await server.stop();

@@ -1,6 +1,7 @@
 // Runs every benchmark in turn. Each prints its own table and a JSON line with its figures.
-import { readdirSync } from 'node:fs';
+
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

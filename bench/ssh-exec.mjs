@@ -3,8 +3,8 @@
 // a bare ssh2 channel on a kept connection (what pooling can at best reach), 20 of each,
 // interleaved, against a private loopback sshd this script starts. Run `npm run build` first.
 import ssh2 from 'ssh2';
-import { SshTransport } from '../dist/transport/ssh.js';
 import { startTestSshd } from '../dist/testing/sshd.js';
+import { SshTransport } from '../dist/transport/ssh.js';
 import { report, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20);

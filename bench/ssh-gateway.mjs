@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { BerthClient } from '../dist/client/index.js';
-import { freePort, report, ROOT, run, startServer, time } from './lib.mjs';
+import { freePort, ROOT, report, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20);
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 64);
@@ -61,7 +61,22 @@ try {
   const [container] = await docker.listContainers({ filters: { label: [`berth.workspace=${ws.id}`] } });
   const ip = (await docker.getContainer(container.Id).inspect()).NetworkSettings.IPAddress;
 
-  const common = ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+  const common = [
+    '-F',
+    '/dev/null',
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+  ];
   const viaGateway = ['-p', String(gw.port), `${name}@127.0.0.1`];
   const direct = [`root@${ip}`];
 
@@ -84,7 +99,13 @@ try {
     const child = spawn('ssh', [...common, '-N', '-L', `${port}:127.0.0.1:${HTTP_PORT}`, ...args], { stdio: 'ignore' });
     tunnels.push(child);
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/`).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     return `http://127.0.0.1:${port}/big`;
@@ -98,7 +119,13 @@ try {
     });
     tunnels.push(child);
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/`).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     return `http://127.0.0.1:${port}/big`;
@@ -138,7 +165,10 @@ try {
   await writeFile(join(dir, 'result.json'), JSON.stringify(result));
 } finally {
   for (const t of tunnels) t.kill();
-  await client.call('workspaceDelete', { params: { name } }).then((r) => client.waitOperation(r.operation.id)).catch(() => {});
+  await client
+    .call('workspaceDelete', { params: { name } })
+    .then((r) => client.waitOperation(r.operation.id))
+    .catch(() => {});
   await server.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -50,11 +50,30 @@ try {
   const created = await client.call('workspacesPost', { body: { name, image: 'base' } });
   await client.waitOperation(created.operation.id);
   const { ssh: gw } = await client.call('gatewayGet');
-  const common = ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-p', String(gw.port)];
+  const common = [
+    '-F',
+    '/dev/null',
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-p',
+    String(gw.port),
+  ];
   const inWs = (cmd) => run('ssh', [...common, '-o', 'LogLevel=ERROR', `${name}@127.0.0.1`, cmd], { maxBuffer: 1024 * 1024 });
 
   const port = await new Promise((resolve, reject) => {
-    fwd = spawn('ssh', [...common, '-o', 'LogLevel=INFO', '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${source.address().port}`, `${name}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    fwd = spawn(
+      'ssh',
+      [...common, '-o', 'LogLevel=INFO', '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${source.address().port}`, `${name}@127.0.0.1`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     fwd.stderr.on('data', (d) => {
       err += d;
@@ -84,14 +103,21 @@ try {
   }
   const base = percentile(series.session, 50);
   for (const k of ['plain tcp', 'ssh -R']) series[k] = series[k].map((ms) => Math.max(1, ms - base));
-  const rep = report(`${BULK_MIB} MiB into the workspace (ms, less the session's own ${base.toFixed(0)} ms)`, { 'plain tcp': series['plain tcp'], 'ssh -R': series['ssh -R'] }, 'plain tcp');
+  const rep = report(
+    `${BULK_MIB} MiB into the workspace (ms, less the session's own ${base.toFixed(0)} ms)`,
+    { 'plain tcp': series['plain tcp'], 'ssh -R': series['ssh -R'] },
+    'plain tcp',
+  );
   const mibps = Object.fromEntries(Object.entries(rep).map(([k, r]) => [k, (BULK_MIB * 1000) / r.p50]));
   for (const [k, v] of Object.entries(mibps)) console.log(`  ${k.padEnd(26)} ${v.toFixed(1).padStart(8)} MiB/s`);
   console.log(JSON.stringify({ bench: 'ssh-remote-forward', bulkMiBps: mibps, ratio: mibps['ssh -R'] / mibps['plain tcp'] }));
 } finally {
   fwd?.kill();
   source.close();
-  await client.call('workspaceDelete', { params: { name } }).then((r) => client.waitOperation(r.operation.id)).catch(() => {});
+  await client
+    .call('workspaceDelete', { params: { name } })
+    .then((r) => client.waitOperation(r.operation.id))
+    .catch(() => {});
   await server.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
 // --init -v` (what a workspace is on the engine) through the docker CLI. BENCH_N rounds
 // (default 8); p50 per step.
 import { join } from 'node:path';
-import { ROOT, percentile, run, startServer } from './lib.mjs';
+import { percentile, ROOT, run, startServer } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 8);
 const server = await startServer();
@@ -61,22 +61,41 @@ try {
   for (let r = 0; r < N * 2; r++) {
     const t0 = performance.now();
     await new Promise((resolve, reject) => {
-      const s = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/workspaces/${ws}/exec`, { headers: { authorization: `Bearer ${server.token}` }, perMessageDeflate: false });
+      const s = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/workspaces/${ws}/exec`, {
+        headers: { authorization: `Bearer ${server.token}` },
+        perMessageDeflate: false,
+      });
       s.on('error', reject);
       s.on('upgrade', () => marks.upgrade.push(performance.now() - t0));
       s.on('open', () => s.send(JSON.stringify({ type: 'start', request: { cmd: ['true'], tty: false, env: {} } })));
       s.on('message', (d) => {
         const f = JSON.parse(d.toString());
-        if (f.type === 'started') (marks.started.push(performance.now() - t0), s.send(JSON.stringify({ type: 'eof' })));
+        if (f.type === 'started') {
+          marks.started.push(performance.now() - t0);
+          s.send(JSON.stringify({ type: 'eof' }));
+        }
         if (f.type === 'error') reject(new Error(f.error.message));
-        if (f.type === 'exit') (marks.exit.push(performance.now() - t0), s.close(), resolve());
+        if (f.type === 'exit') {
+          marks.exit.push(performance.now() - t0);
+          s.close();
+          resolve();
+        }
       });
     });
   }
   await berth('ws', 'rm', ws);
   console.log(`\nexec true over the exec WebSocket (n=${N * 2}), ms after connecting, p50`);
   for (const [k, xs] of Object.entries(marks)) console.log(`  ${k.padEnd(50)} ${p50(xs).padStart(8)}`);
-  console.log(JSON.stringify({ bench: 'timeline', n: N, create: Object.fromEntries([...steps].map(([k, xs]) => [k, percentile(xs, 50)])), createDone: percentile(totals, 50), dockerRunInit: percentile(raw, 50), exec: Object.fromEntries(Object.entries(marks).map(([k, xs]) => [k, percentile(xs, 50)])) }));
+  console.log(
+    JSON.stringify({
+      bench: 'timeline',
+      n: N,
+      create: Object.fromEntries([...steps].map(([k, xs]) => [k, percentile(xs, 50)])),
+      createDone: percentile(totals, 50),
+      dockerRunInit: percentile(raw, 50),
+      exec: Object.fromEntries(Object.entries(marks).map(([k, xs]) => [k, percentile(xs, 50)])),
+    }),
+  );
 } finally {
   await server.stop();
 }

@@ -3,9 +3,9 @@
 // written to `berth ws exec -t NAME -- sh` (under `script`, for a tty) until its echo is
 // read back. Both go through the same exec WebSocket and agent session path.
 import { spawn } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { percentile, report, run, ROOT, startServer } from './lib.mjs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { percentile, ROOT, report, run, startServer } from './lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_WEB_KEYS ?? 40);
 
@@ -65,7 +65,11 @@ try {
       }
     };
   });
-  const link = await fetch(`${server.url}/api/v1/web/sign-in-links`, { method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json());
+  const link = await fetch(`${server.url}/api/v1/web/sign-in-links`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: '{}',
+  }).then((r) => r.json());
   await page.goto(server.url + link.path);
   await page.goto(`${server.url}/workspaces/${name}/terminal`);
   const rows = page.locator('.xterm-rows').first();
@@ -74,10 +78,17 @@ try {
   await page.locator('.term').first().click();
 
   // The CLI terminal: `script` gives `berth ws exec -t` a pty of its own.
-  cli = spawn('script', ['-qfc', `${process.execPath} ${join(ROOT, 'bin/berth')} ws exec -t ${name} -- sh`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  cli = spawn('script', ['-qfc', `${process.execPath} ${join(ROOT, 'bin/berth')} ws exec -t ${name} -- sh`, '/dev/null'], {
+    env,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let cliOut = '';
   cli.stdout.on('data', (d) => (cliOut += d));
-  await until('the CLI shell prompt', () => /[#$]/.test(cliOut), () => cliOut);
+  await until(
+    'the CLI shell prompt',
+    () => /[#$]/.test(cliOut),
+    () => cliOut,
+  );
 
   const browserMs = [];
   const arrivedMs = [];
@@ -108,19 +119,41 @@ try {
       });
     }, key);
     await page.keyboard.press(key);
-    const echo = await Promise.race([page.evaluate(() => window.__echo), new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000))]);
+    const echo = await Promise.race([
+      page.evaluate(() => window.__echo),
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no echo of ${key} in the browser terminal`)), 10_000)),
+    ]);
     browserMs.push(echo.painted);
     arrivedMs.push(echo.arrived);
-    if (process.env.BENCH_WEB_TRACE) console.error(`echo ${key}: bytes at the page ${echo.arrived.toFixed(1)} ms, frame asked ${echo.asked.toFixed(1)}, frame ran ${echo.ran.toFixed(1)}, on screen ${echo.painted.toFixed(1)}`);
+    if (process.env.BENCH_WEB_TRACE)
+      console.error(
+        `echo ${key}: bytes at the page ${echo.arrived.toFixed(1)} ms, frame asked ${echo.asked.toFixed(1)}, frame ran ${echo.ran.toFixed(1)}, on screen ${echo.painted.toFixed(1)}`,
+      );
     // CLI: from the write to the echoed byte.
     const seen = cliOut.length;
     const t0 = performance.now();
     cli.stdin.write(key);
-    await until(`the CLI echo of ${key}`, () => cliOut.slice(seen).includes(key), () => cliOut.slice(-300), true);
+    await until(
+      `the CLI echo of ${key}`,
+      () => cliOut.slice(seen).includes(key),
+      () => cliOut.slice(-300),
+      true,
+    );
     cliMs.push(performance.now() - t0);
   }
-  const figures = report(`keystroke echo, n = ${ROUNDS}`, { 'berth ws exec -t': cliMs, 'browser: echo bytes at the page': arrivedMs, 'browser: echo on screen': browserMs }, 'berth ws exec -t');
-  console.log(JSON.stringify({ bench: 'web-terminal', ...figures, ratio: percentile(browserMs, 50) / percentile(cliMs, 50), transportRatio: percentile(arrivedMs, 50) / percentile(cliMs, 50) }));
+  const figures = report(
+    `keystroke echo, n = ${ROUNDS}`,
+    { 'berth ws exec -t': cliMs, 'browser: echo bytes at the page': arrivedMs, 'browser: echo on screen': browserMs },
+    'berth ws exec -t',
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'web-terminal',
+      ...figures,
+      ratio: percentile(browserMs, 50) / percentile(cliMs, 50),
+      transportRatio: percentile(arrivedMs, 50) / percentile(cliMs, 50),
+    }),
+  );
 } finally {
   cli?.kill('SIGKILL');
   await browser?.close();

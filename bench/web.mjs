@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { freePort, ROOT } from './lib.mjs';
@@ -24,10 +24,16 @@ const firstLoad = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.js)"/g)].ma
 const sizes = (files) => {
   const bytes = files.map((f) => readFileSync(join(web, f)));
   const sum = (fn) => bytes.reduce((n, b) => n + fn(b).length, 0);
-  return { raw: sum((b) => b), gzip: sum((b) => gzipSync(b, { level: 9 })), brotli: sum((b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })) };
+  return {
+    raw: sum((b) => b),
+    gzip: sum((b) => gzipSync(b, { level: 9 })),
+    brotli: sum((b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })),
+  };
 };
 const { readdirSync } = await import('node:fs');
-const terminal = readdirSync(join(web, 'assets')).filter((f) => f.startsWith('terminal-view') && f.endsWith('.js')).map((f) => `/assets/${f}`);
+const terminal = readdirSync(join(web, 'assets'))
+  .filter((f) => f.startsWith('terminal-view') && f.endsWith('.js'))
+  .map((f) => `/assets/${f}`);
 const first = sizes(firstLoad);
 const term = sizes(terminal);
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -46,13 +52,24 @@ const child = spawn(process.execPath, [join(ROOT, 'bin/berth'), 'server', '--lis
 const url = `http://127.0.0.1:${port}`;
 let browser;
 try {
-  for (let i = 0; i < 150 && !(await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 150 &&
+    !(await fetch(`${url}/api/v1/health`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   const db = new Database(join(dataDir, 'berth.db'));
   const admin = db.prepare("SELECT id FROM users WHERE name = 'admin'").get();
   const now = new Date().toISOString();
   db.prepare("INSERT INTO nodes (id, name, credential_hash, created_at, providers_json) VALUES ('bench-node', 'bench-node', 'x', ?, '[]')").run(now);
-  const insert = db.prepare("INSERT INTO workspaces (id, name, owner_id, node_id, provider, image, status, cpus, memory_bytes, error_json, created_at, updated_at) VALUES (?, ?, ?, 'bench-node', 'docker', 'base', 'stopped', 1, 268435456, NULL, ?, ?)");
+  const insert = db.prepare(
+    "INSERT INTO workspaces (id, name, owner_id, node_id, provider, image, status, cpus, memory_bytes, error_json, created_at, updated_at) VALUES (?, ?, ?, 'bench-node', 'docker', 'base', 'stopped', 1, 268435456, NULL, ?, ?)",
+  );
   db.transaction(() => {
     for (let i = 0; i < WORKSPACES; i++) insert.run(randomUUID(), `ws-${String(i).padStart(4, '0')}`, admin.id, now, now);
   })();
@@ -61,7 +78,11 @@ try {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
-  const link = await fetch(`${url}/api/v1/web/sign-in-links`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json());
+  const link = await fetch(`${url}/api/v1/web/sign-in-links`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  }).then((r) => r.json());
   await page.goto(url + link.path);
   const times = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -84,7 +105,9 @@ try {
   times.sort((a, b) => a - b);
   const p50 = times[Math.floor(times.length / 2)];
   console.log(`\n| workspace list interactive, ${WORKSPACES} workspaces | p50 ${Math.round(p50)} ms | max ${Math.round(times.at(-1))} ms | n = ${ROUNDS} |`);
-  console.log(JSON.stringify({ bench: 'web', firstLoadJs: first, terminalJs: term, listInteractiveMs: { p50, max: times.at(-1), n: ROUNDS, workspaces: WORKSPACES } }));
+  console.log(
+    JSON.stringify({ bench: 'web', firstLoadJs: first, terminalJs: term, listInteractiveMs: { p50, max: times.at(-1), n: ROUNDS, workspaces: WORKSPACES } }),
+  );
 } finally {
   await browser?.close();
   child.kill('SIGTERM');

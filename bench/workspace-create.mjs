@@ -1,8 +1,9 @@
 // Workspace create until exec works: berth (HTTP API → server → agent → Docker) against a
 // plain `docker run -d` + `docker exec` of the same image, and against the same two calls on
 // the Docker Engine API, 20 of each, interleaved. Run `npm run build` first.
-import Dockerode from 'dockerode';
+
 import { Writable } from 'node:stream';
+import Dockerode from 'dockerode';
 import { BerthClient } from '../dist/client/index.js';
 import { report, run, startServer, time } from './lib.mjs';
 
@@ -52,7 +53,10 @@ try {
       await c.start();
       const e = await c.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
       const stream = await e.start({});
-      await new Promise((r) => { stream.on('end', r); stream.resume(); });
+      await new Promise((r) => {
+        stream.on('end', r);
+        stream.resume();
+      });
     });
     await docker.getContainer(aname).remove({ force: true });
     if (i >= 0) {
@@ -61,7 +65,11 @@ try {
       engineApi.push(ta);
     }
   }
-  const figures = report(`workspace create → exec works (n=${N})`, { 'docker run + docker exec': dockerCli, 'engine API create+exec': engineApi, 'berth ws create + exec': berth }, 'docker run + docker exec');
+  const figures = report(
+    `workspace create → exec works (n=${N})`,
+    { 'docker run + docker exec': dockerCli, 'engine API create+exec': engineApi, 'berth ws create + exec': berth },
+    'docker run + docker exec',
+  );
   console.log(JSON.stringify({ bench: 'workspace-create', n: N, figures }));
 } finally {
   await server.stop();

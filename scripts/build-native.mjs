@@ -22,7 +22,9 @@ function sources(dir) {
 
 const go = spawnSync('go', ['version'], { encoding: 'utf8' });
 if (go.error || go.status !== 0) {
-  console.error('berth-in needs the Go toolchain (1.19 or newer) to build, and `go` was not found. Install it (Debian: apt-get install golang-go) and run `npm run build` again.');
+  console.error(
+    'berth-in needs the Go toolchain (1.19 or newer) to build, and `go` was not found. Install it (Debian: apt-get install golang-go) and run `npm run build` again.',
+  );
   process.exit(1);
 }
 

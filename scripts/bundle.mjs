@@ -2,10 +2,11 @@
 // chunk per command, loaded only when that command runs. The server and the agent stay the
 // TypeScript compiler's output in dist/ (they are loaded by their commands from there), and
 // packages with native parts stay in node_modules. Run after `tsc` (npm run build does both).
-import { build } from 'esbuild';
+
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
@@ -62,7 +63,9 @@ const result = await build({
 });
 // A package that would drag server or provider code into user commands shows up here.
 const inputs = Object.keys(result.metafile.inputs);
-const leaked = inputs.filter((p) => /^src\/(server|agent|providers|transport|images)\//.test(p) || /node_modules\/(fastify|dockerode|better-sqlite3|pino)\//.test(p));
+const leaked = inputs.filter(
+  (p) => /^src\/(server|agent|providers|transport|images)\//.test(p) || /node_modules\/(fastify|dockerode|better-sqlite3|pino)\//.test(p),
+);
 if (leaked.length) {
   console.error(`The CLI bundle includes server, agent or provider code it must load lazily:\n  ${leaked.slice(0, 10).join('\n  ')}`);
   process.exit(1);

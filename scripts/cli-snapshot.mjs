@@ -7,11 +7,12 @@
 // path next to it (node.path) and bin/berth uses the blob only when it would run the same one
 // and the blob is newer than it. When this Node cannot build a snapshot, the build says so and
 // leaves no blob: bin/berth then runs the bundled ES modules, just more slowly.
-import { build } from 'esbuild';
+
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/snapshot');
@@ -43,8 +44,13 @@ const runtimeModules = {
     );
     // A snapshot has no dynamic import(): any of Node's modules a command imports dynamically
     // (to load it only when needed) becomes a lazy stand-in as well, required at run time.
-    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' && args.namespace !== 'lazy-builtin' ? { path: args.path.slice(5), namespace: 'lazy-builtin' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModule(`require(${JSON.stringify('node:' + args.path)})`), loader: 'js' }));
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import' && args.namespace !== 'lazy-builtin' ? { path: args.path.slice(5), namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: lazyModule(`require(${JSON.stringify('node:' + args.path)})`),
+      loader: 'js',
+    }));
     const outside = new RegExp(`^(${OUTSIDE.join('|')})(/.*)?$`);
     b.onResolve({ filter: outside }, (args) => ({ path: args.path, namespace: 'outside-package' }));
     b.onLoad({ filter: /.*/, namespace: 'outside-package' }, (args) => ({
@@ -119,7 +125,9 @@ const made = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snap
 if (made.status !== 0) {
   await rm(blob, { force: true });
   // A Node without a working snapshot builder is not an error: berth runs, only slower.
-  console.warn(`note: this Node (${process.version}) could not build the CLI snapshot, so bin/berth will load the ES modules instead:\n${(made.stderr || made.stdout || '').trim().slice(0, 2000)}`);
+  console.warn(
+    `note: this Node (${process.version}) could not build the CLI snapshot, so bin/berth will load the ES modules instead:\n${(made.stderr || made.stdout || '').trim().slice(0, 2000)}`,
+  );
 } else {
   await writeFile(join(outdir, 'node.path'), `${process.execPath}\n`);
 }

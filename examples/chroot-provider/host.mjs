@@ -17,7 +17,8 @@ export const HOST_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 
 /** Makes a busybox root filesystem in `root`: the binary, one link per applet, a home, /etc basics. */
 export async function makeRootfs(transport, root) {
-  for (const d of ['bin', 'etc', 'root', 'tmp', 'proc', 'dev', 'sys/fs/cgroup/cpu', 'sys/fs/cgroup/memory', 'var/tmp']) await mkdir(join(root, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'root', 'tmp', 'proc', 'dev', 'sys/fs/cgroup/cpu', 'sys/fs/cgroup/memory', 'var/tmp'])
+    await mkdir(join(root, d), { recursive: true });
   await chmod(join(root, 'root'), 0o700);
   await chmod(join(root, 'tmp'), 0o1777);
   await copyFile(BUSYBOX, join(root, 'bin/busybox'));
@@ -31,7 +32,10 @@ export async function makeRootfs(transport, root) {
 
 /** True when the node has the busybox binary the rootfs is made from. */
 export async function busyboxUsable() {
-  return access(BUSYBOX, constants.X_OK).then(() => true, () => false);
+  return access(BUSYBOX, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The workspace's cgroup v1 directories (cpu and memory), named after the workspace id. */
@@ -42,7 +46,13 @@ export function cgroupDirs(workspaceId) {
 /** Why this node cannot hold the cgroups (v1 cpu and memory controllers), or null. */
 export async function cgroupProblem() {
   for (const f of ['/sys/fs/cgroup/cpu/cpu.cfs_quota_us', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
-    if (!(await access(f).then(() => true, () => false))) return `${f} is missing: this example needs cgroup v1 cpu and memory controllers mounted under /sys/fs/cgroup`;
+    if (
+      !(await access(f).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return `${f} is missing: this example needs cgroup v1 cpu and memory controllers mounted under /sys/fs/cgroup`;
   }
   return null;
 }
@@ -62,7 +72,10 @@ export async function makeCgroups(workspaceId, cpus, memoryBytes) {
 export async function removeCgroups(workspaceId) {
   for (const dir of Object.values(cgroupDirs(workspaceId))) {
     for (let i = 0; i < 50; i++) {
-      const gone = await rmdir(dir).then(() => true, (e) => e.code === 'ENOENT' ? true : e.code === 'EBUSY' ? false : Promise.reject(e));
+      const gone = await rmdir(dir).then(
+        () => true,
+        (e) => (e.code === 'ENOENT' ? true : e.code === 'EBUSY' ? false : Promise.reject(e)),
+      );
       if (gone) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -76,7 +89,8 @@ export async function removeCgroups(workspaceId) {
  * mounts /proc, /dev and the cgroups into the root; the init then waits for SIGTERM.
  * Args: $1 root, $2 cpu cgroup, $3 memory cgroup, $4 the pid file, $5 the inner script.
  */
-export const LAUNCH_SCRIPT = 'echo $$ > "$2/cgroup.procs" && echo $$ > "$3/cgroup.procs" && exec unshare --pid --net --mount --fork --propagation private sh -c "$5" sh "$1" "$2" "$3" "$4" </dev/null >/dev/null 2>&1';
+export const LAUNCH_SCRIPT =
+  'echo $$ > "$2/cgroup.procs" && echo $$ > "$3/cgroup.procs" && exec unshare --pid --net --mount --fork --propagation private sh -c "$5" sh "$1" "$2" "$3" "$4" </dev/null >/dev/null 2>&1';
 export const INNER_SCRIPT = [
   'read -r hostpid _ < /proc/self/stat',
   'ip link set lo up',

@@ -6,7 +6,20 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, checkHandle, connectInNetns, hostPortSource, LocalTransport } from 'berth/plugin';
-import { busyboxUsable, BUSYBOX, cgroupDirs, cgroupProblem, HOST_ENV, IMAGE, INNER_SCRIPT, LAUNCH_SCRIPT, livePid, makeCgroups, makeRootfs, removeCgroups } from './host.mjs';
+import {
+  BUSYBOX,
+  busyboxUsable,
+  cgroupDirs,
+  cgroupProblem,
+  HOST_ENV,
+  IMAGE,
+  INNER_SCRIPT,
+  LAUNCH_SCRIPT,
+  livePid,
+  makeCgroups,
+  makeRootfs,
+  removeCgroups,
+} from './host.mjs';
 import { execOnPty } from './tty.mjs';
 
 const KIND = 'chroot';
@@ -39,7 +52,12 @@ export class ChrootProvider {
   }
 
   async findImage(image) {
-    if (image !== IMAGE) throw new BerthError('NOT_FOUND', `The chroot provider runs only the image "${IMAGE}" (a busybox root filesystem), not "${image}"; pass --image ${IMAGE}.`, { field: 'image' });
+    if (image !== IMAGE)
+      throw new BerthError(
+        'NOT_FOUND',
+        `The chroot provider runs only the image "${IMAGE}" (a busybox root filesystem), not "${image}"; pass --image ${IMAGE}.`,
+        { field: 'image' },
+      );
     return BUSYBOX;
   }
 
@@ -56,7 +74,14 @@ export class ChrootProvider {
       throw new BerthError('ALREADY_EXISTS', `A chroot workspace with id ${spec.id} already exists on this node.`, { field: 'name', cause: err });
     }
     try {
-      const meta = { workspaceId: spec.id, name: spec.name, nodeId: this.nodeId, env: spec.env ?? {}, cpus: spec.cpus ?? null, memoryBytes: spec.memoryBytes ?? null };
+      const meta = {
+        workspaceId: spec.id,
+        name: spec.name,
+        nodeId: this.nodeId,
+        env: spec.env ?? {},
+        cpus: spec.cpus ?? null,
+        memoryBytes: spec.memoryBytes ?? null,
+      };
       await writeFile(join(dir, 'workspace.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
       await makeRootfs(this.host, join(dir, 'rootfs'));
       op.signal.throwIfAborted();
@@ -76,7 +101,11 @@ export class ChrootProvider {
     const cg = await makeCgroups(h.workspaceId, meta.cpus, meta.memoryBytes);
     const pidFile = join(dir, 'init.pid');
     await rm(pidFile, { force: true });
-    const r = await this.host.run({ cmd: ['setsid', '-f', 'sh', '-c', LAUNCH_SCRIPT, 'sh', join(dir, 'rootfs'), cg.cpu, cg.memory, pidFile, INNER_SCRIPT], env: HOST_ENV, timeoutMs: 10_000 });
+    const r = await this.host.run({
+      cmd: ['setsid', '-f', 'sh', '-c', LAUNCH_SCRIPT, 'sh', join(dir, 'rootfs'), cg.cpu, cg.memory, pidFile, INNER_SCRIPT],
+      env: HOST_ENV,
+      timeoutMs: 10_000,
+    });
     if (r.code !== 0) throw new BerthError('INTERNAL', `Could not start chroot workspace ${meta.name}: ${r.stderr.trim().slice(0, 300)}`);
     for (let i = 0; i < 200; i++) {
       if (await this.pid(h)) return;
@@ -128,10 +157,30 @@ export class ChrootProvider {
     const env = { HOME: '/root', PATH: '/bin:/sbin:/usr/bin:/usr/sbin', ...(req.tty ? { TERM: 'xterm' } : {}), ...meta.env, ...req.env };
     // Joins the workspace's cgroups on the node, then its namespaces and root; inside, a clean environment and the cwd.
     const argv = [
-      'sh', '-c', 'echo $$ > "$1/cgroup.procs" && echo $$ > "$2/cgroup.procs" && shift 2 && exec "$@"', 'sh', cg.cpu, cg.memory,
-      'nsenter', '-t', String(pid), '-p', '-n', '-m', '-r', '-w', '--',
-      '/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      '/bin/sh', '-c', 'cd "$1" || exit 1; shift; exec "$@"', 'sh', req.cwd ?? '/root', ...req.cmd,
+      'sh',
+      '-c',
+      'echo $$ > "$1/cgroup.procs" && echo $$ > "$2/cgroup.procs" && shift 2 && exec "$@"',
+      'sh',
+      cg.cpu,
+      cg.memory,
+      'nsenter',
+      '-t',
+      String(pid),
+      '-p',
+      '-n',
+      '-m',
+      '-r',
+      '-w',
+      '--',
+      '/bin/env',
+      '-i',
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      '/bin/sh',
+      '-c',
+      'cd "$1" || exit 1; shift; exec "$@"',
+      'sh',
+      req.cwd ?? '/root',
+      ...req.cmd,
     ];
     if (req.tty) return execOnPty(this.host, argv, req.cols ?? 80, req.rows ?? 24);
     return this.host.exec({ cmd: argv, env: { ...HOST_ENV } });
@@ -161,7 +210,8 @@ export class ChrootProvider {
 
   /** The workspace's folder; the id is checked, as handles come back from disk. */
   dirOf(workspaceId) {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(workspaceId)) throw new BerthError('INVALID_ARGUMENT', `Workspace id ${JSON.stringify(String(workspaceId).slice(0, 64))} is not a berth id.`, { field: 'id' });
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(workspaceId))
+      throw new BerthError('INVALID_ARGUMENT', `Workspace id ${JSON.stringify(String(workspaceId).slice(0, 64))} is not a berth id.`, { field: 'id' });
     return join(this.root, workspaceId);
   }
 
@@ -199,6 +249,9 @@ export class ChrootProvider {
   }
 
   exists(path) {
-    return stat(path).then(() => true, () => false);
+    return stat(path).then(
+      () => true,
+      () => false,
+    );
   }
 }

@@ -14,7 +14,10 @@ export async function execOnPty(transport, argv, cols, rows) {
   let setPath;
   const ptyPath = new Promise((r) => (setPath = r));
   const stdout = stripMarker(session.stdout, setPath);
-  void session.wait().then(() => setPath(null), () => setPath(null));
+  void session.wait().then(
+    () => setPath(null),
+    () => setPath(null),
+  );
   // Input waits for the marker: typed ahead, it would reach the pty before stty set it up.
   const stdin = new PassThrough();
   void ptyPath.then(() => stdin.pipe(session.stdin));

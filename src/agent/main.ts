@@ -6,19 +6,19 @@
 import { readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { agentMethods, BerthError, isConnectString, nodeNameFromHost, parseConnectString } from '../api/index.js';
+import { type MetricsListener, startMetricsListener } from '../metrics/listener.js';
 import { createNodeBackends } from '../providers/registry.js';
-import { checkPluginSources, loadPlugins } from './plugins.js';
 import type { RequestHandler } from '../rpc/peer.js';
 import { Dialer } from './connection/dialer.js';
 import { joinServer } from './connection/join.js';
 import { fetchPinnedCa } from './connection/trust.js';
+import { AgentMetrics } from './metrics.js';
+import { checkPluginSources, loadPlugins } from './plugins.js';
 import { PORT_POLL_MS, PortWatcher } from './runtime/port-watch.js';
 import { AgentRuntime } from './runtime/runtime.js';
 import { AgentState } from './state.js';
-import { AgentMetrics } from './metrics.js';
-import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 
 /** Options of `berth agent`. */
 export interface AgentOptions {
@@ -67,7 +67,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (saved && opts.joinToken) log.info('this node already joined; ignoring --join-token');
   if (!saved) {
     if (!joinToken) {
-      throw new BerthError('FAILED_PRECONDITION', 'This node has not joined a server yet: pass --join-token (an admin mints one with `berth node join-token`), or point --state-dir at the state of an agent that joined.', { field: 'join-token' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        'This node has not joined a server yet: pass --join-token (an admin mints one with `berth node join-token`), or point --state-dir at the state of an agent that joined.',
+        { field: 'join-token' },
+      );
     }
     const target = await resolveJoinTarget({ ...opts, joinToken });
     // The CA is checked and saved before the join: the credential is only ever sent to a
@@ -80,14 +84,24 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   const ca = opts.caPem ?? (await state.loadCa()) ?? undefined;
   if ((opts.server ?? saved.server).startsWith('https:') && !ca) {
-    throw new BerthError('FAILED_PRECONDITION', `This node joined ${saved.server} but its pinned CA (ca.pem in ${opts.stateDir}) is missing; restore it, or join again with a new one-string token.`, { field: 'state-dir' });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `This node joined ${saved.server} but its pinned CA (ca.pem in ${opts.stateDir}) is missing; restore it, or join again with a new one-string token.`,
+      { field: 'state-dir' },
+    );
   }
   // A used (or, once joined, useless) token is not left lying around.
   if (opts.joinTokenFile) await rm(opts.joinTokenFile, { force: true });
 
   // Plugins load before anything else runs: a plugin that fails leaves its provider unusable, never the agent down.
   const plugins = await loadPlugins(checkPluginSources(opts.plugins ?? []));
-  const backends = await createNodeBackends({ nodeId: saved.nodeId, dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined, stateDir: opts.stateDir, plugins, log });
+  const backends = await createNodeBackends({
+    nodeId: saved.nodeId,
+    dockerSocket: process.env.BERTH_DOCKER_SOCKET || undefined,
+    stateDir: opts.stateDir,
+    plugins,
+    log,
+  });
   let dialer: Dialer | null = null;
   const runtime = new AgentRuntime(state, backends, log, {
     emit: (name, payload) => dialer?.emit(name, payload),
@@ -98,7 +112,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   await runtime.recover();
   // Metrics only when asked for: an agent without --metrics-listen (and the server's local agent) keeps none.
   const metrics = opts.metricsListen
-    ? new AgentMetrics({ providerOf: (id) => runtime.providerOf(id), execSessions: () => runtime.execSessionCount, connected: () => dialer?.connected ?? false })
+    ? new AgentMetrics({
+        providerOf: (id) => runtime.providerOf(id),
+        execSessions: () => runtime.execSessionCount,
+        connected: () => dialer?.connected ?? false,
+      })
     : null;
   let onRevoked: (why: string) => void = () => {};
   const revoked = new Promise<string>((resolve) => (onRevoked = resolve));
@@ -135,7 +153,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     onEvent: (name, payload) => runtime.onEvent(name, payload),
     onBinary: (frame) => runtime.onBinary(frame),
   });
-  const ports = new PortWatcher(() => runtime.portTargets(), (name, payload) => dialer?.emit(name, payload), log, pollMs('BERTH_PORT_POLL_MS', PORT_POLL_MS));
+  const ports = new PortWatcher(
+    () => runtime.portTargets(),
+    (name, payload) => dialer?.emit(name, payload),
+    log,
+    pollMs('BERTH_PORT_POLL_MS', PORT_POLL_MS),
+  );
   ports.start();
   let metricsListener: MetricsListener | null = null;
   if (metrics && opts.metricsListen) {
@@ -171,10 +194,14 @@ async function readJoinTokenFile(file: string): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch (err) {
-    throw new BerthError('FAILED_PRECONDITION', `Cannot read the join token file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); mint a new token with \`berth node join-token\` or run \`berth node add\` again.`, {
-      field: 'join-token-file',
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Cannot read the join token file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); mint a new token with \`berth node join-token\` or run \`berth node add\` again.`,
+      {
+        field: 'join-token-file',
+        cause: err,
+      },
+    );
   }
 }
 
@@ -190,7 +217,11 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   process.off('SIGINT', done);
   await agent.stop();
   if (why !== null) {
-    throw new BerthError('UNAUTHENTICATED', `This node's credential is no longer accepted (${why}); the agent stopped. Join the machine again with a new token from \`berth node join-token\`.`, { field: 'credential' });
+    throw new BerthError(
+      'UNAUTHENTICATED',
+      `This node's credential is no longer accepted (${why}); the agent stopped. Join the machine again with a new token from \`berth node join-token\`.`,
+      { field: 'credential' },
+    );
   }
 }
 
@@ -203,9 +234,16 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
 async function resolveJoinTarget(opts: AgentOptions): Promise<{ server: string; token: string; ca?: string }> {
   const given = opts.joinToken!;
   if (!isConnectString(given)) {
-    if (!opts.server) throw new BerthError('INVALID_ARGUMENT', 'A bare join token needs --server URL; or use the one-string token `berth node join-token` prints.', { field: 'server' });
+    if (!opts.server)
+      throw new BerthError('INVALID_ARGUMENT', 'A bare join token needs --server URL; or use the one-string token `berth node join-token` prints.', {
+        field: 'server',
+      });
     if (opts.server.startsWith('https:') && !opts.caPem) {
-      throw new BerthError('FAILED_PRECONDITION', `${opts.server} is https, and a bare join token pins no CA; use the one-string token \`berth node join-token\` prints (it holds the CA fingerprint).`, { field: 'join-token' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${opts.server} is https, and a bare join token pins no CA; use the one-string token \`berth node join-token\` prints (it holds the CA fingerprint).`,
+        { field: 'join-token' },
+      );
     }
     return { server: opts.server, token: given, ca: opts.caPem };
   }
@@ -213,13 +251,21 @@ async function resolveJoinTarget(opts: AgentOptions): Promise<{ server: string; 
   const server = opts.server ?? parsed.server;
   if (!server.startsWith('https:')) {
     if (parsed.fingerprint) {
-      throw new BerthError('FAILED_PRECONDITION', `The join token pins a CA (${parsed.fingerprint}) but the server URL ${server} is plain HTTP; use the server's https:// URL.`, { field: 'server' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `The join token pins a CA (${parsed.fingerprint}) but the server URL ${server} is plain HTTP; use the server's https:// URL.`,
+        { field: 'server' },
+      );
     }
     return { server, token: parsed.secret };
   }
   if (opts.caPem) return { server, token: parsed.secret, ca: opts.caPem };
   if (!parsed.fingerprint) {
-    throw new BerthError('FAILED_PRECONDITION', `The join token pins no CA, but ${server} is https; mint a new token with \`berth node join-token\` against the https URL.`, { field: 'join-token' });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The join token pins no CA, but ${server} is https; mint a new token with \`berth node join-token\` against the https URL.`,
+      { field: 'join-token' },
+    );
   }
   return { server, token: parsed.secret, ca: await fetchPinnedCa(server, parsed.fingerprint) };
 }

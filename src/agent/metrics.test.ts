@@ -8,7 +8,14 @@ describe('AgentMetrics', () => {
     let connected = true;
     const providers: Record<string, string> = { a: 'docker', b: 'docker', c: 'lxc' };
     const m = new AgentMetrics({ providerOf: (id) => providers[id], execSessions: () => 4, connected: () => connected }, { processMetrics: false });
-    m.reported({ workspaces: [{ workspaceId: 'a', status: 'running' }, { workspaceId: 'b', status: 'running' }, { workspaceId: 'c', status: 'stopped' }, { workspaceId: 'untracked', status: 'running' }] });
+    m.reported({
+      workspaces: [
+        { workspaceId: 'a', status: 'running' },
+        { workspaceId: 'b', status: 'running' },
+        { workspaceId: 'c', status: 'stopped' },
+        { workspaceId: 'untracked', status: 'running' },
+      ],
+    });
     let s = parsePromText(await m.registry.metrics());
     expect(sampleValue(s, 'berth_agent_workspaces', { provider: 'docker', status: 'running' })).toBe(2);
     expect(sampleValue(s, 'berth_agent_workspaces', { provider: 'lxc', status: 'stopped' })).toBe(1);

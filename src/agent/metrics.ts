@@ -3,8 +3,8 @@
  * one registry. Workspace counts come from the last report the agent sent (counted at scrape
  * time, not per heartbeat); requests from the server are timed by method and outcome.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { agentMethods, builtinProviderKindSchema, toApiError, workspaceStatusSchema, type AgentMethod, type WorkspaceReport } from '../api/index.js';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type AgentMethod, agentMethods, builtinProviderKindSchema, toApiError, type WorkspaceReport, workspaceStatusSchema } from '../api/index.js';
 
 /** Request durations: an inspect takes milliseconds, an image build minutes. */
 export const AGENT_REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
@@ -47,10 +47,29 @@ export class AgentMetrics {
         }
       },
     });
-    new Gauge({ name: 'berth_agent_exec_sessions_open', help: 'Open exec sessions on this node.', registers, collect() { this.set(live.execSessions()); } });
-    new Gauge({ name: 'berth_agent_connected', help: '1 while the agent holds a welcomed connection to the server, else 0.', registers, collect() { this.set(live.connected() ? 1 : 0); } });
+    new Gauge({
+      name: 'berth_agent_exec_sessions_open',
+      help: 'Open exec sessions on this node.',
+      registers,
+      collect() {
+        this.set(live.execSessions());
+      },
+    });
+    new Gauge({
+      name: 'berth_agent_connected',
+      help: '1 while the agent holds a welcomed connection to the server, else 0.',
+      registers,
+      collect() {
+        this.set(live.connected() ? 1 : 0);
+      },
+    });
     this.reconnects = new Counter({ name: 'berth_agent_reconnects_total', help: 'Welcomes from the server after the first one in this process.', registers });
-    this.requests = new Counter({ name: 'berth_agent_requests_total', help: 'Requests the server sent this agent, by method and outcome.', labelNames: ['method', 'outcome'], registers });
+    this.requests = new Counter({
+      name: 'berth_agent_requests_total',
+      help: 'Requests the server sent this agent, by method and outcome.',
+      labelNames: ['method', 'outcome'],
+      registers,
+    });
     this.requestDuration = new Histogram({
       name: 'berth_agent_request_duration_seconds',
       help: 'How long this agent took to answer the server, by method and outcome.',

@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinProviderKindSchema, pluginKindSchema } from '../api/index.js';
 import { createNodeBackends } from '../providers/registry.js';
@@ -10,7 +10,8 @@ import { checkPluginSources, kindFromSource, loadPlugins, MAX_PLUGINS } from './
 let dir = '';
 const plugin = (body: string) => `export default { apiVersion: 1, kind: 'fake', ${body} };\n`;
 /** A provider whose probe answers `probe`; everything else is never called here. */
-const fakeProvider = (probe: string) => `create: () => ({ kind: 'fake', capabilities: {}, probe: ${probe}, list: async () => { throw new Error('list broke'); } })`;
+const fakeProvider = (probe: string) =>
+  `create: () => ({ kind: 'fake', capabilities: {}, probe: ${probe}, list: async () => { throw new Error('list broke'); } })`;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-plugins-'));
@@ -25,9 +26,16 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** The agent's providers for these plugin files: the built-ins, then the plugins. */
 async function providersFor(files: string[]) {
-  const backends = await createNodeBackends({ nodeId: 'unit', stateDir: join(dir, 'state'), cacheDir: join(dir, 'cache'), plugins: await loadPlugins(files.map((f) => join(dir, f))) });
+  const backends = await createNodeBackends({
+    nodeId: 'unit',
+    stateDir: join(dir, 'state'),
+    cacheDir: join(dir, 'cache'),
+    plugins: await loadPlugins(files.map((f) => join(dir, f))),
+  });
   // Only the plugins are probed: the built-ins' probes ask the host's engines, which unit tests leave alone.
-  return Promise.all(backends.providers.map(async (p) => ({ provider: p, info: builtinProviderKindSchema.safeParse(p.kind).success ? { kind: p.kind } : await p.probe() })));
+  return Promise.all(
+    backends.providers.map(async (p) => ({ provider: p, info: builtinProviderKindSchema.safeParse(p.kind).success ? { kind: p.kind } : await p.probe() })),
+  );
 }
 
 describe('plugin loading', () => {

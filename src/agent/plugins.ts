@@ -18,14 +18,23 @@ export const MAX_PLUGINS = 16;
 const IMPORT_TIMEOUT_MS = 15_000;
 
 /** One --plugin value: a path or a package name, bounded. */
-export const pluginSourceSchema = z.string().trim().min(1).max(1024).refine((s) => !s.includes('\0'), 'no NUL bytes');
+export const pluginSourceSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(1024)
+  .refine((s) => !s.includes('\0'), 'no NUL bytes');
 
 /** Checks the --plugin list at the edge: bounded count, each a plausible path or package name. */
 export function checkPluginSources(sources: string[]): string[] {
-  if (sources.length > MAX_PLUGINS) throw new BerthError('INVALID_ARGUMENT', `${sources.length} plugins were named; an agent loads at most ${MAX_PLUGINS}.`, { field: 'plugin' });
+  if (sources.length > MAX_PLUGINS)
+    throw new BerthError('INVALID_ARGUMENT', `${sources.length} plugins were named; an agent loads at most ${MAX_PLUGINS}.`, { field: 'plugin' });
   return sources.map((s) => {
     const parsed = pluginSourceSchema.safeParse(s);
-    if (!parsed.success) throw new BerthError('INVALID_ARGUMENT', `Invalid --plugin ${JSON.stringify(s.slice(0, 80))}: give a module path or an npm package name.`, { field: 'plugin' });
+    if (!parsed.success)
+      throw new BerthError('INVALID_ARGUMENT', `Invalid --plugin ${JSON.stringify(s.slice(0, 80))}: give a module path or an npm package name.`, {
+        field: 'plugin',
+      });
     return parsed.data;
   });
 }
@@ -68,9 +77,17 @@ async function resolveSource(source: string, cwd: string): Promise<string> {
 
 /** The module a plugin folder names in its package.json (exports `.` or main), else its index.mjs or index.js. */
 async function folderEntry(dir: string): Promise<string> {
-  const pkg = await readFile(join(dir, 'package.json'), 'utf8').then((t) => JSON.parse(t) as { exports?: unknown; main?: unknown }, () => null);
+  const pkg = await readFile(join(dir, 'package.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { exports?: unknown; main?: unknown },
+    () => null,
+  );
   const dot = pkg && typeof pkg.exports === 'object' && pkg.exports !== null ? (pkg.exports as Record<string, unknown>)['.'] : pkg?.exports;
-  const entry = typeof dot === 'string' ? dot : typeof dot === 'object' && dot !== null ? ((dot as Record<string, unknown>).import ?? (dot as Record<string, unknown>).default) : pkg?.main;
+  const entry =
+    typeof dot === 'string'
+      ? dot
+      : typeof dot === 'object' && dot !== null
+        ? ((dot as Record<string, unknown>).import ?? (dot as Record<string, unknown>).default)
+        : pkg?.main;
   if (typeof entry === 'string') return join(dir, entry);
   for (const name of ['index.mjs', 'index.js']) if (await stat(join(dir, name)).catch(() => null)) return join(dir, name);
   throw new Error(`the folder ${dir} has no package.json entry and no index.mjs or index.js`);
@@ -84,7 +101,13 @@ export function kindFromSource(source: string): string {
   const file = /\.[cm]?js$/.test(source);
   let name = file ? basename(source, extname(source)) : (source.split('/').pop() ?? source);
   if (file && name === 'index') name = basename(dirname(source));
-  name = name.replace(/^berth-provider-/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 32).replace(/-+$/, '');
+  name = name
+    .replace(/^berth-provider-/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 32)
+    .replace(/-+$/, '');
   if (!pluginKindSchema.safeParse(name).success) return 'plugin';
   return builtinProviderKindSchema.safeParse(name).success ? `plugin-${name}`.slice(0, 32) : name;
 }
@@ -101,5 +124,8 @@ function withTimeout<T>(p: Promise<T>, source: string): Promise<T> {
 /** An error as one bounded line, for a reason string. */
 function oneLine(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
-  return m.replace(/\s+/g, ' ').replace(/[.\s]+$/, '').slice(0, 300);
+  return m
+    .replace(/\s+/g, ' ')
+    .replace(/[.\s]+$/, '')
+    .slice(0, 300);
 }

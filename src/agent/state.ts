@@ -37,10 +37,14 @@ export class AgentState {
       await mkdir(this.handlesDir, { recursive: true, mode: 0o700 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new BerthError('FAILED_PRECONDITION', `Cannot create the agent's state dir ${this.dir} (${code}); pass --state-dir a directory this user may write.`, {
-        field: 'state-dir',
-        cause: err,
-      });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `Cannot create the agent's state dir ${this.dir} (${code}); pass --state-dir a directory this user may write.`,
+        {
+          field: 'state-dir',
+          cause: err,
+        },
+      );
     }
   }
 
@@ -74,10 +78,14 @@ export class AgentState {
       return await readFile(this.caFile, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new BerthError('FAILED_PRECONDITION', `The agent's pinned CA ${this.caFile} is unreadable (${(err as Error).message}); restore it, or join again with a new token.`, {
-        field: 'state-dir',
-        cause: err,
-      });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `The agent's pinned CA ${this.caFile} is unreadable (${(err as Error).message}); restore it, or join again with a new token.`,
+        {
+          field: 'state-dir',
+          cause: err,
+        },
+      );
     }
   }
 

@@ -7,16 +7,26 @@
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
 import { execRequestSchema } from './exec.js';
-import { listeningPortSchema, MAX_REPORTED_PORTS } from './ports.js';
 import { imageRefSchema } from './image-ref.js';
-import { imageSchema, imageSourceSchema, MAX_CPUS, MAX_PACKAGES, nodeResourcesSchema, packageNameSchema, providerInfoSchema, providerKindSchema, workspaceStatusSchema } from './resources.js';
-import { envSchema, nameSchema, workspaceIdSchema } from './values.js';
 import { nodeCredentialSecretSchema } from './node-trust.js';
+import { listeningPortSchema, MAX_REPORTED_PORTS } from './ports.js';
 // Workspace specs: hooks and services run by the agent after a create or start.
 import { projectSpecSchema } from './project-spec.js';
+import {
+  imageSchema,
+  imageSourceSchema,
+  MAX_CPUS,
+  MAX_PACKAGES,
+  nodeResourcesSchema,
+  packageNameSchema,
+  providerInfoSchema,
+  providerKindSchema,
+  workspaceStatusSchema,
+} from './resources.js';
 import { supervisorStateSchema } from './services.js';
 // Web UI: kept terminals.
 import { keptTerminalSchema, MAX_TERMINAL_IDLE_MS, MIN_TERMINAL_IDLE_MS, terminalIdSchema } from './terminals.js';
+import { envSchema, nameSchema, workspaceIdSchema } from './values.js';
 
 /**
  * 3: `op.cancel`, so the server can stop a create or an image build on the node.
@@ -219,7 +229,13 @@ export const agentReport = {
 /** Frames on the agent socket. */
 export const agentFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), protocolVersion: z.number().int(), ...agentReport }),
-  z.object({ type: z.literal('welcome'), protocolVersion: z.number().int(), nodeId: z.string(), nodeName: z.string(), heartbeatMs: z.number().int().positive() }),
+  z.object({
+    type: z.literal('welcome'),
+    protocolVersion: z.number().int(),
+    nodeId: z.string(),
+    nodeName: z.string(),
+    heartbeatMs: z.number().int().positive(),
+  }),
   z.object({ type: z.literal('heartbeat'), ...agentReport }),
   z.object({ type: z.literal('request'), id: z.string(), method: z.string(), params: z.unknown() }),
   z.object({ type: z.literal('response'), id: z.string(), result: z.unknown().optional(), error: apiErrorSchema.optional() }),

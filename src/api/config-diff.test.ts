@@ -34,14 +34,19 @@ describe('config diff', () => {
     fc.assert(
       fc.property(json, json, (a, b) => {
         expect(changedFields(a, structuredClone(a))).toEqual([]);
-        const canon = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x));
+        const canon = (v: unknown): string =>
+          JSON.stringify(v, (_k, x) =>
+            x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x,
+          );
         expect(changedFields(a, b).length === 0).toBe(canon(a) === canon(b));
       }),
     );
   });
 
   it('diffing a set against itself is empty, and against nothing with prune removes each once', () => {
-    const resources = fc.uniqueArray(fc.record({ name: fc.stringMatching(/^[a-z]{1,6}$/), n: fc.nat(9) }), { selector: (r) => r.name, maxLength: 12 }).map((rs) => rs.map((r) => quota(r.name, r.n)));
+    const resources = fc
+      .uniqueArray(fc.record({ name: fc.stringMatching(/^[a-z]{1,6}$/), n: fc.nat(9) }), { selector: (r) => r.name, maxLength: 12 })
+      .map((rs) => rs.map((r) => quota(r.name, r.n)));
     fc.assert(
       fc.property(resources, (rs) => {
         expect(diffConfig(rs, rs, true)).toEqual([]);

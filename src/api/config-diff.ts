@@ -3,7 +3,7 @@
  * resource, with the spec fields that differ. Pure, so the server's push and dry run (the
  * CLI's `config diff`) agree by construction, and property tests can drive it.
  */
-import { configKey, CONFIG_KINDS, type ConfigChange, type ConfigResource } from './config.js';
+import { CONFIG_KINDS, type ConfigChange, type ConfigResource, configKey } from './config.js';
 
 /** Dotted paths under two values where they differ (a leaf, or a key only one side has). */
 export function changedFields(a: unknown, b: unknown, prefix = ''): string[] {

@@ -64,7 +64,12 @@ const apiVersion = z.literal(CONFIG_API_VERSION, { error: `use apiVersion: ${CON
 export const configResourceSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ apiVersion, kind: z.literal('ServerSettings'), name: z.literal(SERVER_SETTINGS_NAME, { error: `the server settings resource is named ${SERVER_SETTINGS_NAME}` }), spec: serverSettingsSpecSchema.default({}) }),
+    z.strictObject({
+      apiVersion,
+      kind: z.literal('ServerSettings'),
+      name: z.literal(SERVER_SETTINGS_NAME, { error: `the server settings resource is named ${SERVER_SETTINGS_NAME}` }),
+      spec: serverSettingsSpecSchema.default({}),
+    }),
     z.strictObject({ apiVersion, kind: z.literal('Node'), name: nameSchema, spec: nodeConfigSpecSchema.default({ labels: {}, cordoned: false }) }),
     z.strictObject({ apiVersion, kind: z.literal('WorkspaceTemplate'), name: nameSchema, spec: workspaceTemplateSpecSchema }),
     z.strictObject({ apiVersion, kind: z.literal('UserQuota'), name: nameSchema, spec: userQuotaSpecSchema.default({}) }),

@@ -1,19 +1,21 @@
 /** Connect strings and fingerprints: round trips, and garbage always answered with INVALID_ARGUMENT, never a throw. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BerthError } from './errors.js';
 import {
   CONNECT_STRING_PREFIX,
+  type ConnectString,
   formatConnectString,
   normalizeFingerprint,
   parseConnectString,
   tryParseConnectString,
-  type ConnectString,
 } from './connect-string.js';
+import { BerthError } from './errors.js';
 
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const serverArb = fc.oneof(
-  fc.webUrl({ validSchemes: ['http', 'https'], withQueryParameters: false, withFragments: false }).filter((u) => !new URL(u).username && !new URL(u).password && u.length <= 2048 && !new URL(u).search && !new URL(u).hash),
+  fc
+    .webUrl({ validSchemes: ['http', 'https'], withQueryParameters: false, withFragments: false })
+    .filter((u) => !new URL(u).username && !new URL(u).password && u.length <= 2048 && !new URL(u).search && !new URL(u).hash),
   fc.constantFrom('https://127.0.0.1:7080', 'http://[::1]:7080', 'https://berth.example.com'),
 );
 const connectArb: fc.Arbitrary<ConnectString> = fc.record(

@@ -104,7 +104,10 @@ export function isConnectString(text: string): boolean {
 export function tryParseConnectString(text: unknown, kind: ConnectKind, field: string): ConnectStringResult {
   const what = kind === 'join' ? 'join token' : 'invite code';
   const again = kind === 'join' ? 'ask an admin for a new one (`berth node join-token`)' : 'ask an admin for a new one (`berth user invite`)';
-  const fail = (why: string): ConnectStringResult => ({ ok: false, error: new BerthError('INVALID_ARGUMENT', `That ${what} ${why}; copy it again whole, or ${again}.`, { field }) });
+  const fail = (why: string): ConnectStringResult => ({
+    ok: false,
+    error: new BerthError('INVALID_ARGUMENT', `That ${what} ${why}; copy it again whole, or ${again}.`, { field }),
+  });
   if (typeof text !== 'string') return fail('is not text');
   const trimmed = text.trim();
   if (trimmed.length > MAX_CONNECT_STRING) return fail(`is longer than ${MAX_CONNECT_STRING} characters`);
@@ -119,7 +122,8 @@ export function tryParseConnectString(text: unknown, kind: ConnectKind, field: s
   }
   const parsed = connectStringSchema.safeParse(data);
   if (!parsed.success) return fail(`is malformed (${parsed.error.issues[0]?.path.join('.') || 'value'}: ${parsed.error.issues[0]?.message})`);
-  if (parsed.data.kind !== kind) return fail(`is ${parsed.data.kind === 'join' ? 'a node join token' : 'a user invite code'}, not the ${what} this command needs`);
+  if (parsed.data.kind !== kind)
+    return fail(`is ${parsed.data.kind === 'join' ? 'a node join token' : 'a user invite code'}, not the ${what} this command needs`);
   return { ok: true, value: parsed.data };
 }
 

@@ -17,7 +17,8 @@ export const MAX_DOTFILES_FILES = 1000;
  * Plain http:// is refused (no integrity), and so is every other transport: git's `ext::`
  * runs commands, and `-` first would read as an option.
  */
-export const DOTFILES_URL_PATTERN = /^(?:(?:https|ssh|git):\/\/[A-Za-z0-9._~%@:[\]-]+(?:\/[A-Za-z0-9._~%+@:=/-]*)?|file:\/\/\/[A-Za-z0-9._~%+@=/-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~%+@=/-]+)$/;
+export const DOTFILES_URL_PATTERN =
+  /^(?:(?:https|ssh|git):\/\/[A-Za-z0-9._~%@:[\]-]+(?:\/[A-Za-z0-9._~%+@:=/-]*)?|file:\/\/\/[A-Za-z0-9._~%+@=/-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~%+@=/-]+)$/;
 
 /** A git URL of an allowed scheme. */
 export const dotfilesUrlSchema = z
@@ -38,7 +39,10 @@ export const dotfilesRefSchema = z
 export const dotfilesInstallSchema = z
   .string()
   .max(255)
-  .regex(/^(?![/-])(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]{1,255}$/, 'use the path of a script inside the dotfiles, such as install.sh or scripts/setup (no leading / or -, no ..)');
+  .regex(
+    /^(?![/-])(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]{1,255}$/,
+    'use the path of a script inside the dotfiles, such as install.sh or scripts/setup (no leading / or -, no ..)',
+  );
 
 /** Body of PUT /dotfiles. */
 export const dotfilesPutSchema = z.strictObject({

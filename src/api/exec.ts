@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
-import { argSchema, envSchema } from './values.js';
 import { terminalIdSchema } from './terminals.js';
+import { argSchema, envSchema } from './values.js';
 
 /** Largest terminal dimension, in columns or rows. */
 export const MAX_TERMINAL_DIMENSION = 10_000;
@@ -26,7 +26,10 @@ export const execRequestSchema = z.object({
     // A command name is a path, so PATH_MAX bounds it anyway. It is also what runc quotes when
     // it cannot run the command, and an error message past its 64 KiB pipe hangs `runc exec`
     // for good, wedging the container (seen with a 66,000-character name and Docker 20.10).
-    .refine((cmd) => cmd.length === 0 || cmd[0].length <= MAX_PATH_LENGTH, { message: `use a command name of at most ${MAX_PATH_LENGTH} characters`, path: [0] }),
+    .refine((cmd) => cmd.length === 0 || cmd[0].length <= MAX_PATH_LENGTH, {
+      message: `use a command name of at most ${MAX_PATH_LENGTH} characters`,
+      path: [0],
+    }),
   tty: z.boolean().default(false),
   env: envSchema.default({}),
   cwd: argSchema.pipe(z.string().max(MAX_PATH_LENGTH, `use at most ${MAX_PATH_LENGTH} characters`).startsWith('/', 'use an absolute path')).optional(),

@@ -41,7 +41,9 @@ export function editorLink(editor: Editor, w: { workspace: string; host: string;
   const path = w.path || DEFAULT_WORKSPACE_PATH;
   if (editor === 'jetbrains') {
     const q = { type: 'ssh', deploy: 'false', host: w.host, port: String(w.port), user: w.workspace, projectPath: path };
-    return `jetbrains-gateway://connect#${Object.entries(q).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
+    return `jetbrains-gateway://connect#${Object.entries(q)
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&')}`;
   }
   // VS Code and its forks resolve the host through ~/.ssh/config, hence the config-ssh alias.
   const encodedPath = path.split('/').map(encodeURIComponent).join('/');

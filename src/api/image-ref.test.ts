@@ -97,7 +97,9 @@ describe('parseImageReference', () => {
 
   it('accepts every reference built from the grammar (property)', () => {
     const alnum = fc.stringMatching(/^[a-z0-9]{1,6}$/);
-    const component = fc.tuple(alnum, fc.array(fc.tuple(fc.constantFrom('.', '_', '__', '-', '---'), alnum), { maxLength: 3 })).map(([h, rest]) => h + rest.map(([s, a]) => s + a).join(''));
+    const component = fc
+      .tuple(alnum, fc.array(fc.tuple(fc.constantFrom('.', '_', '__', '-', '---'), alnum), { maxLength: 3 }))
+      .map(([h, rest]) => h + rest.map(([s, a]) => s + a).join(''));
     const path = fc.array(component, { minLength: 1, maxLength: 4 }).map((cs) => cs.join('/'));
     const tag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/);
     fc.assert(

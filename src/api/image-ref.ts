@@ -81,4 +81,7 @@ export const IMAGE_RULE =
   'use a berth image name such as base, or an engine reference such as debian:bookworm or registry.example:5000/team/dev:1.2 (lowercase repository, no spaces, no ../)';
 
 /** The `image` field of requests: checked at the edge, so no other string can reach a node. */
-export const imageRefSchema = z.string().max(MAX_IMAGE_REF_LENGTH, `use at most ${MAX_IMAGE_REF_LENGTH} characters`).refine(isValidImage, { message: IMAGE_RULE });
+export const imageRefSchema = z
+  .string()
+  .max(MAX_IMAGE_REF_LENGTH, `use at most ${MAX_IMAGE_REF_LENGTH} characters`)
+  .refine(isValidImage, { message: IMAGE_RULE });

@@ -40,7 +40,10 @@ const cursorSchema = z
   .transform((text, ctx) => {
     const name = decodeCursor(text);
     if (name === null) {
-      ctx.addIssue({ code: 'custom', message: 'not a cursor this server handed out; pass the nextCursor of the previous page, or leave it out to start at the beginning' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'not a cursor this server handed out; pass the nextCursor of the previous page, or leave it out to start at the beginning',
+      });
       return z.NEVER;
     }
     return name;
@@ -90,7 +93,10 @@ export const workspacesQuerySchema = queryObject({
   status: workspaceStatusSchema.optional(),
   provider: providerKindSchema.optional(),
   // Teams and sharing: only workspaces others share with the caller (or their teams hold).
-  shared: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  shared: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 export type WorkspacesQuery = z.output<typeof workspacesQuerySchema>;
 

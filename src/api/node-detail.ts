@@ -14,8 +14,14 @@ export const nodeDetailSchema = z.object({
   /** Total minus reserved; null until the node has reported its resources. */
   free: capacitySchema.nullable(),
   workspaces: z.array(
-    z.object({ name: z.string(), owner: z.string(), status: workspaceStatusSchema, provider: z.string(), cpus: z.number().nullable(), memoryBytes: z.number().nullable() }),
+    z.object({
+      name: z.string(),
+      owner: z.string(),
+      status: workspaceStatusSchema,
+      provider: z.string(),
+      cpus: z.number().nullable(),
+      memoryBytes: z.number().nullable(),
+    }),
   ),
 });
 export type NodeDetail = z.infer<typeof nodeDetailSchema>;
-

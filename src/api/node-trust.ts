@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { fingerprintSchema } from './connect-string.js';
-import { nameSchema } from './values.js';
 import { MAX_PRIVATE_KEY_BYTES } from './ssh-nodes.js';
+import { nameSchema } from './values.js';
 
 /** Longest PEM the CA route may answer with; a P-256 CA is under 1 KiB, an operator's chain more. */
 export const MAX_CA_PEM = 64 * 1024;
@@ -37,7 +37,11 @@ export const credentialRotatedSchema = z.object({ node: nameSchema, rotatedAt: z
 export type CredentialRotated = z.infer<typeof credentialRotatedSchema>;
 
 /** A node credential as the server hands it to a connected agent (`credential.rotate`). */
-export const nodeCredentialSecretSchema = z.string().min(16).max(512).regex(/^[A-Za-z0-9_-]+$/);
+export const nodeCredentialSecretSchema = z
+  .string()
+  .min(16)
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
 /**
  * TLS error codes (as Node reports them) that mean the server's certificate failed the check

@@ -4,9 +4,17 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from './errors.js';
 import { buildOpenApiDocument, openApiPath } from './openapi.js';
-import { routes, streams, successStatus, textRoutes, type RouteName } from './routes.js';
+import { type RouteName, routes, streams, successStatus, textRoutes } from './routes.js';
 
-type Doc = { paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: object }> }; security: unknown[] }>> };
+type Doc = {
+  paths: Record<
+    string,
+    Record<
+      string,
+      { operationId: string; responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: object }> }; security: unknown[] }
+    >
+  >;
+};
 const doc = buildOpenApiDocument() as unknown as Doc;
 
 describe('the OpenAPI document', () => {
@@ -36,12 +44,13 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('names every error code with its status, and answers every route\'s errors in the Error shape', () => {
+  it("names every error code with its status, and answers every route's errors in the Error shape", () => {
     expect((doc as unknown as { 'x-berth-error-codes': object })['x-berth-error-codes']).toEqual(ERROR_CODES);
     const described = JSON.stringify(doc.paths);
     for (const code of Object.keys(ERROR_CODES)) expect(described).toContain(code);
     for (const ops of Object.values(doc.paths)) {
-      for (const op of Object.values(ops)) expect(op.responses['400']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+      for (const op of Object.values(ops))
+        expect(op.responses['400']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
     }
   });
 

@@ -10,8 +10,8 @@ import { apiErrorSchema, ERROR_CODES } from './errors.js';
 import { execClientFrameSchema, execServerFrameSchema } from './exec.js';
 import { portClientFrameSchema, portServerFrameSchema } from './ports.js';
 import { operationEventSchema } from './resources.js';
+import { API_PREFIX, type RouteName, routes, streams, successStatus, textRoutes } from './routes.js';
 import { serviceLogsFrameSchema, serviceLogsQuerySchema } from './services.js';
-import { API_PREFIX, routes, streams, successStatus, textRoutes, type RouteName } from './routes.js';
 import { BERTH_VERSION } from './version.js';
 import { MAX_WORKSPACE_REF, WORKSPACE_REF_PATTERN } from './workspace-ref.js';
 
@@ -40,7 +40,13 @@ function pathParameters(params: string[], path = ''): Operation[] {
   return params.map((name) =>
     // Names per owner: a workspace is NAME (the caller's own) or OWNER/NAME, its `/` sent as %2F.
     name === 'name' && path.startsWith('/workspaces/')
-      ? { name, in: 'path', required: true, description: "The workspace: NAME for the caller's own, OWNER/NAME (the slash encoded as %2F) for another user's.", schema: { type: 'string', maxLength: MAX_WORKSPACE_REF, pattern: WORKSPACE_REF_PATTERN } }
+      ? {
+          name,
+          in: 'path',
+          required: true,
+          description: "The workspace: NAME for the caller's own, OWNER/NAME (the slash encoded as %2F) for another user's.",
+          schema: { type: 'string', maxLength: MAX_WORKSPACE_REF, pattern: WORKSPACE_REF_PATTERN },
+        }
       : { name, in: 'path', required: true, schema: { type: 'string', maxLength: 256 } },
   );
 }
@@ -90,15 +96,25 @@ function jsonOperation(name: RouteName): Operation {
   const ok: Operation = { 'application/json': { schema: jsonSchema(def.response, 'output') } };
   if (name === 'workspacesPost') {
     // `Accept: application/x-ndjson` follows the create to its end in the same answer.
-    ok['application/x-ndjson'] = { schema: { type: 'object', description: 'The created workspace and operation first, then one OperationEvent per line until the operation ends.' } };
+    ok['application/x-ndjson'] = {
+      schema: { type: 'object', description: 'The created workspace and operation first, then one OperationEvent per line until the operation ends.' },
+    };
   }
   const status = successStatus(name);
-  op.responses = errorResponses(def.auth, { [String(status)]: { description: status === 202 ? 'Accepted: an operation carries it out.' : status === 201 ? 'Created.' : 'OK.', content: ok } });
+  op.responses = errorResponses(def.auth, {
+    [String(status)]: { description: status === 202 ? 'Accepted: an operation carries it out.' : status === 201 ? 'Created.' : 'OK.', content: ok },
+  });
   return op;
 }
 
 /** A WebSocket route: a GET that upgrades, with the JSON frames it speaks as extensions. */
-function webSocketOperation(name: string, path: string, frames: { client: z.ZodType; server: z.ZodType } | null, description: string, auth: 'user' | 'node'): Operation {
+function webSocketOperation(
+  name: string,
+  path: string,
+  frames: { client: z.ZodType; server: z.ZodType } | null,
+  description: string,
+  auth: 'user' | 'node',
+): Operation {
   const { params } = openApiPath(path);
   return {
     operationId: name,
@@ -116,22 +132,44 @@ function streamOperations(): Record<string, Operation> {
     [streams.operationEvents]: {
       operationId: 'operationEvents',
       tags: ['operations'],
-      description: 'The operation\'s events so far, then each new one, as newline-delimited JSON until a `done` event.',
+      description: "The operation's events so far, then each new one, as newline-delimited JSON until a `done` event.",
       ...security('user'),
       parameters: pathParameters(['id']),
-      responses: errorResponses('user', { '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(operationEventSchema, 'output') } } } }),
+      responses: errorResponses('user', {
+        '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(operationEventSchema, 'output') } } },
+      }),
     },
     [streams.workspaceServiceLogs]: {
       operationId: 'workspaceServiceLogs',
       tags: ['workspaces'],
-      description: 'A service\'s output as its supervisor kept it, as newline-delimited JSON frames; with `follow`, until the caller hangs up.',
+      description: "A service's output as its supervisor kept it, as newline-delimited JSON frames; with `follow`, until the caller hangs up.",
       ...security('user'),
       parameters: [...pathParameters(['name', 'service'], '/workspaces/'), ...queryParameters(serviceLogsQuerySchema)],
-      responses: errorResponses('user', { '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(serviceLogsFrameSchema, 'output') } } } }),
+      responses: errorResponses('user', {
+        '200': { description: 'OK.', content: { 'application/x-ndjson': { schema: jsonSchema(serviceLogsFrameSchema, 'output') } } },
+      }),
     },
-    [streams.workspaceExec]: webSocketOperation('workspaceExec', streams.workspaceExec, { client: execClientFrameSchema, server: execServerFrameSchema }, 'A command in the workspace: stdin, stdout and stderr as binary frames, control as JSON text frames.', 'user'),
-    [streams.workspacePortConnect]: webSocketOperation('workspacePortConnect', streams.workspacePortConnect, { client: portClientFrameSchema, server: portServerFrameSchema }, 'One TCP connection to a port in the workspace: its bytes as binary frames, control as JSON text frames.', 'user'),
-    [streams.agentConnect]: webSocketOperation('agentConnect', streams.agentConnect, null, 'A node agent\'s link: the agent protocol (src/api/agent-protocol.ts), authenticated with the node\'s credential.', 'node'),
+    [streams.workspaceExec]: webSocketOperation(
+      'workspaceExec',
+      streams.workspaceExec,
+      { client: execClientFrameSchema, server: execServerFrameSchema },
+      'A command in the workspace: stdin, stdout and stderr as binary frames, control as JSON text frames.',
+      'user',
+    ),
+    [streams.workspacePortConnect]: webSocketOperation(
+      'workspacePortConnect',
+      streams.workspacePortConnect,
+      { client: portClientFrameSchema, server: portServerFrameSchema },
+      'One TCP connection to a port in the workspace: its bytes as binary frames, control as JSON text frames.',
+      'user',
+    ),
+    [streams.agentConnect]: webSocketOperation(
+      'agentConnect',
+      streams.agentConnect,
+      null,
+      "A node agent's link: the agent protocol (src/api/agent-protocol.ts), authenticated with the node's credential.",
+      'node',
+    ),
   };
 }
 
@@ -141,7 +179,7 @@ function textOperations(): Record<string, Operation> {
     [def.path]: {
       operationId: 'metrics',
       tags: ['metrics'],
-      description: 'The server\'s Prometheus metrics. Only an admin may call this.',
+      description: "The server's Prometheus metrics. Only an admin may call this.",
       ...security(def.auth),
       'x-berth-auth': def.auth,
       responses: errorResponses(def.auth, { '200': { description: 'OK.', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } } }),
@@ -164,14 +202,15 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     info: {
       title: 'berth API',
       version: BERTH_VERSION,
-      description: 'The HTTP API of a berth server: the same contract the CLI, the agent and the web UI use. Errors always have the Error shape; `x-berth-error-codes` maps each code to its HTTP status.',
+      description:
+        'The HTTP API of a berth server: the same contract the CLI, the agent and the web UI use. Errors always have the Error shape; `x-berth-error-codes` maps each code to its HTTP status.',
     },
     servers: [{ url: API_PREFIX }],
     paths,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (`berth token create`), sent as `Authorization: Bearer TOKEN`.' },
-        nodeCredential: { type: 'http', scheme: 'bearer', description: 'A node\'s credential, issued when it joins.' },
+        nodeCredential: { type: 'http', scheme: 'bearer', description: "A node's credential, issued when it joins." },
       },
       schemas: { Error: jsonSchema(apiErrorSchema, 'output') },
     },

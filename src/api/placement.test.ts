@@ -6,7 +6,10 @@ import { constraintsSchema, isLabelKey, nodeLabelsPostSchema, nodeLabelsSchema, 
 const nameChar = fc.constantFrom(...'abcXYZ019-_.'.split(''));
 const alnum = fc.constantFrom(...'abcXYZ019'.split(''));
 /** Valid label names: alphanumeric at both ends, 1..63. */
-const labelName = fc.oneof(alnum, fc.tuple(alnum, fc.array(nameChar, { maxLength: 61 }), alnum).map(([a, mid, b]) => a + mid.join('') + b));
+const labelName = fc.oneof(
+  alnum,
+  fc.tuple(alnum, fc.array(nameChar, { maxLength: 61 }), alnum).map(([a, mid, b]) => a + mid.join('') + b),
+);
 
 describe('label keys and values', () => {
   it('accepts Kubernetes-style keys and refuses the rest', () => {
@@ -25,19 +28,24 @@ describe('label keys and values', () => {
   });
 
   it('round-trips every valid k=v, and never throws anything but INVALID_ARGUMENT', () => {
-    fc.assert(fc.property(labelName, fc.option(labelName, { nil: '' }), (k, v) => {
-      const e = parseLabelEdit(`${k}=${v}`);
-      return e.set && e.key === k && e.value === v && nodeLabelsSchema.safeParse({ [k]: v }).success;
-    }));
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (s) => {
-      try {
-        parseLabelEdit(s);
-        parseConstraint(s);
-      } catch (err) {
-        return err instanceof BerthError && err.code === 'INVALID_ARGUMENT';
-      }
-      return true;
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(labelName, fc.option(labelName, { nil: '' }), (k, v) => {
+        const e = parseLabelEdit(`${k}=${v}`);
+        return e.set && e.key === k && e.value === v && nodeLabelsSchema.safeParse({ [k]: v }).success;
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (s) => {
+        try {
+          parseLabelEdit(s);
+          parseConstraint(s);
+        } catch (err) {
+          return err instanceof BerthError && err.code === 'INVALID_ARGUMENT';
+        }
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('bounds the number of labels', () => {
@@ -54,14 +62,17 @@ describe('constraints', () => {
     expect(parseConstraint('zone=eu')).toEqual({ key: 'zone', op: '=', value: 'eu' });
     expect(parseConstraint('gpu!=none')).toEqual({ key: 'gpu', op: '!=', value: 'none' });
     expect(parseConstraint('gpu!=')).toEqual({ key: 'gpu', op: '!=', value: '' });
-    for (const bad of ['zone', '=eu', 'zone==eu', 'zone=!eu', 'a b=c', '!=x', 'zone=e u']) expect(() => parseConstraint(bad), bad).toThrow(/Invalid constraint/);
+    for (const bad of ['zone', '=eu', 'zone==eu', 'zone=!eu', 'a b=c', '!=x', 'zone=e u'])
+      expect(() => parseConstraint(bad), bad).toThrow(/Invalid constraint/);
   });
 
   it('round-trips every valid constraint, and the body schema agrees with the parser', () => {
-    fc.assert(fc.property(labelName, fc.constantFrom('=', '!='), fc.option(labelName, { nil: '' }), (k, op, v) => {
-      const c = parseConstraint(`${k}${op}${v}`);
-      return c.key === k && c.op === op && c.value === v && constraintsSchema.safeParse([`${k}${op}${v}`]).success;
-    }));
+    fc.assert(
+      fc.property(labelName, fc.constantFrom('=', '!='), fc.option(labelName, { nil: '' }), (k, op, v) => {
+        const c = parseConstraint(`${k}${op}${v}`);
+        return c.key === k && c.op === op && c.value === v && constraintsSchema.safeParse([`${k}${op}${v}`]).success;
+      }),
+    );
     expect(constraintsSchema.safeParse(['a=b', 'zone']).success).toBe(false);
     expect(constraintsSchema.safeParse(Array.from({ length: 33 }, () => 'a=b')).success).toBe(false);
   });

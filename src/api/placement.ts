@@ -25,11 +25,25 @@ export function isLabelKey(key: string): boolean {
 }
 
 /** A label key, e.g. `gpu` or `berth.dev/zone`. */
-export const labelKeySchema = z.string().max(317).refine(isLabelKey, 'use a label key of letters, digits, `-`, `_` and `.` (at most 63, starting and ending with a letter or digit), optionally after a DNS prefix and `/`');
+export const labelKeySchema = z
+  .string()
+  .max(317)
+  .refine(
+    isLabelKey,
+    'use a label key of letters, digits, `-`, `_` and `.` (at most 63, starting and ending with a letter or digit), optionally after a DNS prefix and `/`',
+  );
 /** A label value: empty, or like a label name. */
-export const labelValueSchema = z.string().max(63).refine((v) => v === '' || LABEL_NAME_PATTERN.test(v), 'use a label value of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit');
+export const labelValueSchema = z
+  .string()
+  .max(63)
+  .refine(
+    (v) => v === '' || LABEL_NAME_PATTERN.test(v),
+    'use a label value of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit',
+  );
 /** A node's labels. */
-export const nodeLabelsSchema = z.record(labelKeySchema, labelValueSchema).refine((r) => Object.keys(r).length <= MAX_LABELS, `a node carries at most ${MAX_LABELS} labels`);
+export const nodeLabelsSchema = z
+  .record(labelKeySchema, labelValueSchema)
+  .refine((r) => Object.keys(r).length <= MAX_LABELS, `a node carries at most ${MAX_LABELS} labels`);
 export type NodeLabels = z.infer<typeof nodeLabelsSchema>;
 
 /** One placement constraint: the node's label `key` must equal (`=`) or must not equal (`!=`) `value`. */
@@ -43,21 +57,33 @@ export interface Constraint {
 export function parseConstraint(text: string): Constraint {
   const m = /^([^=!]+)(!=|=)(.*)$/s.exec(text);
   const shown = JSON.stringify(text.slice(0, 80));
-  if (!m) throw new BerthError('INVALID_ARGUMENT', `Invalid constraint ${shown}: use KEY=VALUE or KEY!=VALUE, e.g. zone=eu or gpu!=none.`, { field: 'constraints' });
+  if (!m)
+    throw new BerthError('INVALID_ARGUMENT', `Invalid constraint ${shown}: use KEY=VALUE or KEY!=VALUE, e.g. zone=eu or gpu!=none.`, { field: 'constraints' });
   const [, key, op, value] = m;
-  if (!isLabelKey(key)) throw new BerthError('INVALID_ARGUMENT', `Invalid constraint ${shown}: the key must be a label key (letters, digits, -, _ and ., at most 63).`, { field: 'constraints' });
-  if (!labelValueSchema.safeParse(value).success) throw new BerthError('INVALID_ARGUMENT', `Invalid constraint ${shown}: the value must be empty or at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit.`, { field: 'constraints' });
+  if (!isLabelKey(key))
+    throw new BerthError('INVALID_ARGUMENT', `Invalid constraint ${shown}: the key must be a label key (letters, digits, -, _ and ., at most 63).`, {
+      field: 'constraints',
+    });
+  if (!labelValueSchema.safeParse(value).success)
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Invalid constraint ${shown}: the value must be empty or at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit.`,
+      { field: 'constraints' },
+    );
   return { key, op: op as '=' | '!=', value };
 }
 
 /** A constraint as it travels in a request body: the `k=v` / `k!=v` text. */
-export const constraintSchema = z.string().max(400).superRefine((text, ctx) => {
-  try {
-    parseConstraint(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^Invalid constraint [^:]*: /, '').replace(/\.$/, '') });
-  }
-});
+export const constraintSchema = z
+  .string()
+  .max(400)
+  .superRefine((text, ctx) => {
+    try {
+      parseConstraint(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^Invalid constraint [^:]*: /, '').replace(/\.$/, '') });
+    }
+  });
 /** The constraints of a create. */
 export const constraintsSchema = z.array(constraintSchema).max(MAX_CONSTRAINTS, `give at most ${MAX_CONSTRAINTS} constraints`);
 
@@ -76,14 +102,27 @@ export function parseLabelEdit(text: string): LabelEdit {
   if (eq === -1) throw new BerthError('INVALID_ARGUMENT', `Invalid label ${shown}: use KEY=VALUE to set a label or KEY- to remove one.`, { field: 'labels' });
   const key = text.slice(0, eq);
   const value = text.slice(eq + 1);
-  if (!isLabelKey(key)) throw new BerthError('INVALID_ARGUMENT', `Invalid label ${shown}: the key must be letters, digits, -, _ and . (at most 63, starting and ending with a letter or digit), optionally after a DNS prefix and /.`, { field: 'labels' });
-  if (!labelValueSchema.safeParse(value).success) throw new BerthError('INVALID_ARGUMENT', `Invalid label ${shown}: the value must be empty or at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit.`, { field: 'labels' });
+  if (!isLabelKey(key))
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Invalid label ${shown}: the key must be letters, digits, -, _ and . (at most 63, starting and ending with a letter or digit), optionally after a DNS prefix and /.`,
+      { field: 'labels' },
+    );
+  if (!labelValueSchema.safeParse(value).success)
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Invalid label ${shown}: the value must be empty or at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit.`,
+      { field: 'labels' },
+    );
   return { set: true, key, value };
 }
 
 /** Body of POST /nodes/:name/labels: labels to set and keys to remove. */
 export const nodeLabelsPostSchema = z.strictObject({
-  set: z.record(labelKeySchema, labelValueSchema).refine((r) => Object.keys(r).length <= MAX_LABELS, `set at most ${MAX_LABELS} labels`).default({}),
+  set: z
+    .record(labelKeySchema, labelValueSchema)
+    .refine((r) => Object.keys(r).length <= MAX_LABELS, `set at most ${MAX_LABELS} labels`)
+    .default({}),
   remove: z.array(labelKeySchema).max(MAX_LABELS, `remove at most ${MAX_LABELS} labels`).default([]),
 });
 export type NodeLabelsPost = z.input<typeof nodeLabelsPostSchema>;

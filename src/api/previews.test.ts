@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NAME_PATTERN } from './values.js';
 import { MAX_PREVIEW_URL, parsePreviewHost, parsePreviewPath, previewHostLabel, previewPrefix } from './previews.js';
+import { NAME_PATTERN } from './values.js';
 
 const nameArb = fc.stringMatching(NAME_PATTERN);
 const portArb = fc.integer({ min: 1, max: 65535 });
@@ -15,10 +15,15 @@ const hostileArb = fc.oneof(
 describe('parsePreviewPath', () => {
   it('reads back what previewPrefix wrote, with the rest untouched', () => {
     fc.assert(
-      fc.property(nameArb, portArb, fc.string({ maxLength: 100 }).filter((s) => !s.includes('#')), (name, port, tail) => {
-        const parsed = parsePreviewPath(`${previewPrefix(name, port)}/${tail}`);
-        expect(parsed).toEqual({ name, owner: null, segment: name, port, rest: `/${tail}`, bare: false });
-      }),
+      fc.property(
+        nameArb,
+        portArb,
+        fc.string({ maxLength: 100 }).filter((s) => !s.includes('#')),
+        (name, port, tail) => {
+          const parsed = parsePreviewPath(`${previewPrefix(name, port)}/${tail}`);
+          expect(parsed).toEqual({ name, owner: null, segment: name, port, rest: `/${tail}`, bare: false });
+        },
+      ),
     );
   });
 
@@ -70,7 +75,14 @@ describe('parsePreviewPath', () => {
   it("reads another owner's workspace as /w/OWNER.NAME/, back from what previewPrefix wrote", () => {
     fc.assert(
       fc.property(nameArb, nameArb, portArb, (owner, name, port) => {
-        expect(parsePreviewPath(`${previewPrefix(`${owner}.${name}`, port)}/x`)).toEqual({ name, owner, segment: `${owner}.${name}`, port, rest: '/x', bare: false });
+        expect(parsePreviewPath(`${previewPrefix(`${owner}.${name}`, port)}/x`)).toEqual({
+          name,
+          owner,
+          segment: `${owner}.${name}`,
+          port,
+          rest: '/x',
+          bare: false,
+        });
       }),
     );
   });
@@ -104,11 +116,17 @@ describe('parsePreviewHost', () => {
 
   it('never throws, and what it accepts is exactly one label under the base that re-forms the same', () => {
     fc.assert(
-      fc.property(fc.oneof(hostileArb, hostileArb.map((h) => `${h}.${base}`)), (host) => {
-        const t = parsePreviewHost(host, base);
-        if (t === null) return;
-        expect(previewHostLabel(t.port, t.name, t.user) + '.' + base).toBe(host.toLowerCase().replace(/:\d{1,5}$/, ''));
-      }),
+      fc.property(
+        fc.oneof(
+          hostileArb,
+          hostileArb.map((h) => `${h}.${base}`),
+        ),
+        (host) => {
+          const t = parsePreviewHost(host, base);
+          if (t === null) return;
+          expect(previewHostLabel(t.port, t.name, t.user) + '.' + base).toBe(host.toLowerCase().replace(/:\d{1,5}$/, ''));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -5,9 +5,9 @@
  * their strict parsers, and the route that mints a one-time token to open one in a browser.
  */
 import { z } from 'zod';
+import { parsePortParam } from './ports.js';
 import { NAME_PATTERN } from './values.js';
 import { parseSshUser } from './workspace-ref.js';
-import { parsePortParam } from './ports.js';
 
 /** Query parameter that carries a one-time preview token (traded for a cookie, then dropped from the URL). */
 export const PREVIEW_TOKEN_PARAM = 'berth_token';

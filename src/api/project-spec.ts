@@ -38,10 +38,13 @@ export const autoForwardSchema = z.enum(['notify', 'open-browser', 'open-preview
 /** A port: `8080`, `"5353/udp"`, or the long form with a label. */
 export const specPortSchema = z.union([
   portNumberSchema,
-  z.string().regex(/^\d{1,5}(\/(tcp|udp))?$/, 'use PORT or PORT/tcp or PORT/udp').refine((s) => {
-    const n = Number(s.split('/')[0]);
-    return n >= 1 && n <= 65535;
-  }, 'use a port from 1 to 65535'),
+  z
+    .string()
+    .regex(/^\d{1,5}(\/(tcp|udp))?$/, 'use PORT or PORT/tcp or PORT/udp')
+    .refine((s) => {
+      const n = Number(s.split('/')[0]);
+      return n >= 1 && n <= 65535;
+    }, 'use a port from 1 to 65535'),
   z.strictObject({
     port: portNumberSchema,
     protocol: z.enum(['tcp', 'udp']).optional(),
@@ -69,7 +72,11 @@ export const healthcheckSchema = z
         portNumberSchema,
         z.strictObject({
           port: portNumberSchema,
-          path: z.string().max(2048, 'use a path of at most 2048 characters').regex(/^\/[\x21-\x7e]*$/, 'use a path starting with / and without spaces').optional(),
+          path: z
+            .string()
+            .max(2048, 'use a path of at most 2048 characters')
+            .regex(/^\/[\x21-\x7e]*$/, 'use a path starting with / and without spaces')
+            .optional(),
           /** The statuses that count as healthy; by default any 2xx or 3xx. */
           status: z.array(z.number().int().min(100).max(599)).min(1).max(32).optional(),
         }),
@@ -96,9 +103,7 @@ export const serviceSpecSchema = z.strictObject({
   command: specCommandSchema,
   env: envSchema.optional(),
   workdir: z.string().max(4096).regex(/^\//, 'use an absolute path inside the workspace').optional(),
-  depends_on: z
-    .union([z.array(serviceNameSchema).max(MAX_SERVICES), z.record(serviceNameSchema, dependencySchema)])
-    .optional(),
+  depends_on: z.union([z.array(serviceNameSchema).max(MAX_SERVICES), z.record(serviceNameSchema, dependencySchema)]).optional(),
   healthcheck: healthcheckSchema.optional(),
   restart: restartPolicySchema.optional(),
   ports: z.array(specPortSchema).max(MAX_SPEC_PORTS, `use at most ${MAX_SPEC_PORTS} ports`).optional(),
@@ -119,7 +124,10 @@ export const projectSpecSchema = z
     memory: memorySchema.optional(),
     env: envSchema.optional(),
     /** The user sessions and services run as (devcontainer's remoteUser). */
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'use a Linux user name').optional(),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'use a Linux user name')
+      .optional(),
     /** Where sessions start (devcontainer's workspaceFolder). */
     workdir: z.string().max(4096).regex(/^\//, 'use an absolute path inside the workspace').optional(),
     ports: z.array(specPortSchema).max(MAX_SPEC_PORTS, `use at most ${MAX_SPEC_PORTS} ports`).optional(),
@@ -170,7 +178,10 @@ export function serviceGraphIssues(services: unknown): Array<{ path: PropertyKey
       const condition = d !== null && typeof d === 'object' ? (d as { condition?: unknown }).condition : undefined;
       const target = byName.get(dep);
       if (target && !target.hasHealthcheck && (condition === 'healthy' || condition === 'service_healthy')) {
-        out.push({ path: ['services', e.name, 'depends_on', dep, 'condition'], message: `service ${e.name} waits for ${dep} to be healthy, but ${dep} has no healthcheck; add one to ${dep} or wait for started` });
+        out.push({
+          path: ['services', e.name, 'depends_on', dep, 'condition'],
+          message: `service ${e.name} waits for ${dep} to be healthy, but ${dep} has no healthcheck; add one to ${dep} or wait for started`,
+        });
       }
     }
   }

@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeRelayData, encodeRelayFrame, encodeRelayWindow, RELAY_FRAME, RELAY_MAX_PAYLOAD, RelayDecoder, RelayProtocolError, relayWindowBytes, type RelayFrameType } from './relay-protocol.js';
+import {
+  encodeRelayData,
+  encodeRelayFrame,
+  encodeRelayWindow,
+  RELAY_FRAME,
+  RELAY_MAX_PAYLOAD,
+  RelayDecoder,
+  type RelayFrameType,
+  RelayProtocolError,
+  relayWindowBytes,
+} from './relay-protocol.js';
 
 const frameArb = fc.record({
   type: fc.constantFrom(...(Object.values(RELAY_FRAME) as RelayFrameType[])),
@@ -28,7 +38,9 @@ describe('relay frames', () => {
         const stream = Buffer.concat(frames.map((f) => encodeRelayFrame(f.type, f.id, f.payload)));
         const d = new RelayDecoder();
         const got = cut(stream, cuts).flatMap((c) => d.push(c));
-        expect(got.map((f) => ({ type: f.type, id: f.id, payload: new Uint8Array(f.payload) }))).toEqual(frames.map((f) => ({ ...f, payload: new Uint8Array(f.payload) })));
+        expect(got.map((f) => ({ type: f.type, id: f.id, payload: new Uint8Array(f.payload) }))).toEqual(
+          frames.map((f) => ({ ...f, payload: new Uint8Array(f.payload) })),
+        );
         expect(d.pending).toBe(0);
       }),
     );

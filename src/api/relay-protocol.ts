@@ -42,7 +42,8 @@ export class RelayProtocolError extends Error {
 
 /** Encodes one frame; throws RelayProtocolError for a payload over RELAY_MAX_PAYLOAD or a bad id. */
 export function encodeRelayFrame(type: RelayFrameType, id: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
-  if (payload.length > RELAY_MAX_PAYLOAD) throw new RelayProtocolError(`A relay frame carries at most ${RELAY_MAX_PAYLOAD} bytes, not ${payload.length}; split the data.`);
+  if (payload.length > RELAY_MAX_PAYLOAD)
+    throw new RelayProtocolError(`A relay frame carries at most ${RELAY_MAX_PAYLOAD} bytes, not ${payload.length}; split the data.`);
   if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new RelayProtocolError(`Relay connection id ${id} is not a 32-bit unsigned integer.`);
   const out = Buffer.allocUnsafe(RELAY_HEADER_BYTES + payload.length);
   out.writeUInt8(type, 0);

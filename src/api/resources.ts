@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
 import { workspaceLinksSchema } from './gateway.js';
 import { imageRefSchema } from './image-ref.js';
-import { memorySchema, nameSchema } from './values.js';
 import { constraintsSchema } from './placement.js';
+import { memorySchema, nameSchema } from './values.js';
 
 // --- provider kinds (built-ins and plugins; see docs/plugins.md) ---
 /** The providers built into every agent. */
@@ -66,17 +66,7 @@ export const nodeSchema = z.object({
 export type Node = z.infer<typeof nodeSchema>;
 
 /** Lifecycle states of a workspace; transitional ones end in -ing. */
-export const workspaceStatusSchema = z.enum([
-  'creating',
-  'starting',
-  'running',
-  'stopping',
-  'stopped',
-  'restarting',
-  'deleting',
-  'failed',
-  'unknown',
-]);
+export const workspaceStatusSchema = z.enum(['creating', 'starting', 'running', 'stopping', 'stopped', 'restarting', 'deleting', 'failed', 'unknown']);
 export type WorkspaceStatus = z.infer<typeof workspaceStatusSchema>;
 
 /** A workspace as users see it. */
@@ -205,15 +195,16 @@ export const imageSchema = z.object({
 export type Image = z.infer<typeof imageSchema>;
 
 /** Where a berth base image is built from. */
-export const imageSourceSchema = z
-  .string()
-  .regex(/^(busybox|debian:[a-z]{1,32})$/, 'use busybox or debian:<suite>, for example debian:bookworm');
+export const imageSourceSchema = z.string().regex(/^(busybox|debian:[a-z]{1,32})$/, 'use busybox or debian:<suite>, for example debian:bookworm');
 
 /** Most packages one image build may name. */
 export const MAX_PACKAGES = 200;
 
 /** A Debian package name (Debian policy 5.6.1), bounded; it becomes a debootstrap argument. */
-export const packageNameSchema = z.string().max(128, 'use a Debian package name of at most 128 characters').regex(/^[a-z0-9][a-z0-9+.-]*$/, 'use Debian package names');
+export const packageNameSchema = z
+  .string()
+  .max(128, 'use a Debian package name of at most 128 characters')
+  .regex(/^[a-z0-9][a-z0-9+.-]*$/, 'use Debian package names');
 
 /** Body of POST /images. */
 export const imagesPostSchema = z.strictObject({
@@ -226,7 +217,12 @@ export type ImagesPost = z.input<typeof imagesPostSchema>;
 
 /** Body of POST /nodes/join-tokens. */
 export const joinTokensPostSchema = z.strictObject({
-  ttlSeconds: z.number().int().min(10).max(30 * 86400).default(1800),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(30 * 86400)
+    .default(1800),
 });
 export const joinTokenSchema = z.object({ token: z.string(), expiresAt: z.string() });
 export type JoinToken = z.infer<typeof joinTokenSchema>;

@@ -3,6 +3,20 @@
  * so the server registers exactly these and the client calls exactly these.
  */
 import { z } from 'zod';
+// Configuration as code and dotfiles.
+import { configDocumentSchema, configPushResultSchema, configPushSchema } from './config.js';
+import { dotfilesApplySchema, dotfilesGetSchema, dotfilesPutSchema, dotfilesSchema } from './dotfiles.js';
+
+import { gatewayGetSchema } from './gateway.js';
+// Paged lists.
+import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
+import { nodeDetailSchema } from './node-detail.js';
+// Node trust: the CA, credential rotation, removal.
+import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
+import { nodeDrainPostSchema, nodeLabelsPostSchema } from './placement.js';
+import { workspacePortsSchema } from './ports.js';
+// HTTP previews.
+import { previewPostSchema, previewSchema } from './previews.js';
 import {
   healthSchema,
   imageSchema,
@@ -13,9 +27,17 @@ import {
   nodeSchema,
   nodesJoinPostSchema,
   operationSchema,
+  workspaceDeleteSchema,
   workspaceSchema,
   workspaceStopPostSchema,
 } from './resources.js';
+// Workspace specs and services.
+import { serviceActionResultSchema, workspaceCreateSchema, workspaceDetailSchema, workspaceServicesSchema } from './services.js';
+import { nodesSshPostSchema } from './ssh-nodes.js';
+// Teams and sharing.
+import { shareDeleteSchema, shareSchema, sharesPostSchema, sharingPolicyBodySchema, teamMembersPostSchema, teamSchema, teamsPostSchema } from './teams.js';
+// Web UI: kept terminals.
+import { workspaceTerminalsSchema } from './terminals.js';
 import {
   apiTokenSchema,
   auditEntrySchema,
@@ -31,30 +53,8 @@ import {
   userDeleteSchema,
   userSchema,
 } from './users.js';
-
-import { gatewayGetSchema } from './gateway.js';
-import { nodeDetailSchema } from './node-detail.js';
-import { nodeDrainPostSchema, nodeLabelsPostSchema } from './placement.js';
-import { workspaceDeleteSchema } from './resources.js';
-// Node trust: the CA, credential rotation, removal.
-import { caSchema, credentialRotatedSchema, nodeDeletedSchema, nodeDeleteSchema } from './node-trust.js';
-import { nodesSshPostSchema } from './ssh-nodes.js';
-import { workspacePortsSchema } from './ports.js';
-// Workspace specs and services.
-import { serviceActionResultSchema, workspaceCreateSchema, workspaceDetailSchema, workspaceServicesSchema } from './services.js';
-// Web UI: kept terminals.
-import { workspaceTerminalsSchema } from './terminals.js';
-// Paged lists.
-import { nodesQuerySchema, workspacesQuerySchema } from './lists.js';
-// HTTP previews.
-import { previewPostSchema, previewSchema } from './previews.js';
 // Web UI: sign-in links and browser sessions.
 import { sessionPostSchema, signInLinkSchema, signInLinksPostSchema, webSessionSchema } from './web-session.js';
-// Configuration as code and dotfiles.
-import { configDocumentSchema, configPushResultSchema, configPushSchema } from './config.js';
-import { dotfilesApplySchema, dotfilesGetSchema, dotfilesPutSchema, dotfilesSchema } from './dotfiles.js';
-// Teams and sharing.
-import { shareDeleteSchema, shareSchema, sharesPostSchema, sharingPolicyBodySchema, teamMembersPostSchema, teamSchema, teamsPostSchema } from './teams.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -74,7 +74,14 @@ export const routes = {
 
   // Lists are paged (lists.ts): `nextCursor` continues them, null at the end (and absent from
   // a server from before paging, which answered everything at once).
-  nodesList: { method: 'GET', path: '/nodes', auth: 'user', body: null, query: nodesQuerySchema, response: z.object({ nodes: z.array(nodeSchema), nextCursor: z.string().nullable().default(null) }) },
+  nodesList: {
+    method: 'GET',
+    path: '/nodes',
+    auth: 'user',
+    body: null,
+    query: nodesQuerySchema,
+    response: z.object({ nodes: z.array(nodeSchema), nextCursor: z.string().nullable().default(null) }),
+  },
   joinTokensPost: { method: 'POST', path: '/nodes/join-tokens', status: 201, auth: 'admin', body: joinTokensPostSchema, response: joinTokenSchema },
   nodesJoinPost: { method: 'POST', path: '/nodes/join', status: 201, auth: 'none', body: nodesJoinPostSchema, response: nodeCredentialSchema },
   // Placement: node detail, labels, cordon and drain; admin only, audited as mutations.
@@ -112,14 +119,33 @@ export const routes = {
   workspacePortsGet: { method: 'GET', path: '/workspaces/:name/ports', auth: 'user', body: null, response: workspacePortsSchema },
   workspaceStartPost: { method: 'POST', path: '/workspaces/:name/start', status: 202, auth: 'user', body: null, response: operationResult },
   workspaceStopPost: { method: 'POST', path: '/workspaces/:name/stop', status: 202, auth: 'user', body: workspaceStopPostSchema, response: operationResult },
-  workspaceRestartPost: { method: 'POST', path: '/workspaces/:name/restart', status: 202, auth: 'user', body: workspaceStopPostSchema, response: operationResult },
+  workspaceRestartPost: {
+    method: 'POST',
+    path: '/workspaces/:name/restart',
+    status: 202,
+    auth: 'user',
+    body: workspaceStopPostSchema,
+    response: operationResult,
+  },
   workspaceDelete: { method: 'DELETE', path: '/workspaces/:name', status: 202, auth: 'user', body: workspaceDeleteSchema, response: operationResult },
 
   // Workspace services (owner only, like every workspace route).
   workspaceServicesGet: { method: 'GET', path: '/workspaces/:name/services', auth: 'user', body: null, response: workspaceServicesSchema },
-  workspaceServiceStartPost: { method: 'POST', path: '/workspaces/:name/services/:service/start', auth: 'user', body: null, response: serviceActionResultSchema },
+  workspaceServiceStartPost: {
+    method: 'POST',
+    path: '/workspaces/:name/services/:service/start',
+    auth: 'user',
+    body: null,
+    response: serviceActionResultSchema,
+  },
   workspaceServiceStopPost: { method: 'POST', path: '/workspaces/:name/services/:service/stop', auth: 'user', body: null, response: serviceActionResultSchema },
-  workspaceServiceRestartPost: { method: 'POST', path: '/workspaces/:name/services/:service/restart', auth: 'user', body: null, response: serviceActionResultSchema },
+  workspaceServiceRestartPost: {
+    method: 'POST',
+    path: '/workspaces/:name/services/:service/restart',
+    auth: 'user',
+    body: null,
+    response: serviceActionResultSchema,
+  },
 
   // Web UI: the workspace's kept terminals (yours; every one for who may watch them).
   workspaceTerminalsGet: { method: 'GET', path: '/workspaces/:name/terminals', auth: 'user', body: null, response: workspaceTerminalsSchema },
@@ -177,10 +203,22 @@ export const routes = {
   teamsPost: { method: 'POST', path: '/teams', status: 201, auth: 'admin', body: teamsPostSchema, response: teamSchema },
   teamDelete: { method: 'DELETE', path: '/teams/:name', auth: 'admin', body: null, response: z.object({ team: teamSchema }) },
   teamMembersPost: { method: 'POST', path: '/teams/:name/members', auth: 'user', body: teamMembersPostSchema, response: teamSchema },
-  teamMemberDelete: { method: 'DELETE', path: '/teams/:name/members/:user', auth: 'user', body: null, response: z.object({ team: teamSchema, endedSessions: z.number() }) },
+  teamMemberDelete: {
+    method: 'DELETE',
+    path: '/teams/:name/members/:user',
+    auth: 'user',
+    body: null,
+    response: z.object({ team: teamSchema, endedSessions: z.number() }),
+  },
   workspaceSharesGet: { method: 'GET', path: '/workspaces/:name/shares', auth: 'user', body: null, response: z.object({ shares: z.array(shareSchema) }) },
   workspaceSharesPost: { method: 'POST', path: '/workspaces/:name/shares', status: 201, auth: 'user', body: sharesPostSchema, response: shareSchema },
-  workspaceShareDelete: { method: 'DELETE', path: '/workspaces/:name/shares', auth: 'user', body: shareDeleteSchema, response: z.object({ share: shareSchema, endedSessions: z.number() }) },
+  workspaceShareDelete: {
+    method: 'DELETE',
+    path: '/workspaces/:name/shares',
+    auth: 'user',
+    body: shareDeleteSchema,
+    response: z.object({ share: shareSchema, endedSessions: z.number() }),
+  },
   sharingPolicyGet: { method: 'GET', path: '/settings/sharing-policy', auth: 'user', body: null, response: sharingPolicyBodySchema },
   sharingPolicyPost: { method: 'POST', path: '/settings/sharing-policy', auth: 'admin', body: sharingPolicyBodySchema, response: sharingPolicyBodySchema },
 } as const;

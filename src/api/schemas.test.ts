@@ -1,11 +1,11 @@
 /** Request bodies and wire frames: every string, array and number is bounded, and hostile input is refused with the field named. */
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { agentMethods, workspaceSpecSchema } from './agent-protocol.js';
 import { fromZodError } from './errors.js';
 import { execClientFrameSchema, execRequestSchema } from './exec.js';
-import { imagesPostSchema, joinTokensPostSchema, nodesJoinPostSchema, workspacesPostSchema, workspaceStopPostSchema } from './resources.js';
+import { imagesPostSchema, joinTokensPostSchema, nodesJoinPostSchema, workspaceStopPostSchema, workspacesPostSchema } from './resources.js';
 import { invitesPostSchema, registerPostSchema, sshKeysPostSchema, tokensPostSchema, userDeleteSchema } from './users.js';
-import type { z } from 'zod';
 
 /** The INVALID_ARGUMENT a body gets, as the HTTP edge would answer it; null when it is accepted. */
 function refusal(schema: z.ZodType, body: unknown): { code: string; field?: string; message: string } | null {
@@ -22,15 +22,23 @@ describe('POST /workspaces', () => {
 
   it('refuses hostile images with field image', () => {
     for (const image of ['../../../etc/passwd', 'x/../../y', 'http://evil/', 'a\0b', 'x'.repeat(5000), '%2e%2e', 'x?y', 'x#y', 'a b', 'Ubuntu', '']) {
-      expect(refusal(workspacesPostSchema, { name: 'x1', image }), JSON.stringify(image.slice(0, 20))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
+      expect(refusal(workspacesPostSchema, { name: 'x1', image }), JSON.stringify(image.slice(0, 20))).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'image',
+      });
     }
   });
 
   it('bounds numbers and strings, and names unknown keys as the field at fault', () => {
-    for (const cpus of [0, -1, 1025, Infinity, Number.NaN, '2']) expect(refusal(workspacesPostSchema, { name: 'x1', cpus }), String(cpus)).toMatchObject({ field: 'cpus' });
+    for (const cpus of [0, -1, 1025, Infinity, Number.NaN, '2'])
+      expect(refusal(workspacesPostSchema, { name: 'x1', cpus }), String(cpus)).toMatchObject({ field: 'cpus' });
     expect(refusal(workspacesPostSchema, { name: 'x1', memory: '9'.repeat(100) })).toMatchObject({ field: 'memory' });
     expect(refusal(workspacesPostSchema, { name: 'x'.repeat(64) })).toMatchObject({ field: 'name' });
-    expect(refusal(workspacesPostSchema, { name: 'x1', memroy: '2g' })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'memroy', message: expect.stringMatching(/Unknown field memroy/) });
+    expect(refusal(workspacesPostSchema, { name: 'x1', memroy: '2g' })).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'memroy',
+      message: expect.stringMatching(/Unknown field memroy/),
+    });
     expect(refusal(workspacesPostSchema, { name: 'x1', env: { A: '1' } })).toMatchObject({ field: 'env' });
     expect(refusal(workspaceStopPostSchema, { timeoutSeconds: 1.5 })).toMatchObject({ field: 'timeoutSeconds' });
     expect(refusal(workspaceStopPostSchema, { timeout: 5 })).toMatchObject({ field: 'timeout' });
@@ -46,7 +54,9 @@ describe('POST /images', () => {
     expect(refusal(imagesPostSchema, { name: 'dev', from: 'busybox', packages: ['a'.repeat(129)] })).toMatchObject({ field: 'packages.0' });
     expect(refusal(imagesPostSchema, { name: 'dev', from: 'busybox', packages: ['--force-yes'] })).toMatchObject({ field: 'packages.0' });
     expect(refusal(imagesPostSchema, { name: 'dev', from: 'busybox', packages: ['a,b'] })).toMatchObject({ field: 'packages.0' });
-    expect(refusal(imagesPostSchema, { name: 'dev', from: 'busybox', packages: Array.from({ length: 201 }, (_, i) => `p${i}`) })).toMatchObject({ field: 'packages' });
+    expect(refusal(imagesPostSchema, { name: 'dev', from: 'busybox', packages: Array.from({ length: 201 }, (_, i) => `p${i}`) })).toMatchObject({
+      field: 'packages',
+    });
     expect(refusal(imagesPostSchema, { name: 'dev', from: 'busybox', script: 'rm -rf /' })).toMatchObject({ field: 'script' });
   });
 });
@@ -78,7 +88,9 @@ describe('exec', () => {
     // A command name is bounded by PATH_MAX (a longer one hangs runc when it cannot be run); arguments are not.
     expect(refusal(execRequestSchema, { cmd: ['x'.repeat(4097)] })).toMatchObject({ field: 'cmd.0' });
     expect(refusal(execRequestSchema, { cmd: ['echo', 'x'.repeat(70_000)] })).toBeNull();
-    expect(refusal(execRequestSchema, { cmd: ['echo'], env: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`V${i}`, '1'])) })).toMatchObject({ field: 'env' });
+    expect(refusal(execRequestSchema, { cmd: ['echo'], env: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`V${i}`, '1'])) })).toMatchObject({
+      field: 'env',
+    });
     expect(refusal(execRequestSchema, { cmd: ['echo'], cols: 10_001 })).toMatchObject({ field: 'cols' });
     expect(refusal(execClientFrameSchema, { type: 'resize', cols: 1e9, rows: 24 })).toMatchObject({ field: 'cols' });
   });

@@ -4,9 +4,13 @@ import { findCycle, startWaves, unknownDependencies } from './service-graph.js';
 import { parseComposeDuration } from './spec-durations.js';
 
 /** A random acyclic graph: each service may depend only on services with a smaller index. */
-const dag = fc.integer({ min: 1, max: 30 }).chain((n) =>
-  fc.tuple(...Array.from({ length: n }, (_, i) => fc.subarray(Array.from({ length: i }, (_, j) => `s${j}`)))).map((deps) => Object.fromEntries(deps.map((d, i) => [`s${i}`, d]))),
-);
+const dag = fc
+  .integer({ min: 1, max: 30 })
+  .chain((n) =>
+    fc
+      .tuple(...Array.from({ length: n }, (_, i) => fc.subarray(Array.from({ length: i }, (_, j) => `s${j}`))))
+      .map((deps) => Object.fromEntries(deps.map((d, i) => [`s${i}`, d]))),
+  );
 
 describe('service graph', () => {
   it('starts every service after all its dependencies, each exactly once', () => {

@@ -64,8 +64,12 @@ export function startWaves(graph: DependencyMap): string[][] {
   const remaining = new Map(Object.entries(graph).map(([name, deps]) => [name, new Set(deps)]));
   const waves: string[][] = [];
   while (remaining.size > 0) {
-    const ready = [...remaining].filter(([, deps]) => deps.size === 0).map(([name]) => name).sort();
-    if (ready.length === 0) throw new Error(`services ${[...remaining.keys()].join(', ')} cannot be ordered: their dependencies form a cycle or name no service`);
+    const ready = [...remaining]
+      .filter(([, deps]) => deps.size === 0)
+      .map(([name]) => name)
+      .sort();
+    if (ready.length === 0)
+      throw new Error(`services ${[...remaining.keys()].join(', ')} cannot be ordered: their dependencies form a cycle or name no service`);
     for (const name of ready) remaining.delete(name);
     for (const deps of remaining.values()) for (const name of ready) deps.delete(name);
     waves.push(ready);

@@ -4,7 +4,8 @@ import { logsSinceSchema, serviceLogsArgv, serviceLogsQuerySchema, serviceNamePa
 
 describe('service logs query', () => {
   it('takes durations and RFC 3339 times, nothing else', () => {
-    for (const ok of ['10m', '1h30m', '500ms', '2026-01-02T15:04:05Z', '2026-01-02T15:04:05.123+02:00']) expect(logsSinceSchema.safeParse(ok).success, ok).toBe(true);
+    for (const ok of ['10m', '1h30m', '500ms', '2026-01-02T15:04:05Z', '2026-01-02T15:04:05.123+02:00'])
+      expect(logsSinceSchema.safeParse(ok).success, ok).toBe(true);
     for (const bad of ['', '-1m', '--follow', '10', 'yesterday', '2026-01-02', '1m; rm -rf /']) expect(logsSinceSchema.safeParse(bad).success, bad).toBe(false);
     expect(serviceLogsQuerySchema.safeParse({ tail: '-1' }).success).toBe(false);
     expect(serviceLogsQuerySchema.safeParse({ extra: 'x' }).success).toBe(false);

@@ -49,7 +49,11 @@ export const supervisorStateSchema = z.object({
   supervisorPid: z.number().int().positive(),
   configVersion: z.string().max(64),
   // Go prints an empty list as null.
-  services: z.array(supervisedServiceSchema).max(MAX_SERVICES).nullable().transform((s) => s ?? []),
+  services: z
+    .array(supervisedServiceSchema)
+    .max(MAX_SERVICES)
+    .nullable()
+    .transform((s) => s ?? []),
 });
 export type SupervisorState = z.infer<typeof supervisorStateSchema>;
 
@@ -91,7 +95,10 @@ export type ServiceActionResult = z.infer<typeof serviceActionResultSchema>;
 export const logsSinceSchema = z
   .string()
   .max(64)
-  .regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, 'use a duration such as 10m or 1h30m, or a time such as 2026-01-02T15:04:05Z');
+  .regex(
+    /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/,
+    'use a duration such as 10m or 1h30m, or a time such as 2026-01-02T15:04:05Z',
+  );
 
 /** Query of the service logs stream. */
 export const serviceLogsQuerySchema = z.strictObject({

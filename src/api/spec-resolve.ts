@@ -4,9 +4,10 @@
  * 30 s timeout, 3 retries, no start period, 5 s start interval; restart `no`; a dependency
  * waits for `started`), so a service behaves as it would under `docker compose up`.
  */
+
+import { dependencyMap, type Healthcheck, type ProjectSpec, type SpecCommand, type SpecPort } from './project-spec.js';
 import { startWaves } from './service-graph.js';
 import { parseComposeDuration } from './spec-durations.js';
-import { dependencyMap, type Healthcheck, type SpecCommand, type SpecPort, type ProjectSpec } from './project-spec.js';
 
 /** A port with its protocol and label spelt out. */
 export interface ResolvedPort {
@@ -62,7 +63,14 @@ export function resolvePorts(ports: readonly SpecPort[] | undefined): ResolvedPo
   });
 }
 
-const CONDITIONS = { started: 'started', healthy: 'healthy', completed: 'completed', service_started: 'started', service_healthy: 'healthy', service_completed_successfully: 'completed' } as const;
+const CONDITIONS = {
+  started: 'started',
+  healthy: 'healthy',
+  completed: 'completed',
+  service_started: 'started',
+  service_healthy: 'healthy',
+  service_completed_successfully: 'completed',
+} as const;
 
 function ms(text: string | undefined, fallback: number): number {
   return text === undefined ? fallback : (parseComposeDuration(text) ?? fallback);

@@ -34,20 +34,27 @@ describe('parseSshTarget', () => {
 
   it('never throws anything but INVALID_ARGUMENT, and what it accepts formats back to itself', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `ssh://${s}`), fc.string().map((s) => `ssh://root@${s}`)), (text) => {
-        let t: ReturnType<typeof parseSshTarget>;
-        try {
-          t = parseSshTarget(text);
-        } catch (err) {
-          expect(err).toBeInstanceOf(BerthError);
-          expect((err as BerthError).code).toBe('INVALID_ARGUMENT');
-          return;
-        }
-        expect(parseSshTarget(formatSshTarget(t))).toEqual(t);
-        // Nothing a shell or ssh would read as more than a word gets through.
-        expect(`${t.user}${t.host}`).not.toMatch(/[\s;'"`$|&<>\\]/);
-        expect(t.user.startsWith('-')).toBe(false);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `ssh://${s}`),
+          fc.string().map((s) => `ssh://root@${s}`),
+        ),
+        (text) => {
+          let t: ReturnType<typeof parseSshTarget>;
+          try {
+            t = parseSshTarget(text);
+          } catch (err) {
+            expect(err).toBeInstanceOf(BerthError);
+            expect((err as BerthError).code).toBe('INVALID_ARGUMENT');
+            return;
+          }
+          expect(parseSshTarget(formatSshTarget(t))).toEqual(t);
+          // Nothing a shell or ssh would read as more than a word gets through.
+          expect(`${t.user}${t.host}`).not.toMatch(/[\s;'"`$|&<>\\]/);
+          expect(t.user.startsWith('-')).toBe(false);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -55,10 +62,15 @@ describe('parseSshTarget', () => {
   it('round-trips every well-formed target', () => {
     const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/), fc.array(label, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 65535 }), (user, labels, port) => {
-        const t = { user, host: labels.join('.'), port };
-        expect(parseSshTarget(formatSshTarget(t))).toEqual(t);
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/),
+        fc.array(label, { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 65535 }),
+        (user, labels, port) => {
+          const t = { user, host: labels.join('.'), port };
+          expect(parseSshTarget(formatSshTarget(t))).toEqual(t);
+        },
+      ),
     );
   });
 });

@@ -3,8 +3,8 @@
  * request body of POST /nodes/ssh, and the host facts the server's check reports.
  */
 import { z } from 'zod';
-import { labelKeySchema, labelValueSchema, nodeLabelsSchema } from './placement.js';
 import { BerthError } from './errors.js';
+import { labelKeySchema, labelValueSchema, nodeLabelsSchema } from './placement.js';
 import { nameSchema } from './values.js';
 
 /** Where `node add` logs in: a user, a host (name, IPv4, or IPv6 in brackets) and a port. */
@@ -17,13 +17,15 @@ export interface SshTarget {
 /** POSIX-portable user names (what useradd accepts), bounded. */
 export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
 /** Host names (RFC 1123 labels), IPv4 addresses, or IPv6 addresses (given in brackets in the URL). */
-export const SSH_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|(?=[0-9A-Fa-f:.]{2,45}$)[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/;
+export const SSH_HOST_PATTERN =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|(?=[0-9A-Fa-f:.]{2,45}$)[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/;
 
 const TARGET_HINT = 'write it as ssh://USER@HOST or ssh://USER@HOST:PORT, for example ssh://root@10.0.0.5';
 
 /** Parses `ssh://USER@HOST[:PORT]`; INVALID_ARGUMENT with a corrected example otherwise. */
 export function parseSshTarget(text: string): SshTarget {
-  const bad = (why: string): BerthError => new BerthError('INVALID_ARGUMENT', `"${text.slice(0, 200)}" is not an SSH address (${why}); ${TARGET_HINT}.`, { field: 'target' });
+  const bad = (why: string): BerthError =>
+    new BerthError('INVALID_ARGUMENT', `"${text.slice(0, 200)}" is not an SSH address (${why}); ${TARGET_HINT}.`, { field: 'target' });
   if (text.length > 300) throw bad('too long');
   const m = /^ssh:\/\/([^@/?#]+)@(\[[^\]]*\]|[^:/?#[\]]+)(?::([0-9]{1,5}))?\/?$/.exec(text);
   if (!m) throw bad('not of the form ssh://USER@HOST[:PORT]');
@@ -42,7 +44,9 @@ export function formatSshTarget(t: SshTarget): string {
 }
 
 /** An OpenSSH SHA256 host key fingerprint as `ssh-keygen -lf` prints it. */
-export const sshFingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'give the fingerprint as ssh-keygen -lf prints it: SHA256: and 43 base64 characters');
+export const sshFingerprintSchema = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'give the fingerprint as ssh-keygen -lf prints it: SHA256: and 43 base64 characters');
 
 /** Parses one `--label k=v`. */
 export function parseNodeLabel(text: string): [string, string] {
@@ -52,7 +56,11 @@ export function parseNodeLabel(text: string): [string, string] {
   const k = labelKeySchema.safeParse(key);
   const v = labelValueSchema.safeParse(value);
   if (eq < 0 || !k.success || !v.success) {
-    throw new BerthError('INVALID_ARGUMENT', `Label "${text.slice(0, 100)}" is not key=value (${eq < 0 ? 'no =' : (k.error ?? v.error)?.issues[0]?.message}).`, { field: 'label' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Label "${text.slice(0, 100)}" is not key=value (${eq < 0 ? 'no =' : (k.error ?? v.error)?.issues[0]?.message}).`,
+      { field: 'label' },
+    );
   }
   return [key, value];
 }
@@ -75,7 +83,10 @@ export const nodesSshPostSchema = z.strictObject({
   name: nameSchema.optional(),
   labels: nodeLabelsSchema.default({}),
   /** The server URL the node's agent dials; the CLI sends the one it reached the server at. */
-  serverUrl: z.string().max(2048).regex(/^https?:\/\/[^\s/?#]+\/?$/, 'use http(s)://HOST[:PORT]'),
+  serverUrl: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\/[^\s/?#]+\/?$/, 'use http(s)://HOST[:PORT]'),
 });
 export type NodesSshPost = z.input<typeof nodesSshPostSchema>;
 

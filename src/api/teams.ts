@@ -35,7 +35,11 @@ export type Team = z.infer<typeof teamSchema>;
 export const teamsPostSchema = z.strictObject({
   name: nameSchema,
   maxWorkspaces: z.number().int().min(0).max(100_000).optional(),
-  maxCpus: z.number().positive().max(MAX_CPUS * 1000).optional(),
+  maxCpus: z
+    .number()
+    .positive()
+    .max(MAX_CPUS * 1000)
+    .optional(),
   maxMemory: memorySchema.optional(),
 });
 export type TeamsPost = z.input<typeof teamsPostSchema>;

@@ -18,13 +18,21 @@ export const userSchema = z.object({
 });
 export type User = z.infer<typeof userSchema>;
 
-const emailSchema = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'use an address like dev@example.com');
+const emailSchema = z
+  .string()
+  .max(254)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'use an address like dev@example.com');
 
 /** Body of POST /users/invites. */
 export const invitesPostSchema = z.strictObject({
   email: emailSchema,
   role: roleSchema.default('member'),
-  ttlSeconds: z.number().int().min(5).max(30 * 86400).default(7 * 86400),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(30 * 86400)
+    .default(7 * 86400),
 });
 export type InvitesPost = z.input<typeof invitesPostSchema>;
 /** A freshly minted invite; `code` is shown once. */
@@ -32,7 +40,11 @@ export const inviteSchema = z.object({ code: z.string(), email: z.string(), role
 export type Invite = z.infer<typeof inviteSchema>;
 
 /** An SSH public key line as OpenSSH writes it (`ssh-ed25519 AAAA... comment`). */
-export const publicKeyLineSchema = z.string().min(16).max(16_384).regex(/^(ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?\s*$/, 'use an OpenSSH public key line such as "ssh-ed25519 AAAA... me@laptop"');
+export const publicKeyLineSchema = z
+  .string()
+  .min(16)
+  .max(16_384)
+  .regex(/^(ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?\s*$/, 'use an OpenSSH public key line such as "ssh-ed25519 AAAA... me@laptop"');
 
 /** Body of POST /register: trade an invite for an account and a first API token. */
 export const registerPostSchema = z.object({
@@ -54,8 +66,17 @@ export type ApiToken = z.infer<typeof apiTokenSchema>;
 
 /** Body of POST /tokens. */
 export const tokensPostSchema = z.strictObject({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dots, dashes and underscores'),
-  ttlSeconds: z.number().int().min(60).max(366 * 86400).optional(),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dots, dashes and underscores'),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(366 * 86400)
+    .optional(),
 });
 export type TokensPost = z.input<typeof tokensPostSchema>;
 /** A newly created token: `token` is shown this once. */
@@ -78,7 +99,11 @@ export type SshKey = z.infer<typeof sshKeySchema>;
 
 /** Body of POST /ssh-keys. */
 export const sshKeysPostSchema = z.strictObject({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, dots, dashes, @ and underscores'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, dots, dashes, @ and underscores'),
   publicKey: publicKeyLineSchema,
 });
 export type SshKeysPost = z.input<typeof sshKeysPostSchema>;

@@ -17,9 +17,30 @@ describe('host:port addresses', () => {
 
   it('refuses what no listener could use', () => {
     const bad = [
-      '', 'off', '0', '65536', '127.0.0.1', ':7080', 'host:', 'host:0', 'host:99999', 'host:-1', 'host:12x',
-      'a b:1', '::1:7080', '[::1]', '[]:80', '[not-v6]:80', '[127.0.0.1]:80', 'a..b:1', '-host:1', 'host-:1',
-      'ho_st:1', 'h:1:2', '[::1]:80:90', 'http://host:80',
+      '',
+      'off',
+      '0',
+      '65536',
+      '127.0.0.1',
+      ':7080',
+      'host:',
+      'host:0',
+      'host:99999',
+      'host:-1',
+      'host:12x',
+      'a b:1',
+      '::1:7080',
+      '[::1]',
+      '[]:80',
+      '[not-v6]:80',
+      '[127.0.0.1]:80',
+      'a..b:1',
+      '-host:1',
+      'host-:1',
+      'ho_st:1',
+      'h:1:2',
+      '[::1]:80:90',
+      'http://host:80',
     ];
     for (const text of bad) expect(parseHostPort(text), text).toBeUndefined();
   });

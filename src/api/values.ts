@@ -8,9 +8,7 @@ import { BerthError } from './errors.js';
 /** DNS-label style names for workspaces, nodes and images: they end up in container names and SSH aliases. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export const nameSchema = z
-  .string()
-  .regex(NAME_PATTERN, 'use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit');
+export const nameSchema = z.string().regex(NAME_PATTERN, 'use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit');
 
 /**
  * Workspace ids as the server makes them (UUIDs), and as tests make them: they name
@@ -99,13 +97,16 @@ export function formatSize(bytes: number): string {
 }
 
 /** A memory size given as text (`2g`) on the wire; validated and at least MIN_MEMORY_BYTES. */
-export const memorySchema = z.string().max(32, 'use a size such as 512m or 2g').refine(
-  (s) => {
-    const n = parseSize(s);
-    return n !== undefined && n >= MIN_MEMORY_BYTES;
-  },
-  { message: 'use a size such as 512m or 2g, at least 16m' },
-);
+export const memorySchema = z
+  .string()
+  .max(32, 'use a size such as 512m or 2g')
+  .refine(
+    (s) => {
+      const n = parseSize(s);
+      return n !== undefined && n >= MIN_MEMORY_BYTES;
+    },
+    { message: 'use a size such as 512m or 2g, at least 16m' },
+  );
 
 /** Parses durations like `30m`, `2h`, `45s`, `1d`; returns milliseconds or undefined. */
 export function parseDuration(text: string): number | undefined {

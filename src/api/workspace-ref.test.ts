@@ -15,9 +15,11 @@ const hostileArb = fc.oneof(
 
 describe('parseWorkspaceRef', () => {
   it('reads back what formatWorkspaceRef wrote', () => {
-    fc.assert(fc.property(refArb, (ref) => {
-      expect(parseWorkspaceRef(formatWorkspaceRef(ref))).toEqual(ref);
-    }));
+    fc.assert(
+      fc.property(refArb, (ref) => {
+        expect(parseWorkspaceRef(formatWorkspaceRef(ref))).toEqual(ref);
+      }),
+    );
   });
 
   it('formats back exactly the text it accepted', () => {
@@ -42,21 +44,43 @@ describe('parseWorkspaceRef', () => {
   });
 
   it('rejects three parts, empty parts, leading and trailing slashes, and overlong text', () => {
-    for (const bad of ['a/b/c', '/a', 'a/', '/', '', 'a//b', '//', 'A/b', 'a/B', '-a/b', 'a/b-', '../a', 'a/..', 'x'.repeat(64), `${'a'.repeat(63)}/${'b'.repeat(64)}`]) {
+    for (const bad of [
+      'a/b/c',
+      '/a',
+      'a/',
+      '/',
+      '',
+      'a//b',
+      '//',
+      'A/b',
+      'a/B',
+      '-a/b',
+      'a/b-',
+      '../a',
+      'a/..',
+      'x'.repeat(64),
+      `${'a'.repeat(63)}/${'b'.repeat(64)}`,
+    ]) {
       expect(parseWorkspaceRef(bad), bad).toBeNull();
     }
-    fc.assert(fc.property(nameArb, nameArb, nameArb, (a, b, c) => {
-      expect(parseWorkspaceRef(`${a}/${b}/${c}`)).toBeNull();
-    }));
-    fc.assert(fc.property(fc.string({ minLength: MAX_WORKSPACE_REF + 1, maxLength: 300 }), (s) => {
-      expect(parseWorkspaceRef(s)).toBeNull();
-    }));
+    fc.assert(
+      fc.property(nameArb, nameArb, nameArb, (a, b, c) => {
+        expect(parseWorkspaceRef(`${a}/${b}/${c}`)).toBeNull();
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ minLength: MAX_WORKSPACE_REF + 1, maxLength: 300 }), (s) => {
+        expect(parseWorkspaceRef(s)).toBeNull();
+      }),
+    );
   });
 
   it('agrees with the zod schema used at the edge', () => {
-    fc.assert(fc.property(hostileArb, (text) => {
-      expect(workspaceRefSchema.safeParse(text).success).toBe(parseWorkspaceRef(text) !== null);
-    }));
+    fc.assert(
+      fc.property(hostileArb, (text) => {
+        expect(workspaceRefSchema.safeParse(text).success).toBe(parseWorkspaceRef(text) !== null);
+      }),
+    );
     expect(workspaceRefSchema.safeParse('alice/api').success).toBe(true);
     expect(workspaceRefSchema.safeParse('alice/api/x').success).toBe(false);
   });
@@ -92,9 +116,11 @@ describe('workspaceRefFor', () => {
   it('is the bare name for the owner and OWNER/NAME for anyone else', () => {
     expect(workspaceRefFor({ owner: 'alice', name: 'api' }, 'alice')).toBe('api');
     expect(workspaceRefFor({ owner: 'alice', name: 'api' }, 'admin')).toBe('alice/api');
-    fc.assert(fc.property(nameArb, nameArb, nameArb, (owner, name, viewer) => {
-      expect(parseWorkspaceRef(workspaceRefFor({ owner, name }, viewer))).toEqual({ owner: owner === viewer ? null : owner, name });
-    }));
+    fc.assert(
+      fc.property(nameArb, nameArb, nameArb, (owner, name, viewer) => {
+        expect(parseWorkspaceRef(workspaceRefFor({ owner, name }, viewer))).toEqual({ owner: owner === viewer ? null : owner, name });
+      }),
+    );
   });
 });
 

@@ -64,4 +64,4 @@ export function sshUserFor(ws: { name: string; owner: string }, viewer: string):
 export const workspaceRefSchema = z
   .string()
   .max(MAX_WORKSPACE_REF, `use at most ${MAX_WORKSPACE_REF} characters`)
-  .refine((s) => parseWorkspaceRef(s) !== null, 'use NAME for your own workspace or OWNER/NAME for another\'s (1-63 lowercase letters, digits and dashes each)');
+  .refine((s) => parseWorkspaceRef(s) !== null, "use NAME for your own workspace or OWNER/NAME for another's (1-63 lowercase letters, digits and dashes each)");

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { BerthError } from '../api/errors.js';
 import { BERTH_VERSION } from '../api/version.js';
 import { registerAgentRun } from './commands/agent-run.js';
-import { processIO, type CliContext } from './context.js';
+import { type CliContext, processIO } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { writeError } from './output/errors.js';
 

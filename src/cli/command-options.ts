@@ -1,5 +1,5 @@
 /** Options that many commands share, declared once so they read the same everywhere. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { BerthError } from '../api/index.js';
 
 /** Adds `--json` to a command; every berth command has it. */

@@ -16,7 +16,10 @@ export const savedLoginSchema = z.object({
   token: z.string().min(1),
   /** For an https server: the CA pinned at login (`sha256:` fingerprint and PEM). */
   caFingerprint: z.string().max(200).optional(),
-  caCert: z.string().max(64 * 1024).optional(),
+  caCert: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
 });
 export type SavedLogin = z.infer<typeof savedLoginSchema>;
 
@@ -84,10 +87,7 @@ export function resolveLogin(env: CliIO['env'], saved: SavedLogin | undefined): 
   const server = env.BERTH_SERVER || saved?.server;
   const token = env.BERTH_TOKEN || (saved && saved.server === server ? saved.token : undefined);
   if (!server || !token) {
-    throw new BerthError(
-      'UNAUTHENTICATED',
-      'You are not logged in to a berth server: run `berth login URL --token T` or set BERTH_SERVER and BERTH_TOKEN.',
-    );
+    throw new BerthError('UNAUTHENTICATED', 'You are not logged in to a berth server: run `berth login URL --token T` or set BERTH_SERVER and BERTH_TOKEN.');
   }
   // The pinned CA belongs to the saved server only, like the token.
   const pinned = saved && saved.server === server && saved.caCert ? { caFingerprint: saved.caFingerprint, caCert: saved.caCert } : {};

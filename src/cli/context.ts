@@ -2,8 +2,9 @@
  * What every command runs against: the process's streams and environment, collected in one
  * object so tests can run the whole CLI in-process with fake streams and a temporary HOME.
  */
+
+import { homedir, hostname } from 'node:os';
 import type { Writable } from 'node:stream';
-import { hostname, homedir } from 'node:os';
 import type { BerthClient } from '../client/index.js';
 
 /** An input stream that may be a terminal. */

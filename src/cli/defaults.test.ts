@@ -1,6 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NAME_PATTERN } from '../api/index.js';
-import fc from 'fast-check';
 import { defaultDataDir, defaultNodeName, defaultStateDir } from './defaults.js';
 
 describe('default directories', () => {

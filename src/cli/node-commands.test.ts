@@ -2,8 +2,8 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeDetail, OperationEvent } from '../api/index.js';
+import { type FakeServer, type RecordedRequest, sendJson, startFakeServer } from '../client/fake-server.test-support.js';
 import { sampleNode, sampleOperation } from '../client/fixtures.test-support.js';
-import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../client/fake-server.test-support.js';
 import { runBerth } from './cli-harness.test-support.js';
 
 let server: FakeServer | undefined;
@@ -74,7 +74,10 @@ describe('node commands', () => {
     const { env, server: s } = await fakeBerth({
       'POST /nodes/alpha/drain': { operation: running },
       'GET /operations/op_1/events': (_req: RecordedRequest, res: ServerResponse) => {
-        const events: OperationEvent[] = [{ type: 'log', line: 'stopped demo' }, { type: 'done', operation: sampleOperation({ kind: 'node.drain', target: 'node/alpha' }) }];
+        const events: OperationEvent[] = [
+          { type: 'log', line: 'stopped demo' },
+          { type: 'done', operation: sampleOperation({ kind: 'node.drain', target: 'node/alpha' }) },
+        ];
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         res.end(events.map((e) => JSON.stringify(e) + '\n').join(''));
       },

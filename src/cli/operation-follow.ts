@@ -43,7 +43,9 @@ export async function withProgress<T>(
   const display = ctx.json ? undefined : createProgressDisplay(ctx.io.stdout, label);
   const onInterrupt = (): void => {
     display?.stop();
-    ctx.io.stderr.write(id ? `\nStopped following operation ${id}; it continues on the server.\n` : '\nStopped waiting; the server may still carry out the request.\n');
+    ctx.io.stderr.write(
+      id ? `\nStopped following operation ${id}; it continues on the server.\n` : '\nStopped waiting; the server may still carry out the request.\n',
+    );
     process.exit(130);
   };
   process.once('SIGINT', onInterrupt);
@@ -64,4 +66,3 @@ export async function withProgress<T>(
 export function acceptedMessage(op: Operation): string {
   return `Accepted ${op.kind} of ${op.target} (operation ${op.id}).\n`;
 }
-

@@ -4,11 +4,18 @@
  */
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { EXIT } from './exit-codes.js';
 import type { CliContext } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { buildProgram } from './program.js';
 
-const ctx = { io: {}, json: false, exitCode: EXIT.OK, client: async () => { throw new Error('no client in this test'); } } as unknown as CliContext;
+const ctx = {
+  io: {},
+  json: false,
+  exitCode: EXIT.OK,
+  client: async () => {
+    throw new Error('no client in this test');
+  },
+} as unknown as CliContext;
 
 /** Every command path of a program, e.g. `ws create`, with its options' flags. */
 function commandPaths(program: Command): Map<string, string[]> {
@@ -16,7 +23,10 @@ function commandPaths(program: Command): Map<string, string[]> {
   const walk = (cmd: Command, prefix: string[]): void => {
     for (const sub of cmd.commands) {
       const path = [...prefix, sub.name()];
-      paths.set(path.join(' '), sub.options.map((o) => o.flags));
+      paths.set(
+        path.join(' '),
+        sub.options.map((o) => o.flags),
+      );
       walk(sub, path);
     }
   };

@@ -88,7 +88,7 @@ const TOP: Array<Entry | Group> = [
   // Teams and sharing.
   {
     name: 'team',
-    description: 'manage teams: members share the team\'s workspaces and quotas',
+    description: "manage teams: members share the team's workspaces and quotas",
     commands: [
       { names: ['create'], load: async () => (await import('./commands/team-create.js')).registerTeamCreate },
       { names: ['ls', 'list'], load: async () => (await import('./commands/team-ls.js')).registerTeamLs },

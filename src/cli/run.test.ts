@@ -5,9 +5,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiErrorSchema, formatConnectString, parseConnectString, type ExecClientFrame, type OperationEvent } from '../api/index.js';
+import { apiErrorSchema, type ExecClientFrame, formatConnectString, type OperationEvent, parseConnectString } from '../api/index.js';
+import { type FakeServer, type RecordedRequest, sendJson, startFakeServer } from '../client/fake-server.test-support.js';
 import { sampleImage, sampleNode, sampleOperation, sampleWorkspace } from '../client/fixtures.test-support.js';
-import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../client/fake-server.test-support.js';
 import { runBerth, tempHome } from './cli-harness.test-support.js';
 import { configPath } from './config.js';
 import { wantsJson } from './run.js';
@@ -73,7 +73,8 @@ describe('listing', () => {
       'c1.YTE': { workspaces: [sampleWorkspace({ name: 'b2' })], nextCursor: null },
     };
     const { env } = await fakeBerth({
-      'GET /workspaces': (req: RecordedRequest, res: ServerResponse) => sendJson(res, 200, pages[new URL(req.path, 'http://x').searchParams.get('cursor') ?? '']),
+      'GET /workspaces': (req: RecordedRequest, res: ServerResponse) =>
+        sendJson(res, 200, pages[new URL(req.path, 'http://x').searchParams.get('cursor') ?? '']),
     });
     const all = await runBerth(['ws', 'ls', '--json', '--status', 'running', '--node', 'alpha'], { env });
     expect(JSON.parse(all.stdout).workspaces.map((w: { name: string }) => w.name)).toEqual(['a1', 'b2']);
@@ -89,7 +90,15 @@ describe('listing', () => {
   });
 
   it('node ls shows providers with marks, cordons and labels', async () => {
-    const beta = sampleNode({ name: 'beta', status: 'offline', resources: null, lastSeenAt: null, providers: [], cordoned: true, labels: { zone: 'eu', gpu: 'a100' } });
+    const beta = sampleNode({
+      name: 'beta',
+      status: 'offline',
+      resources: null,
+      lastSeenAt: null,
+      providers: [],
+      cordoned: true,
+      labels: { zone: 'eu', gpu: 'a100' },
+    });
     const { env } = await fakeBerth({ 'GET /nodes': { nodes: [sampleNode(), beta] } });
     const run = await runBerth(['node', 'ls'], { env });
     expect(run.stdout).toBe(
@@ -182,7 +191,7 @@ describe('errors and exit codes', () => {
     expect(help.stdout).toContain('Usage:');
   });
 
-  it('reads --json only among berth\'s own arguments', () => {
+  it("reads --json only among berth's own arguments", () => {
     expect(wantsJson(['ws', 'ls', '--json'])).toBe(true);
     expect(wantsJson(['ws', 'exec', 'demo', '--', 'tool', '--json'])).toBe(false);
     expect(wantsJson(['ws', 'exec', 'demo', '--json', '--', 'tool'])).toBe(true);
@@ -243,7 +252,10 @@ describe('operations', () => {
       'POST /workspaces': (_req: RecordedRequest, res: ServerResponse) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         res.end(
-          [{ type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running }, { type: 'progress', stage: 'creating container', fraction: 0.5 }]
+          [
+            { type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running },
+            { type: 'progress', stage: 'creating container', fraction: 0.5 },
+          ]
             .map((e) => JSON.stringify(e) + '\n')
             .join(''),
         );
@@ -260,15 +272,24 @@ describe('operations', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     // The progress line heard before the break is not repeated.
-    expect(run.stdout).toBe('stage: creating container (50%)\ncontainer abc created\nWorkspace demo is running on node alpha (docker, image base).\nRun commands in it with: berth ws exec demo -- sh\n');
+    expect(run.stdout).toBe(
+      'stage: creating container (50%)\ncontainer abc created\nWorkspace demo is running on node alpha (docker, image base).\nRun commands in it with: berth ws exec demo -- sh\n',
+    );
   });
 
-  it('a failed streamed create exits by its error code (PROVIDER_UNAVAILABLE → 6) with the operation\'s error', async () => {
+  it("a failed streamed create exits by its error code (PROVIDER_UNAVAILABLE → 6) with the operation's error", async () => {
     const { env } = await fakeBerth({
       'POST /workspaces': (_req: RecordedRequest, res: ServerResponse) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         const failed = sampleOperation({ status: 'failed', error: { code: 'PROVIDER_UNAVAILABLE', message: 'Docker is not usable.' } });
-        res.end([{ type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running }, { type: 'done', operation: failed, workspace: null }].map((e) => JSON.stringify(e) + '\n').join(''));
+        res.end(
+          [
+            { type: 'accepted', workspace: sampleWorkspace({ status: 'creating' }), operation: running },
+            { type: 'done', operation: failed, workspace: null },
+          ]
+            .map((e) => JSON.stringify(e) + '\n')
+            .join(''),
+        );
       },
     });
     const run = await runBerth(['ws', 'create', 'demo', '--json'], { env });
@@ -451,7 +472,7 @@ describe('ws exec', () => {
     expect(relative.stderr).toContain('(field: cwd)');
   });
 
-  it('an error frame becomes berth\'s error and exit code', async () => {
+  it("an error frame becomes berth's error and exit code", async () => {
     server = await startFakeServer({
       ws: (ws) => ws.on('message', () => ws.send(JSON.stringify({ type: 'error', error: { code: 'NOT_FOUND', message: 'No workspace demo.' } }))),
     });

@@ -1,6 +1,6 @@
 /** Runs one berth invocation and decides its exit status; everything but process.exit happens here. */
-import { CommanderError, type Command } from 'commander';
-import { apiErrorSchema, BerthError, type ApiError } from '../api/index.js';
+import { type Command, CommanderError } from 'commander';
+import { type ApiError, apiErrorSchema, BerthError } from '../api/index.js';
 import { BerthClient } from '../client/index.js';
 import { configPath, readLogin, resolveLogin } from './config.js';
 import type { CliContext, CliIO } from './context.js';

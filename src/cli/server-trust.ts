@@ -4,15 +4,19 @@
  * pinned by `berth login`/`berth register`. Loaded only for https servers.
  */
 import { BerthError, normalizeFingerprint } from '../api/index.js';
-import { fetchServerCa, fingerprintMismatch, fingerprintOfPem, readCaFile, type PinnedCa } from '../client/tls-pin.js';
-import type { CliIO } from './context.js';
+import { fetchServerCa, fingerprintMismatch, fingerprintOfPem, type PinnedCa, readCaFile } from '../client/tls-pin.js';
 import type { SavedLogin } from './config.js';
+import type { CliIO } from './context.js';
 
 /** The pinned CA for `login.server`, or undefined when none is known (the system's roots then decide). */
 export async function pinnedCaFor(env: CliIO['env'], login: SavedLogin): Promise<PinnedCa | undefined> {
   const wanted = env.BERTH_CA_FINGERPRINT ? normalizeFingerprint(env.BERTH_CA_FINGERPRINT) : undefined;
   if (wanted === null) {
-    throw new BerthError('INVALID_ARGUMENT', `BERTH_CA_FINGERPRINT "${env.BERTH_CA_FINGERPRINT}" is not a fingerprint; use sha256: followed by 64 hex digits.`, { field: 'BERTH_CA_FINGERPRINT' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `BERTH_CA_FINGERPRINT "${env.BERTH_CA_FINGERPRINT}" is not a fingerprint; use sha256: followed by 64 hex digits.`,
+      { field: 'BERTH_CA_FINGERPRINT' },
+    );
   }
   if (env.BERTH_CA_FILE) {
     const ca = await readCaFile(env.BERTH_CA_FILE);
@@ -21,7 +25,9 @@ export async function pinnedCaFor(env: CliIO['env'], login: SavedLogin): Promise
   }
   const saved = login.caCert ? { pem: login.caCert, fingerprint: fingerprintOfPem(login.caCert) } : undefined;
   if (saved && login.caFingerprint && saved.fingerprint !== login.caFingerprint) {
-    throw new BerthError('FAILED_PRECONDITION', 'The CA saved in your login file does not match its fingerprint; run `berth login` again.', { field: 'config' });
+    throw new BerthError('FAILED_PRECONDITION', 'The CA saved in your login file does not match its fingerprint; run `berth login` again.', {
+      field: 'config',
+    });
   }
   if (wanted) {
     if (saved?.fingerprint === wanted) return saved;
@@ -54,7 +60,9 @@ export async function pinForLogin(io: CliIO, server: string, given: string | und
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: io.stdin, output: io.stderr });
   try {
-    const answer = await rl.question(`${server} presents CA fingerprint\n  ${ca.fingerprint}\nCompare it with the one the server's admin gave you. Trust it? [y/N] `);
+    const answer = await rl.question(
+      `${server} presents CA fingerprint\n  ${ca.fingerprint}\nCompare it with the one the server's admin gave you. Trust it? [y/N] `,
+    );
     if (!/^y(es)?$/i.test(answer.trim())) throw new BerthError('UNAUTHENTICATED', 'Not trusted; nothing was saved.', { field: 'fingerprint' });
   } finally {
     rl.close();

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { BLOCK_BEGIN, BLOCK_END, hasManagedHost, renderManagedBlock, shellWord, upsertManagedBlock } from './ssh-config.js';
 
-const target = { host: '127.0.0.1', port: 2222, identityFile: '/home/u/.ssh/berth_ed25519', knownHostsFile: '/home/u/.config/berth/known_hosts', berthCommand: "'/usr/bin/node' /opt/berth/bin/berth", server: 'http://127.0.0.1:7080' };
+const target = {
+  host: '127.0.0.1',
+  port: 2222,
+  identityFile: '/home/u/.ssh/berth_ed25519',
+  knownHostsFile: '/home/u/.config/berth/known_hosts',
+  berthCommand: "'/usr/bin/node' /opt/berth/bin/berth",
+  server: 'http://127.0.0.1:7080',
+};
 
 describe('ssh config block', () => {
   it('renders one Host entry per workspace with a ProxyCommand through berth ssh --stdio', () => {

@@ -64,12 +64,20 @@ export function upsertManagedBlock(existing: string, block: string): string {
   const begin = lines.findIndex((l) => l.trim() === BLOCK_BEGIN);
   const end = lines.findIndex((l, i) => i > begin && l.trim() === BLOCK_END);
   if (begin >= 0 && end < 0) {
-    throw new BerthError('FAILED_PRECONDITION', `The SSH config has "${BLOCK_BEGIN}" without "${BLOCK_END}"; remove the partial block (or add the end marker) and run \`berth config-ssh\` again.`, {
-      field: 'sshConfig',
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The SSH config has "${BLOCK_BEGIN}" without "${BLOCK_END}"; remove the partial block (or add the end marker) and run \`berth config-ssh\` again.`,
+      {
+        field: 'sshConfig',
+      },
+    );
   }
   if (begin < 0 && lines.some((l) => l.trim() === BLOCK_END)) {
-    throw new BerthError('FAILED_PRECONDITION', `The SSH config has "${BLOCK_END}" without "${BLOCK_BEGIN}"; remove the stray marker and run \`berth config-ssh\` again.`, { field: 'sshConfig' });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The SSH config has "${BLOCK_END}" without "${BLOCK_BEGIN}"; remove the stray marker and run \`berth config-ssh\` again.`,
+      { field: 'sshConfig' },
+    );
   }
   if (begin < 0) return existing.length === 0 ? block : block + '\n' + existing;
   const before = lines.slice(0, begin).join('\n');

@@ -8,14 +8,18 @@ import { dirname, join } from 'node:path';
 import { BerthError, type SshGateway } from '../api/index.js';
 import type { BerthClient } from '../client/index.js';
 import type { CliIO } from './context.js';
-import { berthKeyPath } from './ssh-key-file.js';
 import { shellWord } from './ssh-config.js';
+import { berthKeyPath } from './ssh-key-file.js';
 
 /** The gateway's address and host key; FAILED_PRECONDITION when the server runs without one. */
 export async function fetchGateway(client: BerthClient): Promise<SshGateway> {
   const { ssh } = await client.call('gatewayGet');
   if (!ssh) {
-    throw new BerthError('FAILED_PRECONDITION', 'This server runs without its SSH gateway (--ssh-listen off); ask its admin to start it with --ssh-listen HOST:PORT.', { field: 'sshGateway' });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      'This server runs without its SSH gateway (--ssh-listen off); ask its admin to start it with --ssh-listen HOST:PORT.',
+      { field: 'sshGateway' },
+    );
   }
   return ssh;
 }
@@ -55,7 +59,9 @@ export async function identityFile(io: Pick<CliIO, 'home'>, given?: string): Pro
   } catch {
     throw new BerthError(
       'FAILED_PRECONDITION',
-      given ? `No SSH key at ${file}; give the private key file with --identity.` : `No SSH key at ${file}; create and register one with \`berth ssh-key generate\`, or name yours with --identity.`,
+      given
+        ? `No SSH key at ${file}; give the private key file with --identity.`
+        : `No SSH key at ${file}; create and register one with \`berth ssh-key generate\`, or name yours with --identity.`,
       { field: 'identity' },
     );
   }

@@ -16,11 +16,19 @@ export async function readIdentity(ctx: CliContext, file: string | undefined): P
       key = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !file) continue;
-      throw new BerthError('INVALID_ARGUMENT', `Cannot read the SSH identity ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a readable private key with --identity.`, { field: 'identity' });
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Cannot read the SSH identity ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a readable private key with --identity.`,
+        { field: 'identity' },
+      );
     }
-    if (Buffer.byteLength(key) > MAX_PRIVATE_KEY_BYTES) throw new BerthError('INVALID_ARGUMENT', `${path} is larger than any SSH private key; give the private key file with --identity.`, { field: 'identity' });
+    if (Buffer.byteLength(key) > MAX_PRIVATE_KEY_BYTES)
+      throw new BerthError('INVALID_ARGUMENT', `${path} is larger than any SSH private key; give the private key file with --identity.`, { field: 'identity' });
     return { path, key };
   }
-  throw new BerthError('NOT_FOUND', `No SSH identity found (looked for ${candidates.join(' and ')}); give the key that logs in to the machine with --identity FILE.`, { field: 'identity' });
+  throw new BerthError(
+    'NOT_FOUND',
+    `No SSH identity found (looked for ${candidates.join(' and ')}); give the key that logs in to the machine with --identity FILE.`,
+    { field: 'identity' },
+  );
 }
-

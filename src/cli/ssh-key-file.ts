@@ -24,7 +24,11 @@ export async function ensureBerthKey(home: string, opts: { generate: boolean }):
   const path = berthKeyPath(home);
   if (await exists(path)) {
     if (!(await exists(path + '.pub'))) {
-      throw new BerthError('FAILED_PRECONDITION', `${path} exists but ${path}.pub does not; recreate the .pub with \`ssh-keygen -y -f ${path} > ${path}.pub\`.`, { field: 'key' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${path} exists but ${path}.pub does not; recreate the .pub with \`ssh-keygen -y -f ${path} > ${path}.pub\`.`,
+        { field: 'key' },
+      );
     }
     return { path, publicKey: (await readFile(path + '.pub', 'utf8')).trim(), created: false };
   }
@@ -52,11 +56,18 @@ async function generateValidPair(comment: string): Promise<{ private: string; pu
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
     const priv = ssh2.utils.parseKey(pair.private);
     const pub = ssh2.utils.parseKey(pair.public);
-    if (!(priv instanceof Error) && !(pub instanceof Error) && Buffer.compare((Array.isArray(priv) ? priv[0] : priv).getPublicSSH(), (Array.isArray(pub) ? pub[0] : pub).getPublicSSH()) === 0) {
+    if (
+      !(priv instanceof Error) &&
+      !(pub instanceof Error) &&
+      Buffer.compare((Array.isArray(priv) ? priv[0] : priv).getPublicSSH(), (Array.isArray(pub) ? pub[0] : pub).getPublicSSH()) === 0
+    ) {
       return pair;
     }
   }
-  throw new BerthError('INTERNAL', 'Could not generate a valid ed25519 key; run `ssh-keygen -t ed25519 -f ~/.ssh/berth_ed25519` and then `berth ssh-key add ~/.ssh/berth_ed25519.pub`.');
+  throw new BerthError(
+    'INTERNAL',
+    'Could not generate a valid ed25519 key; run `ssh-keygen -t ed25519 -f ~/.ssh/berth_ed25519` and then `berth ssh-key add ~/.ssh/berth_ed25519.pub`.',
+  );
 }
 
 function safeUser(): string {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BerthError, type OperationEvent } from '../api/index.js';
 import { BerthClient } from './berth-client.js';
+import { type FakeServer, sendJson, startFakeServer } from './fake-server.test-support.js';
 import { sampleOperation, sampleWorkspace } from './fixtures.test-support.js';
-import { sendJson, startFakeServer, type FakeServer } from './fake-server.test-support.js';
 
 let server: FakeServer | undefined;
 afterEach(async () => {
@@ -129,7 +129,12 @@ describe('BerthClient.watchOperation', () => {
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           // First pass stops after two events; the second replays everything.
           const upTo = opened === 1 ? 2 : events.length;
-          res.end(events.slice(0, upTo).map((e) => JSON.stringify(e) + '\n').join(''));
+          res.end(
+            events
+              .slice(0, upTo)
+              .map((e) => JSON.stringify(e) + '\n')
+              .join(''),
+          );
           return;
         }
         sendJson(res, 200, sampleOperation({ status: 'running', finishedAt: null }));
@@ -149,7 +154,12 @@ describe('BerthClient.watchOperation', () => {
           opened++;
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           // Each stream brings one more event than the last, then drops: eight drops in all.
-          res.end(events.slice(0, Math.min(Math.ceil(opened / 3), events.length)).map((e) => JSON.stringify(e) + '\n').join(''));
+          res.end(
+            events
+              .slice(0, Math.min(Math.ceil(opened / 3), events.length))
+              .map((e) => JSON.stringify(e) + '\n')
+              .join(''),
+          );
           return;
         }
         sendJson(res, 200, sampleOperation({ status: 'running', finishedAt: null }));

@@ -7,30 +7,30 @@ import type { Duplex } from 'node:stream';
 import {
   API_PREFIX,
   BerthError,
+  type ExecRequest,
   fillPath,
   fromZodError,
-  operationEventSchema,
-  routes,
-  streams,
-  type ExecRequest,
   type Operation,
   type OperationEvent,
-  type Workspace,
-  type WorkspaceCreateEvent,
-  type WorkspaceCreateBody,
-  workspaceCreateEventSchema,
+  operationEventSchema,
   type RouteName,
   type RouteResponse,
-  serviceLogsFrameSchema,
+  routes,
   type ServiceLogsFrame,
   type ServiceLogsQuery,
+  serviceLogsFrameSchema,
+  streams,
+  type Workspace,
+  type WorkspaceCreateBody,
+  type WorkspaceCreateEvent,
+  workspaceCreateEventSchema,
 } from '../api/index.js';
 import type { ExecIO } from './exec-session.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
-import type { PinnedCa } from './tls-pin.js';
-import { httpRequest, type HttpAnswer } from './http-request.js';
+import { type HttpAnswer, httpRequest } from './http-request.js';
 import { readNdjsonLines } from './ndjson.js';
 import { normalizeServerUrl, toWebSocketUrl } from './server-url.js';
+import type { PinnedCa } from './tls-pin.js';
 
 /** How to reach a berth server. */
 export interface BerthClientOptions {
@@ -201,7 +201,9 @@ export class BerthClient {
    */
   async serviceLogs(name: string, service: string, query: ServiceLogsQuery, onData: (text: string) => void): Promise<void> {
     const q = Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined);
-    const path = fillPath(streams.workspaceServiceLogs, { name, service }) + (q.length ? '?' + new URLSearchParams(q.map(([k, v]): [string, string] => [k, String(v)])).toString() : '');
+    const path =
+      fillPath(streams.workspaceServiceLogs, { name, service }) +
+      (q.length ? '?' + new URLSearchParams(q.map(([k, v]): [string, string] => [k, String(v)])).toString() : '');
     const response = await this.#fetch(path, { method: 'GET', accept: 'application/x-ndjson' });
     if (!response.ok) throw errorFromResponse(response.status, await response.text(), `GET ${API_PREFIX}${path}`);
     const ended = await this.#readLines(response, serviceLogsFrameSchema, (f: ServiceLogsFrame) => {
@@ -228,14 +230,22 @@ export class BerthClient {
    * Reads newline-delimited events of `schema` from a response, handing each to `onEvent`
    * until it returns a result; undefined when the stream ended (or dropped) before that.
    */
-  async #readLines<E, T>(response: HttpAnswer, schema: { safeParse(v: unknown): { success: true; data: E } | { success: false } }, onEvent: (e: E) => T | undefined): Promise<T | undefined> {
+  async #readLines<E, T>(
+    response: HttpAnswer,
+    schema: { safeParse(v: unknown): { success: true; data: E } | { success: false } },
+    onEvent: (e: E) => T | undefined,
+  ): Promise<T | undefined> {
     try {
       for await (const value of readNdjsonLines(response.body)) {
         const parsed = schema.safeParse(value);
         if (!parsed.success) {
-          throw new BerthError('PROTOCOL_MISMATCH', `The server sent an operation event this client does not understand; are client and server the same version?`, {
-            detail: JSON.stringify(value).slice(0, 200),
-          });
+          throw new BerthError(
+            'PROTOCOL_MISMATCH',
+            `The server sent an operation event this client does not understand; are client and server the same version?`,
+            {
+              detail: JSON.stringify(value).slice(0, 200),
+            },
+          );
         }
         const result = onEvent(parsed.data);
         if (result !== undefined) return result;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { BerthError, type ExecClientFrame } from '../api/index.js';
 import { BerthClient } from './berth-client.js';
-import { startFakeServer, type FakeServer } from './fake-server.test-support.js';
+import { type FakeServer, startFakeServer } from './fake-server.test-support.js';
 
 let server: FakeServer | undefined;
 afterEach(async () => {
@@ -47,11 +47,15 @@ describe('BerthClient.exec', () => {
     const stdout = new Sink();
     const stderr = new Sink();
     const client = new BerthClient({ server: server.url, token: 'secret' });
-    const code = await client.exec('demo', { cmd: ['cat'], tty: false, env: { A: '1' } }, {
-      stdin: Readable.from([Buffer.from('hello '), Buffer.from('world')]),
-      stdout,
-      stderr,
-    });
+    const code = await client.exec(
+      'demo',
+      { cmd: ['cat'], tty: false, env: { A: '1' } },
+      {
+        stdin: Readable.from([Buffer.from('hello '), Buffer.from('world')]),
+        stdout,
+        stderr,
+      },
+    );
     expect(code).toBe(3);
     expect(stdout.text).toBe('hello world');
     expect(stderr.text).toBe('note\n');
@@ -67,18 +71,22 @@ describe('BerthClient.exec', () => {
     server = await startFakeServer({ ws: catLike(received) });
     let resize: ((c: number, r: number) => void) | undefined;
     let unregistered = false;
-    const code = await new BerthClient({ server: server.url }).exec('demo', { cmd: ['ls'], tty: true, env: {} }, {
-      stdin: null,
-      stdout: new Sink(),
-      stderr: new Sink(),
-      onResize: (fn) => {
-        resize = fn;
-        fn(80, 24);
-        return () => {
-          unregistered = true;
-        };
+    const code = await new BerthClient({ server: server.url }).exec(
+      'demo',
+      { cmd: ['ls'], tty: true, env: {} },
+      {
+        stdin: null,
+        stdout: new Sink(),
+        stderr: new Sink(),
+        onResize: (fn) => {
+          resize = fn;
+          fn(80, 24);
+          return () => {
+            unregistered = true;
+          };
+        },
       },
-    });
+    );
     expect(code).toBe(3);
     expect(received).toContainEqual({ type: 'resize', cols: 80, rows: 24 });
     expect(received).toContainEqual({ type: 'eof' });

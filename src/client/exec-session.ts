@@ -2,15 +2,10 @@
  * One `berth ws exec` session over the exec WebSocket: sends the request, streams stdin,
  * writes stdout/stderr to their sinks and settles with the command's exit code.
  */
-import { WebSocket, type RawData } from 'ws';
+
 import type { Writable } from 'node:stream';
-import {
-  BerthError,
-  execServerFrameSchema,
-  type ExecClientFrame,
-  type ExecRequest,
-  type ExecServerFrame,
-} from '../api/index.js';
+import { type RawData, WebSocket } from 'ws';
+import { BerthError, type ExecClientFrame, type ExecRequest, type ExecServerFrame, execServerFrameSchema } from '../api/index.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
 
 /** Where an exec session reads input and writes output. */
@@ -149,9 +144,7 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     socket.on('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        finish({ error: errorFromResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), 'exec endpoint') }),
-      );
+      res.on('end', () => finish({ error: errorFromResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), 'exec endpoint') }));
       res.on('error', (err) => finish({ error: unreachableError(target.server, err) }));
     });
 
@@ -166,11 +159,9 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
 
     socket.on('close', (code, reason) => {
       finish({
-        error: new BerthError(
-          'INTERNAL',
-          'The connection to the server closed before the command finished; the server or its node may have restarted.',
-          { detail: `websocket close ${code}${reason.length ? `: ${reason.toString('utf8')}` : ''}` },
-        ),
+        error: new BerthError('INTERNAL', 'The connection to the server closed before the command finished; the server or its node may have restarted.', {
+          detail: `websocket close ${code}${reason.length ? `: ${reason.toString('utf8')}` : ''}`,
+        }),
       });
     });
   });

@@ -2,10 +2,20 @@
  * Turns transport-level failures (refused connections, non-JSON answers, early closes) into
  * BerthErrors with codes from the registry, so callers only ever handle one error type.
  */
-import { apiErrorSchema, BerthError, TLS_CERT_ERROR_CODES, type ApiError } from '../api/index.js';
+import { type ApiError, apiErrorSchema, BerthError, TLS_CERT_ERROR_CODES } from '../api/index.js';
 
 /** Network error codes that mean "nothing answered at that address". */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
 
 /** True when a connection failed because the server's certificate was not trusted. */
 export function isCertError(err: unknown): boolean {
@@ -25,11 +35,10 @@ export function unreachableError(server: string, cause: unknown): BerthError {
       { field: 'server', detail: describe(cause), cause },
     );
   }
-  return new BerthError(
-    'UNAVAILABLE',
-    `Cannot reach the berth server at ${server}${why}; is \`berth server\` running there, and is the address right?`,
-    { detail: describe(cause), cause },
-  );
+  return new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server}${why}; is \`berth server\` running there, and is the address right?`, {
+    detail: describe(cause),
+    cause,
+  });
 }
 
 /** True when an error thrown by fetch or ws looks like a connection failure rather than a bug. */

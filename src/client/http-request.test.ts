@@ -12,7 +12,7 @@ function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
 }
 
 describe('httpRequest', () => {
-  it('keeps a streamed answer open through a quiet spell longer than the global agent\'s 5 s socket timeout', async () => {
+  it("keeps a streamed answer open through a quiet spell longer than the global agent's 5 s socket timeout", async () => {
     const url = await listen((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.write('{"n":1}\n');

@@ -4,7 +4,12 @@ import { readNdjsonLines } from './ndjson.js';
 
 async function collect(chunks: Uint8Array[]): Promise<unknown[]> {
   const out: unknown[] = [];
-  for await (const v of readNdjsonLines((async function* () { yield* chunks; })())) out.push(v);
+  for await (const v of readNdjsonLines(
+    (async function* () {
+      yield* chunks;
+    })(),
+  ))
+    out.push(v);
   return out;
 }
 

@@ -4,7 +4,7 @@
  * half-closes. Resolves once the node has connected, so nothing listening is an error here.
  */
 import { Duplex } from 'node:stream';
-import { WebSocket, type RawData } from 'ws';
+import { type RawData, WebSocket } from 'ws';
 import { BerthError, portServerFrameSchema } from '../api/index.js';
 import type { ExecTarget } from './exec-session.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
@@ -31,7 +31,10 @@ export function openPortStream(target: ExecTarget): Promise<Duplex> {
         return;
       }
       const parsed = portServerFrameSchema.safeParse(safeJson(bytes.toString('utf8')));
-      if (!parsed.success) return failBefore(new BerthError('PROTOCOL_MISMATCH', 'The server sent a port-forward frame this client does not understand; are client and server the same version?'));
+      if (!parsed.success)
+        return failBefore(
+          new BerthError('PROTOCOL_MISMATCH', 'The server sent a port-forward frame this client does not understand; are client and server the same version?'),
+        );
       const frame = parsed.data;
       if (frame.type === 'error') return failBefore(BerthError.fromApi(frame.error));
       if (frame.type === 'end') return void stream?.push(null);
@@ -67,7 +70,8 @@ export function openPortStream(target: ExecTarget): Promise<Duplex> {
     socket.on('close', () => {
       if (!stream) return reject(new BerthError('UNAVAILABLE', 'The server closed the port-forward connection before it was made; retry.'));
       // A close without `end` cuts the stream short rather than pretending the service ended it.
-      if (!stream.readableEnded) stream.destroy(new BerthError('UNAVAILABLE', 'The connection to the server closed mid-forward; the server or its node may have restarted.'));
+      if (!stream.readableEnded)
+        stream.destroy(new BerthError('UNAVAILABLE', 'The connection to the server closed mid-forward; the server or its node may have restarted.'));
     });
   });
 }

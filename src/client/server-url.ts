@@ -26,9 +26,5 @@ export function toWebSocketUrl(httpUrl: string): string {
 }
 
 function invalidServer(text: string): BerthError {
-  return new BerthError(
-    'INVALID_ARGUMENT',
-    `"${text}" is not a berth server address; use a URL such as http://127.0.0.1:7080.`,
-    { field: 'server' },
-  );
+  return new BerthError('INVALID_ARGUMENT', `"${text}" is not a berth server address; use a URL such as http://127.0.0.1:7080.`, { field: 'server' });
 }

@@ -23,7 +23,12 @@ export function fingerprintOfPem(pem: string): string {
  * trusts before using the PEM.
  */
 export async function fetchServerCa(server: string): Promise<PinnedCa> {
-  const res = await httpRequest(new URL(API_PREFIX + routes.caGet.path, server).toString(), { method: 'GET', headers: { accept: 'application/json' }, insecure: true, timeoutMs: 30_000 });
+  const res = await httpRequest(new URL(API_PREFIX + routes.caGet.path, server).toString(), {
+    method: 'GET',
+    headers: { accept: 'application/json' },
+    insecure: true,
+    timeoutMs: 30_000,
+  });
   // The server is not trusted yet: read at most what a CA certificate needs.
   const chunks: Buffer[] = [];
   let size = 0;
@@ -43,7 +48,9 @@ export async function fetchServerCa(server: string): Promise<PinnedCa> {
   }
   const parsed = caSchema.safeParse(body);
   if (res.status !== 200 || !parsed.success) {
-    throw new BerthError('FAILED_PRECONDITION', `${server} did not hand out a CA certificate (HTTP ${res.status}); is it a berth server serving TLS?`, { field: 'server' });
+    throw new BerthError('FAILED_PRECONDITION', `${server} did not hand out a CA certificate (HTTP ${res.status}); is it a berth server serving TLS?`, {
+      field: 'server',
+    });
   }
   try {
     return { pem: parsed.data.certificate, fingerprint: fingerprintOfPem(parsed.data.certificate) };
@@ -59,9 +66,13 @@ export async function readCaFile(file: string): Promise<PinnedCa> {
     const pem = await readFile(file, 'utf8');
     return { pem, fingerprint: fingerprintOfPem(pem) };
   } catch (err) {
-    throw new BerthError('FAILED_PRECONDITION', `Cannot use ${file} as the server's CA (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point BERTH_CA_FILE at the PEM from \`GET /api/v1/ca\`.`, {
-      field: 'BERTH_CA_FILE',
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Cannot use ${file} as the server's CA (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point BERTH_CA_FILE at the PEM from \`GET /api/v1/ca\`.`,
+      {
+        field: 'BERTH_CA_FILE',
+      },
+    );
   }
 }
 

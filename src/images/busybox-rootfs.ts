@@ -41,7 +41,7 @@ const ETC_FILES: Array<[string, string]> = [
   ['etc/hostname', 'berth\n'],
   ['etc/resolv.conf', ''],
   ['etc/nsswitch.conf', 'passwd: files\ngroup: files\nhosts: files dns\n'],
-  ['etc/profile', 'export PS1=\'\\u@\\h:\\w\\$ \'\n'],
+  ['etc/profile', "export PS1='\\u@\\h:\\w\\$ '\n"],
 ];
 
 /** The entries of a busybox rootfs, given the applet names the binary reports. */
@@ -93,7 +93,10 @@ export async function inspectHostBusybox(busyboxPath: string): Promise<string[]>
     await file.close();
   }
   const { stdout } = await execFileAsync(busyboxPath, ['--list']);
-  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Builds the busybox rootfs tar from the host's busybox binary. */

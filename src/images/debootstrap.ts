@@ -108,7 +108,10 @@ export async function ensureDebianRootfs(req: DebianRootfsRequest, op: OpContext
   }
   const debootstrap = await findExecutable('debootstrap');
   if (debootstrap === null) {
-    throw new BerthError('PROVIDER_UNAVAILABLE', 'debootstrap is not installed on this node: install it with `apt-get install debootstrap`, or build --from busybox.');
+    throw new BerthError(
+      'PROVIDER_UNAVAILABLE',
+      'debootstrap is not installed on this node: install it with `apt-get install debootstrap`, or build --from busybox.',
+    );
   }
   const scripts = process.env.DEBOOTSTRAP_DIR ? join(process.env.DEBOOTSTRAP_DIR, 'scripts') : '/usr/share/debootstrap/scripts';
   try {

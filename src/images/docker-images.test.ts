@@ -25,13 +25,42 @@ describe('toNodeImage', () => {
 
 describe('isEngineReference', () => {
   it('takes Docker references and image ids', () => {
-    for (const ref of ['busybox', 'busybox:latest', 'berth/base:latest', 'debian:bookworm-slim', 'localhost:5000/team/app:v1.2', 'registry.example.com/a/b', `alpine@sha256:${'a'.repeat(64)}`, 'sha256:' + 'f'.repeat(64), 'abcdef012345', 'my_app__x-y.z']) {
+    for (const ref of [
+      'busybox',
+      'busybox:latest',
+      'berth/base:latest',
+      'debian:bookworm-slim',
+      'localhost:5000/team/app:v1.2',
+      'registry.example.com/a/b',
+      `alpine@sha256:${'a'.repeat(64)}`,
+      'sha256:' + 'f'.repeat(64),
+      'abcdef012345',
+      'my_app__x-y.z',
+    ]) {
       expect(isEngineReference(ref), ref).toBe(true);
     }
   });
 
   it('refuses what is not one: traversal, spaces, query and fragment characters, upper case paths, NUL', () => {
-    for (const ref of ['../../../etc/passwd', '..', 'a/../b', '/etc/passwd', 'a b', 'x\u0000y', '?a', '#', '%', 'é', 'Busybox', 'a:', 'a:-x', '', 'a//b', 'a/', `${'a'.repeat(256)}`]) {
+    for (const ref of [
+      '../../../etc/passwd',
+      '..',
+      'a/../b',
+      '/etc/passwd',
+      'a b',
+      'x\u0000y',
+      '?a',
+      '#',
+      '%',
+      'é',
+      'Busybox',
+      'a:',
+      'a:-x',
+      '',
+      'a//b',
+      'a/',
+      `${'a'.repeat(256)}`,
+    ]) {
       expect(isEngineReference(ref), JSON.stringify(ref)).toBe(false);
     }
   });

@@ -2,10 +2,11 @@
  * berth images in the Docker engine: importing a rootfs tar as a labelled image, listing the
  * images berth built, and pulling other references. All through the engine API (dockerode).
  */
-import type Dockerode from 'dockerode';
+
 import type { Readable } from 'node:stream';
-import { BerthError, IMAGE_RULE, parseImageReference, type Image, type OpContext } from '../api/index.js';
-import { IMAGE_LABELS, berthImageRef, parseImageLabels } from './naming.js';
+import type Dockerode from 'dockerode';
+import { BerthError, IMAGE_RULE, type Image, type OpContext, parseImageReference } from '../api/index.js';
+import { berthImageRef, IMAGE_LABELS, parseImageLabels } from './naming.js';
 
 /** An api Image without the node name, which only the agent knows. */
 export type NodeImage = Omit<Image, 'nodeName'>;
@@ -95,7 +96,13 @@ export async function importRootfs(docker: Dockerode, tar: Readable, ref: string
 }
 
 /** Reads an engine image as a berth image, or null when it is not one (or not under its berth tag). */
-export function toNodeImage(img: { Id: string; RepoTags?: string[] | null; Labels?: Record<string, string> | null; Size: number; Created: number | string }): NodeImage | null {
+export function toNodeImage(img: {
+  Id: string;
+  RepoTags?: string[] | null;
+  Labels?: Record<string, string> | null;
+  Size: number;
+  Created: number | string;
+}): NodeImage | null {
   const meta = parseImageLabels(img.Labels);
   if (!meta) return null;
   const ref = berthImageRef(meta.name);

@@ -2,12 +2,24 @@
  * ImageStore: builds berth's base images on a node and turns what a user typed for --image
  * into a reference the Docker engine can run.
  */
-import type Dockerode from 'dockerode';
+
 import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
 import { BerthError, IMAGE_RULE, isValidImage, type OpContext } from '../api/index.js';
-import { DEFAULT_BUSYBOX_PATH, busyboxRootfsTar } from './busybox-rootfs.js';
+import { busyboxRootfsTar, DEFAULT_BUSYBOX_PATH } from './busybox-rootfs.js';
 import { DEFAULT_DEBIAN_MIRROR, defaultCacheDir, ensureDebianRootfs } from './debootstrap.js';
-import { type NodeImage, engineImage, imageExists, importRootfs, listBerthImages, printableRef, pullImage, registryHas, removeUnusedImage, toNodeImage } from './docker-images.js';
+import {
+  engineImage,
+  imageExists,
+  importRootfs,
+  listBerthImages,
+  type NodeImage,
+  printableRef,
+  pullImage,
+  registryHas,
+  removeUnusedImage,
+  toNodeImage,
+} from './docker-images.js';
 import type { ExportResult, ImageExporter } from './exporter.js';
 import { berthImageRef, formatImageSource, imageLabels, importChanges, isPlainImageName, validateImageRequest } from './naming.js';
 import { packDirectory } from './rootfs-tar.js';
@@ -83,7 +95,14 @@ export class ImageStore {
       exported ??= result;
     }
     if (!image && !exported) throw dockerError;
-    image ??= { name: valid.name, ref: exported!.ref, from: formatImageSource(valid.source), packages: valid.packages, sizeBytes: exported!.sizeBytes, createdAt: new Date().toISOString() };
+    image ??= {
+      name: valid.name,
+      ref: exported!.ref,
+      from: formatImageSource(valid.source),
+      packages: valid.packages,
+      sizeBytes: exported!.sizeBytes,
+      createdAt: new Date().toISOString(),
+    };
     op.progress('done', 1);
     op.log(`built ${image.name} from ${image.from}${image.packages.length ? ` with ${image.packages.join(', ')}` : ''}`);
     return image;
@@ -91,7 +110,12 @@ export class ImageStore {
 
   /** Imports the rootfs tar as the Docker image `ref`, replacing (and removing) an earlier build. */
   private async importDocker(ref: string, tar: Readable, labels: Record<string, string>, op: OpContext): Promise<NodeImage> {
-    const previous = await this.engine(() => engineImage(this.docker, ref).inspect().then((i) => i.Id).catch(() => null));
+    const previous = await this.engine(() =>
+      engineImage(this.docker, ref)
+        .inspect()
+        .then((i) => i.Id)
+        .catch(() => null),
+    );
     const id = await this.engine(() => importRootfs(this.docker, tar, ref, importChanges(labels), op));
     if (previous && previous !== id) await removeUnusedImage(this.docker, previous, op);
     const info = await this.engine(() => engineImage(this.docker, ref).inspect());

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -80,7 +80,12 @@ export class LxcImageExporter implements ImageExporter {
 
   /** Unpacks the rootfs into a new image container; null (skipped) when LXC is not installed here. */
   async export(input: ExportInput, op: OpContext): Promise<ExportResult | null> {
-    if (!(await access(this.lxcStart, constants.X_OK).then(() => true, () => false))) {
+    if (
+      !(await access(this.lxcStart, constants.X_OK).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       op.log(`no LXC copy: ${this.lxcStart} is not installed on this node`);
       return null;
     }
@@ -97,7 +102,13 @@ export class LxcImageExporter implements ImageExporter {
       await rename(partial, final);
       const config = [`# berth image ${name}: cloned into workspaces with lxc-copy`, `lxc.rootfs.path = dir:${final}/rootfs`, `lxc.uts.name = ${name}`, ''];
       await writeFile(join(final, 'config'), config.join('\n'));
-      const meta: ImageMetadata = { name, from: formatImageSource(input.request.source), packages: input.request.packages, sizeBytes, createdAt: new Date().toISOString() };
+      const meta: ImageMetadata = {
+        name,
+        from: formatImageSource(input.request.source),
+        packages: input.request.packages,
+        sizeBytes,
+        createdAt: new Date().toISOString(),
+      };
       await writeFile(join(final, LXC_IMAGE_METADATA), JSON.stringify(meta, null, 2) + '\n');
     } catch (err) {
       await rm(partial, { recursive: true, force: true });
@@ -117,7 +128,14 @@ export class LxcImageExporter implements ImageExporter {
       if (!meta) continue;
       const seen = newest.get(meta.name);
       if (seen && seen.createdAt >= meta.createdAt) continue;
-      newest.set(meta.name, { name: meta.name, ref: join(this.imagesDir, build), from: meta.from, packages: meta.packages, sizeBytes: meta.sizeBytes, createdAt: meta.createdAt });
+      newest.set(meta.name, {
+        name: meta.name,
+        ref: join(this.imagesDir, build),
+        from: meta.from,
+        packages: meta.packages,
+        sizeBytes: meta.sizeBytes,
+        createdAt: meta.createdAt,
+      });
     }
     return [...newest.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -126,15 +144,23 @@ export class LxcImageExporter implements ImageExporter {
   async resolve(image: string): Promise<LxcImageRef> {
     const wanted = image.trim();
     if (!NAME_PATTERN.test(wanted)) {
-      throw new BerthError('INVALID_ARGUMENT', `LXC workspaces run berth images only, and "${image}" is not a berth image name: build one with \`berth image build NAME --from busybox\`.`, {
-        field: 'image',
-      });
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `LXC workspaces run berth images only, and "${image}" is not a berth image name: build one with \`berth image build NAME --from busybox\`.`,
+        {
+          field: 'image',
+        },
+      );
     }
     const found = (await this.list()).find((i) => i.name === wanted);
     if (!found) {
-      throw new BerthError('NOT_FOUND', `No LXC copy of the berth image ${wanted} on this node: build it with \`berth image build ${wanted} --from busybox\` (or --from debian:bookworm).`, {
-        field: 'image',
-      });
+      throw new BerthError(
+        'NOT_FOUND',
+        `No LXC copy of the berth image ${wanted} on this node: build it with \`berth image build ${wanted} --from busybox\` (or --from debian:bookworm).`,
+        {
+          field: 'image',
+        },
+      );
     }
     return { lxcPath: this.imagesDir, container: found.ref.slice(this.imagesDir.length + 1) };
   }
@@ -184,5 +210,8 @@ export class LxcImageExporter implements ImageExporter {
 
 /** True when the path exists (for tests and leftovers checks). */
 export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

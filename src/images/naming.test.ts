@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../api/index.js';
-import { berthImageRef, imageLabels, importChanges, isPlainImageName, parseImageLabels, parseImageSource, rootfsCacheKey, validateImageRequest } from './naming.js';
+import {
+  berthImageRef,
+  imageLabels,
+  importChanges,
+  isPlainImageName,
+  parseImageLabels,
+  parseImageSource,
+  rootfsCacheKey,
+  validateImageRequest,
+} from './naming.js';
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {

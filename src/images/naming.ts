@@ -3,7 +3,7 @@
  * can be unit-tested without an engine and shared by the build, list and resolve paths.
  */
 import { createHash } from 'node:crypto';
-import { BerthError, MAX_PACKAGES, NAME_PATTERN, imageSourceSchema, imagesPostSchema, packageNameSchema } from '../api/index.js';
+import { BerthError, imageSourceSchema, imagesPostSchema, MAX_PACKAGES, NAME_PATTERN, packageNameSchema } from '../api/index.js';
 
 /** Labels carried by every image berth builds; `managed` is shared with workspaces. */
 export const IMAGE_LABELS = {
@@ -67,7 +67,8 @@ export function validateImageRequest(req: { name: string; from: string; packages
   const checked = imagesPostSchema.shape.packages.safeParse(req.packages);
   if (!checked.success) {
     const bad = req.packages.find((p) => !packageNameSchema.safeParse(p).success);
-    const what = bad === undefined ? `give at most ${MAX_PACKAGES} packages` : `"${JSON.stringify(String(bad).slice(0, 80)).slice(1, -1)}" is not a Debian package name`;
+    const what =
+      bad === undefined ? `give at most ${MAX_PACKAGES} packages` : `"${JSON.stringify(String(bad).slice(0, 80)).slice(1, -1)}" is not a Debian package name`;
     throw new BerthError('INVALID_ARGUMENT', `Invalid packages: ${what}.`, { field: 'packages' });
   }
   const packages = [...new Set(req.packages)].sort();

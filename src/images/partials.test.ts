@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { isStalePartial, partialSuffix, processAlive, reapStalePartialsIn } from './partials.js';
 
 /** The pid of a process that has exited (and been reaped), so no process has it now. */

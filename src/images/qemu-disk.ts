@@ -14,10 +14,10 @@ import { BerthError, NAME_PATTERN, type OpContext } from '../api/index.js';
 import { DEFAULT_BUSYBOX_PATH } from './busybox-rootfs.js';
 import type { NodeImage } from './docker-images.js';
 import type { ExportInput, ExportResult, ImageExporter } from './exporter.js';
-import { DISK_LABELS, GUEST_INIT, GUEST_STAGE2 } from './qemu-guest-init.js';
-import { buildInitramfs, GUEST_MODULES } from './qemu-initrd.js';
 import { formatImageSource } from './naming.js';
 import { partialSuffix, reapStalePartialsIn } from './partials.js';
+import { DISK_LABELS, GUEST_INIT, GUEST_STAGE2 } from './qemu-guest-init.js';
+import { buildInitramfs, GUEST_MODULES } from './qemu-initrd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -48,7 +48,12 @@ export function vmImagePaths(cacheDir: string): { images: string; disks: string 
 
 /** The metadata file of image NAME; the name is checked first, so it cannot walk out of the cache dir. */
 export function vmImageFile(cacheDir: string, name: string): string {
-  if (!NAME_PATTERN.test(name)) throw new BerthError('INVALID_ARGUMENT', `"${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a berth image name: use lowercase letters, digits and dashes.`, { field: 'image' });
+  if (!NAME_PATTERN.test(name))
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `"${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a berth image name: use lowercase letters, digits and dashes.`,
+      { field: 'image' },
+    );
   return join(vmImagePaths(cacheDir).images, `${name}.json`);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../api/index.js';
-import { cpioNewc, moduleLoadOrder } from './qemu-initrd.js';
 import { parseVmImage } from './qemu-disk.js';
+import { cpioNewc, moduleLoadOrder } from './qemu-initrd.js';
 
 describe('cpioNewc', () => {
   it('writes newc headers, 4-byte alignment and the trailer', () => {
@@ -51,7 +51,17 @@ describe('moduleLoadOrder', () => {
 
 describe('parseVmImage', () => {
   it('accepts what the exporter writes and rejects anything else', () => {
-    const img = { name: 'vm', from: 'debian:bookworm', packages: ['openssh-server'], kernelVersion: '6.1', disk: '/d', kernel: '/k', initrd: '/i', sizeBytes: 5, createdAt: 'now' };
+    const img = {
+      name: 'vm',
+      from: 'debian:bookworm',
+      packages: ['openssh-server'],
+      kernelVersion: '6.1',
+      disk: '/d',
+      kernel: '/k',
+      initrd: '/i',
+      sizeBytes: 5,
+      createdAt: 'now',
+    };
     expect(parseVmImage(JSON.stringify(img))).toEqual(img);
     expect(parseVmImage(JSON.stringify({ ...img, disk: 3 }))).toBeNull();
     expect(parseVmImage('')).toBeNull();

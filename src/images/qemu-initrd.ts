@@ -77,7 +77,8 @@ export function moduleLoadOrder(modulesDep: string, wanted: string[]): string[] 
   };
   for (const name of wanted) {
     const d = deps.get(name);
-    if (!d) throw new BerthError('FAILED_PRECONDITION', `The image's kernel has no module ${name}: build the VM image with the linux-image-cloud-amd64 kernel.`);
+    if (!d)
+      throw new BerthError('FAILED_PRECONDITION', `The image's kernel has no module ${name}: build the VM image with the linux-image-cloud-amd64 kernel.`);
     visit(d.path);
   }
   return order;
@@ -89,7 +90,10 @@ export async function buildInitramfs(opts: { rootfs: string; kernelVersion: stri
   const order = moduleLoadOrder(await readFile(join(modDir, 'modules.dep'), 'utf8'), GUEST_MODULES);
   for (const m of order) {
     if (!m.endsWith('.ko')) {
-      throw new BerthError('FAILED_PRECONDITION', `The kernel module ${m} is compressed, which berth's busybox insmod cannot load: use a Debian bookworm kernel.`);
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `The kernel module ${m} is compressed, which berth's busybox insmod cannot load: use a Debian bookworm kernel.`,
+      );
     }
   }
   const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'newroot', 'seed', 'modules'].map((d) => ({ path: d, kind: 'dir', mode: 0o755 }));

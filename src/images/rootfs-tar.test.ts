@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, link, rm, symlink, writeFile, chmod } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';

@@ -67,6 +67,8 @@ describe('startMetricsListener', () => {
     } finally {
       busy.close();
     }
-    await expect(startMetricsListener({ listen: 'no port', registry: new Registry(), log: pino({ level: 'silent' }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(startMetricsListener({ listen: 'no port', registry: new Registry(), log: pino({ level: 'silent' }) })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { BerthError, formatHostPort, isLoopbackHost, parseListenAddress, type HostPort } from '../api/index.js';
+import { BerthError, formatHostPort, type HostPort, isLoopbackHost, parseListenAddress } from '../api/index.js';
 
 /** The one path the listener serves. */
 export const METRICS_PATH = '/metrics';
@@ -56,7 +56,9 @@ async function answer(registry: Registry, req: IncomingMessage, res: ServerRespo
 function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
   const body = JSON.stringify({ code: 'INVALID_ARGUMENT', message: 'The request is not valid HTTP; the metrics listener serves only GET /metrics.' });
-  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -96,16 +98,24 @@ export async function startMetricsListener(opts: { listen: string; registry: Reg
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BerthError('FAILED_PRECONDITION', `The metrics listener cannot listen on ${formatHostPort(address)}${code ? ` (${code})` : ''}; pick another address with --metrics-listen HOST:PORT, or stop what uses it.`, {
-      field,
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The metrics listener cannot listen on ${formatHostPort(address)}${code ? ` (${code})` : ''}; pick another address with --metrics-listen HOST:PORT, or stop what uses it.`,
+      {
+        field,
+        cause: err,
+      },
+    );
   }
   server.on('error', (err: Error) => log.error({ err }, 'metrics listener socket error'));
   const bound = server.address() as { address: string; port: number };
   const url = `http://${formatHostPort({ host: address.host, port: bound.port })}${METRICS_PATH}`;
   if (isLoopbackHost(address.host)) log.info({ url }, 'metrics listener serving');
-  else log.warn({ url }, 'metrics listener serving on a non-loopback address WITHOUT authentication: anyone who can reach it reads these metrics; keep it on a private network');
+  else
+    log.warn(
+      { url },
+      'metrics listener serving on a non-loopback address WITHOUT authentication: anyone who can reach it reads these metrics; keep it on a private network',
+    );
   return {
     address: { host: address.host, port: bound.port },
     close: () =>

@@ -4,8 +4,8 @@
  * store and Docker connection, which the registry makes once and hands in here.
  */
 import type Dockerode from 'dockerode';
-import type { LxcImageExporter } from '../images/lxc-images.js';
 import type { ImageStore } from '../images/index.js';
+import type { LxcImageExporter } from '../images/lxc-images.js';
 import { LocalTransport } from '../transport/index.js';
 import { DockerProvider } from './docker/provider.js';
 import { LxcProvider } from './lxc/provider.js';

@@ -26,7 +26,11 @@ describe('checkHandle', () => {
   });
 
   it('refuses another kind, naming both with the right article', () => {
-    expect(thrown(() => checkHandle(h, 'docker', 2))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'provider', message: 'Workspace w1 is a lxc workspace, not a Docker one.' });
+    expect(thrown(() => checkHandle(h, 'docker', 2))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'provider',
+      message: 'Workspace w1 is a lxc workspace, not a Docker one.',
+    });
     expect(thrown(() => checkHandle({ ...h, kind: 'qemu' }, 'lxc', 2)).message).toContain('not an LXC one');
   });
 

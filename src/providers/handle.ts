@@ -16,7 +16,9 @@ const KIND_NAMES: Record<string, string> = { docker: 'a Docker', lxc: 'an LXC', 
  */
 export function checkHandle(h: WorkspaceHandle, kind: ProviderKind, version: number): void {
   if (h.kind !== kind) {
-    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not ${KIND_NAMES[kind] ?? `a ${kind}`} one.`, { field: 'provider' });
+    throw new BerthError('INVALID_ARGUMENT', `Workspace ${h.workspaceId} is a ${h.kind} workspace, not ${KIND_NAMES[kind] ?? `a ${kind}`} one.`, {
+      field: 'provider',
+    });
   }
   if (typeof h.version !== 'number' || !Number.isInteger(h.version)) {
     throw new BerthError('INVALID_ARGUMENT', `The handle of workspace ${h.workspaceId} has no version; it was not written by a berth agent.`);

@@ -5,7 +5,11 @@
 import { BerthError, formatSize, MIN_MEMORY_BYTES, type WorkspaceSpec } from '../api/index.js';
 
 /** Checks the limits against what the node can give; INVALID_ARGUMENT naming the field otherwise. */
-export function validateLimits(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>, host: { cpus: number; memoryBytes: number }, minMemoryBytes = MIN_MEMORY_BYTES): void {
+export function validateLimits(
+  spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>,
+  host: { cpus: number; memoryBytes: number },
+  minMemoryBytes = MIN_MEMORY_BYTES,
+): void {
   if (spec.cpus !== null) {
     if (spec.cpus < 0.01) throw new BerthError('INVALID_ARGUMENT', 'Give at least 0.01 CPUs.', { field: 'cpus' });
     if (host.cpus > 0 && spec.cpus > host.cpus) {
@@ -16,7 +20,9 @@ export function validateLimits(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>
     const min = Math.max(minMemoryBytes, MIN_MEMORY_BYTES);
     if (spec.memoryBytes < min) throw new BerthError('INVALID_ARGUMENT', `Give at least ${formatSize(min)} of memory.`, { field: 'memory' });
     if (host.memoryBytes > 0 && spec.memoryBytes > host.memoryBytes) {
-      throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, { field: 'memory' });
+      throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, {
+        field: 'memory',
+      });
     }
   }
 }

@@ -40,8 +40,10 @@ export interface NetnsTarget {
 
 /** Opens a connection to `port` on loopback inside the namespace of `target.pid`, through `host` (the node). */
 export async function connectInNetns(host: Transport, target: NetnsTarget, port: number, nodePath = process.execPath): Promise<Duplex> {
-  if (!Number.isInteger(target.pid) || target.pid <= 1) throw new BerthError('FAILED_PRECONDITION', `Workspace ${target.workspace} is not running; start it and retry.`, { field: 'name' });
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BerthError('INVALID_ARGUMENT', `Port ${port} is not a TCP port; use 1 to 65535.`, { field: 'port' });
+  if (!Number.isInteger(target.pid) || target.pid <= 1)
+    throw new BerthError('FAILED_PRECONDITION', `Workspace ${target.workspace} is not running; start it and retry.`, { field: 'name' });
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new BerthError('INVALID_ARGUMENT', `Port ${port} is not a TCP port; use 1 to 65535.`, { field: 'port' });
   const session = await host.exec({ cmd: ['nsenter', `--net=/proc/${target.pid}/ns/net`, '--', nodePath, '-e', CONNECTOR, String(port)] });
   return await afterMarker(session, target, port);
 }
@@ -56,7 +58,9 @@ function afterMarker(session: ExecSession, target: NetnsTarget, port: number): P
       session.stdout.pause();
       if (chunk[0] !== CONNECTED) {
         session.close();
-        return reject(new BerthError('INTERNAL', `The connector for port ${port} in workspace ${target.workspace} said something unexpected; see the agent's log.`));
+        return reject(
+          new BerthError('INTERNAL', `The connector for port ${port} in workspace ${target.workspace} said something unexpected; see the agent's log.`),
+        );
       }
       const data = new PassThrough();
       if (chunk.length > 1) data.write(chunk.subarray(1));
@@ -71,8 +75,20 @@ function afterMarker(session: ExecSession, target: NetnsTarget, port: number): P
       (code) => {
         session.stdout.off('data', onData);
         const why = Buffer.concat(stderr).toString('utf8').trim().slice(0, 300);
-        if (code === REFUSED) reject(new BerthError('FAILED_PRECONDITION', `Nothing listens on port ${port} in workspace ${target.workspace}; start the service and retry.`, { field: 'port' }));
-        else reject(new BerthError('UNAVAILABLE', `Could not reach port ${port} in workspace ${target.workspace} (the connector exited ${code}${why ? `: ${why}` : ''}).`, { field: 'port' }));
+        if (code === REFUSED)
+          reject(
+            new BerthError('FAILED_PRECONDITION', `Nothing listens on port ${port} in workspace ${target.workspace}; start the service and retry.`, {
+              field: 'port',
+            }),
+          );
+        else
+          reject(
+            new BerthError(
+              'UNAVAILABLE',
+              `Could not reach port ${port} in workspace ${target.workspace} (the connector exited ${code}${why ? `: ${why}` : ''}).`,
+              { field: 'port' },
+            ),
+          );
       },
       (err: unknown) => reject(err),
     );

@@ -4,7 +4,7 @@
  * the built-ins are. A definition whose API version, kind or factory is wrong, or whose factory
  * throws, becomes an unusable provider that says why: nothing a plugin does crashes the agent.
  */
-import { BerthError, pluginKindSchema, type ProviderInfo, type ProviderKind } from '../api/index.js';
+import { BerthError, type ProviderInfo, type ProviderKind, pluginKindSchema } from '../api/index.js';
 import type { Provider } from './provider.js';
 
 /**
@@ -60,7 +60,8 @@ export function pluginProblem(def: unknown): string | null {
   if (d.apiVersion !== PLUGIN_API_VERSION) {
     return `it was written for plugin API ${d.apiVersion} and this agent speaks plugin API ${PLUGIN_API_VERSION}; use a plugin release for API ${PLUGIN_API_VERSION} or an agent that speaks ${d.apiVersion}`;
   }
-  if (!pluginKindSchema.safeParse(d.kind).success) return `its kind ${JSON.stringify(d.kind)} is not a provider kind (2-32 of a-z, 0-9 and -, starting with a letter)`;
+  if (!pluginKindSchema.safeParse(d.kind).success)
+    return `its kind ${JSON.stringify(d.kind)} is not a provider kind (2-32 of a-z, 0-9 and -, starting with a letter)`;
   if (typeof d.create !== 'function') return 'it has no create(ctx) function';
   return null;
 }
@@ -140,5 +141,8 @@ function from(origin: PluginOrigin): string {
 /** An error's message, bounded: a plugin's error text ends up in the server's database. */
 function messageOf(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
-  return m.replace(/\s+/g, ' ').replace(/[.\s]+$/, '').slice(0, 300);
+  return m
+    .replace(/\s+/g, ' ')
+    .replace(/[.\s]+$/, '')
+    .slice(0, 300);
 }

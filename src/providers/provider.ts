@@ -4,8 +4,9 @@
  * probed at run time. Providers never import child_process: container engines are reached
  * through their APIs, commands on a host through a Transport.
  */
-import type { ExecRequest, OpContext, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
+
 import type { Duplex } from 'node:stream';
+import type { ExecRequest, OpContext, ProviderInfo, ProviderKind, WorkspaceSpec, WorkspaceStatus } from '../api/index.js';
 import type { ExecSession } from '../transport/index.js';
 import type { PortSource } from './ports/scanner.js';
 

@@ -6,13 +6,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pluginKindSchema, type Image, type OpContext, type ProviderKind } from '../api/index.js';
+import { type Image, type OpContext, type ProviderKind, pluginKindSchema } from '../api/index.js';
 import { defaultCacheDir, ImageStore } from '../images/index.js';
 import { LxcImageExporter } from '../images/lxc-images.js';
 import { QemuImageExporter } from '../images/qemu-disk.js';
 import { builtinPlugins } from './builtin-plugins.js';
 import { connectDocker } from './docker/provider.js';
-import { instantiatePlugin, unusableProvider, type PluginContext, type PluginLog, type ProviderPlugin } from './plugin-api.js';
+import { instantiatePlugin, type PluginContext, type PluginLog, type ProviderPlugin, unusableProvider } from './plugin-api.js';
 import type { Provider } from './provider.js';
 
 /** Builds and lists base images on this node. */

@@ -7,7 +7,15 @@ import { LxcProvider } from './lxc/provider.js';
 import { QemuProvider } from './qemu/provider.js';
 import { checkSpec } from './spec-check.js';
 
-const good: WorkspaceSpec = { id: '6b1c0c8e-2f7a-4c59-9d6e-0d2b4d0c3a11', name: 'demo', provider: 'docker', image: 'base', cpus: null, memoryBytes: null, env: {} };
+const good: WorkspaceSpec = {
+  id: '6b1c0c8e-2f7a-4c59-9d6e-0d2b4d0c3a11',
+  name: 'demo',
+  provider: 'docker',
+  image: 'base',
+  cpus: null,
+  memoryBytes: null,
+  env: {},
+};
 
 /** Hostile specs and the field each must be refused on. */
 const HOSTILE: Array<[Partial<WorkspaceSpec>, string]> = [
@@ -42,7 +50,9 @@ describe('checkSpec', () => {
 
   it('refuses hostile ids, names, images and environments, naming the field', () => {
     for (const [change, field] of HOSTILE) {
-      expect(() => checkSpec({ ...good, ...change }), JSON.stringify(change).slice(0, 60)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field }));
+      expect(() => checkSpec({ ...good, ...change }), JSON.stringify(change).slice(0, 60)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', field }),
+      );
     }
   });
 
@@ -54,7 +64,10 @@ describe('checkSpec', () => {
     ];
     for (const p of providers) {
       for (const [change, field] of HOSTILE) {
-        await expect(p.create({ ...good, provider: p.kind, ...change }, silentOp()), `${p.kind} ${JSON.stringify(change).slice(0, 40)}`).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field });
+        await expect(p.create({ ...good, provider: p.kind, ...change }, silentOp()), `${p.kind} ${JSON.stringify(change).slice(0, 40)}`).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          field,
+        });
       }
     }
   });

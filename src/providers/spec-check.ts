@@ -5,7 +5,7 @@
  * called it (the agent has already checked the server's request; tests and tools call
  * providers directly).
  */
-import { fromZodError, workspaceSpecSchema, type WorkspaceSpec } from '../api/index.js';
+import { fromZodError, type WorkspaceSpec, workspaceSpecSchema } from '../api/index.js';
 
 /** INVALID_ARGUMENT naming the first bad field, unless the spec is one the contract allows. */
 export function checkSpec(spec: WorkspaceSpec): void {

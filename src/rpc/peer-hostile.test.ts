@@ -21,10 +21,41 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-const names = ['workspace.create', 'workspace.inspect', 'exec.open', 'image.list', 'op.log', 'exec.exit', 'constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', ''];
-const value: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue(), fc.constantFrom(...names), fc.dictionary(fc.constantFrom(...names, 'opId', 'sessionId'), fc.jsonValue()));
+const names = [
+  'workspace.create',
+  'workspace.inspect',
+  'exec.open',
+  'image.list',
+  'op.log',
+  'exec.exit',
+  'constructor',
+  '__proto__',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '',
+];
+const value: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue(),
+  fc.constantFrom(...names),
+  fc.dictionary(fc.constantFrom(...names, 'opId', 'sessionId'), fc.jsonValue()),
+);
 const frame = fc.oneof(
-  fc.record({ type: fc.constantFrom('request', 'response', 'event', 'hello', 'heartbeat', 'welcome', 'constructor'), id: fc.oneof(fc.string(), fc.constantFrom(...names)), method: fc.constantFrom(...names), name: fc.constantFrom(...names), params: value, payload: value, result: value, error: value }, { requiredKeys: ['type'] }).map((f) => JSON.stringify(f)),
+  fc
+    .record(
+      {
+        type: fc.constantFrom('request', 'response', 'event', 'hello', 'heartbeat', 'welcome', 'constructor'),
+        id: fc.oneof(fc.string(), fc.constantFrom(...names)),
+        method: fc.constantFrom(...names),
+        name: fc.constantFrom(...names),
+        params: value,
+        payload: value,
+        result: value,
+        error: value,
+      },
+      { requiredKeys: ['type'] },
+    )
+    .map((f) => JSON.stringify(f)),
   fc.string(),
   fc.jsonValue().map((v) => JSON.stringify(v)),
 );

@@ -13,7 +13,14 @@ async function socketPair(): Promise<{ server: WebSocket; client: WebSocket; clo
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
   await once(client, 'open');
   const [server] = (await accepted) as [WebSocket];
-  return { server, client, close: () => { client.terminate(); wss.close(); } };
+  return {
+    server,
+    client,
+    close: () => {
+      client.terminate();
+      wss.close();
+    },
+  };
 }
 
 let cleanup: (() => void) | null = null;
@@ -52,7 +59,12 @@ describe('RpcPeer', () => {
     const pair = await socketPair();
     cleanup = pair.close;
     let called = false;
-    new RpcPeer(pair.client, { onRequest: async () => { called = true; return {}; } });
+    new RpcPeer(pair.client, {
+      onRequest: async () => {
+        called = true;
+        return {};
+      },
+    });
     const caller = new RpcPeer(pair.server, {});
     const err = await caller.request('workspace.inspect', { workspaceId: 42 } as never).catch((e) => e);
     expect(err.code).toBe('INVALID_ARGUMENT');

@@ -6,17 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import {
-  agentEvents,
-  agentFrameSchema,
-  agentMethods,
-  BerthError,
-  toApiError,
   type AgentEvent,
   type AgentEventPayload,
   type AgentFrame,
   type AgentMethod,
   type AgentParams,
   type AgentResult,
+  agentEvents,
+  agentFrameSchema,
+  agentMethods,
+  BerthError,
+  toApiError,
 } from '../api/index.js';
 
 /** Answers one request; throw a BerthError to answer with an error. */
@@ -71,7 +71,9 @@ export class RpcPeer {
         else this.protocolError(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    socket.on('close', () => this.failAll(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered; check that its agent is running.')));
+    socket.on('close', () =>
+      this.failAll(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered; check that its agent is running.')),
+    );
   }
 
   /** Sends a raw frame (hello, welcome, heartbeat). */

@@ -23,7 +23,13 @@ describe('berth server start-up failures', () => {
   it('a taken --listen port is FAILED_PRECONDITION on listen, saying what to do', async () => {
     const held = await occupyPort();
     try {
-      const err = await runServer({ listen: `127.0.0.1:${held.port}`, dataDir: join(dir, 'taken'), localAgent: false, logLevel: 'silent', sshListen: 'off' }).catch((e: unknown) => e);
+      const err = await runServer({
+        listen: `127.0.0.1:${held.port}`,
+        dataDir: join(dir, 'taken'),
+        localAgent: false,
+        logLevel: 'silent',
+        sshListen: 'off',
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BerthError);
       expect(err).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'listen' });
       expect((err as BerthError).message).toContain(`127.0.0.1:${held.port} (EADDRINUSE)`);
@@ -43,7 +49,9 @@ describe('berth server start-up failures', () => {
   it('a data dir it cannot create is FAILED_PRECONDITION on dataDir', async () => {
     const file = join(dir, 'plain-file');
     await writeFile(file, '');
-    const err = await runServer({ listen: '127.0.0.1:1', dataDir: join(file, 'data'), localAgent: false, logLevel: 'silent', sshListen: 'off' }).catch((e: unknown) => e);
+    const err = await runServer({ listen: '127.0.0.1:1', dataDir: join(file, 'data'), localAgent: false, logLevel: 'silent', sshListen: 'off' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'dataDir' });
     expect((err as BerthError).message).toContain('ENOTDIR');
   });

@@ -6,27 +6,35 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
-import { BERTH_VERSION, BerthError, formatHostPort, nodeNameFromHost, parseListenAddress, placementStrategySchema, type PlacementStrategy } from '../api/index.js';
+import { type Logger, pino } from 'pino';
+import {
+  BERTH_VERSION,
+  BerthError,
+  formatHostPort,
+  nodeNameFromHost,
+  type PlacementStrategy,
+  parseListenAddress,
+  placementStrategySchema,
+} from '../api/index.js';
 import { DEFAULT_NODE_GRACE_MS, DEFAULT_NODE_TTL_MS, ttlProblem } from './agents/liveness.js';
 import { ensureAdmin } from './auth/users.js';
 import { userToApi } from './convert/to-api.js';
-import { registerAuditHook } from './http/audit-hook.js';
 import { createApp } from './http/app.js';
+import { registerAuditHook } from './http/audit-hook.js';
+import { startPreview } from './http/preview/index.js';
 import { registerJsonRoutes } from './http/routes/json-routes.js';
 import { registerStreamRoutes } from './http/routes/stream-routes.js';
+import { registerTrustRoutes } from './http/routes/trust-routes.js';
+// Web UI: sign-in routes and the built pages.
+import { registerWebRoutes } from './http/routes/web-routes.js';
+import { registerWebStatic } from './http/web-static.js';
 import { startServerMetrics } from './metrics/index.js';
 import { createServices, type Services } from './services/index.js';
 import { DEFAULT_SSH_LISTEN, startSshGateway } from './ssh-gateway/index.js';
 import { openSqliteStore, type Store } from './store/open.js';
-import { isLoopbackHost, isWildcardHost } from './tls/names.js';
-import { registerTrustRoutes } from './http/routes/trust-routes.js';
-import { startPreview } from './http/preview/index.js';
-// Web UI: sign-in routes and the built pages.
-import { registerWebRoutes } from './http/routes/web-routes.js';
-import { registerWebStatic } from './http/web-static.js';
-import { setUpTls } from './tls/setup.js';
 import { decideListenMode, type TlsOptions } from './tls/listen-mode.js';
+import { isLoopbackHost, isWildcardHost } from './tls/names.js';
+import { setUpTls } from './tls/setup.js';
 
 /** Options of `berth server`. */
 export interface ServerOptions {
@@ -70,23 +78,38 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   // A refused TLS/listen combination is reported before anything (even the data dir) is made.
   decideListenMode(address.host, opts.tls ?? {});
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    throw new BerthError('FAILED_PRECONDITION', `Cannot create the data dir ${opts.dataDir} (${err.code ?? err.message}); pass --data-dir a directory this user may write.`, {
-      field: 'dataDir',
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Cannot create the data dir ${opts.dataDir} (${err.code ?? err.message}); pass --data-dir a directory this user may write.`,
+      {
+        field: 'dataDir',
+        cause: err,
+      },
+    );
   });
   // TLS is settled before the store opens, so a refused combination leaves nothing open.
   const tls = await setUpTls(address.host, opts.dataDir, opts.tls ?? {}, log);
   const store = await openSqliteStore(join(opts.dataDir, 'berth.db'));
   const heartbeatMs = Number(process.env.BERTH_HEARTBEAT_MS ?? 5000);
-  const timing = { heartbeatMs, ttlMs: opts.nodeTtlMs ?? envMs('BERTH_NODE_TTL_MS') ?? DEFAULT_NODE_TTL_MS, graceMs: opts.nodeGraceMs ?? envMs('BERTH_NODE_GRACE_MS') ?? DEFAULT_NODE_GRACE_MS };
+  const timing = {
+    heartbeatMs,
+    ttlMs: opts.nodeTtlMs ?? envMs('BERTH_NODE_TTL_MS') ?? DEFAULT_NODE_TTL_MS,
+    graceMs: opts.nodeGraceMs ?? envMs('BERTH_NODE_GRACE_MS') ?? DEFAULT_NODE_GRACE_MS,
+  };
   const unsafe = ttlProblem(timing);
   if (unsafe) {
     await store.close();
     throw new BerthError('INVALID_ARGUMENT', `Refusing to start: ${unsafe}. Raise --node-ttl or lower BERTH_HEARTBEAT_MS.`, { field: 'nodeTtl' });
   }
   const placement = opts.placement ?? placementStrategySchema.parse(process.env.BERTH_PLACEMENT ?? 'spread');
-  const services = createServices(store, log, { heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs, placement, caFingerprint: tls?.fingerprint, reapGraceMs: opts.reapGraceMs });
+  const services = createServices(store, log, {
+    heartbeatMs,
+    nodeTtlMs: timing.ttlMs,
+    nodeGraceMs: timing.graceMs,
+    placement,
+    caFingerprint: tls?.fingerprint,
+    reapGraceMs: opts.reapGraceMs,
+  });
   services.liveness.start();
   log.info({ placement, heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs }, 'placement and failure detection settings');
   const interrupted = await services.ops.failInterrupted();
@@ -97,7 +120,14 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   const tokenFile = join(opts.dataDir, 'admin-token');
   if (await ensureAdmin(store, tokenFile)) log.info({ tokenFile }, 'created the admin account; its API token is in the token file (mode 0600)');
 
-  const gateway = await startSshGateway({ listen: opts.sshListen ?? DEFAULT_SSH_LISTEN, advertise: opts.sshAdvertise, dataDir: opts.dataDir, store, services, log });
+  const gateway = await startSshGateway({
+    listen: opts.sshListen ?? DEFAULT_SSH_LISTEN,
+    advertise: opts.sshAdvertise,
+    dataDir: opts.dataDir,
+    store,
+    services,
+    log,
+  });
   // Metrics: the registry, instrumented services and the optional plain listener; nothing stays open when it cannot listen.
   const metrics = await startServerMetrics({ store, services, gateway, listen: opts.metricsListen, log }).catch(async (err: unknown) => {
     await gateway?.close().catch(() => {});
@@ -124,14 +154,19 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     await app.close().catch(() => {});
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BerthError('FAILED_PRECONDITION', `The server cannot listen on ${formatHostPort(address)}${code ? ` (${code})` : ''}; pick another address with --listen HOST:PORT, or stop what uses it.`, {
-      field: 'listen',
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The server cannot listen on ${formatHostPort(address)}${code ? ` (${code})` : ''}; pick another address with --listen HOST:PORT, or stop what uses it.`,
+      {
+        field: 'listen',
+        cause: err,
+      },
+    );
   }
   const url = `${tls ? 'https' : 'http'}://${formatHostPort(address)}`;
   log.info({ url, version: BERTH_VERSION, dataDir: opts.dataDir, caFingerprint: tls?.fingerprint }, 'berth server listening');
-  if (!tls && !isLoopbackHost(address.host)) log.warn({ url }, 'serving plain HTTP on a non-loopback address (--insecure-http): tokens cross the network unencrypted');
+  if (!tls && !isLoopbackHost(address.host))
+    log.warn({ url }, 'serving plain HTTP on a non-loopback address (--insecure-http): tokens cross the network unencrypted');
 
   // The local agent dials loopback (a wildcard address is not in the certificate) and trusts the CA directly.
   const selfUrl = `${tls ? 'https' : 'http'}://${formatHostPort(isWildcardHost(address.host) ? { host: '127.0.0.1', port: address.port } : address)}`;
@@ -152,7 +187,13 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   await shutdown(app, store, services, stopAgent, log);
 }
 
-async function shutdown(app: Awaited<ReturnType<typeof createApp>>, store: Store, services: Services, stopAgent: (() => Promise<void>) | null, log: Logger): Promise<void> {
+async function shutdown(
+  app: Awaited<ReturnType<typeof createApp>>,
+  store: Store,
+  services: Services,
+  stopAgent: (() => Promise<void>) | null,
+  log: Logger,
+): Promise<void> {
   await stopAgent?.().catch((err) => log.warn({ err }, 'local agent did not stop cleanly'));
   services.liveness.stop();
   services.hub.closeAll();
@@ -165,7 +206,14 @@ async function shutdown(app: Awaited<ReturnType<typeof createApp>>, store: Store
  * Runs this machine's agent in-process. It joins like any other agent, over the server's own
  * socket, so a single-machine install exercises the same path as a fleet.
  */
-async function startLocalAgent(url: string, caPem: string | undefined, dataDir: string, store: Store, services: Services, log: Logger): Promise<() => Promise<void>> {
+async function startLocalAgent(
+  url: string,
+  caPem: string | undefined,
+  dataDir: string,
+  store: Store,
+  services: Services,
+  log: Logger,
+): Promise<() => Promise<void>> {
   const { startAgent, hasCredential } = await import('../agent/main.js');
   const stateDir = join(dataDir, 'local-agent');
   let joinToken: string | undefined;

@@ -13,7 +13,7 @@ export const LIMITS_PROBE_SCRIPT = [
   '  echo "mem $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null)"',
   'fi',
   'echo "nproc $(nproc 2>/dev/null || grep -c ^processor /proc/cpuinfo)"',
-  "echo \"memtotal $(awk '/^MemTotal:/ {print $2 * 1024}' /proc/meminfo)\"",
+  'echo "memtotal $(awk \'/^MemTotal:/ {print $2 * 1024}\' /proc/meminfo)"',
 ].join('\n');
 
 /** Limits as seen inside a workspace; null when nothing limits it below the machine it sees. */

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BerthError, type ExecRequest, silentOp, type WorkspaceSpec } from '../api/index.js';
 import { PortScanner } from '../providers/ports/scanner.js';
-import { BerthError, silentOp, type ExecRequest, type WorkspaceSpec } from '../api/index.js';
 import type { Provider, WorkspaceHandle } from '../providers/provider.js';
 import type { ExecSession } from '../transport/index.js';
 import { LIMITS_PROBE_SCRIPT, parseLimitsProbe } from './limits-probe.js';
@@ -248,13 +248,20 @@ export function providerConformance(name: string, setup: () => Promise<Conforman
           expect(answer).toMatch(/^HTTP\/1\.[01] 200/);
           expect(answer).toContain('hello from inside');
           // The same listener, as the node's port watcher finds it from the workspace's own tables.
-          expect(t.provider.portSource, 'every provider reports its workspaces\' ports').toBeDefined();
+          expect(t.provider.portSource, "every provider reports its workspaces' ports").toBeDefined();
           const ports = await new PortScanner().scan(await t.provider.portSource!(h));
-          expect(ports.find((p) => p.port === port)).toMatchObject({ protocol: 'tcp', addresses: ['127.0.0.1'], process: { name: expect.stringMatching(/^(httpd|perl)$/) } });
+          expect(ports.find((p) => p.port === port)).toMatchObject({
+            protocol: 'tcp',
+            addresses: ['127.0.0.1'],
+            process: { name: expect.stringMatching(/^(httpd|perl)$/) },
+          });
         } finally {
           server.close();
         }
-        await expect(connect(h, port === 65535 ? 65534 : port + 1)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/Nothing listens on/) });
+        await expect(connect(h, port === 65535 ? 65534 : port + 1)).rejects.toMatchObject({
+          code: 'FAILED_PRECONDITION',
+          message: expect.stringMatching(/Nothing listens on/),
+        });
       });
 
       it('lists the workspace by label, and not those of another node', async () => {

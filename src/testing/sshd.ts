@@ -8,10 +8,10 @@
  * root's bash would source ~/.bashrc for each one, which on a developer machine can cost
  * more than everything the tests mean to measure.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -105,7 +105,15 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
   throw lastError;
 }
 
-function makeHandle(h: { dir: string; scratch: string; username: string; port: number; child: ChildProcess; logPath: string; hostFingerprint: string }): TestSshd {
+function makeHandle(h: {
+  dir: string;
+  scratch: string;
+  username: string;
+  port: number;
+  child: ChildProcess;
+  logPath: string;
+  hostFingerprint: string;
+}): TestSshd {
   const { dir, scratch, username, port, child, logPath, hostFingerprint } = h;
   const pid = child.pid!;
   return {

@@ -4,19 +4,19 @@
  * pty from Node needs a native addon (node-pty) that berth does not want to build; callers
  * that need a tty on this machine can use the SSH transport against localhost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, readFile as fsReadFile, writeFile as fsWriteFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { BerthError } from '../api/errors.js';
 import {
-  exitCodeForSignal,
-  runViaExec,
-  validateExecParams,
   type ExecParams,
   type ExecSession,
+  exitCodeForSignal,
   type RunParams,
   type RunResult,
+  runViaExec,
   type Transport,
+  validateExecParams,
 } from './transport.js';
 
 /** Runs commands and moves files on the machine berth itself runs on. */
@@ -29,11 +29,9 @@ export class LocalTransport implements Transport {
   async exec(p: ExecParams): Promise<ExecSession> {
     validateExecParams(p);
     if (p.tty) {
-      throw new BerthError(
-        'UNSUPPORTED',
-        'The local transport cannot allocate a terminal; run without tty, or use the ssh transport to localhost for a tty.',
-        { field: 'tty' },
-      );
+      throw new BerthError('UNSUPPORTED', 'The local transport cannot allocate a terminal; run without tty, or use the ssh transport to localhost for a tty.', {
+        field: 'tty',
+      });
     }
     p.signal?.throwIfAborted();
     const child = spawn(p.cmd[0], p.cmd.slice(1), {
@@ -112,7 +110,6 @@ function childSession(child: ChildProcess, p: ExecParams): ExecSession {
       else resolve(exitCodeForSignal(signal ?? 'SIGKILL'));
     });
   });
-
 
   return {
     stdin,

@@ -34,9 +34,7 @@ describe('shellQuote', () => {
     // Full unicode minus NUL, which no argv can carry; biased toward shell metacharacters.
     const meta = fc.constantFrom("'", '"', '\\', '$', '`', '\n', ' ', '*', '?', '[', ']', '{', '}', '(', ')', ';', '&', '|', '<', '>', '~', '#', '!', '=', '%');
     const char = fc.oneof(meta, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }));
-    const arg = fc
-      .array(char, { maxLength: 20 })
-      .map((cs) => cs.join('').replace(/\0/g, ''));
+    const arg = fc.array(char, { maxLength: 20 }).map((cs) => cs.join('').replace(/\0/g, ''));
     await fc.assert(
       fc.asyncProperty(fc.array(arg, { minLength: 1, maxLength: 6 }), async (argv) => {
         expect(await argvSeenBySh(argv)).toEqual(argv);
@@ -49,9 +47,7 @@ describe('shellQuote', () => {
 describe('remoteCommand', () => {
   test('execs the argv, after cd and export when given', () => {
     expect(remoteCommand({ cmd: ['echo', 'hi'] })).toBe('exec echo hi');
-    expect(remoteCommand({ cmd: ['pwd'], cwd: '/a b', env: { X: "it's", Y: '1' } })).toBe(
-      `cd '/a b' && export 'X=it'\\''s' Y=1 && exec pwd`,
-    );
+    expect(remoteCommand({ cmd: ['pwd'], cwd: '/a b', env: { X: "it's", Y: '1' } })).toBe(`cd '/a b' && export 'X=it'\\''s' Y=1 && exec pwd`);
   });
 
   test('runs as intended in a real shell, program names with = included', async () => {

@@ -50,10 +50,7 @@ export function channelSession(
       else if (closedByUs) resolve(exitCodeForSignal('KILL'));
       else {
         reject(
-          new BerthError(
-            'INTERNAL',
-            `The connection to ${opts.description} ended before the command reported its exit status; it may still be running there.`,
-          ),
+          new BerthError('INTERNAL', `The connection to ${opts.description} ended before the command reported its exit status; it may still be running there.`),
         );
       }
     });

@@ -9,16 +9,10 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { BerthError } from '../api/errors.js';
 import { remoteCommand, shellQuote } from './shell-quote.js';
-import {
-  checkHostKeyPolicy,
-  dialSsh,
-  privateKeyFingerprint,
-  sshDestination,
-  type SshConnectOptions,
-} from './ssh-connect.js';
+import { checkHostKeyPolicy, dialSsh, privateKeyFingerprint, type SshConnectOptions, sshDestination } from './ssh-connect.js';
 import { ConnectionPool, type Lease, type PoolStats } from './ssh-pool.js';
 import { channelSession } from './ssh-session.js';
-import { runViaExec, validateExecParams, type ExecParams, type ExecSession, type RunParams, type RunResult, type Transport } from './transport.js';
+import { type ExecParams, type ExecSession, type RunParams, type RunResult, runViaExec, type Transport, validateExecParams } from './transport.js';
 
 /** Connect options the transport fills in when left out (defaults in the constructor). */
 type DefaultedConnectOptions = 'port' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax';
@@ -89,10 +83,7 @@ export class SshTransport implements Transport {
     const execId = randomUUID();
     const command = remoteCommand({ ...p, env: { ...p.env, [EXEC_MARKER]: execId } });
     const pty = p.tty ? { cols: p.cols ?? 80, rows: p.rows ?? 24, term: p.env?.TERM ?? 'xterm-256color' } : undefined;
-    const { value: channel, lease } = await this.openChannel<ClientChannel>(
-      (client, done) => client.exec(command, pty ? { pty } : {}, done),
-      p.signal,
-    );
+    const { value: channel, lease } = await this.openChannel<ClientChannel>((client, done) => client.exec(command, pty ? { pty } : {}, done), p.signal);
     return channelSession(channel, {
       description: this.description,
       signal: p.signal,
@@ -110,11 +101,19 @@ export class SshTransport implements Transport {
     let channel: ClientChannel;
     let lease: Lease<Client>;
     try {
-      ({ value: channel, lease } = await this.openChannel<ClientChannel>((client, done) => client.forwardOut('127.0.0.1', 0, host, port, done), signal, undefined, false));
+      ({ value: channel, lease } = await this.openChannel<ClientChannel>(
+        (client, done) => client.forwardOut('127.0.0.1', 0, host, port, done),
+        signal,
+        undefined,
+        false,
+      ));
     } catch (err) {
       const detail = (err as { detail?: string }).detail ?? (err as Error).message;
       if (/connect failed|refused/i.test(detail)) {
-        throw new BerthError('FAILED_PRECONDITION', `Nothing listens on ${host}:${port} on ${this.destination}; start the service and retry.`, { field: 'port', cause: err });
+        throw new BerthError('FAILED_PRECONDITION', `Nothing listens on ${host}:${port} on ${this.destination}; start the service and retry.`, {
+          field: 'port',
+          cause: err,
+        });
       }
       throw err;
     }
@@ -229,7 +228,11 @@ export class SshTransport implements Transport {
   }
 
   /** Runs one SFTP operation on its own channel and closes the channel afterwards. */
-  private async withSftp<T>(path: string, verb: 'read' | 'write', op: (sftp: SFTPWrapper, done: (err: Error | undefined | null, v?: T) => void) => void): Promise<T> {
+  private async withSftp<T>(
+    path: string,
+    verb: 'read' | 'write',
+    op: (sftp: SFTPWrapper, done: (err: Error | undefined | null, v?: T) => void) => void,
+  ): Promise<T> {
     const { value: sftp, lease } = await this.openChannel<SFTPWrapper>((client, done) => client.sftp(done));
     // The pool slot is freed when the channel is really closed, so sshd's session count agrees with ours.
     sftp.once('close', () => lease.release());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocalTransport } from './local.js';
 import { remoteCommand } from './shell-quote.js';
-import { validateExecParams, type ExecParams } from './transport.js';
+import { type ExecParams, validateExecParams } from './transport.js';
 
 /** The error validateExecParams throws for these params, or null. */
 function refusal(p: ExecParams): { code: string; field?: string } | null {

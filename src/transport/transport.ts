@@ -88,16 +88,24 @@ export function validateExecParams(p: ExecParams): void {
   }
   for (const [name, value] of Object.entries(p.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new BerthError('INVALID_ARGUMENT', `Environment name "${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not valid: use letters, digits and _ only.`, {
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Environment name "${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not valid: use letters, digits and _ only.`,
+        {
+          field: 'env',
+        },
+      );
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new BerthError('INVALID_ARGUMENT', `Environment variable ${name} contains a NUL byte, which no environment can carry: remove it.`, {
         field: 'env',
       });
     }
-    if (typeof value !== 'string' || value.includes('\0')) {
-      throw new BerthError('INVALID_ARGUMENT', `Environment variable ${name} contains a NUL byte, which no environment can carry: remove it.`, { field: 'env' });
-    }
   }
   if (p.cwd !== undefined && (!p.cwd.startsWith('/') || p.cwd.includes('\0'))) {
-    throw new BerthError('INVALID_ARGUMENT', `cwd must be an absolute path without NUL bytes, got "${JSON.stringify(p.cwd.slice(0, 200)).slice(1, -1)}".`, { field: 'cwd' });
+    throw new BerthError('INVALID_ARGUMENT', `cwd must be an absolute path without NUL bytes, got "${JSON.stringify(p.cwd.slice(0, 200)).slice(1, -1)}".`, {
+      field: 'cwd',
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { BerthError, CONFIG_KINDS, configResourceSchema } from '../api/index.js';
 import { configFilePath, configToText, parseConfigText } from './config-file.js';
 
@@ -17,10 +17,21 @@ function errorOf(text: string, file = 'cfg/t.yaml'): BerthError {
 
 describe('config files', () => {
   it('reads each kind with its defaults', () => {
-    expect(parseConfigText('kind: Node\nname: pa\nspec:\n  labels: { zone: eu }\n', 'n.yaml')).toEqual({ kind: 'Node', name: 'pa', spec: { labels: { zone: 'eu' }, cordoned: false } });
+    expect(parseConfigText('kind: Node\nname: pa\nspec:\n  labels: { zone: eu }\n', 'n.yaml')).toEqual({
+      kind: 'Node',
+      name: 'pa',
+      spec: { labels: { zone: 'eu' }, cordoned: false },
+    });
     expect(parseConfigText('kind: ServerSettings\nname: server\nspec: { placement: binpack }\n', 's.yaml').spec).toEqual({ placement: 'binpack' });
-    const t = parseConfigText('apiVersion: berth/v1\nkind: WorkspaceTemplate\nname: py\nspec:\n  defaults:\n    image: base\n    env: { A: "1" }\n  limits: { cpus: 2, memory: 1g }\n', 't.yaml');
-    expect(t).toMatchObject({ kind: 'WorkspaceTemplate', name: 'py', spec: { defaults: { image: 'base', env: { A: '1' } }, limits: { cpus: 2, memory: '1g' } } });
+    const t = parseConfigText(
+      'apiVersion: berth/v1\nkind: WorkspaceTemplate\nname: py\nspec:\n  defaults:\n    image: base\n    env: { A: "1" }\n  limits: { cpus: 2, memory: 1g }\n',
+      't.yaml',
+    );
+    expect(t).toMatchObject({
+      kind: 'WorkspaceTemplate',
+      name: 'py',
+      spec: { defaults: { image: 'base', env: { A: '1' } }, limits: { cpus: 2, memory: '1g' } },
+    });
     expect(parseConfigText('kind: UserQuota\nname: alice\nspec: { workspaces: 3 }\n', 'q.yaml').spec).toEqual({ workspaces: 3 });
   });
 
@@ -52,7 +63,11 @@ describe('config files', () => {
   });
 
   it('writes what it reads back the same, at the path pull uses', () => {
-    const r = configResourceSchema.parse({ kind: 'WorkspaceTemplate', name: 'py', spec: { description: 'Python', defaults: { image: 'base', hooks: { post_create: ['sh', '-c', 'echo hi'] } }, limits: { memory: '2g' } } });
+    const r = configResourceSchema.parse({
+      kind: 'WorkspaceTemplate',
+      name: 'py',
+      spec: { description: 'Python', defaults: { image: 'base', hooks: { post_create: ['sh', '-c', 'echo hi'] } }, limits: { memory: '2g' } },
+    });
     expect(parseConfigText(configToText(r), 'x.yaml')).toEqual(r);
     expect(configFilePath(r)).toBe('templates/py.yaml');
     expect(configFilePath({ kind: 'ServerSettings', name: 'server' })).toBe('server.yaml');
@@ -79,13 +94,24 @@ describe('config files, properties', () => {
 
   it('any YAML mapping that fails the schema names file, line, column and a field', () => {
     const json = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 12 }), fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tie('value'), { maxKeys: 4 })),
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ maxLength: 12 }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tie('value'), { maxKeys: 4 }),
+      ),
     })).value;
     const resource = fc.record(
       {
         kind: fc.oneof(fc.constantFrom(...CONFIG_KINDS), fc.string({ maxLength: 10 })),
         name: fc.oneof(fc.constantFrom('pa', 'server', 'alice', 'py'), fc.string({ maxLength: 10 }), fc.integer()),
-        spec: fc.oneof(json, fc.record({ labels: json, cordoned: json, placement: json, defaults: json, limits: json, workspaces: json }, { requiredKeys: [] })),
+        spec: fc.oneof(
+          json,
+          fc.record({ labels: json, cordoned: json, placement: json, defaults: json, limits: json, workspaces: json }, { requiredKeys: [] }),
+        ),
         extra: json,
       },
       { requiredKeys: [] },

@@ -5,7 +5,7 @@
  * the folder and hands each file here.
  */
 import { stringify } from 'yaml';
-import { BerthError, configResourceSchema, type ConfigResource } from '../api/index.js';
+import { BerthError, type ConfigResource, configResourceSchema } from '../api/index.js';
 import { problemsFromZod, specError } from './located-error.js';
 import { parseYaml } from './yaml.js';
 
@@ -15,13 +15,17 @@ export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
 /** Parses and validates one config file's text; `file` names it in errors. */
 export function parseConfigText(text: string, file: string): ConfigResource {
   if (Buffer.byteLength(text) > MAX_CONFIG_FILE_BYTES) {
-    throw new BerthError('INVALID_ARGUMENT', `${file} is larger than ${MAX_CONFIG_FILE_BYTES / 1024} KiB; a config file holds one resource. Split it.`, { field: 'file' });
+    throw new BerthError('INVALID_ARGUMENT', `${file} is larger than ${MAX_CONFIG_FILE_BYTES / 1024} KiB; a config file holds one resource. Split it.`, {
+      field: 'file',
+    });
   }
   const parsed = parseYaml(text);
   if (!parsed.ok) throw specError(file, parsed.problems);
   const value = parsed.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw specError(file, [{ field: 'kind', message: 'a config file holds one mapping with kind, name and spec', at: parsed.locate([]) ?? { line: 1, col: 1 } }]);
+    throw specError(file, [
+      { field: 'kind', message: 'a config file holds one mapping with kind, name and spec', at: parsed.locate([]) ?? { line: 1, col: 1 } },
+    ]);
   }
   const checked = configResourceSchema.safeParse(value);
   if (!checked.success) throw specError(file, problemsFromZod(checked.error, parsed.locate, value));

@@ -5,17 +5,21 @@
  * remoteUser, workspaceFolder, hostRequirements, name); every other key, and every value berth
  * cannot honour, is named in a warning — never dropped silently.
  */
-import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, getNodeValue, type Node as JsonNode, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { z } from 'zod';
 import { NAME_PATTERN } from '../api/index.js';
-import { fieldName, problemsFromZod, type Locate, type Position, type SpecProblem } from './located-error.js';
+import { fieldName, type Locate, type Position, problemsFromZod, type SpecProblem } from './located-error.js';
 
 /** A translated devcontainer.json: the spec input, how to find a spec field in the file, and the warnings. */
 export type DevcontainerParse = { ok: true; value: Record<string, unknown>; locate: Locate; warnings: string[] } | { ok: false; problems: SpecProblem[] };
 
 const str = z.string().max(128 * 1024);
 const command = z.union([str, z.array(str).max(256), z.record(z.string().max(64), z.union([str, z.array(str).max(256)]))]);
-const portAttributes = z.looseObject({ label: str.optional(), protocol: z.enum(['http', 'https']).optional(), onAutoForward: z.enum(['notify', 'openBrowser', 'openBrowserOnce', 'openPreview', 'silent', 'ignore']).optional() });
+const portAttributes = z.looseObject({
+  label: str.optional(),
+  protocol: z.enum(['http', 'https']).optional(),
+  onAutoForward: z.enum(['notify', 'openBrowser', 'openBrowserOnce', 'openPreview', 'silent', 'ignore']).optional(),
+});
 
 /** The part of devcontainer.json berth reads; other keys pass through to become warnings. */
 const devcontainerSchema = z.looseObject({
@@ -23,7 +27,10 @@ const devcontainerSchema = z.looseObject({
   image: str.optional(),
   containerEnv: z.record(str, str).optional(),
   remoteEnv: z.record(str, z.union([str, z.null()])).optional(),
-  forwardPorts: z.array(z.union([z.number(), str])).max(256).optional(),
+  forwardPorts: z
+    .array(z.union([z.number(), str]))
+    .max(256)
+    .optional(),
   portsAttributes: z.record(str, portAttributes).optional(),
   otherPortsAttributes: portAttributes.optional(),
   postCreateCommand: command.optional(),
@@ -35,7 +42,14 @@ const devcontainerSchema = z.looseObject({
 
 /** Keys read above. */
 const READ = new Set(Object.keys(devcontainerSchema.shape));
-const AUTO_FORWARD = { notify: 'notify', openBrowser: 'open-browser', openBrowserOnce: 'open-browser', openPreview: 'open-preview', silent: 'silent', ignore: 'ignore' } as const;
+const AUTO_FORWARD = {
+  notify: 'notify',
+  openBrowser: 'open-browser',
+  openBrowserOnce: 'open-browser',
+  openPreview: 'open-preview',
+  silent: 'silent',
+  ignore: 'ignore',
+} as const;
 
 /** Parses devcontainer.json text and translates it. */
 export function parseDevcontainer(text: string): DevcontainerParse {
@@ -49,7 +63,10 @@ export function parseDevcontainer(text: string): DevcontainerParse {
   // A plain-prototype copy: jsonc-parser builds null-prototype objects.
   const raw: unknown = JSON.parse(JSON.stringify(getNodeValue(root)));
   const locateIn: Locate = (path, opts = {}) => {
-    const node = findNodeAtLocation(root, path.map((p) => (typeof p === 'number' ? p : String(p))));
+    const node = findNodeAtLocation(
+      root,
+      path.map((p) => (typeof p === 'number' ? p : String(p))),
+    );
     const target: JsonNode | undefined = opts.key && node?.parent?.type === 'property' ? node.parent.children?.[0] : node;
     return target ? position(lines, target.offset) : null;
   };
@@ -91,7 +108,8 @@ export function parseDevcontainer(text: string): DevcontainerParse {
     from(['env', k], ['remoteEnv', k]);
   }
   for (const [k, v] of Object.entries(env)) {
-    if (/\$\{[a-zA-Z]+:?[^}]*\}/.test(v)) warnings.push(`devcontainer.json: env ${k} uses a \${...} variable, which berth does not substitute; it is set as written`);
+    if (/\$\{[a-zA-Z]+:?[^}]*\}/.test(v))
+      warnings.push(`devcontainer.json: env ${k} uses a \${...} variable, which berth does not substitute; it is set as written`);
   }
   if (Object.keys(env).length > 0) spec.env = env;
 
@@ -151,7 +169,8 @@ function translatePorts(dc: z.infer<typeof devcontainerSchema>, from: (s: Proper
     return dc.otherPortsAttributes;
   };
   for (const key of Object.keys(dc.portsAttributes ?? {})) {
-    if (!/^(\d+)(?:-(\d+))?$/.test(key)) warnings.push(`devcontainer.json: portsAttributes "${key.slice(0, 64)}" is not a port or a port range; berth ignored it`);
+    if (!/^(\d+)(?:-(\d+))?$/.test(key))
+      warnings.push(`devcontainer.json: portsAttributes "${key.slice(0, 64)}" is not a port or a port range; berth ignored it`);
   }
   const out: unknown[] = [];
   (dc.forwardPorts ?? []).forEach((p, i) => {

@@ -56,7 +56,14 @@ describe('berth.yaml', () => {
       { port: 9229, protocol: 'tcp', label: 'debugger', onAutoForward: 'notify' },
     ]);
     const db = resolved.services.find((s) => s.name === 'db')!;
-    expect(db.healthcheck).toEqual({ probe: { kind: 'tcp', port: 5432 }, intervalMs: 1000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0, startIntervalMs: 5000 });
+    expect(db.healthcheck).toEqual({
+      probe: { kind: 'tcp', port: 5432 },
+      intervalMs: 1000,
+      timeoutMs: 30_000,
+      retries: 3,
+      startPeriodMs: 0,
+      startIntervalMs: 5000,
+    });
     // YAML 1.2: `no` is the string compose means, not false.
     expect(resolved.services.find((s) => s.name === 'migrate')!.restart.policy).toBe('no');
   });
@@ -89,9 +96,13 @@ describe('berth.yaml', () => {
   });
 
   it('refuses bad durations and a wait for health on a service without a health check', () => {
-    expect(errorOf('services:\n  db:\n    command: x\n    healthcheck: { tcp: 5432, interval: 30 }\n').message).toMatch(/^berth\.yaml:4:41: services\.db\.healthcheck\.interval: /);
+    expect(errorOf('services:\n  db:\n    command: x\n    healthcheck: { tcp: 5432, interval: 30 }\n').message).toMatch(
+      /^berth\.yaml:4:41: services\.db\.healthcheck\.interval: /,
+    );
     expect(errorOf('services:\n  db:\n    command: x\n    healthcheck: { tcp: 5432, interval: 5s1m }\n').message).toMatch(/use a duration such as 30s/);
-    expect(errorOf('services:\n  db:\n    command: x\n  api:\n    command: y\n    depends_on: { db: { condition: healthy } }\n').message).toMatch(/waits for db to be healthy, but db has no healthcheck/);
+    expect(errorOf('services:\n  db:\n    command: x\n  api:\n    command: y\n    depends_on: { db: { condition: healthy } }\n').message).toMatch(
+      /waits for db to be healthy, but db has no healthcheck/,
+    );
     expect(errorOf('services:\n  db:\n    command: x\n    healthcheck: { tcp: 1, http: 2 }\n').message).toMatch(/exactly one of cmd, http or tcp/);
   });
 
@@ -101,7 +112,16 @@ describe('berth.yaml', () => {
   });
 
   it('stops alias bombs', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill('*' + String.fromCharCode(97 + i))
+            .join(', ')}]`,
+      ),
+    ].join('\n');
     expect(errorOf(bomb).code).toBe('INVALID_ARGUMENT');
   });
 
@@ -127,7 +147,13 @@ const yamlish = fc
   .array(
     fc.tuple(
       fc.constantFrom('image', 'services', 'env', 'ports', 'cpus', 'memory', '__proto__', 'constructor', 'hooks', 'name'),
-      fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.constant('{ a: { command: x, depends_on: [a] } }'), fc.constant('[1, "2/udp", { port: 70000 }]'), fc.constant('{ polluted: 1 }')),
+      fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.integer(),
+        fc.constant('{ a: { command: x, depends_on: [a] } }'),
+        fc.constant('[1, "2/udp", { port: 70000 }]'),
+        fc.constant('{ polluted: 1 }'),
+      ),
     ),
     { maxLength: 6 },
   )
@@ -199,14 +225,20 @@ describe('devcontainer.json', () => {
 
   it('never throws anything but a coded error, whatever the text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.json().map((j) => j.slice(0, 400))), (text) => {
-        try {
-          loadSpecText(text, 'devcontainer.json');
-        } catch (err) {
-          expect(err).toBeInstanceOf(BerthError);
-          expect((err as BerthError).code).toBe('INVALID_ARGUMENT');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.json().map((j) => j.slice(0, 400)),
+        ),
+        (text) => {
+          try {
+            loadSpecText(text, 'devcontainer.json');
+          } catch (err) {
+            expect(err).toBeInstanceOf(BerthError);
+            expect((err as BerthError).code).toBe('INVALID_ARGUMENT');
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

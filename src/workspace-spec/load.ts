@@ -3,9 +3,9 @@
  * schema check with every problem located in the file, and the resolved form with defaults.
  * Pure over the text; the CLI reads the file (find.ts) and hands it here.
  */
-import { BerthError, projectSpecSchema, resolveSpec, serviceGraphIssues, type ProjectSpec, type ResolvedSpec } from '../api/index.js';
+import { BerthError, type ProjectSpec, projectSpecSchema, type ResolvedSpec, resolveSpec, serviceGraphIssues } from '../api/index.js';
 import { parseDevcontainer } from './devcontainer.js';
-import { fieldName, problemsFromZod, sortProblems, specError, type Locate } from './located-error.js';
+import { fieldName, type Locate, problemsFromZod, sortProblems, specError } from './located-error.js';
 import { parseYaml } from './yaml.js';
 
 /** The largest spec file berth reads: a spec is a page, not a data set. */
@@ -28,7 +28,9 @@ export function isDevcontainerFile(file: string): boolean {
 /** Parses and validates a spec's text; `file` names it in errors (and picks the format). */
 export function loadSpecText(text: string, file: string): LoadedSpec {
   if (Buffer.byteLength(text) > MAX_SPEC_BYTES) {
-    throw new BerthError('INVALID_ARGUMENT', `${file} is larger than ${MAX_SPEC_BYTES / 1024} KiB; a spec that big is not a spec. Check the file name.`, { field: 'spec' });
+    throw new BerthError('INVALID_ARGUMENT', `${file} is larger than ${MAX_SPEC_BYTES / 1024} KiB; a spec that big is not a spec. Check the file name.`, {
+      field: 'spec',
+    });
   }
   const format = isDevcontainerFile(file) ? 'devcontainer' : 'berth';
   let value: unknown;

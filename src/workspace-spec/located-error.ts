@@ -41,13 +41,21 @@ export function problemsFromZod(error: z.ZodError, locate: Locate, value: unknow
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        out.push({ field: fieldName(path), message: `unknown field ${JSON.stringify(String(key).slice(0, 64))}: remove it, or check its spelling`, at: locate(path, { key: true }) });
+        out.push({
+          field: fieldName(path),
+          message: `unknown field ${JSON.stringify(String(key).slice(0, 64))}: remove it, or check its spelling`,
+          at: locate(path, { key: true }),
+        });
       }
       continue;
     }
     if (issue.path.length > 0 && valueAt(value, issue.path) === undefined) {
       const parent = issue.path.slice(0, -1);
-      out.push({ field: fieldName(issue.path), message: `missing: add ${String(issue.path.at(-1))}`, at: (parent.length ? locate(parent, { key: true }) : null) ?? { line: 1, col: 1 } });
+      out.push({
+        field: fieldName(issue.path),
+        message: `missing: add ${String(issue.path.at(-1))}`,
+        at: (parent.length ? locate(parent, { key: true }) : null) ?? { line: 1, col: 1 },
+      });
       continue;
     }
     // A union reports "invalid input" at its own path; its members' messages say what would do.
@@ -73,7 +81,10 @@ function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 }
 
 function unionMessage(issue: z.core.$ZodIssueInvalidUnion): string {
-  const inner = issue.errors.flat().map((i) => i.message).filter((m) => !/^Invalid input/.test(m));
+  const inner = issue.errors
+    .flat()
+    .map((i) => i.message)
+    .filter((m) => !/^Invalid input/.test(m));
   return inner.length > 0 ? [...new Set(inner)].slice(0, 3).join('; or ') : issue.message;
 }
 

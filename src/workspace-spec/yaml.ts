@@ -60,5 +60,8 @@ function find(root: YamlNode | null, path: ReadonlyArray<PropertyKey>, key: bool
 }
 
 function firstLine(message: string): string {
-  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').slice(0, 300);
+  return message
+    .split('\n')[0]
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .slice(0, 300);
 }

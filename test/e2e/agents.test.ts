@@ -4,7 +4,7 @@
  * workspace; and a node whose Docker engine is down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLeftovers, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { dockerLeftovers, type Proc, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 const agents: Proc[] = [];
@@ -49,7 +49,11 @@ describe('node agents', () => {
 
     // Agent killed hard: the node turns offline, the workspace keeps running in Docker.
     await proc.stop('SIGKILL');
-    await waitFor('roamer offline', async () => (await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[])).find((n) => n.name === 'roamer')?.status === 'offline', 15_000);
+    await waitFor(
+      'roamer offline',
+      async () => (await server.json<any>(['node', 'ls']).then((r) => r.nodes as any[])).find((n) => n.name === 'roamer')?.status === 'offline',
+      15_000,
+    );
     const offlineExec = await server.cli(['ws', 'exec', ws, '--', 'true']);
     expect(offlineExec.code).toBe(6);
     expect(offlineExec.stderr).toContain('NODE_OFFLINE');

@@ -2,8 +2,9 @@
  * Bad input through the CLI and the API: each mistake gets its stable code, a sentence, the
  * field it concerns, and leaves nothing half-made behind.
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiErrorSchema } from '../../src/api/index.js';
 import { docker, dockerLeftovers, runCli, TestServer, uniqueName } from './harness.js';
@@ -25,7 +26,12 @@ afterAll(async () => {
 
 describe('bad input', () => {
   it('unknown workspace → NOT_FOUND', async () => {
-    for (const args of [['ws', 'show', 'nope'], ['ws', 'start', 'nope'], ['ws', 'rm', 'nope'], ['ws', 'exec', 'nope', '--', 'true']]) {
+    for (const args of [
+      ['ws', 'show', 'nope'],
+      ['ws', 'start', 'nope'],
+      ['ws', 'rm', 'nope'],
+      ['ws', 'exec', 'nope', '--', 'true'],
+    ]) {
       const r = await server.cli(args);
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toMatch(/NOT_FOUND: No workspace named nope/);
@@ -133,7 +139,12 @@ describe('bad input', () => {
       names.push(name);
       const r = await post({ name, image });
       const body = apiErrorSchema.parse(await r.json());
-      expect({ image: image.slice(0, 40), status: r.status, code: body.code, field: body.field }).toEqual({ image: image.slice(0, 40), status, code, field: 'image' });
+      expect({ image: image.slice(0, 40), status: r.status, code: body.code, field: body.field }).toEqual({
+        image: image.slice(0, 40),
+        status,
+        code,
+        field: 'image',
+      });
       expect(body.message.length).toBeLessThan(600);
       const health = await fetch(`${server.url}/api/v1/health`);
       expect(health.status, `the server must survive image ${JSON.stringify(image.slice(0, 40))}`).toBe(200);

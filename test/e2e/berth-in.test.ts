@@ -70,7 +70,18 @@ describe('berth-in in workspaces', () => {
       version: 1,
       user: null,
       env: { GREETING: 'hello' },
-      services: [{ name: 'greeter', argv: ['/bin/sh', '-c', 'echo "$GREETING from greeter"; exec sleep 1000'], env: {}, workdir: null, dependsOn: [], healthcheck: null, restart: { policy: 'always', maxRetries: null }, ports: [] }],
+      services: [
+        {
+          name: 'greeter',
+          argv: ['/bin/sh', '-c', 'echo "$GREETING from greeter"; exec sleep 1000'],
+          env: {},
+          workdir: null,
+          dependsOn: [],
+          healthcheck: null,
+          restart: { policy: 'always', maxRetries: null },
+          ports: [],
+        },
+      ],
       startWaves: [['greeter']],
     };
     await inWorkspace('sh', '-c', 'printf %s "$1" > /.berth/services.json', 'sh', JSON.stringify(config));

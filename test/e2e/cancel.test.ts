@@ -35,7 +35,7 @@ async function createHeld(name: string): Promise<{ wsId: string; opId: string }>
   const accepted = await server.json<any>(['ws', 'create', name, '--no-wait']);
   const wsId = accepted.workspace.id as string;
   await waitFor(`container and volume of ${name}`, async () => (await dockerLeftovers(wsId)).length >= 2, 60_000);
-  const row = (await server.json<any>(['ws', 'show', name]));
+  const row = await server.json<any>(['ws', 'show', name]);
   expect(row.status).toBe('creating');
   return { wsId, opId: accepted.operation.id as string };
 }
@@ -86,7 +86,10 @@ describe('cancelling a create', () => {
   it('a follower of the create sees it end CANCELLED', async () => {
     const name = uniqueName('followed');
     const follow = server.cli(['ws', 'create', name]);
-    const wsId = await waitFor(`workspace ${name} to be recorded`, async () => (await server.json<any>(['ws', 'ls'])).workspaces.find((w: any) => w.name === name)?.id as string | undefined);
+    const wsId = await waitFor(
+      `workspace ${name} to be recorded`,
+      async () => (await server.json<any>(['ws', 'ls'])).workspaces.find((w: any) => w.name === name)?.id as string | undefined,
+    );
     await waitFor(`container and volume of ${name}`, async () => (await dockerLeftovers(wsId)).length >= 2, 60_000);
     const rm = await server.cli(['ws', 'rm', name]);
     expect(rm.code, rm.stderr).toBe(0);
@@ -101,10 +104,15 @@ describe('cancelling a create', () => {
     const name = uniqueName('lxccancel');
     const accepted = await server.json<any>(['ws', 'create', name, '--provider', 'lxc', '--no-wait']);
     const wsId = accepted.workspace.id as string;
-    const [container] = await waitFor(`the LXC container of ${name}`, async () => {
-      const found = await lxcContainersOf(wsId);
-      return found.length > 0 ? found : null;
-    }, 120_000, 300);
+    const [container] = await waitFor(
+      `the LXC container of ${name}`,
+      async () => {
+        const found = await lxcContainersOf(wsId);
+        return found.length > 0 ? found : null;
+      },
+      120_000,
+      300,
+    );
     const r = await server.cli(['op', 'cancel', accepted.operation.id]);
     expect(r.code, r.stderr).toBe(0);
     expect((await operation(accepted.operation.id)).error.code).toBe('CANCELLED');

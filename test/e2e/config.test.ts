@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startAgent, TestServer, uniqueName, type Proc } from './harness.js';
+import { type Proc, runCli, startAgent, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 let work: string;
@@ -69,7 +69,10 @@ describe('config as code', () => {
 
     await writeFile(nodeFile, `kind: Node\nname: ${nodeName}\nspec:\n  labels:\n    zone: eu\n  cordoned: false\n`);
     await mkdir(join(dir, 'templates'));
-    await writeFile(join(dir, 'templates', 'small.yaml'), 'kind: WorkspaceTemplate\nname: small\nspec:\n  description: a small busybox\n  defaults:\n    image: base\n    env:\n      GREETING: from-template\n  limits:\n    cpus: 1\n');
+    await writeFile(
+      join(dir, 'templates', 'small.yaml'),
+      'kind: WorkspaceTemplate\nname: small\nspec:\n  description: a small busybox\n  defaults:\n    image: base\n    env:\n      GREETING: from-template\n  limits:\n    cpus: 1\n',
+    );
     await mkdir(join(dir, 'quotas'));
     await writeFile(join(dir, 'quotas', 'bob.yaml'), 'kind: UserQuota\nname: bob\nspec:\n  cpus: 1\n');
 
@@ -91,7 +94,12 @@ describe('config as code', () => {
     // One audit entry per push, listing what it changed.
     const audit = (await server.json<any>(['audit', 'ls'])).entries.filter((e: any) => e.action === 'config.push');
     expect(audit).toHaveLength(2);
-    expect(audit.map((e: any) => e.detail)).toEqual(expect.arrayContaining([expect.stringMatching(/changed Node\/.*\(labels\.zone\); added WorkspaceTemplate\/small; added UserQuota\/bob/), expect.stringMatching(/^no changes/)]));
+    expect(audit.map((e: any) => e.detail)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/changed Node\/.*\(labels\.zone\); added WorkspaceTemplate\/small; added UserQuota\/bob/),
+        expect.stringMatching(/^no changes/),
+      ]),
+    );
   });
 
   it('refuses a push based on a stale pull after an ordinary node label', async () => {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operationSchema } from '../../src/api/index.js';
-import { dockerLeftovers, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { dockerLeftovers, type Proc, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let agent: Proc;
@@ -37,15 +37,22 @@ describe('a create cut off by a server crash', () => {
     await server.launch();
     await server.waitNodeOnline(node, 60_000);
 
-    await waitFor(`${name} to be rolled back`, async () => {
-      const names = (await server.json<any>(['ws', 'ls'])).workspaces.map((w: any) => w.name);
-      return !names.includes(name) && (await dockerLeftovers(wsId)).length === 0;
-    }, 90_000, 500);
+    await waitFor(
+      `${name} to be rolled back`,
+      async () => {
+        const names = (await server.json<any>(['ws', 'ls'])).workspaces.map((w: any) => w.name);
+        return !names.includes(name) && (await dockerLeftovers(wsId)).length === 0;
+      },
+      90_000,
+      500,
+    );
     // The agent's held create was stopped, not finished after the rollback: nothing comes back.
     await new Promise((r) => setTimeout(r, 9000));
     expect(await dockerLeftovers(wsId)).toEqual([]);
 
-    const op = operationSchema.parse(await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json());
+    const op = operationSchema.parse(
+      await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json(),
+    );
     expect(op.status).toBe('failed');
     expect(op.error?.message).toMatch(/server restarted/);
     const audit = (await server.json<any>(['audit', 'ls', '--since', '1h'])).entries;

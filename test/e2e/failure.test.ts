@@ -7,7 +7,7 @@
  * not turn nodes offline during its grace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { docker, type Proc, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 const HEARTBEAT_MS = 500;
 /**
@@ -62,7 +62,11 @@ describe('failure detection', () => {
     expect(audit.find((e: any) => e.action === 'node.offline' && e.target === 'node/fa')).toBeTruthy();
 
     // Commands that need the node say so.
-    for (const args of [['ws', 'exec', keep, '--', 'true'], ['ws', 'stop', keep], ['ws', 'start', keep]]) {
+    for (const args of [
+      ['ws', 'exec', keep, '--', 'true'],
+      ['ws', 'stop', keep],
+      ['ws', 'start', keep],
+    ]) {
       const r = await server.cli(args);
       expect(r.code, args.join(' ')).toBe(6);
       expect(r.stderr).toContain('NODE_OFFLINE');

@@ -3,7 +3,7 @@
  * throwaway data dirs, and runs the real CLI (`bin/berth`) against them. Nothing is mocked;
  * every test talks to the real Docker engine through the real agent.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -161,10 +161,14 @@ export class TestServer {
 
   /** Waits until a node of that name is online. */
   async waitNodeOnline(name?: string, timeoutMs = 30_000): Promise<any> {
-    return waitFor(`node ${name ?? '(any)'} online`, async () => {
-      const nodes = await this.json<any>(['node', 'ls']).then((r) => r.nodes as any[]);
-      return nodes.find((n) => (name ? n.name === name : true) && n.status === 'online');
-    }, timeoutMs);
+    return waitFor(
+      `node ${name ?? '(any)'} online`,
+      async () => {
+        const nodes = await this.json<any>(['node', 'ls']).then((r) => r.nodes as any[]);
+        return nodes.find((n) => (name ? n.name === name : true) && n.status === 'online');
+      },
+      timeoutMs,
+    );
   }
 
   /** Stops the server and removes its data dir. */
@@ -240,7 +244,14 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
 /** A separate `berth agent` process joined to `server`. */
 export async function startAgent(
   server: TestServer,
-  opts: { name: string; stateDir?: string; joinToken?: string; env?: Record<string, string>; /** Leave out --server (a one-string token names it). */ noServerFlag?: boolean; /** More `berth agent` arguments (e.g. --metrics-listen). */ extraArgs?: string[] },
+  opts: {
+    name: string;
+    stateDir?: string;
+    joinToken?: string;
+    env?: Record<string, string> /** Leave out --server (a one-string token names it). */;
+    noServerFlag?: boolean /** More `berth agent` arguments (e.g. --metrics-listen). */;
+    extraArgs?: string[];
+  },
 ): Promise<{ proc: Proc; stateDir: string }> {
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-agent-')));
   let token = opts.joinToken;
@@ -292,7 +303,10 @@ export type GatewayAdmin = { home: string; env: Record<string, string>; key: str
 export async function startGatewayWorld(workspace: string): Promise<{ server: TestServer; gw: Gateway; admin: GatewayAdmin }> {
   const server = await TestServer.start({ localAgent: true });
   await server.waitNodeOnline();
-  for (const args of [['image', 'build', 'base', '--from', 'busybox'], ['ws', 'create', workspace]]) {
+  for (const args of [
+    ['image', 'build', 'base', '--from', 'busybox'],
+    ['ws', 'create', workspace],
+  ]) {
     const r = await server.cli(args);
     if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   }

@@ -17,7 +17,11 @@ function traced(bin: string, args: string[], env: Record<string, string> = {}): 
   return { trace: r.stderr, stdout: r.stdout, status: r.status };
 }
 
-const execLine = (trace: string): string => trace.split('\n').filter((l) => l.startsWith('+ exec ')).join('\n');
+const execLine = (trace: string): string =>
+  trace
+    .split('\n')
+    .filter((l) => l.startsWith('+ exec '))
+    .join('\n');
 
 describe('bin/berth', () => {
   let scratch: string;
@@ -46,7 +50,13 @@ describe('bin/berth', () => {
   });
 
   it('runs the server, the agent, a lone --version and BERTH_DEBUG runs from the ES modules', () => {
-    for (const [args, env] of [[['server', '--help'], {}], [['agent', '--help'], {}], [['--version'], {}], [['-V'], {}], [['--help'], { BERTH_DEBUG: '1' }]] as const) {
+    for (const [args, env] of [
+      [['server', '--help'], {}],
+      [['agent', '--help'], {}],
+      [['--version'], {}],
+      [['-V'], {}],
+      [['--help'], { BERTH_DEBUG: '1' }],
+    ] as const) {
       const r = traced(BIN, [...args], env);
       expect(r.status, r.trace).toBe(0);
       expect(execLine(r.trace)).not.toContain('--snapshot-blob');

@@ -5,7 +5,7 @@
  * coded error naming the field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLeftovers, startAgent, TestServer, uniqueName, type Proc } from './harness.js';
+import { dockerLeftovers, type Proc, startAgent, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 const agents: Proc[] = [];
@@ -21,7 +21,10 @@ beforeAll(async () => {
     const built = await server.cli(['image', 'build', 'base', '--from', 'busybox', '--node', name]);
     if (built.code !== 0) throw new Error(`image build on ${name} failed: ${built.stderr}`);
   }
-  for (const [node, names, n] of [['la', onA, 3], ['lb', onB, 2]] as const) {
+  for (const [node, names, n] of [
+    ['la', onA, 3],
+    ['lb', onB, 2],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const name = uniqueName('list');
       const r = await server.cli(['ws', 'create', name, '--node', node]);

@@ -70,7 +70,19 @@ describe('an LXC workspace through the CLI', () => {
     expect(r.stderr).toContain('err\n');
     const cat = await server.cli(['ws', 'exec', lxcName, '--', 'cat'], { input: 'through stdin\n' });
     expect(cat.stdout).toBe('through stdin\n');
-    const env = await server.cli(['ws', 'exec', lxcName, '-e', 'GREETING=hi there', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING in $(pwd) on $(hostname)"']);
+    const env = await server.cli([
+      'ws',
+      'exec',
+      lxcName,
+      '-e',
+      'GREETING=hi there',
+      '-w',
+      '/tmp',
+      '--',
+      'sh',
+      '-c',
+      'echo "$GREETING in $(pwd) on $(hostname)"',
+    ]);
     expect(env.stdout).toBe(`hi there in /tmp on ${lxcName}\n`);
   });
 

@@ -10,8 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePromText, samples, sampleValue, type PromSample } from '../../src/testing/prom-text.js';
-import { dockerLeftovers, freePort, getJson, runCli, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { type PromSample, parsePromText, samples, sampleValue } from '../../src/testing/prom-text.js';
+import { dockerLeftovers, freePort, getJson, type Proc, runCli, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 const NODE = 'metrics-node';
 let server: TestServer;
@@ -43,7 +43,11 @@ beforeAll(async () => {
   await server.waitNodeOnline(NODE);
   // A member, registered through the API with an invite, for the refusal.
   const invite = await server.json<{ code: string }>(['user', 'invite', 'member@example.com']);
-  const reg = await fetch(`${server.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: invite.code, name: 'member' }) });
+  const reg = await fetch(`${server.url}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ invite: invite.code, name: 'member' }),
+  });
   expect(reg.status).toBe(201);
   memberToken = ((await reg.json()) as { token: string }).token;
 });
@@ -96,11 +100,15 @@ describe('metrics', () => {
     expect(sampleValue(all, 'berth_operations_total', { kind: 'workspace.create', outcome: 'succeeded' })).toBe(createdBefore + 1);
     expect(sampleValue(all, 'berth_operation_duration_seconds_count', { kind: 'workspace.create', outcome: 'succeeded' })).toBe(createdBefore + 1);
     expect(sampleValue(all, 'berth_operations_total', { kind: 'image.build', outcome: 'succeeded' })).toBeGreaterThanOrEqual(1);
-    const running = (await server.json<{ workspaces: Array<{ status: string; provider: string }> }>(['ws', 'ls'])).workspaces.filter((w) => w.status === 'running' && w.provider === 'docker').length;
+    const running = (await server.json<{ workspaces: Array<{ status: string; provider: string }> }>(['ws', 'ls'])).workspaces.filter(
+      (w) => w.status === 'running' && w.provider === 'docker',
+    ).length;
     expect(running).toBe(1);
     expect(sampleValue(all, 'berth_workspaces', { status: 'running', provider: 'docker' })).toBe(running);
     // The CLI's create (a streamed answer) was timed under the route's pattern, never the workspace's name.
-    expect(samples(all, 'berth_http_request_duration_seconds_count', { method: 'POST', route: '/api/v1/workspaces' }).map((s) => s.labels.status_code)).toEqual(['200']);
+    expect(samples(all, 'berth_http_request_duration_seconds_count', { method: 'POST', route: '/api/v1/workspaces' }).map((s) => s.labels.status_code)).toEqual(
+      ['200'],
+    );
     expect(samples(all, 'berth_http_request_duration_seconds_count').filter((s) => s.labels.route.includes(ws))).toEqual([]);
 
     // The agent's own view: the create it answered, and the workspace in its next report.
@@ -108,14 +116,30 @@ describe('metrics', () => {
     expect(sampleValue(agentNow, 'berth_agent_requests_total', { method: 'workspace.create', outcome: 'succeeded' })).toBe(1);
     expect(sampleValue(agentNow, 'berth_agent_request_duration_seconds_count', { method: 'workspace.create', outcome: 'succeeded' })).toBe(1);
     expect(sampleValue(agentNow, 'berth_agent_connected')).toBe(1);
-    await waitFor('the agent report counts the workspace', async () => sampleValue(await scrapeAgent(), 'berth_agent_workspaces', { provider: 'docker', status: 'running' }) === 1, 10_000);
+    await waitFor(
+      'the agent report counts the workspace',
+      async () => sampleValue(await scrapeAgent(), 'berth_agent_workspaces', { provider: 'docker', status: 'running' }) === 1,
+      10_000,
+    );
     expect((await scrapeAgent()).some((s) => s.name === 'berth_agent_process_cpu_user_seconds_total')).toBe(true);
 
     // An exec session is open on both sides while it runs, and gone after.
     const exec = server.cli(['ws', 'exec', ws, '--', 'sleep', '3']);
-    await waitFor('the exec session counted', async () => sampleValue(await scrapeServerListener(), 'berth_exec_sessions_open') === 1 && sampleValue(await scrapeAgent(), 'berth_agent_exec_sessions_open') === 1, 10_000, 100);
+    await waitFor(
+      'the exec session counted',
+      async () =>
+        sampleValue(await scrapeServerListener(), 'berth_exec_sessions_open') === 1 && sampleValue(await scrapeAgent(), 'berth_agent_exec_sessions_open') === 1,
+      10_000,
+      100,
+    );
     expect((await exec).code).toBe(0);
-    await waitFor('the exec session gone', async () => sampleValue(await scrapeServerListener(), 'berth_exec_sessions_open') === 0 && sampleValue(await scrapeAgent(), 'berth_agent_exec_sessions_open') === 0, 10_000, 100);
+    await waitFor(
+      'the exec session gone',
+      async () =>
+        sampleValue(await scrapeServerListener(), 'berth_exec_sessions_open') === 0 && sampleValue(await scrapeAgent(), 'berth_agent_exec_sessions_open') === 0,
+      10_000,
+      100,
+    );
 
     const id = (await server.json<{ id: string }>(['ws', 'show', ws])).id;
     expect((await server.cli(['ws', 'rm', ws])).code).toBe(0);
@@ -147,7 +171,9 @@ describe('metrics', () => {
       const args = ['server', '--listen', `127.0.0.1:${await freePort()}`, '--ssh-listen', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir];
       const taken = await runCli([...args, '--metrics-listen', `127.0.0.1:${port}`], { timeoutMs: 60_000 });
       expect(taken.code).toBe(5);
-      expect(taken.stderr).toMatch(/FAILED_PRECONDITION: The metrics listener cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); pick another address with --metrics-listen/);
+      expect(taken.stderr).toMatch(
+        /FAILED_PRECONDITION: The metrics listener cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); pick another address with --metrics-listen/,
+      );
       const malformed = await runCli([...args, '--metrics-listen', 'nowhere'], { timeoutMs: 60_000 });
       expect(malformed.code).toBe(2);
       // Refused by the option parser, like every listen address, before anything starts.

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayGetSchema } from '../../src/api/index.js';
-import { docker, freePort, runCli, runProgram, TestServer, waitFor, type Gateway } from './harness.js';
+import { docker, freePort, type Gateway, runCli, runProgram, TestServer, waitFor } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -45,7 +45,20 @@ async function member(name: string): Promise<Person> {
 
 /** OpenSSH options for the gateway: no user config, batch mode, the person's key, the pinned host key. */
 function sshOpts(p: Person): string[] {
-  return ['-F', '/dev/null', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${p.knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    p.key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${p.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+  ];
 }
 
 /** Real OpenSSH through the gateway as `user@host`. */
@@ -96,7 +109,9 @@ describe('workspace names per owner', () => {
     }
     expect(ids.alice).not.toBe(ids.bob);
     // Two containers on the one node, named apart by id.
-    const names = await Promise.all([ids.alice!, ids.bob!].map(async (id) => (await docker.listContainers({ all: true, filters: { label: [`berth.workspace=${id}`] } }))[0]?.Names[0]));
+    const names = await Promise.all(
+      [ids.alice!, ids.bob!].map(async (id) => (await docker.listContainers({ all: true, filters: { label: [`berth.workspace=${id}`] } }))[0]?.Names[0]),
+    );
     expect(names[0]).toMatch(/^\/berth-api-/);
     expect(names[1]).toMatch(/^\/berth-api-/);
     expect(names[0]).not.toBe(names[1]);
@@ -106,7 +121,7 @@ describe('workspace names per owner', () => {
     expect(again.stderr).toContain('ALREADY_EXISTS');
   });
 
-  it('runs `ws exec api` in each one\'s own container', async () => {
+  it("runs `ws exec api` in each one's own container", async () => {
     for (const p of [alice, bob]) await ok(p, ['ws', 'exec', 'api', '--', 'sh', '-c', `echo ${p.name} > /root/who`]);
     expect(await ok(alice, ['ws', 'exec', 'api', '--', 'cat', '/root/who'])).toBe('alice\n');
     expect(await ok(bob, ['ws', 'exec', 'api', '--', 'cat', '/root/who'])).toBe('bob\n');
@@ -116,7 +131,12 @@ describe('workspace names per owner', () => {
   });
 
   it('hides alice/api from bob exactly like a missing workspace, and audits his tries', async () => {
-    for (const [verb, extra] of [['show', []], ['exec', ['--', 'true']], ['stop', []], ['rm', []]] as const) {
+    for (const [verb, extra] of [
+      ['show', []],
+      ['exec', ['--', 'true']],
+      ['stop', []],
+      ['rm', []],
+    ] as const) {
       const hidden = await bob.cli(['ws', verb, 'alice/api', ...extra]);
       const missing = await bob.cli(['ws', verb, 'alice/nope', ...extra]);
       expect(hidden.code, hidden.stderr).toBe(3);
@@ -139,7 +159,9 @@ describe('workspace names per owner', () => {
     const access = denied.filter((e: any) => e.action === 'workspace.access');
     expect(access.length).toBeGreaterThanOrEqual(6);
     expect(new Set(access.map((e: any) => e.target))).toEqual(new Set(['workspace/alice/api']));
-    expect(new Set(denied.filter((e: any) => e.action === 'ssh.session.start').map((e: any) => e.target))).toEqual(new Set(['workspace/alice/api', 'workspace/alice/nope']));
+    expect(new Set(denied.filter((e: any) => e.action === 'ssh.session.start').map((e: any) => e.target))).toEqual(
+      new Set(['workspace/alice/api', 'workspace/alice/nope']),
+    );
   });
 
   it('shows the admin both as OWNER/NAME, reached by exec, ssh, scp, ssh -L and config-ssh', async () => {
@@ -168,12 +190,19 @@ describe('workspace names per owner', () => {
     // ssh -L as alice.api: busybox httpd in alice's workspace serves her file through the tunnel.
     await ok(admin, ['ws', 'exec', 'alice/api', '--', 'httpd', '-p', '127.0.0.1:8080', '-h', '/root']);
     const local = await freePort();
-    const tunnel = spawn('ssh', [...sshOpts(admin), '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, '-p', String(gw.port), `alice.api@${gw.host}`], { stdio: 'ignore' });
+    const tunnel = spawn('ssh', [...sshOpts(admin), '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, '-p', String(gw.port), `alice.api@${gw.host}`], {
+      stdio: 'ignore',
+    });
     try {
-      const body = await waitFor('the ssh -L tunnel to answer', async () => {
-        const r = await fetch(`http://127.0.0.1:${local}/who`).catch(() => null);
-        return r?.ok ? r.text() : null;
-      }, 20_000, 200);
+      const body = await waitFor(
+        'the ssh -L tunnel to answer',
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${local}/who`).catch(() => null);
+          return r?.ok ? r.text() : null;
+        },
+        20_000,
+        200,
+      );
       expect(body).toBe('alice\n');
     } finally {
       tunnel.kill();
@@ -189,7 +218,10 @@ describe('workspace names per owner', () => {
     const text = await readFile(config, 'utf8');
     expect(text).toContain('Host alice.api.berth\n');
     expect(text).toContain('  User alice.api\n');
-    for (const [host, who] of [['alice.api.berth', 'alice'], ['bob.api.berth', 'bob']]) {
+    for (const [host, who] of [
+      ['alice.api.berth', 'alice'],
+      ['bob.api.berth', 'bob'],
+    ]) {
       const r = await runProgram('ssh', ['-F', config, '-o', 'BatchMode=yes', host, 'cat /root/who'], { env: admin.env });
       expect(r.stdout, r.stderr).toBe(`${who}\n`);
     }

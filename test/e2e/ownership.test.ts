@@ -8,9 +8,9 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_PREFIX, fillPath, routes, streams, type RouteName } from '../../src/api/index.js';
+import WebSocket from 'ws';
+import { API_PREFIX, fillPath, type RouteName, routes, streams } from '../../src/api/index.js';
 import { runProgram, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
@@ -40,10 +40,15 @@ async function api(token: string, method: string, path: string, body?: unknown):
 
 /** An operation's end, as its owner sees it. */
 async function finished(token: string, id: string): Promise<any> {
-  return waitFor(`operation ${id} to finish`, async () => {
-    const op = (await api(token, 'GET', `/operations/${id}`)).json;
-    return op?.status !== 'running' ? op : null;
-  }, 240_000, 300);
+  return waitFor(
+    `operation ${id} to finish`,
+    async () => {
+      const op = (await api(token, 'GET', `/operations/${id}`)).json;
+      return op?.status !== 'running' ? op : null;
+    },
+    240_000,
+    300,
+  );
 }
 
 async function invite(email: string, name: string): Promise<{ token: string; user: any }> {
@@ -126,7 +131,19 @@ function theirRefs(): string[] {
 
 /** Strings that must never appear in a 2xx answer to bob. */
 function secrets(): string[] {
-  return [theirs.aliceWs, theirs.adminWs, theirs.aliceWsId, theirs.adminWsId, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice', 'placed on node'];
+  return [
+    theirs.aliceWs,
+    theirs.adminWs,
+    theirs.aliceWsId,
+    theirs.adminWsId,
+    ...theirs.ops,
+    theirs.aliceTokenId,
+    theirs.adminTokenId,
+    theirs.aliceKeyId,
+    theirs.aliceFingerprint,
+    'alice',
+    'placed on node',
+  ];
 }
 
 /** What bob sends to a route, and what he must get back. */
@@ -228,7 +245,12 @@ function cases(): Record<RouteName, Case[]> {
     workspaceShareDelete: onWorkspaces((name) => ({ params: { name }, body: { user: 'bob' }, expect: [404] })),
     sharingPolicyGet: [{ expect: [200] }],
     sharingPolicyPost: [{ body: { policy: 'off' }, expect: [403] }],
-    auditList: [{ expect: [200], echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'] }],
+    auditList: [
+      {
+        expect: [200],
+        echoes: [theirs.aliceWs, theirs.adminWs, ...theirs.ops, theirs.aliceTokenId, theirs.adminTokenId, theirs.aliceKeyId, theirs.aliceFingerprint, 'alice'],
+      },
+    ],
   };
 }
 
@@ -248,14 +270,21 @@ describe('ownership', () => {
         const r = await api(c.token ?? bob.token, def.method, path, def.method === 'GET' ? undefined : (c.body ?? {}));
         const what = `${def.method} ${path} → ${r.status} ${r.text.slice(0, 300)}`;
         expect(c.expect, what).toContain(r.status);
-        const leaked = (r.status < 300 ? secrets() : secrets().filter((s) => s !== 'alice')).filter((s) => s && r.text.includes(s) && !(c.echoes ?? []).includes(s) && !decodeURIComponent(path).includes(s) && !JSON.stringify(c.body ?? '').includes(s));
+        const leaked = (r.status < 300 ? secrets() : secrets().filter((s) => s !== 'alice')).filter(
+          (s) => s && r.text.includes(s) && !(c.echoes ?? []).includes(s) && !decodeURIComponent(path).includes(s) && !JSON.stringify(c.body ?? '').includes(s),
+        );
         expect(leaked, what).toEqual([]);
       }
     }
     // Bob's audit list holds only bob's entries, his denials among them.
     const audit = (await api(bob.token, 'GET', '/audit')).json.entries as any[];
-    expect(audit.filter((e) => e.actor !== 'bob'), JSON.stringify(audit.slice(0, 5))).toEqual([]);
-    expect(audit.filter((e) => e.outcome === 'denied').map((e) => e.target)).toEqual(expect.arrayContaining([`workspace/alice/${theirs.aliceWs}`, `operation/${theirs.ops[1]}`]));
+    expect(
+      audit.filter((e) => e.actor !== 'bob'),
+      JSON.stringify(audit.slice(0, 5)),
+    ).toEqual([]);
+    expect(audit.filter((e) => e.outcome === 'denied').map((e) => e.target)).toEqual(
+      expect.arrayContaining([`workspace/alice/${theirs.aliceWs}`, `operation/${theirs.ops[1]}`]),
+    );
     // The admin's view: each denial recorded, and alice's and the admin's things untouched.
     const denials = (await api(server.token, 'GET', '/audit?user=bob')).json.entries.filter((e: any) => e.outcome === 'denied');
     expect(denials.map((e: any) => e.action)).toEqual(expect.arrayContaining(['workspace.access', 'operation.access']));
@@ -272,7 +301,10 @@ describe('ownership', () => {
   });
 
   it('answers bob on every streaming route without anything of alice or the admin', async () => {
-    const covered = { operationEvents: true, workspaceExec: true, agentConnect: true, workspacePortConnect: true, workspaceServiceLogs: true } satisfies Record<keyof typeof streams, true>;
+    const covered = { operationEvents: true, workspaceExec: true, agentConnect: true, workspacePortConnect: true, workspaceServiceLogs: true } satisfies Record<
+      keyof typeof streams,
+      true
+    >;
     expect(Object.keys(covered).sort()).toEqual(Object.keys(streams).sort());
 
     // Operation events: NOT_FOUND before any event is streamed.

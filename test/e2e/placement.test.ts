@@ -4,7 +4,7 @@
  * share this machine's dockerd, told apart by berth's `berth.node` labels).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, TestServer, uniqueName, type Proc } from './harness.js';
+import { type Proc, startAgent, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 const agents: Proc[] = [];

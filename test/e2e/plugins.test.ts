@@ -8,7 +8,7 @@
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { type Proc, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let agent: { proc: Proc; stateDir: string };
@@ -19,7 +19,14 @@ beforeAll(async () => {
   server = await TestServer.start({ heartbeatMs: 500 });
   agent = await startAgent(server, {
     name: NODE,
-    extraArgs: ['--plugin', 'examples/chroot-provider', '--plugin', 'test/e2e/fixtures/plugins/throws-on-load.mjs', '--plugin', './test/e2e/fixtures/plugins/future-api.mjs'],
+    extraArgs: [
+      '--plugin',
+      'examples/chroot-provider',
+      '--plugin',
+      'test/e2e/fixtures/plugins/throws-on-load.mjs',
+      '--plugin',
+      './test/e2e/fixtures/plugins/future-api.mjs',
+    ],
   });
   await server.waitNodeOnline(NODE);
 });
@@ -44,8 +51,14 @@ describe('provider plugins', () => {
   it('lists the plugin provider usable and the broken plugins unusable with their reasons', async () => {
     const list = await providers();
     expect(list.find((p) => p.kind === 'chroot')).toMatchObject({ usable: true, details: { plugin: 'examples/chroot-provider', pluginApi: '1' } });
-    expect(list.find((p) => p.kind === 'throws-on-load')).toMatchObject({ usable: false, reason: expect.stringContaining('failed to load: this plugin is broken on purpose') });
-    expect(list.find((p) => p.kind === 'future')).toMatchObject({ usable: false, reason: expect.stringContaining('written for plugin API 999 and this agent speaks plugin API 1') });
+    expect(list.find((p) => p.kind === 'throws-on-load')).toMatchObject({
+      usable: false,
+      reason: expect.stringContaining('failed to load: this plugin is broken on purpose'),
+    });
+    expect(list.find((p) => p.kind === 'future')).toMatchObject({
+      usable: false,
+      reason: expect.stringContaining('written for plugin API 999 and this agent speaks plugin API 1'),
+    });
     // The built-ins are there as before.
     expect(list.map((p) => p.kind)).toEqual(expect.arrayContaining(['docker', 'lxc', 'qemu']));
     const human = await server.cli(['node', 'show', NODE]);
@@ -65,7 +78,15 @@ describe('provider plugins', () => {
     const shown = await server.json<any>(['ws', 'show', ws]);
     const w = shown.workspace ?? shown;
     expect(w).toMatchObject({ provider: 'chroot', status: 'running' });
-    const r = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'echo "in $(cat /etc/hostname 2>/dev/null || hostname) as $(id -u)"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; exit 4']);
+    const r = await server.cli([
+      'ws',
+      'exec',
+      ws,
+      '--',
+      'sh',
+      '-c',
+      'echo "in $(cat /etc/hostname 2>/dev/null || hostname) as $(id -u)"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; exit 4',
+    ]);
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/as 0\n268435456\n$/);
     const listed = await server.json<any>(['ws', 'ls', '--provider', 'chroot']);
@@ -87,11 +108,26 @@ describe('provider plugins', () => {
     }
 
     const dir = join(agent.stateDir, 'providers', 'chroot', 'workspaces', w.id);
-    expect(await access(dir).then(() => true, () => false)).toBe(true);
+    expect(
+      await access(dir).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(true);
     const removed = await server.cli(['ws', 'rm', ws]);
     expect(removed.code, removed.stderr).toBe(0);
-    expect(await access(`/sys/fs/cgroup/memory/berth-chroot-${w.id}`).then(() => true, () => false)).toBe(false);
-    expect(await access(dir).then(() => true, () => false)).toBe(false);
+    expect(
+      await access(`/sys/fs/cgroup/memory/berth-chroot-${w.id}`).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
+    expect(
+      await access(dir).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
   });
 
   it('refuses a provider kind no node has, and a malformed kind, with clear errors', async () => {

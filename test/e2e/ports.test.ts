@@ -36,16 +36,26 @@ afterAll(async () => {
 describe('berth ports', () => {
   it('shows a port once a service listens, with its process, and drops it when the service stops', async () => {
     // A new workspace's first list arrives with the node's next scan (every second).
-    const before = await waitFor('the first report', async () => {
-      const r = await server.json<Ports>(['ports', ws]);
-      return r.observedAt === null ? undefined : r;
-    }, 10_000, 100);
+    const before = await waitFor(
+      'the first report',
+      async () => {
+        const r = await server.json<Ports>(['ports', ws]);
+        return r.observedAt === null ? undefined : r;
+      },
+      10_000,
+      100,
+    );
     expect(before.ports.find((p) => p.port === 8080)).toBeUndefined();
 
     // busybox httpd forks into the background: nobody stays connected to the workspace.
     const started = await server.cli(['ws', 'exec', ws, '--', 'httpd', '-p', '127.0.0.1:8080', '-h', '/tmp']);
     expect(started.code, started.stderr).toBe(0);
-    const seen = await waitFor('port 8080 in berth ports', async () => (await server.json<Ports>(['ports', ws])).ports.find((p) => p.port === 8080), 15_000, 100);
+    const seen = await waitFor(
+      'port 8080 in berth ports',
+      async () => (await server.json<Ports>(['ports', ws])).ports.find((p) => p.port === 8080),
+      15_000,
+      100,
+    );
     expect(seen).toMatchObject({ port: 8080, protocol: 'tcp', addresses: ['127.0.0.1'], loopbackOnly: true, process: { name: 'httpd' } });
 
     const human = await server.cli(['ports', ws]);
@@ -68,7 +78,15 @@ describe('berth ports', () => {
 
 describe('berth port-forward', () => {
   it('carries local connections to a service on the workspace loopback, bytes intact, until interrupted', async () => {
-    const made = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/pf && head -c 1500000 /dev/urandom > /tmp/pf/blob && httpd -p 127.0.0.1:8082 -h /tmp/pf && sha256sum /tmp/pf/blob']);
+    const made = await server.cli([
+      'ws',
+      'exec',
+      ws,
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /tmp/pf && head -c 1500000 /dev/urandom > /tmp/pf/blob && httpd -p 127.0.0.1:8082 -h /tmp/pf && sha256sum /tmp/pf/blob',
+    ]);
     expect(made.code, made.stderr).toBe(0);
     const want = made.stdout.split(' ')[0];
     const local = await freePort();
@@ -85,7 +103,11 @@ describe('berth port-forward', () => {
       expect(createHash('sha256').update(blob).digest('hex')).toBe(want);
       // Port 9 has no listener: the local connection is closed and the reason printed.
       const refusedPort = Number(/Forwarding 127\.0\.0\.1:(\d+) -> \S+:9\n/.exec(out)![1]);
-      await new Promise<void>((resolve) => connect(refusedPort, '127.0.0.1').on('close', () => resolve()).on('error', () => resolve()));
+      await new Promise<void>((resolve) =>
+        connect(refusedPort, '127.0.0.1')
+          .on('close', () => resolve())
+          .on('error', () => resolve()),
+      );
       await waitFor('the refusal printed', async () => err.includes('Nothing listens on port 9'), 10_000, 50);
     } finally {
       child.kill('SIGINT');
@@ -95,7 +117,15 @@ describe('berth port-forward', () => {
 
   it('reaches a service bound only to the workspace address, not its loopback', async () => {
     // The node connects to the container's own address first; the namespace path tries only loopback.
-    const made = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', "addr=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1) && mkdir -p /tmp/pa && echo bound-to-$addr > /tmp/pa/index.html && httpd -p $addr:8083 -h /tmp/pa && echo $addr"]);
+    const made = await server.cli([
+      'ws',
+      'exec',
+      ws,
+      '--',
+      'sh',
+      '-c',
+      "addr=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1) && mkdir -p /tmp/pa && echo bound-to-$addr > /tmp/pa/index.html && httpd -p $addr:8083 -h /tmp/pa && echo $addr",
+    ]);
     expect(made.code, made.stderr).toBe(0);
     const address = made.stdout.trim();
     expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

@@ -7,7 +7,7 @@
  * with the Host header.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,17 +87,35 @@ beforeAll(async () => {
   const script = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'cat > /tmp/echo.sh && chmod +x /tmp/echo.sh'], { input: ECHO });
   expect(script.code, script.stderr).toBe(0);
   const started = await server.cli([
-    'ws', 'exec', ws, '--', 'sh', '-c',
+    'ws',
+    'exec',
+    ws,
+    '--',
+    'sh',
+    '-c',
     'mkdir -p /www/cgi-bin && echo "hello from the workspace" > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && (setsid nc -ll -p 9000 -e /tmp/echo.sh </dev/null >/dev/null 2>&1 &)',
   ]);
   expect(started.code, started.stderr).toBe(0);
-  await waitFor('both services answering through the preview', async () => {
-    const a = await http(`/w/${ws}/p/8080/`, { headers: bearer(server.token) });
-    const b = await http(`/w/${ws}/p/9000/`, { headers: bearer(server.token) });
-    return a.status === 200 && b.status === 200;
-  }, 30_000, 200);
-  const inv = await fetch(`${server.url}/api/v1/users/invites`, { method: 'POST', headers: { ...bearer(server.token), 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bob@example.com', role: 'member' }) });
-  const reg = await fetch(`${server.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: ((await inv.json()) as { code: string }).code, name: 'bob' }) });
+  await waitFor(
+    'both services answering through the preview',
+    async () => {
+      const a = await http(`/w/${ws}/p/8080/`, { headers: bearer(server.token) });
+      const b = await http(`/w/${ws}/p/9000/`, { headers: bearer(server.token) });
+      return a.status === 200 && b.status === 200;
+    },
+    30_000,
+    200,
+  );
+  const inv = await fetch(`${server.url}/api/v1/users/invites`, {
+    method: 'POST',
+    headers: { ...bearer(server.token), 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bob@example.com', role: 'member' }),
+  });
+  const reg = await fetch(`${server.url}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ invite: ((await inv.json()) as { code: string }).code, name: 'bob' }),
+  });
   bob = ((await reg.json()) as { token: string }).token;
   expect(bob).toMatch(/^berth_/);
 });
@@ -143,7 +161,11 @@ describe('berth preview (path mode)', () => {
   it('passes GET and POST bodies and the path, without berth credentials, with forwarding headers', async () => {
     const p = await server.json<{ path: string }>(['preview', ws, '9000']);
     const cookie = cookieOf(await http(p.path));
-    const got = await http(`/w/${ws}/p/9000/echo?q=1`, { method: 'GET', headers: { cookie: `a=1; ${cookie}; b=2`, 'content-type': 'text/plain', 'x-forwarded-for': '6.6.6.6' }, body: 'a GET body' });
+    const got = await http(`/w/${ws}/p/9000/echo?q=1`, {
+      method: 'GET',
+      headers: { cookie: `a=1; ${cookie}; b=2`, 'content-type': 'text/plain', 'x-forwarded-for': '6.6.6.6' },
+      body: 'a GET body',
+    });
     expect(got.status, got.body).toBe(200);
     expect(got.body.startsWith('GET /echo?q=1\n')).toBe(true);
     expect(got.body).toContain('cookie: a=1; b=2');
@@ -178,7 +200,9 @@ describe('berth preview (path mode)', () => {
     const sock = connect(Number(url.port), '127.0.0.1');
     let got = '';
     sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
-    sock.write(`GET /w/${ws}/p/9000/socket HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    sock.write(
+      `GET /w/${ws}/p/9000/socket HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await waitFor('101', async () => got.includes('\r\n\r\n'), 10_000, 20);
     expect(got).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
     expect(got).toContain('Upgrade: websocket');
@@ -228,10 +252,15 @@ describe('berth preview (path mode)', () => {
     expect(JSON.parse(json.body)).toMatchObject({ code: 'UNAVAILABLE', field: 'port' });
     const started = await server.cli(['ws', 'exec', ws, '--', 'httpd', '-p', '127.0.0.1:9555', '-h', '/www']);
     expect(started.code, started.stderr).toBe(0);
-    const up = await waitFor('the service', async () => {
-      const r = await http(`/w/${ws}/p/9555/`, { headers: bearer(server.token) });
-      return r.status === 200 ? r : null;
-    }, 10_000, 100);
+    const up = await waitFor(
+      'the service',
+      async () => {
+        const r = await http(`/w/${ws}/p/9555/`, { headers: bearer(server.token) });
+        return r.status === 200 ? r : null;
+      },
+      10_000,
+      100,
+    );
     expect(up.body).toBe('hello from the workspace\n');
   });
 });
@@ -257,15 +286,26 @@ describe('berth preview --open', () => {
 });
 
 describe('hostile requests to a real server', () => {
-  it('never crash it or reach the workspace without the owner\'s credential', async () => {
+  it("never crash it or reach the workspace without the owner's credential", async () => {
     const seg = fc.oneof(fc.constantFrom(ws, '..', '%2e%2e', `${ws}%2F`, 'nosuch', '', 'A'.repeat(80)), fc.stringMatching(/^[\x21-\x7e]{0,12}$/));
     const port = fc.oneof(fc.constantFrom('8080', '9000', '08080', '0', '65536', ''), fc.stringMatching(/^[0-9a-z%]{0,6}$/));
-    const cred = fc.constantFrom(() => bearer(bob), () => ({ cookie: 'berth_preview=v1.AAAA.BBBB' }), () => ({ authorization: 'Bearer berth_x' }), () => ({}));
-    const host = fc.oneof(fc.constantFrom('127.0.0.1', `8080--${ws}--bob.${DOMAIN}`, `8080--${ws}--admin.${DOMAIN}x`, DOMAIN), fc.stringMatching(/^[a-z0-9.-]{0,30}$/));
+    const cred = fc.constantFrom(
+      () => bearer(bob),
+      () => ({ cookie: 'berth_preview=v1.AAAA.BBBB' }),
+      () => ({ authorization: 'Bearer berth_x' }),
+      () => ({}),
+    );
+    const host = fc.oneof(
+      fc.constantFrom('127.0.0.1', `8080--${ws}--bob.${DOMAIN}`, `8080--${ws}--admin.${DOMAIN}x`, DOMAIN),
+      fc.stringMatching(/^[a-z0-9.-]{0,30}$/),
+    );
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH');
     await fc.assert(
       fc.asyncProperty(method, seg, port, fc.stringMatching(/^[\x21-\x7e]{0,20}$/), cred, host, fc.boolean(), async (m, n, p, rest, c, h, upgrade) => {
-        const r = await http(`/w/${encodeURI(n)}/p/${encodeURI(p)}/${encodeURI(rest)}`, { method: m, headers: { host: h || 'x', ...c(), ...(upgrade ? { upgrade: 'websocket', connection: 'Upgrade' } : {}) } }).catch((e: Error) => ({ status: -1, body: e.message, headers: {} }));
+        const r = await http(`/w/${encodeURI(n)}/p/${encodeURI(p)}/${encodeURI(rest)}`, {
+          method: m,
+          headers: { host: h || 'x', ...c(), ...(upgrade ? { upgrade: 'websocket', connection: 'Upgrade' } : {}) },
+        }).catch((e: Error) => ({ status: -1, body: e.message, headers: {} }));
         // No answer ever comes from the workspace's services: those say "GET /…" or serve pages.
         expect([404, 308, 400, -1], `${m} ${n} ${p} ${h}: ${r.body.slice(0, 200)}`).toContain(r.status);
         expect(r.body).not.toContain('hello from the workspace');
@@ -297,7 +337,14 @@ describe('berth preview (subdomain mode)', () => {
     const redirect = await http('/cgi-bin', { headers: { host: host(), ...bearer(server.token) } });
     expect(redirect.headers.location).toBe('/cgi-bin/');
 
-    for (const bad of [`8080--${ws}--bob.${DOMAIN}`, `08080--${ws}--admin.${DOMAIN}`, `8080--${ws}.${DOMAIN}`, `x.8080--${ws}--admin.${DOMAIN}`, `8080--${ws}--admin--x.${DOMAIN}`, `99999--${ws}--admin.${DOMAIN}`]) {
+    for (const bad of [
+      `8080--${ws}--bob.${DOMAIN}`,
+      `08080--${ws}--admin.${DOMAIN}`,
+      `8080--${ws}.${DOMAIN}`,
+      `x.8080--${ws}--admin.${DOMAIN}`,
+      `8080--${ws}--admin--x.${DOMAIN}`,
+      `99999--${ws}--admin.${DOMAIN}`,
+    ]) {
       const r = await http('/', { headers: { host: bad, ...bearer(server.token) } });
       expect(r.status, bad).toBe(404);
     }

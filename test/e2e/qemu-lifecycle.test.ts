@@ -7,10 +7,10 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentOp } from '../../src/api/index.js';
 import { defaultCacheDir } from '../../src/images/index.js';
 import { LxcImageExporter } from '../../src/images/lxc-images.js';
 import { vmImageFile } from '../../src/images/qemu-disk.js';
-import { silentOp } from '../../src/api/index.js';
 import { docker, TestServer, uniqueName } from './harness.js';
 
 const name = uniqueName('vm');
@@ -45,7 +45,9 @@ beforeAll(async () => {
   server = await TestServer.start({ localAgent: true });
   await server.waitNodeOnline();
   // The same Debian build feeds Docker and the VM disk; the rootfs is cached outside the clone.
-  const build = await server.cli(['image', 'build', image, '--from', 'debian:bookworm', '--packages', 'linux-image-cloud-amd64,openssh-server'], { timeoutMs: 900_000 });
+  const build = await server.cli(['image', 'build', image, '--from', 'debian:bookworm', '--packages', 'linux-image-cloud-amd64,openssh-server'], {
+    timeoutMs: 900_000,
+  });
   expect(build.code, build.stderr).toBe(0);
 }, 900_000);
 
@@ -53,7 +55,10 @@ afterAll(async () => {
   await server.cli(['ws', 'rm', name]).catch(() => {});
   await server.destroy();
   // The build made the image for every engine on the node; the cached rootfs and VM disk stay.
-  await docker.getImage(`berth/${image}:latest`).remove({ force: true }).catch(() => {});
+  await docker
+    .getImage(`berth/${image}:latest`)
+    .remove({ force: true })
+    .catch(() => {});
   await new LxcImageExporter().remove(image, silentOp()).catch(() => {});
   await rm(vmImageFile(defaultCacheDir(), image), { force: true });
 });

@@ -25,7 +25,10 @@ function quickstart(): Promise<{ code: number; output: string }> {
 afterAll(async () => {
   if (!dataDir) return;
   const pid = Number((await readFile(join(dataDir, 'server.pid'), 'utf8').catch(() => '0')).trim());
-  const nodeId = await runCli(['node', 'ls', '--json'], { env }).then((r) => JSON.parse(r.stdout).nodes[0]?.id as string | undefined, () => undefined);
+  const nodeId = await runCli(['node', 'ls', '--json'], { env }).then(
+    (r) => JSON.parse(r.stdout).nodes[0]?.id as string | undefined,
+    () => undefined,
+  );
   await runCli(['ws', 'rm', 'demo'], { env });
   if (pid) process.kill(pid, 'SIGTERM');
   if (nodeId) expect(await dockerLeftovers({ node: nodeId })).toEqual([]);
@@ -38,7 +41,16 @@ describe('quickstart', () => {
     const port = await freePort();
     // A HOME of its own: the quickstart writes the admin's SSH key and ~/.ssh/config.
     const home = join(dataDir, 'home');
-    env = { HOME: home, BERTH_LISTEN: `127.0.0.1:${port}`, BERTH_SSH_LISTEN: `127.0.0.1:${await freePort()}`, BERTH_DATA_DIR: dataDir, BERTH_CONFIG: join(dataDir, 'cli.json'), BERTH_SKIP_BUILD: '1', BERTH_SERVER: '', BERTH_TOKEN: '' };
+    env = {
+      HOME: home,
+      BERTH_LISTEN: `127.0.0.1:${port}`,
+      BERTH_SSH_LISTEN: `127.0.0.1:${await freePort()}`,
+      BERTH_DATA_DIR: dataDir,
+      BERTH_CONFIG: join(dataDir, 'cli.json'),
+      BERTH_SKIP_BUILD: '1',
+      BERTH_SERVER: '',
+      BERTH_TOKEN: '',
+    };
 
     const first = await quickstart();
     expect(first.code, first.output).toBe(0);

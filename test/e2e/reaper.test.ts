@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, dockerLeftovers, runProgram, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { docker, dockerLeftovers, type Proc, runProgram, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 const GRACE_MS = 3000;
 let server: TestServer;
@@ -29,7 +29,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.destroy();
   await agent?.stop();
-  for (const id of handMade) await docker.getContainer(id).remove({ force: true }).catch(() => {});
+  for (const id of handMade)
+    await docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => {});
 });
 
 describe('the server-side reaper', () => {
@@ -42,12 +46,29 @@ describe('the server-side reaper', () => {
 
     // A container nobody in berth knows, labelled for this node.
     const strayId = randomUUID();
-    const run = await runProgram('docker', ['run', '-d', '--label', 'berth.managed=true', '--label', `berth.node=${nodeId}`, '--label', `berth.workspace=${strayId}`, 'berth/base:latest', 'sleep', '600']);
+    const run = await runProgram('docker', [
+      'run',
+      '-d',
+      '--label',
+      'berth.managed=true',
+      '--label',
+      `berth.node=${nodeId}`,
+      '--label',
+      `berth.workspace=${strayId}`,
+      'berth/base:latest',
+      'sleep',
+      '600',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     handMade.push(run.stdout.trim());
     const madeAt = Date.now();
 
-    const goneAt = await waitFor('the stray container to be reaped', async () => ((await dockerLeftovers(strayId)).length === 0 ? Date.now() : undefined), 30_000, 100);
+    const goneAt = await waitFor(
+      'the stray container to be reaped',
+      async () => ((await dockerLeftovers(strayId)).length === 0 ? Date.now() : undefined),
+      30_000,
+      100,
+    );
     // Not before the grace: the agent had to report it unknown for the whole of it.
     expect(goneAt - madeAt).toBeGreaterThanOrEqual(GRACE_MS);
     const audit = (await server.json<any>(['audit', 'ls', '--since', '1h'])).entries;
@@ -61,7 +82,9 @@ describe('the server-side reaper', () => {
     expect((await server.json<any>(['ws', 'show', name])).status).toBe('creating');
     await waitFor(`${name} running`, async () => (await server.json<any>(['ws', 'show', name])).status === 'running', 60_000, 500);
     const op = await waitFor('the create operation to end', async () => {
-      const o: any = await (await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+      const o: any = await (
+        await fetch(`${server.url}/api/v1/operations/${accepted.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } })
+      ).json();
       return o.status === 'running' ? undefined : o;
     });
     expect(op.status).toBe('succeeded');

@@ -109,7 +109,10 @@ afterAll(async () => {
     await server?.destroy();
   } finally {
     // The VM build made the image for every engine on the node; the cached rootfs stays.
-    await docker.getImage(`berth/${VM_IMAGE}:latest`).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(`berth/${VM_IMAGE}:latest`)
+      .remove({ force: true })
+      .catch(() => {});
     await rm(vmImageFile(defaultCacheDir(), VM_IMAGE), { force: true });
     await rm(dir, { recursive: true, force: true });
     if (lxcImages) await rm(lxcImages, { recursive: true, force: true });
@@ -145,7 +148,10 @@ describe('spec checks and hooks', () => {
   it('takes the name and values from the spec, runs post_create once and post_start at every start, and shows the spec', async () => {
     const name = uniqueName('hooks');
     const file = join(dir, 'hooks.yaml');
-    await writeFile(file, `name: ${name}\nenv:\n  GREETING: hi\nworkdir: /tmp\nports:\n  - port: 9000\n    label: docs\nhooks:\n  post_create: echo "$GREETING from $(pwd)" > /tmp/created\n  post_start: echo start >> /tmp/starts\n`);
+    await writeFile(
+      file,
+      `name: ${name}\nenv:\n  GREETING: hi\nworkdir: /tmp\nports:\n  - port: 9000\n    label: docs\nhooks:\n  post_create: echo "$GREETING from $(pwd)" > /tmp/created\n  post_start: echo start >> /tmp/starts\n`,
+    );
     const created = await server.cli(['ws', 'create', '--spec', file]);
     expect(created.code, created.stderr).toBe(0);
     const show = await server.json<any>(['ws', 'show', name]);
@@ -172,11 +178,16 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
   try {
     const ls = () => server.json<{ services: Svc[] }>(['svc', 'ls', name]).then((r) => new Map(r.services.map((s) => [s.name, s])));
     let seen: unknown = null;
-    const settled = await waitFor('db healthy, seed completed, web healthy', async () => {
-      const m = await ls();
-      seen = [...m.values()];
-      return m.get('db')?.state === 'healthy' && m.get('seed')?.state === 'completed' && m.get('web')?.state === 'healthy' ? m : null;
-    }, 60_000, 300).catch(async (err: Error) => {
+    const settled = await waitFor(
+      'db healthy, seed completed, web healthy',
+      async () => {
+        const m = await ls();
+        seen = [...m.values()];
+        return m.get('db')?.state === 'healthy' && m.get('seed')?.state === 'completed' && m.get('web')?.state === 'healthy' ? m : null;
+      },
+      60_000,
+      300,
+    ).catch(async (err: Error) => {
       const logs = await Promise.all(['db', 'seed', 'web'].map((s) => server.cli(['svc', 'logs', name, s]).then((r) => `${s}: ${r.stdout}${r.stderr}`)));
       throw new Error(`${err.message}\nlast svc ls: ${JSON.stringify(seen)}\n${logs.join('\n')}`);
     });
@@ -187,11 +198,16 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
     expect(settled.get('db')!.health).toBe('healthy');
 
     // Ports: each service's port with its name and label.
-    const ports = await waitFor('both ports in berth ports', async () => {
-      const r = await server.json<any>(['ports', name]);
-      return r.ports.some((p: any) => p.port === 7001) && r.ports.some((p: any) => p.port === 7002) ? r.ports : null;
-      // Generous for a VM on a loaded machine: how fast ports appear is a benchmark's job (bench/ports.mjs).
-    }, 60_000, 200);
+    const ports = await waitFor(
+      'both ports in berth ports',
+      async () => {
+        const r = await server.json<any>(['ports', name]);
+        return r.ports.some((p: any) => p.port === 7001) && r.ports.some((p: any) => p.port === 7002) ? r.ports : null;
+        // Generous for a VM on a loaded machine: how fast ports appear is a benchmark's job (bench/ports.mjs).
+      },
+      60_000,
+      200,
+    );
     expect(ports.find((p: any) => p.port === 7001)).toMatchObject({ service: 'db', label: 'database' });
     expect(ports.find((p: any) => p.port === 7002)).toMatchObject({ service: 'web', label: 'site' });
     const human = await server.cli(['ports', name]);
@@ -199,7 +215,12 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
     // A port the spec does not declare, opened by a child of a service: that service, by process
     // group, with pids as the workspace sees them (a container's scan reads the node's /proc).
     const side = (await ls()).get('side')!;
-    const child = await waitFor('the side listener in berth ports', async () => (await server.json<any>(['ports', name])).ports.find((p: any) => p.port === 7003) ?? null, 60_000, 200);
+    const child = await waitFor(
+      'the side listener in berth ports',
+      async () => (await server.json<any>(['ports', name])).ports.find((p: any) => p.port === 7003) ?? null,
+      60_000,
+      200,
+    );
     expect(child, JSON.stringify(side)).toMatchObject({ service: 'side' });
     expect(child.process.pid).not.toBe(side.pid);
     expect(child.process.group).toBe(side.pid);
@@ -213,19 +234,32 @@ async function servicesScenario(provider: 'docker' | 'lxc' | 'qemu', image: stri
 
     // A killed db (restart: always) comes back and turns healthy again; `svc logs -f` follows it.
     // --tail 0: only what comes after the stream connected (db's restart prints "db up" 3 s after the kill).
-    const follow = spawn(BIN, ['svc', 'logs', name, 'db', '-f', '--tail', '0'], { env: { ...process.env, ...server.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follow = spawn(BIN, ['svc', 'logs', name, 'db', '-f', '--tail', '0'], {
+      env: { ...process.env, ...server.env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let followed = '';
     let followErr = '';
     follow.stdout.on('data', (d) => (followed += d));
     follow.stderr.on('data', (d) => (followErr += d));
     const pid = settled.get('db')!.pid!;
     expect((await server.cli(['ws', 'exec', name, '--', 'kill', '-9', String(pid)])).code).toBe(0);
-    const back = await waitFor('db restarted and healthy', async () => {
-      const db = (await ls()).get('db')!;
-      return db.restarts >= 1 && db.state === 'healthy' && db.pid !== pid ? db : null;
-    }, 60_000, 300);
+    const back = await waitFor(
+      'db restarted and healthy',
+      async () => {
+        const db = (await ls()).get('db')!;
+        return db.restarts >= 1 && db.state === 'healthy' && db.pid !== pid ? db : null;
+      },
+      60_000,
+      300,
+    );
     expect(back.restarts).toBeGreaterThanOrEqual(1);
-    await waitFor(`the restart in the followed logs (so far: ${JSON.stringify(followed)} ${followErr})`, async () => followed.includes('db up') || followErr, 15_000, 100).finally(() => follow.kill('SIGINT'));
+    await waitFor(
+      `the restart in the followed logs (so far: ${JSON.stringify(followed)} ${followErr})`,
+      async () => followed.includes('db up') || followErr,
+      15_000,
+      100,
+    ).finally(() => follow.kill('SIGINT'));
     expect(followErr).toBe('');
     expect(followed).toContain('db up');
 
@@ -261,22 +295,37 @@ describe('services', () => {
     expect(created.code, created.stderr).toBe(0);
     try {
       const ticker = () => server.json<{ observedAt: string | null; services: Svc[] }>(['svc', 'ls', name]);
-      const before = await waitFor('ticker running', async () => ((await ticker()).services[0]?.state === 'running' ? (await ticker()).services[0] : null), 30_000, 200);
+      const before = await waitFor(
+        'ticker running',
+        async () => ((await ticker()).services[0]?.state === 'running' ? (await ticker()).services[0] : null),
+        30_000,
+        200,
+      );
       await server.proc!.stop();
       await server.launch();
       await server.waitNodeOnline();
       // The same process, never restarted, reported again by the new agent's watch.
-      const after = await waitFor('the state reported again', async () => {
-        const r = await ticker();
-        return r.observedAt !== null ? r.services[0] : null;
-      }, 30_000, 200);
+      const after = await waitFor(
+        'the state reported again',
+        async () => {
+          const r = await ticker();
+          return r.observedAt !== null ? r.services[0] : null;
+        },
+        30_000,
+        200,
+      );
       expect(after).toMatchObject({ state: 'running', pid: before.pid, restarts: 0 });
       // And the watch follows changes again.
       expect((await server.cli(['svc', 'restart', name, 'ticker'])).code).toBe(0);
-      await waitFor('the restart seen', async () => {
-        const t = (await ticker()).services[0];
-        return t.pid !== before.pid && t.state === 'running';
-      }, 30_000, 200);
+      await waitFor(
+        'the restart seen',
+        async () => {
+          const t = (await ticker()).services[0];
+          return t.pid !== before.pid && t.state === 'running';
+        },
+        30_000,
+        200,
+      );
     } finally {
       await server.cli(['ws', 'rm', name]);
     }
@@ -289,11 +338,25 @@ describe('services', () => {
   it('run the same on QEMU', async () => {
     // The Debian build the QEMU lifecycle test uses (its rootfs is cached), under a name of this test's.
     // Started with --no-wait and polled: the build's event stream is not what this test is about.
-    const started = await server.json<any>(['image', 'build', VM_IMAGE, '--from', 'debian:bookworm', '--packages', 'linux-image-cloud-amd64,openssh-server', '--no-wait']);
-    const op = await waitFor('the VM image build', async () => {
-      const r = await getJson(`${server.url}/api/v1/operations/${started.operation.id}`, undefined, { authorization: `Bearer ${server.token}` });
-      return r.body.status !== 'running' ? r.body : null;
-    }, 900_000, 2000);
+    const started = await server.json<any>([
+      'image',
+      'build',
+      VM_IMAGE,
+      '--from',
+      'debian:bookworm',
+      '--packages',
+      'linux-image-cloud-amd64,openssh-server',
+      '--no-wait',
+    ]);
+    const op = await waitFor(
+      'the VM image build',
+      async () => {
+        const r = await getJson(`${server.url}/api/v1/operations/${started.operation.id}`, undefined, { authorization: `Bearer ${server.token}` });
+        return r.body.status !== 'running' ? r.body : null;
+      },
+      900_000,
+      2000,
+    );
     expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
     await servicesScenario('qemu', VM_IMAGE, PERL);
   }, 1_200_000);

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runProgram, startGatewayWorld, uniqueName, type Gateway, type GatewayAdmin, type TestServer } from './harness.js';
+import { type Gateway, type GatewayAdmin, runProgram, startGatewayWorld, type TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -47,7 +47,24 @@ it("runs `berth ws exec` as the spec's user in its workdir; --workdir overrides 
 
 it("runs an SSH command through the gateway as the spec's user in its workdir", async () => {
   const ssh = (name: string) =>
-    runProgram('ssh', ['-F', '/dev/null', '-i', admin.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port), `${name}@${gw.host}`, 'id -un; pwd']);
+    runProgram('ssh', [
+      '-F',
+      '/dev/null',
+      '-i',
+      admin.key,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${admin.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-p',
+      String(gw.port),
+      `${name}@${gw.host}`,
+      'id -un; pwd',
+    ]);
   const r = await ssh(specd);
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toBe('nobody\n/tmp\n');

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, freePort, Proc, startGatewayWorld, type TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
+import { BIN, freePort, type Gateway, type GatewayAdmin, Proc, startGatewayWorld, type TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -19,15 +19,38 @@ const ws = uniqueName('ends');
 const PROMPTLY_MS = 5000;
 
 function sshArgs(extra: string[]): string[] {
-  return ['-F', '/dev/null', '-i', admin.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port), ...extra];
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    admin.key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${admin.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-p',
+    String(gw.port),
+    ...extra,
+  ];
 }
 
 /** Three live sessions on the workspace, each confirmed running. */
 async function openSessions(): Promise<{ ssh: Proc; exec: Proc; tunnel: Proc }> {
   const ssh = new Proc(spawn('ssh', sshArgs([`${ws}@${gw.host}`, 'echo started; sleep 600']), { stdio: ['ignore', 'pipe', 'pipe'] }));
-  const exec = new Proc(spawn(BIN, ['ws', 'exec', ws, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...admin.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const exec = new Proc(
+    spawn(BIN, ['ws', 'exec', ws, '--', 'sh', '-c', 'echo started; sleep 600'], {
+      env: { ...process.env, ...admin.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const local = await freePort();
-  const tunnel = new Proc(spawn('ssh', sshArgs(['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:127.0.0.1:8080`, `${ws}@${gw.host}`]), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const tunnel = new Proc(
+    spawn('ssh', sshArgs(['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:127.0.0.1:8080`, `${ws}@${gw.host}`]), { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   await waitFor(`the ssh command to start: ${ssh.output}`, async () => ssh.output.includes('started'), 30_000, 50);
   await waitFor(`the exec to start: ${exec.output}`, async () => exec.output.includes('started'), 30_000, 50);
   await waitFor(`the tunnel to listen: ${tunnel.output}`, () => listening(local), 30_000, 100);

@@ -4,13 +4,13 @@
  * person's key and not the other's: forwarding is per connection, and the owner's agent is
  * never what a guest's session is handed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayGetSchema } from '../../src/api/index.js';
-import { runCli, runProgram, TestServer, uniqueName, waitFor, type Gateway } from './harness.js';
+import { type Gateway, runCli, runProgram, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -46,7 +46,29 @@ async function person(name: string): Promise<Person> {
 
 /** `user`: the SSH user, NAME for the owner, OWNER.NAME for a guest (names are unique per owner). */
 const sshA = (p: Person, user: string, command: string) =>
-  runProgram('ssh', ['-F', '/dev/null', '-A', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(p.home, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port), `${user}@${gw.host}`, command], { env: { SSH_AUTH_SOCK: p.sock } });
+  runProgram(
+    'ssh',
+    [
+      '-F',
+      '/dev/null',
+      '-A',
+      '-i',
+      p.key,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${join(p.home, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-p',
+      String(gw.port),
+      `${user}@${gw.host}`,
+      command,
+    ],
+    { env: { SSH_AUTH_SOCK: p.sock } },
+  );
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'berth-e2e-share-agent-'));

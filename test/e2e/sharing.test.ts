@@ -6,13 +6,13 @@
  * team's workspaces and nobody else's, and a team's quota refuses a create naming the quota and
  * its current use.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayGetSchema } from '../../src/api/index.js';
-import { BIN, freePort, runCli, runProgram, TestServer, uniqueName, waitFor, type Gateway } from './harness.js';
+import { BIN, freePort, type Gateway, runCli, runProgram, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -45,7 +45,22 @@ async function register(name: string): Promise<Person> {
 }
 
 function sshArgs(p: Person): string[] {
-  return ['-F', '/dev/null', '-i', p.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(p.home, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.port)];
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    p.key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${join(p.home, 'known_hosts')}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-p',
+    String(gw.port),
+  ];
 }
 const ssh = (p: Person, command: string) => runProgram('ssh', [...sshArgs(p), `${p.name === 'alice' ? ws : theirsSsh}@${gw.host}`, command]);
 
@@ -77,8 +92,20 @@ async function bobJoins(): Promise<{ shell: Awaited<ReturnType<typeof sshUntil>>
   const bob = people.bob!;
   const shell = await sshUntil(bob, [`${theirsSsh}@${gw.host}`, 'echo "in as $BERTH_USER"; sleep 600'], /in as bob/);
   const local = await freePort();
-  const forward = await sshUntil(bob, ['-v', '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, `${theirsSsh}@${gw.host}`], /Local forwarding listening|Entering interactive session|pledge: network/);
-  const page = await waitFor('the forward to answer', async () => (await fetch(`http://127.0.0.1:${local}/`).then((r) => r.status, () => 0)) || null, 20_000);
+  const forward = await sshUntil(
+    bob,
+    ['-v', '-N', '-L', `127.0.0.1:${local}:127.0.0.1:8080`, `${theirsSsh}@${gw.host}`],
+    /Local forwarding listening|Entering interactive session|pledge: network/,
+  );
+  const page = await waitFor(
+    'the forward to answer',
+    async () =>
+      (await fetch(`http://127.0.0.1:${local}/`).then(
+        (r) => r.status,
+        () => 0,
+      )) || null,
+    20_000,
+  );
   expect(page).toBeGreaterThan(0);
   return { shell, forward };
 }
@@ -106,7 +133,15 @@ beforeAll(async () => {
   const made = await as(people.alice!, ['ws', 'create', ws]);
   expect(made.code, made.stderr).toBe(0);
   // A web server in the workspace for bob's -L forward (busybox httpd daemonizes).
-  const httpd = await as(people.alice!, ['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/www && echo hello > /tmp/www/index.html && busybox httpd -p 127.0.0.1:8080 -h /tmp/www']);
+  const httpd = await as(people.alice!, [
+    'ws',
+    'exec',
+    ws,
+    '--',
+    'sh',
+    '-c',
+    'mkdir -p /tmp/www && echo hello > /tmp/www/index.html && busybox httpd -p 127.0.0.1:8080 -h /tmp/www',
+  ]);
   expect(httpd.code, httpd.stderr).toBe(0);
 });
 
@@ -146,11 +181,14 @@ describe('sharing a workspace', () => {
     expect(shares.shares.map((s: { user: string }) => s.user)).toEqual(['bob']);
   });
 
-  it('closes bob\'s open ssh session and -L forward within 5 s of the unshare, audited', async () => {
+  it("closes bob's open ssh session and -L forward within 5 s of the unshare, audited", async () => {
     const { alice, bob } = people as Record<string, Person>;
     const joined = await bobJoins();
     // His `ws exec` (exec WebSocket) and his preview of the workspace's httpd, with his own token and cookie.
-    const exec = spawn(BIN, ['ws', 'exec', theirs, '--', 'sh', '-c', 'echo started; sleep 600'], { env: { ...process.env, ...bob.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exec = spawn(BIN, ['ws', 'exec', theirs, '--', 'sh', '-c', 'echo started; sleep 600'], {
+      env: { ...process.env, ...bob.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let execOut = '';
     exec.stdout.on('data', (d) => (execOut += d));
     exec.stderr.on('data', (d) => (execOut += d));

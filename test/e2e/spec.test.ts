@@ -67,7 +67,9 @@ describe('berth spec check', () => {
     await writeFile(file, 'services:\n  api:\n    command: x\n    depends_on: [db]\n  worker:\n    comand: y\n');
     const r = await runCli(['spec', 'check', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`error: INVALID_ARGUMENT: ${file}:4:17: services.api.depends_on.db: service api depends on db, which is not declared under services (and 2 more problems; see the detail)`);
+    expect(r.stderr).toContain(
+      `error: INVALID_ARGUMENT: ${file}:4:17: services.api.depends_on.db: service api depends on db, which is not declared under services (and 2 more problems; see the detail)`,
+    );
     expect(r.stderr).toContain(`${file}:5:3: services.worker.command: missing: add command`);
     expect(r.stderr).toContain(`${file}:6:5: services.worker.comand: unknown field "comand"`);
     const json = await runCli(['spec', 'check', file, '--json']);
@@ -90,7 +92,19 @@ describe('berth schema workspace', () => {
     const schema = JSON.parse(r.stdout);
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties).sort()).toEqual(['cpus', 'env', 'hooks', 'image', 'memory', 'name', 'ports', 'provider', 'services', 'user', 'workdir']);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      'cpus',
+      'env',
+      'hooks',
+      'image',
+      'memory',
+      'name',
+      'ports',
+      'provider',
+      'services',
+      'user',
+      'workdir',
+    ]);
     const service = schema.properties.services.additionalProperties;
     expect(service.required).toEqual(['command']);
     expect(Object.keys(service.properties)).toEqual(expect.arrayContaining(['depends_on', 'healthcheck', 'restart', 'ports']));

@@ -7,15 +7,15 @@
  * is left in the workspace. The relay path is provider-neutral; an LXC workspace checks -R and
  * -A once more on a second provider.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { socks5 } from '../../src/server/ssh-gateway/socks.test-support.js';
 import { gatewayGetSchema } from '../../src/api/index.js';
-import { freePort, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
+import { socks5 } from '../../src/server/ssh-gateway/socks.test-support.js';
+import { freePort, type Gateway, type GatewayAdmin, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor } from './harness.js';
 
 /** A server with its gateway and an admin whose ssh key and pinned host key are ready. */
 interface World {
@@ -35,7 +35,22 @@ let echoPort: number;
 let scratch: string;
 
 function sshOpts(w: World = docker): string[] {
-  return ['-F', '/dev/null', '-i', w.admin.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${w.admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(w.gw.port)];
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    w.admin.key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${w.admin.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-p',
+    String(w.gw.port),
+  ];
 }
 /** Runs a command in a workspace over ssh. */
 const inWs = (name: string, command: string, extra: string[] = [], env: Record<string, string> = {}, w: World = docker) =>
@@ -89,12 +104,18 @@ afterAll(async () => {
 
 describe('ssh -R into a Docker workspace', () => {
   it('listens inside the workspace and reaches the laptop, two connections at once; the end of the connection stops the relay', async () => {
-    const fwd = await sshUntil(['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${echoPort}`, `${ws}@${gw.host}`], /Allocated port (\d+) for remote forward/);
+    const fwd = await sshUntil(
+      ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${echoPort}`, `${ws}@${gw.host}`],
+      /Allocated port (\d+) for remote forward/,
+    );
     try {
       expect(fwd.match, fwd.output()).not.toBeNull();
       const port = fwd.match![1];
       // busybox nc sends its input, half-closes, and prints what comes back until the end.
-      const r = await inWs(ws, `(echo one | nc 127.0.0.1 ${port} > /tmp/a) & (seq 1 20000 | nc 127.0.0.1 ${port} > /tmp/b) & wait; cat /tmp/a; wc -l < /tmp/b; seq 1 20000 | md5sum; md5sum < /tmp/b`);
+      const r = await inWs(
+        ws,
+        `(echo one | nc 127.0.0.1 ${port} > /tmp/a) & (seq 1 20000 | nc 127.0.0.1 ${port} > /tmp/b) & wait; cat /tmp/a; wc -l < /tmp/b; seq 1 20000 | md5sum; md5sum < /tmp/b`,
+      );
       expect(r.code, r.stderr).toBe(0);
       const [a, lines, want, got] = r.stdout.trim().split('\n');
       expect(a).toBe('one');
@@ -109,7 +130,9 @@ describe('ssh -R into a Docker workspace', () => {
 
   it('works through `berth ssh`, the forward ready for the command it runs', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const r = await runCli(['ssh', ws, '-o', `RemoteForward=${port} 127.0.0.1:${echoPort}`, '--', `echo via berth ssh | nc 127.0.0.1 ${port}`], { env: docker.admin.env });
+    const r = await runCli(['ssh', ws, '-o', `RemoteForward=${port} 127.0.0.1:${echoPort}`, '--', `echo via berth ssh | nc 127.0.0.1 ${port}`], {
+      env: docker.admin.env,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('via berth ssh\n');
     await waitFor('the relay to end with the connection', async () => (await relaysIn(ws)).length === 0, 15_000);
@@ -143,14 +166,22 @@ describe('ssh -R into a Docker workspace', () => {
   });
 
   it('refuses a host-name bind and a port taken in the workspace, as "remote port forwarding failed"', async () => {
-    const name = await runProgram('ssh', [...sshOpts(), '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `example.com:0:127.0.0.1:${echoPort}`, `${ws}@${gw.host}`], { timeoutMs: 30_000 });
+    const name = await runProgram(
+      'ssh',
+      [...sshOpts(), '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `example.com:0:127.0.0.1:${echoPort}`, `${ws}@${gw.host}`],
+      { timeoutMs: 30_000 },
+    );
     expect(name.code).toBe(255);
     expect(name.stderr).toContain('remote port forwarding failed');
     const busy = 20000 + Math.floor(Math.random() * 20000);
     const holder = await sshUntil([`${ws}@${gw.host}`, `echo listening; nc -l -p ${busy}`], /listening/);
     try {
       await new Promise((r) => setTimeout(r, 300));
-      const taken = await runProgram('ssh', [...sshOpts(), '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${busy}:127.0.0.1:${echoPort}`, `${ws}@${gw.host}`], { timeoutMs: 30_000 });
+      const taken = await runProgram(
+        'ssh',
+        [...sshOpts(), '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${busy}:127.0.0.1:${echoPort}`, `${ws}@${gw.host}`],
+        { timeoutMs: 30_000 },
+      );
       expect(taken.code).toBe(255);
       expect(taken.stderr).toContain(`remote port forwarding failed for listen port ${busy}`);
     } finally {
@@ -170,7 +201,10 @@ describe('ssh -D into a Docker workspace', () => {
     // ssh prints "Local forwarding listening" before it binds (a SOCKS connect right after it was
     // refused now and then on a loaded machine); its session loop starts after the listener is
     // up, and a failed bind ends ssh instead (ExitOnForwardFailure).
-    const d = await sshUntil(['-N', '-v', '-o', 'ExitOnForwardFailure=yes', '-D', `127.0.0.1:${local}`, `${ws}@${gw.host}`], /Local forwarding listening on 127\.0\.0\.1 port[\s\S]*Entering interactive session/);
+    const d = await sshUntil(
+      ['-N', '-v', '-o', 'ExitOnForwardFailure=yes', '-D', `127.0.0.1:${local}`, `${ws}@${gw.host}`],
+      /Local forwarding listening on 127\.0\.0\.1 port[\s\S]*Entering interactive session/,
+    );
     try {
       expect(d.match, d.output()).not.toBeNull();
       const reply = (await socks5(local, 'localhost', 8080, Buffer.from('GET /index.html HTTP/1.0\r\n\r\n'), 1e9)).toString();
@@ -235,7 +269,10 @@ describe('ssh -R and -A into an LXC workspace', () => {
     const s = await TestServer.start({ localAgent: true, env: { BERTH_LXC_IMAGES_DIR: imagesDir } });
     lxc = { server: s, ...(await gatewayAdmin(s)) };
     await s.waitNodeOnline();
-    for (const args of [['image', 'build', 'lxcbase', '--from', 'busybox'], ['ws', 'create', busy, '--provider', 'lxc', '--image', 'lxcbase']]) {
+    for (const args of [
+      ['image', 'build', 'lxcbase', '--from', 'busybox'],
+      ['ws', 'create', busy, '--provider', 'lxc', '--image', 'lxcbase'],
+    ]) {
       const r = await s.cli(args);
       expect(r.code, r.stderr).toBe(0);
     }
@@ -252,7 +289,11 @@ describe('ssh -R and -A into an LXC workspace', () => {
   });
 
   it('forwards a port from inside the LXC container to the laptop, and stops the relay with the connection', async () => {
-    const fwd = await sshUntil(['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${echoPort}`, `${busy}@${lxc.gw.host}`], /Allocated port (\d+) for remote forward/, lxc);
+    const fwd = await sshUntil(
+      ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${echoPort}`, `${busy}@${lxc.gw.host}`],
+      /Allocated port (\d+) for remote forward/,
+      lxc,
+    );
     try {
       expect(fwd.match, fwd.output()).not.toBeNull();
       const r = await inWs(busy, `seq 1 5000 | nc 127.0.0.1 ${fwd.match![1]} | md5sum; seq 1 5000 | md5sum`, [], {}, lxc);

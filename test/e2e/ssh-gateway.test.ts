@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runCli, runProgram, startGatewayWorld, type TestServer, uniqueName, waitFor, type Gateway, type GatewayAdmin } from './harness.js';
+import { freePort, type Gateway, type GatewayAdmin, runCli, runProgram, startGatewayWorld, type TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 let gw: Gateway;
@@ -25,7 +25,20 @@ const run = runProgram;
 
 /** OpenSSH options for the gateway: no user config, batch mode, berth's key, the pinned host key. */
 function sshOpts(key = admin.key): string[] {
-  return ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${admin.knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${admin.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+  ];
 }
 const ssh = (target: string, command: string[], o: { key?: string; input?: string; extra?: string[] } = {}) =>
   run('ssh', [...sshOpts(o.key), '-p', String(gw.port), ...(o.extra ?? []), `${target}@${gw.host}`, ...command], { input: o.input });
@@ -81,7 +94,12 @@ describe('ssh gateway sessions', () => {
     const exited = new Promise<number | null>((r) => child.on('close', r));
     await waitFor('a prompt', async () => out.includes('# '), 20_000, 50);
     child.stdin.write('echo "answer=$((6*7)) term=$TERM tty=$(tty)"; stty size\n');
-    await waitFor(`the answer in ${JSON.stringify(out)}`, async () => /answer=42 term=xterm-256color tty=\/dev\/pts\/\d+/.test(out) && /\r\n24 80\r\n/.test(out), 20_000, 50);
+    await waitFor(
+      `the answer in ${JSON.stringify(out)}`,
+      async () => /answer=42 term=xterm-256color tty=\/dev\/pts\/\d+/.test(out) && /\r\n24 80\r\n/.test(out),
+      20_000,
+      50,
+    );
     child.stdin.write('exit 3\n');
     expect(await exited).toBe(3);
   });
@@ -119,7 +137,16 @@ describe('ssh gateway sessions', () => {
   it('serves sftp: mkdir, put, ls, get, rename, rm', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-sftp-'));
     await writeFile(join(dir, 'note.txt'), 'a note\n');
-    const batch = ['mkdir proj', 'put note.txt proj/note.txt', 'ls -l proj', 'rename proj/note.txt proj/renamed.txt', 'get proj/renamed.txt back.txt', 'rm proj/renamed.txt', 'rmdir proj', 'pwd'].join('\n');
+    const batch = [
+      'mkdir proj',
+      'put note.txt proj/note.txt',
+      'ls -l proj',
+      'rename proj/note.txt proj/renamed.txt',
+      'get proj/renamed.txt back.txt',
+      'rm proj/renamed.txt',
+      'rmdir proj',
+      'pwd',
+    ].join('\n');
     const r = await run('sftp', [...sshOpts(), '-P', String(gw.port), '-b', '-', `${ws}@${gw.host}`], { input: batch + '\n', cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/-rw-r--r-- .* 7 .* note\.txt/);
@@ -129,7 +156,15 @@ describe('ssh gateway sessions', () => {
   });
 
   it('forwards ssh -L to a TCP service inside the workspace', async () => {
-    const started = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/www && echo "hello from inside" > /tmp/www/index.html && httpd -p 8080 -h /tmp/www']);
+    const started = await server.cli([
+      'ws',
+      'exec',
+      ws,
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /tmp/www && echo "hello from inside" > /tmp/www/index.html && httpd -p 8080 -h /tmp/www',
+    ]);
     expect(started.code, started.stderr).toBe(0);
     const local = await freePort();
     const tunnel = spawn('ssh', [...sshOpts(), '-N', '-p', String(gw.port), '-L', `${local}:127.0.0.1:8080`, `${ws}@${gw.host}`], { stdio: 'ignore' });
@@ -144,21 +179,42 @@ describe('ssh gateway sessions', () => {
   });
 
   it('opens loopback forwards from the node: bytes arrive intact, and a port nobody listens on is refused at open', async () => {
-    const made = await server.cli(['ws', 'exec', ws, '--', 'sh', '-c', 'mkdir -p /tmp/big && head -c 3000000 /dev/urandom > /tmp/big/blob && httpd -p 127.0.0.1:8081 -h /tmp/big && sha256sum /tmp/big/blob']);
+    const made = await server.cli([
+      'ws',
+      'exec',
+      ws,
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /tmp/big && head -c 3000000 /dev/urandom > /tmp/big/blob && httpd -p 127.0.0.1:8081 -h /tmp/big && sha256sum /tmp/big/blob',
+    ]);
     expect(made.code, made.stderr).toBe(0);
     const want = made.stdout.split(' ')[0];
     const local = await freePort();
     const refusedLocal = await freePort();
-    const tunnel = spawn('ssh', [...sshOpts(), '-N', '-p', String(gw.port), '-L', `${local}:localhost:8081`, '-L', `${refusedLocal}:127.0.0.1:9`, `${ws}@${gw.host}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const tunnel = spawn(
+      'ssh',
+      [...sshOpts(), '-N', '-p', String(gw.port), '-L', `${local}:localhost:8081`, '-L', `${refusedLocal}:127.0.0.1:9`, `${ws}@${gw.host}`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let sshErr = '';
     tunnel.stderr.on('data', (d) => (sshErr += d));
     try {
-      const blob = await waitFor('the blob through the tunnel', async () => Buffer.from(await (await fetch(`http://127.0.0.1:${local}/blob`)).arrayBuffer()), 20_000, 200);
+      const blob = await waitFor(
+        'the blob through the tunnel',
+        async () => Buffer.from(await (await fetch(`http://127.0.0.1:${local}/blob`)).arrayBuffer()),
+        20_000,
+        200,
+      );
       expect(blob.length).toBe(3_000_000);
       expect(createHash('sha256').update(blob).digest('hex')).toBe(want);
       // The node opens the connection before the channel is confirmed, so nothing listening is
       // a refused channel with berth's reason, not a connection that closes without a word.
-      await new Promise<void>((resolve) => connect(refusedLocal, '127.0.0.1').on('close', () => resolve()).on('error', () => resolve()));
+      await new Promise<void>((resolve) =>
+        connect(refusedLocal, '127.0.0.1')
+          .on('close', () => resolve())
+          .on('error', () => resolve()),
+      );
       await waitFor('the refusal on ssh stderr', async () => sshErr.includes('Nothing listens on port 9'), 10_000, 100);
       expect(sshErr).toMatch(/open failed: connect failed: berth: Nothing listens on port 9 in workspace/);
     } finally {
@@ -185,7 +241,9 @@ describe('ssh gateway refusals', () => {
     const r = await ssh(ws, ['true'], { key: join(stranger.home, 'id') });
     expect(r.code).toBe(255);
     expect(r.stderr).toContain('Permission denied (publickey)');
-    const denied = await waitFor('the denial in the audit log', async () => (await auditEntries()).find((e) => e.action === 'ssh.auth' && e.outcome === 'denied'));
+    const denied = await waitFor('the denial in the audit log', async () =>
+      (await auditEntries()).find((e) => e.action === 'ssh.auth' && e.outcome === 'denied'),
+    );
     expect(denied.detail).toMatch(/unknown key SHA256:/);
   });
 

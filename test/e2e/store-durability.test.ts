@@ -4,11 +4,12 @@
  * intact (`PRAGMA integrity_check`), the server starts again and serves, and a full disk is a
  * clear, coded error that changes nothing.
  */
-import Database from 'better-sqlite3';
+
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestServer, waitFor } from './harness.js';
 
@@ -41,7 +42,10 @@ afterEach(async () => {
 describe('the server database', () => {
   it('survives SIGKILL in the middle of writes: intact, and the server starts and serves again', async () => {
     const server = await TestServer.start();
-    cleanups.push(() => rm(server.dataDir, { recursive: true, force: true }), () => server.proc!.stop());
+    cleanups.push(
+      () => rm(server.dataDir, { recursive: true, force: true }),
+      () => server.proc!.stop(),
+    );
     // Writes in flight from several clients at once, and the server killed while they run.
     let stop = false;
     const writers = Array.from({ length: 4 }, async (_, w) => {

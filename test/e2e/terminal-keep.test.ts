@@ -8,11 +8,11 @@
  * configured idle time (BERTH_WEB_TERMINAL_IDLE_MS, short here).
  */
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXEC_CLOSE_END, execServerFrameSchema, type ExecServerFrame } from '../../src/api/index.js';
 import type { Browser } from 'playwright-core';
-import { startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { EXEC_CLOSE_END, type ExecServerFrame, execServerFrameSchema } from '../../src/api/index.js';
+import { type Proc, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 import { launchChromium } from './web/browser.js';
 
 /** Idle time of this server's kept terminals: longer than a server restart, short enough to wait out. */
@@ -45,7 +45,13 @@ class Term {
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.once('open', () => {
-        socket.send(JSON.stringify({ type: 'start', request: { cmd: ['/bin/sh'], tty: true, env: { TERM: 'xterm-256color' }, cols: 120, rows: 30 }, reattach: readOnly ? { id, readOnly } : { id } }));
+        socket.send(
+          JSON.stringify({
+            type: 'start',
+            request: { cmd: ['/bin/sh'], tty: true, env: { TERM: 'xterm-256color' }, cols: 120, rows: 30 },
+            reattach: readOnly ? { id, readOnly } : { id },
+          }),
+        );
         resolve(t);
       });
     });
@@ -53,11 +59,16 @@ class Term {
 
   /** Waits for the `started` frame (or fails with the error frame). */
   async started(): Promise<this> {
-    await waitFor('started', async () => {
-      const err = this.frames.find((f) => f.type === 'error');
-      if (err) throw new Error(`exec failed: ${JSON.stringify(err)}`);
-      return this.frames.some((f) => f.type === 'started');
-    }, 30_000, 50);
+    await waitFor(
+      'started',
+      async () => {
+        const err = this.frames.find((f) => f.type === 'error');
+        if (err) throw new Error(`exec failed: ${JSON.stringify(err)}`);
+        return this.frames.some((f) => f.type === 'started');
+      },
+      30_000,
+      50,
+    );
     return this;
   }
 
@@ -79,7 +90,11 @@ class Term {
 /** A member's API token, registered from an admin's invite. */
 async function member(user: string): Promise<string> {
   const invite = await server.json<any>(['user', 'invite', `${user}@example.com`]);
-  const reg = await fetch(`${server.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: invite.code, name: user }) });
+  const reg = await fetch(`${server.url}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ invite: invite.code, name: user }),
+  });
   expect(reg.status).toBe(201);
   return ((await reg.json()) as { token: string }).token;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { formatConnectString, parseConnectString } from '../../src/api/index.js';
-import { BIN, docker, dockerLeftovers, freePort, getJson, runCli, runProgram, startAgent, TestServer, uniqueName, waitFor, type Proc } from './harness.js';
+import { BIN, docker, dockerLeftovers, freePort, getJson, type Proc, runCli, runProgram, startAgent, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 const agents: Proc[] = [];
@@ -93,7 +93,7 @@ describe('TLS between machines', () => {
     expect(await nodeNames()).not.toContain('bare');
   });
 
-  it('rotates a connected node\'s credential: the agent keeps working, also after a restart, and the old one is refused', async () => {
+  it("rotates a connected node's credential: the agent keeps working, also after a restart, and the old one is refused", async () => {
     const { joinToken } = await mintJoinString();
     const first = await startAgent(server, { name: 'rotor', joinToken, noServerFlag: true });
     await server.waitNodeOnline('rotor');
@@ -126,10 +126,14 @@ describe('TLS between machines', () => {
     await server.waitNodeOnline('sleeper');
     await a.proc.stop();
     const before = await credentialIn(a.stateDir);
-    await waitFor('sleeper disconnected', async () => {
-      const r = await server.cli(['node', 'rotate-credential', 'sleeper']);
-      return r.code === 6 && r.stderr.includes('NODE_OFFLINE');
-    }, 15_000);
+    await waitFor(
+      'sleeper disconnected',
+      async () => {
+        const r = await server.cli(['node', 'rotate-credential', 'sleeper']);
+        return r.code === 6 && r.stderr.includes('NODE_OFFLINE');
+      },
+      15_000,
+    );
     expect(await credentialIn(a.stateDir)).toBe(before);
     expect(await dialWith(before)).toBe(101);
     expect((await server.cli(['node', 'rm', 'sleeper'])).code).toBe(0);
@@ -153,7 +157,9 @@ describe('TLS between machines', () => {
     const back = await startAgent(server, { name: 'doomed', stateDir: a.stateDir, noServerFlag: true });
     expect(await back.proc.exited).toBe(4);
     expect(back.proc.output).toContain('refused this node credential');
-    expect((await server.json<any>(['audit', 'ls'])).entries.some((e: any) => e.action === 'nodeDelete' && e.target === 'doomed' && e.outcome === 'ok')).toBe(true);
+    expect((await server.json<any>(['audit', 'ls'])).entries.some((e: any) => e.action === 'nodeDelete' && e.target === 'doomed' && e.outcome === 'ok')).toBe(
+      true,
+    );
   });
 
   it('node rm refuses while a workspace is on the node; --force forgets it and leaves the container to the admin', async () => {
@@ -196,7 +202,9 @@ describe('TLS between machines', () => {
 
   it('plain HTTP to the TLS server fails with a message that says to use https', async () => {
     const home = await mkdtemp(join(tmpdir(), 'berth-e2e-home-'));
-    const r = await runCli(['login', server.url.replace('https:', 'http:'), '--token', server.token], { env: { HOME: home, BERTH_CONFIG: join(home, 'c.json') } });
+    const r = await runCli(['login', server.url.replace('https:', 'http:'), '--token', server.token], {
+      env: { HOME: home, BERTH_CONFIG: join(home, 'c.json') },
+    });
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`use ${server.url}`);
   });
@@ -301,7 +309,10 @@ describe('a lean CLI', () => {
   it('loads no TLS, https or crypto module for a command against a plain-HTTP server', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-probe-'));
     const probe = join(dir, 'probe.mjs');
-    await writeFile(probe, "process.on('exit', () => process.stderr.write('LOADED ' + process.moduleLoadList.filter((m) => /tls|https|crypto/.test(m)).join(',') + '\\n'));\n");
+    await writeFile(
+      probe,
+      "process.on('exit', () => process.stderr.write('LOADED ' + process.moduleLoadList.filter((m) => /tls|https|crypto/.test(m)).join(',') + '\\n'));\n",
+    );
     const port = await freePort();
     const env = { BERTH_SERVER: `http://127.0.0.1:${port}`, BERTH_TOKEN: 'x', BERTH_CONFIG: join(dir, 'none.json') };
     const plain = await runProgram(process.execPath, ['--import', probe, BIN, 'ws', 'ls'], { env });

@@ -85,7 +85,12 @@ describe('users', () => {
     expect(JSON.parse((await erin.cli(['ws', 'ls', '--json'])).stdout).workspaces).toEqual([]);
     // Names are unique per owner: dave's is dave/NAME to anyone else.
     const theirs = `dave/${ws}`;
-    for (const args of [['ws', 'show', theirs], ['ws', 'exec', theirs, '--', 'true'], ['ws', 'stop', theirs], ['ws', 'rm', theirs]]) {
+    for (const args of [
+      ['ws', 'show', theirs],
+      ['ws', 'exec', theirs, '--', 'true'],
+      ['ws', 'stop', theirs],
+      ['ws', 'rm', theirs],
+    ]) {
       const r = await erin.cli(args);
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toContain(`No workspace named ${theirs}`);
@@ -127,9 +132,7 @@ describe('users', () => {
     expect(removed.deletedWorkspaces).toEqual([ws]);
     const after = await gina.cli(['ws', 'ls']);
     expect(after.code).toBe(4);
-    await expect
-      .poll(async () => (await server.json<any>(['ws', 'ls'])).workspaces.map((w: any) => w.name), { timeout: 30_000 })
-      .not.toContain(ws);
+    await expect.poll(async () => (await server.json<any>(['ws', 'ls'])).workspaces.map((w: any) => w.name), { timeout: 30_000 }).not.toContain(ws);
   });
 
   it('records mutating calls in the audit log', async () => {

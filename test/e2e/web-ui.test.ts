@@ -66,7 +66,11 @@ beforeAll(async () => {
   const build = await server.cli(['image', 'build', 'base', '--from', 'busybox']);
   expect(build.code, build.stderr).toBe(0);
   const invite = await server.json<any>(['user', 'invite', 'bob@example.com']);
-  const reg = await fetch(`${server.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: invite.code, name: 'bob' }) });
+  const reg = await fetch(`${server.url}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ invite: invite.code, name: 'bob' }),
+  });
   expect(reg.status).toBe(201);
   bobToken = ((await reg.json()) as { token: string }).token;
 });
@@ -79,7 +83,6 @@ afterAll(async () => {
 let admin: { ctx: BrowserContext; page: Page };
 
 describe('the web UI in chromium', () => {
-
   it('signs in with a one-time link into an HTTP-only cookie, the token gone from the address bar', async () => {
     admin = await signedIn(server.token);
     expect(admin.page.url()).toBe(`${server.url}/`);
@@ -151,7 +154,12 @@ describe('the web UI in chromium', () => {
 
   it('shows the nodes, images and audit pages', async () => {
     const { page } = admin;
-    for (const [path, heading] of [['/nodes', 'Nodes'], ['/images', 'Images'], ['/users', 'Users'], ['/audit', 'Audit log']] as const) {
+    for (const [path, heading] of [
+      ['/nodes', 'Nodes'],
+      ['/images', 'Images'],
+      ['/users', 'Users'],
+      ['/audit', 'Audit log'],
+    ] as const) {
       await page.goto(server.url + path);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await screenshot(page, path.slice(1));
@@ -216,7 +224,9 @@ describe('the web UI in chromium', () => {
     await expect.poll(async () => (await out.textContent()) ?? '', { timeout: 30_000 }).toMatch(/tick-\d+/);
     const first = Math.max(...[...((await out.textContent()) ?? '').matchAll(/tick-(\d+)/g)].map((m) => Number(m[1])));
     // Live: newer lines arrive in the open panel.
-    await expect.poll(async () => Math.max(...[...((await out.textContent()) ?? '').matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]))), { timeout: 20_000 }).toBeGreaterThan(first);
+    await expect
+      .poll(async () => Math.max(...[...((await out.textContent()) ?? '').matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]))), { timeout: 20_000 })
+      .toBeGreaterThan(first);
     await screenshot(page, 'services');
     await page.getByRole('button', { name: 'Close logs' }).click();
     // The service's port, with the command that opens its preview.
@@ -237,7 +247,7 @@ describe('the web UI in chromium', () => {
     const { page: adminPage } = admin;
     await adminPage.goto(`${server.url}/workspaces/${bobWs}`);
     await adminPage.getByRole('link', { name: "Watch bob's terminal (read-only)" }).click();
-    const watched = adminPage.getByRole('region', { name: "Terminal of bob (read-only)" });
+    const watched = adminPage.getByRole('region', { name: 'Terminal of bob (read-only)' });
     await expect.poll(async () => (await watched.textContent()) ?? '', { timeout: 20_000 }).toContain('bob-42');
     await watched.click();
     await adminPage.keyboard.type('echo injected-$((1+1))\n');

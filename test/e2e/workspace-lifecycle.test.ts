@@ -67,7 +67,10 @@ describe('workspace lifecycle through the CLI', () => {
     try {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('application/x-ndjson');
-      const lines = (await response.text()).trim().split('\n').map((l) => JSON.parse(l));
+      const lines = (await response.text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines[0].type).toBe('accepted');
       expect(lines[0].workspace.status).toBe('creating');
       expect(lines.some((l) => l.type === 'progress')).toBe(true);
@@ -76,7 +79,9 @@ describe('workspace lifecycle through the CLI', () => {
       expect(done.operation.status).toBe('succeeded');
       expect(done.workspace.status).toBe('running');
       // The operation's row agrees with the stream: written once at the end, with its final stage.
-      const op = await fetch(`${server.url}/api/v1/operations/${done.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } }).then((r) => r.json());
+      const op = await fetch(`${server.url}/api/v1/operations/${done.operation.id}`, { headers: { authorization: `Bearer ${server.token}` } }).then((r) =>
+        r.json(),
+      );
       expect(op).toMatchObject({ status: 'succeeded', stage: 'done', progress: 1 });
       // The same name again is refused before anything streams, with the error's own status.
       const again = await fetch(`${server.url}/api/v1/workspaces`, {

@@ -99,7 +99,8 @@ export const hostileJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
  */
 export function shapedBody(keys: string[], pools: Record<string, fc.Arbitrary<unknown>> = {}, anyType = true): fc.Arbitrary<Record<string, unknown>> {
   const fields: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const k of keys) fields[k] = anyType ? fc.oneof({ weight: 2, arbitrary: pools[k] ?? hostileJson }, { weight: 1, arbitrary: hostileJson }) : (pools[k] ?? hostileJson);
+  for (const k of keys)
+    fields[k] = anyType ? fc.oneof({ weight: 2, arbitrary: pools[k] ?? hostileJson }, { weight: 1, arbitrary: hostileJson }) : (pools[k] ?? hostileJson);
   return fc.record(fields, { requiredKeys: [] });
 }
 

@@ -8,9 +8,9 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { API_PREFIX, routes, streams, type RouteName } from '../../src/api/routes.js';
+import { API_PREFIX, type RouteName, routes, streams } from '../../src/api/routes.js';
 import { hostileJson, hostileNumber, hostileString, rawPathSegment, shapedBody, VALID_NAMES, withPrototypeKeys } from './hostile.js';
-import { assertRegisteredAnswer, countCase, countReached, HANG_MS, type FuzzWorld, type HttpTarget, type Who } from './world.js';
+import { assertRegisteredAnswer, countCase, countReached, type FuzzWorld, HANG_MS, type HttpTarget, type Who } from './world.js';
 
 type Encoding = 'json' | 'proto' | 'constructor' | 'garbage' | 'none' | 'text' | 'huge';
 
@@ -89,7 +89,11 @@ export function httpCases(world: HttpTarget): fc.Arbitrary<HttpCase> {
       who: fc.constantFrom<Who>('admin', 'member', 'none', 'bogus'),
       param: hostileString(paramPool(world, route)),
       rawParam: fc.boolean(),
-      query: fc.option(fc.array(fc.tuple(hostileString(['limit', 'user', 'since', 'follow', 'tail', '__proto__']), fc.oneof(hostileString(), hostileNumber.map(String))), { maxLength: 3 })),
+      query: fc.option(
+        fc.array(fc.tuple(hostileString(['limit', 'user', 'since', 'follow', 'tail', '__proto__']), fc.oneof(hostileString(), hostileNumber.map(String))), {
+          maxLength: 3,
+        }),
+      ),
       body: fc.oneof(
         { weight: 2, arbitrary: shapedBody(bodyKeys(route), pools, false) },
         { weight: 2, arbitrary: shapedBody(bodyKeys(route), pools) },
@@ -169,7 +173,9 @@ export function offTableCases(): fc.Arbitrary<OffTableCase> {
     method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND'),
     path: fc.oneof(
       hostileString().map((s) => `${API_PREFIX}/${rawPathSegment(s)}`),
-      fc.array(hostileString(['workspaces', 'exec', 'agent', 'connect', 'events', 'operations', '..']), { minLength: 1, maxLength: 4 }).map((p) => `${API_PREFIX}/${p.map(rawPathSegment).join('/')}`),
+      fc
+        .array(hostileString(['workspaces', 'exec', 'agent', 'connect', 'events', 'operations', '..']), { minLength: 1, maxLength: 4 })
+        .map((p) => `${API_PREFIX}/${p.map(rawPathSegment).join('/')}`),
       hostileString().map((s) => `/${rawPathSegment(s)}`),
     ),
     who: fc.constantFrom<Who>('admin', 'member', 'none', 'bogus'),

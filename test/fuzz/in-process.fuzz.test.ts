@@ -19,7 +19,7 @@ import { registerTrustRoutes } from '../../src/server/http/routes/trust-routes.j
 import { createServices } from '../../src/server/services/index.js';
 import { openSqliteStore, type Store } from '../../src/server/store/open.js';
 import { httpCases, offTableCases, runHttpCase, runOffTableCase } from './http-cases.js';
-import { counts, RUNS, type Answer, type HttpTarget, type Who } from './world.js';
+import { type Answer, counts, type HttpTarget, RUNS, type Who } from './world.js';
 
 let dir: string;
 let store: Store;
@@ -44,7 +44,12 @@ beforeAll(async () => {
     asked: new Map(),
     async call(method, path, who, body, headers = {}): Promise<Answer> {
       const auth = tokens[who] ? { authorization: `Bearer ${tokens[who]}` } : {};
-      const res = await app.inject({ method: method as 'GET', url: path, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...auth, ...headers }, payload: body });
+      const res = await app.inject({
+        method: method as 'GET',
+        url: path,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...auth, ...headers },
+        payload: body,
+      });
       return { status: res.statusCode, headers: res.headers as Answer['headers'], text: res.body };
     },
     // In this process an uncaught exception or unhandled rejection fails the vitest run itself.
@@ -65,7 +70,10 @@ afterAll(async () => {
 
 describe('fuzz: the HTTP layer in this process', () => {
   it('JSON routes, many cases', async () => {
-    await fc.assert(fc.asyncProperty(httpCases(target), (c) => runHttpCase(target, c)), { numRuns: RUNS * 10 });
+    await fc.assert(
+      fc.asyncProperty(httpCases(target), (c) => runHttpCase(target, c)),
+      { numRuns: RUNS * 10 },
+    );
   }, 1_800_000);
 
   it('requests outside the route table, many cases', async () => {

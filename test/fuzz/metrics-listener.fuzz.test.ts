@@ -83,18 +83,64 @@ const methods = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 12 }) },
 );
 const paths = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('/metrics', '/metrics', '/metrics?x=1', '/metrics/', '/METRICS', '//metrics', '/metrics/../metrics', '/%6detrics', '/metrics#x', '*', 'http://127.0.0.1/metrics', '/', '/api/v1/metrics', '/api/v1/health') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      '/metrics',
+      '/metrics',
+      '/metrics?x=1',
+      '/metrics/',
+      '/METRICS',
+      '//metrics',
+      '/metrics/../metrics',
+      '/%6detrics',
+      '/metrics#x',
+      '*',
+      'http://127.0.0.1/metrics',
+      '/',
+      '/api/v1/metrics',
+      '/api/v1/health',
+    ),
+  },
   { weight: 3, arbitrary: hostileString(['metrics', '/metrics']).map((s) => '/' + rawPathSegment(s)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
 );
 const headers = fc.array(
   fc.tuple(
     fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom('Host', 'Content-Length', 'Transfer-Encoding', 'Authorization', 'Accept', 'Connection', 'Expect', 'Upgrade', 'X-Forwarded-For') },
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom(
+          'Host',
+          'Content-Length',
+          'Transfer-Encoding',
+          'Authorization',
+          'Accept',
+          'Connection',
+          'Expect',
+          'Upgrade',
+          'X-Forwarded-For',
+        ),
+      },
       { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 20 }) },
     ),
     fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('0', '-1', '99999999999', 'chunked', 'close', 'keep-alive', '100-continue', 'websocket', 'Bearer x', '127.0.0.1', 'text/plain') },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          '0',
+          '-1',
+          '99999999999',
+          'chunked',
+          'close',
+          'keep-alive',
+          '100-continue',
+          'websocket',
+          'Bearer x',
+          '127.0.0.1',
+          'text/plain',
+        ),
+      },
       { weight: 1, arbitrary: hostileString() },
     ),
   ),
@@ -105,50 +151,61 @@ const headers = fc.array(
 const scrape = fc.tuple(
   fc.constantFrom('GET', 'HEAD'),
   fc.constantFrom('/metrics', '/metrics?x=1', '/metrics?'),
-  fc.array(fc.tuple(fc.constantFrom('Host', 'Accept', 'User-Agent', 'Authorization'), fc.constantFrom('127.0.0.1', 'text/plain', 'Prometheus/2.53', 'Bearer x')), { maxLength: 3 }),
+  fc.array(
+    fc.tuple(fc.constantFrom('Host', 'Accept', 'User-Agent', 'Authorization'), fc.constantFrom('127.0.0.1', 'text/plain', 'Prometheus/2.53', 'Bearer x')),
+    { maxLength: 3 },
+  ),
   fc.constant(undefined),
 );
 /** Any case: mostly hostile, a quarter shaped like a scrape so the success path is fuzzed too. */
-const cases = fc.oneof({ weight: 3, arbitrary: fc.tuple(methods, paths, headers, fc.option(fc.string({ maxLength: 200 }), { nil: undefined })) }, { weight: 1, arbitrary: scrape });
+const cases = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(methods, paths, headers, fc.option(fc.string({ maxLength: 200 }), { nil: undefined })) },
+  { weight: 1, arbitrary: scrape },
+);
 
 describe('fuzz: the metrics listener', () => {
-  it('answers only GET /metrics, with a coded JSON error for everything else, and never dies', async () => {
-    await fc.assert(
-      fc.asyncProperty(cases, async ([method, path, hdrs, body]) => {
-        const head = `${method} ${path} HTTP/1.1\r\n${hdrs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}${hdrs.length ? '\r\n' : ''}\r\n`;
-        const a = await send(Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(body ?? '', 'utf8')]), method === 'HEAD');
-        const target = /^\/metrics(\?[^#]*)?$/.test(path);
-        if (a.status === 200) answered.metrics++;
-        else if (a.status === 404) answered.notFound++;
-        else if (a.status === 400) answered.invalid++;
-        if (a.status === 200) {
-          // A 200 is only ever the metrics, and only for the one path.
-          expect(target && (method === 'GET' || method === 'HEAD'), `200 for ${JSON.stringify(method)} ${JSON.stringify(path)}`).toBe(true);
-          expect(a.headers['content-type']).toMatch(/^text\/plain/);
-          if (method === 'GET') expect(sampleValue(parsePromText(a.body), 'berth_nodes', { status: 'online' })).toBe(0);
-        } else if (a.truncated) {
-          // Reset mid-answer: only a refusal of bytes that were not HTTP closes that way.
-          expect(a.status).toBe(400);
-        } else if (method === 'HEAD') {
-          // No body to read: the refusal's status alone (a parse error closes with a 400 in full).
-          if (a.status !== 0) expect([400, 404]).toContain(a.status);
-        } else if (a.status !== 0) {
-          // Every refusal is berth's error shape with a registered code and its status.
-          const err = JSON.parse(a.body) as { code: keyof typeof ERROR_CODES };
-          expect(Object.keys(ERROR_CODES)).toContain(err.code);
-          expect(a.status).toBe(ERROR_CODES[err.code]);
-          if (err.code !== 'NOT_FOUND') expect(err.code).toBe('INVALID_ARGUMENT');
-          // A well-formed request for a path other than /metrics is always a 404.
-          if (METHODS.includes(method) && /^\/[\x21-\x7e]*$/.test(path) && !path.startsWith('/metrics') && hdrs.length === 0 && body === undefined) expect(a.status).toBe(404);
-        }
-        await alive();
-      }),
-      { numRuns: RUNS, endOnFailure: true },
-    );
-    expect(answered.metrics, JSON.stringify(answered)).toBeGreaterThan(0);
-    expect(answered.notFound, JSON.stringify(answered)).toBeGreaterThan(0);
-    expect(answered.invalid, JSON.stringify(answered)).toBeGreaterThan(0);
-  }, 120_000 + RUNS * 2_000);
+  it(
+    'answers only GET /metrics, with a coded JSON error for everything else, and never dies',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(cases, async ([method, path, hdrs, body]) => {
+          const head = `${method} ${path} HTTP/1.1\r\n${hdrs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}${hdrs.length ? '\r\n' : ''}\r\n`;
+          const a = await send(Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(body ?? '', 'utf8')]), method === 'HEAD');
+          const target = /^\/metrics(\?[^#]*)?$/.test(path);
+          if (a.status === 200) answered.metrics++;
+          else if (a.status === 404) answered.notFound++;
+          else if (a.status === 400) answered.invalid++;
+          if (a.status === 200) {
+            // A 200 is only ever the metrics, and only for the one path.
+            expect(target && (method === 'GET' || method === 'HEAD'), `200 for ${JSON.stringify(method)} ${JSON.stringify(path)}`).toBe(true);
+            expect(a.headers['content-type']).toMatch(/^text\/plain/);
+            if (method === 'GET') expect(sampleValue(parsePromText(a.body), 'berth_nodes', { status: 'online' })).toBe(0);
+          } else if (a.truncated) {
+            // Reset mid-answer: only a refusal of bytes that were not HTTP closes that way.
+            expect(a.status).toBe(400);
+          } else if (method === 'HEAD') {
+            // No body to read: the refusal's status alone (a parse error closes with a 400 in full).
+            if (a.status !== 0) expect([400, 404]).toContain(a.status);
+          } else if (a.status !== 0) {
+            // Every refusal is berth's error shape with a registered code and its status.
+            const err = JSON.parse(a.body) as { code: keyof typeof ERROR_CODES };
+            expect(Object.keys(ERROR_CODES)).toContain(err.code);
+            expect(a.status).toBe(ERROR_CODES[err.code]);
+            if (err.code !== 'NOT_FOUND') expect(err.code).toBe('INVALID_ARGUMENT');
+            // A well-formed request for a path other than /metrics is always a 404.
+            if (METHODS.includes(method) && /^\/[\x21-\x7e]*$/.test(path) && !path.startsWith('/metrics') && hdrs.length === 0 && body === undefined)
+              expect(a.status).toBe(404);
+          }
+          await alive();
+        }),
+        { numRuns: RUNS, endOnFailure: true },
+      );
+      expect(answered.metrics, JSON.stringify(answered)).toBeGreaterThan(0);
+      expect(answered.notFound, JSON.stringify(answered)).toBeGreaterThan(0);
+      expect(answered.invalid, JSON.stringify(answered)).toBeGreaterThan(0);
+    },
+    120_000 + RUNS * 2_000,
+  );
 
   it('still serves the metrics after the storm', async () => {
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);

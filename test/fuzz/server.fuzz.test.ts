@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpCases, offTableCases, rawHttpCases, runHttpCase, runOffTableCase, runRawHttpCase } from './http-cases.js';
 import { agentCases, execCases, portCases, runAgentCase, runExecCase, runPortCase } from './socket-cases.js';
 import { clientSshCases, rawSshCases, runClientSshCase, runRawSshCase } from './ssh-cases.js';
-import { counts, FuzzWorld, reached, RUNS } from './world.js';
+import { counts, FuzzWorld, RUNS, reached } from './world.js';
 
 let world: FuzzWorld;
 let sshPort = 0;
@@ -52,37 +52,93 @@ afterAll(async () => {
 }, 600_000);
 
 describe('fuzz: a real server survives hostile input', () => {
-  it('JSON routes and the streamed GETs (operation events, service logs)', async () => {
-    await fc.assert(fc.asyncProperty(httpCases(world), (c) => world.guard(() => runHttpCase(world, c))), params(RUNS));
-  }, budget(RUNS, 1_000));
+  it(
+    'JSON routes and the streamed GETs (operation events, service logs)',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(httpCases(world), (c) => world.guard(() => runHttpCase(world, c))),
+        params(RUNS),
+      );
+    },
+    budget(RUNS, 1_000),
+  );
 
-  it('requests outside the route table', async () => {
-    await fc.assert(fc.asyncProperty(offTableCases(), (c) => world.guard(() => runOffTableCase(world, c))), params(RUNS / 3));
-  }, budget(RUNS / 3, 1_000));
+  it(
+    'requests outside the route table',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(offTableCases(), (c) => world.guard(() => runOffTableCase(world, c))),
+        params(RUNS / 3),
+      );
+    },
+    budget(RUNS / 3, 1_000),
+  );
 
-  it('bytes on the HTTP port that are not quite HTTP', async () => {
-    await fc.assert(fc.asyncProperty(rawHttpCases(), (c) => world.guard(() => runRawHttpCase(world, c))), params(RUNS / 5));
-  }, budget(RUNS / 5, 1_000));
+  it(
+    'bytes on the HTTP port that are not quite HTTP',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(rawHttpCases(), (c) => world.guard(() => runRawHttpCase(world, c))),
+        params(RUNS / 5),
+      );
+    },
+    budget(RUNS / 5, 1_000),
+  );
 
-  it('the exec WebSocket', async () => {
-    await fc.assert(fc.asyncProperty(execCases(world), (c) => world.guard(() => runExecCase(world, c))), params(RUNS / 5));
-  }, budget(RUNS / 5, 3_000));
+  it(
+    'the exec WebSocket',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(execCases(world), (c) => world.guard(() => runExecCase(world, c))),
+        params(RUNS / 5),
+      );
+    },
+    budget(RUNS / 5, 3_000),
+  );
 
-  it('the port-forward WebSocket', async () => {
-    await fc.assert(fc.asyncProperty(portCases(world), (c) => world.guard(() => runPortCase(world, c))), params(RUNS / 10));
-  }, budget(RUNS / 10, 3_000));
+  it(
+    'the port-forward WebSocket',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(portCases(world), (c) => world.guard(() => runPortCase(world, c))),
+        params(RUNS / 10),
+      );
+    },
+    budget(RUNS / 10, 3_000),
+  );
 
-  it('the agent WebSocket', async () => {
-    await fc.assert(fc.asyncProperty(agentCases(), (c) => world.guard(() => runAgentCase(world, nodeCredential, c))), params(RUNS / 3));
-  }, budget(RUNS / 3, 2_000));
+  it(
+    'the agent WebSocket',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(agentCases(), (c) => world.guard(() => runAgentCase(world, nodeCredential, c))),
+        params(RUNS / 3),
+      );
+    },
+    budget(RUNS / 3, 2_000),
+  );
 
-  it('the SSH gateway over raw TCP', async () => {
-    await fc.assert(fc.asyncProperty(rawSshCases(), (c) => world.guard(() => runRawSshCase(world, sshPort, c))), params(RUNS / 5));
-  }, budget(RUNS / 5, 2_000));
+  it(
+    'the SSH gateway over raw TCP',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(rawSshCases(), (c) => world.guard(() => runRawSshCase(world, sshPort, c))),
+        params(RUNS / 5),
+      );
+    },
+    budget(RUNS / 5, 2_000),
+  );
 
-  it('the SSH gateway with a logged-in client', async () => {
-    await fc.assert(fc.asyncProperty(clientSshCases(world), (c) => world.guard(() => runClientSshCase(world, sshPort, c))), params(RUNS / 10));
-    // The cases must have got past the login, or they tested nothing behind it.
-    expect(reached['ssh logged in'] ?? 0, 'SSH cases that logged in').toBeGreaterThanOrEqual(Math.round(RUNS / 20));
-  }, budget(RUNS / 10, 10_000));
+  it(
+    'the SSH gateway with a logged-in client',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(clientSshCases(world), (c) => world.guard(() => runClientSshCase(world, sshPort, c))),
+        params(RUNS / 10),
+      );
+      // The cases must have got past the login, or they tested nothing behind it.
+      expect(reached['ssh logged in'] ?? 0, 'SSH cases that logged in').toBeGreaterThanOrEqual(Math.round(RUNS / 20));
+    },
+    budget(RUNS / 10, 10_000),
+  );
 });

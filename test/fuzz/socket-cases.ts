@@ -10,7 +10,7 @@ import { AGENT_PROTOCOL_VERSION } from '../../src/api/agent-protocol.js';
 import { ERROR_CODES, type ErrorCode } from '../../src/api/errors.js';
 import { API_PREFIX, streams } from '../../src/api/routes.js';
 import { hostileJson, hostileNumber, hostileString, rawPathSegment } from './hostile.js';
-import { assertRegisteredAnswer, countCase, countReached, HANG_MS, type FuzzWorld, type Who } from './world.js';
+import { assertRegisteredAnswer, countCase, countReached, type FuzzWorld, HANG_MS, type Who } from './world.js';
 
 /** A frame a fuzz client sends: JSON text, raw text, or binary. */
 type Frame = { kind: 'json'; value: unknown } | { kind: 'text'; text: string } | { kind: 'binary'; bytes: Uint8Array };
@@ -35,7 +35,14 @@ const plausibleExecRequest = fc.record(
       // Long arguments included: a command name past 64 KiB used to hang `runc exec` for good
       // (its error message overflows a pipe); the contract now bounds the name by PATH_MAX.
       fc.array(hostileString(['true', 'sh', '-c', 'cat', 'echo', '/bin/sh', 'exit 3']), { minLength: 1, maxLength: 4 }),
-      fc.constantFrom(['sh', '-c', 'echo hi; exit 3'], ['cat'], ['true'], ['/nonexistent'], ['sh', '-c', 'head -c 100000 /dev/zero'], ['sh', '-c', 'kill -9 $$']),
+      fc.constantFrom(
+        ['sh', '-c', 'echo hi; exit 3'],
+        ['cat'],
+        ['true'],
+        ['/nonexistent'],
+        ['sh', '-c', 'head -c 100000 /dev/zero'],
+        ['sh', '-c', 'kill -9 $$'],
+      ),
     ),
     tty: fc.boolean(),
     env: fc.dictionary(fc.constantFrom('PATH', 'LD_PRELOAD', 'A', 'HOME', 'TERM', 'IFS'), hostileString(), { maxKeys: 3 }),
@@ -60,7 +67,12 @@ const execRequest = fc.oneof(
 
 const execFrame: fc.Arbitrary<Frame> = fc.oneof(
   { weight: 3, arbitrary: execRequest.map((request): Frame => ({ kind: 'json', value: { type: 'start', request } })) },
-  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 100 }).map((s): Frame => ({ kind: 'json', value: { type: 'stdin', data: Buffer.from(s).toString('base64') } })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .string({ unit: 'binary', maxLength: 100 })
+      .map((s): Frame => ({ kind: 'json', value: { type: 'stdin', data: Buffer.from(s).toString('base64') } })),
+  },
   { weight: 1, arbitrary: hostileString().map((data): Frame => ({ kind: 'json', value: { type: 'stdin', data } })) },
   { weight: 1, arbitrary: fc.constant<Frame>({ kind: 'json', value: { type: 'eof' } }) },
   { weight: 1, arbitrary: fc.record({ cols: hostileNumber, rows: hostileNumber }).map((r): Frame => ({ kind: 'json', value: { type: 'resize', ...r } })) },
@@ -74,7 +86,13 @@ export function execCases(world: FuzzWorld): fc.Arbitrary<ExecCase> {
     workspace: fc.oneof({ weight: 3, arbitrary: fc.constant(world.target) }, { weight: 1, arbitrary: hostileString() }),
     // Most cases open with a start frame, so they reach the node and not only the first check.
     frames: fc
-      .tuple(fc.option(execRequest.map((request): Frame => ({ kind: 'json', value: { type: 'start', request } })), { freq: 4 }), fc.array(execFrame, { maxLength: 5 }))
+      .tuple(
+        fc.option(
+          execRequest.map((request): Frame => ({ kind: 'json', value: { type: 'start', request } })),
+          { freq: 4 },
+        ),
+        fc.array(execFrame, { maxLength: 5 }),
+      )
       .map(([start, rest]) => (start ? [start, ...rest] : rest)),
   });
 }
@@ -142,15 +160,40 @@ const report = fc.record(
     agentVersion: fc.oneof({ weight: 3, arbitrary: hostileString() }, { weight: 1, arbitrary: hostileJson }),
     resources: fc.oneof(
       { weight: 3, arbitrary: validResources },
-      { weight: 1, arbitrary: fc.record({ cpus: hostileNumber, memoryBytes: hostileNumber, memoryFreeBytes: hostileNumber, diskBytes: hostileNumber, diskFreeBytes: hostileNumber }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          cpus: hostileNumber,
+          memoryBytes: hostileNumber,
+          memoryFreeBytes: hostileNumber,
+          diskBytes: hostileNumber,
+          diskFreeBytes: hostileNumber,
+        }),
+      },
       { weight: 1, arbitrary: hostileJson },
     ),
     providers: fc.oneof(
-      { weight: 3, arbitrary: fc.array(fc.record({ kind: fc.constantFrom('docker', 'lxc', 'qemu'), usable: fc.boolean(), details: fc.dictionary(hostileString(), hostileString(), { maxKeys: 2 }) }), { maxLength: 3 }) },
+      {
+        weight: 3,
+        arbitrary: fc.array(
+          fc.record({
+            kind: fc.constantFrom('docker', 'lxc', 'qemu'),
+            usable: fc.boolean(),
+            details: fc.dictionary(hostileString(), hostileString(), { maxKeys: 2 }),
+          }),
+          { maxLength: 3 },
+        ),
+      },
       { weight: 1, arbitrary: hostileJson },
     ),
     workspaces: fc.oneof(
-      { weight: 3, arbitrary: fc.array(fc.record({ workspaceId: hostileString(), status: fc.constantFrom('running', 'stopped', 'failed', 'unknown', 'deleting', 'creating') }), { maxLength: 3 }) },
+      {
+        weight: 3,
+        arbitrary: fc.array(
+          fc.record({ workspaceId: hostileString(), status: fc.constantFrom('running', 'stopped', 'failed', 'unknown', 'deleting', 'creating') }),
+          { maxLength: 3 },
+        ),
+      },
       { weight: 1, arbitrary: hostileJson },
     ),
   },
@@ -161,38 +204,86 @@ const agentFrame: fc.Arbitrary<Frame> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .record({ protocolVersion: fc.oneof({ weight: 4, arbitrary: fc.constant(AGENT_PROTOCOL_VERSION) }, { weight: 1, arbitrary: hostileNumber }, { weight: 1, arbitrary: hostileJson }), report })
+      .record({
+        protocolVersion: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(AGENT_PROTOCOL_VERSION) },
+          { weight: 1, arbitrary: hostileNumber },
+          { weight: 1, arbitrary: hostileJson },
+        ),
+        report,
+      })
       .map(({ protocolVersion, report: r }): Frame => ({ kind: 'json', value: { type: 'hello', protocolVersion, ...r } })),
   },
   { weight: 2, arbitrary: report.map((r): Frame => ({ kind: 'json', value: { type: 'heartbeat', ...r } })) },
   {
     weight: 2,
     arbitrary: fc
-      .record({ id: hostileString(), method: hostileString(['workspace.create', 'exec.open', 'image.list', '__proto__', 'constructor', 'toString']), params: hostileJson })
+      .record({
+        id: hostileString(),
+        method: hostileString(['workspace.create', 'exec.open', 'image.list', '__proto__', 'constructor', 'toString']),
+        params: hostileJson,
+      })
       .map((r): Frame => ({ kind: 'json', value: { type: 'request', ...r } })),
   },
   {
     weight: 1,
-    arbitrary: fc.record({ id: hostileString(), result: hostileJson, error: fc.option(hostileJson) }).map((r): Frame => ({ kind: 'json', value: { type: 'response', ...r } })),
+    arbitrary: fc
+      .record({ id: hostileString(), result: hostileJson, error: fc.option(hostileJson) })
+      .map((r): Frame => ({ kind: 'json', value: { type: 'response', ...r } })),
   },
   {
     weight: 3,
     arbitrary: fc
       .record({
-        name: hostileString(['op.progress', 'op.log', 'exec.exit', 'exec.pause', 'exec.resume', 'exec.close', 'ports.changed', 'services.changed', '__proto__', 'constructor', 'toString', 'hasOwnProperty']),
+        name: hostileString([
+          'op.progress',
+          'op.log',
+          'exec.exit',
+          'exec.pause',
+          'exec.resume',
+          'exec.close',
+          'ports.changed',
+          'services.changed',
+          '__proto__',
+          'constructor',
+          'toString',
+          'hasOwnProperty',
+        ]),
         payload: fc.oneof(
           hostileJson,
-          fc.record({ opId: hostileString(), sessionId: hostileString(), stage: hostileString(), fraction: hostileNumber, line: hostileString(), exitCode: hostileNumber, stream: fc.constantFrom('input', 'output') }, { requiredKeys: [] }),
+          fc.record(
+            {
+              opId: hostileString(),
+              sessionId: hostileString(),
+              stage: hostileString(),
+              fraction: hostileNumber,
+              line: hostileString(),
+              exitCode: hostileNumber,
+              stream: fc.constantFrom('input', 'output'),
+            },
+            { requiredKeys: [] },
+          ),
           // A node reporting ports for any workspace id, its own or not, with hostile entries.
           fc.record({
             workspaceId: hostileString(),
-            ports: fc.array(fc.record({ port: hostileNumber, protocol: fc.constantFrom('tcp', 'udp', 'sctp'), addresses: fc.array(hostileString(), { maxLength: 20 }), process: fc.option(fc.record({ pid: hostileNumber, name: hostileString() })) }), { maxLength: 5 }),
+            ports: fc.array(
+              fc.record({
+                port: hostileNumber,
+                protocol: fc.constantFrom('tcp', 'udp', 'sctp'),
+                addresses: fc.array(hostileString(), { maxLength: 20 }),
+                process: fc.option(fc.record({ pid: hostileNumber, name: hostileString() })),
+              }),
+              { maxLength: 5 },
+            ),
           }),
         ),
       })
       .map((r): Frame => ({ kind: 'json', value: { type: 'event', ...r } })),
   },
-  { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('welcome', 'hello', 'x', '__proto__'), extra: hostileJson }).map((r): Frame => ({ kind: 'json', value: r })) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constantFrom('welcome', 'hello', 'x', '__proto__'), extra: hostileJson }).map((r): Frame => ({ kind: 'json', value: r })),
+  },
   { weight: 2, arbitrary: garbageFrame },
 );
 
@@ -202,15 +293,23 @@ export function agentCases(): fc.Arbitrary<AgentCase> {
     credential: fc.constantFrom<AgentCase['credential']>('valid', 'valid', 'valid', 'none', 'bogus'),
     // Most cases say a well-formed hello first, so the frames after it meet a welcomed connection.
     frames: fc
-      .tuple(fc.option(fc.record({ agentVersion: fc.constant('0.1.0'), resources: validResources, providers: fc.constant([]), workspaces: fc.constant([]) }), { freq: 3 }), fc.array(agentFrame, { maxLength: 8 }))
-      .map(([hello, rest]): Frame[] => (hello ? [{ kind: 'json', value: { type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION, ...hello } }, ...rest] : rest)),
+      .tuple(
+        fc.option(fc.record({ agentVersion: fc.constant('0.1.0'), resources: validResources, providers: fc.constant([]), workspaces: fc.constant([]) }), {
+          freq: 3,
+        }),
+        fc.array(agentFrame, { maxLength: 8 }),
+      )
+      .map(([hello, rest]): Frame[] =>
+        hello ? [{ kind: 'json', value: { type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION, ...hello } }, ...rest] : rest,
+      ),
   });
 }
 
 /** Runs one agent-socket case with the fuzz node's credential (or none, or a bad one). */
 export async function runAgentCase(world: FuzzWorld, credential: string, c: AgentCase): Promise<void> {
   countCase('agent-socket');
-  const headers: Record<string, string> = c.credential === 'valid' ? { authorization: `Bearer ${credential}` } : c.credential === 'bogus' ? { authorization: 'Bearer bnc_bogus' } : {};
+  const headers: Record<string, string> =
+    c.credential === 'valid' ? { authorization: `Bearer ${credential}` } : c.credential === 'bogus' ? { authorization: 'Bearer bnc_bogus' } : {};
   const what = `agent socket (${c.credential}) with ${JSON.stringify(c.frames).slice(0, 500)}`;
   await speak(world, API_PREFIX + streams.agentConnect, headers, c.frames, what, 250, (text) => {
     const f = JSON.parse(text) as { type: string; error?: { code: string } };
@@ -227,7 +326,15 @@ export async function runAgentCase(world: FuzzWorld, credential: string, c: Agen
  * Opens a WebSocket, sends the frames, and waits until the server closes it or goes quiet.
  * A refused upgrade must be a registered HTTP error.
  */
-function speak(world: FuzzWorld, path: string, headers: Record<string, string>, frames: Frame[], what: string, quietMs: number, onText: (text: string) => void): Promise<void> {
+function speak(
+  world: FuzzWorld,
+  path: string,
+  headers: Record<string, string>,
+  frames: Frame[],
+  what: string,
+  quietMs: number,
+  onText: (text: string) => void,
+): Promise<void> {
   const url = world.server.url.replace(/^http/, 'ws') + path;
   return new Promise<void>((resolve, reject) => {
     let done = false;

@@ -24,12 +24,14 @@ export function rawSshCases(): fc.Arbitrary<RawSshCase> {
     fc.uint8Array({ maxLength: 600 }),
     fc.constantFrom(...versionLines).map((l) => new Uint8Array(Buffer.from(l))),
     // A packet header that promises more than it sends, or an absurd length.
-    fc.tuple(fc.constantFrom(0, 1, 5, 35000, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 64 })).map(([len, pad, rest]) => {
-      const b = Buffer.alloc(5);
-      b.writeUInt32BE(len >>> 0, 0);
-      b[4] = pad;
-      return new Uint8Array(Buffer.concat([b, Buffer.from(rest)]));
-    }),
+    fc
+      .tuple(fc.constantFrom(0, 1, 5, 35000, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 64 }))
+      .map(([len, pad, rest]) => {
+        const b = Buffer.alloc(5);
+        b.writeUInt32BE(len >>> 0, 0);
+        b[4] = pad;
+        return new Uint8Array(Buffer.concat([b, Buffer.from(rest)]));
+      }),
   );
   return fc.record({ chunks: fc.array(chunk, { maxLength: 5 }), end: fc.constantFrom<RawSshCase['end']>('end', 'destroy', 'wait') });
 }
@@ -60,7 +62,10 @@ type Action =
   | { kind: 'exec'; command: string; pty: { rows: number; cols: number; term: string } | null; env: Record<string, string> }
   | { kind: 'shell' }
   | { kind: 'subsystem'; name: string }
-  | { kind: 'sftp'; ops: Array<{ op: 'stat' | 'readdir' | 'open' | 'mkdir' | 'unlink' | 'realpath' | 'rename' | 'symlink' | 'readlink'; path: string; other: string }> }
+  | {
+      kind: 'sftp';
+      ops: Array<{ op: 'stat' | 'readdir' | 'open' | 'mkdir' | 'unlink' | 'realpath' | 'rename' | 'symlink' | 'readlink'; path: string; other: string }>;
+    }
   | { kind: 'forwardOut'; host: string; port: number }
   | { kind: 'forwardIn'; host: string; port: number }
   | { kind: 'streamLocal'; path: string };
@@ -87,7 +92,10 @@ export function clientSshCases(world: FuzzWorld): fc.Arbitrary<ClientSshCase> {
     fc.record({ kind: fc.constant('subsystem' as const), name: hostileString(['sftp', 'netconf', 'SFTP']) }),
     fc.record({
       kind: fc.constant('sftp' as const),
-      ops: fc.array(fc.record({ op: fc.constantFrom('stat', 'readdir', 'open', 'mkdir', 'unlink', 'realpath', 'rename', 'symlink', 'readlink'), path, other: path }), { maxLength: 4 }),
+      ops: fc.array(
+        fc.record({ op: fc.constantFrom('stat', 'readdir', 'open', 'mkdir', 'unlink', 'realpath', 'rename', 'symlink', 'readlink'), path, other: path }),
+        { maxLength: 4 },
+      ),
     }),
     fc.record({ kind: fc.constant('forwardOut' as const), host: hostileString(['127.0.0.1', 'localhost', '::1', '169.254.169.254', '0.0.0.0']), port: u32 }),
     fc.record({ kind: fc.constant('forwardIn' as const), host: hostileString(['127.0.0.1', '']), port: u32 }),

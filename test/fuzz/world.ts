@@ -165,7 +165,9 @@ export class FuzzWorld implements HttpTarget {
       if (proc.child.exitCode === null && proc.child.signalCode === null) throw err;
       const log = proc.output.slice(mark).slice(-6000);
       await this.server.launch();
-      throw new Error(`THE SERVER DIED (exit ${proc.child.exitCode}, signal ${proc.child.signalCode}) during this case: ${(err as Error).message}\n--- server log ---\n${log}`);
+      throw new Error(
+        `THE SERVER DIED (exit ${proc.child.exitCode}, signal ${proc.child.signalCode}) during this case: ${(err as Error).message}\n--- server log ---\n${log}`,
+      );
     }
   }
 
@@ -205,7 +207,8 @@ export function assertRegisteredAnswer(a: Answer, what: string, true5xx: ErrorCo
     throw new Error(`${what}: answered ${a.status} with a body that is not JSON: ${a.text.slice(0, 300)}`);
   }
   const code = body.code as ErrorCode;
-  if (!(code in ERROR_CODES) || !Object.hasOwn(ERROR_CODES, code)) throw new Error(`${what}: answered ${a.status} with an unregistered code: ${a.text.slice(0, 300)}`);
+  if (!(code in ERROR_CODES) || !Object.hasOwn(ERROR_CODES, code))
+    throw new Error(`${what}: answered ${a.status} with an unregistered code: ${a.text.slice(0, 300)}`);
   if (ERROR_CODES[code] !== a.status) throw new Error(`${what}: code ${code} came with status ${a.status}, not ${ERROR_CODES[code]}`);
   if (typeof body.message !== 'string' || body.message.length === 0) throw new Error(`${what}: error ${code} has no message`);
   if (code === 'INTERNAL') throw new Error(`${what}: INTERNAL: ${a.text.slice(0, 500)}`);
@@ -224,7 +227,10 @@ async function lxcContainersOf(nodeId: string): Promise<Array<{ name: string; wo
   }
   const out: Array<{ name: string; workspaceId: string }> = [];
   for (const name of names) {
-    const meta = await readFile(`/var/lib/lxc/${name}/berth.json`, 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => null);
+    const meta = await readFile(`/var/lib/lxc/${name}/berth.json`, 'utf8').then(
+      (t) => JSON.parse(t) as Record<string, string>,
+      () => null,
+    );
     if (meta && meta['berth.node'] === nodeId) out.push({ name, workspaceId: meta['berth.workspace'] ?? '' });
   }
   return out;

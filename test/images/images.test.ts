@@ -2,14 +2,15 @@
  * The images pipeline against the real Docker engine: busybox builds, Debian builds through
  * debootstrap with the rootfs cache, listing by label and resolving --image.
  */
-import Dockerode from 'dockerode';
+
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/api/index.js';
-import { ImageStore, defaultCacheDir } from '../../src/images/index.js';
+import { defaultCacheDir, ImageStore } from '../../src/images/index.js';
 import { recordingOp } from '../../src/testing/recording-op.js';
 
 const docker = new Dockerode({ socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
@@ -38,7 +39,11 @@ async function expectBerthError(p: Promise<unknown>, code: string, field?: strin
 }
 
 afterAll(async () => {
-  for (const name of built) await docker.getImage(`berth/${name}:latest`).remove({ force: true }).catch(() => {});
+  for (const name of built)
+    await docker
+      .getImage(`berth/${name}:latest`)
+      .remove({ force: true })
+      .catch(() => {});
 });
 
 describe('busybox images', () => {

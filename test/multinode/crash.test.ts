@@ -13,13 +13,14 @@
  *
  * The randomness is seeded: the seed is printed, and BERTH_CRASH_SEED=N replays a run.
  */
-import Database from 'better-sqlite3';
+
 import { spawn } from 'node:child_process';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, docker, Proc, waitFor } from '../e2e/harness.js';
-import { MultiNodeWorld, type Machine } from './harness.js';
+import { type Machine, MultiNodeWorld } from './harness.js';
 
 const SEED = Number(process.env.BERTH_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** Operations per round; two rounds with a server kill each, one with an agent kill. */
@@ -54,7 +55,15 @@ function api(method: string, path: string, body?: unknown): Promise<{ status: nu
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       `${world.server.url}/api/v1${path}`,
-      { method, ca: world.server.caPem, headers: { authorization: `Bearer ${world.server.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}) }, timeout: 20_000 },
+      {
+        method,
+        ca: world.server.caPem,
+        headers: {
+          authorization: `Bearer ${world.server.token}`,
+          ...(data ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}),
+        },
+        timeout: 20_000,
+      },
       (res) => {
         let text = '';
         res.on('data', (d) => (text += d));
@@ -69,7 +78,22 @@ function api(method: string, path: string, body?: unknown): Promise<{ status: nu
 
 /** Starts (or restarts: the credential is kept in its state dir) the agent of a machine, inside its namespaces. */
 async function startMachineAgent(m: Machine, joinToken?: string): Promise<Proc> {
-  const args = ['-t', String(m.sshd.pid), '-m', '-u', '-n', '--', process.execPath, BIN, 'agent', '--state-dir', '/var/lib/berth-agent/state', '--name', m.name, ...(joinToken ? ['--join-token', joinToken] : [])];
+  const args = [
+    '-t',
+    String(m.sshd.pid),
+    '-m',
+    '-u',
+    '-n',
+    '--',
+    process.execPath,
+    BIN,
+    'agent',
+    '--state-dir',
+    '/var/lib/berth-agent/state',
+    '--name',
+    m.name,
+    ...(joinToken ? ['--join-token', joinToken] : []),
+  ];
   // nsenter without -p replaces itself with the agent: this child is the agent process.
   const proc = new Proc(spawn('nsenter', args, { env: { ...process.env, BERTH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] }));
   agents.set(m.name, proc);
@@ -81,7 +105,11 @@ async function fireOps(
   count: number,
   killAfter: number,
   kill: () => Promise<void>,
-  opts: { keep?: Set<string>; /** Go on sending after the kill (an agent's: the server still answers). */ throughKill?: boolean; /** The most the kill waits after its operation was sent. */ maxDelayMs?: number } = {},
+  opts: {
+    keep?: Set<string> /** Go on sending after the kill (an agent's: the server still answers). */;
+    throughKill?: boolean /** The most the kill waits after its operation was sent. */;
+    maxDelayMs?: number;
+  } = {},
 ): Promise<{ accepted: number; sent: number }> {
   const keep = opts.keep ?? new Set<string>();
   let next = 0;
@@ -161,7 +189,10 @@ async function problems(): Promise<string[]> {
       for (const l of labels) m.set(l?.['berth.workspace'] ?? '?', (m.get(l?.['berth.workspace'] ?? '?') ?? 0) + 1);
       return m;
     };
-    for (const [kind, seen] of [['container', count(containers.map((c) => c.Labels))], ['volume', count(volumes.map((v) => v.Labels))]] as const) {
+    for (const [kind, seen] of [
+      ['container', count(containers.map((c) => c.Labels))],
+      ['volume', count(volumes.map((v) => v.Labels))],
+    ] as const) {
       for (const [id, n] of seen) {
         const row = byId.get(id);
         if (!row || row.node_id !== nodeId) out.push(`${kind} of workspace ${id} on ${name} belongs to no row of that node`);
@@ -184,7 +215,9 @@ async function problems(): Promise<string[]> {
 function outcomes(): string {
   const db = new Database(join(world.server.dataDir, 'berth.db'), { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare("select kind, status, json_extract(error_json, '$.code') as code, count(*) as n from operations group by 1, 2, 3 order by 1, 2, 3").all() as Array<{ kind: string; status: string; code: string | null; n: number }>;
+    const rows = db
+      .prepare("select kind, status, json_extract(error_json, '$.code') as code, count(*) as n from operations group by 1, 2, 3 order by 1, 2, 3")
+      .all() as Array<{ kind: string; status: string; code: string | null; n: number }>;
     return rows.map((r) => `${r.kind} ${r.status}${r.code ? ` ${r.code}` : ''}: ${r.n}`).join(', ');
   } finally {
     db.close();
@@ -230,10 +263,16 @@ afterAll(async () => {
   // Every workspace goes through berth, in parallel (the harness's own cleanup is one by one).
   if (world && world.server.proc.child.exitCode === null) {
     const list = await api('GET', '/workspaces').catch(() => null);
-    const answers = await Promise.all((list?.body?.workspaces ?? []).map((w: { name: string }) => api('DELETE', `/workspaces/${w.name}`, {}).catch((err: Error) => ({ status: 0, body: err.message }))));
+    const answers = await Promise.all(
+      (list?.body?.workspaces ?? []).map((w: { name: string }) =>
+        api('DELETE', `/workspaces/${w.name}`, {}).catch((err: Error) => ({ status: 0, body: err.message })),
+      ),
+    );
     const refused = answers.filter((a) => a.status !== 202);
     if (refused.length) console.error(`crash tests cleanup: deletes refused: ${JSON.stringify(refused)}`);
-    await waitFor('every workspace deleted', async () => (await api('GET', '/workspaces')).body.workspaces.length === 0, 60_000, 500).catch((err: Error) => console.error(`crash tests cleanup: ${err.message}`));
+    await waitFor('every workspace deleted', async () => (await api('GET', '/workspaces')).body.workspaces.length === 0, 60_000, 500).catch((err: Error) =>
+      console.error(`crash tests cleanup: ${err.message}`),
+    );
   }
   for (const a of agents.values()) await a.stop('SIGKILL');
   await world?.destroy();
@@ -268,7 +307,9 @@ describe('kill -9 during mixed creates and deletes', () => {
       // Those operations were cut off, and say so (consistentWithin checked their messages).
       expect(count(INTERRUPTED_OPS) - interruptedBefore).toBeGreaterThanOrEqual(1);
       console.log(`crash tests: round ${round}: ${inFlight} workspace operation(s) running at the kill`);
-      console.log(`crash tests: round ${round}: ${sent} operations sent, ${accepted} accepted, server killed after the ${killAfter + 1}th; consistent ${took} ms after the restart; operations so far: ${outcomes()}`);
+      console.log(
+        `crash tests: round ${round}: ${sent} operations sent, ${accepted} accepted, server killed after the ${killAfter + 1}th; consistent ${took} ms after the restart; operations so far: ${outcomes()}`,
+      );
     }
     const live = (await api('GET', '/workspaces')).body.workspaces;
     expect(live.every((w: { status: string }) => w.status === 'running')).toBe(true);
@@ -282,10 +323,15 @@ describe('kill -9 during mixed creates and deletes', () => {
       const r = await api('POST', '/workspaces', { name, node: 'm1' });
       expect(r.status, JSON.stringify(r.body)).toBe(202);
     }
-    await waitFor('steady workspaces running', async () => {
-      const ws = (await api('GET', '/workspaces')).body.workspaces as Array<{ name: string; status: string }>;
-      return steady.every((n) => ws.find((w) => w.name === n)?.status === 'running');
-    }, 60_000, 250);
+    await waitFor(
+      'steady workspaces running',
+      async () => {
+        const ws = (await api('GET', '/workspaces')).body.workspaces as Array<{ name: string; status: string }>;
+        return steady.every((n) => ws.find((w) => w.name === n)?.status === 'running');
+      },
+      60_000,
+      250,
+    );
     const containerOf = async (name: string) => {
       const ws = (await api('GET', `/workspaces/${name}`)).body;
       const [c] = await docker.listContainers({ all: true, filters: { label: [`berth.workspace=${ws.id}`] } });
@@ -314,7 +360,12 @@ describe('kill -9 during mixed creates and deletes', () => {
         await new Promise((r) => setTimeout(r, between(200, 1500)));
         const proc = await startMachineAgent(m1);
         readopted = (async () => {
-          const reconnectedAt = await waitFor('m1 agent reconnect', async () => (proc.output.includes('connected to the server') ? Date.now() : undefined), 30_000, 50);
+          const reconnectedAt = await waitFor(
+            'm1 agent reconnect',
+            async () => (proc.output.includes('connected to the server') ? Date.now() : undefined),
+            30_000,
+            50,
+          );
           const reachableAt = await waitFor('exec in the steady workspaces', async () => ((await execWorks()) ? Date.now() : undefined), 5_000, 100);
           return { reconnectedAt, reachableAt };
         })();
@@ -330,6 +381,8 @@ describe('kill -9 during mixed creates and deletes', () => {
     expect(await Promise.all(steady.map(containerOf))).toEqual(before);
     expect(before.every((c) => c.running)).toBe(true);
     const took = await consistentWithin(reconnectedAt, 15_000, 'agent kill');
-    console.log(`crash tests: agent round: ${sent} operations sent, ${accepted} accepted, m1's agent killed after the ${killAfter + 1}th; consistent ${took} ms after its reconnect; operations so far: ${outcomes()}`);
+    console.log(
+      `crash tests: agent round: ${sent} operations sent, ${accepted} accepted, m1's agent killed after the ${killAfter + 1}th; consistent ${took} ms after its reconnect; operations so far: ${outcomes()}`,
+    );
   }, 90_000);
 });

@@ -7,15 +7,16 @@
  * and `node rm`. The Docker engine is shared by the machines, so containers are counted by
  * berth's labels (berth.workspace, berth.node).
  */
-import Database from 'better-sqlite3';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+
 import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatConnectString, parseConnectString } from '../../src/api/index.js';
-import { BIN, docker, dockerLeftovers, getJson, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
-import { MultiNodeWorld, removeDockerObjectsOf, type Machine } from './harness.js';
+import { BIN, type CliResult, docker, dockerLeftovers, getJson, runCli, runProgram, waitFor } from '../e2e/harness.js';
+import { type Machine, MultiNodeWorld, removeDockerObjectsOf } from './harness.js';
 
 let world: MultiNodeWorld;
 let m1: Machine;
@@ -84,7 +85,9 @@ describe('a fleet of two machines over TLS', () => {
     const login = await runCli(['login', world.server.url, '--token', world.server.token, '--fingerprint', world.server.caFingerprint], { env: asLoggedIn });
     expect(login.code, login.stderr).toBe(0);
     expect(login.stdout + login.stderr).toContain(world.server.caFingerprint);
-    const wrongPin = await runCli(['login', world.server.url, '--token', world.server.token, '--fingerprint', `sha256:${'0'.repeat(64)}`], { env: { ...asLoggedIn, BERTH_CONFIG: join(world.dir, 'wrong.json') } });
+    const wrongPin = await runCli(['login', world.server.url, '--token', world.server.token, '--fingerprint', `sha256:${'0'.repeat(64)}`], {
+      env: { ...asLoggedIn, BERTH_CONFIG: join(world.dir, 'wrong.json') },
+    });
     expect(wrongPin.code).not.toBe(0);
     expect(wrongPin.stderr).toContain(world.server.caFingerprint);
     expect(existsSync(join(world.dir, 'wrong.json'))).toBe(false);
@@ -97,7 +100,10 @@ describe('a fleet of two machines over TLS', () => {
     // The same secret and URL, one hex digit of the fingerprint changed.
     const last = parsed.fingerprint!.slice(-1);
     const altered = formatConnectString({ ...parsed, fingerprint: parsed.fingerprint!.slice(0, -1) + (last === '0' ? '1' : '0') });
-    const refused = await m1.run(`${process.execPath} ${BIN} agent --join-token '${altered}' --name m1; echo "exit=$?"; find /var/lib/berth-agent -type f`, 60_000);
+    const refused = await m1.run(
+      `${process.execPath} ${BIN} agent --join-token '${altered}' --name m1; echo "exit=$?"; find /var/lib/berth-agent -type f`,
+      60_000,
+    );
     expect(refused.stdout + refused.stderr).toContain('FAILED_PRECONDITION');
     expect(refused.stderr).toContain(world.server.caFingerprint);
     // No credential and no CA were saved on the machine (the agent's state dir holds no file).
@@ -202,9 +208,22 @@ describe('a fleet of two machines over TLS', () => {
     const gw = (await getJson(`${world.server.url}/api/v1/gateway`, world.server.caPem, { authorization: `Bearer ${world.server.token}` })).body.ssh;
     expect(gw).toMatchObject({ host: `${world.subnet}.1`, port: 2222 });
     const plain = await runProgram('ssh', [
-      '-F', '/dev/null', '-i', join(home, '.ssh', 'berth_ed25519'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-      '-o', `UserKnownHostsFile=${join(home, '.config', 'berth', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
-      '-p', String(gw.port), `r1@${gw.host}`, 'hostname >/dev/null && echo via-gateway',
+      '-F',
+      '/dev/null',
+      '-i',
+      join(home, '.ssh', 'berth_ed25519'),
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${join(home, '.config', 'berth', 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-p',
+      String(gw.port),
+      `r1@${gw.host}`,
+      'hostname >/dev/null && echo via-gateway',
     ]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toBe('via-gateway\n');
@@ -231,11 +250,16 @@ describe('a fleet of two machines over TLS', () => {
     try {
       // `node ls` computes a node's status as it is asked; the workspaces are fenced by the
       // server's next 1 s check, so both are awaited within the same bound.
-      await waitFor('m2 offline and f2 unknown', async () => {
-        const [all, f2now] = await Promise.all([nodes(), ws('f2')]);
-        m1Statuses.add(all.find((n) => n.name === 'm1').status);
-        return all.find((n) => n.name === 'm2').status === 'offline' && f2now.status === 'unknown';
-      }, 20_000, 250);
+      await waitFor(
+        'm2 offline and f2 unknown',
+        async () => {
+          const [all, f2now] = await Promise.all([nodes(), ws('f2')]);
+          m1Statuses.add(all.find((n) => n.name === 'm1').status);
+          return all.find((n) => n.name === 'm2').status === 'offline' && f2now.status === 'unknown';
+        },
+        20_000,
+        250,
+      );
       offlineAfterMs = Date.now() - cut;
       // The other machine stayed online all along, its workspace running.
       expect([...m1Statuses]).toEqual(['online']);
@@ -260,7 +284,7 @@ describe('a fleet of two machines over TLS', () => {
     expect(await containerCountOfNode(f2.nodeId)).toBe(1);
   }, 180_000);
 
-  it('never marks a node offline with 1% packet loss on both machines\' links over 35 s of heartbeats', async () => {
+  it("never marks a node offline with 1% packet loss on both machines' links over 35 s of heartbeats", async () => {
     for (const m of [m1, m2]) await world.server.waitNodeOnline(m.name, 60_000);
     for (const m of [m1, m2]) m.dropPackets(0.01);
     const seen: string[] = [];
@@ -280,7 +304,10 @@ describe('a fleet of two machines over TLS', () => {
       }
       await Promise.all(load);
       const counters = await runProgram('ip', ['netns', 'exec', m1.netNs, 'iptables', '-L', 'FORWARD', '-v', '-x', '-n']);
-      const dropped = counters.stdout.split('\n').filter((l) => l.includes('berth-drop-')).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+      const dropped = counters.stdout
+        .split('\n')
+        .filter((l) => l.includes('berth-drop-'))
+        .reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
       console.log(`fleet: ${dropped} packets dropped on the machines' links during the 35 s window`);
       expect(dropped).toBeGreaterThan(0);
     } finally {

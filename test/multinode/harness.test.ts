@@ -11,8 +11,12 @@ import { allocateRun, createNamespace, createSwitch, namespacePids, RECORD_DIR, 
 
 /** Network namespaces and host links whose names contain the run id. */
 function traces(runId: string): string[] {
-  const namespaces = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(runId));
-  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(runId));
+  const namespaces = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(runId));
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(runId));
   return [...namespaces, ...links, ...(existsSync(join(RECORD_DIR, `${runId}.json`)) ? ['record'] : [])];
 }
 

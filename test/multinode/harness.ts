@@ -19,15 +19,15 @@
  * Teardown kills every process in the run's namespaces, deletes them, the bridge, and the
  * temporary directories; a run killed before its teardown is cleaned up when the next starts.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keygen, SSHD, SFTP_SERVER, sshdConfig, waitForBanner } from '../../src/testing/sshd.js';
 import { fingerprintOfPem } from '../../src/client/tls-pin.js';
-import { BIN, docker, getJson, Proc, runCli, runProgram, waitFor, type CliResult } from '../e2e/harness.js';
-import { allocateRun, cleanStaleRuns, createNamespace, createSwitch, must, requireHostTools, teardownRun, writeRecord, type RunRecord } from './netns.js';
+import { keygen, SFTP_SERVER, SSHD, sshdConfig, waitForBanner } from '../../src/testing/sshd.js';
+import { BIN, type CliResult, docker, getJson, Proc, runCli, runProgram, waitFor } from '../e2e/harness.js';
+import { allocateRun, cleanStaleRuns, createNamespace, createSwitch, must, type RunRecord, requireHostTools, teardownRun, writeRecord } from './netns.js';
 
 /** Where each machine keeps berth's files; covered by its own tmpfs. */
 export const MACHINE_PRIVATE_DIRS = ['/opt/berth', '/var/lib/berth-agent'];
@@ -83,7 +83,9 @@ export class Machine {
   netem(args: string[]): void {
     const r = spawnSync('ip', ['netns', 'exec', this.netNs, 'tc', 'qdisc', 'replace', 'dev', this.link, 'root', 'netem', ...args], { encoding: 'utf8' });
     if (r.status !== 0) {
-      const why = /unknown/i.test(r.stderr) ? 'this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set); run on a kernel with sch_netem' : r.stderr.trim();
+      const why = /unknown/i.test(r.stderr)
+        ? 'this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set); run on a kernel with sch_netem'
+        : r.stderr.trim();
       throw new Error(`tc netem on ${this.name}'s link failed: ${why}`);
     }
     must('ip', ['netns', 'exec', this.ns, 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', ...args]);
@@ -103,7 +105,30 @@ export class Machine {
   dropPackets(probability: number): void {
     this.clearDrops();
     for (const dir of ['--physdev-in', '--physdev-out']) {
-      must('ip', ['netns', 'exec', this.netNs, 'iptables', '-A', 'FORWARD', '-m', 'physdev', dir, this.link, '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-m', 'comment', '--comment', `berth-drop-${this.name}`, '-j', 'DROP']);
+      must('ip', [
+        'netns',
+        'exec',
+        this.netNs,
+        'iptables',
+        '-A',
+        'FORWARD',
+        '-m',
+        'physdev',
+        dir,
+        this.link,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        String(probability),
+        '-m',
+        'comment',
+        '--comment',
+        `berth-drop-${this.name}`,
+        '-j',
+        'DROP',
+      ]);
     }
   }
 
@@ -170,10 +195,14 @@ export class NsServer {
 
   /** Waits until the node of that name is online. */
   waitNodeOnline(name: string, timeoutMs = 30_000): Promise<any> {
-    return waitFor(`node ${name} online`, async () => {
-      const n = await this.node(name);
-      return n?.status === 'online' ? n : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `node ${name} online`,
+      async () => {
+        const n = await this.node(name);
+        return n?.status === 'online' ? n : undefined;
+      },
+      timeoutMs,
+    );
   }
 }
 
@@ -198,10 +227,21 @@ export class MultiNodeWorld {
   }
 
   /** Makes the bridge, the server namespace and one namespace with an sshd per machine. */
-  static async create(specs: MachineSpec[], opts: { serverEnv?: Record<string, string>; /** More `berth server` arguments, after the harness's own. */ serverArgs?: string[]; /** Run the SSH gateway on port 2222 of the server's address (default: off). */ sshGateway?: boolean } = {}): Promise<MultiNodeWorld> {
+  static async create(
+    specs: MachineSpec[],
+    opts: {
+      serverEnv?: Record<string, string> /** More `berth server` arguments, after the harness's own. */;
+      serverArgs?: string[] /** Run the SSH gateway on port 2222 of the server's address (default: off). */;
+      sshGateway?: boolean;
+    } = {},
+  ): Promise<MultiNodeWorld> {
     requireHostTools();
-    for (const [path, pkg] of [[SSHD, 'openssh-server'], [SFTP_SERVER, 'openssh-server']]) {
-      if (spawnSync('test', ['-x', path!]).status !== 0) throw new Error(`${path} is missing; the multi-node harness runs a real sshd per machine: apt-get install -y ${pkg}`);
+    for (const [path, pkg] of [
+      [SSHD, 'openssh-server'],
+      [SFTP_SERVER, 'openssh-server'],
+    ]) {
+      if (spawnSync('test', ['-x', path!]).status !== 0)
+        throw new Error(`${path} is missing; the multi-node harness runs a real sshd per machine: apt-get install -y ${pkg}`);
     }
     // sshd insists on its privilege separation directory even when run by hand.
     must('mkdir', ['-p', '-m', '755', '/run/sshd']);
@@ -211,7 +251,13 @@ export class MultiNodeWorld {
     const bridge = `bt${runId}`;
     const nsName = (n: string) => `berth-${runId}-${n}`;
     const netNs = nsName('net');
-    const record: RunRecord = { runId, ownerPid: process.pid, hostLink: `bt${runId}h`, namespaces: [netNs, nsName('srv'), ...specs.map((s) => nsName(s.name))], pids: [] };
+    const record: RunRecord = {
+      runId,
+      ownerPid: process.pid,
+      hostLink: `bt${runId}h`,
+      namespaces: [netNs, nsName('srv'), ...specs.map((s) => nsName(s.name))],
+      pids: [],
+    };
     // Recorded before anything exists, so a crash halfway is cleaned up too.
     writeRecord(record);
     const dir = await mkdtemp(join(tmpdir(), `berth-multinode-${runId}-`));
@@ -219,7 +265,10 @@ export class MultiNodeWorld {
       createSwitch(netNs, bridge, record.hostLink, subnet);
       const serverAddress = `${subnet}.1`;
       createNamespace(nsName('srv'), netNs, bridge, `bt${runId}s`, serverAddress);
-      const server = await startServer(nsName('srv'), serverAddress, join(dir, 'server'), opts.serverEnv ?? {}, [...(opts.sshGateway ? ['--ssh-listen', `${serverAddress}:2222`] : []), ...(opts.serverArgs ?? [])]);
+      const server = await startServer(nsName('srv'), serverAddress, join(dir, 'server'), opts.serverEnv ?? {}, [
+        ...(opts.sshGateway ? ['--ssh-listen', `${serverAddress}:2222`] : []),
+        ...(opts.serverArgs ?? []),
+      ]);
       record.pids.push(server.proc.child.pid!);
       writeRecord(record);
       keygen(join(dir, 'id_ed25519'));
@@ -258,7 +307,10 @@ export class MultiNodeWorld {
         const r = await server.cli(['ws', 'rm', name]);
         if (r.code !== 0) console.error(`multinode cleanup: berth ws rm ${name} failed: ${r.stderr}`);
       }
-      const nodes: Array<{ id: string }> = await server.json<{ nodes: Array<{ id: string }> }>(['node', 'ls']).then((r) => r.nodes, () => []);
+      const nodes: Array<{ id: string }> = await server.json<{ nodes: Array<{ id: string }> }>(['node', 'ls']).then(
+        (r) => r.nodes,
+        () => [],
+      );
       await server.proc.stop();
       // Whatever a failed rm left in the shared engine goes by its node label.
       for (const n of nodes) await removeDockerObjectsOf(n.id);
@@ -271,8 +323,16 @@ export class MultiNodeWorld {
 /** Containers and volumes labelled for a node (berth.node), removed from the shared engine. */
 export async function removeDockerObjectsOf(nodeId: string): Promise<void> {
   const filters = { label: [`berth.node=${nodeId}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? [])
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => {});
 }
 
 /**
@@ -285,11 +345,15 @@ async function startServer(ns: string, address: string, dataDir: string, env: Re
   const url = `https://${address}:7080`;
   let server: NsServer | null = null;
   const launch = async (): Promise<Proc> => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off', ...args], {
-      // Short liveness bounds so tests see a dead node quickly; a test can pass the defaults back.
-      env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_NODE_TTL_MS: '3000', BERTH_NODE_GRACE_MS: '2000', BERTH_LOG_LEVEL: 'debug', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, BIN, 'server', '--listen', `${address}:7080`, '--data-dir', dataDir, '--ssh-listen', 'off', ...args],
+      {
+        // Short liveness bounds so tests see a dead node quickly; a test can pass the defaults back.
+        env: { ...process.env, BERTH_HEARTBEAT_MS: '1000', BERTH_NODE_TTL_MS: '3000', BERTH_NODE_GRACE_MS: '2000', BERTH_LOG_LEVEL: 'debug', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const proc = new Proc(child);
     const caFile = join(dataDir, 'tls', 'ca.pem');
     await waitFor(`server health at ${url}`, async () => {
@@ -335,7 +399,9 @@ async function startMachine(spec: MachineSpec, hostname: string, ns: string, add
   const logPath = join(dir, 'sshd.log');
   const logFd = openSync(logPath, 'a');
   // ip netns exec, unshare (without --fork) and sh's exec all replace themselves: the child is sshd.
-  const child = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', setup], { stdio: ['ignore', logFd, logFd] });
+  const child = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', setup], {
+    stdio: ['ignore', logFd, logFd],
+  });
   closeSync(logFd);
   await waitForBanner(22, child, logPath, address);
   return new Machine(spec.name, hostname, ns, address, netNs, link, child, fingerprint);

@@ -7,8 +7,8 @@
  * teardown is cleaned up by the next one. Needs root, `ip` and `tc`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where runs record what they made (under /run: gone after a reboot, like what it records). */

@@ -5,13 +5,14 @@
  * refused, the supervisor restarts a dead agent, a node whose link goes down comes back, and
  * `node rm --identity` uninstalls the agent. The server serves TLS, and agents pin its CA.
  */
-import Database from 'better-sqlite3';
+
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, ROOT, waitFor } from '../e2e/harness.js';
-import { MultiNodeWorld, type Machine } from './harness.js';
+import { type Machine, MultiNodeWorld } from './harness.js';
 import { namespacePids } from './netns.js';
 
 let world: MultiNodeWorld;
@@ -61,7 +62,9 @@ afterAll(async () => {
 describe('the harness', () => {
   it('gives each machine its own address, host name and private berth dirs', async () => {
     await m1.run('echo one > /opt/berth/probe');
-    expect((await m1.run('cat /opt/berth/probe; hostname; ip -4 -o addr show eth0')).stdout).toMatch(new RegExp(`^one\\n${m1.hostname}\\n.*${m1.address.replace(/\./g, '\\.')}/24`, 's'));
+    expect((await m1.run('cat /opt/berth/probe; hostname; ip -4 -o addr show eth0')).stdout).toMatch(
+      new RegExp(`^one\\n${m1.hostname}\\n.*${m1.address.replace(/\./g, '\\.')}/24`, 's'),
+    );
     expect((await m2.run('ls -A /opt/berth; hostname')).stdout.trim()).toBe(m2.hostname);
     await m1.run('rm /opt/berth/probe');
     // The machines reach each other and the server over the bridge.
@@ -136,10 +139,17 @@ describe('berth node add over SSH', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('did not reconnect');
     expect(r.stdout).toContain('putting the previous agent back');
-    expect((await m1.run('cat /opt/berth/agent.conf; ls /opt/berth')).stdout).toBe(conf + 'agent.conf\nberth-agent-launcher\nberth-agent.mjs\nberth-agent.mjs.map\nnative\n');
+    expect((await m1.run('cat /opt/berth/agent.conf; ls /opt/berth')).stdout).toBe(
+      conf + 'agent.conf\nberth-agent-launcher\nberth-agent.mjs\nberth-agent.mjs.map\nnative\n',
+    );
     await world.server.waitNodeOnline('m1', 30_000);
     // `online` covers the brief redial after an agent restart; the restored agent itself answers.
-    await waitFor('exec on ws-m1 through the restored agent', async () => (await world.server.cli(['ws', 'exec', 'ws-m1', '--', 'true'])).code === 0, 30_000, 500);
+    await waitFor(
+      'exec on ws-m1 through the restored agent',
+      async () => (await world.server.cli(['ws', 'exec', 'ws-m1', '--', 'true'])).code === 0,
+      30_000,
+      500,
+    );
   });
 
   it('refuses a host without Node, saying what is missing, and leaves nothing there', async () => {
@@ -207,15 +217,19 @@ describe('berth node add over SSH', () => {
     await m2.run('pkill -KILL -f "berth-agent.mjs agent" || true');
     // The supervisor starts a new agent, which redials well within the node's TTL, so the node
     // need not even be seen offline; what counts is a new process that serves requests.
-    await waitFor('a new agent process on m2', async () => {
-      const now = await agentPid();
-      return now !== '' && now !== before;
-    }, 20_000);
+    await waitFor(
+      'a new agent process on m2',
+      async () => {
+        const now = await agentPid();
+        return now !== '' && now !== before;
+      },
+      20_000,
+    );
     await world.server.waitNodeOnline('m2', 30_000);
     await waitFor('exec on ws-m2 through the new agent', async () => (await world.server.cli(['ws', 'exec', 'ws-m2', '--', 'true'])).code === 0, 30_000, 500);
   });
 
-  it('dropPackets on a machine\'s link loses what goes to it, and clearDrops ends that', async () => {
+  it("dropPackets on a machine's link loses what goes to it, and clearDrops ends that", async () => {
     const reaches = () =>
       new Promise<boolean>((resolve) => {
         const socket = connect(22, m2.address, () => {
@@ -261,5 +275,4 @@ describe('berth node add over SSH', () => {
     expect(await leftovers(m1)).toEqual([]);
     expect((await world.server.json(['node', 'ls'])).nodes.map((n: { name: string }) => n.name)).not.toContain('m1');
   });
-
 });

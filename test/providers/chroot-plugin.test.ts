@@ -8,10 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import type { Provider } from 'berth/plugin';
 // As a plugin author imports them: the package's own public entry points, built into dist/.
 import { providerConformance } from 'berth/testing';
-import type { Provider } from 'berth/plugin';
+import { expect, it } from 'vitest';
 import { loadPlugins } from '../../src/agent/plugins.js';
 import { instantiatePlugin } from '../../src/providers/plugin-api.js';
 
@@ -30,8 +30,19 @@ async function load(nodeId: string): Promise<Provider> {
 /** What of a workspace is left on the node: its folder and its cgroups. */
 async function leftovers(workspaceId: string): Promise<string[]> {
   const found: string[] = [];
-  const paths = [join(stateDir, 'workspaces', workspaceId), `/sys/fs/cgroup/cpu/berth-chroot-${workspaceId}`, `/sys/fs/cgroup/memory/berth-chroot-${workspaceId}`];
-  for (const p of paths) if (await access(p).then(() => true, () => false)) found.push(p);
+  const paths = [
+    join(stateDir, 'workspaces', workspaceId),
+    `/sys/fs/cgroup/cpu/berth-chroot-${workspaceId}`,
+    `/sys/fs/cgroup/memory/berth-chroot-${workspaceId}`,
+  ];
+  for (const p of paths)
+    if (
+      await access(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push(p);
   return found;
 }
 

@@ -2,12 +2,13 @@
  * The Docker provider against the real engine: the shared conformance suite, plus what only
  * Docker has (names, labels and mounts as `docker inspect` shows them, an engine that is down).
  */
-import type Dockerode from 'dockerode';
+
 import { randomBytes } from 'node:crypto';
+import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError, silentOp, type OpContext, type WorkspaceSpec } from '../../src/api/index.js';
+import { BerthError, type OpContext, silentOp, type WorkspaceSpec } from '../../src/api/index.js';
 import { ImageStore } from '../../src/images/index.js';
-import { DockerProvider, connectDocker } from '../../src/providers/docker/index.js';
+import { connectDocker, DockerProvider } from '../../src/providers/docker/index.js';
 import type { WorkspaceHandle } from '../../src/providers/provider.js';
 import { providerConformance } from '../../src/testing/provider-conformance.js';
 
@@ -35,10 +36,7 @@ async function leftovers(docker: Dockerode, workspaceId: string): Promise<string
   const containers = await docker.listContainers({ all: true, filters: label });
   const volumes = (await docker.listVolumes({ filters: label })).Volumes ?? [];
   const named = (await docker.listVolumes({ filters: { name: [workspaceId] } })).Volumes ?? [];
-  return [
-    ...containers.map((c) => `container ${c.Names.join(',')}`),
-    ...[...new Set([...volumes, ...named].map((v) => v.Name))].map((n) => `volume ${n}`),
-  ];
+  return [...containers.map((c) => `container ${c.Names.join(',')}`), ...[...new Set([...volumes, ...named].map((v) => v.Name))].map((n) => `volume ${n}`)];
 }
 
 providerConformance('docker', async () => {
@@ -52,7 +50,10 @@ providerConformance('docker', async () => {
     otherNode: async () => provider(`${nodeId}-other`),
     leftovers: (id) => leftovers(docker, id),
     cleanup: async () => {
-      await docker.getImage(`berth/${imageName}:latest`).remove({ force: true }).catch(() => {});
+      await docker
+        .getImage(`berth/${imageName}:latest`)
+        .remove({ force: true })
+        .catch(() => {});
     },
   };
 });
@@ -70,7 +71,10 @@ describe('docker provider specifics', () => {
 
   afterAll(async () => {
     for (const h of handles) await provider.destroy(h, silentOp()).catch(() => {});
-    await docker.getImage(`berth/${image}:latest`).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(`berth/${image}:latest`)
+      .remove({ force: true })
+      .catch(() => {});
   });
 
   it('names, labels and mounts the container and volume as documented', async () => {
@@ -102,7 +106,15 @@ describe('docker provider specifics', () => {
   });
 
   it('reports NOT_FOUND from create for an image nobody built, with the build command', async () => {
-    const spec: WorkspaceSpec = { id: `img${run}`, name: `img-${run}`, provider: 'docker', image: `never-built-${run}`, cpus: null, memoryBytes: null, env: {} };
+    const spec: WorkspaceSpec = {
+      id: `img${run}`,
+      name: `img-${run}`,
+      provider: 'docker',
+      image: `never-built-${run}`,
+      cpus: null,
+      memoryBytes: null,
+      env: {},
+    };
     const err = (await provider.create(spec, silentOp()).catch((e: unknown) => e)) as BerthError;
     expect(err).toBeInstanceOf(BerthError);
     expect(err.code).toBe('NOT_FOUND');
@@ -111,7 +123,15 @@ describe('docker provider specifics', () => {
   });
 
   it('keeps a command running after close() from ending the whole session badly', async () => {
-    const spec: WorkspaceSpec = { id: `cls${run}${randomBytes(4).toString('hex')}`, name: `cls-${run}`, provider: 'docker', image, cpus: null, memoryBytes: null, env: {} };
+    const spec: WorkspaceSpec = {
+      id: `cls${run}${randomBytes(4).toString('hex')}`,
+      name: `cls-${run}`,
+      provider: 'docker',
+      image,
+      cpus: null,
+      memoryBytes: null,
+      env: {},
+    };
     const h = await provider.create(spec, silentOp());
     handles.push(h);
     await provider.start(h, silentOp());
@@ -132,7 +152,10 @@ describe('hostile names against the real engine', () => {
   });
 
   afterAll(async () => {
-    await docker.getImage(`berth/${image}:latest`).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(`berth/${image}:latest`)
+      .remove({ force: true })
+      .catch(() => {});
   });
 
   it('a path the engine answers with a redirect is an ordinary error, never a request to another host', async () => {
@@ -158,7 +181,11 @@ describe('hostile names against the real engine', () => {
     expect(await store.findDocker(image)).toBe(`berth/${image}:latest`);
     expect(await store.findDocker(`berth/${image}:latest`)).toBe(`berth/${image}:latest`);
     await expect(store.findDocker(`nosuch-${run}:latest`)).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'image' });
-    await expect(store.findDocker(`never-built-${run}`)).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'image', message: expect.stringContaining(`berth image build never-built-${run}`) });
+    await expect(store.findDocker(`never-built-${run}`)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'image',
+      message: expect.stringContaining(`berth image build never-built-${run}`),
+    });
     for (const bad of HOSTILE) {
       await expect(store.findDocker(bad), JSON.stringify(bad.slice(0, 20))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
       await expect(store.resolveDocker(bad, silentOp())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image' });
@@ -177,7 +204,12 @@ describe('hostile names against the real engine', () => {
 
   it('a damaged handle cannot steer an engine call elsewhere', async () => {
     const provider = make(nodeId);
-    const h = { workspaceId: 'x', kind: 'docker' as const, version: 1, driverState: { containerId: '../../images/json', containerName: 'x', volumeName: '../x' } };
+    const h = {
+      workspaceId: 'x',
+      kind: 'docker' as const,
+      version: 1,
+      driverState: { containerId: '../../images/json', containerName: 'x', volumeName: '../x' },
+    };
     await expect(provider.start(h, silentOp())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(provider.inspect(h)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
@@ -206,7 +238,12 @@ describe('docker engine down', () => {
   });
 
   it('inspects as unknown rather than throwing', async () => {
-    const h = { workspaceId: 'x', kind: 'docker' as const, version: 1, driverState: { containerId: 'abc', containerName: 'berth-x', volumeName: 'berth-home-x' } };
+    const h = {
+      workspaceId: 'x',
+      kind: 'docker' as const,
+      version: 1,
+      driverState: { containerId: 'abc', containerName: 'berth-x', volumeName: 'berth-home-x' },
+    };
     expect(await provider.inspect(h)).toBe('unknown');
   });
 });

@@ -4,15 +4,16 @@
  * forwarding, a node without a bridge or without the tools). Needs root, the lxc package and
  * the lxcbr0 bridge, as scripts/lib/host-lxc.sh sets them up; without them these tests fail.
  */
-import Dockerode from 'dockerode';
+
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError, silentOp, type OpContext, type WorkspaceSpec } from '../../src/api/index.js';
+import { BerthError, type OpContext, silentOp, type WorkspaceSpec } from '../../src/api/index.js';
 import { ImageStore } from '../../src/images/index.js';
 import { LxcImageExporter } from '../../src/images/lxc-images.js';
-import { LxcProvider, type BackingStore } from '../../src/providers/lxc/index.js';
+import { type BackingStore, LxcProvider } from '../../src/providers/lxc/index.js';
 import type { WorkspaceHandle } from '../../src/providers/provider.js';
 import { providerConformance, runCommand } from '../../src/testing/provider-conformance.js';
 import { LocalTransport, type Transport } from '../../src/transport/index.js';
@@ -33,7 +34,10 @@ async function buildImage(): Promise<void> {
   const docker = new Dockerode({ socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
   const store = new ImageStore({ docker, pull: false, exporters: [exporter] });
   await store.build({ name: imageName, from: 'busybox', packages: [] }, silentOp());
-  await docker.getImage(`berth/${imageName}:latest`).remove({ force: true }).catch(() => {});
+  await docker
+    .getImage(`berth/${imageName}:latest`)
+    .remove({ force: true })
+    .catch(() => {});
 }
 
 // Names starting berth-missing- resolve to an image container that does not exist: create then
@@ -47,7 +51,10 @@ function provider(node = nodeId, opts: { backingStore?: BackingStore; bridge?: s
 
 /** Every container or directory on the host that belongs to the workspace: by lxc-ls, by label, by name. */
 async function leftovers(workspaceId: string): Promise<string[]> {
-  const short = workspaceId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+  const short = workspaceId
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 8);
   const found = new Set<string>();
   const ls = await transport.run({ cmd: ['lxc-ls', '-1', '-P', LXC_PATH] });
   const labelled = async (name: string) => (await readFile(join(LXC_PATH, name, 'berth.json'), 'utf8').catch(() => '')).includes(`"${workspaceId}"`);
@@ -125,7 +132,10 @@ describe('lxc provider specifics', () => {
     const docker = new Dockerode({ socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
     const sysd = `lxc-sysd-${run}`;
     await new ImageStore({ docker, pull: false, exporters: [exporter] }).build({ name: sysd, from: 'debian:bookworm', packages: ['systemd-sysv'] }, silentOp());
-    await docker.getImage(`berth/${sysd}:latest`).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(`berth/${sysd}:latest`)
+      .remove({ force: true })
+      .catch(() => {});
     const p = provider();
     const s = { ...spec('sysd'), image: sysd };
     const h = await make(p, s);
@@ -162,7 +172,9 @@ describe('lxc provider specifics', () => {
     const p = provider();
     const h = await make(p, spec('port'));
     await p.start(h, silentOp());
-    const serve = await runCommand(p, h, { cmd: ['/bin/sh', '-c', 'mkdir -p /tmp/www && echo hello-from-lxc > /tmp/www/index.html && httpd -p 8080 -h /tmp/www'] });
+    const serve = await runCommand(p, h, {
+      cmd: ['/bin/sh', '-c', 'mkdir -p /tmp/www && echo hello-from-lxc > /tmp/www/index.html && httpd -p 8080 -h /tmp/www'],
+    });
     expect(serve.code, serve.stderr).toBe(0);
     const fwd = await p.forwardPort(h, 8080);
     try {
@@ -184,7 +196,9 @@ describe('lxc provider specifics', () => {
   });
 
   it('reports NOT_FOUND for an image nobody built, with the build command', async () => {
-    const err = (await provider().create(spec('img', { image: `never-built-${run}` }), silentOp()).catch((e: unknown) => e)) as BerthError;
+    const err = (await provider()
+      .create(spec('img', { image: `never-built-${run}` }), silentOp())
+      .catch((e: unknown) => e)) as BerthError;
     expect(err).toBeInstanceOf(BerthError);
     expect(err).toMatchObject({ code: 'NOT_FOUND', field: 'image' });
     expect(err.message).toContain(`berth image build never-built-${run} --from busybox`);

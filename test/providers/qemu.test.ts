@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError, silentOp, type WorkspaceSpec } from '../../src/api/index.js';
-import { defaultCacheDir } from '../../src/images/index.js';
 import { ensureDebianRootfs } from '../../src/images/debootstrap.js';
+import { defaultCacheDir } from '../../src/images/index.js';
 import { QemuImageExporter, VM_PACKAGES, vmImageFile } from '../../src/images/qemu-disk.js';
-import { QemuProvider } from '../../src/providers/qemu/index.js';
 import type { WorkspaceHandle } from '../../src/providers/provider.js';
+import { QemuProvider } from '../../src/providers/qemu/index.js';
 import { providerConformance, runCommand } from '../../src/testing/provider-conformance.js';
 import { LocalTransport, type Transport } from '../../src/transport/index.js';
 
@@ -28,7 +28,10 @@ const imageName = `qemu-conf-${run}`;
 async function buildVmImage(name: string): Promise<void> {
   const request = { name, source: { kind: 'debian' as const, suite: 'bookworm' }, packages: [...VM_PACKAGES].sort() };
   const rootfsDir = await ensureDebianRootfs({ cacheDir, suite: 'bookworm', packages: request.packages }, silentOp());
-  const result = await new QemuImageExporter(cacheDir).export({ request, labels: {}, rootfsDir, rootfsTar: () => Promise.reject(new Error('unused')) }, silentOp());
+  const result = await new QemuImageExporter(cacheDir).export(
+    { request, labels: {}, rootfsDir, rootfsTar: () => Promise.reject(new Error('unused')) },
+    silentOp(),
+  );
   if (!result) throw new Error(`the QEMU exporter made no VM image from ${rootfsDir}`);
 }
 
@@ -43,7 +46,10 @@ async function qemuProcesses(needle: string): Promise<string[]> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** True when something accepts connections on 127.0.0.1:port. */
@@ -95,7 +101,14 @@ describe('qemu provider specifics', () => {
   let p: QemuProvider;
   const handles: WorkspaceHandle[] = [];
   const spec = (label: string, extra: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
-    id: `q${run}${label}${randomBytes(4).toString('hex')}`, name: `q-${label}-${run}`, provider: 'qemu', image: imageName, cpus: 1, memoryBytes: 256 * 1024 ** 2, env: {}, ...extra,
+    id: `q${run}${label}${randomBytes(4).toString('hex')}`,
+    name: `q-${label}-${run}`,
+    provider: 'qemu',
+    image: imageName,
+    cpus: 1,
+    memoryBytes: 256 * 1024 ** 2,
+    env: {},
+    ...extra,
   });
 
   beforeAll(() => {

@@ -58,9 +58,7 @@ describe('SSH transport failures', () => {
   });
 
   test('no host key policy at all is refused up front', () => {
-    expect(() => new SshTransport({ ...sshd.clientOptions(), hostFingerprint: undefined })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-    );
+    expect(() => new SshTransport({ ...sshd.clientOptions(), hostFingerprint: undefined })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
   test('an unreadable private key is INVALID_ARGUMENT', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestSshd, type TestSshd } from '../../src/testing/sshd.js';
 import { SshTransport } from '../../src/transport/ssh.js';
@@ -51,7 +51,10 @@ describe('SshTransport against a real sshd', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    await expect(transport.connectTcp('127.0.0.1', port)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining(`Nothing listens on 127.0.0.1:${port}`) });
+    await expect(transport.connectTcp('127.0.0.1', port)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringContaining(`Nothing listens on 127.0.0.1:${port}`),
+    });
     expect((await transport.run({ cmd: ['true'] })).code).toBe(0);
   });
 

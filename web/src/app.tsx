@@ -62,23 +62,52 @@ export function App() {
   };
 
   if (session === undefined) return <p class="loading">Loading…</p>;
-  if (session === null) return <SignIn error={error} onSignedIn={(s) => { setCsrf(s.csrf); setSession(s); setError(null); navigate('/'); }} />;
+  if (session === null)
+    return (
+      <SignIn
+        error={error}
+        onSignedIn={(s) => {
+          setCsrf(s.csrf);
+          setSession(s);
+          setError(null);
+          navigate('/');
+        }}
+      />
+    );
   const admin = session.user.role === 'admin';
-  const nav: Array<[string, string]> = [['/', 'Workspaces'], ['/nodes', 'Nodes'], ['/images', 'Images'], ...(admin ? [['/users', 'Users'] as [string, string]] : []), ['/audit', 'Audit log']];
+  const nav: Array<[string, string]> = [
+    ['/', 'Workspaces'],
+    ['/nodes', 'Nodes'],
+    ['/images', 'Images'],
+    ...(admin ? [['/users', 'Users'] as [string, string]] : []),
+    ['/audit', 'Audit log'],
+  ];
   const current = (href: string) => (href === '/' ? path === '/' || path.startsWith('/workspaces') : path === href);
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: one delegated handler turns the page's own links into in-app navigation; the links stay the interactive elements
+    // biome-ignore lint/a11y/useKeyWithClickEvents: see above (a link's Enter fires the same click)
     <div class="shell" onClick={onLinkClick}>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header class="top">
-        <a class="brand" href="/">berth</a>
+        <a class="brand" href="/">
+          berth
+        </a>
         <nav aria-label="Main">
           {nav.map(([href, label]) => (
-            <a href={href} aria-current={current(href) ? 'page' : undefined}>{label}</a>
+            <a href={href} aria-current={current(href) ? 'page' : undefined}>
+              {label}
+            </a>
           ))}
         </nav>
         <div class="who">
-          <span>{session.user.name} ({session.user.role})</span>
-          <button type="button" onClick={signOut}>Sign out</button>
+          <span>
+            {session.user.name} ({session.user.role})
+          </span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
         </div>
       </header>
       <main id="main" tabIndex={-1}>

@@ -5,8 +5,16 @@
  */
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { AGENT_PROTOCOL_VERSION, API_PREFIX, streams, TLS_CERT_ERROR_CODES, type AgentEvent, type AgentEventPayload, type AgentFrame } from '../../api/index.js';
-import { RpcPeer, type EventHandler, type RequestHandler } from '../../rpc/peer.js';
+import {
+  AGENT_PROTOCOL_VERSION,
+  type AgentEvent,
+  type AgentEventPayload,
+  type AgentFrame,
+  API_PREFIX,
+  streams,
+  TLS_CERT_ERROR_CODES,
+} from '../../api/index.js';
+import { type EventHandler, type RequestHandler, RpcPeer } from '../../rpc/peer.js';
 
 /** The state report sent in hello and every heartbeat. */
 export type AgentReport = Omit<Extract<AgentFrame, { type: 'heartbeat' }>, 'type'>;
@@ -137,7 +145,10 @@ export class Dialer {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code && TLS_CERT_ERROR_CODES.has(err.code)) {
-        log.error({ code: err.code, server: this.opts.server }, "the server's certificate is not vouched for by the CA this node pinned; not connecting (rejoin with a new join token if the server's CA was replaced on purpose)");
+        log.error(
+          { code: err.code, server: this.opts.server },
+          "the server's certificate is not vouched for by the CA this node pinned; not connecting (rejoin with a new join token if the server's CA was replaced on purpose)",
+        );
       } else log.debug({ err: err.message }, 'connection error');
     });
     socket.on('close', (code, reason) => {
@@ -159,7 +170,9 @@ export class Dialer {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.clearHeartbeat();
-    this.opts.log.error(`${why}; this agent stops and will not redial. To bring the machine back, join it again with a new token from \`berth node join-token\` (after removing its state dir).`);
+    this.opts.log.error(
+      `${why}; this agent stops and will not redial. To bring the machine back, join it again with a new token from \`berth node join-token\` (after removing its state dir).`,
+    );
     this.opts.onRevoked?.(why);
   }
 

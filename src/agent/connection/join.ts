@@ -1,5 +1,5 @@
 /** Trades a join token for a node credential, once; over TLS the server must be vouched for by the pinned CA. */
-import { API_PREFIX, apiErrorSchema, BerthError, nodeCredentialSchema, routes, type NodeCredential } from '../../api/index.js';
+import { API_PREFIX, apiErrorSchema, BerthError, type NodeCredential, nodeCredentialSchema, routes } from '../../api/index.js';
 import { certMismatchError, isCertError, requestJson } from './pinned-http.js';
 
 /** Calls POST /nodes/join; throws BerthError with the server's code on refusal. */
@@ -12,7 +12,10 @@ export async function joinServer(server: string, token: string, name: string, ca
     if (err instanceof BerthError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     // A TLS server hangs up on plain HTTP without an answer.
-    const hint = server.startsWith('http:') && code === 'ECONNRESET' ? `; if it serves HTTPS, use the one-string token from \`berth node join-token\` run against ${server.replace(/^http:/, 'https:')}` : '; check --server and that the server runs';
+    const hint =
+      server.startsWith('http:') && code === 'ECONNRESET'
+        ? `; if it serves HTTPS, use the one-string token from \`berth node join-token\` run against ${server.replace(/^http:/, 'https:')}`
+        : '; check --server and that the server runs';
     throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${code})${hint}.`, { field: 'server' });
   }
   if (res.status < 200 || res.status >= 300) {

@@ -21,7 +21,10 @@ export function certMismatchError(server: string, err: unknown): BerthError {
 }
 
 /** Sends one JSON request; `ca` pins the server's CA, `insecure` skips verification (only for fetching the CA to compare). */
-export async function requestJson(url: string, opts: { method: string; body?: unknown; ca?: string; insecure?: boolean }): Promise<{ status: number; body: unknown }> {
+export async function requestJson(
+  url: string,
+  opts: { method: string; body?: unknown; ca?: string; insecure?: boolean },
+): Promise<{ status: number; body: unknown }> {
   const target = new URL(url);
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   const headers: Record<string, string> = { accept: 'application/json' };

@@ -18,20 +18,30 @@ export async function fetchPinnedCa(server: string, fingerprint: string): Promis
   try {
     answer = await requestJson(new URL(API_PREFIX + routes.caGet.path, server).toString(), { method: 'GET', insecure: true });
   } catch (err) {
-    throw new BerthError('UNAVAILABLE', `Cannot reach the berth server at ${server} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the URL in the join token (or --server) and that the server runs.`, {
-      field: 'server',
-      cause: err,
-    });
+    throw new BerthError(
+      'UNAVAILABLE',
+      `Cannot reach the berth server at ${server} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the URL in the join token (or --server) and that the server runs.`,
+      {
+        field: 'server',
+        cause: err,
+      },
+    );
   }
   const parsed = caSchema.safeParse(answer.body);
   if (answer.status !== 200 || !parsed.success) {
-    throw new BerthError('FAILED_PRECONDITION', `The server at ${server} did not hand out a CA certificate (HTTP ${answer.status}); is it a berth server serving TLS?`, { field: 'server' });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The server at ${server} did not hand out a CA certificate (HTTP ${answer.status}); is it a berth server serving TLS?`,
+      { field: 'server' },
+    );
   }
   let actual: string;
   try {
     actual = fingerprintOf(parsed.data.certificate);
   } catch {
-    throw new BerthError('FAILED_PRECONDITION', `The server at ${server} handed out a CA certificate that cannot be read; nothing was joined.`, { field: 'server' });
+    throw new BerthError('FAILED_PRECONDITION', `The server at ${server} handed out a CA certificate that cannot be read; nothing was joined.`, {
+      field: 'server',
+    });
   }
   if (actual !== fingerprint) {
     throw new BerthError(

@@ -9,7 +9,7 @@
  */
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { decodeExecData, encodeExecData, toApiError, type AgentEvent, type AgentEventPayload } from '../../api/index.js';
+import { type AgentEvent, type AgentEventPayload, decodeExecData, encodeExecData, toApiError } from '../../api/index.js';
 import type { ExecSession } from '../../transport/index.js';
 import { KeptTerminals } from './kept-terminals.js';
 import type { ExecLink } from './link.js';

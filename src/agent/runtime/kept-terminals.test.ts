@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeExecData, encodeExecData, type AgentEvent, type AgentEventPayload, type AgentParams } from '../../api/index.js';
+import { type AgentEvent, type AgentEventPayload, type AgentParams, decodeExecData, encodeExecData } from '../../api/index.js';
 import { LocalTransport } from '../../transport/index.js';
 import { KeptTerminals } from './kept-terminals.js';
 
@@ -37,7 +37,16 @@ const alice = { id: 'u-alice', name: 'alice' };
 const bob = { id: 'u-bob', name: 'bob' };
 
 function params(sessionId: string, over: Partial<AgentParams<'terminal.attach'>> = {}): AgentParams<'terminal.attach'> {
-  return { sessionId, workspaceId: 'w1', terminalId: 'term-0001', owner: alice, readOnly: false, idleMs: 60_000, request: { cmd: ['cat'], tty: false, env: {} }, ...over };
+  return {
+    sessionId,
+    workspaceId: 'w1',
+    terminalId: 'term-0001',
+    owner: alice,
+    readOnly: false,
+    idleMs: 60_000,
+    request: { cmd: ['cat'], tty: false, env: {} },
+    ...over,
+  };
 }
 
 const start = () => transport.exec({ cmd: ['cat'] });
@@ -96,7 +105,10 @@ describe('KeptTerminals', () => {
     terms = new KeptTerminals(r.link, pino({ level: 'silent' }));
     await terms.attach(params(sid(1)), start);
     await terms.attach(params(sid(2)), start);
-    expect(r.events).toContainEqual({ name: 'exec.exit', payload: expect.objectContaining({ sessionId: sid(1), error: expect.objectContaining({ code: 'CANCELLED' }) }) });
+    expect(r.events).toContainEqual({
+      name: 'exec.exit',
+      payload: expect.objectContaining({ sessionId: sid(1), error: expect.objectContaining({ code: 'CANCELLED' }) }),
+    });
     type(terms, sid(1), 'stale\n');
     type(terms, sid(2), 'fresh\n');
     await until(() => r.text(sid(2)).includes('fresh'));

@@ -10,15 +10,15 @@
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import {
+  type AgentEvent,
+  type AgentEventPayload,
+  type AgentParams,
+  type AgentResult,
   BerthError,
   decodeExecData,
   encodeExecData,
   MAX_TERMINALS_PER_USER,
   toApiError,
-  type AgentEvent,
-  type AgentEventPayload,
-  type AgentParams,
-  type AgentResult,
 } from '../../api/index.js';
 import type { ExecSession } from '../../transport/index.js';
 import type { ExecLink } from './link.js';
@@ -70,7 +70,10 @@ export class KeptTerminals {
       if (p.readOnly) throw missing();
       const mine = [...this.kept.values()].filter((k) => k.owner.id === p.owner.id).length;
       if (mine >= MAX_TERMINALS_PER_USER) {
-        throw new BerthError('FAILED_PRECONDITION', `You already keep ${MAX_TERMINALS_PER_USER} terminals open on this node; close some tabs (or wait for idle ones to end) and retry.`);
+        throw new BerthError(
+          'FAILED_PRECONDITION',
+          `You already keep ${MAX_TERMINALS_PER_USER} terminals open on this node; close some tabs (or wait for idle ones to end) and retry.`,
+        );
       }
       const pending = this.begin(key, p, start);
       this.starting.set(key, pending);
@@ -88,7 +91,11 @@ export class KeptTerminals {
     if (p.readOnly) term.viewers.add(p.sessionId);
     else {
       // A second browser (or the same one after a blip) takes the terminal over.
-      if (term.writer) this.detachWith(term.writer, { code: 'CANCELLED', message: 'This terminal was opened somewhere else (another browser tab or window); reload to take it back.' });
+      if (term.writer)
+        this.detachWith(term.writer, {
+          code: 'CANCELLED',
+          message: 'This terminal was opened somewhere else (another browser tab or window); reload to take it back.',
+        });
       term.writer = p.sessionId;
     }
     this.attached.set(p.sessionId, { term, readOnly: p.readOnly });
@@ -102,7 +109,15 @@ export class KeptTerminals {
   list(workspaceId: string): AgentResult<'terminal.list'> {
     const terminals = [...this.kept.values()]
       .filter((k) => k.workspaceId === workspaceId)
-      .map((k) => ({ id: k.id, owner: k.owner.name, ownerId: k.owner.id, createdAt: k.createdAt, attached: k.writer !== null, viewers: k.viewers.size, idleSince: k.idleSince }));
+      .map((k) => ({
+        id: k.id,
+        owner: k.owner.name,
+        ownerId: k.owner.id,
+        createdAt: k.createdAt,
+        attached: k.writer !== null,
+        viewers: k.viewers.size,
+        idleSince: k.idleSince,
+      }));
     return { terminals };
   }
 

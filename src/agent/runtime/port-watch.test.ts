@@ -1,12 +1,13 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ListeningPort } from '../../api/index.js';
-import type { Provider, WorkspaceHandle } from '../../providers/provider.js';
 import type { PortSource } from '../../providers/ports/scanner.js';
-import { PortWatcher, type PortTarget } from './port-watch.js';
+import type { Provider, WorkspaceHandle } from '../../providers/provider.js';
+import { type PortTarget, PortWatcher } from './port-watch.js';
 
 const TCP_HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-const listening = (port: number) => `   0: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${1000 + port} 1\n`;
+const listening = (port: number) =>
+  `   0: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${1000 + port} 1\n`;
 
 /** A provider whose one workspace listens on whatever `ports` holds. */
 function target(id: string, ports: number[], running = () => true): PortTarget {

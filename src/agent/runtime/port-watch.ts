@@ -6,8 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { ListeningPort } from '../../api/index.js';
-import type { Provider, WorkspaceHandle } from '../../providers/provider.js';
 import { PortScanner } from '../../providers/ports/scanner.js';
+import type { Provider, WorkspaceHandle } from '../../providers/provider.js';
 import type { Emit } from './link.js';
 
 /** How often ports are read: well inside the 2 s in which a new port must show. */

@@ -59,7 +59,12 @@ beforeEach(async () => {
   await state.init();
   provider = new HeldProvider();
   const backends = { providers: [provider as unknown as Provider], images: {} } as unknown as NodeBackends;
-  runtime = new AgentRuntime(state, backends, pino({ level: 'silent' }), { emit: () => {}, sendBinary: () => {}, bufferedAmount: () => 0, reportNow: async () => {} });
+  runtime = new AgentRuntime(state, backends, pino({ level: 'silent' }), {
+    emit: () => {},
+    sendBinary: () => {},
+    bufferedAmount: () => 0,
+    reportNow: async () => {},
+  });
 });
 
 afterEach(async () => {
@@ -67,7 +72,7 @@ afterEach(async () => {
 });
 
 describe('AgentRuntime cancellation', () => {
-  it('op.cancel fires the running create\'s signal; the create undoes itself and fails with CANCELLED', async () => {
+  it("op.cancel fires the running create's signal; the create undoes itself and fails with CANCELLED", async () => {
     const create = runtime.handle('workspace.create', { opId: 'op1', spec: spec('w1') });
     await provider.startEntered;
     expect(provider.made.has('w1')).toBe(true);

@@ -6,31 +6,31 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import {
-  BERTH_VERSION,
-  BerthError,
   type AgentEvent,
   type AgentMethod,
-  type OpContext,
   type AgentParams,
+  BERTH_VERSION,
+  BerthError,
+  MAX_ORPHANS_IN_REPORT,
+  type OpContext,
+  type OrphanReport,
   type ProviderInfo,
   type ProviderKind,
   type WorkspaceReport,
-  type OrphanReport,
-  MAX_ORPHANS_IN_REPORT,
   type WorkspaceStatus,
 } from '../../api/index.js';
 import type { Provider, ProviderStatus, WorkspaceHandle } from '../../providers/provider.js';
 import type { NodeBackends } from '../../providers/registry.js';
 import type { AgentReport } from '../connection/dialer.js';
 import type { AgentState } from '../state.js';
-import type { PortTarget } from './port-watch.js';
-import { streamSession } from './stream-session.js';
+import { BerthInInstaller, namesBerthIn } from './berth-in/install.js';
 import { ExecSessions } from './exec-sessions.js';
 import type { Emit, ExecLink } from './link.js';
-import { readResources } from './system.js';
+import type { PortTarget } from './port-watch.js';
 // Workspace specs: hooks and services after a start (spec/).
 import { SpecRunner } from './spec/spec-runner.js';
-import { BerthInInstaller, namesBerthIn } from './berth-in/install.js';
+import { streamSession } from './stream-session.js';
+import { readResources } from './system.js';
 
 /** Waits `ms`, or less when `signal` fires first (then rejects with its reason). */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -130,7 +130,8 @@ export class AgentRuntime {
       // Workspace specs: the supervisor outlived the agent; watch it again.
       if (status === 'running') this.spec.adopt(p, h);
     }
-    for (const o of await this.orphans()) this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
+    for (const o of await this.orphans())
+      this.log.warn({ workspace: o.workspaceId, kind: o.kind }, 'found a berth workspace without a handle; the server removes it unless it is mid-operation');
   }
 
   /** Each workspace this node holds, with its provider: what the port watcher reads. */
@@ -252,14 +253,23 @@ export class AgentRuntime {
         const p = params as AgentParams<'workspace.inspect'>;
         const handle = this.handles.get(p.workspaceId);
         if (!handle) return { status: 'failed' };
-        return { status: toWorkspaceStatus(await this.providerFor(handle.kind).inspect(handle).catch(() => 'unknown' as const)) };
+        return {
+          status: toWorkspaceStatus(
+            await this.providerFor(handle.kind)
+              .inspect(handle)
+              .catch(() => 'unknown' as const),
+          ),
+        };
       }
       case 'exec.open': {
         const p = params as AgentParams<'exec.open'>;
         const { provider, handle } = this.lookup(p.workspaceId);
         // berth-in is copied in before the first command that runs it (relays, services, a user's exec).
         const install = namesBerthIn(p.request.cmd) ? () => this.berthIn.ensure(provider, handle) : async () => {};
-        await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, async () => (await install(), provider.exec(handle, p.request)));
+        await this.exec.open(p.sessionId, p.workspaceId, p.request.tty, async () => {
+          await install();
+          return provider.exec(handle, p.request);
+        });
         return {};
       }
       // Web UI: kept terminals (kept-terminals.ts).
@@ -346,7 +356,10 @@ export class AgentRuntime {
     // usable then is probed again, in case it has become usable since (a new VM image, say).
     const cached = this.lastProbe.get(provider.kind);
     const info = cached?.usable ? cached : await provider.probe();
-    if (!info.usable) throw new BerthError('PROVIDER_UNAVAILABLE', `The ${provider.kind} provider is not usable on this node: ${info.reason ?? 'no reason given'}`, { field: 'provider' });
+    if (!info.usable)
+      throw new BerthError('PROVIDER_UNAVAILABLE', `The ${provider.kind} provider is not usable on this node: ${info.reason ?? 'no reason given'}`, {
+        field: 'provider',
+      });
     op.signal.throwIfAborted();
     op.progress('creating', 0.05);
     let handle: WorkspaceHandle;
@@ -390,7 +403,12 @@ export class AgentRuntime {
   private async labelled(): Promise<WorkspaceHandle[]> {
     const lists = await Promise.all(
       this.backends.providers.map(async (p) => {
-        const usable = this.lastProbe.get(p.kind)?.usable ?? (await p.probe().then((i) => i.usable, () => false));
+        const usable =
+          this.lastProbe.get(p.kind)?.usable ??
+          (await p.probe().then(
+            (i) => i.usable,
+            () => false,
+          ));
         if (!usable) return [];
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<WorkspaceHandle[]>((resolve) => (timer = setTimeout(() => resolve([]), INSPECT_IN_REPORT_MS)));
@@ -417,7 +435,12 @@ export class AgentRuntime {
         // status not known in time is reported as `unknown`, which is true.
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'unknown'>((resolve) => (timer = setTimeout(() => resolve('unknown'), INSPECT_IN_REPORT_MS)));
-        const status = await Promise.race([this.providerFor(h.kind).inspect(h).catch(() => 'unknown' as const), late]).finally(() => clearTimeout(timer));
+        const status = await Promise.race([
+          this.providerFor(h.kind)
+            .inspect(h)
+            .catch(() => 'unknown' as const),
+          late,
+        ]).finally(() => clearTimeout(timer));
         return { workspaceId: h.workspaceId, status: toWorkspaceStatus(status) };
       }),
     );
@@ -425,7 +448,10 @@ export class AgentRuntime {
 
   private lookup(workspaceId: string): { provider: Provider; handle: WorkspaceHandle } {
     const handle = this.handles.get(workspaceId);
-    if (!handle) throw new BerthError('NOT_FOUND', 'This node does not know that workspace; it may have been removed outside berth. Delete it and create it again.', { field: 'name' });
+    if (!handle)
+      throw new BerthError('NOT_FOUND', 'This node does not know that workspace; it may have been removed outside berth. Delete it and create it again.', {
+        field: 'name',
+      });
     return { provider: this.providerFor(handle.kind), handle };
   }
 

@@ -3,7 +3,7 @@
  * machinery (binary frames, flow control both ways, eof as a half-close, exit when it ends):
  * the server's port forwards are exec sessions whose "command" is a connection.
  */
-import { PassThrough, type Duplex } from 'node:stream';
+import { type Duplex, PassThrough } from 'node:stream';
 import type { ExecSession } from '../../transport/index.js';
 
 /** Wraps a connection; it "exits" 0 when it has closed cleanly, 1 when it broke. */

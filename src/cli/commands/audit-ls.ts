@@ -11,7 +11,10 @@ export function sinceToIso(text: string, now: Date): string {
   const ms = parseDuration(text);
   if (ms !== undefined) return new Date(now.getTime() - ms).toISOString();
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new BerthError('INVALID_ARGUMENT', `Invalid --since "${text}": use a duration such as 2h or an ISO time such as 2026-11-21T08:00:00Z.`, { field: 'since' });
+  if (Number.isNaN(t))
+    throw new BerthError('INVALID_ARGUMENT', `Invalid --since "${text}": use a duration such as 2h or an ISO time such as 2026-11-21T08:00:00Z.`, {
+      field: 'since',
+    });
   return new Date(t).toISOString();
 }
 

@@ -26,7 +26,9 @@ export function registerAuthLogin(program: Command, ctx: CliContext): void {
     const server = normalizeServerUrl(url);
     // An https server's CA is pinned first (and only TLS code is loaded then): the token is
     // sent only to a server the pinned CA vouches for.
-    const ca = server.startsWith('https:') ? await (await import('../server-trust.js')).pinForLogin(ctx.io, server, opts.fingerprint, 'fingerprint') : undefined;
+    const ca = server.startsWith('https:')
+      ? await (await import('../server-trust.js')).pinForLogin(ctx.io, server, opts.fingerprint, 'fingerprint')
+      : undefined;
     const client = new BerthClient({ server, token, ca });
     // Check before saving, so a typo in the address or token is caught now and not on the next command.
     const user = await client.call('whoami');

@@ -17,6 +17,8 @@ export function registerConfigPull(config: Command, ctx: CliContext): void {
     const doc = await client.call('configGet');
     const files = await writeConfigFolder(dir, doc);
     if (ctx.json) return writeJson(ctx.io.stdout, { revision: doc.revision, files });
-    ctx.io.stdout.write(`Pulled revision ${doc.revision}: ${files.length} resource${files.length === 1 ? '' : 's'} into ${dir}.\nEdit the files, check with \`berth config diff ${dir}\`, apply with \`berth config push ${dir}\`.\n`);
+    ctx.io.stdout.write(
+      `Pulled revision ${doc.revision}: ${files.length} resource${files.length === 1 ? '' : 's'} into ${dir}.\nEdit the files, check with \`berth config diff ${dir}\`, apply with \`berth config push ${dir}\`.\n`,
+    );
   });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BerthError } from '../../api/index.js';
 import { withJson } from '../command-options.js';
 import { formatChanges } from '../config-folder/changes.js';
-import { readConfigFolder, REVISION_FILE, writeRevision } from '../config-folder/folder.js';
+import { REVISION_FILE, readConfigFolder, writeRevision } from '../config-folder/folder.js';
 import type { CliContext } from '../context.js';
 import { writeJson } from '../output/json.js';
 
@@ -19,7 +19,11 @@ export function registerConfigPush(config: Command, ctx: CliContext): void {
     // Every file is checked before anything is sent: an invalid file changes nothing.
     const folder = await readConfigFolder(dir);
     if (folder.revision === null) {
-      throw new BerthError('FAILED_PRECONDITION', `${dir} has no ${REVISION_FILE}, so berth cannot tell what it was based on; pull with \`berth config pull DIR\`, copy your files in, and push that.`, { field: 'dir' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${dir} has no ${REVISION_FILE}, so berth cannot tell what it was based on; pull with \`berth config pull DIR\`, copy your files in, and push that.`,
+        { field: 'dir' },
+      );
     }
     const client = await ctx.client();
     const result = await client.call('configPush', { body: { baseRevision: folder.revision, resources: folder.resources, prune: opts.prune === true } });
@@ -30,6 +34,8 @@ export function registerConfigPush(config: Command, ctx: CliContext): void {
       ctx.io.stdout.write(`Nothing to change: the live configuration already matches ${dir} (revision ${result.revision}).\n`);
       return;
     }
-    ctx.io.stdout.write(`Applied ${result.changes.length} change${result.changes.length === 1 ? '' : 's'} (now revision ${result.revision}):\n${formatChanges(result.changes)}`);
+    ctx.io.stdout.write(
+      `Applied ${result.changes.length} change${result.changes.length === 1 ? '' : 's'} (now revision ${result.revision}):\n${formatChanges(result.changes)}`,
+    );
   });
 }

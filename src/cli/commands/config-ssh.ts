@@ -19,7 +19,9 @@ export function registerConfigSsh(program: Command, ctx: CliContext): void {
   withJson(
     program
       .command('config-ssh')
-      .description('add your workspaces to ~/.ssh/config as NAME.berth, others\' you can see as OWNER.NAME.berth (a managed block; your own lines are never touched)')
+      .description(
+        "add your workspaces to ~/.ssh/config as NAME.berth, others' you can see as OWNER.NAME.berth (a managed block; your own lines are never touched)",
+      )
       .option('--ssh-config <file>', 'the SSH config file to update (default: ~/.ssh/config)')
       .option('-i, --identity <file>', 'private key the entries use (default: ~/.ssh/berth_ed25519)'),
   ).action(async (opts: { sshConfig?: string; identity?: string }) => {
@@ -30,7 +32,14 @@ export function registerConfigSsh(program: Command, ctx: CliContext): void {
     const file = opts.sshConfig ?? join(ctx.io.home, '.ssh', 'config');
     // The SSH user of each: NAME for yours, OWNER.NAME for another's (the server's `ref`, dotted).
     const names = workspaces.map((w) => formatSshUser(parseWorkspaceRef(w.ref) ?? { owner: w.owner, name: w.name }));
-    const block = renderManagedBlock(names, { host: gw.host, port: gw.port, identityFile: key, knownHostsFile: knownHosts, berthCommand: berthCommandLine(), server: client.server });
+    const block = renderManagedBlock(names, {
+      host: gw.host,
+      port: gw.port,
+      identityFile: key,
+      knownHostsFile: knownHosts,
+      berthCommand: berthCommandLine(),
+      server: client.server,
+    });
 
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     let existing = '';
@@ -44,7 +53,8 @@ export function registerConfigSsh(program: Command, ctx: CliContext): void {
     if (next !== existing || existing === '') await writeFile(file, next, { mode: 0o600 });
     const hosts = names.map(sshHostAlias);
     if (ctx.json) return writeJson(ctx.io.stdout, { file, knownHosts, hosts });
-    if (hosts.length === 0) return void ctx.io.stdout.write(`No workspaces yet; ${file} has an empty berth block. Create one with \`berth ws create NAME\` and run this again.\n`);
+    if (hosts.length === 0)
+      return void ctx.io.stdout.write(`No workspaces yet; ${file} has an empty berth block. Create one with \`berth ws create NAME\` and run this again.\n`);
     ctx.io.stdout.write(`Updated ${file} with ${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}\nConnect with: ssh ${hosts[0]}\n`);
   });
 }

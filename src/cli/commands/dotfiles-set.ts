@@ -16,9 +16,15 @@ export function registerDotfilesSet(dotfiles: Command, ctx: CliContext): void {
       .description('set your dotfiles: a git URL cloned in each new workspace, or a local folder uploaded now')
       .argument('<source>', 'a git URL (https://, ssh://, git://, file:/// inside the workspace, or user@host:path) or a local folder')
       .option('--ref <ref>', 'branch or tag of the repository (default: its default branch)')
-      .option('--install <path>', 'script inside the dotfiles to run (default: install.sh, bootstrap.sh or setup.sh if present, else link dot-files into $HOME)'),
+      .option(
+        '--install <path>',
+        'script inside the dotfiles to run (default: install.sh, bootstrap.sh or setup.sh if present, else link dot-files into $HOME)',
+      ),
   ).action(async (source: string, opts: { ref?: string; install?: string }) => {
-    const isDir = await stat(source).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(source).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     let body: DotfilesPut;
     if (isDir) {
       if (opts.ref !== undefined) throw new BerthError('INVALID_ARGUMENT', '--ref is for a git repository, not a folder.', { field: 'ref' });
@@ -27,7 +33,11 @@ export function registerDotfilesSet(dotfiles: Command, ctx: CliContext): void {
     } else if (DOTFILES_URL_PATTERN.test(source)) {
       body = { source: { type: 'repo', url: source, ...(opts.ref !== undefined ? { ref: opts.ref } : {}) } };
     } else {
-      throw new BerthError('INVALID_ARGUMENT', `${source} is neither a local folder nor a git URL berth accepts (https://, ssh://, git://, file:///, user@host:path).`, { field: 'source' });
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `${source} is neither a local folder nor a git URL berth accepts (https://, ssh://, git://, file:///, user@host:path).`,
+        { field: 'source' },
+      );
     }
     if (opts.install !== undefined) body.install = opts.install;
     const client = await ctx.client();

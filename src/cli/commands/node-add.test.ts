@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OperationEvent } from '../../api/index.js';
+import { type FakeServer, sendJson, startFakeServer } from '../../client/fake-server.test-support.js';
 import { sampleNode, sampleOperation } from '../../client/fixtures.test-support.js';
-import { sendJson, startFakeServer, type FakeServer } from '../../client/fake-server.test-support.js';
 import { runBerth, tempHome } from '../cli-harness.test-support.js';
 
 let server: FakeServer | undefined;
@@ -52,10 +52,21 @@ function homeWithKey(key = 'PRIVATE KEY TEXT\n'): string {
 describe('berth node add', () => {
   it('sends the target, key, labels and this server URL, shows the progress and names the node', async () => {
     const env = await fakeServer(sampleOperation({ kind: 'node.add', target: 'node/build-2', status: 'succeeded' }));
-    const r = await runBerth(['node', 'add', 'ssh://root@10.0.0.5:2222', '--name', 'build-2', '--label', 'zone=a', '--label', 'gpu=no'], { env, home: homeWithKey() });
+    const r = await runBerth(['node', 'add', 'ssh://root@10.0.0.5:2222', '--name', 'build-2', '--label', 'zone=a', '--label', 'gpu=no'], {
+      env,
+      home: homeWithKey(),
+    });
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(server!.requests.find((q) => q.path === '/api/v1/nodes/ssh')!.body);
-    expect(body).toEqual({ user: 'root', host: '10.0.0.5', port: 2222, privateKey: 'PRIVATE KEY TEXT\n', labels: { zone: 'a', gpu: 'no' }, serverUrl: server!.url, name: 'build-2' });
+    expect(body).toEqual({
+      user: 'root',
+      host: '10.0.0.5',
+      port: 2222,
+      privateKey: 'PRIVATE KEY TEXT\n',
+      labels: { zone: 'a', gpu: 'no' },
+      serverUrl: server!.url,
+      name: 'build-2',
+    });
     expect(r.stdout).toContain('Host key of ssh://root@10.0.0.5:22: SHA256:abc');
     expect(r.stdout).toContain('Node build-2 is online');
   });
@@ -68,8 +79,12 @@ describe('berth node add', () => {
     expect(JSON.parse(server!.requests.find((q) => q.path === '/api/v1/nodes/ssh')!.body).serverUrl).toBe('http://10.0.0.1:7080');
   });
 
-  it('fails with the operation\'s error', async () => {
-    const failed = sampleOperation({ kind: 'node.add', status: 'failed', error: { code: 'FAILED_PRECONDITION', message: 'ssh://root@10.0.0.5:22 cannot run a berth agent: Node.js ≥ 20 is not installed' } });
+  it("fails with the operation's error", async () => {
+    const failed = sampleOperation({
+      kind: 'node.add',
+      status: 'failed',
+      error: { code: 'FAILED_PRECONDITION', message: 'ssh://root@10.0.0.5:22 cannot run a berth agent: Node.js ≥ 20 is not installed' },
+    });
     const env = await fakeServer(failed);
     const r = await runBerth(['node', 'add', 'ssh://root@10.0.0.5'], { env, home: homeWithKey() });
     expect(r.code).toBe(5);

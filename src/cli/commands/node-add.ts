@@ -5,7 +5,7 @@
  * it (docs/security.md).
  */
 import type { Command } from 'commander';
-import { BerthError, parseNodeLabel, parseSshTarget, sshFingerprintSchema, type NodesSshPost } from '../../api/index.js';
+import { BerthError, type NodesSshPost, parseNodeLabel, parseSshTarget, sshFingerprintSchema } from '../../api/index.js';
 import { listAllNodes, normalizeServerUrl } from '../../client/index.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
 import type { CliContext } from '../context.js';
@@ -24,7 +24,10 @@ interface AddOptions {
 
 function parseFingerprint(text: string): string {
   const r = sshFingerprintSchema.safeParse(text);
-  if (!r.success) throw new BerthError('INVALID_ARGUMENT', `"${text.slice(0, 80)}" is not a host key fingerprint: ${r.error.issues[0]?.message}.`, { field: 'host-key-fingerprint' });
+  if (!r.success)
+    throw new BerthError('INVALID_ARGUMENT', `"${text.slice(0, 80)}" is not a host key fingerprint: ${r.error.issues[0]?.message}.`, {
+      field: 'host-key-fingerprint',
+    });
   return text;
 }
 
@@ -36,11 +39,23 @@ export function registerNodeAdd(node: Command, ctx: CliContext): void {
         .command('add')
         .description('install the agent on a machine over SSH and add it as a node (again: upgrade it in place)')
         .argument('<target>', 'ssh://USER@HOST[:PORT] of the machine; USER must be root')
-        .option('--identity <file>', 'SSH private key that logs in there (default: ~/.ssh/id_ed25519, else ~/.ssh/berth_ed25519); sent to the server for this operation only')
-        .option('--name <name>', 'node name (default: the machine\'s host name)')
-        .option('--label <key=value>', 'a label for the node; repeat for more', optionParser((text: string, prev: Array<[string, string]>) => [...prev, parseNodeLabel(text)]), [])
-        .option('--host-key-fingerprint <SHA256:...>', 'the machine\'s SSH host key fingerprint (ssh-keygen -lf); without it the key is accepted on first add, shown, and pinned', optionParser(parseFingerprint))
-        .option('--server-url <url>', 'the URL the node\'s agent dials (default: the server URL this CLI uses)', optionParser(normalizeServerUrl)),
+        .option(
+          '--identity <file>',
+          'SSH private key that logs in there (default: ~/.ssh/id_ed25519, else ~/.ssh/berth_ed25519); sent to the server for this operation only',
+        )
+        .option('--name <name>', "node name (default: the machine's host name)")
+        .option(
+          '--label <key=value>',
+          'a label for the node; repeat for more',
+          optionParser((text: string, prev: Array<[string, string]>) => [...prev, parseNodeLabel(text)]),
+          [],
+        )
+        .option(
+          '--host-key-fingerprint <SHA256:...>',
+          "the machine's SSH host key fingerprint (ssh-keygen -lf); without it the key is accepted on first add, shown, and pinned",
+          optionParser(parseFingerprint),
+        )
+        .option('--server-url <url>', "the URL the node's agent dials (default: the server URL this CLI uses)", optionParser(normalizeServerUrl)),
     ),
   ).action(async (targetText: string, opts: AddOptions) => {
     const target = parseSshTarget(targetText);

@@ -21,7 +21,8 @@ export function registerNodeDrain(node: Command, ctx: CliContext): void {
   ).action(async (name: string, opts: { deadline: string; force: boolean; wait: boolean }) => {
     // Parsed here rather than by commander so a bad value is INVALID_ARGUMENT with field `deadline`.
     const ms = parseDurationMs(opts.deadline, 'deadline');
-    if (ms > MAX_DRAIN_DEADLINE_S * 1000) throw new BerthError('INVALID_ARGUMENT', `Invalid deadline "${opts.deadline}": use at most 7d.`, { field: 'deadline' });
+    if (ms > MAX_DRAIN_DEADLINE_S * 1000)
+      throw new BerthError('INVALID_ARGUMENT', `Invalid deadline "${opts.deadline}": use at most 7d.`, { field: 'deadline' });
     const client = await ctx.client();
     const accepted = await client.call('nodeDrainPost', { params: { name }, body: { deadlineSeconds: Math.floor(ms / 1000), force: opts.force } });
     if (!opts.wait) {

@@ -48,7 +48,9 @@ export function registerNodeLs(node: Command, ctx: CliContext): void {
       formatOptionalSize(n.resources?.memoryBytes),
       String(n.workspaces),
       formatAgo(n.lastSeenAt, now),
-      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+      Object.entries(n.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '-',
     ]);
     ctx.io.stdout.write(renderTable(['NAME', 'STATUS', 'PROVIDERS', 'CPUS', 'MEMORY', 'WORKSPACES', 'LAST SEEN', 'LABELS'], rows));
     if (result.nextCursor) ctx.io.stderr.write(`More: berth node ls --limit ${opts.limit} --cursor ${result.nextCursor}\n`);

@@ -14,7 +14,10 @@ export function registerNodeRm(node: Command, ctx: CliContext): void {
       .description('remove a node: its credential is revoked at once and its agent disconnected for good')
       .argument('<name>', 'the node')
       .option('--force', "also forget the node's workspaces (whatever runs on that machine is left to its admin)", false)
-      .option('--identity <file>', 'for a node added with `node add`: the SSH key that logs in there, so its agent is stopped and uninstalled first (sent for this request only)'),
+      .option(
+        '--identity <file>',
+        'for a node added with `node add`: the SSH key that logs in there, so its agent is stopped and uninstalled first (sent for this request only)',
+      ),
   ).action(async (name: string, opts: { force: boolean; identity?: string }) => {
     const client = await ctx.client();
     const body: { force: boolean; privateKey?: string; passphrase?: string } = { force: opts.force };

@@ -7,10 +7,7 @@ import { writeJson } from '../output/json.js';
 /** Registers `berth node rotate-credential`. */
 export function registerNodeRotateCredential(node: Command, ctx: CliContext): void {
   withJson(
-    node
-      .command('rotate-credential')
-      .description("issue a new credential to a connected node's agent and retire the old one")
-      .argument('<name>', 'the node'),
+    node.command('rotate-credential').description("issue a new credential to a connected node's agent and retire the old one").argument('<name>', 'the node'),
   ).action(async (name: string) => {
     const client = await ctx.client();
     const result = await client.call('nodeRotateCredentialPost', { params: { name } });

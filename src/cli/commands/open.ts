@@ -5,14 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
-import { BerthError, DEFAULT_WORKSPACE_PATH, EDITORS, editorLink, formatSshUser, parseWorkspaceRef, sshHostAlias, type Editor } from '../../api/index.js';
+import { type Command, Option } from 'commander';
+import { BerthError, DEFAULT_WORKSPACE_PATH, EDITORS, type Editor, editorLink, formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../api/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
+import { launch } from '../launch.js';
 import { writeJson } from '../output/json.js';
 import { hasManagedHost } from '../ssh-config.js';
 import { fetchGateway } from '../ssh-gateway.js';
-import { launch } from '../launch.js';
 
 interface OpenOptions {
   editor: Editor;
@@ -26,7 +26,7 @@ export function registerOpen(program: Command, ctx: CliContext): void {
     program
       .command('open')
       .description('print (or --launch) the link that opens a workspace in your editor')
-      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
       .addOption(new Option('--editor <editor>', 'which editor').choices(EDITORS).default('vscode'))
       .option('--path <dir>', `absolute directory to open (default: ${DEFAULT_WORKSPACE_PATH})`)
       .option('--launch', 'open the link with xdg-open (or open on macOS) instead of only printing it'),

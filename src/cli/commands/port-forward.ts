@@ -22,7 +22,11 @@ export function parsePortPair(text: string): PortPair {
   const remote = m ? Number(m[2]) : NaN;
   const local = m?.[1] !== undefined ? Number(m[1]) : remote;
   if (!m || remote < 1 || remote > 65535 || local > 65535) {
-    throw new BerthError('INVALID_ARGUMENT', `"${text.slice(0, 32)}" is not a port to forward; use REMOTE or LOCAL:REMOTE with ports from 1 to 65535 (LOCAL 0 picks a free one).`, { field: 'ports' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `"${text.slice(0, 32)}" is not a port to forward; use REMOTE or LOCAL:REMOTE with ports from 1 to 65535 (LOCAL 0 picks a free one).`,
+      { field: 'ports' },
+    );
   }
   return { local, remote };
 }
@@ -33,7 +37,7 @@ export function registerPortForward(program: Command, ctx: CliContext): void {
     program
       .command('port-forward')
       .description("forward local ports to ports on a workspace's loopback, until interrupted")
-      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
       .argument('<ports...>', 'REMOTE or LOCAL:REMOTE (LOCAL 0 picks a free port)'),
   ).action(async (name: string, specs: string[]) => {
     const pairs = specs.map(parsePortPair);
@@ -66,7 +70,13 @@ export function registerPortForward(program: Command, ctx: CliContext): void {
         });
         await new Promise<void>((resolve, reject) => {
           server.once('error', (err: NodeJS.ErrnoException) =>
-            reject(new BerthError('FAILED_PRECONDITION', `Cannot listen on 127.0.0.1:${pair.local} (${err.code ?? err.message}); pick another local port, or 0 for any.`, { field: 'ports' })),
+            reject(
+              new BerthError(
+                'FAILED_PRECONDITION',
+                `Cannot listen on 127.0.0.1:${pair.local} (${err.code ?? err.message}); pick another local port, or 0 for any.`,
+                { field: 'ports' },
+              ),
+            ),
           );
           server.listen(pair.local, '127.0.0.1', () => resolve());
         });

@@ -4,7 +4,7 @@
  * Printed, or handed to xdg-open/open with --open.
  */
 import type { Command } from 'commander';
-import { BerthError, parsePortParam, type Preview } from '../../api/index.js';
+import { BerthError, type Preview, parsePortParam } from '../../api/index.js';
 import { withJson } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { launch } from '../launch.js';
@@ -28,7 +28,7 @@ export function registerPreview(program: Command, ctx: CliContext): void {
     program
       .command('preview')
       .description("print (or --open) a browser URL for a workspace port's HTTP preview, with a one-time token")
-      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
       .argument('<port>', 'TCP port inside the workspace')
       .option('--open', 'open the URL with xdg-open (or open on macOS) instead of only printing it'),
   ).action(async (name: string, portText: string, opts: { open?: boolean }) => {

@@ -10,7 +10,7 @@ export function registerSchema(program: Command, ctx: CliContext): void {
   const schema = program.command('schema').description('print the JSON Schema of a berth file format');
   schema
     .command('workspace')
-    .description('the JSON Schema of berth.yaml (point your editor\'s YAML language server at it)')
+    .description("the JSON Schema of berth.yaml (point your editor's YAML language server at it)")
     .action(() => {
       // The input form: what a person may write, before defaults are filled in.
       const json = z.toJSONSchema(projectSpecSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });

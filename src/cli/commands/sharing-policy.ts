@@ -20,9 +20,15 @@ export function registerSharingPolicy(program: Command, ctx: CliContext): void {
     if (ctx.json) return writeJson(ctx.io.stdout, result);
     ctx.io.stdout.write(`Sharing policy: ${result.policy} (${MEANING[result.policy]}).\n`);
   });
-  withJson(policy.command('set').description('set the sharing policy (admins); off ends live sessions that rested on shares').argument('<policy>', 'everyone, admins or off')).action(async (value: string) => {
+  withJson(
+    policy
+      .command('set')
+      .description('set the sharing policy (admins); off ends live sessions that rested on shares')
+      .argument('<policy>', 'everyone, admins or off'),
+  ).action(async (value: string) => {
     const parsed = sharingPolicySchema.safeParse(value);
-    if (!parsed.success) throw new BerthError('INVALID_ARGUMENT', `Unknown sharing policy "${value.slice(0, 32)}": use everyone, admins or off.`, { field: 'policy' });
+    if (!parsed.success)
+      throw new BerthError('INVALID_ARGUMENT', `Unknown sharing policy "${value.slice(0, 32)}": use everyone, admins or off.`, { field: 'policy' });
     const client = await ctx.client();
     const result = await client.call('sharingPolicyPost', { body: { policy: parsed.data } });
     if (ctx.json) return writeJson(ctx.io.stdout, result);

@@ -17,7 +17,8 @@ export function registerSpecCheck(spec: Command, ctx: CliContext): void {
   ).action(async (given: string) => {
     const loaded = await readSpec(given, 'path');
     for (const w of loaded.warnings) ctx.io.stderr.write(`warning: ${w}\n`);
-    if (ctx.json) return writeJson(ctx.io.stdout, { file: loaded.file, format: loaded.format, spec: loaded.spec, resolved: loaded.resolved, warnings: loaded.warnings });
+    if (ctx.json)
+      return writeJson(ctx.io.stdout, { file: loaded.file, format: loaded.format, spec: loaded.spec, resolved: loaded.resolved, warnings: loaded.warnings });
     const { spec: s, resolved } = loaded;
     const portText = (p: { port: number; protocol: string; label: string | null }) => `${p.port}/${p.protocol}${p.label ? ` (${p.label})` : ''}`;
     const servicePorts = resolved.services.flatMap((svc) => svc.ports.map((p) => `${portText(p)} from ${svc.name}`));
@@ -28,7 +29,10 @@ export function registerSpecCheck(spec: Command, ctx: CliContext): void {
       ['Provider', s.provider ?? 'docker (the default)'],
       ['Resources', `${s.cpus ?? 'any'} CPUs, ${s.memory ?? 'any'} memory`],
       ['Environment', Object.keys(s.env ?? {}).join(', ') || '-'],
-      ['Services', resolved.services.length ? `${resolved.services.length}, started in this order: ${resolved.startWaves.map((w) => w.join(' + ')).join(' → ')}` : '-'],
+      [
+        'Services',
+        resolved.services.length ? `${resolved.services.length}, started in this order: ${resolved.startWaves.map((w) => w.join(' + ')).join(' → ')}` : '-',
+      ],
       ['Ports', [...resolved.ports.map(portText), ...servicePorts].join(', ') || '-'],
     ];
     ctx.io.stdout.write(renderFields(fields));

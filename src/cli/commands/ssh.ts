@@ -27,17 +27,26 @@ export function registerSsh(program: Command, ctx: CliContext): void {
     program
       .command('ssh')
       .description('open a shell (or run a command) in a workspace over SSH')
-      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
       .argument('[command...]', 'a command to run instead of a shell, after --')
       .option('--stdio', 'connect stdin/stdout to the SSH gateway (for ProxyCommand) instead of running ssh')
       .option('-i, --identity <file>', 'private key to log in with (default: ~/.ssh/berth_ed25519)')
-      .option('-o, --option <ssh-option>', 'pass an option to ssh, e.g. -o ServerAliveInterval=30 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('-o, --option <ssh-option>', 'pass an option to ssh, e.g. -o ServerAliveInterval=30 (repeatable)', (v: string, prev: string[] = []) => [
+        ...prev,
+        v,
+      ])
       .option('-t, --tty', 'force a terminal even for a command')
-      .addHelpText('after', '\nOne command argument is a shell command line, as with ssh; several are quoted and run as they are:\n  berth ssh demo\n  berth ssh demo -- ls -la /tmp\n  berth ssh demo -- \'echo $HOME\''),
+      .addHelpText(
+        'after',
+        "\nOne command argument is a shell command line, as with ssh; several are quoted and run as they are:\n  berth ssh demo\n  berth ssh demo -- ls -la /tmp\n  berth ssh demo -- 'echo $HOME'",
+      ),
   ).action(async (name: string, command: string[], opts: SshOptions) => {
     // NAME, OWNER/NAME, or OWNER.NAME (the SSH user form config-ssh writes): ssh gets OWNER.NAME.
     const ref = parseSshUser(name);
-    if (!ref) throw new BerthError('INVALID_ARGUMENT', `"${name}" is not a workspace: use NAME for yours or OWNER/NAME for another's; see \`berth ws ls\`.`, { field: 'name' });
+    if (!ref)
+      throw new BerthError('INVALID_ARGUMENT', `"${name}" is not a workspace: use NAME for yours or OWNER/NAME for another's; see \`berth ws ls\`.`, {
+        field: 'name',
+      });
     const gw = await fetchGateway(await ctx.client());
     if (opts.stdio) return void (await bridgeStdio(ctx, gw.host, gw.port));
 
@@ -62,7 +71,9 @@ function runSsh(args: string[]): Promise<number> {
     child.on('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT'
-          ? new BerthError('FAILED_PRECONDITION', 'The ssh client is not installed; install OpenSSH (Debian: apt-get install openssh-client) and retry.', { field: 'ssh' })
+          ? new BerthError('FAILED_PRECONDITION', 'The ssh client is not installed; install OpenSSH (Debian: apt-get install openssh-client) and retry.', {
+              field: 'ssh',
+            })
           : err,
       ),
     );
@@ -76,7 +87,13 @@ function bridgeStdio(ctx: CliContext, host: string, port: number): Promise<void>
     const socket = connect({ host, port });
     socket.setNoDelay(true);
     socket.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new BerthError('UNAVAILABLE', `Cannot reach the SSH gateway at ${host}:${port} (${err.code ?? err.message}); check that the server is running and the port is reachable.`, { field: 'sshGateway' })),
+      reject(
+        new BerthError(
+          'UNAVAILABLE',
+          `Cannot reach the SSH gateway at ${host}:${port} (${err.code ?? err.message}); check that the server is running and the port is reachable.`,
+          { field: 'sshGateway' },
+        ),
+      ),
     );
     socket.once('connect', () => {
       ctx.io.stdin.pipe(socket);

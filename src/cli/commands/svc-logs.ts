@@ -29,7 +29,7 @@ export function registerSvcLogs(svc: Command, ctx: CliContext): void {
     svc
       .command('logs')
       .description("print a service's output (stdout and stderr, as the supervisor kept it)")
-      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
       .argument('<service>', 'service name from the spec')
       .option('-f, --follow', 'keep printing new output until interrupted')
       .option('--since <when>', 'only output since a duration ago (10m, 1h30m) or a time (2026-01-02T15:04:05Z)', optionParser(parseSince))

@@ -8,12 +8,20 @@ import { portText } from '../workspace-spec/spec-fields.js';
 
 /** Registers `berth svc ls`. */
 export function registerSvcLs(svc: Command, ctx: CliContext): void {
-  withJson(svc.command('ls').alias('list').description("list a workspace's services: state, pid, restarts, health, ports").argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')).action(async (name: string) => {
+  withJson(
+    svc
+      .command('ls')
+      .alias('list')
+      .description("list a workspace's services: state, pid, restarts, health, ports")
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)"),
+  ).action(async (name: string) => {
     const client = await ctx.client();
     const r = await client.call('workspaceServicesGet', { params: { name } });
     if (ctx.json) return writeJson(ctx.io.stdout, r);
     if (r.services.length === 0) {
-      ctx.io.stdout.write(`Workspace ${r.workspace} has no services; declare them under services: in a berth.yaml and create it with \`berth ws create NAME --spec berth.yaml\`.\n`);
+      ctx.io.stdout.write(
+        `Workspace ${r.workspace} has no services; declare them under services: in a berth.yaml and create it with \`berth ws create NAME --spec berth.yaml\`.\n`,
+      );
       return;
     }
     const rows = r.services.map((s) => [

@@ -15,7 +15,8 @@ export function registerTeamAdd(team: Command, ctx: CliContext): void {
       .argument('<user>', 'who joins')
       .option('--role <role>', 'member or admin', 'member'),
   ).action(async (teamName: string, user: string, opts: { role: string }) => {
-    if (opts.role !== 'member' && opts.role !== 'admin') throw new BerthError('INVALID_ARGUMENT', `Invalid role "${opts.role.slice(0, 32)}": use member or admin.`, { field: 'role' });
+    if (opts.role !== 'member' && opts.role !== 'admin')
+      throw new BerthError('INVALID_ARGUMENT', `Invalid role "${opts.role.slice(0, 32)}": use member or admin.`, { field: 'role' });
     const client = await ctx.client();
     const result = await client.call('teamMembersPost', { params: { name: teamName }, body: { user, role: opts.role } });
     if (ctx.json) return writeJson(ctx.io.stdout, result);

@@ -26,7 +26,8 @@ export function registerTeamCreate(team: Command, ctx: CliContext): void {
     if (opts.maxWorkspaces !== undefined) body.maxWorkspaces = whole(opts.maxWorkspaces, 'max-workspaces');
     if (opts.maxCpus !== undefined) {
       const n = Number(opts.maxCpus);
-      if (!Number.isFinite(n) || n <= 0) throw new BerthError('INVALID_ARGUMENT', `Invalid --max-cpus "${opts.maxCpus.slice(0, 16)}": use a number above 0, e.g. 8.`, { field: 'max-cpus' });
+      if (!Number.isFinite(n) || n <= 0)
+        throw new BerthError('INVALID_ARGUMENT', `Invalid --max-cpus "${opts.maxCpus.slice(0, 16)}": use a number above 0, e.g. 8.`, { field: 'max-cpus' });
       body.maxCpus = n;
     }
     if (opts.maxMemory !== undefined) body.maxMemory = opts.maxMemory;

@@ -2,9 +2,8 @@
 import type { Command } from 'commander';
 import { BerthError, formatConnectString, isConnectString, normalizeFingerprint, parseConnectString } from '../../api/index.js';
 import { BerthClient, normalizeServerUrl } from '../../client/index.js';
-import { optionParser } from '../command-options.js';
 import { parseTtlSeconds } from '../args.js';
-import { withJson } from '../command-options.js';
+import { optionParser, withJson } from '../command-options.js';
 import { configPath, writeLogin } from '../config.js';
 import type { CliContext } from '../context.js';
 import { formatAge } from '../output/format.js';
@@ -25,7 +24,8 @@ export function registerUser(program: Command, ctx: CliContext): void {
       .option('--ttl <duration>', 'how long the invite stays valid', '7d')
       .option('--server <url>', 'the server URL to put in the invite, when people reach it by another name than you do', optionParser(normalizeServerUrl)),
   ).action(async (email: string, opts: { role: string; ttl: string; server?: string }) => {
-    if (opts.role !== 'admin' && opts.role !== 'member') throw new BerthError('INVALID_ARGUMENT', `Invalid role "${opts.role}": use admin or member.`, { field: 'role' });
+    if (opts.role !== 'admin' && opts.role !== 'member')
+      throw new BerthError('INVALID_ARGUMENT', `Invalid role "${opts.role}": use admin or member.`, { field: 'role' });
     const client = await ctx.client();
     const invite = await client.call('invitesPost', { body: { email, role: opts.role, ttlSeconds: parseTtlSeconds(opts.ttl) } });
     // One string holds the server URL, the code and the CA fingerprint this CLI pinned, so the
@@ -43,7 +43,12 @@ export function registerUser(program: Command, ctx: CliContext): void {
     const result = await client.call('usersList');
     if (ctx.json) return writeJson(ctx.io.stdout, result);
     const now = ctx.io.now();
-    ctx.io.stdout.write(renderTable(['NAME', 'ROLE', 'EMAIL', 'AGE'], result.users.map((u) => [u.name, u.role, u.email ?? '-', formatAge(u.createdAt, now)])));
+    ctx.io.stdout.write(
+      renderTable(
+        ['NAME', 'ROLE', 'EMAIL', 'AGE'],
+        result.users.map((u) => [u.name, u.role, u.email ?? '-', formatAge(u.createdAt, now)]),
+      ),
+    );
   });
 
   withJson(
@@ -84,11 +89,18 @@ export function registerUser(program: Command, ctx: CliContext): void {
       code = parsed.secret;
       url ??= parsed.server;
       if (parsed.fingerprint && fingerprint && normalizeFingerprint(fingerprint) !== parsed.fingerprint) {
-        throw new BerthError('INVALID_ARGUMENT', `--fingerprint ${fingerprint} differs from the fingerprint in the invite (${parsed.fingerprint}); ask the admin which is right.`, { field: 'fingerprint' });
+        throw new BerthError(
+          'INVALID_ARGUMENT',
+          `--fingerprint ${fingerprint} differs from the fingerprint in the invite (${parsed.fingerprint}); ask the admin which is right.`,
+          { field: 'fingerprint' },
+        );
       }
       fingerprint ??= parsed.fingerprint;
     }
-    if (!url) throw new BerthError('INVALID_ARGUMENT', 'Give the server URL, or the one-string invite `berth user invite` prints (it holds the URL).', { field: 'url' });
+    if (!url)
+      throw new BerthError('INVALID_ARGUMENT', 'Give the server URL, or the one-string invite `berth user invite` prints (it holds the URL).', {
+        field: 'url',
+      });
     const server = normalizeServerUrl(url);
     const ca = server.startsWith('https:') ? await (await import('../server-trust.js')).pinForLogin(ctx.io, server, fingerprint, 'fingerprint') : undefined;
     const key = opts.sshKey ? await ensureBerthKey(ctx.io.home, { generate: true }) : null;

@@ -1,5 +1,5 @@
 /** `berth ws create NAME`: creates a workspace and, unless --no-wait, follows it until it runs, in one request. */
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { BerthError, parseConstraint } from '../../api/index.js';
 import { parseCpus } from '../args.js';
 import { optionParser, withJson, withNoWait } from '../command-options.js';
@@ -40,7 +40,12 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .description('create a workspace and start it')
         .argument('[name]', "workspace name: lowercase letters, digits and dashes (default: the spec's name)")
         // Any kind a node's plugin adds is valid too, so the kind is checked by the API schema, not a fixed list.
-        .addOption(new Option('--provider <kind>', "what runs it: docker, lxc, qemu, or a plugin provider a node offers (see `berth node show`); default: the spec's provider, else docker"))
+        .addOption(
+          new Option(
+            '--provider <kind>',
+            "what runs it: docker, lxc, qemu, or a plugin provider a node offers (see `berth node show`); default: the spec's provider, else docker",
+          ),
+        )
         .option('--spec <file>', 'create from this berth.yaml or devcontainer.json: image, resources, env, hooks and services; flags win over its values')
         .option('--from <dir>', 'create from the spec in this project directory (berth.yaml, else .devcontainer/devcontainer.json)')
         .option('--image <image>', 'base image name (see `berth image ls`; default: base, which the quickstart builds)')
@@ -48,12 +53,18 @@ export function registerWsCreate(ws: Command, ctx: CliContext): void {
         .option('--cpus <n>', 'CPU limit, e.g. 2 or 0.5', optionParser(parseCpus))
         .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
         .option('--template <name>', "start from an admin's workspace template (its spec's defaults and limits; flags and --spec win)")
-        .option('--constraint <k=v|k!=v>', 'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none', optionParser(collectConstraint), [])
+        .option(
+          '--constraint <k=v|k!=v>',
+          'place only on a node whose label matches (repeatable), e.g. zone=eu or gpu!=none',
+          optionParser(collectConstraint),
+          [],
+        )
         // Teams and sharing.
         .option('--team <team>', "make it the team's: every member may use it, and the team's quotas apply"),
     ),
   ).action(async (given: string | undefined, opts: CreateOptions) => {
-    if (opts.spec !== undefined && opts.from !== undefined) throw new BerthError('INVALID_ARGUMENT', 'Give either --spec FILE or --from DIR, not both.', { field: 'spec' });
+    if (opts.spec !== undefined && opts.from !== undefined)
+      throw new BerthError('INVALID_ARGUMENT', 'Give either --spec FILE or --from DIR, not both.', { field: 'spec' });
     const path = opts.spec ?? opts.from;
     const loaded = path === undefined ? null : await readSpec(path, opts.spec !== undefined ? 'spec' : 'from');
     // What berth does not honour in a devcontainer.json is said, never dropped silently.

@@ -23,12 +23,15 @@ export function registerWsExec(ws: Command, ctx: CliContext): void {
     ws
       .command('exec')
       .description('run a command in a workspace')
-      .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+      .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
       .argument('<command...>', 'the command and its arguments, after --')
       .option('-t, --tty', 'run in a terminal: interactive programs, colours, line editing')
       .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', optionParser(collectEnv))
       .option('-w, --workdir <dir>', 'absolute directory to run in')
-      .addHelpText('after', '\nPut -- before the command so its options are not read as berth\'s:\n  berth ws exec demo -- ls -la\n  berth ws exec demo -t -- bash'),
+      .addHelpText(
+        'after',
+        "\nPut -- before the command so its options are not read as berth's:\n  berth ws exec demo -- ls -la\n  berth ws exec demo -t -- bash",
+      ),
   ).action(async (name: string, command: string[], opts: ExecOptions) => {
     const { io } = ctx;
     const tty = opts.tty === true;

@@ -13,8 +13,12 @@ export function registerWsRestart(ws: Command, ctx: CliContext): void {
       ws
         .command('restart')
         .description('stop and start a workspace')
-        .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
-        .option('--timeout <seconds>', 'how long processes get to exit before they are killed', optionParser((t) => parseSeconds(t, 'timeout'))),
+        .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
+        .option(
+          '--timeout <seconds>',
+          'how long processes get to exit before they are killed',
+          optionParser((t) => parseSeconds(t, 'timeout')),
+        ),
     ),
   ).action((name: string, opts: { timeout?: number; wait: boolean }) => {
     const body: WorkspaceStopPost = {};

@@ -12,10 +12,17 @@ export function registerWsRm(ws: Command, ctx: CliContext): void {
         .command('rm')
         .alias('delete')
         .description('delete a workspace and its data')
-        .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
+        .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
         .option('--force', "when its node is offline, remove only berth's record; the node deletes the workspace when it returns", false),
     ),
   ).action((name: string, opts: { wait: boolean; force: boolean }) =>
-    runWorkspaceOperation(ctx, { route: 'workspaceDelete', name, body: opts.force ? { force: true } : undefined, wait: opts.wait, doing: 'deleting', done: 'is deleted' }),
+    runWorkspaceOperation(ctx, {
+      route: 'workspaceDelete',
+      name,
+      body: opts.force ? { force: true } : undefined,
+      wait: opts.wait,
+      doing: 'deleting',
+      done: 'is deleted',
+    }),
   );
 }

@@ -12,7 +12,12 @@ export function registerWsShares(ws: Command, ctx: CliContext): void {
     const result = await client.call('workspaceSharesGet', { params: { name } });
     if (ctx.json) return writeJson(ctx.io.stdout, result);
     if (result.shares.length === 0) return void ctx.io.stdout.write(`Workspace ${name} is not shared; share it with \`berth ws share ${name} --user USER\`.\n`);
-    const rows = result.shares.map((s) => [s.user !== null ? `user ${s.user}` : `team ${s.team}`, s.role, s.expiresAt ? `${s.expiresAt}${s.expired ? ' (expired)' : ''}` : '-', s.createdBy]);
+    const rows = result.shares.map((s) => [
+      s.user !== null ? `user ${s.user}` : `team ${s.team}`,
+      s.role,
+      s.expiresAt ? `${s.expiresAt}${s.expired ? ' (expired)' : ''}` : '-',
+      s.createdBy,
+    ]);
     ctx.io.stdout.write(renderTable(['WITH', 'ROLE', 'EXPIRES', 'BY'], rows));
   });
 }

@@ -6,8 +6,9 @@ import { runWorkspaceOperation } from '../workspace-operation.js';
 
 /** Registers `berth ws start`. */
 export function registerWsStart(ws: Command, ctx: CliContext): void {
-  withNoWait(withJson(ws.command('start').description('start a stopped workspace').argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)'))).action(
-    (name: string, opts: { wait: boolean }) =>
-      runWorkspaceOperation(ctx, { route: 'workspaceStartPost', name, wait: opts.wait, doing: 'starting', done: 'is running' }),
+  withNoWait(
+    withJson(ws.command('start').description('start a stopped workspace').argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")),
+  ).action((name: string, opts: { wait: boolean }) =>
+    runWorkspaceOperation(ctx, { route: 'workspaceStartPost', name, wait: opts.wait, doing: 'starting', done: 'is running' }),
   );
 }

@@ -13,8 +13,12 @@ export function registerWsStop(ws: Command, ctx: CliContext): void {
       ws
         .command('stop')
         .description('stop a workspace')
-        .argument('<name>', 'workspace: NAME (yours) or OWNER/NAME (another\'s)')
-        .option('--timeout <seconds>', 'how long processes get to exit before they are killed', optionParser((t) => parseSeconds(t, 'timeout')))
+        .argument('<name>', "workspace: NAME (yours) or OWNER/NAME (another's)")
+        .option(
+          '--timeout <seconds>',
+          'how long processes get to exit before they are killed',
+          optionParser((t) => parseSeconds(t, 'timeout')),
+        )
         .option('--force', 'kill at once instead of asking processes to exit'),
     ),
   ).action((name: string, opts: { timeout?: number; force?: boolean; wait: boolean }) => {

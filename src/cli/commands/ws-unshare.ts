@@ -15,7 +15,8 @@ export function registerWsUnshare(ws: Command, ctx: CliContext): void {
       .option('--user <user>', 'the user whose share ends')
       .option('--team <team>', 'the team whose share ends'),
   ).action(async (name: string, opts: { user?: string; team?: string }) => {
-    if ((opts.user === undefined) === (opts.team === undefined)) throw new BerthError('INVALID_ARGUMENT', 'Say whose share ends: --user NAME or --team NAME.', { field: 'user' });
+    if ((opts.user === undefined) === (opts.team === undefined))
+      throw new BerthError('INVALID_ARGUMENT', 'Say whose share ends: --user NAME or --team NAME.', { field: 'user' });
     const client = await ctx.client();
     const body = opts.user !== undefined ? { user: opts.user.replace(/:(use|admin)$/, '') } : { team: opts.team! };
     const result = await client.call('workspaceShareDelete', { params: { name }, body });

@@ -44,12 +44,18 @@ describe('config folders', () => {
     await writeConfigFolder(dir, doc);
     await mkdir(join(dir, 'extra'));
     await writeFile(join(dir, 'extra/pa.yml'), 'kind: Node\nname: pa\n');
-    await expect(readConfigFolder(dir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/nodes\/pa\.yaml and .*extra\/pa\.yml both declare Node\/pa/) });
+    await expect(readConfigFolder(dir)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/nodes\/pa\.yaml and .*extra\/pa\.yml both declare Node\/pa/),
+    });
   });
 
   it('names the file, line and field of an invalid one', async () => {
     await writeConfigFolder(dir, doc);
     await writeFile(join(dir, 'quotas/alice.yaml'), 'kind: UserQuota\nname: alice\nspec:\n  workspaces: lots\n');
-    await expect(readConfigFolder(dir)).rejects.toMatchObject({ field: 'spec.workspaces', message: expect.stringContaining(`${join(dir, 'quotas/alice.yaml')}:4:15: spec.workspaces:`) });
+    await expect(readConfigFolder(dir)).rejects.toMatchObject({
+      field: 'spec.workspaces',
+      message: expect.stringContaining(`${join(dir, 'quotas/alice.yaml')}:4:15: spec.workspaces:`),
+    });
   });
 });

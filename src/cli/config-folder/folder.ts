@@ -6,7 +6,7 @@
  */
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { BerthError, configKey, MAX_CONFIG_RESOURCES, type ConfigDocument, type ConfigResource } from '../../api/index.js';
+import { BerthError, type ConfigDocument, type ConfigResource, configKey, MAX_CONFIG_RESOURCES } from '../../api/index.js';
 import { configFilePath, configToText, parseConfigText } from '../../workspace-spec/config-file.js';
 
 /** The revision marker's file name. */
@@ -28,7 +28,10 @@ export async function readConfigFolder(dir: string): Promise<ConfigFolder> {
   const st = await lstat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new BerthError('NOT_FOUND', `${dir} is not a folder; pull one first with \`berth config pull ${dir}\`.`, { field: 'dir' });
   const paths = await yamlFiles(dir, dir, 0);
-  if (paths.length > MAX_CONFIG_RESOURCES) throw new BerthError('INVALID_ARGUMENT', `${dir} holds more than ${MAX_CONFIG_RESOURCES} config files; that is not one server's configuration.`, { field: 'dir' });
+  if (paths.length > MAX_CONFIG_RESOURCES)
+    throw new BerthError('INVALID_ARGUMENT', `${dir} holds more than ${MAX_CONFIG_RESOURCES} config files; that is not one server's configuration.`, {
+      field: 'dir',
+    });
   const resources: ConfigResource[] = [];
   const files = new Map<string, string>();
   for (const path of paths.sort()) {
@@ -48,7 +51,10 @@ export async function readRevision(dir: string): Promise<number | null> {
   const text = await readFile(join(dir, REVISION_FILE), 'utf8').catch(() => null);
   if (text === null) return null;
   const m = /^revision:\s*(\d{1,15})\s*$/m.exec(text);
-  if (!m) throw new BerthError('INVALID_ARGUMENT', `${join(dir, REVISION_FILE)} is not a revision marker; pull again with \`berth config pull ${dir}\`.`, { field: 'dir' });
+  if (!m)
+    throw new BerthError('INVALID_ARGUMENT', `${join(dir, REVISION_FILE)} is not a revision marker; pull again with \`berth config pull ${dir}\`.`, {
+      field: 'dir',
+    });
   return Number(m[1]);
 }
 
@@ -86,14 +92,16 @@ export async function writeConfigFolder(dir: string, doc: ConfigDocument): Promi
 
 /** The *.yaml / *.yml files under `dir` (relative paths), skipping hidden entries; links are refused. */
 async function yamlFiles(root: string, dir: string, depth: number): Promise<string[]> {
-  if (depth > MAX_DEPTH) throw new BerthError('INVALID_ARGUMENT', `${dir} nests folders more than ${MAX_DEPTH} deep; keep the config folder flat.`, { field: 'dir' });
+  if (depth > MAX_DEPTH)
+    throw new BerthError('INVALID_ARGUMENT', `${dir} nests folders more than ${MAX_DEPTH} deep; keep the config folder flat.`, { field: 'dir' });
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
     if (e.name.startsWith('.')) continue;
     const full = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await yamlFiles(root, full, depth + 1)));
     else if (/\.ya?ml$/.test(e.name)) {
-      if (e.isSymbolicLink()) throw new BerthError('INVALID_ARGUMENT', `${full} is a symbolic link; config files must be plain files in the folder.`, { field: 'dir' });
+      if (e.isSymbolicLink())
+        throw new BerthError('INVALID_ARGUMENT', `${full} is a symbolic link; config files must be plain files in the folder.`, { field: 'dir' });
       out.push(relative(root, full).split(sep).join('/'));
     }
   }

@@ -30,7 +30,10 @@ export async function packDotfiles(dir: string): Promise<PackedDir> {
   });
   let files = 0;
   let bytes = 0;
-  const tooBig = () => new BerthError('INVALID_ARGUMENT', `${dir} holds more than ${MAX_DOTFILES_ARCHIVE_BYTES / 1024} KiB; keep only dotfiles in it (or use a git repository).`, { field: 'dir' });
+  const tooBig = () =>
+    new BerthError('INVALID_ARGUMENT', `${dir} holds more than ${MAX_DOTFILES_ARCHIVE_BYTES / 1024} KiB; keep only dotfiles in it (or use a git repository).`, {
+      field: 'dir',
+    });
   const walk = async (at: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH) throw new BerthError('INVALID_ARGUMENT', `${dir} nests folders more than ${MAX_DEPTH} deep.`, { field: 'dir' });
     for (const name of (await readdir(at)).sort()) {
@@ -44,13 +47,15 @@ export async function packDotfiles(dir: string): Promise<PackedDir> {
           throw new BerthError('INVALID_ARGUMENT', `${join(dir, rel)} is a link that leaves ${dir}; copy the file in instead.`, { field: 'dir' });
         }
         st = await stat(full);
-        if (!st.isFile()) throw new BerthError('INVALID_ARGUMENT', `${join(dir, rel)} is a link to a folder; only links to files are followed.`, { field: 'dir' });
+        if (!st.isFile())
+          throw new BerthError('INVALID_ARGUMENT', `${join(dir, rel)} is a link to a folder; only links to files are followed.`, { field: 'dir' });
       }
       if (st.isDirectory()) {
         pack.entry({ name: `${rel}/`, type: 'directory', mode: 0o755 });
         await walk(full, depth + 1);
       } else if (st.isFile()) {
-        if (++files > MAX_DOTFILES_FILES) throw new BerthError('INVALID_ARGUMENT', `${dir} holds more than ${MAX_DOTFILES_FILES} files; keep only dotfiles in it.`, { field: 'dir' });
+        if (++files > MAX_DOTFILES_FILES)
+          throw new BerthError('INVALID_ARGUMENT', `${dir} holds more than ${MAX_DOTFILES_FILES} files; keep only dotfiles in it.`, { field: 'dir' });
         bytes += st.size + 512;
         if (bytes > MAX_DOTFILES_ARCHIVE_BYTES) throw tooBig();
         pack.entry({ name: rel, type: 'file', mode: st.mode & 0o100 ? 0o755 : 0o644 }, await readFile(full));

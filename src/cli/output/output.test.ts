@@ -18,21 +18,35 @@ class Capture extends Writable {
 
 describe('renderTable', () => {
   it('aligns columns to the widest cell, three spaces apart, without trailing spaces', () => {
-    const out = renderTable(['NAME', 'STATUS', 'NOTE'], [
-      ['a', 'running', ''],
-      ['longer-name', 'stopped', 'x'],
-    ]);
+    const out = renderTable(
+      ['NAME', 'STATUS', 'NOTE'],
+      [
+        ['a', 'running', ''],
+        ['longer-name', 'stopped', 'x'],
+      ],
+    );
     expect(out).toBe(['NAME          STATUS    NOTE', 'a             running', 'longer-name   stopped   x', ''].join('\n'));
   });
 
   it('counts ✓ and ✗ as one column', () => {
-    const out = renderTable(['P', 'X'], [['docker ✓', '1'], ['lxc ✗', '2']]);
+    const out = renderTable(
+      ['P', 'X'],
+      [
+        ['docker ✓', '1'],
+        ['lxc ✗', '2'],
+      ],
+    );
     expect(out.split('\n')[1]).toBe('docker ✓   1');
     expect(out.split('\n')[2]).toBe('lxc ✗      2');
   });
 
   it('renders aligned fields', () => {
-    expect(renderFields([['Name', 'demo'], ['Provider', 'docker']])).toBe('Name:      demo\nProvider:  docker\n');
+    expect(
+      renderFields([
+        ['Name', 'demo'],
+        ['Provider', 'docker'],
+      ]),
+    ).toBe('Name:      demo\nProvider:  docker\n');
   });
 });
 

@@ -7,10 +7,18 @@ export function parseUserGrant(text: string): { user: string; role: 'use' | 'adm
   const user = colon < 0 ? text : text.slice(0, colon);
   const role = colon < 0 ? 'use' : text.slice(colon + 1);
   if (!nameSchema.safeParse(user).success) {
-    throw new BerthError('INVALID_ARGUMENT', `"${JSON.stringify(user.slice(0, 64)).slice(1, -1)}" is not a user name; use --user NAME or --user NAME:use|admin.`, { field: 'user' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `"${JSON.stringify(user.slice(0, 64)).slice(1, -1)}" is not a user name; use --user NAME or --user NAME:use|admin.`,
+      { field: 'user' },
+    );
   }
   if (role !== 'use' && role !== 'admin') {
-    throw new BerthError('INVALID_ARGUMENT', `Unknown share role "${JSON.stringify(role.slice(0, 32)).slice(1, -1)}": use --user ${user}:use or --user ${user}:admin.`, { field: 'user' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Unknown share role "${JSON.stringify(role.slice(0, 32)).slice(1, -1)}": use --user ${user}:use or --user ${user}:admin.`,
+      { field: 'user' },
+    );
   }
   return { user, role };
 }
@@ -19,7 +27,11 @@ export function parseUserGrant(text: string): { user: string; role: 'use' | 'adm
 export function parseExpires(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms < 1000 || ms / 1000 > MAX_SHARE_TTL_SECONDS) {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid --expires "${JSON.stringify(text.slice(0, 32)).slice(1, -1)}": use a duration from 1s to 366d, such as 45s, 30m, 2h or 7d.`, { field: 'expires' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `Invalid --expires "${JSON.stringify(text.slice(0, 32)).slice(1, -1)}": use a duration from 1s to 366d, such as 45s, 30m, 2h or 7d.`,
+      { field: 'expires' },
+    );
   }
   return Math.floor(ms / 1000);
 }
@@ -31,10 +43,12 @@ export function shareBody(opts: { user?: string; team?: string; role?: string; e
   }
   const body: SharesPost = opts.user !== undefined ? parseUserGrant(opts.user) : { team: opts.team!, role: 'use' };
   if (opts.team !== undefined && opts.role !== undefined) {
-    if (opts.role !== 'use' && opts.role !== 'admin') throw new BerthError('INVALID_ARGUMENT', `Unknown share role "${opts.role.slice(0, 32)}": use --role use or --role admin.`, { field: 'role' });
+    if (opts.role !== 'use' && opts.role !== 'admin')
+      throw new BerthError('INVALID_ARGUMENT', `Unknown share role "${opts.role.slice(0, 32)}": use --role use or --role admin.`, { field: 'role' });
     body.role = opts.role;
   }
-  if (opts.team !== undefined && !nameSchema.safeParse(opts.team).success) throw new BerthError('INVALID_ARGUMENT', `"${opts.team.slice(0, 64)}" is not a team name.`, { field: 'team' });
+  if (opts.team !== undefined && !nameSchema.safeParse(opts.team).success)
+    throw new BerthError('INVALID_ARGUMENT', `"${opts.team.slice(0, 64)}" is not a team name.`, { field: 'team' });
   if (opts.expires !== undefined) body.ttlSeconds = parseExpires(opts.expires);
   return body;
 }

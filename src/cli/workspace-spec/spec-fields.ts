@@ -1,5 +1,5 @@
 /** The lines `berth ws show` adds for a workspace created from a spec: its services (in start order), ports and hooks. */
-import { resolveSpec, type ProjectSpec, type ResolvedPort } from '../../api/index.js';
+import { type ProjectSpec, type ResolvedPort, resolveSpec } from '../../api/index.js';
 
 /** `8080/tcp (web)`. */
 export function portText(p: Pick<ResolvedPort, 'port' | 'protocol' | 'label'>): string {
@@ -10,7 +10,9 @@ export function portText(p: Pick<ResolvedPort, 'port' | 'protocol' | 'label'>): 
 export function specFields(spec: ProjectSpec): Array<[string, string]> {
   const resolved = resolveSpec(spec);
   const servicePorts = resolved.services.flatMap((svc) => svc.ports.map((p) => `${portText(p)} from ${svc.name}`));
-  const hooks = Object.entries(spec.hooks ?? {}).filter(([, h]) => h !== undefined).map(([k]) => k);
+  const hooks = Object.entries(spec.hooks ?? {})
+    .filter(([, h]) => h !== undefined)
+    .map(([k]) => k);
   return [
     ['Services', resolved.services.length ? resolved.startWaves.map((w) => w.join(' + ')).join(' → ') : '-'],
     ['Ports', [...resolved.ports.map(portText), ...servicePorts].join(', ') || '-'],

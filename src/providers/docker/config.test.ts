@@ -4,7 +4,15 @@ import { BerthError, NAME_PATTERN, type WorkspaceSpec } from '../../api/index.js
 import { containerName } from '../naming.js';
 import { containerCreateOptions, envList, labelFilter, memoryBytes, nanoCpus, validateLimits, volumeName } from './config.js';
 
-const spec: WorkspaceSpec = { id: 'AbC-12345678-xyz', name: 'demo', provider: 'docker', image: 'base', cpus: 1.5, memoryBytes: 512 * 1024 ** 2, env: { B: '2', A: '1' } };
+const spec: WorkspaceSpec = {
+  id: 'AbC-12345678-xyz',
+  name: 'demo',
+  provider: 'docker',
+  image: 'base',
+  cpus: 1.5,
+  memoryBytes: 512 * 1024 ** 2,
+  env: { B: '2', A: '1' },
+};
 
 describe('docker names', () => {
   it('builds container and volume names from the workspace', () => {

@@ -2,9 +2,10 @@
  * Pure translation of a berth workspace spec into Docker terms: names, labels, resource
  * limits and the container create options. Kept free of I/O so every rule is unit-tested.
  */
-import { validateLimits as checkLimits } from '../limits.js';
+
 import type Dockerode from 'dockerode';
 import type { WorkspaceSpec } from '../../api/index.js';
+import { validateLimits as checkLimits } from '../limits.js';
 import { containerName } from '../naming.js';
 import { LABELS } from '../provider.js';
 

@@ -1,10 +1,11 @@
 /** Connecting to the Docker engine over its unix socket. */
-import Dockerode from 'dockerode';
+
 // The module dockerode's own modem uses (one copy in node_modules, and one in the agent
 // bundle): imported statically so esbuild bundles it rather than leaving a runtime lookup of
 // node_modules, which a node that got only the bundle does not have.
 // @ts-expect-error docker-modem ships no types for its internals.
 import modemHttpModule from 'docker-modem/lib/http.js';
+import Dockerode from 'dockerode';
 
 /**
  * docker-modem follows HTTP redirects, and follows them off the unix socket: the engine answers

@@ -1,8 +1,8 @@
-import fc from 'fast-check';
 import { PassThrough } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameParser, createDemuxer } from './demux.js';
+import { createDemuxer, FrameParser } from './demux.js';
 
 function frame(stream: 1 | 2, data: string): Buffer {
   const payload = Buffer.from(data);
@@ -36,7 +36,11 @@ describe('FrameParser', () => {
           const got = { 1: [] as Buffer[], 2: [] as Buffer[] };
           const parser = new FrameParser();
           for (const chunk of split(wire, cuts)) parser.push(chunk, (s, d) => got[s].push(Buffer.from(d)));
-          const want = (s: 1 | 2): string => frames.filter(([fs]) => fs === s).map(([, d]) => d).join('');
+          const want = (s: 1 | 2): string =>
+            frames
+              .filter(([fs]) => fs === s)
+              .map(([, d]) => d)
+              .join('');
           expect(Buffer.concat(got[1]).toString()).toBe(want(1));
           expect(Buffer.concat(got[2]).toString()).toBe(want(2));
         },

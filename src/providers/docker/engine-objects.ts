@@ -17,7 +17,10 @@ export function isEngineName(name: string): boolean {
 
 function checked(kind: string, name: string): string {
   if (!isEngineName(name)) {
-    throw new BerthError('INVALID_ARGUMENT', `"${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a Docker ${kind} name: the workspace's handle is damaged; delete the workspace and create it again.`);
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `"${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a Docker ${kind} name: the workspace's handle is damaged; delete the workspace and create it again.`,
+    );
   }
   return encodeURIComponent(name);
 }

@@ -24,7 +24,8 @@ export function isConnectionError(err: unknown): boolean {
 /** Why the engine is unreachable, and how to fix it. */
 export function unreachableReason(socketPath: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  const why = code === 'EACCES' || code === 'EPERM' ? ` (permission denied: run the agent as root or add its user to the docker group)` : code ? ` (${code})` : '';
+  const why =
+    code === 'EACCES' || code === 'EPERM' ? ` (permission denied: run the agent as root or add its user to the docker group)` : code ? ` (${code})` : '';
   return (
     `Docker engine not reachable at ${socketPath}${why}: start it with \`dockerd &\` (or \`systemctl start docker\`), ` +
     'or install it with `apt-get install docker.io`.'

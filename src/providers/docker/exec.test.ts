@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeExitCode } from './exec.js';
-import { readHandle, makeHandle } from './handle.js';
-import { statusOfContainer } from './provider.js';
 import { BerthError } from '../../api/index.js';
+import { normalizeExitCode } from './exec.js';
+import { makeHandle, readHandle } from './handle.js';
+import { statusOfContainer } from './provider.js';
 
 describe('normalizeExitCode', () => {
   const notFound = 'OCI runtime exec failed: exec failed: unable to start container process: exec: "x": executable file not found in $PATH: unknown';
@@ -20,7 +20,12 @@ describe('normalizeExitCode', () => {
 describe('docker handles', () => {
   it('round-trips and refuses foreign or future handles', () => {
     const h = makeHandle('w1', { containerId: 'c', containerName: 'berth-x', volumeName: 'berth-home-w1' });
-    expect(h).toEqual({ workspaceId: 'w1', kind: 'docker', version: 1, driverState: { containerId: 'c', containerName: 'berth-x', volumeName: 'berth-home-w1' } });
+    expect(h).toEqual({
+      workspaceId: 'w1',
+      kind: 'docker',
+      version: 1,
+      driverState: { containerId: 'c', containerName: 'berth-x', volumeName: 'berth-home-w1' },
+    });
     expect(readHandle(h).containerId).toBe('c');
     expect(() => readHandle({ ...h, kind: 'lxc' })).toThrow(BerthError);
     expect(() => readHandle({ ...h, version: 2 })).toThrow(BerthError);

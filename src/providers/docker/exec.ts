@@ -3,9 +3,10 @@
  * connection: stdin goes up the socket, output comes down it (multiplexed unless a tty
  * merges it), and the exit code is read from the exec's inspect once the output has ended.
  */
-import type Dockerode from 'dockerode';
-import { PassThrough, Writable, type Duplex, type Readable } from 'node:stream';
+
+import { type Duplex, PassThrough, type Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type Dockerode from 'dockerode';
 import type { ExecRequest } from '../../api/index.js';
 import type { ExecSession } from '../../transport/index.js';
 import { envList } from './config.js';

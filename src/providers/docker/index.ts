@@ -1,4 +1,5 @@
 /** The Docker provider: workspaces as labelled containers with a home volume. */
-export { DockerProvider, statusOfContainer, type DockerProviderOptions } from './provider.js';
+
 export { connectDocker, defaultSocketPath } from './connect.js';
-export { makeHandle, readHandle, type DockerDriverState } from './handle.js';
+export { type DockerDriverState, makeHandle, readHandle } from './handle.js';
+export { DockerProvider, type DockerProviderOptions, statusOfContainer } from './provider.js';

@@ -2,23 +2,24 @@
  * The Docker provider: a workspace is one container plus one named volume for /root, both
  * labelled with the workspace and node ids, driven through the engine API on a unix socket.
  */
+
+import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
-import type { Duplex } from 'node:stream';
-import { LocalTransport, type ExecSession, type Transport } from '../../transport/index.js';
+import { type ExecSession, LocalTransport, type Transport } from '../../transport/index.js';
 import { connectDirect } from '../direct-connect.js';
+import { containerName } from '../naming.js';
 import { connectInNetns } from '../netns-connect.js';
 import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
-import { containerName } from '../naming.js';
 import { checkSpec } from '../spec-check.js';
 import { containerCreateOptions, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
 import { connectDocker, defaultSocketPath } from './connect.js';
 import { engineContainer, engineVolume } from './engine-objects.js';
 import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';
 import { startExec } from './exec.js';
-import { makeHandle, readHandle, type DockerDriverState } from './handle.js';
+import { type DockerDriverState, makeHandle, readHandle } from './handle.js';
 
 export { connectDocker, defaultSocketPath } from './connect.js';
 
@@ -99,9 +100,10 @@ export class DockerProvider implements Provider {
       if (info.CgroupVersion) details.cgroupVersion = info.CgroupVersion;
       return { kind: 'docker', usable: true, version: version.Version, details };
     } catch (err) {
-      const reason = isConnectionError(err) || engineStatus(err) === undefined
-        ? unreachableReason(this.socketPath, err)
-        : `Docker engine at ${this.socketPath} answered with an error (${engineMessage(err)}): check \`docker info\` on this node.`;
+      const reason =
+        isConnectionError(err) || engineStatus(err) === undefined
+          ? unreachableReason(this.socketPath, err)
+          : `Docker engine at ${this.socketPath} answered with an error (${engineMessage(err)}): check \`docker info\` on this node.`;
       return { kind: 'docker', usable: false, reason, details };
     }
   }
@@ -141,8 +143,14 @@ export class DockerProvider implements Provider {
       return makeHandle(spec.id, { containerId: container.id, containerName: containerName(spec), volumeName: volume });
     } catch (err) {
       // Nothing half-made may remain: undo what this call made, newest first.
-      if (made.container) await engineContainer(this.client, made.container).remove({ force: true }).catch(() => {});
-      if (made.volume) await engineVolume(this.client, made.volume).remove().catch(() => {});
+      if (made.container)
+        await engineContainer(this.client, made.container)
+          .remove({ force: true })
+          .catch(() => {});
+      if (made.volume)
+        await engineVolume(this.client, made.volume)
+          .remove()
+          .catch(() => {});
       throw this.createError(err, spec, image);
     }
   }
@@ -307,12 +315,17 @@ export class DockerProvider implements Provider {
 
   /** Creates the labelled home volume, refusing to adopt one that belongs to something else. */
   private async createHomeVolume(name: string, workspaceId: string): Promise<void> {
-    const existing = await engineVolume(this.client, name).inspect().catch((err: unknown) => {
-      if (isNotFound(err)) return null;
-      throw err;
-    });
+    const existing = await engineVolume(this.client, name)
+      .inspect()
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return null;
+        throw err;
+      });
     if (existing) {
-      throw new BerthError('ALREADY_EXISTS', `The volume ${name} already exists: delete workspace ${workspaceId} first, or remove the volume with \`docker volume rm ${name}\`.`);
+      throw new BerthError(
+        'ALREADY_EXISTS',
+        `The volume ${name} already exists: delete workspace ${workspaceId} first, or remove the volume with \`docker volume rm ${name}\`.`,
+      );
     }
     await this.client.createVolume({ Name: name, Labels: workspaceLabels(workspaceId, this.nodeId) });
   }
@@ -321,7 +334,10 @@ export class DockerProvider implements Provider {
     if (err instanceof BerthError) return err;
     if (engineStatus(err) === 409) {
       const name = containerName(spec);
-      return new BerthError('ALREADY_EXISTS', `A container named ${name} already exists: delete the workspace first, or remove it with \`docker rm -f ${name}\`.`);
+      return new BerthError(
+        'ALREADY_EXISTS',
+        `A container named ${name} already exists: delete the workspace first, or remove it with \`docker rm -f ${name}\`.`,
+      );
     }
     if (isNotFound(err)) {
       return new BerthError('NOT_FOUND', `The image ${image} is not on this node: build it with \`berth image build NAME --from busybox\`.`, {

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { BerthError, WorkspaceSpec } from '../../api/index.js';
 import { containerName } from '../naming.js';
-import { attachEnvArgs, inContainerCommand, isSystemdInit, limitLines, parseMetadata, validateLimits, workspaceConfigLines, workspaceMetadata } from './config.js';
+import {
+  attachEnvArgs,
+  inContainerCommand,
+  isSystemdInit,
+  limitLines,
+  parseMetadata,
+  validateLimits,
+  workspaceConfigLines,
+  workspaceMetadata,
+} from './config.js';
 
 const spec: WorkspaceSpec = { id: 'AbC123def456', name: 'demo', provider: 'lxc', image: 'base', cpus: 1.5, memoryBytes: 256 * 1024 ** 2, env: { A: '1' } };
 
@@ -18,12 +27,24 @@ describe('lxc config', () => {
       'lxc.cgroup.memory.memsw.limit_in_bytes = 268435456',
     ]);
     expect(limitLines(spec, 'v1', false)).not.toContain('lxc.cgroup.memory.memsw.limit_in_bytes = 268435456');
-    expect(limitLines(spec, 'v2', false)).toEqual(['lxc.cgroup2.cpu.max = 150000 100000', 'lxc.cgroup2.memory.max = 268435456', 'lxc.cgroup2.memory.swap.max = 0']);
+    expect(limitLines(spec, 'v2', false)).toEqual([
+      'lxc.cgroup2.cpu.max = 150000 100000',
+      'lxc.cgroup2.memory.max = 268435456',
+      'lxc.cgroup2.memory.swap.max = 0',
+    ]);
     expect(limitLines({ cpus: null, memoryBytes: null }, 'v2', false)).toEqual([]);
   });
 
   it('attaches to the bridge with a static address and bind-mounts the init script', () => {
-    const lines = workspaceConfigLines(spec, { containerDir: '/var/lib/lxc/x', bridge: 'lxcbr0', ipv4: '10.0.3.10/24', gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false, init: 'berth' });
+    const lines = workspaceConfigLines(spec, {
+      containerDir: '/var/lib/lxc/x',
+      bridge: 'lxcbr0',
+      ipv4: '10.0.3.10/24',
+      gateway: '10.0.3.1',
+      cgroup: 'v1',
+      memswAvailable: false,
+      init: 'berth',
+    });
     expect(lines).toContain('lxc.net.0.link = lxcbr0');
     expect(lines).toContain('lxc.net.0.ipv4.address = 10.0.3.10/24');
     expect(lines).toContain('lxc.net.0.ipv4.gateway = 10.0.3.1');
@@ -41,12 +62,29 @@ describe('lxc config', () => {
 
   it('builds a clean environment, spec env under request env', () => {
     expect(attachEnvArgs({ A: '1', B: 'spec' }, { B: 'req' }, true)).toEqual([
-      '-v', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-v', 'HOME=/root', '-v', 'TERM=xterm', '-v', 'A=1', '-v', 'B=req',
+      '-v',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '-v',
+      'HOME=/root',
+      '-v',
+      'TERM=xterm',
+      '-v',
+      'A=1',
+      '-v',
+      'B=req',
     ]);
   });
 
   it('runs the argv untouched after changing directory (home by default)', () => {
-    expect(inContainerCommand(['echo', 'a b'], undefined)).toEqual(['/bin/sh', '-c', 'cd -- "$1" || exit 126; shift; exec "$@"', 'berth-exec', '/root', 'echo', 'a b']);
+    expect(inContainerCommand(['echo', 'a b'], undefined)).toEqual([
+      '/bin/sh',
+      '-c',
+      'cd -- "$1" || exit 126; shift; exec "$@"',
+      'berth-exec',
+      '/root',
+      'echo',
+      'a b',
+    ]);
     expect(inContainerCommand(['ls'], '/tmp')[4]).toBe('/tmp');
   });
 

@@ -7,7 +7,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { ExecRequest } from '../../api/index.js';
-import { shellQuote, type ExecSession, type Transport } from '../../transport/index.js';
+import { type ExecSession, shellQuote, type Transport } from '../../transport/index.js';
 import { attachEnvArgs, inContainerCommand } from './config.js';
 import { HOST_PATH } from './tools.js';
 

@@ -1,5 +1,6 @@
 /** The LXC provider: workspaces as labelled system containers cloned from berth images. */
-export { LxcProvider, statusOfState, type LxcProviderOptions } from './provider.js';
-export { makeHandle, readHandle, type LxcDriverState } from './handle.js';
-export { DEFAULT_BRIDGE, DEFAULT_LXC_PATH, METADATA_FILE, type BackingStore } from './config.js';
+
+export { type BackingStore, DEFAULT_BRIDGE, DEFAULT_LXC_PATH, METADATA_FILE } from './config.js';
+export { type LxcDriverState, makeHandle, readHandle } from './handle.js';
 export { forwardLoopback, type PortForward } from './ports.js';
+export { LxcProvider, type LxcProviderOptions, statusOfState } from './provider.js';

@@ -8,7 +8,10 @@ describe('lxc network', () => {
   });
 
   it('finds addresses in container configs', () => {
-    expect(addressesInConfigs('lxc.net.0.ipv4.address = 10.0.3.10/24\n# lxc.net.0.ipv4.address = 1.2.3.4/8\nlxc.net.1.ipv4.address=10.0.3.11/24')).toEqual(['10.0.3.10', '10.0.3.11']);
+    expect(addressesInConfigs('lxc.net.0.ipv4.address = 10.0.3.10/24\n# lxc.net.0.ipv4.address = 1.2.3.4/8\nlxc.net.1.ipv4.address=10.0.3.11/24')).toEqual([
+      '10.0.3.10',
+      '10.0.3.11',
+    ]);
   });
 
   it('allocates the lowest free address from .10, skipping the bridge and used ones', () => {

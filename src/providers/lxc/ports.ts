@@ -3,7 +3,7 @@
  * relays each connection to the container's address on the node's own bridge. Nothing listens
  * on an outside interface, and nobody off the node needs to know the bridge's addresses.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BerthError } from '../../api/index.js';
 
 /** A loopback port that leads into a workspace. */
@@ -43,7 +43,9 @@ export function forwardLoopback(target: string, targetPort: number, localPort = 
     inbound.pipe(outbound).pipe(inbound);
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new BerthError('FAILED_PRECONDITION', `Cannot listen on 127.0.0.1:${localPort}: ${err.message}.`, { field: 'port', cause: err })));
+    server.once('error', (err) =>
+      reject(new BerthError('FAILED_PRECONDITION', `Cannot listen on 127.0.0.1:${localPort}: ${err.message}.`, { field: 'port', cause: err })),
+    );
     server.listen(localPort, '127.0.0.1', () => {
       const port = (server.address() as { port: number }).port;
       resolve({

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseProbe, verdict } from './probe.js';
 
-const good = ['uid=0', 'version=5.0.2', 'cgroupfs=tmpfs', 'v1cpu=1', 'v1memory=1', 'bridgeaddr=5: lxcbr0 inet 10.0.3.1/24 scope global', 'bridgeup=1', 'overlay=1', 'cpus=2', 'memory=1000'].join('\n');
+const good = [
+  'uid=0',
+  'version=5.0.2',
+  'cgroupfs=tmpfs',
+  'v1cpu=1',
+  'v1memory=1',
+  'bridgeaddr=5: lxcbr0 inet 10.0.3.1/24 scope global',
+  'bridgeup=1',
+  'overlay=1',
+  'cpus=2',
+  'memory=1000',
+].join('\n');
 const opts = { bridge: 'lxcbr0', lxcPath: '/var/lib/lxc', backingStore: 'overlay' as const };
 
 describe('lxc probe', () => {

@@ -6,7 +6,7 @@
 import type { ProviderInfo } from '../../api/index.js';
 import { quoteArg } from '../../transport/index.js';
 import type { BackingStore, CgroupVersion } from './config.js';
-import { parseBridgeAddress, type BridgeAddress } from './network.js';
+import { type BridgeAddress, parseBridgeAddress } from './network.js';
 import { INSTALL_ADVICE } from './tools.js';
 
 /** The tools the provider drives; all must be present. */
@@ -27,7 +27,7 @@ export function probeScript(bridge: string, lxcPath: string, testOverlay: boolea
     `echo "bridgeaddr=$(ip -4 -o addr show dev ${br} 2>/dev/null | head -n1)"`,
     `ip link show dev ${br} 2>/dev/null | head -n1 | grep -q '[<,]UP[,>]' && echo "bridgeup=1"`,
     'echo "cpus=$(nproc 2>/dev/null)"',
-    "echo \"memory=$(awk '/^MemTotal:/ {print $2 * 1024}' /proc/meminfo)\"",
+    'echo "memory=$(awk \'/^MemTotal:/ {print $2 * 1024}\' /proc/meminfo)"',
     testOverlay
       ? [
           // A real overlay mount in the lxcpath's filesystem: only that says whether clones can be copy-on-write here.
@@ -103,10 +103,13 @@ export function verdict(facts: LxcFacts, opts: { bridge: string; lxcPath: string
   const unusable = (reason: string): ProviderInfo => ({ kind: 'lxc', usable: false, reason, version, details });
   const tools = facts.missing.filter((t) => t !== 'script');
   if (tools.length > 0) return unusable(`The LXC tools are not installed on this node (${tools.join(', ')} missing): ${INSTALL_ADVICE}.`);
-  if (facts.missing.includes('script')) return unusable('`script` (util-linux) is missing, which berth needs for terminals: install it with `apt-get install bsdutils`.');
+  if (facts.missing.includes('script'))
+    return unusable('`script` (util-linux) is missing, which berth needs for terminals: install it with `apt-get install bsdutils`.');
   if (facts.uid !== 0) return unusable('berth runs LXC workspaces as privileged containers, which needs root: run the agent as root.');
   if (facts.cgroup === null || !facts.cgroupLimits) {
-    return unusable('No usable cgroups (cpu and memory controllers) under /sys/fs/cgroup: mount cgroup2 there, or the v1 cpu and memory hierarchies (see docs/providers/lxc.md).');
+    return unusable(
+      'No usable cgroups (cpu and memory controllers) under /sys/fs/cgroup: mount cgroup2 there, or the v1 cpu and memory hierarchies (see docs/providers/lxc.md).',
+    );
   }
   if (!facts.bridgeAddress) {
     return unusable(

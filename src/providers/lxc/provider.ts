@@ -5,36 +5,35 @@
  * and labelled by a berth.json next to its config. Every host command goes through a Transport.
  */
 import type { Duplex } from 'node:stream';
-import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, silentOp, type WorkspaceSpec } from '../../api/index.js';
 import type { LxcImageRef } from '../../images/lxc-images.js';
-import { silentOp } from '../../api/index.js';
-import { LocalTransport, type ExecSession, type Transport } from '../../transport/index.js';
-import { containerName } from '../naming.js';
+import { type ExecSession, LocalTransport, type Transport } from '../../transport/index.js';
 import { connectDirect } from '../direct-connect.js';
+import { containerName } from '../naming.js';
 import { connectInNetns } from '../netns-connect.js';
 import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import { checkSpec } from '../spec-check.js';
 import {
+  type BackingStore,
   DEFAULT_BRIDGE,
   DEFAULT_LXC_PATH,
   INIT_FILE,
   INIT_SCRIPT,
+  isSystemdInit,
+  type LxcMetadata,
   METADATA_FILE,
   parseMetadata,
   validateLimits,
   workspaceConfigLines,
-  isSystemdInit,
   workspaceMetadata,
-  type BackingStore,
-  type LxcMetadata,
 } from './config.js';
 import { startAttach } from './exec.js';
-import { makeHandle, readHandle, type LxcDriverState } from './handle.js';
+import { type LxcDriverState, makeHandle, readHandle } from './handle.js';
 import { addressesInConfigs, allocateAddress, parseBridgeAddress } from './network.js';
 import { forwardLoopback, type PortForward } from './ports.js';
-import { chooseBackingStore, parseProbe, probeScript, verdict, type LxcFacts } from './probe.js';
+import { chooseBackingStore, type LxcFacts, parseProbe, probeScript, verdict } from './probe.js';
 import { LxcTools } from './tools.js';
 
 /** What an LxcProvider needs. */
@@ -126,8 +125,16 @@ export class LxcProvider implements Provider {
     const name = containerName(spec);
     const dir = `${this.lxcPath}/${name}`;
     // A config file is what makes a container exist for LXC; reading it is cheaper than lxc-info.
-    if (await this.tools.transport.readFile(`${dir}/config`).then(() => true, () => false)) {
-      throw new BerthError('ALREADY_EXISTS', `An LXC container named ${name} already exists: delete the workspace first, or remove it with \`lxc-destroy -n ${name}\`.`);
+    if (
+      await this.tools.transport.readFile(`${dir}/config`).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw new BerthError(
+        'ALREADY_EXISTS',
+        `An LXC container named ${name} already exists: delete the workspace first, or remove it with \`lxc-destroy -n ${name}\`.`,
+      );
     }
     let cloned = false;
     try {
@@ -164,7 +171,10 @@ export class LxcProvider implements Provider {
       // Nothing half-made may remain: the container, its rootfs copy or overlay delta, its files.
       if (cloned) await this.removeContainer(name).catch(() => {});
       if (err instanceof BerthError) throw err;
-      throw new BerthError('INTERNAL', `Creating the LXC container ${name} failed: see the detail, then retry.`, { detail: (err as Error).message, cause: err });
+      throw new BerthError('INTERNAL', `Creating the LXC container ${name} failed: see the detail, then retry.`, {
+        detail: (err as Error).message,
+        cause: err,
+      });
     }
   }
 
@@ -173,13 +183,24 @@ export class LxcProvider implements Provider {
     op.progress('starting', null);
     const log = `${s.lxcPath}/${s.containerName}/berth-start.log`;
     // No state check first: lxc-start on a running container fails, and the state after tells.
-    const r = await this.tools.run('lxc-start', ['-n', s.containerName, '-o', log, '-l', 'ERROR'], { timeoutMs: 120_000, lxcPath: s.lxcPath, signal: op.signal });
+    const r = await this.tools.run('lxc-start', ['-n', s.containerName, '-o', log, '-l', 'ERROR'], {
+      timeoutMs: 120_000,
+      lxcPath: s.lxcPath,
+      signal: op.signal,
+    });
     op.signal.throwIfAborted();
     const after = await this.tools.state(s.containerName);
     if (after === null) await this.existingState(h, s);
     if (after !== 'RUNNING') {
-      const detail = await this.tools.transport.readFile(log).then((b) => b.toString('utf8').slice(-2000), () => r.stderr);
-      throw new BerthError('INTERNAL', `The LXC container ${s.containerName} did not start (it is ${after ?? 'gone'}): see the detail, and the node setup in docs/providers/lxc.md.`, { detail });
+      const detail = await this.tools.transport.readFile(log).then(
+        (b) => b.toString('utf8').slice(-2000),
+        () => r.stderr,
+      );
+      throw new BerthError(
+        'INTERNAL',
+        `The LXC container ${s.containerName} did not start (it is ${after ?? 'gone'}): see the detail, and the node setup in docs/providers/lxc.md.`,
+        { detail },
+      );
     }
     op.progress('started', 1);
   }
@@ -268,12 +289,19 @@ export class LxcProvider implements Provider {
     const s = readHandle(h);
     const known = this.initPids.get(s.containerName);
     if (known !== undefined) {
-      const cgroup = await this.tools.transport.readFile(`/proc/${known}/cgroup`).then((b) => b.toString('utf8'), () => '');
-      if (cgroup.includes(`lxc.payload.${s.containerName}\n`) || cgroup.includes(`lxc.payload.${s.containerName}/`)) return { pid: known, name: s.containerName };
+      const cgroup = await this.tools.transport.readFile(`/proc/${known}/cgroup`).then(
+        (b) => b.toString('utf8'),
+        () => '',
+      );
+      if (cgroup.includes(`lxc.payload.${s.containerName}\n`) || cgroup.includes(`lxc.payload.${s.containerName}/`))
+        return { pid: known, name: s.containerName };
       this.initPids.delete(s.containerName);
     }
     const pid = await this.tools.initPid(s.containerName);
-    if (pid === null) throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} is not running: start it with \`berth ws start\`, then retry.`, { field: 'name' });
+    if (pid === null)
+      throw new BerthError('FAILED_PRECONDITION', `Workspace ${h.workspaceId} is not running: start it with \`berth ws start\`, then retry.`, {
+        field: 'name',
+      });
     this.initPids.set(s.containerName, pid);
     return { pid, name: s.containerName };
   }
@@ -285,7 +313,10 @@ export class LxcProvider implements Provider {
       const s: LxcDriverState = { containerName: name, lxcPath: this.lxcPath, ipv4: '' };
       const meta = await this.readMetadata(s);
       if (!meta || meta[LABELS.node] !== this.nodeId) continue;
-      const config = await this.tools.transport.readFile(`${this.lxcPath}/${name}/config`).then((b) => b.toString('utf8'), () => '');
+      const config = await this.tools.transport.readFile(`${this.lxcPath}/${name}/config`).then(
+        (b) => b.toString('utf8'),
+        () => '',
+      );
       out.push(makeHandle(meta[LABELS.workspace], { ...s, ipv4: addressesInConfigs(config)[0] ?? '' }));
     }
     return out;
@@ -311,7 +342,10 @@ export class LxcProvider implements Provider {
     const base = this.cached?.facts;
     if (base && verdict(base, { bridge: this.bridge, lxcPath: this.lxcPath, backingStore: this.backingStore }).usable) {
       const addr = await this.tools.host(['ip', '-4', '-o', 'addr', 'show', 'dev', this.bridge], { timeoutMs: 10_000 });
-      const flags = await this.tools.transport.readFile(`/sys/class/net/${this.bridge}/flags`).then((b) => parseInt(b.toString('utf8'), 16), () => 0);
+      const flags = await this.tools.transport.readFile(`/sys/class/net/${this.bridge}/flags`).then(
+        (b) => parseInt(b.toString('utf8'), 16),
+        () => 0,
+      );
       // IFF_UP is bit 0 of the interface flags.
       const facts = { ...base, bridgeAddress: addr.code === 0 ? parseBridgeAddress(addr.stdout) : null, bridgeUp: (flags & 1) === 1 };
       this.cached = { at: Date.now(), facts };
@@ -337,7 +371,8 @@ export class LxcProvider implements Provider {
   private async freeAddress(facts: LxcFacts): Promise<string> {
     const r = await this.tools.host(['/bin/sh', '-c', 'cat "$1"/*/config 2>/dev/null; exit 0', 'sh', this.lxcPath]);
     const ip = allocateAddress(facts.bridgeAddress!, addressesInConfigs(r.stdout));
-    if (ip === null) throw new BerthError('FAILED_PRECONDITION', `No free address left on ${this.bridge}: delete workspaces, or give the bridge a larger subnet.`);
+    if (ip === null)
+      throw new BerthError('FAILED_PRECONDITION', `No free address left on ${this.bridge}: delete workspaces, or give the bridge a larger subnet.`);
     return ip;
   }
 
@@ -345,7 +380,10 @@ export class LxcProvider implements Provider {
   private async existingState(h: WorkspaceHandle, s: LxcDriverState): Promise<string> {
     const state = await this.tools.state(s.containerName);
     if (state === null) {
-      throw new BerthError('NOT_FOUND', `The LXC container ${s.containerName} of workspace ${h.workspaceId} is gone: delete the workspace and create it again.`);
+      throw new BerthError(
+        'NOT_FOUND',
+        `The LXC container ${s.containerName} of workspace ${h.workspaceId} is gone: delete the workspace and create it again.`,
+      );
     }
     return state;
   }
@@ -362,7 +400,10 @@ export class LxcProvider implements Provider {
   }
 
   private async readMetadata(s: LxcDriverState): Promise<LxcMetadata | null> {
-    const text = await this.tools.transport.readFile(`${s.lxcPath}/${s.containerName}/${METADATA_FILE}`).then((b) => b.toString('utf8'), () => null);
+    const text = await this.tools.transport.readFile(`${s.lxcPath}/${s.containerName}/${METADATA_FILE}`).then(
+      (b) => b.toString('utf8'),
+      () => null,
+    );
     return text === null ? null : parseMetadata(text);
   }
 

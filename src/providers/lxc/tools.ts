@@ -80,7 +80,10 @@ export class LxcTools {
   /** Names of the containers in the lxcpath (`lxc-ls -1`). */
   async list(): Promise<string[]> {
     const out = await this.check('lxc-ls', ['-1'], 'listing containers');
-    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 }
 
@@ -88,7 +91,11 @@ export class LxcTools {
 export function toolError(tool: string, r: RunResult, doing: string, where: string): BerthError {
   const detail = (r.stderr || r.stdout).trim().slice(-2000);
   if (r.code === 127) {
-    return new BerthError('PROVIDER_UNAVAILABLE', `The LXC tools are not installed on this node (${tool} not found on ${where}): ${INSTALL_ADVICE}.`, { detail });
+    return new BerthError('PROVIDER_UNAVAILABLE', `The LXC tools are not installed on this node (${tool} not found on ${where}): ${INSTALL_ADVICE}.`, {
+      detail,
+    });
   }
-  return new BerthError('INTERNAL', `${tool} failed while ${doing} (exit ${r.code}): see the detail, and the node's LXC setup in docs/providers/lxc.md.`, { detail });
+  return new BerthError('INTERNAL', `${tool} failed while ${doing} (exit ${r.code}): see the detail, and the node's LXC setup in docs/providers/lxc.md.`, {
+    detail,
+  });
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseProcNet } from './proc-net.js';
-import { parseOwners, parseTables, PortScanner, type PortSource } from './scanner.js';
+import { PortScanner, type PortSource, parseOwners, parseTables } from './scanner.js';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0000000000000000 100 0 0 10 0

@@ -6,7 +6,7 @@
  */
 import type { ListeningPort } from '../../api/index.js';
 import type { Transport } from '../../transport/index.js';
-import { parseProcNet, type ProcNetTables } from './proc-net.js';
+import { type ProcNetTables, parseProcNet } from './proc-net.js';
 
 /** A socket's owner: its pid and process group inside the workspace, and its name. */
 export type Owner = { pid: number; name: string; group?: number };
@@ -64,6 +64,7 @@ export const OWNERS_SCRIPT = [
   // a host pid here too, so it goes through the same translation.
   'nspid() { sed -n "s/^NSpid:.*[[:space:]]\\([0-9]*\\)$/\\1/p" "/proc/$1/status" 2>/dev/null; }',
   'for p in $pids; do find "/proc/$p/fd" -maxdepth 1 -lname "socket:*" -printf "$p %l\\n" 2>/dev/null; printf "%s comm %s\\n" "$p" "$(cat /proc/$p/comm 2>/dev/null)";',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${g:-0} is the shell's, not a template's
   '  g=$(sed "s/.*) //" "/proc/$p/stat" 2>/dev/null | cut -d" " -f3); printf "%s ids %s %s\\n" "$p" "$(nspid $p)" "$(nspid "${g:-0}")"; done',
 ].join('\n');
 
@@ -112,7 +113,11 @@ export function parseTables(text: string): ProcNetTables {
 export function hostPortSource(host: Transport, pid: number): PortSource {
   return {
     tables: async () => {
-      const read = (t: string) => host.readFile(`/proc/${pid}/net/${t}`).then((b) => b.toString('utf8'), () => '');
+      const read = (t: string) =>
+        host.readFile(`/proc/${pid}/net/${t}`).then(
+          (b) => b.toString('utf8'),
+          () => '',
+        );
       const [tcp, tcp6, udp, udp6] = await Promise.all(['tcp', 'tcp6', 'udp', 'udp6'].map(read));
       return { tcp, tcp6, udp, udp6 };
     },

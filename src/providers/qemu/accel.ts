@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { BerthError } from '../../api/index.js';
 import type { Transport } from '../../transport/index.js';
-import { QEMU_BINARY, type Accel, type Machine } from './config.js';
+import { type Accel, type Machine, QEMU_BINARY } from './config.js';
 
 /** How long a test boot under KVM may take before KVM counts as hanging. */
 export const KVM_PROBE_TIMEOUT_MS = 8000;
@@ -35,7 +35,8 @@ export function pickMachine(machineHelp: string, override?: string): Machine {
 /** Boots `kernel` under KVM with no disk: a working KVM reaches the "no root" panic and exits. */
 async function bootTest(t: Transport, kernel: string): Promise<AccelVerdict> {
   const exists = await t.run({ cmd: ['test', '-c', '/dev/kvm'] });
-  if (exists.code !== 0) return { accel: 'tcg', kvmReason: '/dev/kvm does not exist (enable virtualisation in the firmware or the hypervisor, and load kvm_intel or kvm_amd)' };
+  if (exists.code !== 0)
+    return { accel: 'tcg', kvmReason: '/dev/kvm does not exist (enable virtualisation in the firmware or the hypervisor, and load kvm_intel or kvm_amd)' };
   const args = ['-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on', '-accel', 'kvm', '-m', '128M', '-smp', '1'];
   args.push('-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-serial', 'none');
   args.push('-kernel', kernel, '-append', 'console=ttyS0 quiet panic=-1 reboot=t');
@@ -46,7 +47,10 @@ async function bootTest(t: Transport, kernel: string): Promise<AccelVerdict> {
     return { accel: 'tcg', kvmReason: `a test boot under KVM failed (${why})` };
   } catch (err) {
     if (err instanceof BerthError && err.code === 'TIMEOUT') {
-      return { accel: 'tcg', kvmReason: `a test boot under KVM hung for ${KVM_PROBE_TIMEOUT_MS / 1000} s (KVM is broken on this host, e.g. nested virtualisation)` };
+      return {
+        accel: 'tcg',
+        kvmReason: `a test boot under KVM hung for ${KVM_PROBE_TIMEOUT_MS / 1000} s (KVM is broken on this host, e.g. nested virtualisation)`,
+      };
     }
     throw err;
   }

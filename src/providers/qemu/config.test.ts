@@ -110,7 +110,20 @@ describe('handles and workspace.json', () => {
     expect(() => readHandle({ ...h, version: 99 })).toThrow(/newer berth agent/);
   });
   it('parses a complete workspace.json and rejects a partial one', () => {
-    const meta = { workspaceId: 'ws1', nodeId: 'n', name: 'demo', image: 'vm', disk: '/d', kernel: '/k', initrd: '/i', cpus: 1, memoryMiB: 256, env: { A: '1' }, hostFingerprint: 'SHA256:x', createdAt: 'now' };
+    const meta = {
+      workspaceId: 'ws1',
+      nodeId: 'n',
+      name: 'demo',
+      image: 'vm',
+      disk: '/d',
+      kernel: '/k',
+      initrd: '/i',
+      cpus: 1,
+      memoryMiB: 256,
+      env: { A: '1' },
+      hostFingerprint: 'SHA256:x',
+      createdAt: 'now',
+    };
     expect(parseMeta(JSON.stringify(meta))).toEqual(meta);
     expect(parseMeta(JSON.stringify({ ...meta, cpus: undefined }))).toBeNull();
     expect(parseMeta('not json')).toBeNull();

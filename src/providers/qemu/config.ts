@@ -44,7 +44,9 @@ export function qemuRoot(stateDir: string): string {
 /** The paths of workspace `workspaceId`; the id is checked first so it cannot walk out of the root. */
 export function vmPaths(root: string, workspaceId: string): VmPaths {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(workspaceId) || workspaceId.includes('..')) {
-    throw new BerthError('INVALID_ARGUMENT', `Workspace id "${workspaceId}" cannot name a directory: use letters, digits, dot, dash and underscore.`, { field: 'id' });
+    throw new BerthError('INVALID_ARGUMENT', `Workspace id "${workspaceId}" cannot name a directory: use letters, digits, dot, dash and underscore.`, {
+      field: 'id',
+    });
   }
   const dir = join(root, workspaceId);
   const p = (name: string): string => join(dir, name);
@@ -66,11 +68,9 @@ export function vmPaths(root: string, workspaceId: string): VmPaths {
 /** FAILED_PRECONDITION when the QMP socket path would not fit in a unix socket address. */
 export function checkSocketPath(paths: VmPaths): void {
   if (Buffer.byteLength(paths.qmp) > MAX_SOCKET_PATH) {
-    throw new BerthError(
-      'FAILED_PRECONDITION',
-      `The QMP socket path ${paths.qmp} is longer than a unix socket allows: give the agent a shorter --state-dir.`,
-      { field: 'state-dir' },
-    );
+    throw new BerthError('FAILED_PRECONDITION', `The QMP socket path ${paths.qmp} is longer than a unix socket allows: give the agent a shorter --state-dir.`, {
+      field: 'state-dir',
+    });
   }
 }
 
@@ -88,7 +88,9 @@ export function vmSize(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryBytes'>, host: 
     throw new BerthError('INVALID_ARGUMENT', `A virtual machine needs at least ${formatSize(MIN_VM_MEMORY_BYTES)} of memory.`, { field: 'memory' });
   }
   if (host.memoryBytes > 0 && memory > host.memoryBytes) {
-    throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, { field: 'memory' });
+    throw new BerthError('INVALID_ARGUMENT', `This node has ${formatSize(host.memoryBytes)} of memory: ask for less, or pick a bigger node.`, {
+      field: 'memory',
+    });
   }
   return { cpus, memoryMiB: Math.floor(memory / 1024 ** 2) };
 }
@@ -147,26 +149,52 @@ export function qemuArgs(c: LaunchConfig): string[] {
   const bus = c.machine === 'microvm' ? 'device' : 'pci';
   const machine = c.machine === 'microvm' ? 'microvm,x-option-roms=off,isa-serial=on,rtc=on' : 'q35';
   return [
-    '-name', `${v(c.name)},process=${v(c.name.slice(0, 15))}`,
-    '-M', machine,
-    '-accel', c.accel,
+    '-name',
+    `${v(c.name)},process=${v(c.name.slice(0, 15))}`,
+    '-M',
+    machine,
+    '-accel',
+    c.accel,
     ...(c.accel === 'kvm' ? ['-cpu', 'host'] : []),
-    '-smp', String(c.cpus),
-    '-m', `${c.memoryMiB}M`,
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', c.kernel, '-initrd', c.initrd, '-append', kernelCmdline(c.accel, c.tscKhz),
-    '-serial', `file:${c.paths.console}`,
-    '-drive', `id=root,file=${v(c.paths.overlay)},format=qcow2,if=none,discard=unmap`,
-    '-device', `virtio-blk-${bus},drive=root`,
-    '-drive', `id=home,file=${v(c.paths.home)},format=raw,if=none,discard=unmap`,
-    '-device', `virtio-blk-${bus},drive=home`,
-    '-drive', `id=seed,file=${v(c.paths.seed)},format=raw,if=none,readonly=on`,
-    '-device', `virtio-blk-${bus},drive=seed`,
+    '-smp',
+    String(c.cpus),
+    '-m',
+    `${c.memoryMiB}M`,
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    c.kernel,
+    '-initrd',
+    c.initrd,
+    '-append',
+    kernelCmdline(c.accel, c.tscKhz),
+    '-serial',
+    `file:${c.paths.console}`,
+    '-drive',
+    `id=root,file=${v(c.paths.overlay)},format=qcow2,if=none,discard=unmap`,
+    '-device',
+    `virtio-blk-${bus},drive=root`,
+    '-drive',
+    `id=home,file=${v(c.paths.home)},format=raw,if=none,discard=unmap`,
+    '-device',
+    `virtio-blk-${bus},drive=home`,
+    '-drive',
+    `id=seed,file=${v(c.paths.seed)},format=raw,if=none,readonly=on`,
+    '-device',
+    `virtio-blk-${bus},drive=seed`,
     // User-mode networking keeps everything on the node's loopback; nothing listens elsewhere.
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${c.sshPort}-:22`,
-    '-device', `virtio-net-${bus},netdev=net0`,
-    '-qmp', `unix:${v(c.paths.qmp)},server=on,wait=off`,
-    '-daemonize', '-pidfile', c.paths.pid,
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${c.sshPort}-:22`,
+    '-device',
+    `virtio-net-${bus},netdev=net0`,
+    '-qmp',
+    `unix:${v(c.paths.qmp)},server=on,wait=off`,
+    '-daemonize',
+    '-pidfile',
+    c.paths.pid,
   ];
 }
 

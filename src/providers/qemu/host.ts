@@ -28,7 +28,9 @@ export async function must(t: Transport, cmd: string[], doing: string, timeoutMs
   if (r.code === 127 && TOOL_PACKAGES[cmd[0]]) {
     throw new BerthError('PROVIDER_UNAVAILABLE', `${cmd[0]} is not installed on this node: install it with \`apt-get install ${TOOL_PACKAGES[cmd[0]]}\`.`);
   }
-  throw new BerthError('INTERNAL', `${cmd[0]} failed while ${doing} on ${t.description}: see the detail, then retry.`, { detail: r.stderr.trim().slice(-2000) });
+  throw new BerthError('INTERNAL', `${cmd[0]} failed while ${doing} on ${t.description}: see the detail, then retry.`, {
+    detail: r.stderr.trim().slice(-2000),
+  });
 }
 
 /**
@@ -78,7 +80,11 @@ export async function createOverlay(t: Transport, paths: VmPaths, baseDisk: stri
 /** Makes the sparse ext4 home disk mounted at /root; it is kept across stops and removed with the workspace. */
 export async function createHomeDisk(t: Transport, paths: VmPaths): Promise<void> {
   await must(t, ['truncate', '-s', HOME_DISK_SIZE, paths.home], 'creating the home disk');
-  await must(t, ['mke2fs', '-q', '-F', '-t', 'ext4', '-L', DISK_LABELS.home, '-E', 'lazy_itable_init=1,lazy_journal_init=1', paths.home], 'formatting the home disk');
+  await must(
+    t,
+    ['mke2fs', '-q', '-F', '-t', 'ext4', '-L', DISK_LABELS.home, '-E', 'lazy_itable_init=1,lazy_journal_init=1', paths.home],
+    'formatting the home disk',
+  );
 }
 
 /** The pid of the workspace's QEMU if it runs (pid file present and /proc confirms it is ours), else null. */

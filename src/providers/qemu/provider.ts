@@ -5,16 +5,17 @@
  * a pid file and a QMP socket in `<stateDir>/qemu/<workspace>/`; commands reach the guest's
  * sshd over a forwarded loopback port through the pooled SSH transport.
  */
-import { BerthError, isBerthImageName, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
-import { checkSpec } from '../spec-check.js';
-import { VM_PACKAGES, parseVmImage, vmImageFile, vmImagePaths, type VmImage } from '../../images/qemu-disk.js';
+
 import type { Duplex } from 'node:stream';
-import { LocalTransport, type ExecSession, type SshTransport, type Transport } from '../../transport/index.js';
-import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { BerthError, type ExecRequest, isBerthImageName, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
+import { parseVmImage, VM_PACKAGES, type VmImage, vmImageFile, vmImagePaths } from '../../images/qemu-disk.js';
+import { type ExecSession, LocalTransport, type SshTransport, type Transport } from '../../transport/index.js';
 import { containerName } from '../naming.js';
 import { guestPortSource, type PortSource } from '../ports/scanner.js';
-import { probeAccel, pickMachine, type AccelVerdict } from './accel.js';
-import { checkSocketPath, QEMU_BINARY, qemuRoot, vmPaths, vmSize, type Machine, type VmPaths } from './config.js';
+import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
+import { checkSpec } from '../spec-check.js';
+import { type AccelVerdict, pickMachine, probeAccel } from './accel.js';
+import { checkSocketPath, type Machine, QEMU_BINARY, qemuRoot, type VmPaths, vmPaths, vmSize } from './config.js';
 import { makeHandle, parseMeta, readHandle, type VmMeta } from './handle.js';
 import { createHomeDisk, createOverlay, hostSize, hostTscKhz, killQemu, must, runningPid, writeSeed } from './host.js';
 import { QmpClient } from './qmp.js';
@@ -62,7 +63,8 @@ export class QemuProvider implements Provider {
       details.machine = facts.machine;
       const images = await this.images();
       details.images = String(images.length);
-      if (images.length === 0) return { kind: 'qemu', usable: false, version: facts.version, reason: `No VM image with a kernel on this node: ${IMAGE_ADVICE}.`, details };
+      if (images.length === 0)
+        return { kind: 'qemu', usable: false, version: facts.version, reason: `No VM image with a kernel on this node: ${IMAGE_ADVICE}.`, details };
       const verdict = await this.accelerator(images[0].kernel, facts.version);
       details.accelerator = verdict.accel;
       if (verdict.kvmReason) details.kvm = `unusable: ${verdict.kvmReason}; VMs run under TCG (slower)`;
@@ -92,8 +94,18 @@ export class QemuProvider implements Provider {
     try {
       await must(this.host, ['mkdir', '-p', paths.dir], 'making the VM directory');
       const meta: VmMeta = {
-        workspaceId: spec.id, nodeId: this.nodeId, name: spec.name, image: image.name, disk: image.disk, kernel: image.kernel, initrd: image.initrd,
-        cpus: size.cpus, memoryMiB: size.memoryMiB, env: spec.env, hostFingerprint: '', createdAt: new Date().toISOString(),
+        workspaceId: spec.id,
+        nodeId: this.nodeId,
+        name: spec.name,
+        image: image.name,
+        disk: image.disk,
+        kernel: image.kernel,
+        initrd: image.initrd,
+        cpus: size.cpus,
+        memoryMiB: size.memoryMiB,
+        env: spec.env,
+        hostFingerprint: '',
+        createdAt: new Date().toISOString(),
       };
       // Written first, so that list() finds (and a restarted agent reaps) a create that dies half-way.
       await this.writeMeta(paths, meta);
@@ -121,7 +133,21 @@ export class QemuProvider implements Provider {
     const facts = await this.facts();
     const verdict = await this.accelerator(meta.kernel, facts.version);
     op.progress('starting', null);
-    const port = await launch(this.host, { paths, name: containerName({ id: meta.workspaceId, name: meta.name }), machine: facts.machine, accel: verdict.accel, cpus: meta.cpus, memoryMiB: meta.memoryMiB, kernel: meta.kernel, initrd: meta.initrd, tscKhz: await hostTscKhz(this.host) }, op);
+    const port = await launch(
+      this.host,
+      {
+        paths,
+        name: containerName({ id: meta.workspaceId, name: meta.name }),
+        machine: facts.machine,
+        accel: verdict.accel,
+        cpus: meta.cpus,
+        memoryMiB: meta.memoryMiB,
+        kernel: meta.kernel,
+        initrd: meta.initrd,
+        tscKhz: await hostTscKhz(this.host),
+      },
+      op,
+    );
     const guest = await this.guest(h.workspaceId, paths, meta, port);
     try {
       await waitForSsh(this.host, paths, guest, BOOT_TIMEOUT_MS[verdict.accel], op);
@@ -200,7 +226,9 @@ export class QemuProvider implements Provider {
   private async runningGuest(h: WorkspaceHandle): Promise<SshTransport> {
     const { paths, meta } = await this.open(h);
     if ((await runningPid(this.host, paths)) === null) {
-      throw new BerthError('FAILED_PRECONDITION', `Workspace ${meta.name} is not running: start it with \`berth ws start ${meta.name}\`, then retry.`, { field: 'name' });
+      throw new BerthError('FAILED_PRECONDITION', `Workspace ${meta.name} is not running: start it with \`berth ws start ${meta.name}\`, then retry.`, {
+        field: 'name',
+      });
     }
     const sshPort = Number((await this.host.readFile(paths.port).catch(() => Buffer.from(''))).toString().trim());
     return this.guest(h.workspaceId, paths, meta, sshPort);
@@ -248,12 +276,16 @@ export class QemuProvider implements Provider {
     readHandle(h);
     const paths = vmPaths(this.root, h.workspaceId);
     const meta = await this.readMeta(paths);
-    if (!meta) throw new BerthError('NOT_FOUND', `The VM files of workspace ${h.workspaceId} are gone from ${paths.dir}: delete the workspace and create it again.`);
+    if (!meta)
+      throw new BerthError('NOT_FOUND', `The VM files of workspace ${h.workspaceId} are gone from ${paths.dir}: delete the workspace and create it again.`);
     return { paths, meta };
   }
 
   private async readMeta(paths: VmPaths): Promise<VmMeta | null> {
-    const text = await this.host.readFile(paths.meta).then((b) => b.toString('utf8'), () => '');
+    const text = await this.host.readFile(paths.meta).then(
+      (b) => b.toString('utf8'),
+      () => '',
+    );
     return parseMeta(text);
   }
 
@@ -282,9 +314,16 @@ export class QemuProvider implements Provider {
   private async resolveImage(name: string): Promise<VmImage> {
     // The name becomes a file name under the image cache: anything but a berth image name is refused before any path is built.
     if (!isBerthImageName(name)) {
-      throw new BerthError('INVALID_ARGUMENT', `QEMU workspaces run berth VM images only, and "${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a berth image name: ${IMAGE_ADVICE}.`, { field: 'image' });
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `QEMU workspaces run berth VM images only, and "${JSON.stringify(name.slice(0, 80)).slice(1, -1)}" is not a berth image name: ${IMAGE_ADVICE}.`,
+        { field: 'image' },
+      );
     }
-    const text = await this.host.readFile(vmImageFile(this.imageCacheDir, name)).then((b) => b.toString('utf8'), () => '');
+    const text = await this.host.readFile(vmImageFile(this.imageCacheDir, name)).then(
+      (b) => b.toString('utf8'),
+      () => '',
+    );
     const image = parseVmImage(text);
     if (!image) throw new BerthError('NOT_FOUND', `No VM image named ${name} on this node: ${IMAGE_ADVICE.replace(' vm ', ` ${name} `)}.`, { field: 'image' });
     return image;
@@ -295,7 +334,12 @@ export class QemuProvider implements Provider {
     const r = await this.host.run({ cmd: ['ls', '-1', dir] });
     const out: VmImage[] = [];
     for (const n of r.code === 0 ? r.stdout.split('\n').filter((x) => x.endsWith('.json')) : []) {
-      const img = parseVmImage(await this.host.readFile(`${dir}/${n}`).then((b) => b.toString('utf8'), () => ''));
+      const img = parseVmImage(
+        await this.host.readFile(`${dir}/${n}`).then(
+          (b) => b.toString('utf8'),
+          () => '',
+        ),
+      );
       if (img) out.push(img);
     }
     return out;

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, type OpContext } from '../../api/index.js';
 import { GUEST_READY_LINE } from '../../images/qemu-guest-init.js';
 import { SshTransport, type Transport } from '../../transport/index.js';
-import { QEMU_BINARY, qemuArgs, type LaunchConfig, type VmPaths } from './config.js';
+import { type LaunchConfig, QEMU_BINARY, qemuArgs, type VmPaths } from './config.js';
 import { clearRuntime, killQemu, runningPid } from './host.js';
 import { QmpClient } from './qmp.js';
 
@@ -49,7 +49,8 @@ export async function launch(t: Transport, c: Omit<LaunchConfig, 'sshPort'>, op:
     // The port was free a moment ago; someone may have taken it since. Only that is worth retrying.
     if (/host forwarding rule|hostfwd/i.test(r.stderr) && attempt < 4) continue;
     await killQemu(t, c.paths);
-    if (r.code === 127) throw new BerthError('PROVIDER_UNAVAILABLE', `${QEMU_BINARY} is not installed on this node: install it with \`apt-get install qemu-system-x86\`.`);
+    if (r.code === 127)
+      throw new BerthError('PROVIDER_UNAVAILABLE', `${QEMU_BINARY} is not installed on this node: install it with \`apt-get install qemu-system-x86\`.`);
     throw new BerthError('INTERNAL', `QEMU could not start the workspace's VM: see the detail, then retry.`, { detail: r.stderr.trim().slice(-2000) });
   }
 }
@@ -78,9 +79,13 @@ export async function waitForSsh(t: Transport, paths: VmPaths, guest: SshTranspo
     }
     if (Date.now() > deadline) {
       const booted = (await consoleTail(t, paths, 200)).includes(GUEST_READY_LINE);
-      throw new BerthError('TIMEOUT', `The VM's sshd did not answer within ${timeoutMs / 1000} s${booted ? ' although the guest booted' : ''}: see the console in the detail.`, {
-        detail: `${last}\n${await consoleTail(t, paths)}`,
-      });
+      throw new BerthError(
+        'TIMEOUT',
+        `The VM's sshd did not answer within ${timeoutMs / 1000} s${booted ? ' although the guest booted' : ''}: see the console in the detail.`,
+        {
+          detail: `${last}\n${await consoleTail(t, paths)}`,
+        },
+      );
     }
     await sleep(delay);
   }

@@ -4,15 +4,23 @@
  * and the sharing policy. Kept apart from the rules so those stay pure and property-tested.
  */
 import type { Store } from '../store/open.js';
-import { can, type Action, type AccessFacts, type Actor, type Decision, type SharingPolicy, type WorkspaceRef } from './permissions.js';
+import { type AccessFacts, type Action, type Actor, can, type Decision, type SharingPolicy, type WorkspaceRef } from './permissions.js';
 import { readSharingPolicy } from './settings.js';
 
 /** The facts about `actorId` and one workspace, as stored now. */
-export async function loadFacts(store: Store, actorId: string, ws: WorkspaceRef & { id: string }, now = Date.now(), policy?: SharingPolicy): Promise<{ actor: Actor | null; facts: AccessFacts }> {
+export async function loadFacts(
+  store: Store,
+  actorId: string,
+  ws: WorkspaceRef & { id: string },
+  now = Date.now(),
+  policy?: SharingPolicy,
+): Promise<{ actor: Actor | null; facts: AccessFacts }> {
   const db = store.db;
   const [actorRow, teamRow, shares, pol] = await Promise.all([
     db.selectFrom('users').select(['id', 'role']).where('id', '=', actorId).executeTakeFirst(),
-    ws.teamId ? db.selectFrom('team_members').select('role').where('team_id', '=', ws.teamId).where('user_id', '=', actorId).executeTakeFirst() : Promise.resolve(undefined),
+    ws.teamId
+      ? db.selectFrom('team_members').select('role').where('team_id', '=', ws.teamId).where('user_id', '=', actorId).executeTakeFirst()
+      : Promise.resolve(undefined),
     db
       .selectFrom('workspace_shares')
       .select(['role', 'expires_at'])
@@ -39,7 +47,13 @@ export async function decide(store: Store, actorId: string, action: Action, ws: 
 }
 
 /** `can` for many workspaces at once (a list page): four queries however many rows. */
-export async function decideMany(store: Store, actorId: string, action: Action, rows: ReadonlyArray<WorkspaceRef & { id: string }>, now = Date.now()): Promise<Decision[]> {
+export async function decideMany(
+  store: Store,
+  actorId: string,
+  action: Action,
+  rows: ReadonlyArray<WorkspaceRef & { id: string }>,
+  now = Date.now(),
+): Promise<Decision[]> {
   if (rows.length === 0) return [];
   const db = store.db;
   const ids = rows.map((r) => r.id);

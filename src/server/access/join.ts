@@ -16,7 +16,11 @@ export interface JoinInfo {
 }
 
 /** Audits the join (unless `audit` is absent) and registers the session; returns the function that unregisters it. */
-export function joinWorkspace(deps: { live?: Pick<LiveSessions, 'add'>; audit?: Pick<AuditLog, 'record'> }, info: JoinInfo, close: (message: string) => void): () => void {
+export function joinWorkspace(
+  deps: { live?: Pick<LiveSessions, 'add'>; audit?: Pick<AuditLog, 'record'> },
+  info: JoinInfo,
+  close: (message: string) => void,
+): () => void {
   if (deps.audit) {
     void deps.audit.record({
       actorId: info.user.id,
@@ -30,5 +34,13 @@ export function joinWorkspace(deps: { live?: Pick<LiveSessions, 'add'>; audit?: 
     });
   }
   if (!deps.live) return () => {};
-  return deps.live.add({ workspaceId: info.workspace.id, workspaceName: info.workspace.name, userId: info.user.id, userName: info.user.name, kind: info.kind, source: info.source, close });
+  return deps.live.add({
+    workspaceId: info.workspace.id,
+    workspaceName: info.workspace.name,
+    userId: info.user.id,
+    userName: info.user.name,
+    kind: info.kind,
+    source: info.source,
+    close,
+  });
 }

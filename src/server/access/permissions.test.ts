@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/open.js';
 import { decide, decideMany } from './facts.js';
+import { ACTIONS, type AccessFacts, type Action, type Actor, can, SHARING_POLICIES, type SharingPolicy } from './permissions.js';
 import { writeSharingPolicy } from './settings.js';
-import { ACTIONS, can, SHARING_POLICIES, type AccessFacts, type Action, type Actor, type SharingPolicy } from './permissions.js';
 
 const NOW = 1_000_000;
 const facts = (over: Partial<AccessFacts> = {}): AccessFacts => ({ now: NOW, policy: 'everyone', teamRole: null, shares: [], ...over });
@@ -52,13 +52,19 @@ describe('can: one rule at a time', () => {
     expect(allowed(bob, 'use', facts({ policy: 'admins', shares: [{ role: 'use', expiresAt: null }] }))).toBe(true);
     expect(allowed(bob, 'share', facts({ policy: 'admins', shares: [{ role: 'admin', expiresAt: null }] }))).toBe(false);
   });
-  it('team members use the team\'s workspaces, team admins manage them, whatever the sharing policy', () => {
+  it("team members use the team's workspaces, team admins manage them, whatever the sharing policy", () => {
     const tws = { ownerId: 'alice', teamId: 't' };
     expect(ACTIONS.filter((a) => allowed(bob, a, facts({ teamRole: 'member', policy: 'off' }), tws))).toEqual(['view', 'use']);
     expect(ACTIONS.filter((a) => allowed(bob, a, facts({ teamRole: 'admin' }), tws))).toEqual(['view', 'use', 'admin', 'share']);
   });
   it('takes the highest of several grants', () => {
-    const f = facts({ teamRole: 'member', shares: [{ role: 'use', expiresAt: null }, { role: 'admin', expiresAt: NOW + 5 }] });
+    const f = facts({
+      teamRole: 'member',
+      shares: [
+        { role: 'use', expiresAt: null },
+        { role: 'admin', expiresAt: NOW + 5 },
+      ],
+    });
     expect(can(bob, 'share', ws, f)).toEqual({ allowed: true, via: 'share', level: 'admin' });
   });
 });
@@ -112,11 +118,24 @@ const worldArb: fc.Arbitrary<World> = fc.record({
   actor: fc.option(fc.record({ id: userId, role: fc.constantFrom('admin' as const, 'member' as const) }), { nil: null, freq: 8 }),
   ownerId: userId,
   teamId: fc.option(teamId, { nil: null }),
-  memberships: fc.uniqueArray(fc.record({ team: teamId, user: userId, role: fc.constantFrom('member' as const, 'admin' as const) }), { selector: (m) => `${m.team}/${m.user}`, maxLength: 8 }),
+  memberships: fc.uniqueArray(fc.record({ team: teamId, user: userId, role: fc.constantFrom('member' as const, 'admin' as const) }), {
+    selector: (m) => `${m.team}/${m.user}`,
+    maxLength: 8,
+  }),
   shares: fc.array(
     fc.oneof(
-      fc.record({ user: userId, team: fc.constant(null), role: fc.constantFrom('use' as const, 'admin' as const), expiresAt: fc.option(fc.integer({ min: NOW - 10, max: NOW + 10 }), { nil: null }) }),
-      fc.record({ user: fc.constant(null), team: teamId, role: fc.constantFrom('use' as const, 'admin' as const), expiresAt: fc.option(fc.integer({ min: NOW - 10, max: NOW + 10 }), { nil: null }) }),
+      fc.record({
+        user: userId,
+        team: fc.constant(null),
+        role: fc.constantFrom('use' as const, 'admin' as const),
+        expiresAt: fc.option(fc.integer({ min: NOW - 10, max: NOW + 10 }), { nil: null }),
+      }),
+      fc.record({
+        user: fc.constant(null),
+        team: teamId,
+        role: fc.constantFrom('use' as const, 'admin' as const),
+        expiresAt: fc.option(fc.integer({ min: NOW - 10, max: NOW + 10 }), { nil: null }),
+      }),
     ),
     { maxLength: 6 },
   ),
@@ -161,22 +180,77 @@ describe('decide: the facts as the store holds them', () => {
     try {
       const at = new Date().toISOString();
       const db = store.db;
-      await db.insertInto('users').values(['u1', 'u2', 'u3', 'u4'].map((id) => ({ id, name: id, role: 'member' as const, email: null, created_at: at }))).execute();
-      await db.insertInto('teams').values(['t1', 't2', 't3'].map((id) => ({ id, name: id, max_workspaces: null, max_cpus: null, max_memory_bytes: null, created_by: 'u1', created_at: at }))).execute();
-      await db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: at, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
+      await db
+        .insertInto('users')
+        .values(['u1', 'u2', 'u3', 'u4'].map((id) => ({ id, name: id, role: 'member' as const, email: null, created_at: at })))
+        .execute();
+      await db
+        .insertInto('teams')
+        .values(
+          ['t1', 't2', 't3'].map((id) => ({ id, name: id, max_workspaces: null, max_cpus: null, max_memory_bytes: null, created_by: 'u1', created_at: at })),
+        )
+        .execute();
+      await db
+        .insertInto('nodes')
+        .values({
+          id: 'n1',
+          name: 'n1',
+          credential_hash: 'x',
+          created_at: at,
+          last_seen_at: null,
+          agent_version: null,
+          resources_json: null,
+          providers_json: '[]',
+        })
+        .execute();
       await fc.assert(
         fc.asyncProperty(worldArb, fc.constantFrom(...ACTIONS), async (w, action) => {
           await db.deleteFrom('workspaces').execute();
           await db.deleteFrom('team_members').execute();
           if (w.actor) await db.updateTable('users').set({ role: w.actor.role }).where('id', '=', w.actor.id).execute();
-          await db.insertInto('workspaces').values({ id: 'w', name: 'w', owner_id: w.ownerId, node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: at, updated_at: at, team_id: w.teamId }).execute();
-          if (w.memberships.length) await db.insertInto('team_members').values(w.memberships.map((m) => ({ team_id: m.team, user_id: m.user, role: m.role, added_at: at }))).execute();
+          await db
+            .insertInto('workspaces')
+            .values({
+              id: 'w',
+              name: 'w',
+              owner_id: w.ownerId,
+              node_id: 'n1',
+              provider: 'docker',
+              image: 'base',
+              status: 'running',
+              cpus: null,
+              memory_bytes: null,
+              error_json: null,
+              created_at: at,
+              updated_at: at,
+              team_id: w.teamId,
+            })
+            .execute();
+          if (w.memberships.length)
+            await db
+              .insertInto('team_members')
+              .values(w.memberships.map((m) => ({ team_id: m.team, user_id: m.user, role: m.role, added_at: at })))
+              .execute();
           // One share per grantee, as the unique indexes keep it.
           const seen = new Set<string>();
           const shares = w.shares.filter((s) => !seen.has(`${s.user}/${s.team}`) && seen.add(`${s.user}/${s.team}`));
           const world = { ...w, shares };
           if (shares.length) {
-            await db.insertInto('workspace_shares').values(shares.map((s, i) => ({ id: `s${i}`, workspace_id: 'w', user_id: s.user, team_id: s.team, role: s.role, expires_at: s.expiresAt === null ? null : new Date(s.expiresAt).toISOString(), created_by: 'u1', created_at: at }))).execute();
+            await db
+              .insertInto('workspace_shares')
+              .values(
+                shares.map((s, i) => ({
+                  id: `s${i}`,
+                  workspace_id: 'w',
+                  user_id: s.user,
+                  team_id: s.team,
+                  role: s.role,
+                  expires_at: s.expiresAt === null ? null : new Date(s.expiresAt).toISOString(),
+                  created_by: 'u1',
+                  created_at: at,
+                })),
+              )
+              .execute();
           }
           await writeSharingPolicy(store, w.policy, 'u1');
           // A removed user is one whose id matches no row.

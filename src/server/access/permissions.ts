@@ -90,10 +90,13 @@ export function can(actor: Actor | null, action: Action, ws: WorkspaceRef, facts
     return { allowed: true, via: full, level: full === 'owner' ? 'owner' : 'admin' };
   }
   const granted = grantedLevel(facts);
-  if (!granted) return { allowed: false, reason: 'the workspace is not yours, not your team\'s and not shared with you' };
+  if (!granted) return { allowed: false, reason: "the workspace is not yours, not your team's and not shared with you" };
   if (action === 'delete') return { allowed: false, reason: 'only the owner deletes a workspace' };
   if ((action === 'admin' || action === 'share') && granted.level !== 'admin') {
-    return { allowed: false, reason: `you have ${granted.level} access, and ${action === 'share' ? 'sharing' : 'changing it'} needs admin access (ask the owner)` };
+    return {
+      allowed: false,
+      reason: `you have ${granted.level} access, and ${action === 'share' ? 'sharing' : 'changing it'} needs admin access (ask the owner)`,
+    };
   }
   if (action === 'share') {
     const why = policyAllowsSharing(actor, facts.policy);

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit.js';
 import { openSqliteStore, type Store } from '../store/open.js';
-import { LiveSessions, type LiveKind } from './live-sessions.js';
+import { type LiveKind, LiveSessions } from './live-sessions.js';
 import { Revoker } from './revoker.js';
 import { writeSharingPolicy } from './settings.js';
 
@@ -21,9 +21,31 @@ beforeEach(async () => {
   const log = pino({ level: 'silent' });
   live = new LiveSessions();
   revoker = new Revoker(store, live, new AuditLog(store, log), log, 100);
-  await store.db.insertInto('users').values(['alice', 'bob'].map((id) => ({ id, name: id, role: 'member' as const, email: null, created_at: at }))).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: at, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  await store.db.insertInto('workspaces').values({ id: 'w1', name: 'api', owner_id: 'alice', node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: at, updated_at: at }).execute();
+  await store.db
+    .insertInto('users')
+    .values(['alice', 'bob'].map((id) => ({ id, name: id, role: 'member' as const, email: null, created_at: at })))
+    .execute();
+  await store.db
+    .insertInto('nodes')
+    .values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: at, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' })
+    .execute();
+  await store.db
+    .insertInto('workspaces')
+    .values({
+      id: 'w1',
+      name: 'api',
+      owner_id: 'alice',
+      node_id: 'n1',
+      provider: 'docker',
+      image: 'base',
+      status: 'running',
+      cpus: null,
+      memory_bytes: null,
+      error_json: null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
 });
 
 afterEach(async () => {
@@ -38,7 +60,10 @@ function session(userId: string, kind: LiveKind = 'ssh') {
   return { ended, unregister };
 }
 const share = (expiresAt: string | null) =>
-  store.db.insertInto('workspace_shares').values({ id: 's1', workspace_id: 'w1', user_id: 'bob', team_id: null, role: 'use', expires_at: expiresAt, created_by: 'alice', created_at: at }).execute();
+  store.db
+    .insertInto('workspace_shares')
+    .values({ id: 's1', workspace_id: 'w1', user_id: 'bob', team_id: null, role: 'use', expires_at: expiresAt, created_by: 'alice', created_at: at })
+    .execute();
 const revocations = () => store.db.selectFrom('audit_log').selectAll().where('action', '=', 'workspace.access.revoked').execute();
 
 describe('Revoker', () => {
@@ -55,7 +80,10 @@ describe('Revoker', () => {
     expect(alice.ended).toEqual([]);
     expect(live.size).toBe(1);
     const rows = await revocations();
-    expect(rows.map((r) => [r.actor_name, r.detail?.split(':')[0]])).toEqual([['bob', 'ssh session ended'], ['bob', 'port-forward session ended']]);
+    expect(rows.map((r) => [r.actor_name, r.detail?.split(':')[0]])).toEqual([
+      ['bob', 'ssh session ended'],
+      ['bob', 'port-forward session ended'],
+    ]);
   });
 
   it('ends a session whose share expires, on its own sweep, within a few sweeps', async () => {

@@ -4,13 +4,13 @@
  * missing name, so names do not leak; someone who may view it but not do this gets
  * PERMISSION_DENIED saying why. Both are audited as denials.
  */
-import { sql, type ExpressionBuilder } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { BerthError, type User } from '../../api/index.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Store } from '../store/open.js';
 import type { Database } from '../store/schema.js';
 import { loadFacts } from './facts.js';
-import { can, type Action, type Decision } from './permissions.js';
+import { type Action, can, type Decision } from './permissions.js';
 
 /** The columns of a workspace row the rules read (the owner's name, when known, for messages and the audit). */
 export interface WorkspaceRow {
@@ -41,7 +41,15 @@ export async function authorizeWorkspace(
   // Names are unique per owner: audit entries and messages name the workspace OWNER/NAME.
   const full = row.ownerName ? `${row.ownerName}/${row.name}` : row.name;
   const deny = (reason: string) =>
-    audit.record({ actorId: user.id, actorName: user.name, action: action === 'view' ? 'workspace.access' : `workspace.${action}`, target: `workspace/${full}`, outcome: 'denied', sourceIp: via.sourceIp, detail: reason });
+    audit.record({
+      actorId: user.id,
+      actorName: user.name,
+      action: action === 'view' ? 'workspace.access' : `workspace.${action}`,
+      target: `workspace/${full}`,
+      outcome: 'denied',
+      sourceIp: via.sourceIp,
+      detail: reason,
+    });
   if (!seen.allowed) {
     await deny(seen.reason);
     throw hidden();

@@ -29,7 +29,14 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-const hello = { type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION, agentVersion: 't', resources: { cpus: 1, memoryBytes: 1, memoryFreeBytes: 1, diskBytes: 1, diskFreeBytes: 1 }, providers: [], workspaces: [] };
+const hello = {
+  type: 'hello',
+  protocolVersion: AGENT_PROTOCOL_VERSION,
+  agentVersion: 't',
+  resources: { cpus: 1, memoryBytes: 1, memoryFreeBytes: 1, diskBytes: 1, diskFreeBytes: 1 },
+  providers: [],
+  workspaces: [],
+};
 
 let dir: string;
 let store: Store;
@@ -41,7 +48,10 @@ beforeEach(async () => {
   store = await openSqliteStore(join(dir, 'berth.db'));
   const now = new Date().toISOString();
   for (const id of ['n1', 'n2']) {
-    await store.db.insertInto('nodes').values({ id, name: id, credential_hash: id, created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
+    await store.db
+      .insertInto('nodes')
+      .values({ id, name: id, credential_hash: id, created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' })
+      .execute();
   }
   const log = pino({ level: 'silent' });
   ops = new Operations(store, log);
@@ -71,7 +81,11 @@ describe('AgentHub', () => {
     const request = s1.sent.find((f) => f.type === 'request')!;
     s2.frame({ type: 'event', name: 'op.log', payload: { opId: op.id, line: 'spoofed by n2' } });
     s1.frame({ type: 'event', name: 'op.log', payload: { opId: op.id, line: 'from n1' } });
-    s1.frame({ type: 'response', id: request.id, result: { name: 'x', ref: 'berth/x:latest', from: 'busybox', packages: [], sizeBytes: 1, createdAt: 'now', nodeName: 'n1' } });
+    s1.frame({
+      type: 'response',
+      id: request.id,
+      result: { name: 'x', ref: 'berth/x:latest', from: 'busybox', packages: [], sizeBytes: 1, createdAt: 'now', nodeName: 'n1' },
+    });
     await new Promise((r) => setTimeout(r, 50));
     const lines = seen.filter((e) => e.type === 'log').map((e) => (e as { line: string }).line);
     expect(lines).toEqual(['from n1']);
@@ -113,13 +127,35 @@ describe('AgentHub', () => {
   it('applies a hello report to just-fenced workspaces at once, and counts the node as heard only after it', async () => {
     const heardAt: string[] = [];
     const liveHub = new AgentHub(store, ops, pino({ level: 'silent' }), 1000, {
-      heard: () => void store.db.selectFrom('workspaces').select('status').where('id', '=', 'w1').executeTakeFirstOrThrow().then((r) => heardAt.push(r.status)),
+      heard: () =>
+        void store.db
+          .selectFrom('workspaces')
+          .select('status')
+          .where('id', '=', 'w1')
+          .executeTakeFirstOrThrow()
+          .then((r) => heardAt.push(r.status)),
       timing: { ttlMs: 3000, graceMs: 1000 },
     });
     const now = new Date().toISOString();
     await store.db.insertInto('users').values({ id: 'u', name: 'u', role: 'admin', email: null, created_at: now }).execute();
     // Fenced this very moment, as liveness does when the node goes offline.
-    await store.db.insertInto('workspaces').values({ id: 'w1', name: 'w1', owner_id: 'u', node_id: 'n1', provider: 'docker', image: 'i', status: 'unknown', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now }).execute();
+    await store.db
+      .insertInto('workspaces')
+      .values({
+        id: 'w1',
+        name: 'w1',
+        owner_id: 'u',
+        node_id: 'n1',
+        provider: 'docker',
+        image: 'i',
+        status: 'unknown',
+        cpus: null,
+        memory_bytes: null,
+        error_json: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     const s1 = new FakeSocket();
     liveHub.attach(s1 as unknown as WebSocket, { id: 'n1', name: 'n1' });
     s1.frame({ ...hello, workspaces: [{ workspaceId: 'w1', status: 'running' }] });

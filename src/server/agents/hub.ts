@@ -8,29 +8,29 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import {
   AGENT_PROTOCOL_VERSION,
-  BERTH_VERSION,
-  BerthError,
   type AgentEvent,
   type AgentEventPayload,
   type AgentMethod,
   type AgentParams,
   type AgentResult,
   type ApiError,
+  BERTH_VERSION,
+  BerthError,
+  decodeExecData,
   type ExecRequest,
+  encodeExecData,
   type ListeningPort,
   type OrphanReport,
   type SupervisorState,
   type WorkspaceReport,
-  decodeExecData,
-  encodeExecData,
 } from '../../api/index.js';
 import { RpcPeer } from '../../rpc/peer.js';
 import type { HubMetrics } from '../metrics/server-metrics.js';
 import type { Operations } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
-import { openLocalPort, type LocalConnector } from './local-link.js';
+import { type LocalConnector, openLocalPort } from './local-link.js';
 import { NodeReports } from './node-reports.js';
-import { ReportGate, type ReportDelta } from './report-gate.js';
+import { type ReportDelta, ReportGate } from './report-gate.js';
 import { ReportRecorder } from './report-recorder.js';
 
 /** Receives one exec session's output. */
@@ -95,7 +95,11 @@ export class AgentHub {
     private readonly log: Logger,
     readonly heartbeatMs: number,
     /** Failure detection (liveness.ts): told of every hello and heartbeat; its TTL + grace bounds isOnline. */
-    private readonly liveness?: { heard(nodeId: string): void; timing: { ttlMs: number; graceMs: number }; onFenced?(listener: (nodeId: string) => void): void },
+    private readonly liveness?: {
+      heard(nodeId: string): void;
+      timing: { ttlMs: number; graceMs: number };
+      onFenced?(listener: (nodeId: string) => void): void;
+    },
   ) {
     // Scale: a node whose rows an operation or fencing changed reconciles its next reports
     // even when they repeat the last one, for as long as the reconcile grace holds such rows back.
@@ -234,10 +238,18 @@ export class AgentHub {
    * signal firing) on to the node as `op.cancel`. The call still ends only when the node
    * answers, so whatever the node undoes is undone by the time this settles.
    */
-  async requestForOp<M extends AgentMethod>(nodeId: string, method: M, params: AgentParams<M> & { opId: string }, signal: AbortSignal, timeoutMs = 0): Promise<AgentResult<M>> {
+  async requestForOp<M extends AgentMethod>(
+    nodeId: string,
+    method: M,
+    params: AgentParams<M> & { opId: string },
+    signal: AbortSignal,
+    timeoutMs = 0,
+  ): Promise<AgentResult<M>> {
     const onAbort = () => {
       const message = signal.reason instanceof Error ? signal.reason.message : 'The operation was cancelled.';
-      this.request(nodeId, 'op.cancel', { opId: params.opId, message }, 15_000).catch((err: unknown) => this.log.warn({ err, op: params.opId }, 'could not pass a cancel on to the node'));
+      this.request(nodeId, 'op.cancel', { opId: params.opId, message }, 15_000).catch((err: unknown) =>
+        this.log.warn({ err, op: params.opId }, 'could not pass a cancel on to the node'),
+      );
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -270,7 +282,11 @@ export class AgentHub {
    * (starting it when there is none and the attach may). `close` detaches and leaves the
    * shell; `end` ends it.
    */
-  async attachTerminal(nodeId: string, params: Omit<AgentParams<'terminal.attach'>, 'sessionId'>, sink: ExecSink): Promise<ExecChannel & { end(): void; created: boolean }> {
+  async attachTerminal(
+    nodeId: string,
+    params: Omit<AgentParams<'terminal.attach'>, 'sessionId'>,
+    sink: ExecSink,
+  ): Promise<ExecChannel & { end(): void; created: boolean }> {
     let created = false;
     let id = '';
     const channel = await this.openSession(nodeId, params.workspaceId, sink, async (peer, sessionId) => {
@@ -300,7 +316,12 @@ export class AgentHub {
     return session.channel;
   }
 
-  private async openSession(nodeId: string, workspaceId: string, sink: ExecSink, open: (peer: RpcPeer, sessionId: string) => Promise<unknown>): Promise<ExecChannel> {
+  private async openSession(
+    nodeId: string,
+    workspaceId: string,
+    sink: ExecSink,
+    open: (peer: RpcPeer, sessionId: string) => Promise<unknown>,
+  ): Promise<ExecChannel> {
     const c = this.connections.get(nodeId);
     if (!c) throw new BerthError('NODE_OFFLINE', 'The node is offline: its agent is not connected. Start `berth agent` there and retry.');
     const sessionId = randomUUID();

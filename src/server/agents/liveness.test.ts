@@ -57,9 +57,38 @@ describe('LivenessMonitor (fake clock)', () => {
     clock = 1_000_000;
     const now = new Date(clock).toISOString();
     await store.db.insertInto('users').values({ id: 'u', name: 'u', role: 'admin', email: null, created_at: now }).execute();
-    await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]', status: 'online' }).execute();
-    const ws = (name: string, status: string) => ({ id: name, name, owner_id: 'u', node_id: 'n1', provider: 'docker' as const, image: 'base', status, cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
-    await store.db.insertInto('workspaces').values([ws('run', 'running'), ws('stop', 'stopped'), ws('busy', 'stopping'), ws('bad', 'failed')]).execute();
+    await store.db
+      .insertInto('nodes')
+      .values({
+        id: 'n1',
+        name: 'n1',
+        credential_hash: 'x',
+        created_at: now,
+        last_seen_at: null,
+        agent_version: null,
+        resources_json: null,
+        providers_json: '[]',
+        status: 'online',
+      })
+      .execute();
+    const ws = (name: string, status: string) => ({
+      id: name,
+      name,
+      owner_id: 'u',
+      node_id: 'n1',
+      provider: 'docker' as const,
+      image: 'base',
+      status,
+      cpus: null,
+      memory_bytes: null,
+      error_json: null,
+      created_at: now,
+      updated_at: now,
+    });
+    await store.db
+      .insertInto('workspaces')
+      .values([ws('run', 'running'), ws('stop', 'stopped'), ws('busy', 'stopping'), ws('bad', 'failed')])
+      .execute();
   });
 
   afterEach(async () => {
@@ -67,7 +96,8 @@ describe('LivenessMonitor (fake clock)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const statuses = async () => Object.fromEntries((await store.db.selectFrom('workspaces').select(['name', 'status']).execute()).map((r) => [r.name, r.status]));
+  const statuses = async () =>
+    Object.fromEntries((await store.db.selectFrom('workspaces').select(['name', 'status']).execute()).map((r) => [r.name, r.status]));
 
   it('holds a node online through the start grace, fences its workspaces when it stays silent, and reconciles them when it returns', async () => {
     const m = new LivenessMonitor(store, new AuditLog(store, log), log, T, () => clock);
@@ -80,7 +110,9 @@ describe('LivenessMonitor (fake clock)', () => {
     expect(await m.check()).toEqual([{ name: 'n1', from: 'online', to: 'offline' }]);
     expect(await statuses()).toEqual({ run: 'unknown', stop: 'unknown', busy: 'stopping', bad: 'failed' });
     const audit = await store.db.selectFrom('audit_log').selectAll().execute();
-    expect(audit).toMatchObject([{ action: 'node.offline', target: 'node/n1', actor_name: 'berth', detail: expect.stringContaining('2 workspace(s) now unknown') }]);
+    expect(audit).toMatchObject([
+      { action: 'node.offline', target: 'node/n1', actor_name: 'berth', detail: expect.stringContaining('2 workspace(s) now unknown') },
+    ]);
     // Nothing was deleted.
     expect(Object.keys(await statuses())).toHaveLength(4);
 
@@ -89,7 +121,17 @@ describe('LivenessMonitor (fake clock)', () => {
     expect(await m.check()).toEqual([{ name: 'n1', from: 'offline', to: 'online' }]);
     clock += 10_000;
     m.heard('n1');
-    await reconcileReports(store, 'n1', [{ workspaceId: 'run', status: 'running' }, { workspaceId: 'stop', status: 'stopped' }, { workspaceId: 'bad', status: 'failed' }], log, 0);
+    await reconcileReports(
+      store,
+      'n1',
+      [
+        { workspaceId: 'run', status: 'running' },
+        { workspaceId: 'stop', status: 'stopped' },
+        { workspaceId: 'bad', status: 'failed' },
+      ],
+      log,
+      0,
+    );
     expect(await statuses()).toMatchObject({ run: 'running', stop: 'stopped' });
     expect((await store.db.selectFrom('audit_log').select('action').execute()).map((r) => r.action)).toEqual(['node.offline', 'node.online']);
   });

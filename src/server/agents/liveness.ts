@@ -36,7 +36,8 @@ export const DEFAULT_NODE_GRACE_MS = 5_000;
 
 /** Why a TTL is unsafe for a heartbeat interval, or null when it is fine. */
 export function ttlProblem(t: LivenessTiming): string | null {
-  if (t.ttlMs < 3 * t.heartbeatMs) return `the node TTL (${t.ttlMs} ms) must be at least three heartbeat intervals (${3 * t.heartbeatMs} ms), or a little packet loss marks nodes offline`;
+  if (t.ttlMs < 3 * t.heartbeatMs)
+    return `the node TTL (${t.ttlMs} ms) must be at least three heartbeat intervals (${3 * t.heartbeatMs} ms), or a little packet loss marks nodes offline`;
   if (t.graceMs < 0) return 'the node grace must not be negative';
   return null;
 }
@@ -113,7 +114,15 @@ export class LivenessMonitor {
 
   /** The node's status now, given the status recorded for it. */
   statusOf(nodeId: string, recorded: string): NodeStatus {
-    return nodeStatusAt({ recorded: recorded === 'online' ? 'online' : 'offline', lastHeardMs: this.lastHeard.get(nodeId) ?? null, nowMs: this.now(), serverStartedMs: this.startedMs }, this.timing);
+    return nodeStatusAt(
+      {
+        recorded: recorded === 'online' ? 'online' : 'offline',
+        lastHeardMs: this.lastHeard.get(nodeId) ?? null,
+        nowMs: this.now(),
+        serverStartedMs: this.startedMs,
+      },
+      this.timing,
+    );
   }
 
   /** How much longer the grace after this server's start lasts (0 once it is over). */
@@ -161,7 +170,10 @@ export class LivenessMonitor {
         fenced = Number(res.numUpdatedRows);
         if (fenced > 0) for (const listener of this.fencedListeners) listener(id);
       }
-      const detail = to === 'offline' ? `no heartbeat for ${this.timing.ttlMs + this.timing.graceMs} ms; ${fenced} workspace(s) now unknown` : 'heartbeats arrive again; its report reconciles its workspaces';
+      const detail =
+        to === 'offline'
+          ? `no heartbeat for ${this.timing.ttlMs + this.timing.graceMs} ms; ${fenced} workspace(s) now unknown`
+          : 'heartbeats arrive again; its report reconciles its workspaces';
       this.log.warn({ node: row.name, from, to, fenced }, 'node status changed');
       await this.audit.record({ actorId: null, actorName: 'berth', action: `node.${to}`, target: `node/${row.name}`, outcome: 'ok', detail });
     }

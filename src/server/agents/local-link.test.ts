@@ -1,4 +1,4 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecSink } from './hub.js';
 import { openLocalPort } from './local-link.js';
@@ -28,10 +28,11 @@ function recorder() {
   return { sink, out, paused, exit, exits: () => exits };
 }
 
-const connector = (port: number) => () => new Promise<Socket>((resolve, reject) => {
-  const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => resolve(s));
-  s.once('error', reject);
-});
+const connector = (port: number) => () =>
+  new Promise<Socket>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => resolve(s));
+    s.once('error', reject);
+  });
 
 let servers: Server[] = [];
 afterEach(() => {
@@ -102,6 +103,14 @@ describe('openLocalPort', () => {
   });
 
   it('throws what the connector threw', async () => {
-    await expect(openLocalPort(() => Promise.reject(new Error('nothing listens')), 'ws', 1, recorder().sink, () => {})).rejects.toThrow('nothing listens');
+    await expect(
+      openLocalPort(
+        () => Promise.reject(new Error('nothing listens')),
+        'ws',
+        1,
+        recorder().sink,
+        () => {},
+      ),
+    ).rejects.toThrow('nothing listens');
   });
 });

@@ -16,7 +16,14 @@ const SETTLED = ['running', 'stopped', 'failed', 'unknown'];
  * since the report may have been built. True when the rows now agree with the report (nothing
  * was left for a later report), so an identical next report has nothing to do.
  */
-export async function reconcileReports(store: Store, nodeId: string, reports: WorkspaceReport[], log: Logger, graceMs: number, nowMs = Date.now()): Promise<boolean> {
+export async function reconcileReports(
+  store: Store,
+  nodeId: string,
+  reports: WorkspaceReport[],
+  log: Logger,
+  graceMs: number,
+  nowMs = Date.now(),
+): Promise<boolean> {
   const rows = await store.db
     .selectFrom('workspaces')
     .select(['id', 'name', 'status', 'updated_at'])
@@ -38,13 +45,26 @@ export async function reconcileReports(store: Store, nodeId: string, reports: Wo
     if (seen === undefined) {
       if (row.status === 'failed') continue;
       log.warn({ workspace: row.name, workspaceId: row.id }, 'workspace is gone from its node');
-      const error = JSON.stringify({ code: 'NOT_FOUND', message: 'The workspace vanished from its node (removed outside berth, or the agent lost its state); remove it with `berth ws rm`.' });
-      const res = await store.db.updateTable('workspaces').set({ status: 'failed', error_json: error, updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
+      const error = JSON.stringify({
+        code: 'NOT_FOUND',
+        message: 'The workspace vanished from its node (removed outside berth, or the agent lost its state); remove it with `berth ws rm`.',
+      });
+      const res = await store.db
+        .updateTable('workspaces')
+        .set({ status: 'failed', error_json: error, updated_at: now })
+        .where('id', '=', row.id)
+        .where('status', '=', row.status)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) agreed = false;
       continue;
     }
     log.info({ workspace: row.name, workspaceId: row.id, from: row.status, to: seen }, 'workspace state changed on its node');
-    const res = await store.db.updateTable('workspaces').set({ status: seen, updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
+    const res = await store.db
+      .updateTable('workspaces')
+      .set({ status: seen, updated_at: now })
+      .where('id', '=', row.id)
+      .where('status', '=', row.status)
+      .executeTakeFirst();
     // A row changed meanwhile (an operation claimed it): the next report looks again.
     if (Number(res.numUpdatedRows) !== 1) agreed = false;
   }

@@ -5,7 +5,13 @@ import { isReportFrame, ReportGate } from './report-gate.js';
 
 const resources = { cpus: 4, memoryBytes: 8e9, memoryFreeBytes: 4e9, diskBytes: 1e11, diskFreeBytes: 5e10 };
 const providers = [{ kind: 'docker', usable: true, details: {} }];
-const report = (workspaces: Array<{ workspaceId: string; status: string }>, extra: Record<string, unknown> = {}) => ({ agentVersion: '1.0', resources, providers, workspaces, ...extra });
+const report = (workspaces: Array<{ workspaceId: string; status: string }>, extra: Record<string, unknown> = {}) => ({
+  agentVersion: '1.0',
+  resources,
+  providers,
+  workspaces,
+  ...extra,
+});
 const hello = (ws: Array<{ workspaceId: string; status: string }> = []) => ({ type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION, ...report(ws) });
 const beat = (ws: Array<{ workspaceId: string; status: string }> = [], extra: Record<string, unknown> = {}) => ({ type: 'heartbeat', ...report(ws, extra) });
 
@@ -17,7 +23,10 @@ describe('ReportGate', () => {
     // The same report again: nothing to check, nothing handed on.
     expect(gate.accept(beat([{ workspaceId: 'a', status: 'running' }]))).toEqual({ ok: true, delta: { type: 'heartbeat' } });
     // One workspace changed: only the workspaces part.
-    expect(gate.accept(beat([{ workspaceId: 'a', status: 'stopped' }]))).toEqual({ ok: true, delta: { type: 'heartbeat', workspaces: [{ workspaceId: 'a', status: 'stopped' }] } });
+    expect(gate.accept(beat([{ workspaceId: 'a', status: 'stopped' }]))).toEqual({
+      ok: true,
+      delta: { type: 'heartbeat', workspaces: [{ workspaceId: 'a', status: 'stopped' }] },
+    });
     // Free memory moved: only the resources part.
     const moved = { ...beat([{ workspaceId: 'a', status: 'stopped' }]), resources: { ...resources, memoryFreeBytes: 1 } };
     expect(gate.accept(moved)).toEqual({ ok: true, delta: { type: 'heartbeat', resources: { ...resources, memoryFreeBytes: 1 } } });
@@ -36,27 +45,38 @@ describe('ReportGate', () => {
     expect(gate.accept(beat([{ workspaceId: 'a', status: 'exploded' }]))).toMatchObject({ ok: false, error: expect.stringContaining('workspaces') });
     expect(gate.accept({ ...beat(), resources: { cpus: -1 } })).toMatchObject({ ok: false, error: expect.stringContaining('resources') });
     expect(gate.accept({ ...beat(), extra: 1 })).toMatchObject({ ok: false, error: expect.stringContaining('unknown field') });
-    expect(gate.accept({ type: 'heartbeat', resources, providers, workspaces: [] })).toMatchObject({ ok: false, error: expect.stringContaining('agentVersion') });
+    expect(gate.accept({ type: 'heartbeat', resources, providers, workspaces: [] })).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('agentVersion'),
+    });
     // The good report after the bad ones is compared with the last good one: unchanged.
     expect(gate.accept(beat([{ workspaceId: 'a', status: 'running' }]))).toEqual({ ok: true, delta: { type: 'heartbeat' } });
   });
 
   it('answers a hello of another protocol version without checking its parts', () => {
     expect(new ReportGate().accept({ type: 'hello', protocolVersion: 1, whatever: true })).toMatchObject({ ok: false });
-    expect(new ReportGate().accept({ type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION + 1 })).toEqual({ ok: true, delta: { type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION + 1 } });
+    expect(new ReportGate().accept({ type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION + 1 })).toEqual({
+      ok: true,
+      delta: { type: 'hello', protocolVersion: AGENT_PROTOCOL_VERSION + 1 },
+    });
     expect(new ReportGate().accept({ type: 'hello', protocolVersion: 'x' })).toMatchObject({ ok: false, error: expect.stringContaining('protocolVersion') });
   });
 
   it('never throws, whatever JSON a frame holds, and hands on only parts that pass their schemas', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.constantFrom('hello', 'heartbeat'), fc.constantFrom('agentVersion', 'resources', 'providers', 'workspaces'), (value, type, part) => {
-        const gate = new ReportGate();
-        gate.accept(hello());
-        const frame = { ...(type === 'hello' ? hello() : beat()), [part]: value };
-        if (!isReportFrame(frame)) return false;
-        const res = gate.accept(frame);
-        return res.ok ? JSON.stringify(res.delta).length > 0 : typeof res.error === 'string';
-      }),
+      fc.property(
+        fc.jsonValue(),
+        fc.constantFrom('hello', 'heartbeat'),
+        fc.constantFrom('agentVersion', 'resources', 'providers', 'workspaces'),
+        (value, type, part) => {
+          const gate = new ReportGate();
+          gate.accept(hello());
+          const frame = { ...(type === 'hello' ? hello() : beat()), [part]: value };
+          if (!isReportFrame(frame)) return false;
+          const res = gate.accept(frame);
+          return res.ok ? JSON.stringify(res.delta).length > 0 : typeof res.error === 'string';
+        },
+      ),
     );
   });
 

@@ -45,7 +45,8 @@ export class ReportGate {
   accept(frame: Record<string, unknown>): { ok: true; delta: ReportDelta } | { ok: false; error: string } {
     const type = frame.type as 'hello' | 'heartbeat';
     const allowed = new Set<string>(['type', ...PARTS, ...(type === 'hello' ? ['protocolVersion'] : [])]);
-    for (const key of Object.keys(frame)) if (!allowed.has(key)) return { ok: false, error: `invalid ${type}: unknown field ${JSON.stringify(key.slice(0, 64))}` };
+    for (const key of Object.keys(frame))
+      if (!allowed.has(key)) return { ok: false, error: `invalid ${type}: unknown field ${JSON.stringify(key.slice(0, 64))}` };
     const delta: ReportDelta = { type };
     let seen = this.last;
     if (type === 'hello') {

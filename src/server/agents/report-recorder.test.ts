@@ -10,7 +10,13 @@ import { NODE_ROW_WRITE_EVERY_MS, RECONCILE_EVERY_MS, ReportRecorder } from './r
 const log = pino({ level: 'silent' });
 const resources = { cpus: 4, memoryBytes: 8e9, memoryFreeBytes: 4e9, diskBytes: 1e11, diskFreeBytes: 5e10 };
 const providers = [{ kind: 'docker' as const, usable: true, details: {} }];
-const full = (type: 'hello' | 'heartbeat', workspaces: Array<{ workspaceId: string; status: 'running' | 'stopped' }>) => ({ type, agentVersion: '1.0', resources, providers, workspaces });
+const full = (type: 'hello' | 'heartbeat', workspaces: Array<{ workspaceId: string; status: 'running' | 'stopped' }>) => ({
+  type,
+  agentVersion: '1.0',
+  resources,
+  providers,
+  workspaces,
+});
 const GRACE = 10_000;
 
 let dir: string;
@@ -35,9 +41,28 @@ beforeEach(async () => {
   clock = Date.parse('2026-01-01T00:00:00Z');
   const old = new Date(clock - 3_600_000).toISOString();
   await store.db.insertInto('users').values({ id: 'u', name: 'u', role: 'admin', email: null, created_at: old }).execute();
-  await store.db.insertInto('nodes').values({ id: 'n', name: 'n', credential_hash: 'x', created_at: old, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  const ws = (id: string, status: string) => ({ id, name: id, owner_id: 'u', node_id: 'n', provider: 'docker' as const, image: 'i', status, cpus: null, memory_bytes: null, error_json: null, created_at: old, updated_at: old });
-  await store.db.insertInto('workspaces').values([ws('a', 'running'), ws('b', 'stopped')]).execute();
+  await store.db
+    .insertInto('nodes')
+    .values({ id: 'n', name: 'n', credential_hash: 'x', created_at: old, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' })
+    .execute();
+  const ws = (id: string, status: string) => ({
+    id,
+    name: id,
+    owner_id: 'u',
+    node_id: 'n',
+    provider: 'docker' as const,
+    image: 'i',
+    status,
+    cpus: null,
+    memory_bytes: null,
+    error_json: null,
+    created_at: old,
+    updated_at: old,
+  });
+  await store.db
+    .insertInto('workspaces')
+    .values([ws('a', 'running'), ws('b', 'stopped')])
+    .execute();
 });
 
 afterEach(async () => {
@@ -47,7 +72,11 @@ afterEach(async () => {
 
 const status = async (id: string) => (await store.db.selectFrom('workspaces').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
 const setRow = (id: string, status: string, at = clock - 3_600_000) =>
-  store.db.updateTable('workspaces').set({ status, updated_at: new Date(at).toISOString() }).where('id', '=', id).execute();
+  store.db
+    .updateTable('workspaces')
+    .set({ status, updated_at: new Date(at).toISOString() })
+    .where('id', '=', id)
+    .execute();
 const agreeing = [
   { workspaceId: 'a', status: 'running' as const },
   { workspaceId: 'b', status: 'stopped' as const },

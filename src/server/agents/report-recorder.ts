@@ -18,8 +18,8 @@
 import type { Logger } from 'pino';
 import type { NodeResources, WorkspaceReport } from '../../api/index.js';
 import type { Store } from '../store/open.js';
-import type { ReportDelta } from './report-gate.js';
 import { reconcileReports } from './reconcile.js';
+import type { ReportDelta } from './report-gate.js';
 
 /** The longest a node row goes unwritten while its agent reports (free memory/disk and last_seen_at). */
 export const NODE_ROW_WRITE_EVERY_MS = 60_000;
@@ -74,7 +74,17 @@ export class ReportRecorder {
     const hello = d.type === 'hello';
     let st = this.states.get(nodeId);
     if (hello || !st) {
-      st = { agentVersion: '', resources: null, providersJson: '[]', workspaces: null, totalsWritten: null, rowDirty: true, rowWrittenMs: 0, converged: false, reconciledMs: 0 };
+      st = {
+        agentVersion: '',
+        resources: null,
+        providersJson: '[]',
+        workspaces: null,
+        totalsWritten: null,
+        rowDirty: true,
+        rowWrittenMs: 0,
+        converged: false,
+        reconciledMs: 0,
+      };
       this.states.set(nodeId, st);
     }
     if (d.agentVersion !== undefined && d.agentVersion !== st.agentVersion) {
@@ -99,7 +109,12 @@ export class ReportRecorder {
       st.rowDirty = true; // until the write succeeds
       await this.store.db
         .updateTable('nodes')
-        .set({ last_seen_at: new Date(now).toISOString(), agent_version: st.agentVersion, resources_json: st.resources ? JSON.stringify(st.resources) : null, providers_json: st.providersJson })
+        .set({
+          last_seen_at: new Date(now).toISOString(),
+          agent_version: st.agentVersion,
+          resources_json: st.resources ? JSON.stringify(st.resources) : null,
+          providers_json: st.providersJson,
+        })
         .where('id', '=', nodeId)
         .execute();
       st.rowDirty = false;

@@ -16,10 +16,16 @@ afterAll(async () => {
 
 describe('parsePublicKey', () => {
   it('computes the same fingerprint as ssh-keygen for ed25519, ecdsa and rsa keys', async () => {
-    for (const [type, bits] of [['ed25519', ''], ['ecdsa', '256'], ['rsa', '2048']]) {
+    for (const [type, bits] of [
+      ['ed25519', ''],
+      ['ecdsa', '256'],
+      ['rsa', '2048'],
+    ]) {
       const file = join(dir, `k-${type}`);
       execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', bits] : []), '-N', '', '-C', 'me@test', '-f', file]);
-      const expected = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`]).toString().split(' ')[1];
+      const expected = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`])
+        .toString()
+        .split(' ')[1];
       const parsed = parsePublicKey(await readFile(`${file}.pub`, 'utf8'));
       expect(parsed.fingerprint).toBe(expected);
       expect(parsed.line.endsWith('me@test')).toBe(true);
@@ -28,7 +34,9 @@ describe('parsePublicKey', () => {
 
   it('refuses private keys and garbage with INVALID_ARGUMENT on publicKey', () => {
     const pair = ssh2.utils.generateKeyPairSync('ed25519');
-    expect(() => parsePublicKey(pair.private)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'publicKey', message: expect.stringMatching(/private key/) }));
+    expect(() => parsePublicKey(pair.private)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'publicKey', message: expect.stringMatching(/private key/) }),
+    );
     expect(() => parsePublicKey('ssh-ed25519 AAAAnotakey')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'publicKey' }));
     expect(() => parsePublicKey('')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });

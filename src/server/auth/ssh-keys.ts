@@ -26,12 +26,18 @@ export interface ParsedPublicKey {
 export function parsePublicKey(text: string): ParsedPublicKey {
   const line = text.trim();
   if (line.includes('PRIVATE KEY')) {
-    throw new BerthError('INVALID_ARGUMENT', 'That is a private key: register the public half (the .pub file) and keep the private key to yourself.', { field: 'publicKey' });
+    throw new BerthError('INVALID_ARGUMENT', 'That is a private key: register the public half (the .pub file) and keep the private key to yourself.', {
+      field: 'publicKey',
+    });
   }
   const parsed = ssh2.utils.parseKey(line);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error || key.isPrivateKey()) {
-    throw new BerthError('INVALID_ARGUMENT', `That is not a valid OpenSSH public key${key instanceof Error ? ` (${key.message})` : ''}; paste the whole line of your .pub file.`, { field: 'publicKey' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `That is not a valid OpenSSH public key${key instanceof Error ? ` (${key.message})` : ''}; paste the whole line of your .pub file.`,
+      { field: 'publicKey' },
+    );
   }
   const blob = key.getPublicSSH();
   const parts = line.split(/\s+/);

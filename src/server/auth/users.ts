@@ -23,7 +23,16 @@ export async function ensureAdmin(store: Store, tokenFile: string): Promise<stri
     await tx.insertInto('users').values({ id: userId, name: 'admin', role: 'admin', email: null, created_at: now }).execute();
     await tx
       .insertInto('api_tokens')
-      .values({ id: randomUUID(), user_id: userId, name: 'bootstrap', token_hash: hashSecret(token), created_at: now, last_used_at: null, revoked_at: null, expires_at: null })
+      .values({
+        id: randomUUID(),
+        user_id: userId,
+        name: 'bootstrap',
+        token_hash: hashSecret(token),
+        created_at: now,
+        last_used_at: null,
+        revoked_at: null,
+        expires_at: null,
+      })
       .execute();
   });
   await writeFile(tokenFile, token + '\n', { mode: 0o600 });

@@ -1,7 +1,20 @@
 /**
  * Rows → API views, in one place. Nothing else in the server builds a wire object from a row.
  */
-import type { ApiError, ApiToken, Node, NodeResources, NodeStatus, Operation, OperationKind, ProviderInfo, SshKey, User, Workspace, WorkspaceStatus } from '../../api/index.js';
+import type {
+  ApiError,
+  ApiToken,
+  Node,
+  NodeResources,
+  NodeStatus,
+  Operation,
+  OperationKind,
+  ProviderInfo,
+  SshKey,
+  User,
+  Workspace,
+  WorkspaceStatus,
+} from '../../api/index.js';
 import { editorLinks, sshUserFor, workspaceRefFor } from '../../api/index.js';
 import type { ApiTokensTable, NodeRow, OperationsTable, SshKeysTable, UsersTable, WorkspacesTable } from '../store/schema.js';
 

@@ -42,7 +42,11 @@ describe('the HTTP edge', () => {
 
   it('answers bytes that are not HTTP with INVALID_ARGUMENT and closes the connection', async () => {
     const port = await listening();
-    for (const bytes of ['GARBAGE\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nX: \u0001\r\n\r\n', `GET / HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`]) {
+    for (const bytes of [
+      'GARBAGE\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nX: \u0001\r\n\r\n',
+      `GET / HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`,
+    ]) {
       const answer = await raw(port, bytes);
       expect(answer).toMatch(/^HTTP\/1\.1 400 /);
       expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'INVALID_ARGUMENT' });

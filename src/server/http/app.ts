@@ -4,14 +4,14 @@
  */
 import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { API_PREFIX, BerthError, ERROR_CODES, fromZodError, toApiError, type User } from '../../api/index.js';
 import { userForToken } from '../auth/users.js';
 import { authenticateBrowser } from '../auth/web/authenticate.js';
-import type { Store } from '../store/open.js';
 import { isDiskFull } from '../store/errors.js';
+import type { Store } from '../store/open.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,7 +47,8 @@ export async function authenticate(store: Store, req: FastifyRequest): Promise<U
     const browser = await authenticateBrowser(store, req);
     if (browser) return (req.user = browser);
   }
-  if (!token) throw new BerthError('UNAUTHENTICATED', 'This request needs an API token: run `berth login URL --token T` or send `Authorization: Bearer <token>`.');
+  if (!token)
+    throw new BerthError('UNAUTHENTICATED', 'This request needs an API token: run `berth login URL --token T` or send `Authorization: Bearer <token>`.');
   const user = await userForToken(store, token);
   if (!user) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
   req.user = user;
@@ -66,7 +67,9 @@ export function answerClientError(err: Error & { code?: string; rawPacket?: unkn
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const body = JSON.stringify({
     code: 'INVALID_ARGUMENT',
-    message: tooLarge ? 'The request line or headers are too large; send a shorter URL or fewer headers.' : 'The request is not valid HTTP; check the client that sent it.',
+    message: tooLarge
+      ? 'The request line or headers are too large; send a shorter URL or fewer headers.'
+      : 'The request is not valid HTTP; check the client that sent it.',
   });
   // An answer to HEAD has no body, even when the rest of the request could not be read.
   const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
@@ -102,9 +105,11 @@ export async function createApp(log: Logger, https?: { cert: string; key: string
     else if (isDiskFull(err)) {
       // SQLite rolled the write back: nothing changed, and the database file is intact.
       req.log.error({ err }, 'the disk holding the data dir is full');
-      api = { code: 'UNAVAILABLE', message: 'The server cannot record this change: the disk holding its data dir is full. Nothing was changed; free space there and retry.' };
-    }
-    else if (!(err instanceof BerthError) && typeof (err as { statusCode?: number }).statusCode === 'number') {
+      api = {
+        code: 'UNAVAILABLE',
+        message: 'The server cannot record this change: the disk holding its data dir is full. Nothing was changed; free space there and retry.',
+      };
+    } else if (!(err instanceof BerthError) && typeof (err as { statusCode?: number }).statusCode === 'number') {
       // fastify's own errors (bad JSON, too large, wrong content type) are the caller's fault.
       const status = (err as { statusCode: number }).statusCode;
       if (status >= 400 && status < 500) api = { code: 'INVALID_ARGUMENT', message: `The request could not be read: ${(err as Error).message}.` };

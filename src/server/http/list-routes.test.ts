@@ -35,13 +35,36 @@ beforeAll(async () => {
   for (let i = 0; i < NODES; i++) {
     await store.db
       .insertInto('nodes')
-      .values({ id: `n${i}`, name: `node-${String(i).padStart(2, '0')}`, credential_hash: `h${i}`, created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]', labels_json: JSON.stringify(i % 3 === 0 ? { zone: 'eu' } : { zone: 'us' }) })
+      .values({
+        id: `n${i}`,
+        name: `node-${String(i).padStart(2, '0')}`,
+        credential_hash: `h${i}`,
+        created_at: now,
+        last_seen_at: null,
+        agent_version: null,
+        resources_json: null,
+        providers_json: '[]',
+        labels_json: JSON.stringify(i % 3 === 0 ? { zone: 'eu' } : { zone: 'us' }),
+      })
       .execute();
   }
   for (let i = 0; i < WORKSPACES; i++) {
     await store.db
       .insertInto('workspaces')
-      .values({ id: `w${i}`, name: `ws-${i}`, owner_id: i % 4 === 0 ? 'u2' : admin.id, node_id: `n${i % NODES}`, provider: i % 5 === 0 ? 'lxc' : 'docker', image: 'base', status: i % 2 ? 'running' : 'stopped', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now })
+      .values({
+        id: `w${i}`,
+        name: `ws-${i}`,
+        owner_id: i % 4 === 0 ? 'u2' : admin.id,
+        node_id: `n${i % NODES}`,
+        provider: i % 5 === 0 ? 'lxc' : 'docker',
+        image: 'base',
+        status: i % 2 ? 'running' : 'stopped',
+        cpus: null,
+        memory_bytes: null,
+        error_json: null,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
   }
   services = createServices(store, pino({ level: 'silent' }), { heartbeatMs: 1000 });
@@ -137,7 +160,11 @@ describe('paged lists', () => {
 
   it('answers any query string with a page or a coded INVALID_ARGUMENT naming a field, never anything else', async () => {
     const key = fc.constantFrom('limit', 'cursor', 'node', 'owner', 'status', 'provider', 'label', 'x', '', '__proto__', 'constructor', 'limit[]', 'cursor[a]');
-    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('1', '1000', '-1', '1e3', 'c1.bm9kZS0wMQ', 'c1.', 'running', 'zone=eu', '%', '%00', '&', '='), fc.string({ unit: 'binary', maxLength: 20 }));
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('1', '1000', '-1', '1e3', 'c1.bm9kZS0wMQ', 'c1.', 'running', 'zone=eu', '%', '%00', '&', '='),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('workspaces', 'nodes'), fc.array(fc.tuple(key, value), { maxLength: 4 }), fc.boolean(), async (route, pairs, raw) => {
         const qs = pairs.map(([k, v]) => (raw ? `${k}=${v}` : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join('&');

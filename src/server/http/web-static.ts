@@ -70,7 +70,8 @@ export async function registerWebStatic(app: FastifyInstance, root = defaultWebR
     }
     for (const url of PAGES) {
       web.get(url, async (_req, reply) => {
-        if (!built) throw new BerthError('UNAVAILABLE', `The web UI is not built (no ${join(root, 'index.html')}); run \`npm run build\` and restart the server.`);
+        if (!built)
+          throw new BerthError('UNAVAILABLE', `The web UI is not built (no ${join(root, 'index.html')}); run \`npm run build\` and restart the server.`);
         securityHeaders(reply);
         return reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
       });

@@ -65,11 +65,18 @@ async function routeLabels(): Promise<Set<string>> {
 }
 
 /** A path that fills a route pattern's parameters with arbitrary text. */
-const filledPattern = fc.tuple(fc.constantFrom(...patterns), fc.string({ maxLength: 30 })).map(([p, v]) => p.replace(/:[a-zA-Z]+/g, encodeURIComponent(v) || 'x'));
+const filledPattern = fc
+  .tuple(fc.constantFrom(...patterns), fc.string({ maxLength: 30 }))
+  .map(([p, v]) => p.replace(/:[a-zA-Z]+/g, encodeURIComponent(v) || 'x'));
 /** Arbitrary request targets: web paths, filled patterns, raw text (bad escapes, dots, unicode), with or without a query. */
 const anyPath = fc
   .tuple(
-    fc.oneof(fc.webPath().map((p) => '/' + p), filledPattern, fc.string({ maxLength: 80, unit: 'binary' }).map((s) => '/' + s), fc.constantFrom('/api/v1/%zz', '/api/v1/../api/v1/nodes', '//api/v1/nodes', '/api/v1/nodes/', '/API/V1/NODES')),
+    fc.oneof(
+      fc.webPath().map((p) => '/' + p),
+      filledPattern,
+      fc.string({ maxLength: 80, unit: 'binary' }).map((s) => '/' + s),
+      fc.constantFrom('/api/v1/%zz', '/api/v1/../api/v1/nodes', '//api/v1/nodes', '/api/v1/nodes/', '/API/V1/NODES'),
+    ),
     fc.option(fc.string({ maxLength: 20 }).map(encodeURIComponent), { nil: undefined }),
   )
   .map(([p, q]) => (q === undefined ? p : `${p}?${q}`));

@@ -7,8 +7,8 @@
 import { METHODS } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { API_PREFIX, BerthError, textRoutes } from '../../api/index.js';
-import type { Store } from '../store/open.js';
 import { authenticate } from '../http/app.js';
+import type { Store } from '../store/open.js';
 import type { ServerMetrics } from './server-metrics.js';
 
 /** The route label of a request that matched no route. */
@@ -52,7 +52,10 @@ export function instrumentApp(app: FastifyInstance, store: Store, metrics: Serve
       req.routeName = 'metrics';
       const user = await authenticate(store, req);
       if (user.role !== 'admin') {
-        throw new BerthError('PERMISSION_DENIED', 'Only an admin may read the metrics; scrape with an admin API token, or run the server with --metrics-listen for a private scraper.');
+        throw new BerthError(
+          'PERMISSION_DENIED',
+          'Only an admin may read the metrics; scrape with an admin API token, or run the server with --metrics-listen for a private scraper.',
+        );
       }
       const text = await metrics.registry.metrics();
       return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);

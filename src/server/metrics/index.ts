@@ -1,7 +1,7 @@
 /** Metrics in `berth server`: one registry per server, wired to its services, the API and the optional plain listener. */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { startMetricsListener, type MetricsListener } from '../../metrics/listener.js';
+import { type MetricsListener, startMetricsListener } from '../../metrics/listener.js';
 import type { Services } from '../services/index.js';
 import type { SshGateway } from '../ssh-gateway/index.js';
 import type { Store } from '../store/open.js';
@@ -25,7 +25,13 @@ export interface RunningServerMetrics {
  * Makes the registry, hooks it into the hub, the operations and the SSH gateway, and starts
  * the plain listener when `listen` is given (FAILED_PRECONDITION when it cannot bind).
  */
-export async function startServerMetrics(opts: { store: Store; services: Services; gateway: SshGateway | null; listen?: string; log: Logger }): Promise<RunningServerMetrics> {
+export async function startServerMetrics(opts: {
+  store: Store;
+  services: Services;
+  gateway: SshGateway | null;
+  listen?: string;
+  log: Logger;
+}): Promise<RunningServerMetrics> {
   const { store, services, gateway } = opts;
   const metrics = new ServerMetrics(store);
   services.hub.instrument(metrics);
@@ -35,7 +41,9 @@ export async function startServerMetrics(opts: { store: Store; services: Service
     execSessions: () => services.hub.execSessionCount,
     gatewaySessions: () => gateway?.sessionCount ?? 0,
   });
-  const listener = opts.listen ? await startMetricsListener({ listen: opts.listen, registry: metrics.registry, log: opts.log.child({ component: 'metrics' }) }) : null;
+  const listener = opts.listen
+    ? await startMetricsListener({ listen: opts.listen, registry: metrics.registry, log: opts.log.child({ component: 'metrics' }) })
+    : null;
   return {
     metrics,
     listener,

@@ -41,7 +41,19 @@ let metrics: ServerMetrics;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-instrumented-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'n1', created_at: new Date().toISOString(), last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'n1',
+      created_at: new Date().toISOString(),
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
   const log = pino({ level: 'silent' });
   ops = new Operations(store, log);
   hub = new AgentHub(store, ops, log, 1000);
@@ -91,7 +103,10 @@ describe('instrumented hub and operations', () => {
     const bad = await ops.start({ kind: 'workspace.start', target: 'w', createdBy: 'u' }, async () => {
       throw new BerthError('NODE_OFFLINE', 'gone');
     });
-    const cancelled = await ops.start({ kind: 'workspace.create', target: 'w', createdBy: 'u' }, (op) => new Promise((_, reject) => op.signal.addEventListener('abort', () => reject(op.signal.reason))));
+    const cancelled = await ops.start(
+      { kind: 'workspace.create', target: 'w', createdBy: 'u' },
+      (op) => new Promise((_, reject) => op.signal.addEventListener('abort', () => reject(op.signal.reason))),
+    );
     ops.cancel(cancelled.id, new BerthError('CANCELLED', 'stop'));
     for (const id of [ok.id, bad.id, cancelled.id]) await ops.finished(id);
     const s = await scrape();

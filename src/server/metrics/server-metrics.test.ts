@@ -18,12 +18,41 @@ async function storeWith(nodes: Record<string, string>, workspaces: Array<[strin
   stores.push(store);
   await store.db.insertInto('users').values({ id: 'u', name: 'u', role: 'admin', email: null, created_at: old }).execute();
   for (const [id, status] of Object.entries(nodes)) {
-    await store.db.insertInto('nodes').values({ id, name: id, credential_hash: id, created_at: old, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]', status }).execute();
+    await store.db
+      .insertInto('nodes')
+      .values({
+        id,
+        name: id,
+        credential_hash: id,
+        created_at: old,
+        last_seen_at: null,
+        agent_version: null,
+        resources_json: null,
+        providers_json: '[]',
+        status,
+      })
+      .execute();
   }
   let i = 0;
   for (const [status, provider] of workspaces) {
     const id = `w${i++}`;
-    await store.db.insertInto('workspaces').values({ id, name: id, owner_id: 'u', node_id: Object.keys(nodes)[0], provider, image: 'i', status, cpus: null, memory_bytes: null, error_json: null, created_at: old, updated_at: old }).execute();
+    await store.db
+      .insertInto('workspaces')
+      .values({
+        id,
+        name: id,
+        owner_id: 'u',
+        node_id: Object.keys(nodes)[0],
+        provider,
+        image: 'i',
+        status,
+        cpus: null,
+        memory_bytes: null,
+        error_json: null,
+        created_at: old,
+        updated_at: old,
+      })
+      .execute();
   }
   return store;
 }
@@ -44,7 +73,13 @@ afterEach(async () => {
 
 describe('ServerMetrics', () => {
   it('keeps one registry per instance: two servers in one process count apart', async () => {
-    const a = new ServerMetrics(await storeWith({ n1: 'online', n2: 'online', n3: 'offline' }, [['running', 'docker'], ['running', 'docker'], ['stopped', 'lxc']]));
+    const a = new ServerMetrics(
+      await storeWith({ n1: 'online', n2: 'online', n3: 'offline' }, [
+        ['running', 'docker'],
+        ['running', 'docker'],
+        ['stopped', 'lxc'],
+      ]),
+    );
     const b = new ServerMetrics(await storeWith({ m1: 'offline' }), { processMetrics: false });
     a.operationEnded('workspace.create', 'succeeded', 2);
     a.agentHello('n1');

@@ -5,7 +5,7 @@
  * gateway sessions) are read at scrape time, not kept in sync by hand; the hot paths (a
  * heartbeat, a request) do one histogram observation each.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { builtinProviderKindSchema, nodeStatusSchema, operationKindSchema, workspaceStatusSchema } from '../../api/index.js';
 import type { Store } from '../store/open.js';
 
@@ -77,7 +77,12 @@ export class ServerMetrics implements HubMetrics, OperationMetrics {
       buckets: HTTP_BUCKETS,
       registers,
     });
-    this.opsTotal = new Counter({ name: 'berth_operations_total', help: 'Operations that ended, by kind and outcome.', labelNames: ['kind', 'outcome'], registers });
+    this.opsTotal = new Counter({
+      name: 'berth_operations_total',
+      help: 'Operations that ended, by kind and outcome.',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
     this.opDuration = new Histogram({
       name: 'berth_operation_duration_seconds',
       help: 'How long operations ran, from start to end, by kind and outcome.',
@@ -85,11 +90,36 @@ export class ServerMetrics implements HubMetrics, OperationMetrics {
       buckets: OPERATION_BUCKETS,
       registers,
     });
-    this.reconnects = new Counter({ name: 'berth_agent_reconnects_total', help: 'Hellos from nodes that had already connected to this server process.', registers });
+    this.reconnects = new Counter({
+      name: 'berth_agent_reconnects_total',
+      help: 'Hellos from nodes that had already connected to this server process.',
+      registers,
+    });
     const live = () => this.live;
-    new Gauge({ name: 'berth_agent_connections', help: 'Open agent sockets.', registers, collect() { this.set(live().agentConnections()); } });
-    new Gauge({ name: 'berth_exec_sessions_open', help: 'Open exec sessions (CLI ws exec and the SSH gateway), all nodes.', registers, collect() { this.set(live().execSessions()); } });
-    new Gauge({ name: 'berth_gateway_sessions_open', help: 'Open SSH gateway session channels (shell, exec, sftp).', registers, collect() { this.set(live().gatewaySessions()); } });
+    new Gauge({
+      name: 'berth_agent_connections',
+      help: 'Open agent sockets.',
+      registers,
+      collect() {
+        this.set(live().agentConnections());
+      },
+    });
+    new Gauge({
+      name: 'berth_exec_sessions_open',
+      help: 'Open exec sessions (CLI ws exec and the SSH gateway), all nodes.',
+      registers,
+      collect() {
+        this.set(live().execSessions());
+      },
+    });
+    new Gauge({
+      name: 'berth_gateway_sessions_open',
+      help: 'Open SSH gateway session channels (shell, exec, sftp).',
+      registers,
+      collect() {
+        this.set(live().gatewaySessions());
+      },
+    });
     new Gauge({
       name: 'berth_nodes',
       help: 'Nodes by recorded status.',
@@ -97,7 +127,11 @@ export class ServerMetrics implements HubMetrics, OperationMetrics {
       registers,
       // One grouped COUNT per scrape; every known status is reported, 0 when none.
       async collect() {
-        const rows = await store.db.selectFrom('nodes').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+        const rows = await store.db
+          .selectFrom('nodes')
+          .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+          .groupBy('status')
+          .execute();
         this.reset();
         for (const s of NODE_STATUSES) this.set({ status: s }, 0);
         for (const r of rows) if (NODE_STATUSES.has(r.status)) this.set({ status: r.status }, Number(r.n));
@@ -109,10 +143,15 @@ export class ServerMetrics implements HubMetrics, OperationMetrics {
       labelNames: ['status', 'provider'],
       registers,
       async collect() {
-        const rows = await store.db.selectFrom('workspaces').select(['status', 'provider', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['status', 'provider']).execute();
+        const rows = await store.db
+          .selectFrom('workspaces')
+          .select(['status', 'provider', (eb) => eb.fn.countAll<number>().as('n')])
+          .groupBy(['status', 'provider'])
+          .execute();
         this.reset();
         for (const s of WORKSPACE_STATUSES) for (const p of PROVIDERS) this.set({ status: s, provider: p }, 0);
-        for (const r of rows) if (WORKSPACE_STATUSES.has(r.status) && PROVIDERS.has(r.provider)) this.set({ status: r.status, provider: r.provider }, Number(r.n));
+        for (const r of rows)
+          if (WORKSPACE_STATUSES.has(r.status) && PROVIDERS.has(r.provider)) this.set({ status: r.status, provider: r.provider }, Number(r.n));
       },
     });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_server_' });

@@ -23,13 +23,44 @@ beforeEach(async () => {
   ops = new Operations(store, log);
   access = new OperationAccess(store, ops, new AuditLog(store, log));
   const now = new Date().toISOString();
-  await store.db.insertInto('users').values([
-    { id: 'admin', name: 'admin', role: 'admin', email: null, created_at: now },
-    { id: 'mia', name: 'mia', role: 'member', email: null, created_at: now },
-    { id: 'max', name: 'max', role: 'member', email: null, created_at: now },
-  ]).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  await store.db.insertInto('workspaces').values({ id: 'w1', name: 'mias', owner_id: 'mia', node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now }).execute();
+  await store.db
+    .insertInto('users')
+    .values([
+      { id: 'admin', name: 'admin', role: 'admin', email: null, created_at: now },
+      { id: 'mia', name: 'mia', role: 'member', email: null, created_at: now },
+      { id: 'max', name: 'max', role: 'member', email: null, created_at: now },
+    ])
+    .execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
+  await store.db
+    .insertInto('workspaces')
+    .values({
+      id: 'w1',
+      name: 'mias',
+      owner_id: 'mia',
+      node_id: 'n1',
+      provider: 'docker',
+      image: 'base',
+      status: 'running',
+      cpus: null,
+      memory_bytes: null,
+      error_json: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
 });
 
 afterEach(async () => {
@@ -76,8 +107,14 @@ describe('OperationAccess', () => {
 
   it('refuses to cancel kinds that cannot undo themselves', async () => {
     let release!: () => void;
-    const op = await ops.start({ kind: 'workspace.stop', target: 'workspace/mias', workspaceId: 'w1', createdBy: 'mia' }, () => new Promise<void>((r) => (release = r)));
-    await expect(access.cancel(user('mia'), op.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('cannot be cancelled') });
+    const op = await ops.start(
+      { kind: 'workspace.stop', target: 'workspace/mias', workspaceId: 'w1', createdBy: 'mia' },
+      () => new Promise<void>((r) => (release = r)),
+    );
+    await expect(access.cancel(user('mia'), op.id)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringContaining('cannot be cancelled'),
+    });
     release();
     expect((await ops.finished(op.id)).status).toBe('succeeded');
   });

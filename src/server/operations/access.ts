@@ -5,12 +5,12 @@
  * audited as a denial, as for workspaces.
  */
 import { BerthError, type Operation, type OperationEvent, type User } from '../../api/index.js';
-import type { AuditLog } from '../audit/audit.js';
-import type { Store } from '../store/open.js';
-import type { Operations } from './operations.js';
 // Teams and sharing: whether the operation's workspace is the caller's to see is `can`'s call.
 import { decide } from '../access/facts.js';
 import type { Action } from '../access/permissions.js';
+import type { AuditLog } from '../audit/audit.js';
+import type { Store } from '../store/open.js';
+import type { Operations } from './operations.js';
 
 /** Kinds of operation that can be cancelled: the ones that make something and can undo it. */
 const CANCELLABLE = new Set<Operation['kind']>(['workspace.create', 'image.build', 'node.add']);
@@ -39,8 +39,17 @@ export class OperationAccess {
       .where('operations.id', '=', id)
       .executeTakeFirst();
     if (row && row.createdBy === user.id) return op;
-    if (row?.wsId && row.ownerId && (await decide(this.store, user.id, action, { id: row.wsId, ownerId: row.ownerId, teamId: row.teamId ?? null })).allowed) return op;
-    await this.audit.record({ actorId: user.id, actorName: user.name, action: 'operation.access', target: `operation/${id}`, outcome: 'denied', sourceIp: via.sourceIp, detail: 'not started by them, nor about their workspace' });
+    if (row?.wsId && row.ownerId && (await decide(this.store, user.id, action, { id: row.wsId, ownerId: row.ownerId, teamId: row.teamId ?? null })).allowed)
+      return op;
+    await this.audit.record({
+      actorId: user.id,
+      actorName: user.name,
+      action: 'operation.access',
+      target: `operation/${id}`,
+      outcome: 'denied',
+      sourceIp: via.sourceIp,
+      detail: 'not started by them, nor about their workspace',
+    });
     throw notFound(id);
   }
 
@@ -61,7 +70,11 @@ export class OperationAccess {
       throw new BerthError('FAILED_PRECONDITION', `Operation ${id} has already ${op.status}; there is nothing to cancel.`, { field: 'id' });
     }
     if (!CANCELLABLE.has(op.kind)) {
-      throw new BerthError('FAILED_PRECONDITION', `A ${op.kind} operation cannot be cancelled, only workspace creates, image builds and node adds; wait for it to finish.`, { field: 'id' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `A ${op.kind} operation cannot be cancelled, only workspace creates, image builds and node adds; wait for it to finish.`,
+        { field: 'id' },
+      );
     }
     const reason = new BerthError('CANCELLED', `Operation ${id} (${op.kind} of ${op.target}) was cancelled by ${user.name}; nothing it made was kept.`);
     if (!this.ops.cancel(id, reason)) {

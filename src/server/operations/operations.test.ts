@@ -114,7 +114,10 @@ describe('Operations', () => {
     expect(await restarted.failInterrupted()).toBe(1);
     const [row] = await store.db.selectFrom('operations').selectAll().execute();
     expect(row.status).toBe('failed');
-    expect(JSON.parse(row.error_json!)).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/^The server restarted while this stop ran \(interrupted\); workspace z shows what its node reports/) });
+    expect(JSON.parse(row.error_json!)).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/^The server restarted while this stop ran \(interrupted\); workspace z shows what its node reports/),
+    });
     expect(restarted.interruptedOps()).toEqual([{ id: row.id, kind: 'workspace.stop', workspaceId: null }]);
     // Once the outcome is known the message says it, once; other operations are not touched.
     await restarted.amendInterrupted(row.id, 'interrupted; the workspace is now stopped');

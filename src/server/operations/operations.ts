@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BerthError, toApiError, type OpContext, type Operation, type OperationEvent, type OperationKind } from '../../api/index.js';
+import { BerthError, type OpContext, type Operation, type OperationEvent, type OperationKind, toApiError } from '../../api/index.js';
 import { operationToApi } from '../convert/to-api.js';
 import type { OperationMetrics } from '../metrics/server-metrics.js';
 import type { Store } from '../store/open.js';
@@ -91,7 +91,12 @@ export class Operations {
     const finishedAt = new Date().toISOString();
     for (const row of rows) {
       const error = { code: 'UNAVAILABLE' as const, message: interruptedMessage(row.kind, row.target) };
-      const res = await this.store.db.updateTable('operations').set({ status: 'failed', error_json: JSON.stringify(error), finished_at: finishedAt }).where('id', '=', row.id).where('status', '=', 'running').executeTakeFirst();
+      const res = await this.store.db
+        .updateTable('operations')
+        .set({ status: 'failed', error_json: JSON.stringify(error), finished_at: finishedAt })
+        .where('id', '=', row.id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 1) this.interrupted.push({ id: row.id, kind: row.kind as OperationKind, workspaceId: row.workspace_id });
     }
     return this.interrupted.length;
@@ -110,7 +115,12 @@ export class Operations {
     const i = this.interrupted.findIndex((o) => o.id === id);
     if (i < 0) return;
     this.interrupted.splice(i, 1);
-    await this.store.db.updateTable('operations').set({ error_json: JSON.stringify({ code: 'UNAVAILABLE', message }) }).where('id', '=', id).where('status', '=', 'failed').execute();
+    await this.store.db
+      .updateTable('operations')
+      .set({ error_json: JSON.stringify({ code: 'UNAVAILABLE', message }) })
+      .where('id', '=', id)
+      .where('status', '=', 'failed')
+      .execute();
   }
 
   /** Records a new operation and runs `body` in the background. Returns once the row exists. */

@@ -6,7 +6,7 @@
 import { BerthError, toApiError } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { NodesService } from '../services/nodes.js';
-import { place, unfitBeforeImage, type PlacementNode, type PlacementRequest } from './place.js';
+import { type PlacementNode, type PlacementRequest, place, unfitBeforeImage } from './place.js';
 
 /** How long a node may take to say whether it has an image: a registry lookup included (the agent gives up after 20 s). */
 const IMAGE_LOOKUP_TIMEOUT_MS = 30_000;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BerthError, type Constraint, type PlacementStrategy } from '../../api/index.js';
-import { compareNodes, load, place, unfit, type PlacementNode, type PlacementRequest } from './place.js';
+import { compareNodes, load, type PlacementNode, type PlacementRequest, place, unfit } from './place.js';
 
 const GiB = 1024 ** 3;
 
@@ -50,7 +50,10 @@ describe('place', () => {
 
   it('names every node and why in the no-fit error', () => {
     const err = thrown(() =>
-      place([node('a', { online: false }), node('b', { cordoned: true }), node('c', { resources: { cpus: 1, memoryBytes: GiB } })], req({ memoryBytes: 2 * GiB })),
+      place(
+        [node('a', { online: false }), node('b', { cordoned: true }), node('c', { resources: { cpus: 1, memoryBytes: GiB } })],
+        req({ memoryBytes: 2 * GiB }),
+      ),
     );
     expect(err.code).toBe('NO_NODE_AVAILABLE');
     expect(err.message).toMatch(/a: offline/);
@@ -104,40 +107,50 @@ describe('place', () => {
 
 const labelsArb = fc.dictionary(fc.constantFrom('zone', 'gpu', 'disk'), fc.constantFrom('a', 'b', 'c'), { maxKeys: 3 });
 const nodeArb = (i: number) =>
-  fc.record({
-    online: fc.boolean(),
-    cordoned: fc.boolean(),
-    labels: labelsArb,
-    usable: fc.boolean(),
-    lxc: fc.boolean(),
-    cpus: fc.integer({ min: 1, max: 16 }),
-    memGiB: fc.integer({ min: 1, max: 32 }),
-    reservedCpus: fc.integer({ min: 0, max: 16 }),
-    reservedMemGiB: fc.integer({ min: 0, max: 32 }),
-    workspaces: fc.integer({ min: 0, max: 20 }),
-    image: fc.constantFrom<'ok' | 'missing' | 'unchecked'>('ok', 'ok', 'missing', 'unchecked'),
-    reported: fc.boolean(),
-  }).map(
-    (r): PlacementNode => ({
-      id: `id${i}`,
-      name: `n${i}`,
-      online: r.online,
-      cordoned: r.cordoned,
-      labels: r.labels,
-      providers: [{ kind: 'docker', usable: r.usable, details: {} }, ...(r.lxc ? [{ kind: 'lxc' as const, usable: true, details: {} }] : [])],
-      resources: r.reported ? { cpus: r.cpus, memoryBytes: r.memGiB * GiB } : null,
-      reserved: { cpus: Math.min(r.reservedCpus, r.cpus), memoryBytes: Math.min(r.reservedMemGiB, r.memGiB) * GiB },
-      workspaces: r.workspaces,
-      image: r.image === 'ok' ? { ok: true } : r.image === 'missing' ? { ok: false, code: 'NOT_FOUND', message: 'cannot use image base: not here' } : 'unchecked',
-    }),
-  );
+  fc
+    .record({
+      online: fc.boolean(),
+      cordoned: fc.boolean(),
+      labels: labelsArb,
+      usable: fc.boolean(),
+      lxc: fc.boolean(),
+      cpus: fc.integer({ min: 1, max: 16 }),
+      memGiB: fc.integer({ min: 1, max: 32 }),
+      reservedCpus: fc.integer({ min: 0, max: 16 }),
+      reservedMemGiB: fc.integer({ min: 0, max: 32 }),
+      workspaces: fc.integer({ min: 0, max: 20 }),
+      image: fc.constantFrom<'ok' | 'missing' | 'unchecked'>('ok', 'ok', 'missing', 'unchecked'),
+      reported: fc.boolean(),
+    })
+    .map(
+      (r): PlacementNode => ({
+        id: `id${i}`,
+        name: `n${i}`,
+        online: r.online,
+        cordoned: r.cordoned,
+        labels: r.labels,
+        providers: [{ kind: 'docker', usable: r.usable, details: {} }, ...(r.lxc ? [{ kind: 'lxc' as const, usable: true, details: {} }] : [])],
+        resources: r.reported ? { cpus: r.cpus, memoryBytes: r.memGiB * GiB } : null,
+        reserved: { cpus: Math.min(r.reservedCpus, r.cpus), memoryBytes: Math.min(r.reservedMemGiB, r.memGiB) * GiB },
+        workspaces: r.workspaces,
+        image:
+          r.image === 'ok' ? { ok: true } : r.image === 'missing' ? { ok: false, code: 'NOT_FOUND', message: 'cannot use image base: not here' } : 'unchecked',
+      }),
+    );
 const nodesArb = fc.integer({ min: 0, max: 6 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => nodeArb(i))));
-const constraintArb = fc.record({ key: fc.constantFrom('zone', 'gpu', 'disk'), op: fc.constantFrom<'=' | '!='>('=', '!='), value: fc.constantFrom('a', 'b', 'c') });
+const constraintArb = fc.record({
+  key: fc.constantFrom('zone', 'gpu', 'disk'),
+  op: fc.constantFrom<'=' | '!='>('=', '!='),
+  value: fc.constantFrom('a', 'b', 'c'),
+});
 const reqArb = fc.record({
   provider: fc.constantFrom<'docker' | 'lxc'>('docker', 'lxc'),
   image: fc.constant('base'),
   cpus: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null }),
-  memoryBytes: fc.option(fc.integer({ min: 1, max: 16 }).map((g) => g * GiB), { nil: null }),
+  memoryBytes: fc.option(
+    fc.integer({ min: 1, max: 16 }).map((g) => g * GiB),
+    { nil: null },
+  ),
   constraints: fc.array(constraintArb, { maxLength: 3 }),
   strategy: fc.constantFrom<PlacementStrategy>('spread', 'binpack'),
 });
@@ -189,11 +202,16 @@ describe('place (properties)', () => {
 
   it('an explicit node is chosen exactly when it fits', () => {
     fc.assert(
-      fc.property(nodesArb.filter((n) => n.length > 0), reqArb, fc.nat(), (nodes, r, pick) => {
-        const wanted = nodes[pick % nodes.length];
-        const got = attempt(nodes, { ...r, node: wanted.name });
-        return unfit(wanted, r) === null ? !(got instanceof BerthError) && got.name === wanted.name : got instanceof BerthError;
-      }),
+      fc.property(
+        nodesArb.filter((n) => n.length > 0),
+        reqArb,
+        fc.nat(),
+        (nodes, r, pick) => {
+          const wanted = nodes[pick % nodes.length];
+          const got = attempt(nodes, { ...r, node: wanted.name });
+          return unfit(wanted, r) === null ? !(got instanceof BerthError) && got.name === wanted.name : got instanceof BerthError;
+        },
+      ),
     );
   });
 });

@@ -68,19 +68,24 @@ export function unfitBeforeImage(node: PlacementNode, req: PlacementRequest): Un
   if (node.cordoned) return { stage: 1, code: 'FAILED_PRECONDITION', reason: 'cordoned; `berth node uncordon` it to place workspaces there' };
   const info = node.providers.find((p) => p.kind === req.provider);
   if (!info) return { stage: 2, code: 'PROVIDER_UNAVAILABLE', reason: `has no ${req.provider} provider` };
-  if (!info.usable) return { stage: 2, code: 'PROVIDER_UNAVAILABLE', reason: `its ${req.provider} provider is not usable: ${info.reason ?? 'no reason given'}` };
+  if (!info.usable)
+    return { stage: 2, code: 'PROVIDER_UNAVAILABLE', reason: `its ${req.provider} provider is not usable: ${info.reason ?? 'no reason given'}` };
   const broken = req.constraints.filter((c) => (c.op === '=' ? node.labels[c.key] !== c.value : node.labels[c.key] === c.value));
   if (broken.length > 0) {
-    const what = broken.map((c) => `${c.key}${c.op}${c.value} (${Object.hasOwn(node.labels, c.key) ? `it has ${c.key}=${node.labels[c.key]}` : `no ${c.key} label`})`).join(', ');
+    const what = broken
+      .map((c) => `${c.key}${c.op}${c.value} (${Object.hasOwn(node.labels, c.key) ? `it has ${c.key}=${node.labels[c.key]}` : `no ${c.key} label`})`)
+      .join(', ');
     return { stage: 3, code: 'FAILED_PRECONDITION', reason: `does not satisfy ${what}` };
   }
-  if ((req.cpus !== null || req.memoryBytes !== null) && !node.resources) return { stage: 4, code: 'FAILED_PRECONDITION', reason: 'has not reported its CPUs and memory yet' };
+  if ((req.cpus !== null || req.memoryBytes !== null) && !node.resources)
+    return { stage: 4, code: 'FAILED_PRECONDITION', reason: 'has not reported its CPUs and memory yet' };
   if (node.resources) {
     const freeCpus = node.resources.cpus - node.reserved.cpus;
     const freeMem = node.resources.memoryBytes - node.reserved.memoryBytes;
     const short: string[] = [];
     if (req.cpus !== null && req.cpus > freeCpus + 1e-9) short.push(`${req.cpus} CPUs asked, ${Math.max(0, freeCpus)} of ${node.resources.cpus} free`);
-    if (req.memoryBytes !== null && req.memoryBytes > freeMem) short.push(`${fmtMem(req.memoryBytes)} memory asked, ${fmtMem(Math.max(0, freeMem))} of ${fmtMem(node.resources.memoryBytes)} free`);
+    if (req.memoryBytes !== null && req.memoryBytes > freeMem)
+      short.push(`${fmtMem(req.memoryBytes)} memory asked, ${fmtMem(Math.max(0, freeMem))} of ${fmtMem(node.resources.memoryBytes)} free`);
     if (short.length > 0) return { stage: 4, code: 'FAILED_PRECONDITION', reason: `has too little room: ${short.join('; ')}` };
   }
   return null;
@@ -112,7 +117,11 @@ const freeMemory = (n: PlacementNode) => (n.resources ? n.resources.memoryBytes 
  */
 export function compareNodes(strategy: PlacementStrategy): (a: PlacementNode, b: PlacementNode) => number {
   const sign = strategy === 'spread' ? 1 : -1;
-  return (a, b) => sign * (load(a) - load(b)) || sign * (a.workspaces - b.workspaces) || sign * (freeMemory(b) - freeMemory(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return (a, b) =>
+    sign * (load(a) - load(b)) ||
+    sign * (a.workspaces - b.workspaces) ||
+    sign * (freeMemory(b) - freeMemory(a)) ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 /**
@@ -131,7 +140,11 @@ export function place(nodes: PlacementNode[], req: PlacementRequest): PlacementN
     return node;
   }
   if (nodes.length === 0) {
-    throw new BerthError('NO_NODE_AVAILABLE', 'No node has joined this server yet; start one with `berth server --local-agent` or `berth agent --join-token`.', { field: 'node' });
+    throw new BerthError(
+      'NO_NODE_AVAILABLE',
+      'No node has joined this server yet; start one with `berth server --local-agent` or `berth agent --join-token`.',
+      { field: 'node' },
+    );
   }
   const verdicts = nodes.map((n) => ({ node: n, why: unfit(n, req) }));
   const fit = verdicts.filter((v) => v.why === null).map((v) => v.node);

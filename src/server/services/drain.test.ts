@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OperationEvent, User } from '../../api/index.js';
-import { LivenessMonitor } from '../agents/liveness.js';
 import { AgentHub } from '../agents/hub.js';
+import { LivenessMonitor } from '../agents/liveness.js';
 import { AuditLog } from '../audit/audit.js';
 import { Operations } from '../operations/operations.js';
 import { openSqliteStore, type Store } from '../store/open.js';
@@ -30,9 +30,37 @@ beforeEach(async () => {
   clock = 1_000_000;
   const now = new Date().toISOString();
   await store.db.insertInto('users').values({ id: 'u', name: 'admin', role: 'admin', email: null, created_at: now }).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  const ws = (name: string, status: string) => ({ id: name, name, owner_id: 'u', node_id: 'n1', provider: 'docker' as const, image: 'base', status, cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
-  await store.db.insertInto('workspaces').values([ws('a', 'running'), ws('b', 'running'), ws('c', 'running'), ws('idle', 'stopped')]).execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
+  const ws = (name: string, status: string) => ({
+    id: name,
+    name,
+    owner_id: 'u',
+    node_id: 'n1',
+    provider: 'docker' as const,
+    image: 'base',
+    status,
+    cpus: null,
+    memory_bytes: null,
+    error_json: null,
+    created_at: now,
+    updated_at: now,
+  });
+  await store.db
+    .insertInto('workspaces')
+    .values([ws('a', 'running'), ws('b', 'running'), ws('c', 'running'), ws('idle', 'stopped')])
+    .execute();
 });
 
 afterEach(async () => {
@@ -76,7 +104,25 @@ describe('DrainService', () => {
 
   it('past the deadline fails naming what still runs, and starts no more stops', async () => {
     // Each stop takes 20 s of a 10 s deadline: the first four-wide wave runs, then time is up.
-    await store.db.insertInto('workspaces').values(['d', 'e', 'f'].map((name) => ({ id: name, name, owner_id: 'u', node_id: 'n1', provider: 'docker' as const, image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: '', updated_at: '' }))).execute();
+    await store.db
+      .insertInto('workspaces')
+      .values(
+        ['d', 'e', 'f'].map((name) => ({
+          id: name,
+          name,
+          owner_id: 'u',
+          node_id: 'n1',
+          provider: 'docker' as const,
+          image: 'base',
+          status: 'running',
+          cpus: null,
+          memory_bytes: null,
+          error_json: null,
+          created_at: '',
+          updated_at: '',
+        })),
+      )
+      .execute();
     const { calls, drain } = lifecycle(20_000);
     const { done } = await run(drain, { deadlineSeconds: 10 });
     expect(done.status).toBe('failed');
@@ -90,7 +136,11 @@ describe('DrainService', () => {
     const { calls, drain } = lifecycle(100);
     const { done } = await run(drain, { deadlineSeconds: 0, force: true });
     expect(done.status).toBe('succeeded');
-    expect(calls).toEqual([{ name: 'admin/a', force: true, timeoutSeconds: 0 }, { name: 'admin/b', force: true, timeoutSeconds: 0 }, { name: 'admin/c', force: true, timeoutSeconds: 0 }]);
+    expect(calls).toEqual([
+      { name: 'admin/a', force: true, timeoutSeconds: 0 },
+      { name: 'admin/b', force: true, timeoutSeconds: 0 },
+      { name: 'admin/c', force: true, timeoutSeconds: 0 },
+    ]);
   });
 
   it('drains a node with nothing running at once', async () => {

@@ -4,7 +4,7 @@
  * they will be moved instead of stopped.) Past the deadline, the operation fails naming what
  * still runs, unless `force`, which stops those forcibly. The node stays cordoned either way.
  */
-import { BerthError, nodeDrainPostSchema, toApiError, type NodeDrainPost, type Operation, type User } from '../../api/index.js';
+import { BerthError, type NodeDrainPost, nodeDrainPostSchema, type Operation, toApiError, type User } from '../../api/index.js';
 import type { Operations, OpReporter } from '../operations/operations.js';
 import type { Store } from '../store/open.js';
 import type { NodesService } from './nodes.js';
@@ -59,9 +59,13 @@ export class DrainService {
         );
       }
       op.log(`deadline passed: stopping ${still.join(', ')} forcibly`);
-      for (const ws of still) if (await this.stop(user, op, ws, { force: true, timeoutSeconds: 0 })) op.progress(`stopped ${++stopped} of ${names.length}`, stopped / names.length);
+      for (const ws of still)
+        if (await this.stop(user, op, ws, { force: true, timeoutSeconds: 0 })) op.progress(`stopped ${++stopped} of ${names.length}`, stopped / names.length);
       const left = (await this.runningOn(node.id)).filter((n) => names.includes(n));
-      if (left.length > 0) throw new BerthError('FAILED_PRECONDITION', `Could not stop ${left.join(', ')} on node ${name}; see \`berth ws show\` for each and retry.`, { field: 'name' });
+      if (left.length > 0)
+        throw new BerthError('FAILED_PRECONDITION', `Could not stop ${left.join(', ')} on node ${name}; see \`berth ws show\` for each and retry.`, {
+          field: 'name',
+        });
     });
   }
 

@@ -2,7 +2,7 @@
  * Base images live on nodes: a build runs on one node as an operation, and the list gathers
  * what every online node has.
  */
-import { BerthError, imagesPostSchema, type Image, type ImagesPost, type Operation, type User } from '../../api/index.js';
+import { BerthError, type Image, type ImagesPost, imagesPostSchema, type Operation, type User } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { Operations } from '../operations/operations.js';
 import { place } from '../scheduler/place.js';
@@ -21,7 +21,15 @@ export class ImagesService {
     const body = imagesPostSchema.parse(input);
     // A build needs a usable Docker engine; cordons and reservations are about workspaces.
     const candidates = (await this.nodes.placementNodes()).map((n) => ({ ...n, cordoned: false, image: { ok: true as const } }));
-    const node = place(candidates, { provider: 'docker', image: body.name, cpus: null, memoryBytes: null, constraints: [], node: body.node, strategy: 'spread' });
+    const node = place(candidates, {
+      provider: 'docker',
+      image: body.name,
+      cpus: null,
+      memoryBytes: null,
+      constraints: [],
+      node: body.node,
+      strategy: 'spread',
+    });
     return this.ops.start({ kind: 'image.build', target: `image/${body.name}`, createdBy: user.id }, async (op) => {
       op.progress('scheduled', null);
       op.log(`building on node ${node.name}`);

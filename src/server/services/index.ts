@@ -1,30 +1,30 @@
 /** The server's services, built once and handed to the HTTP layer. */
 import type { Logger } from 'pino';
+import type { PlacementStrategy } from '../../api/index.js';
+// Teams and sharing.
+import { LiveSessions } from '../access/live-sessions.js';
+import { Revoker } from '../access/revoker.js';
 import { AgentHub } from '../agents/hub.js';
 import { DEFAULT_NODE_GRACE_MS, DEFAULT_NODE_TTL_MS, LivenessMonitor } from '../agents/liveness.js';
-import type { PlacementStrategy } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { OperationAccess } from '../operations/access.js';
 import { Operations } from '../operations/operations.js';
 import { SshNodesService } from '../ssh-nodes/service.js';
 import type { Store } from '../store/open.js';
-import { DrainService } from './drain.js';
-import { DEFAULT_REAP_GRACE_MS, Reaper } from './reaper.js';
-import { ImagesService } from './images.js';
-import { NodeCredentials } from './node-credentials.js';
-import { NodesService } from './nodes.js';
-import { UsersService } from './users.js';
-import { WorkspacesService } from './workspaces.js';
-import { WorkspaceServicesService } from './spec/workspace-services.js';
 // Configuration as code and dotfiles.
 import { ConfigService } from './config/config-service.js';
 import { CreateRules } from './config/create-rules.js';
 import { DotfilesService } from './dotfiles/dotfiles-service.js';
-// Teams and sharing.
-import { LiveSessions } from '../access/live-sessions.js';
-import { Revoker } from '../access/revoker.js';
+import { DrainService } from './drain.js';
+import { ImagesService } from './images.js';
+import { NodeCredentials } from './node-credentials.js';
+import { NodesService } from './nodes.js';
+import { DEFAULT_REAP_GRACE_MS, Reaper } from './reaper.js';
 import { SharesService } from './shares.js';
+import { WorkspaceServicesService } from './spec/workspace-services.js';
 import { TeamsService } from './teams.js';
+import { UsersService } from './users.js';
+import { WorkspacesService } from './workspaces.js';
 
 /** Everything the routes call. */
 export interface Services {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { workspacesQuerySchema, type User } from '../../api/index.js';
+import { type User, workspacesQuerySchema } from '../../api/index.js';
 import { openSqliteStore, type Store } from '../store/open.js';
 import { createServices, type Services } from './index.js';
 
@@ -20,10 +20,41 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-names-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
   services = createServices(store, pino({ level: 'silent' }), { heartbeatMs: 1000 });
-  await store.db.insertInto('users').values([admin, alice, bob].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now }))).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  const ws = (id: string, name: string, owner: string) => ({ id, name, owner_id: owner, node_id: 'n1', provider: 'docker', image: 'base', status: 'stopped', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
-  await store.db.insertInto('workspaces').values([ws('w1', 'api', 'ua'), ws('w2', 'api', 'ub'), ws('w3', 'api', 'uz'), ws('w4', 'web', 'ua'), ws('w5', 'db', 'ub')]).execute();
+  await store.db
+    .insertInto('users')
+    .values([admin, alice, bob].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now })))
+    .execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
+  const ws = (id: string, name: string, owner: string) => ({
+    id,
+    name,
+    owner_id: owner,
+    node_id: 'n1',
+    provider: 'docker',
+    image: 'base',
+    status: 'stopped',
+    cpus: null,
+    memory_bytes: null,
+    error_json: null,
+    created_at: now,
+    updated_at: now,
+  });
+  await store.db
+    .insertInto('workspaces')
+    .values([ws('w1', 'api', 'ua'), ws('w2', 'api', 'ub'), ws('w3', 'api', 'uz'), ws('w4', 'web', 'ua'), ws('w5', 'db', 'ub')])
+    .execute();
 });
 
 afterEach(async () => {
@@ -32,7 +63,7 @@ afterEach(async () => {
 });
 
 describe('listing workspaces whose names repeat across owners', () => {
-  it('pages one row at a time through every owner\'s `api`, skipping and repeating none', async () => {
+  it("pages one row at a time through every owner's `api`, skipping and repeating none", async () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let i = 0; i < 10; i++) {
@@ -47,7 +78,10 @@ describe('listing workspaces whose names repeat across owners', () => {
   });
 
   it('shows each member their own as NAME, and filters by owner', async () => {
-    expect((await services.workspaces.list(alice)).workspaces.map((w) => [w.ref, w.owner])).toEqual([['api', 'alice'], ['web', 'alice']]);
+    expect((await services.workspaces.list(alice)).workspaces.map((w) => [w.ref, w.owner])).toEqual([
+      ['api', 'alice'],
+      ['web', 'alice'],
+    ]);
     expect((await services.workspaces.list(admin, workspacesQuerySchema.parse({ owner: 'bob' }))).workspaces.map((w) => w.ref)).toEqual(['bob/api', 'bob/db']);
   });
 });
@@ -68,11 +102,15 @@ describe('removing a user whose workspace names others use too', () => {
     expect((await services.workspaces.list(bob)).workspaces.map((w) => w.ref)).toEqual(['api', 'db', 'web']);
   });
 
-  it('hands the workspaces to the admin for deletion under names that cannot clash with the admin\'s own', async () => {
+  it("hands the workspaces to the admin for deletion under names that cannot clash with the admin's own", async () => {
     const done = await services.users.remove(admin, 'alice', { workspaces: 'delete' });
     expect(done.deletedWorkspaces).toEqual(['api', 'web']);
     const held = await store.db.selectFrom('workspaces').select(['id', 'name']).where('owner_id', '=', 'uz').orderBy('id').execute();
     // The admin's own `api` keeps its name; alice's became api-ID8 (its deletion runs on, its node being away here).
-    expect(held).toEqual([{ id: 'w1', name: 'api-w1' }, { id: 'w3', name: 'api' }, { id: 'w4', name: 'web' }]);
+    expect(held).toEqual([
+      { id: 'w1', name: 'api-w1' },
+      { id: 'w3', name: 'api' },
+      { id: 'w4', name: 'web' },
+    ]);
   });
 });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { User } from '../../api/index.js';
+import { AgentHub } from '../agents/hub.js';
 import { LivenessMonitor } from '../agents/liveness.js';
 import { AuditLog } from '../audit/audit.js';
-import { AgentHub } from '../agents/hub.js';
 import { hashSecret, newSecret, SECRET_PREFIX } from '../auth/secrets.js';
 import { ensureAdmin } from '../auth/users.js';
 import { Operations } from '../operations/operations.js';
@@ -51,7 +51,10 @@ describe('credential rotation', () => {
     // Step 1 of a rotation happened, and the agent saved the new credential (step 2), but the
     // server died before step 3.
     const fresh = newSecret(SECRET_PREFIX.nodeCredential);
-    await store.db.insertInto('node_credential_rotations').values({ node_id: n.id, credential_hash: hashSecret(fresh), created_at: new Date().toISOString() }).execute();
+    await store.db
+      .insertInto('node_credential_rotations')
+      .values({ node_id: n.id, credential_hash: hashSecret(fresh), created_at: new Date().toISOString() })
+      .execute();
     expect((await creds.authenticate(n.credential))?.id).toBe(n.id);
     expect((await creds.authenticate(fresh))?.id).toBe(n.id);
     expect(await creds.authenticate(n.credential)).toBeNull();
@@ -61,7 +64,10 @@ describe('credential rotation', () => {
 
   it('a crash before the agent saved it leaves the old credential working', async () => {
     const n = await joined('n1');
-    await store.db.insertInto('node_credential_rotations').values({ node_id: n.id, credential_hash: hashSecret('never-saved'), created_at: new Date().toISOString() }).execute();
+    await store.db
+      .insertInto('node_credential_rotations')
+      .values({ node_id: n.id, credential_hash: hashSecret('never-saved'), created_at: new Date().toISOString() })
+      .execute();
     expect((await creds.authenticate(n.credential))?.id).toBe(n.id);
     expect((await creds.authenticate(n.credential))?.id).toBe(n.id);
   });
@@ -80,7 +86,20 @@ describe('node removal', () => {
     const now = new Date().toISOString();
     await store.db
       .insertInto('workspaces')
-      .values({ id: `w-${name}`, name, owner_id: admin.id, node_id: nodeId, provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now })
+      .values({
+        id: `w-${name}`,
+        name,
+        owner_id: admin.id,
+        node_id: nodeId,
+        provider: 'docker',
+        image: 'base',
+        status: 'running',
+        cpus: null,
+        memory_bytes: null,
+        error_json: null,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
   }
 
@@ -98,7 +117,10 @@ describe('node removal', () => {
   it('revokes a pending rotation too', async () => {
     const n = await joined('n1');
     const fresh = newSecret(SECRET_PREFIX.nodeCredential);
-    await store.db.insertInto('node_credential_rotations').values({ node_id: n.id, credential_hash: hashSecret(fresh), created_at: new Date().toISOString() }).execute();
+    await store.db
+      .insertInto('node_credential_rotations')
+      .values({ node_id: n.id, credential_hash: hashSecret(fresh), created_at: new Date().toISOString() })
+      .execute();
     await creds.remove('n1', false);
     expect(await creds.authenticate(fresh)).toBeNull();
     expect(await creds.authenticate(n.credential)).toBeNull();

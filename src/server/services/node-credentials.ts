@@ -47,7 +47,9 @@ export class NodeCredentials {
   async rotate(name: string): Promise<CredentialRotated> {
     const node = await this.byName(name);
     if (!this.hub.isConnected(node.id)) {
-      throw new BerthError('NODE_OFFLINE', `Node ${name} is not connected, so it cannot receive a new credential; start its agent and retry.`, { field: 'name' });
+      throw new BerthError('NODE_OFFLINE', `Node ${name} is not connected, so it cannot receive a new credential; start its agent and retry.`, {
+        field: 'name',
+      });
     }
     const credential = newSecret(SECRET_PREFIX.nodeCredential);
     const hash = hashSecret(credential);

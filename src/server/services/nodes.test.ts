@@ -42,7 +42,10 @@ describe('join tokens', () => {
 
   it('refuses an expired or unknown token and a taken name, consuming nothing', async () => {
     const { token } = await nodes.mintJoinToken(admin, 60);
-    await store.db.updateTable('join_tokens').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+    await store.db
+      .updateTable('join_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .execute();
     await expect(nodes.join(token, 'n1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/expired/) });
     await expect(nodes.join('bjoin_nope', 'n1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
 
@@ -83,9 +86,28 @@ describe('placement facts', () => {
     const { nodeId } = await nodes.join(token, 'n1');
     const now = new Date().toISOString();
     await store.db.insertInto('users').values({ id: admin.id, name: admin.name, role: 'admin', email: null, created_at: now }).execute();
-    await store.db.updateTable('nodes').set({ resources_json: JSON.stringify({ cpus: 4, memoryBytes: 8 * 1024 ** 3, memoryFreeBytes: 1, diskBytes: 1, diskFreeBytes: 1 }) }).execute();
-    const ws = (name: string, cpus: number | null, mem: number | null, status = 'running') => ({ id: name, name, owner_id: admin.id, node_id: nodeId, provider: 'docker' as const, image: 'base', status, cpus, memory_bytes: mem, error_json: null, created_at: now, updated_at: now });
-    await store.db.insertInto('workspaces').values([ws('a', 1.5, 1024 ** 3), ws('b', null, null), ws('c', 1, 2 * 1024 ** 3, 'stopped')]).execute();
+    await store.db
+      .updateTable('nodes')
+      .set({ resources_json: JSON.stringify({ cpus: 4, memoryBytes: 8 * 1024 ** 3, memoryFreeBytes: 1, diskBytes: 1, diskFreeBytes: 1 }) })
+      .execute();
+    const ws = (name: string, cpus: number | null, mem: number | null, status = 'running') => ({
+      id: name,
+      name,
+      owner_id: admin.id,
+      node_id: nodeId,
+      provider: 'docker' as const,
+      image: 'base',
+      status,
+      cpus,
+      memory_bytes: mem,
+      error_json: null,
+      created_at: now,
+      updated_at: now,
+    });
+    await store.db
+      .insertInto('workspaces')
+      .values([ws('a', 1.5, 1024 ** 3), ws('b', null, null), ws('c', 1, 2 * 1024 ** 3, 'stopped')])
+      .execute();
     return nodeId;
   }
 
@@ -108,7 +130,12 @@ describe('placement facts', () => {
     expect(d.free).toEqual({ cpus: 1.5, memoryBytes: 5 * 1024 ** 3 });
     expect(d.workspaces.map((w) => w.name)).toEqual(['a', 'b', 'c']);
     const [p] = await nodes.placementNodes();
-    expect(p).toMatchObject({ id: nodeId, reserved: { cpus: 2.5, memoryBytes: 3 * 1024 ** 3 }, workspaces: 3, resources: { cpus: 4, memoryBytes: 8 * 1024 ** 3 } });
+    expect(p).toMatchObject({
+      id: nodeId,
+      reserved: { cpus: 2.5, memoryBytes: 3 * 1024 ** 3 },
+      workspaces: 3,
+      resources: { cpus: 4, memoryBytes: 8 * 1024 ** 3 },
+    });
     // No agent connected: not a placement candidate, whatever the recorded status says.
     expect(p.online).toBe(false);
   });

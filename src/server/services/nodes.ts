@@ -8,15 +8,15 @@ import { sql } from 'kysely';
 import {
   BerthError,
   DEFAULT_PAGE_LIMIT,
-  nextCursorOf,
-  nodeLabelsSchema,
-  parseConstraint,
   type JoinToken,
   type Node,
   type NodeCredential,
   type NodeDetail,
   type NodeLabelsPost,
   type NodesQuery,
+  nextCursorOf,
+  nodeLabelsSchema,
+  parseConstraint,
   type User,
 } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
@@ -42,7 +42,15 @@ export class NodesService {
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
     await this.store.db
       .insertInto('join_tokens')
-      .values({ id: randomUUID(), token_hash: hashSecret(token), created_by: by.id, created_at: now.toISOString(), expires_at: expiresAt, used_at: null, used_by_node: null })
+      .values({
+        id: randomUUID(),
+        token_hash: hashSecret(token),
+        created_by: by.id,
+        created_at: now.toISOString(),
+        expires_at: expiresAt,
+        used_at: null,
+        used_by_node: null,
+      })
       .execute();
     return { token, expiresAt };
   }
@@ -58,15 +66,34 @@ export class NodesService {
     await this.store.db.transaction().execute(async (tx) => {
       const jt = await tx.selectFrom('join_tokens').selectAll().where('token_hash', '=', hashSecret(token)).executeTakeFirst();
       if (!jt) throw new BerthError('UNAUTHENTICATED', 'That join token is not valid; mint a new one with `berth node join-token`.', { field: 'token' });
-      if (jt.used_at) throw new BerthError('UNAUTHENTICATED', 'That join token was already used; each token joins one node. Mint a new one with `berth node join-token`.', { field: 'token' });
-      if (jt.expires_at <= now) throw new BerthError('UNAUTHENTICATED', 'That join token has expired; mint a new one with `berth node join-token`.', { field: 'token' });
+      if (jt.used_at)
+        throw new BerthError('UNAUTHENTICATED', 'That join token was already used; each token joins one node. Mint a new one with `berth node join-token`.', {
+          field: 'token',
+        });
+      if (jt.expires_at <= now)
+        throw new BerthError('UNAUTHENTICATED', 'That join token has expired; mint a new one with `berth node join-token`.', { field: 'token' });
       const taken = await tx.selectFrom('nodes').select('id').where('name', '=', name).executeTakeFirst();
       if (taken) throw new BerthError('ALREADY_EXISTS', `A node named ${name} already exists; start the agent with another --name.`, { field: 'name' });
-      const used = await tx.updateTable('join_tokens').set({ used_at: now, used_by_node: nodeId }).where('id', '=', jt.id).where('used_at', 'is', null).executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1) throw new BerthError('UNAUTHENTICATED', 'That join token was already used; mint a new one with `berth node join-token`.', { field: 'token' });
+      const used = await tx
+        .updateTable('join_tokens')
+        .set({ used_at: now, used_by_node: nodeId })
+        .where('id', '=', jt.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1)
+        throw new BerthError('UNAUTHENTICATED', 'That join token was already used; mint a new one with `berth node join-token`.', { field: 'token' });
       await tx
         .insertInto('nodes')
-        .values({ id: nodeId, name, credential_hash: hashSecret(credential), created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' })
+        .values({
+          id: nodeId,
+          name,
+          credential_hash: hashSecret(credential),
+          created_at: now,
+          last_seen_at: null,
+          agent_version: null,
+          resources_json: null,
+          providers_json: '[]',
+        })
         .execute();
     });
     return { nodeId, nodeName: name, credential };
@@ -119,7 +146,14 @@ export class NodesService {
       node,
       reserved,
       free,
-      workspaces: workspaces.map((w) => ({ name: w.name, owner: w.owner, status: w.status as NodeDetail['workspaces'][number]['status'], provider: w.provider, cpus: w.cpus, memoryBytes: w.memory_bytes === null ? null : Number(w.memory_bytes) })),
+      workspaces: workspaces.map((w) => ({
+        name: w.name,
+        owner: w.owner,
+        status: w.status as NodeDetail['workspaces'][number]['status'],
+        provider: w.provider,
+        cpus: w.cpus,
+        memoryBytes: w.memory_bytes === null ? null : Number(w.memory_bytes),
+      })),
     };
   }
 
@@ -130,15 +164,28 @@ export class NodesService {
     for (const key of edit.remove) delete labels[key];
     for (const [k, v] of Object.entries(edit.set)) labels[k] = v;
     const checked = nodeLabelsSchema.safeParse(labels);
-    if (!checked.success) throw new BerthError('INVALID_ARGUMENT', `Node ${name} would carry too many labels: ${checked.error.issues[0]?.message ?? 'invalid labels'}; remove some first.`, { field: 'labels' });
-    await this.store.db.updateTable('nodes').set({ labels_json: JSON.stringify(labels) }).where('id', '=', row.id).execute();
+    if (!checked.success)
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `Node ${name} would carry too many labels: ${checked.error.issues[0]?.message ?? 'invalid labels'}; remove some first.`,
+        { field: 'labels' },
+      );
+    await this.store.db
+      .updateTable('nodes')
+      .set({ labels_json: JSON.stringify(labels) })
+      .where('id', '=', row.id)
+      .execute();
     return this.one(name);
   }
 
   /** Cordons (true) or uncordons (false) a node: a cordoned node gets no new workspaces. */
   async setCordoned(name: string, cordoned: boolean): Promise<Node> {
     const row = await this.row(name);
-    await this.store.db.updateTable('nodes').set({ cordoned: cordoned ? 1 : 0 }).where('id', '=', row.id).execute();
+    await this.store.db
+      .updateTable('nodes')
+      .set({ cordoned: cordoned ? 1 : 0 })
+      .where('id', '=', row.id)
+      .execute();
     return this.one(name);
   }
 
@@ -181,7 +228,11 @@ export class NodesService {
     if (onlyName !== undefined) sums = sums.where('node_id', 'in', rows.length ? rows.map((r) => r.id) : ['']);
     const res = await sums
       .select(['node_id'])
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'), eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem')])
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'),
+        eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem'),
+      ])
       .groupBy('node_id')
       .execute();
     const byNode = new Map(res.map((r) => [r.node_id, r]));
@@ -226,7 +277,13 @@ export class NodesService {
   /** How many workspaces each of these nodes has (an index range per node: workspaces_node_name). */
   private async workspaceCounts(nodeIds: string[]): Promise<Map<string, number>> {
     if (nodeIds.length === 0) return new Map();
-    const rows = await this.store.db.selectFrom('workspaces').select(['node_id']).select((eb) => eb.fn.countAll<number>().as('n')).where('node_id', 'in', nodeIds).groupBy('node_id').execute();
+    const rows = await this.store.db
+      .selectFrom('workspaces')
+      .select(['node_id'])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('node_id', 'in', nodeIds)
+      .groupBy('node_id')
+      .execute();
     return new Map(rows.map((r) => [r.node_id, Number(r.n)]));
   }
 }

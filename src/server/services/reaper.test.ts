@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError } from '../../api/index.js';
@@ -13,24 +13,31 @@ describe('planReaps', () => {
   it('reaps an id only once it has been reported unknown for the whole grace, and forgets what is known or no longer reported', () => {
     const id = fc.constantFrom<string>('a', 'b', 'c', 'd', 'e');
     fc.assert(
-      fc.property(fc.array(id), fc.array(id), fc.dictionary(id, fc.integer({ min: 0, max: 1000 })), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 500 }), (reported, knownIds, seen, nowMs, graceMs) => {
-        const known = new Set(knownIds);
-        const firstSeen = new Map(Object.entries(seen).filter(([, t]) => t <= nowMs));
-        const plan = planReaps({ reported, known, firstSeen, nowMs, graceMs });
-        for (const r of plan.reap) {
-          // Never something known, never something not reported now, never before the grace.
-          expect(known.has(r)).toBe(false);
-          expect(reported).toContain(r);
-          expect(nowMs - (firstSeen.get(r) ?? nowMs)).toBeGreaterThanOrEqual(graceMs);
-        }
-        for (const [k, t] of plan.firstSeen) {
-          expect(known.has(k) || !reported.includes(k) || plan.reap.includes(k)).toBe(false);
-          expect(t).toBe(firstSeen.get(k) ?? nowMs);
-        }
-        // Every unknown reported id is either reaped now or waiting.
-        for (const r of reported) if (!known.has(r)) expect(plan.reap.includes(r) !== plan.firstSeen.has(r)).toBe(true);
-        expect(new Set(plan.reap).size).toBe(plan.reap.length);
-      }),
+      fc.property(
+        fc.array(id),
+        fc.array(id),
+        fc.dictionary(id, fc.integer({ min: 0, max: 1000 })),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 0, max: 500 }),
+        (reported, knownIds, seen, nowMs, graceMs) => {
+          const known = new Set(knownIds);
+          const firstSeen = new Map(Object.entries(seen).filter(([, t]) => t <= nowMs));
+          const plan = planReaps({ reported, known, firstSeen, nowMs, graceMs });
+          for (const r of plan.reap) {
+            // Never something known, never something not reported now, never before the grace.
+            expect(known.has(r)).toBe(false);
+            expect(reported).toContain(r);
+            expect(nowMs - (firstSeen.get(r) ?? nowMs)).toBeGreaterThanOrEqual(graceMs);
+          }
+          for (const [k, t] of plan.firstSeen) {
+            expect(known.has(k) || !reported.includes(k) || plan.reap.includes(k)).toBe(false);
+            expect(t).toBe(firstSeen.get(k) ?? nowMs);
+          }
+          // Every unknown reported id is either reaped now or waiting.
+          for (const r of reported) if (!known.has(r)) expect(plan.reap.includes(r) !== plan.firstSeen.has(r)).toBe(true);
+          expect(new Set(plan.reap).size).toBe(plan.reap.length);
+        },
+      ),
     );
   });
 });
@@ -50,11 +57,54 @@ beforeEach(async () => {
   audit = new AuditLog(store, pino({ level: 'silent' }));
   const now = new Date().toISOString();
   await store.db.insertInto('users').values({ id: 'u', name: 'u', role: 'admin', email: null, created_at: now }).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'one', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  const ws = (id: string, status: string) => ({ id, name: id, owner_id: 'u', node_id: 'n1', provider: 'docker' as const, image: 'base', status, cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
-  await store.db.insertInto('workspaces').values([ws('running', 'running'), ws('creating', 'creating'), ws('deleting', 'deleting'), ws('unknown', 'unknown')]).execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'one',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
+  const ws = (id: string, status: string) => ({
+    id,
+    name: id,
+    owner_id: 'u',
+    node_id: 'n1',
+    provider: 'docker' as const,
+    image: 'base',
+    status,
+    cpus: null,
+    memory_bytes: null,
+    error_json: null,
+    created_at: now,
+    updated_at: now,
+  });
+  await store.db
+    .insertInto('workspaces')
+    .values([ws('running', 'running'), ws('creating', 'creating'), ws('deleting', 'deleting'), ws('unknown', 'unknown')])
+    .execute();
   // A create whose row is not there (yet): its running operation protects it.
-  await store.db.insertInto('operations').values({ id: 'op1', kind: 'workspace.create', target: 'workspace/x', workspace_id: 'op-only', status: 'running', stage: 'queued', progress: null, error_json: null, created_by: 'u', created_at: now, finished_at: null }).execute();
+  await store.db
+    .insertInto('operations')
+    .values({
+      id: 'op1',
+      kind: 'workspace.create',
+      target: 'workspace/x',
+      workspace_id: 'op-only',
+      status: 'running',
+      stage: 'queued',
+      progress: null,
+      error_json: null,
+      created_by: 'u',
+      created_at: now,
+      finished_at: null,
+    })
+    .execute();
   await store.db.insertInto('workspace_tombstones').values({ workspace_id: 'tombstoned', node_id: 'n1', name: 'gone', removed_at: now }).execute();
   clock = 1_000_000;
   asked = [];

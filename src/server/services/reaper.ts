@@ -12,7 +12,7 @@
  *   row or after a delete dropped it: such an id is seen once, not for the whole grace.
  */
 import type { Logger } from 'pino';
-import { toApiError, type OrphanReport, type WorkspaceReport } from '../../api/index.js';
+import { type OrphanReport, toApiError, type WorkspaceReport } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Store } from '../store/open.js';
@@ -132,9 +132,19 @@ export class Reaper {
     const unknown = ids.filter((id) => !known.has(id));
     for (let i = 0; i < unknown.length; i += 500) {
       const chunk = unknown.slice(i, i + 500);
-      const ops = await this.store.db.selectFrom('operations').select('workspace_id').where('workspace_id', 'in', chunk).where('status', '=', 'running').execute();
+      const ops = await this.store.db
+        .selectFrom('operations')
+        .select('workspace_id')
+        .where('workspace_id', 'in', chunk)
+        .where('status', '=', 'running')
+        .execute();
       for (const r of ops) if (r.workspace_id) known.add(r.workspace_id);
-      const tombs = await this.store.db.selectFrom('workspace_tombstones').select('workspace_id').where('node_id', '=', nodeId).where('workspace_id', 'in', chunk).execute();
+      const tombs = await this.store.db
+        .selectFrom('workspace_tombstones')
+        .select('workspace_id')
+        .where('node_id', '=', nodeId)
+        .where('workspace_id', 'in', chunk)
+        .execute();
       for (const r of tombs) known.add(r.workspace_id);
     }
     return known;
@@ -149,12 +159,28 @@ export class Reaper {
     try {
       await this.hub.request(nodeId, 'workspace.delete', { opId: `reap-${workspaceId}`, workspaceId }, 5 * 60_000);
       this.log.warn({ node: nodeName, workspace: workspaceId, orphan }, 'removed a workspace berth does not know');
-      await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.reap', target: `workspace/${workspaceId}`, outcome: 'ok', detail: `removed ${detail}` });
+      await this.audit.record({
+        actorId: null,
+        actorName: 'berth',
+        action: 'workspace.reap',
+        target: `workspace/${workspaceId}`,
+        outcome: 'ok',
+        detail: `removed ${detail}`,
+      });
       return true;
     } catch (err) {
       const e = toApiError(err);
       this.log.warn({ node: nodeName, workspace: workspaceId, err: e }, 'could not remove a workspace berth does not know');
-      await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.reap', target: `workspace/${workspaceId}`, outcome: 'error', detail: `${e.code}: ${e.message} (${detail}); retried after the grace` }).catch(() => {});
+      await this.audit
+        .record({
+          actorId: null,
+          actorName: 'berth',
+          action: 'workspace.reap',
+          target: `workspace/${workspaceId}`,
+          outcome: 'error',
+          detail: `${e.code}: ${e.message} (${detail}); retried after the grace`,
+        })
+        .catch(() => {});
       return false;
     }
   }

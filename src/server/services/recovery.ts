@@ -36,11 +36,19 @@ export class Recovery {
    */
   async recoverInterrupted(): Promise<number> {
     const now = new Date().toISOString();
-    const pending = await this.store.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['creating', 'deleting']).executeTakeFirstOrThrow();
+    const pending = await this.store.db
+      .selectFrom('workspaces')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', 'in', ['creating', 'deleting'])
+      .executeTakeFirstOrThrow();
     const others = await this.store.db
       .updateTable('workspaces')
       .set({ status: 'unknown', updated_at: now })
-      .where('status', 'in', TRANSITIONAL.filter((t) => t !== 'creating' && t !== 'deleting'))
+      .where(
+        'status',
+        'in',
+        TRANSITIONAL.filter((t) => t !== 'creating' && t !== 'deleting'),
+      )
       .executeTakeFirst();
     return Number(pending.n) + Number(others.numUpdatedRows);
   }
@@ -58,7 +66,16 @@ export class Recovery {
       .select(['workspaces.id', 'workspaces.name', 'users.name as ownerName'])
       .where('workspaces.node_id', '=', nodeId)
       .where('workspaces.status', '=', 'deleting')
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.status', '=', 'running'))))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('operations')
+              .select('operations.id')
+              .whereRef('operations.workspace_id', '=', 'workspaces.id')
+              .where('operations.status', '=', 'running'),
+          ),
+        ),
+      )
       .execute();
     const done: string[] = [];
     for (const row of rows) {
@@ -68,11 +85,29 @@ export class Recovery {
         await this.hub.request(nodeId, 'workspace.delete', { opId: `resume-delete-${row.id}`, workspaceId: row.id }, 5 * 60_000);
         await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).where('status', '=', 'deleting').execute();
         done.push(row.id);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: workspaceTarget(row.ownerName, row.name), outcome: 'ok', detail: 'a delete cut off (server restart or node gone) was finished on its node' });
-        await this.amendInterruptedOf(row.id, (kind) => `The server restarted while this ${kind} ran (interrupted); berth finished the delete when the node connected again: workspace ${row.name} is gone.`);
+        await this.audit.record({
+          actorId: null,
+          actorName: 'berth',
+          action: 'workspace.delete',
+          target: workspaceTarget(row.ownerName, row.name),
+          outcome: 'ok',
+          detail: 'a delete cut off (server restart or node gone) was finished on its node',
+        });
+        await this.amendInterruptedOf(
+          row.id,
+          (kind) =>
+            `The server restarted while this ${kind} ran (interrupted); berth finished the delete when the node connected again: workspace ${row.name} is gone.`,
+        );
       } catch (err) {
         const e = toApiError(err);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.delete', target: workspaceTarget(row.ownerName, row.name), outcome: 'error', detail: `finishing a cut-off delete: ${e.code}: ${e.message}; retried when the node connects again` });
+        await this.audit.record({
+          actorId: null,
+          actorName: 'berth',
+          action: 'workspace.delete',
+          target: workspaceTarget(row.ownerName, row.name),
+          outcome: 'error',
+          detail: `finishing a cut-off delete: ${e.code}: ${e.message}; retried when the node connects again`,
+        });
       } finally {
         this.settling.delete(row.id);
       }
@@ -89,13 +124,17 @@ export class Recovery {
       if (!op.workspaceId || !['workspace.start', 'workspace.stop', 'workspace.restart'].includes(op.kind)) continue;
       const row = await this.store.db.selectFrom('workspaces').select(['name', 'status', 'node_id']).where('id', '=', op.workspaceId).executeTakeFirst();
       if (!row || row.node_id !== nodeId || TRANSITIONAL.includes(row.status as WorkspaceStatus) || row.status === 'unknown') continue;
-      await this.ops.amendInterrupted(op.id, `The server restarted while this ${op.kind.slice('workspace.'.length)} ran (interrupted); its node reports workspace ${row.name} ${row.status} now.`);
+      await this.ops.amendInterrupted(
+        op.id,
+        `The server restarted while this ${op.kind.slice('workspace.'.length)} ran (interrupted); its node reports workspace ${row.name} ${row.status} now.`,
+      );
     }
   }
 
   /** Rewrites the errors of operations on a workspace that the last restart cut off (see Operations.amendInterrupted). */
   private async amendInterruptedOf(workspaceId: string, message: (kind: string) => string): Promise<void> {
-    for (const op of this.ops.interruptedOps().filter((o) => o.workspaceId === workspaceId)) await this.ops.amendInterrupted(op.id, message(op.kind.replace(/^workspace\./, '')));
+    for (const op of this.ops.interruptedOps().filter((o) => o.workspaceId === workspaceId))
+      await this.ops.amendInterrupted(op.id, message(op.kind.replace(/^workspace\./, '')));
   }
 
   /**
@@ -116,24 +155,55 @@ export class Recovery {
       // before its operation, and must not be mistaken for a cut-off one in between.
       .where('workspaces.created_at', '<', this.startedAt)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('operations').select('operations.id').whereRef('operations.workspace_id', '=', 'workspaces.id').where('operations.kind', '=', 'workspace.create').where('operations.status', '=', 'running'))),
+        not(
+          exists(
+            selectFrom('operations')
+              .select('operations.id')
+              .whereRef('operations.workspace_id', '=', 'workspaces.id')
+              .where('operations.kind', '=', 'workspace.create')
+              .where('operations.status', '=', 'running'),
+          ),
+        ),
       )
       .execute();
     const rolledBack: string[] = [];
     for (const row of rows) {
       // Claim it, so two connects in a row do not roll it back twice.
-      const claimed = await this.store.db.updateTable('workspaces').set({ status: 'deleting', updated_at: new Date().toISOString() }).where('id', '=', row.id).where('status', '=', 'creating').executeTakeFirst();
+      const claimed = await this.store.db
+        .updateTable('workspaces')
+        .set({ status: 'deleting', updated_at: new Date().toISOString() })
+        .where('id', '=', row.id)
+        .where('status', '=', 'creating')
+        .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) !== 1) continue;
       this.settling.add(row.id);
       try {
         await this.hub.request(nodeId, 'workspace.delete', { opId: `rollback-${row.id}`, workspaceId: row.id }, 5 * 60_000);
         await this.store.db.deleteFrom('workspaces').where('id', '=', row.id).execute();
         rolledBack.push(row.id);
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: workspaceTarget(row.ownerName, row.name), outcome: 'ok', detail: 'a create cut off by a server restart was rolled back on its node' });
-        await this.amendInterruptedOf(row.id, () => `The server restarted while this create ran (interrupted); it was rolled back: workspace ${row.name} was removed from its node and from berth. Create it again.`);
+        await this.audit.record({
+          actorId: null,
+          actorName: 'berth',
+          action: 'workspace.rollback',
+          target: workspaceTarget(row.ownerName, row.name),
+          outcome: 'ok',
+          detail: 'a create cut off by a server restart was rolled back on its node',
+        });
+        await this.amendInterruptedOf(
+          row.id,
+          () =>
+            `The server restarted while this create ran (interrupted); it was rolled back: workspace ${row.name} was removed from its node and from berth. Create it again.`,
+        );
       } catch (err) {
         await this.store.db.updateTable('workspaces').set({ status: 'creating', updated_at: new Date().toISOString() }).where('id', '=', row.id).execute();
-        await this.audit.record({ actorId: null, actorName: 'berth', action: 'workspace.rollback', target: workspaceTarget(row.ownerName, row.name), outcome: 'error', detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again` });
+        await this.audit.record({
+          actorId: null,
+          actorName: 'berth',
+          action: 'workspace.rollback',
+          target: workspaceTarget(row.ownerName, row.name),
+          outcome: 'error',
+          detail: `${toApiError(err).code}: ${toApiError(err).message}; retried when the node connects again`,
+        });
       } finally {
         this.settling.delete(row.id);
       }

@@ -4,7 +4,16 @@
  * unsharing ends the grantee's live sessions at once (revoker.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { BerthError, shareDeleteSchema, sharesPostSchema, type Share, type ShareDelete, type SharesPost, type SharingPolicyValue, type User } from '../../api/index.js';
+import {
+  BerthError,
+  type Share,
+  type ShareDelete,
+  type SharesPost,
+  type SharingPolicyValue,
+  shareDeleteSchema,
+  sharesPostSchema,
+  type User,
+} from '../../api/index.js';
 import type { Revoker } from '../access/revoker.js';
 import { readSharingPolicy, writeSharingPolicy } from '../access/settings.js';
 import type { Store } from '../store/open.js';
@@ -28,7 +37,14 @@ export class SharesService {
       .leftJoin('users', 'users.id', 'workspace_shares.user_id')
       .leftJoin('teams', 'teams.id', 'workspace_shares.team_id')
       .leftJoin('users as creator', 'creator.id', 'workspace_shares.created_by')
-      .select(['users.name as userName', 'teams.name as teamName', 'workspace_shares.role', 'workspace_shares.expires_at', 'workspace_shares.created_at', 'creator.name as creatorName'])
+      .select([
+        'users.name as userName',
+        'teams.name as teamName',
+        'workspace_shares.role',
+        'workspace_shares.expires_at',
+        'workspace_shares.created_at',
+        'creator.name as creatorName',
+      ])
       .where('workspace_shares.workspace_id', '=', ws.id)
       .orderBy('workspace_shares.created_at')
       .execute();
@@ -55,14 +71,32 @@ export class SharesService {
     }
     const now = new Date();
     const expiresAt = body.ttlSeconds ? new Date(now.getTime() + body.ttlSeconds * 1000).toISOString() : null;
-    const values = { id: randomUUID(), workspace_id: ws.id, user_id: grantee.userId, team_id: grantee.teamId, role: body.role, expires_at: expiresAt, created_by: user.id, created_at: now.toISOString() };
+    const values = {
+      id: randomUUID(),
+      workspace_id: ws.id,
+      user_id: grantee.userId,
+      team_id: grantee.teamId,
+      role: body.role,
+      expires_at: expiresAt,
+      created_by: user.id,
+      created_at: now.toISOString(),
+    };
     await this.store.db.transaction().execute(async (tx) => {
       await this.matching(tx.deleteFrom('workspace_shares').where('workspace_id', '=', ws.id), grantee).execute();
       await tx.insertInto('workspace_shares').values(values).execute();
     });
     // A lower role than before takes rights away.
     await this.revoker.recheck();
-    return { workspace: ws.name, user: body.user ?? null, team: body.team ?? null, role: body.role, expiresAt, expired: false, createdBy: user.name, createdAt: values.created_at };
+    return {
+      workspace: ws.name,
+      user: body.user ?? null,
+      team: body.team ?? null,
+      role: body.role,
+      expiresAt,
+      expired: false,
+      createdBy: user.name,
+      createdAt: values.created_at,
+    };
   }
 
   /** Ends a share; the grantee's live sessions end with it unless another grant still allows them. */
@@ -74,7 +108,11 @@ export class SharesService {
     const share = existing.find((s) => (body.user !== undefined ? s.user === body.user : s.team === body.team));
     const gone = await this.matching(this.store.db.deleteFrom('workspace_shares').where('workspace_id', '=', ws.id), grantee).executeTakeFirst();
     if (!share || Number(gone.numDeletedRows) === 0) {
-      throw new BerthError('NOT_FOUND', `Workspace ${name} is not shared with ${body.user ? `user ${body.user}` : `team ${body.team}`}; see \`berth ws shares ${name}\`.`, { field: body.user ? 'user' : 'team' });
+      throw new BerthError(
+        'NOT_FOUND',
+        `Workspace ${name} is not shared with ${body.user ? `user ${body.user}` : `team ${body.team}`}; see \`berth ws shares ${name}\`.`,
+        { field: body.user ? 'user' : 'team' },
+      );
     }
     const endedSessions = await this.revoker.recheck();
     return { share, endedSessions };
@@ -103,6 +141,7 @@ export class SharesService {
     return { userId: null, teamId: t.id };
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: any kysely query with a where(), whatever its tables
   private matching<Q extends { where: (...args: any[]) => Q }>(q: Q, g: { userId: string | null; teamId: string | null }): Q {
     return g.userId ? q.where('user_id', '=', g.userId) : q.where('team_id', '=', g.teamId);
   }

@@ -5,7 +5,7 @@
  * team's workspaces at once (revoker.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { BerthError, parseSize, teamMembersPostSchema, teamsPostSchema, type Team, type TeamMembersPost, type TeamsPost, type User } from '../../api/index.js';
+import { BerthError, parseSize, type Team, type TeamMembersPost, type TeamsPost, teamMembersPostSchema, teamsPostSchema, type User } from '../../api/index.js';
 import type { Revoker } from '../access/revoker.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Store } from '../store/open.js';
@@ -52,7 +52,9 @@ export class TeamsService {
     const row = await this.byName(name);
     const held = await this.store.db.selectFrom('workspaces').select('name').where('team_id', '=', row.id).orderBy('name').execute();
     if (held.length > 0) {
-      throw new BerthError('FAILED_PRECONDITION', `Team ${name} still holds workspaces (${held.map((w) => w.name).join(', ')}); remove them first.`, { field: 'name' });
+      throw new BerthError('FAILED_PRECONDITION', `Team ${name} still holds workspaces (${held.map((w) => w.name).join(', ')}); remove them first.`, {
+        field: 'name',
+      });
     }
     const before = await this.view(row);
     await this.store.db.deleteFrom('teams').where('id', '=', row.id).execute();
@@ -82,7 +84,8 @@ export class TeamsService {
     if (memberName !== user.name) await this.managed(user, teamName);
     const who = await this.store.db.selectFrom('users').select('id').where('name', '=', memberName).executeTakeFirst();
     const gone = who ? await this.store.db.deleteFrom('team_members').where('team_id', '=', team.id).where('user_id', '=', who.id).executeTakeFirst() : null;
-    if (!gone || Number(gone.numDeletedRows) === 0) throw new BerthError('NOT_FOUND', `${memberName} is not a member of team ${teamName}; see \`berth team ls\`.`, { field: 'user' });
+    if (!gone || Number(gone.numDeletedRows) === 0)
+      throw new BerthError('NOT_FOUND', `${memberName} is not a member of team ${teamName}; see \`berth team ls\`.`, { field: 'user' });
     const endedSessions = await this.revoker.recheck();
     return { team: await this.view(team), endedSessions };
   }
@@ -96,8 +99,12 @@ export class TeamsService {
   /** The team if the user may see it (member or server admin), else NOT_FOUND. */
   private async visible(user: User, name: string): Promise<TeamsTable> {
     const row = await this.store.db.selectFrom('teams').selectAll().where('name', '=', name).executeTakeFirst();
-    const member = row && user.role !== 'admin' ? await this.store.db.selectFrom('team_members').select('role').where('team_id', '=', row.id).where('user_id', '=', user.id).executeTakeFirst() : undefined;
-    if (!row || (user.role !== 'admin' && !member)) throw new BerthError('NOT_FOUND', `No team named ${name} that you belong to; see \`berth team ls\`.`, { field: 'name' });
+    const member =
+      row && user.role !== 'admin'
+        ? await this.store.db.selectFrom('team_members').select('role').where('team_id', '=', row.id).where('user_id', '=', user.id).executeTakeFirst()
+        : undefined;
+    if (!row || (user.role !== 'admin' && !member))
+      throw new BerthError('NOT_FOUND', `No team named ${name} that you belong to; see \`berth team ls\`.`, { field: 'name' });
     return row;
   }
 
@@ -112,10 +119,20 @@ export class TeamsService {
 
   private async view(row: TeamsTable): Promise<Team> {
     const [members, use] = await Promise.all([
-      this.store.db.selectFrom('team_members').innerJoin('users', 'users.id', 'team_members.user_id').select(['users.name as user', 'team_members.role']).where('team_id', '=', row.id).orderBy('users.name').execute(),
+      this.store.db
+        .selectFrom('team_members')
+        .innerJoin('users', 'users.id', 'team_members.user_id')
+        .select(['users.name as user', 'team_members.role'])
+        .where('team_id', '=', row.id)
+        .orderBy('users.name')
+        .execute(),
       this.store.db
         .selectFrom('workspaces')
-        .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number | null>('cpus').as('cpus'), eb.fn.sum<number | null>('memory_bytes').as('memory')])
+        .select((eb) => [
+          eb.fn.countAll<number>().as('count'),
+          eb.fn.sum<number | null>('cpus').as('cpus'),
+          eb.fn.sum<number | null>('memory_bytes').as('memory'),
+        ])
         .where('team_id', '=', row.id)
         .executeTakeFirstOrThrow(),
     ]);

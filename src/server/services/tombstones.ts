@@ -19,10 +19,24 @@ export async function reapTombstones(store: Store, hub: AgentHub, audit: AuditLo
       await hub.request(nodeId, 'workspace.delete', { opId: `tombstone-${t.workspace_id}`, workspaceId: t.workspace_id }, 5 * 60_000);
       await store.db.deleteFrom('workspace_tombstones').where('workspace_id', '=', t.workspace_id).execute();
       done.push(t.name);
-      await audit.record({ actorId: null, actorName: 'berth', action: 'workspace.reap', target: `workspace/${t.name}`, outcome: 'ok', detail: 'removed with --force while its node was offline; deleted on the node now that it is back' });
+      await audit.record({
+        actorId: null,
+        actorName: 'berth',
+        action: 'workspace.reap',
+        target: `workspace/${t.name}`,
+        outcome: 'ok',
+        detail: 'removed with --force while its node was offline; deleted on the node now that it is back',
+      });
     } catch (err) {
       const e = toApiError(err);
-      await audit.record({ actorId: null, actorName: 'berth', action: 'workspace.reap', target: `workspace/${t.name}`, outcome: 'error', detail: `${e.code}: ${e.message}; retried when the node connects again` });
+      await audit.record({
+        actorId: null,
+        actorName: 'berth',
+        action: 'workspace.reap',
+        target: `workspace/${t.name}`,
+        outcome: 'error',
+        detail: `${e.code}: ${e.message}; retried when the node connects again`,
+      });
     }
   }
   return done;

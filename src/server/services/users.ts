@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  BerthError,
   type ApiToken,
+  BerthError,
   type Invite,
   type InvitesPost,
   invitesPostSchema,
-  registerPostSchema,
   type RegisterPost,
+  registerPostSchema,
   type SshKey,
   type TokensPost,
   type User,
@@ -47,7 +47,17 @@ export class UsersService {
     const expiresAt = new Date(now.getTime() + body.ttlSeconds * 1000).toISOString();
     await this.store.db
       .insertInto('invites')
-      .values({ id: randomUUID(), code_hash: hashSecret(code), email: body.email, role: body.role, created_by: by.id, created_at: now.toISOString(), expires_at: expiresAt, used_at: null, used_by: null })
+      .values({
+        id: randomUUID(),
+        code_hash: hashSecret(code),
+        email: body.email,
+        role: body.role,
+        created_by: by.id,
+        created_at: now.toISOString(),
+        expires_at: expiresAt,
+        used_at: null,
+        used_by: null,
+      })
       .execute();
     return { code, email: body.email, role: body.role, expiresAt };
   }
@@ -65,7 +75,10 @@ export class UsersService {
     await this.store.db.transaction().execute(async (tx) => {
       const inv = await tx.selectFrom('invites').selectAll().where('code_hash', '=', hashSecret(body.invite)).executeTakeFirst();
       if (!inv) throw new BerthError('UNAUTHENTICATED', 'That invite code is not valid; ask an admin for a new one.', { field: 'invite' });
-      if (inv.used_at) throw new BerthError('UNAUTHENTICATED', 'That invite was already used; each invite registers one account. Ask an admin for a new one.', { field: 'invite' });
+      if (inv.used_at)
+        throw new BerthError('UNAUTHENTICATED', 'That invite was already used; each invite registers one account. Ask an admin for a new one.', {
+          field: 'invite',
+        });
       if (inv.expires_at <= now) throw new BerthError('UNAUTHENTICATED', 'That invite has expired; ask an admin for a new one.', { field: 'invite' });
       if (await tx.selectFrom('users').select('id').where('name', '=', body.name).executeTakeFirst()) {
         throw new BerthError('ALREADY_EXISTS', `The name ${body.name} is taken; register with another --name.`, { field: 'name' });
@@ -73,17 +86,40 @@ export class UsersService {
       if (key && (await tx.selectFrom('ssh_keys').select('id').where('fingerprint', '=', key.fingerprint).executeTakeFirst())) {
         throw new BerthError('ALREADY_EXISTS', 'That SSH key is already registered to an account; use another key.', { field: 'sshPublicKey' });
       }
-      const used = await tx.updateTable('invites').set({ used_at: now, used_by: userId }).where('id', '=', inv.id).where('used_at', 'is', null).executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1) throw new BerthError('UNAUTHENTICATED', 'That invite was already used; ask an admin for a new one.', { field: 'invite' });
+      const used = await tx
+        .updateTable('invites')
+        .set({ used_at: now, used_by: userId })
+        .where('id', '=', inv.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1)
+        throw new BerthError('UNAUTHENTICATED', 'That invite was already used; ask an admin for a new one.', { field: 'invite' });
       await tx.insertInto('users').values({ id: userId, name: body.name, role: inv.role, email: inv.email, created_at: now }).execute();
       await tx
         .insertInto('api_tokens')
-        .values({ id: randomUUID(), user_id: userId, name: 'registration', token_hash: hashSecret(token), created_at: now, last_used_at: null, revoked_at: null, expires_at: null })
+        .values({
+          id: randomUUID(),
+          user_id: userId,
+          name: 'registration',
+          token_hash: hashSecret(token),
+          created_at: now,
+          last_used_at: null,
+          revoked_at: null,
+          expires_at: null,
+        })
         .execute();
       if (key) {
         await tx
           .insertInto('ssh_keys')
-          .values({ id: randomUUID(), user_id: userId, name: 'registration', algorithm: key.algorithm, public_key: key.line, fingerprint: key.fingerprint, created_at: now })
+          .values({
+            id: randomUUID(),
+            user_id: userId,
+            name: 'registration',
+            algorithm: key.algorithm,
+            public_key: key.line,
+            fingerprint: key.fingerprint,
+            created_at: now,
+          })
           .execute();
       }
     });
@@ -103,18 +139,29 @@ export class UsersService {
     const owned = await this.store.db.selectFrom('workspaces').select(['id', 'name']).where('owner_id', '=', row.id).orderBy('name').execute();
     const names = owned.map((w) => w.name);
     if (owned.length > 0 && opts.workspaces === 'refuse') {
-      throw new BerthError('FAILED_PRECONDITION', `${name} owns workspaces (${names.join(', ')}); say what happens to them with --workspaces delete or --workspaces transfer --transfer-to USER.`, { field: 'workspaces' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${name} owns workspaces (${names.join(', ')}); say what happens to them with --workspaces delete or --workspaces transfer --transfer-to USER.`,
+        { field: 'workspaces' },
+      );
     }
     let heir = admin.id;
     if (opts.workspaces === 'transfer') {
       if (!opts.transferTo) throw new BerthError('INVALID_ARGUMENT', 'Say who receives the workspaces with --transfer-to USER.', { field: 'transferTo' });
       const to = await this.store.db.selectFrom('users').select('id').where('name', '=', opts.transferTo).executeTakeFirst();
-      if (!to || to.id === row.id) throw new BerthError('NOT_FOUND', `No other user named ${opts.transferTo} to receive the workspaces.`, { field: 'transferTo' });
+      if (!to || to.id === row.id)
+        throw new BerthError('NOT_FOUND', `No other user named ${opts.transferTo} to receive the workspaces.`, { field: 'transferTo' });
       heir = to.id;
       // Names are unique per owner: the heir must not have a workspace of the same name already.
-      const clash = owned.length ? await this.store.db.selectFrom('workspaces').select('name').where('owner_id', '=', heir).where('name', 'in', names).orderBy('name').execute() : [];
+      const clash = owned.length
+        ? await this.store.db.selectFrom('workspaces').select('name').where('owner_id', '=', heir).where('name', 'in', names).orderBy('name').execute()
+        : [];
       if (clash.length > 0) {
-        throw new BerthError('ALREADY_EXISTS', `${opts.transferTo} already has workspaces named ${clash.map((c) => c.name).join(', ')}; remove or rename one side first, or use --workspaces delete.`, { field: 'transferTo' });
+        throw new BerthError(
+          'ALREADY_EXISTS',
+          `${opts.transferTo} already has workspaces named ${clash.map((c) => c.name).join(', ')}; remove or rename one side first, or use --workspaces delete.`,
+          { field: 'transferTo' },
+        );
       }
     }
     // Workspaces change hands first (to the heir, or to the admin who then deletes them), so the
@@ -123,7 +170,12 @@ export class UsersService {
     const held = opts.workspaces === 'delete' ? await this.heldNames(admin, owned) : new Map<string, string>();
     await this.store.db.transaction().execute(async (tx) => {
       if (opts.workspaces === 'delete') {
-        for (const w of owned) await tx.updateTable('workspaces').set({ owner_id: heir, name: held.get(w.id)! }).where('id', '=', w.id).execute();
+        for (const w of owned)
+          await tx
+            .updateTable('workspaces')
+            .set({ owner_id: heir, name: held.get(w.id)! })
+            .where('id', '=', w.id)
+            .execute();
       } else if (owned.length) await tx.updateTable('workspaces').set({ owner_id: heir }).where('owner_id', '=', row.id).execute();
       await tx.deleteFrom('users').where('id', '=', row.id).execute();
     });
@@ -143,7 +195,10 @@ export class UsersService {
     const mine = new Set((await this.store.db.selectFrom('workspaces').select('name').where('owner_id', '=', admin.id).execute()).map((r) => r.name));
     const out = new Map<string, string>();
     for (const w of owned) {
-      const id8 = w.id.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+      const id8 = w.id
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '')
+        .slice(0, 8);
       const name = mine.has(w.name) ? `${w.name.slice(0, 54).replace(/-+$/, '')}-${id8}` : w.name;
       mine.add(name);
       out.set(w.id, name);
@@ -153,7 +208,13 @@ export class UsersService {
 
   /** The caller's API tokens. */
   async tokens(user: User): Promise<ApiToken[]> {
-    const rows = await this.store.db.selectFrom('api_tokens').selectAll().where('user_id', '=', user.id).where('revoked_at', 'is', null).orderBy('created_at').execute();
+    const rows = await this.store.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at')
+      .execute();
     return rows.map(tokenToApi);
   }
 
@@ -185,7 +246,8 @@ export class UsersService {
       .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
       .execute();
     if (rows.length === 0) throw new BerthError('NOT_FOUND', `You have no active token ${idOrName}; see \`berth token ls\`.`, { field: 'id' });
-    if (rows.length > 1) throw new BerthError('INVALID_ARGUMENT', `Several of your tokens are named ${idOrName}; revoke by id (see \`berth token ls\`).`, { field: 'id' });
+    if (rows.length > 1)
+      throw new BerthError('INVALID_ARGUMENT', `Several of your tokens are named ${idOrName}; revoke by id (see \`berth token ls\`).`, { field: 'id' });
     await this.store.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', rows[0].id).execute();
     return tokenToApi(rows[0]);
   }
@@ -201,7 +263,15 @@ export class UsersService {
     if (await this.store.db.selectFrom('ssh_keys').select('id').where('fingerprint', '=', key.fingerprint).executeTakeFirst()) {
       throw new BerthError('ALREADY_EXISTS', `The key ${key.fingerprint} is already registered; each key belongs to one account.`, { field: 'publicKey' });
     }
-    const row = { id: randomUUID(), user_id: user.id, name, algorithm: key.algorithm, public_key: key.line, fingerprint: key.fingerprint, created_at: new Date().toISOString() };
+    const row = {
+      id: randomUUID(),
+      user_id: user.id,
+      name,
+      algorithm: key.algorithm,
+      public_key: key.line,
+      fingerprint: key.fingerprint,
+      created_at: new Date().toISOString(),
+    };
     try {
       await this.store.db.insertInto('ssh_keys').values(row).execute();
     } catch (err) {

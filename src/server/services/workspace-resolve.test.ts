@@ -20,11 +20,42 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-resolve-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
   audit = new AuditLog(store, pino({ level: 'silent' }));
-  await store.db.insertInto('users').values([alice, bob, admin].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now }))).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  const ws = (id: string, name: string, owner: string) => ({ id, name, owner_id: owner, node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
+  await store.db
+    .insertInto('users')
+    .values([alice, bob, admin].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now })))
+    .execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
+  const ws = (id: string, name: string, owner: string) => ({
+    id,
+    name,
+    owner_id: owner,
+    node_id: 'n1',
+    provider: 'docker',
+    image: 'base',
+    status: 'running',
+    cpus: null,
+    memory_bytes: null,
+    error_json: null,
+    created_at: now,
+    updated_at: now,
+  });
   // alice and bob both have `api`; only bob has `web`.
-  await store.db.insertInto('workspaces').values([ws('wa', 'api', 'ua'), ws('wb', 'api', 'ub'), ws('wweb', 'web', 'ub')]).execute();
+  await store.db
+    .insertInto('workspaces')
+    .values([ws('wa', 'api', 'ua'), ws('wb', 'api', 'ub'), ws('wweb', 'web', 'ub')])
+    .execute();
 });
 
 afterAll(async () => {
@@ -32,11 +63,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const fail = (p: Promise<unknown>) => p.then(() => expect.fail('resolved'), (e: unknown) => e as BerthError);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail('resolved'),
+    (e: unknown) => e as BerthError,
+  );
 const denials = () => store.db.selectFrom('audit_log').selectAll().where('outcome', '=', 'denied').orderBy('id').execute();
 
 describe('resolveWorkspace', () => {
-  it('resolves a bare name to the actor\'s own workspace, never another owner\'s of the same name', async () => {
+  it("resolves a bare name to the actor's own workspace, never another owner's of the same name", async () => {
     expect((await resolveWorkspace(store, audit, alice, 'api')).id).toBe('wa');
     expect((await resolveWorkspace(store, audit, bob, 'api')).id).toBe('wb');
     expect((await resolveWorkspace(store, audit, alice, 'alice/api')).id).toBe('wa');
@@ -49,7 +84,7 @@ describe('resolveWorkspace', () => {
     expect((await resolveWorkspace(store, audit, admin, 'bob/api')).id).toBe('wb');
   });
 
-  it('answers another member\'s workspace exactly like a missing one, and audits only the real one', async () => {
+  it("answers another member's workspace exactly like a missing one, and audits only the real one", async () => {
     const before = (await denials()).length;
     const hidden = await fail(resolveWorkspace(store, audit, alice, 'bob/web', { sourceIp: '127.0.0.9' }));
     const missing = await fail(resolveWorkspace(store, audit, alice, 'bob/wex'));
@@ -74,7 +109,10 @@ describe('resolveWorkspace', () => {
 describe('resolveWorkspace with the permission function', () => {
   it("lets a user another's workspace is shared with reach it as OWNER/NAME, for what the share allows", async () => {
     expect(await fail(resolveWorkspace(store, audit, alice, 'bob/web'))).toMatchObject({ code: 'NOT_FOUND' });
-    await store.db.insertInto('workspace_shares').values({ id: 's1', workspace_id: 'wweb', user_id: 'ua', team_id: null, role: 'use', expires_at: null, created_by: 'ub', created_at: now }).execute();
+    await store.db
+      .insertInto('workspace_shares')
+      .values({ id: 's1', workspace_id: 'wweb', user_id: 'ua', team_id: null, role: 'use', expires_at: null, created_by: 'ub', created_at: now })
+      .execute();
     try {
       expect((await resolveWorkspace(store, audit, alice, 'bob/web', {}, 'use')).id).toBe('wweb');
       // Her bare `web` is still her own, and she has none.

@@ -5,9 +5,9 @@
  * the caller may see it, and do what they ask, is the permission function's to say
  * (access/permissions.ts through access/workspace-access.ts).
  */
-import { BerthError, parseWorkspaceRef, workspaceRefSchema, type User } from '../../api/index.js';
-import { authorizeWorkspace } from '../access/workspace-access.js';
+import { BerthError, parseWorkspaceRef, type User, workspaceRefSchema } from '../../api/index.js';
 import type { Action } from '../access/permissions.js';
+import { authorizeWorkspace } from '../access/workspace-access.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Store } from '../store/open.js';
 
@@ -49,7 +49,8 @@ export async function resolveWorkspace(
   via: { sourceIp?: string } = {},
   action: Action = 'view',
 ): Promise<WorkspaceRow> {
-  const notFound = () => new BerthError('NOT_FOUND', `No workspace named ${shown(reference)}; see \`berth ws ls\` (another's is OWNER/NAME).`, { field: 'name' });
+  const notFound = () =>
+    new BerthError('NOT_FOUND', `No workspace named ${shown(reference)}; see \`berth ws ls\` (another's is OWNER/NAME).`, { field: 'name' });
   // Text no workspace can be named by (from a URL, an SSH user name) is answered without a query.
   const ref = workspaceRefSchema.safeParse(reference).success ? parseWorkspaceRef(reference) : null;
   if (!ref) throw notFound();

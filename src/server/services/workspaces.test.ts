@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BerthError, type AgentMethod } from '../../api/index.js';
-import type { PlacementNode } from '../scheduler/place.js';
+import { type AgentMethod, BerthError } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
+import type { PlacementNode } from '../scheduler/place.js';
+import { openSqliteStore, type Store } from '../store/open.js';
 import { createServices, type Services } from './index.js';
 import type { NodesService } from './nodes.js';
 import { reapTombstones } from './tombstones.js';
 import { WorkspacesService } from './workspaces.js';
-import { openSqliteStore, type Store } from '../store/open.js';
 
 let dir: string;
 let store: Store;
@@ -21,14 +21,45 @@ beforeEach(async () => {
   store = await openSqliteStore(join(dir, 'berth.db'));
   services = createServices(store, pino({ level: 'silent' }), { heartbeatMs: 1000 });
   const now = new Date().toISOString();
-  await store.db.insertInto('users').values([
-    { id: 'admin', name: 'admin', role: 'admin', email: null, created_at: now },
-    { id: 'm1', name: 'mia', role: 'member', email: null, created_at: now },
-    { id: 'm2', name: 'max', role: 'member', email: null, created_at: now },
-  ]).execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
-  const ws = (name: string, status: string, owner = 'm1') => ({ id: name, name, owner_id: owner, node_id: 'n1', provider: 'docker' as const, image: 'base', status, cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now });
-  await store.db.insertInto('workspaces').values([ws('a', 'creating'), ws('b', 'stopping'), ws('c', 'running'), ws('d', 'deleting', 'm2')]).execute();
+  await store.db
+    .insertInto('users')
+    .values([
+      { id: 'admin', name: 'admin', role: 'admin', email: null, created_at: now },
+      { id: 'm1', name: 'mia', role: 'member', email: null, created_at: now },
+      { id: 'm2', name: 'max', role: 'member', email: null, created_at: now },
+    ])
+    .execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
+  const ws = (name: string, status: string, owner = 'm1') => ({
+    id: name,
+    name,
+    owner_id: owner,
+    node_id: 'n1',
+    provider: 'docker' as const,
+    image: 'base',
+    status,
+    cpus: null,
+    memory_bytes: null,
+    error_json: null,
+    created_at: now,
+    updated_at: now,
+  });
+  await store.db
+    .insertInto('workspaces')
+    .values([ws('a', 'creating'), ws('b', 'stopping'), ws('c', 'running'), ws('d', 'deleting', 'm2')])
+    .execute();
 });
 
 afterEach(async () => {
@@ -91,7 +122,10 @@ describe('WorkspacesService', () => {
 
 describe('ws rm on an offline node', () => {
   it('refuses without --force, and with it drops only the row and leaves a tombstone the node is told about when it returns', async () => {
-    await expect(services.workspaces.transition(user('m1'), 'c', 'delete')).rejects.toMatchObject({ code: 'NODE_OFFLINE', message: expect.stringContaining('--force') });
+    await expect(services.workspaces.transition(user('m1'), 'c', 'delete')).rejects.toMatchObject({
+      code: 'NODE_OFFLINE',
+      message: expect.stringContaining('--force'),
+    });
     const op = await services.workspaces.transition(user('m1'), 'c', 'delete', { force: true });
     expect((await services.ops.finished(op.id)).status).toBe('succeeded');
     expect(await store.db.selectFrom('workspaces').select('id').where('id', '=', 'c').execute()).toEqual([]);
@@ -128,14 +162,24 @@ describe('a create cut off by its node going away', () => {
     const { workspace, operation } = await workspaces.create(user('m1'), { name: 'cut' });
     expect((await services.ops.finished(operation.id)).error?.code).toBe('NODE_OFFLINE');
     expect(await store.db.selectFrom('workspaces').select('id').where('name', '=', 'cut').execute()).toEqual([]);
-    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([{ workspace_id: workspace.id, node_id: 'n1', name: 'm1/cut' }]); // the user here is named by its id
+    expect(await store.db.selectFrom('workspace_tombstones').selectAll().execute()).toMatchObject([
+      { workspace_id: workspace.id, node_id: 'n1', name: 'm1/cut' },
+    ]); // the user here is named by its id
   });
 });
 
 /** One online node with a usable Docker provider, as placement sees it. */
 const ONLINE = (): PlacementNode => ({
-  id: 'n1', name: 'n1', online: true, cordoned: false, labels: {}, resources: null, reserved: { cpus: 0, memoryBytes: 0 },
-  providers: [{ kind: 'docker', usable: true, details: {} }], workspaces: 0, image: 'unchecked',
+  id: 'n1',
+  name: 'n1',
+  online: true,
+  cordoned: false,
+  labels: {},
+  resources: null,
+  reserved: { cpus: 0, memoryBytes: 0 },
+  providers: [{ kind: 'docker', usable: true, details: {} }],
+  workspaces: 0,
+  image: 'unchecked',
 });
 
 /**
@@ -199,7 +243,6 @@ describe('WorkspacesService.create', () => {
     expect(operation.kind).toBe('workspace.create');
     expect(calls[0]).toBe('image.resolve');
   });
-
 });
 
 /** A hub whose node answers every request with `answer` and records them. */
@@ -251,12 +294,16 @@ describe('a delete cut off by a restart or by its node going away', () => {
     expect(await workspaces.resumeDeletes('n1')).toEqual([]);
     expect(asked).toHaveLength(1);
     expect((await store.db.selectFrom('workspaces').select('status').where('id', '=', 'd').executeTakeFirst())?.status).toBe('deleting');
-    expect(await store.db.selectFrom('audit_log').select(['outcome', 'detail']).where('action', '=', 'workspace.delete').execute()).toMatchObject([{ outcome: 'error', detail: expect.stringMatching(/retried when the node connects again/) }]);
+    expect(await store.db.selectFrom('audit_log').select(['outcome', 'detail']).where('action', '=', 'workspace.delete').execute()).toMatchObject([
+      { outcome: 'error', detail: expect.stringMatching(/retried when the node connects again/) },
+    ]);
   });
 
   it('keeps the row deleting when the node drops away mid-delete, and `ws rm` again finishes it', async () => {
     let offline = true;
-    const { hub, asked } = recordingHub((method) => (offline && method === 'workspace.delete' ? Promise.reject(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered.')) : {}));
+    const { hub, asked } = recordingHub((method) =>
+      offline && method === 'workspace.delete' ? Promise.reject(new BerthError('NODE_OFFLINE', 'The connection to the node closed before it answered.')) : {},
+    );
     const nodes = { awaitAgent: async () => {} } as unknown as NodesService;
     const workspaces = new WorkspacesService(store, hub, services.ops, nodes, services.audit);
     const op = await workspaces.transition(user('m1'), 'c', 'delete');
@@ -291,6 +338,8 @@ describe('a delete cut off by a restart or by its node going away', () => {
     expect(JSON.parse((await stopOp()).error_json!).message).toMatch(/interrupted\); workspace b shows what its node reports/);
     await store.db.updateTable('workspaces').set({ status: 'stopped' }).where('id', '=', 'b').execute();
     await restarted.noteSettled('n1');
-    expect(JSON.parse((await stopOp()).error_json!).message).toBe('The server restarted while this stop ran (interrupted); its node reports workspace b stopped now.');
+    expect(JSON.parse((await stopOp()).error_json!).message).toBe(
+      'The server restarted while this stop ran (interrupted); its node reports workspace b stopped now.',
+    );
   });
 });

@@ -4,50 +4,50 @@
  * transitional state refuses new mutations until the running one is done.
  */
 import { randomUUID } from 'node:crypto';
+import type { OpContext } from '../../api/index.js';
 import {
   BerthError,
   DEFAULT_PAGE_LIMIT,
   fromZodError,
+  isLoopbackAddress,
   nextCursorOf,
-  parseWorkspaceRef,
-  parseSize,
-  toApiError,
-  parseConstraint,
   type Operation,
   type PlacementStrategy,
+  parseConstraint,
+  parseSize,
+  parseWorkspaceRef,
+  type SshGateway,
+  toApiError,
   type User,
   type Workspace,
-  type WorkspacesQuery,
-  type WorkspaceStatus,
-  type SshGateway,
-  type WorkspacePorts,
-  isLoopbackAddress,
-  workspaceCreateSchema,
   type WorkspaceCreateBody,
+  type WorkspacePorts,
+  type WorkspaceStatus,
+  type WorkspacesQuery,
+  workspaceCreateSchema,
 } from '../../api/index.js';
+import { decideMany } from '../access/facts.js';
+import type { Action } from '../access/permissions.js';
+// Teams and sharing: every access decision is access/permissions.ts's `can`.
+import { visibleTo as sharedWith } from '../access/workspace-access.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import { workspaceToApi } from '../convert/to-api.js';
 import type { Operations } from '../operations/operations.js';
 import { chooseNode } from '../scheduler/choose.js';
 import { isUniqueViolation } from '../store/errors.js';
-import { Recovery } from './recovery.js';
-// Names per owner: the one resolution of a reference to a row, and the one view check.
-import { resolveWorkspace, workspaceRows, workspaceTarget } from './workspace-resolve.js';
-import { reapTombstones } from './tombstones.js';
 import type { Store } from '../store/open.js';
 import type { WorkspacesTable } from '../store/schema.js';
-import type { NodesService } from './nodes.js';
-// Workspace specs: defaults from the spec, the stored spec for hooks and services.
-import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
 // Configuration as code and dotfiles: templates, quotas, placement setting, dotfiles at create.
 import type { CreateRules } from './config/create-rules.js';
-import type { OpContext } from '../../api/index.js';
-// Teams and sharing: every access decision is access/permissions.ts's `can`.
-import { visibleTo as sharedWith } from '../access/workspace-access.js';
-import { decideMany } from '../access/facts.js';
-import type { Action } from '../access/permissions.js';
+import type { NodesService } from './nodes.js';
+import { Recovery } from './recovery.js';
+// Workspace specs: defaults from the spec, the stored spec for hooks and services.
+import { storedSpec, withSpecDefaults } from './spec/stored-spec.js';
 import { checkTeamForCreate } from './teams-quota.js';
+import { reapTombstones } from './tombstones.js';
+// Names per owner: the one resolution of a reference to a row, and the one view check.
+import { resolveWorkspace, workspaceRows, workspaceTarget } from './workspace-resolve.js';
 
 /** The image a workspace gets when none is named: the one the quickstart builds. */
 export const DEFAULT_IMAGE = 'base';
@@ -127,13 +127,31 @@ export class WorkspacesService {
     if (q.owner !== undefined) sel = sel.where('users.name', '=', q.owner);
     if (q.status !== undefined) sel = sel.where('workspaces.status', '=', q.status);
     if (q.provider !== undefined) sel = sel.where('workspaces.provider', '=', q.provider);
-    const rows = await sel.orderBy('workspaces.name').orderBy('users.name').limit(q.limit + 1).execute();
+    const rows = await sel
+      .orderBy('workspaces.name')
+      .orderBy('users.name')
+      .limit(q.limit + 1)
+      .execute();
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
     // The query only preselects: each row someone else owns is decided by `can` itself.
-    const seen = (await decideMany(this.store, user.id, 'view', page.map((r) => ({ id: r.id, ownerId: r.owner_id, teamId: r.team_id ?? null })))).map((d) => d.allowed);
+    const seen = (
+      await decideMany(
+        this.store,
+        user.id,
+        'view',
+        page.map((r) => ({ id: r.id, ownerId: r.owner_id, teamId: r.team_id ?? null })),
+      )
+    ).map((d) => d.allowed);
     const shown = page.filter((_, i) => seen[i]);
-    return { workspaces: shown.map((r) => workspaceToApi(r, r, this.sshGateway, user.name)), nextCursor: nextCursorOf(page.map((r) => ({ name: `${r.ownerName}/${r.name}` })), q.limit, more) };
+    return {
+      workspaces: shown.map((r) => workspaceToApi(r, r, this.sshGateway, user.name)),
+      nextCursor: nextCursorOf(
+        page.map((r) => ({ name: `${r.ownerName}/${r.name}` })),
+        q.limit,
+        more,
+      ),
+    };
   }
 
   /**
@@ -161,7 +179,12 @@ export class WorkspacesService {
     const team = body.team ? await checkTeamForCreate(this.store, user, body.team) : null;
     // Names are unique per owner: only the caller's own workspaces can clash (nobody learns of another's).
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('owner_id', '=', user.id).where('name', '=', body.name).executeTakeFirst();
-    if (existing) throw new BerthError('ALREADY_EXISTS', `You already have a workspace named ${body.name}; pick another name or remove it with \`berth ws rm ${body.name}\`.`, { field: 'name' });
+    if (existing)
+      throw new BerthError(
+        'ALREADY_EXISTS',
+        `You already have a workspace named ${body.name}; pick another name or remove it with \`berth ws rm ${body.name}\`.`,
+        { field: 'name' },
+      );
     const memoryBytes = body.memory ? parseSize(body.memory)! : null;
     // Placement and the row's insert run one create at a time, so two creates never both count
     // the same free room (the row is what reserves it). The scheduler asks the candidates for
@@ -170,37 +193,65 @@ export class WorkspacesService {
     const placed = this.placing.then(() => this.placeAndRecord(user, body, memoryBytes, team));
     this.placing = placed.catch(() => {});
     const { node, row } = await placed;
-    const operation = await this.ops.start({ kind: 'workspace.create', target: workspaceTarget(user.name, row.name), workspaceId: row.id, createdBy: user.id }, async (op) => {
-      op.progress('scheduled', null);
-      op.log(`placed on node ${node.name}`);
-      try {
-        const spec = { id: row.id, name: row.name, provider: row.provider, image: row.image, cpus: row.cpus, memoryBytes: row.memory_bytes, env: body.spec?.env ?? {} };
-        const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec, project: body.spec ?? null }, op.signal);
-        // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
-        op.signal.throwIfAborted();
-        await this.setStatus(row.id, status, null);
-        if (this.afterCreate && status === 'running') await this.afterCreate(op, user, { id: row.id, name: row.name, nodeId: node.id });
-      } catch (err) {
-        // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
-        if (op.signal.aborted) op.progress('cancelling', null);
-        const cleaned = await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).then(() => true, () => false);
-        await this.store.db.transaction().execute(async (tx) => {
-          await tx.deleteFrom('workspaces').where('id', '=', row.id).execute();
-          // A node that dropped away mid-create may still hold what it made: remember it, so
-          // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
-          if (!cleaned) await tx.insertInto('workspace_tombstones').values({ workspace_id: row.id, node_id: node.id, name: `${user.name}/${row.name}`, removed_at: new Date().toISOString() }).onConflict((oc) => oc.doNothing()).execute();
-        });
-        if (!cleaned && !op.signal.aborted && toApiError(err).code === 'NODE_OFFLINE') {
-          throw new BerthError('NODE_OFFLINE', `Node ${node.name} went away during the create of ${row.name} (interrupted); it was rolled back: berth's record is gone and the node removes what it made when it is back. Create it again.`, { field: 'name' });
+    const operation = await this.ops.start(
+      { kind: 'workspace.create', target: workspaceTarget(user.name, row.name), workspaceId: row.id, createdBy: user.id },
+      async (op) => {
+        op.progress('scheduled', null);
+        op.log(`placed on node ${node.name}`);
+        try {
+          const spec = {
+            id: row.id,
+            name: row.name,
+            provider: row.provider,
+            image: row.image,
+            cpus: row.cpus,
+            memoryBytes: row.memory_bytes,
+            env: body.spec?.env ?? {},
+          };
+          const { status } = await this.hub.requestForOp(node.id, 'workspace.create', { opId: op.id, spec, project: body.spec ?? null }, op.signal);
+          // A cancel that arrived as the node finished still wins: the user asked for nothing to remain.
+          op.signal.throwIfAborted();
+          await this.setStatus(row.id, status, null);
+          if (this.afterCreate && status === 'running') await this.afterCreate(op, user, { id: row.id, name: row.name, nodeId: node.id });
+        } catch (err) {
+          // A failed or cancelled create leaves nothing: the agent cleans up what it made; we drop the row.
+          if (op.signal.aborted) op.progress('cancelling', null);
+          const cleaned = await this.hub.request(node.id, 'workspace.delete', { opId: op.id, workspaceId: row.id }, 60_000).then(
+            () => true,
+            () => false,
+          );
+          await this.store.db.transaction().execute(async (tx) => {
+            await tx.deleteFrom('workspaces').where('id', '=', row.id).execute();
+            // A node that dropped away mid-create may still hold what it made: remember it, so
+            // the node deletes it when it returns (tombstones.ts) rather than keeping it forever.
+            if (!cleaned)
+              await tx
+                .insertInto('workspace_tombstones')
+                .values({ workspace_id: row.id, node_id: node.id, name: `${user.name}/${row.name}`, removed_at: new Date().toISOString() })
+                .onConflict((oc) => oc.doNothing())
+                .execute();
+          });
+          if (!cleaned && !op.signal.aborted && toApiError(err).code === 'NODE_OFFLINE') {
+            throw new BerthError(
+              'NODE_OFFLINE',
+              `Node ${node.name} went away during the create of ${row.name} (interrupted); it was rolled back: berth's record is gone and the node removes what it made when it is back. Create it again.`,
+              { field: 'name' },
+            );
+          }
+          throw err;
         }
-        throw err;
-      }
-    });
+      },
+    );
     return { workspace: await this.get(user, row.name), operation };
   }
 
   /** Chooses the node (place.ts) and records the `creating` row that reserves its room. */
-  private async placeAndRecord(user: User, body: ReturnType<typeof workspaceCreateSchema.parse>, memoryBytes: number | null, team: { id: string; check: (cpus: number | null, memoryBytes: number | null) => Promise<void> } | null = null) {
+  private async placeAndRecord(
+    user: User,
+    body: ReturnType<typeof workspaceCreateSchema.parse>,
+    memoryBytes: number | null,
+    team: { id: string; check: (cpus: number | null, memoryBytes: number | null) => Promise<void> } | null = null,
+  ) {
     // Teams and sharing: quotas are counted here, one create at a time, so two never both fit the last room.
     await team?.check(body.cpus ?? null, memoryBytes);
     await this.rules?.checkQuota(user, body.cpus ?? null, memoryBytes);
@@ -255,8 +306,11 @@ export class WorkspacesService {
     await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) {
       if (what === 'delete' && opts.force) return this.forgetOnOfflineNode(user, ws);
-      const orForce = what === 'delete' ? ` Or remove only berth's record with \`berth ws rm ${name} --force\`: the node deletes the workspace when it returns.` : '';
-      throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; start its agent and retry.${orForce}`, { field: 'name' });
+      const orForce =
+        what === 'delete' ? ` Or remove only berth's record with \`berth ws rm ${name} --force\`: the node deletes the workspace when it returns.` : '';
+      throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; start its agent and retry.${orForce}`, {
+        field: 'name',
+      });
     }
     const before = ws.status;
     // A delete is marked before its claim, so resumeDeletes never takes a row this process is
@@ -271,7 +325,13 @@ export class WorkspacesService {
   }
 
   /** The claim and the operation of transition(). */
-  private async claimAndRun(user: User, ws: Workspace, what: Transition, before: WorkspaceStatus, opts: { timeoutSeconds?: number; force?: boolean }): Promise<Operation> {
+  private async claimAndRun(
+    user: User,
+    ws: Workspace,
+    what: Transition,
+    before: WorkspaceStatus,
+    opts: { timeoutSeconds?: number; force?: boolean },
+  ): Promise<Operation> {
     const name = ws.ref;
     const pending: Record<Transition, WorkspaceStatus> = { start: 'starting', stop: 'stopping', restart: 'restarting', delete: 'deleting' };
     // Claim the workspace atomically: only one caller can move it out of its settled state.
@@ -299,7 +359,11 @@ export class WorkspacesService {
             // The node went away mid-delete: the row stays `deleting` (the desired state is
             // still "gone") and the delete is finished when the node connects (resumeDeletes).
             if (toApiError(err).code === 'NODE_OFFLINE') {
-              throw new BerthError('NODE_OFFLINE', `Node ${ws.nodeName} went away while deleting workspace ${name}; berth finishes the delete when the node is back (\`berth ws rm ${name} --force\` forgets it now).`, { field: 'name' });
+              throw new BerthError(
+                'NODE_OFFLINE',
+                `Node ${ws.nodeName} went away while deleting workspace ${name}; berth finishes the delete when the node is back (\`berth ws rm ${name} --force\` forgets it now).`,
+                { field: 'name' },
+              );
             }
             throw err;
           } finally {
@@ -322,14 +386,20 @@ export class WorkspacesService {
           // A delete the node refused settles on what the node sees; one it never answered
           // (NODE_OFFLINE above) stays `deleting` for resumeDeletes.
           if (toApiError(err).code !== 'NODE_OFFLINE') {
-            const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => r.status, () => 'unknown' as const);
+            const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then(
+              (r) => r.status,
+              () => 'unknown' as const,
+            );
             await this.setStatus(ws.id, seen, toApiError(err));
           }
           throw err;
         }
         // Settle on what the node really sees, so the row is never stuck in a -ing state; a
         // node that cannot be asked leaves it `unknown` for its next report to settle.
-        const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then((r) => (r.status === 'unknown' ? 'failed' : r.status), () => 'unknown' as const);
+        const seen = await this.hub.request(ws.nodeId, 'workspace.inspect', { workspaceId: ws.id }, 15_000).then(
+          (r) => (r.status === 'unknown' ? 'failed' : r.status),
+          () => 'unknown' as const,
+        );
         await this.setStatus(ws.id, seen, toApiError(err));
         throw err;
       }
@@ -342,12 +412,22 @@ export class WorkspacesService {
    * row goes, and a tombstone has the node delete it when it returns.
    */
   private async deleteWhileDeleting(user: User, ws: Workspace, force: boolean): Promise<Operation> {
-    const running = await this.store.db.selectFrom('operations').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'running').executeTakeFirst();
-    if (running || this.settling.has(ws.id)) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} is being deleted; wait for that to finish.`, { field: 'name' });
+    const running = await this.store.db
+      .selectFrom('operations')
+      .select('id')
+      .where('workspace_id', '=', ws.id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (running || this.settling.has(ws.id))
+      throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} is being deleted; wait for that to finish.`, { field: 'name' });
     await this.nodes.awaitAgent(ws.nodeId);
     if (!this.hub.isOnline(ws.nodeId)) {
       if (force) return this.forgetOnOfflineNode(user, ws);
-      throw new BerthError('NODE_OFFLINE', `Workspace ${ws.ref} is on node ${ws.nodeName}, which is offline; its delete is finished when the node is back, or remove only berth's record with \`berth ws rm ${ws.ref} --force\`.`, { field: 'name' });
+      throw new BerthError(
+        'NODE_OFFLINE',
+        `Workspace ${ws.ref} is on node ${ws.nodeName}, which is offline; its delete is finished when the node is back, or remove only berth's record with \`berth ws rm ${ws.ref} --force\`.`,
+        { field: 'name' },
+      );
     }
     return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.progress('finishing the interrupted delete', null);
@@ -372,18 +452,27 @@ export class WorkspacesService {
       .executeTakeFirst();
     if (!create) {
       if (!this.hub.isOnline(ws.nodeId)) {
-        throw new BerthError('NODE_OFFLINE', `Workspace ${ws.ref} was being created on node ${ws.nodeName} when the server restarted; it is removed once that node is online again.`, { field: 'name' });
+        throw new BerthError(
+          'NODE_OFFLINE',
+          `Workspace ${ws.ref} was being created on node ${ws.nodeName} when the server restarted; it is removed once that node is online again.`,
+          { field: 'name' },
+        );
       }
       return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
         op.progress('rolling back the interrupted create', null);
         if (!(await this.rollBackCreates(ws.nodeId)).includes(ws.id)) {
-          throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} could not be rolled back now; see \`berth ws show ${ws.ref}\` and retry.`, { field: 'name' });
+          throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} could not be rolled back now; see \`berth ws show ${ws.ref}\` and retry.`, {
+            field: 'name',
+          });
         }
       });
     }
     return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.progress('cancelling the create', null);
-      this.ops.cancel(create.id, new BerthError('CANCELLED', `Workspace ${ws.ref} was deleted by ${user.name} while it was being created; nothing it made was kept.`));
+      this.ops.cancel(
+        create.id,
+        new BerthError('CANCELLED', `Workspace ${ws.ref} was deleted by ${user.name} while it was being created; nothing it made was kept.`),
+      );
       const ended = await this.ops.finished(create.id);
       const row = await this.store.db.selectFrom('workspaces').select('status').where('id', '=', ws.id).executeTakeFirst();
       if (!row) {
@@ -406,7 +495,10 @@ export class WorkspacesService {
     await this.store.db.transaction().execute(async (tx) => {
       const gone = await tx.deleteFrom('workspaces').where('id', '=', ws.id).where('status', '=', ws.status).executeTakeFirst();
       if (Number(gone.numDeletedRows) !== 1) throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.ref} changed meanwhile; retry.`, { field: 'name' });
-      await tx.insertInto('workspace_tombstones').values({ workspace_id: ws.id, node_id: ws.nodeId, name: `${ws.owner}/${ws.name}`, removed_at: new Date().toISOString() }).execute();
+      await tx
+        .insertInto('workspace_tombstones')
+        .values({ workspace_id: ws.id, node_id: ws.nodeId, name: `${ws.owner}/${ws.name}`, removed_at: new Date().toISOString() })
+        .execute();
     });
     return this.ops.start({ kind: 'workspace.delete', target: workspaceTarget(ws.owner, ws.name), workspaceId: ws.id, createdBy: user.id }, async (op) => {
       op.log(`node ${ws.nodeName} is offline: removed berth's record only; the node's agent deletes the workspace when it returns`);
@@ -426,9 +518,12 @@ export class WorkspacesService {
     const ws = await this.get(user, name, via, 'use');
     // The node first: a workspace fenced as `unknown` while its node is away is not the user's to fix.
     await this.nodes.awaitAgent(ws.nodeId);
-    if (!this.hub.isOnline(ws.nodeId)) throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });
+    if (!this.hub.isOnline(ws.nodeId))
+      throw new BerthError('NODE_OFFLINE', `Workspace ${name} is on node ${ws.nodeName}, which is offline; retry when its agent is back.`, { field: 'name' });
     if (ws.status !== 'running') {
-      throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}, not running; start it with \`berth ws start ${name}\`.`, { field: 'name' });
+      throw new BerthError('FAILED_PRECONDITION', `Workspace ${name} is ${ws.status}, not running; start it with \`berth ws start ${name}\`.`, {
+        field: 'name',
+      });
     }
     return ws;
   }
@@ -440,5 +535,4 @@ export class WorkspacesService {
       .where('id', '=', id)
       .execute();
   }
-
 }

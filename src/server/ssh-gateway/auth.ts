@@ -40,19 +40,20 @@ export function authenticator(deps: Pick<GatewayDeps, 'userForKey' | 'log'>, sta
   };
   return (ctx) => {
     if (ctx.method !== 'publickey') return refuse(ctx, `${String(ctx.method).slice(0, 40)} (only public keys are accepted)`);
-    void checkKey(deps, ctx).then(
-      (result) => {
-        if ('refused' in result) return refuse(ctx, result.refused);
-        if ('query' in result) return ctx.accept();
-        state.user = result.user;
-        state.username = ctx.username;
-        ctx.accept();
-      },
-      (err: unknown) => {
-        deps.log.error({ err }, 'ssh authentication failed unexpectedly');
-        refuse(ctx, 'error while checking the key');
-      },
-    )
+    void checkKey(deps, ctx)
+      .then(
+        (result) => {
+          if ('refused' in result) return refuse(ctx, result.refused);
+          if ('query' in result) return ctx.accept();
+          state.user = result.user;
+          state.username = ctx.username;
+          ctx.accept();
+        },
+        (err: unknown) => {
+          deps.log.error({ err }, 'ssh authentication failed unexpectedly');
+          refuse(ctx, 'error while checking the key');
+        },
+      )
       // Answering a client that has already gone throws inside ssh2; that must not reach the process.
       .catch((err: unknown) => deps.log.debug({ err }, 'could not answer an ssh authentication request'));
   };

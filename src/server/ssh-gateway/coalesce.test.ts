@@ -1,4 +1,4 @@
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { coalesceWrites } from './coalesce.js';
 
@@ -6,7 +6,12 @@ it('sends the writes of one tick as one writev, in order, and later ticks too', 
   const chunks: Buffer[] = [];
   let got!: () => void;
   const all = new Promise<void>((r) => (got = r));
-  const server = createServer((s) => s.on('data', (d: Buffer) => (chunks.push(d), Buffer.concat(chunks).length === 12 && got())));
+  const server = createServer((s) =>
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (Buffer.concat(chunks).length === 12) got();
+    }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const sock: Socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));

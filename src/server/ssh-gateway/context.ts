@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { ServerChannel } from 'ssh2';
-import type { LiveSessions } from '../access/live-sessions.js';
 import type { ExecRequest, User, Workspace } from '../../api/index.js';
+import type { LiveSessions } from '../access/live-sessions.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { WorkspacesService } from '../services/workspaces.js';

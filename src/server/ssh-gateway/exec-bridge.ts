@@ -106,10 +106,15 @@ export interface RunResult {
 export async function runScript(deps: Pick<GatewayDeps, 'hub'>, ws: Workspace, script: string, args: string[], stdin?: Buffer): Promise<RunResult> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const pipe = await openExec(deps, ws, { cmd: ['/bin/sh', '-c', script, 'sh', ...args], tty: false, env: {} }, {
-    stdout: (d) => stdout.push(d),
-    stderr: (d) => stderr.push(d),
-  });
+  const pipe = await openExec(
+    deps,
+    ws,
+    { cmd: ['/bin/sh', '-c', script, 'sh', ...args], tty: false, env: {} },
+    {
+      stdout: (d) => stdout.push(d),
+      stderr: (d) => stderr.push(d),
+    },
+  );
   if (stdin) pipe.write(stdin);
   pipe.end();
   const end = await pipe.done;

@@ -11,8 +11,8 @@
  */
 import type { AcceptConnection, Connection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
-import { audit, printable, type ConnContext } from './context.js';
-import { openExec, openPort, type ExecPipe } from './exec-bridge.js';
+import { audit, type ConnContext, printable } from './context.js';
+import { type ExecPipe, openExec, openPort } from './exec-bridge.js';
 import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
 
 const MARKER = 0x53; // 'S'
@@ -26,7 +26,14 @@ const HELPER =
 
 /** A forwarding target the helper may be given: a host name or address, and a TCP port. */
 export function validTarget(host: unknown, port: unknown): boolean {
-  return typeof host === 'string' && /^[A-Za-z0-9.:_-]{1,253}$/.test(host) && !host.startsWith('-') && Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535;
+  return (
+    typeof host === 'string' &&
+    /^[A-Za-z0-9.:_-]{1,253}$/.test(host) &&
+    !host.startsWith('-') &&
+    Number.isInteger(port) &&
+    (port as number) >= 1 &&
+    (port as number) <= 65535
+  );
 }
 
 /** Handles one direct-tcpip channel open. */
@@ -40,7 +47,12 @@ export async function handleForward(
   const target = `${printable(String(info.destIP), 100)}:${Number(info.destPort)}`;
   if (!validTarget(info.destIP, info.destPort)) {
     audit(ctx, 'ssh.forward.start', 'denied', `forward ${target}: invalid target`);
-    return rejectChannel(client, reject, OPEN_FAILURE.administrativelyProhibited, `berth: ${target} is not a host and port to forward to; use -L LOCALPORT:HOST:PORT with a port from 1 to 65535.`);
+    return rejectChannel(
+      client,
+      reject,
+      OPEN_FAILURE.administrativelyProhibited,
+      `berth: ${target} is not a host and port to forward to; use -L LOCALPORT:HOST:PORT with a port from 1 to 65535.`,
+    );
   }
   let ws: Workspace;
   try {
@@ -61,22 +73,27 @@ export async function handleForward(
   const stderr: Buffer[] = [];
   let pipe: ExecPipe;
   try {
-    pipe = await openExec(ctx.deps, ws, { cmd: ['/bin/sh', '-c', HELPER, 'sh', info.destIP, String(info.destPort)], tty: false, env: {} }, {
-      stdout: (d) => {
-        if (!channel) {
-          if (early.length === 0 && d[0] === MARKER) {
-            d = d.subarray(1);
-            started();
+    pipe = await openExec(
+      ctx.deps,
+      ws,
+      { cmd: ['/bin/sh', '-c', HELPER, 'sh', info.destIP, String(info.destPort)], tty: false, env: {} },
+      {
+        stdout: (d) => {
+          if (!channel) {
+            if (early.length === 0 && d[0] === MARKER) {
+              d = d.subarray(1);
+              started();
+            }
+            if (d.length > 0) early.push(d);
+            return;
           }
-          if (d.length > 0) early.push(d);
-          return;
-        }
-        return channel.write(d);
+          return channel.write(d);
+        },
+        stderr: (d) => stderr.push(d),
+        drain: (fn) => (channel ? channel.once('drain', fn) : fn()),
+        inputPaused: (paused) => (paused ? channel?.pause() : channel?.resume()),
       },
-      stderr: (d) => stderr.push(d),
-      drain: (fn) => (channel ? channel.once('drain', fn) : fn()),
-      inputPaused: (paused) => (paused ? channel?.pause() : channel?.resume()),
-    });
+    );
   } catch (err) {
     audit(ctx, 'ssh.forward.start', 'error', `forward ${target}: ${toApiError(err).message}`);
     return rejectChannel(client, reject, OPEN_FAILURE.connectFailed, `berth: ${toApiError(err).message}`);

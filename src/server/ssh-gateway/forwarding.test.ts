@@ -4,22 +4,22 @@
  * the "workspace" is this machine: a forward's listener is on this machine's loopback. The
  * Docker workspace end to end is test/e2e/ssh-forwarding.test.ts.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import ssh2 from 'ssh2';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError, type User } from '../../api/index.js';
-import { fingerprintOf } from '../auth/ssh-keys.js';
 import type { AuditRecord } from '../audit/audit.js';
+import { fingerprintOf } from '../auth/ssh-keys.js';
 import { describeHostKey, generateEd25519OpenSsh } from './host-key.js';
-import { localHub, LOCAL_WORKSPACE } from './local-hub.test-support.js';
+import { LOCAL_WORKSPACE, localHub } from './local-hub.test-support.js';
 import { parseForwardRequest } from './remote-forward-rules.js';
 import { SshGateway } from './server.js';
 import { socks5 } from './socks.test-support.js';
@@ -54,7 +54,14 @@ function slowRelays(hub: ReturnType<typeof localHub>): ReturnType<typeof localHu
 /** The built berth-in: BERTH_IN_BINARY, else dist/native/berth-in; fails clearly when neither exists. */
 async function builtBerthIn(): Promise<string> {
   const candidates = [process.env.BERTH_IN_BINARY, new URL('../../../dist/native/berth-in', import.meta.url).pathname].filter(Boolean) as string[];
-  for (const c of candidates) if (await readFile(c).then(() => true, () => false)) return c;
+  for (const c of candidates)
+    if (
+      await readFile(c).then(
+        () => true,
+        () => false,
+      )
+    )
+      return c;
   throw new Error('berth-in is not built: run `npm run build` (needs Go), or set BERTH_IN_BINARY.');
 }
 
@@ -96,7 +103,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const opts = () => ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(gw.address().port)];
+const opts = () => [
+  '-F',
+  '/dev/null',
+  '-i',
+  key,
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  `UserKnownHostsFile=${knownHosts}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-p',
+  String(gw.address().port),
+];
 
 /** Starts `ssh -N` with extra options; resolves once its stderr matches `ready` (or it exits). */
 function sshN(extra: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray | null; stderr: () => string }> {
@@ -283,7 +305,12 @@ describe('ssh -A through the gateway', () => {
     const agentSock = join(dir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
     try {
-      await until(async () => readFile(agentSock).then(() => true, (e: NodeJS.ErrnoException) => e.code !== 'ENOENT'));
+      await until(async () =>
+        readFile(agentSock).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => e.code !== 'ENOENT',
+        ),
+      );
       const env = { ...process.env, SSH_AUTH_SOCK: agentSock };
       await new Promise<void>((r, j) => execFile('ssh-add', [key], { env }, (e) => (e ? j(e) : r())));
       const out = await new Promise<{ code: number; out: string; err: string }>((resolve) =>

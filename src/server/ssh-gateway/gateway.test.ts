@@ -7,17 +7,17 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError, type User } from '../../api/index.js';
-import { fingerprintOf } from '../auth/ssh-keys.js';
 import type { AuditRecord } from '../audit/audit.js';
+import { fingerprintOf } from '../auth/ssh-keys.js';
 import { describeHostKey, generateEd25519OpenSsh } from './host-key.js';
-import { localHub, LOCAL_WORKSPACE } from './local-hub.test-support.js';
+import { LOCAL_WORKSPACE, localHub } from './local-hub.test-support.js';
 import { SshGateway } from './server.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'berth-gw-'));
@@ -69,11 +69,26 @@ afterAll(async () => {
 
 function run(cmd: string, args: string[], input = ''): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { cwd: dir, timeout: 30_000 }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+    const child = execFile(cmd, args, { cwd: dir, timeout: 30_000 }, (e, out, err) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+    );
     child.stdin!.end(input);
   });
 }
-const opts = (identity = key) => ['-F', '/dev/null', '-i', identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
+const opts = (identity = key) => [
+  '-F',
+  '/dev/null',
+  '-i',
+  identity,
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  `UserKnownHostsFile=${knownHosts}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+];
 
 describe('gateway in-process', () => {
   it('runs exec with its exit status', async () => {
@@ -83,7 +98,7 @@ describe('gateway in-process', () => {
   });
 
   // Metrics: berth_gateway_sessions_open reads sessionCount.
-  it("asks for OWNER.NAME (or OWNER/NAME) as OWNER/NAME, audits it so, and refuses a third part", async () => {
+  it('asks for OWNER.NAME (or OWNER/NAME) as OWNER/NAME, audits it so, and refuses a third part', async () => {
     const port = String(gw.address().port);
     for (const login of ['someone.other', 'someone/other']) {
       const r = await run('ssh', [...opts(), '-p', port, `${login}@127.0.0.1`, 'true']);
@@ -147,7 +162,15 @@ describe('gateway in-process', () => {
   it('refuses other auth methods and unknown keys, and audits the refusal', async () => {
     const otherKey = join(dir, 'other');
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
-    const r = await run('ssh', [...opts(otherKey), '-o', 'PreferredAuthentications=publickey,password', '-p', String(gw.address().port), 'local@127.0.0.1', 'true']);
+    const r = await run('ssh', [
+      ...opts(otherKey),
+      '-o',
+      'PreferredAuthentications=publickey,password',
+      '-p',
+      String(gw.address().port),
+      'local@127.0.0.1',
+      'true',
+    ]);
     expect(r.code).toBe(255);
     expect(r.err).toContain('Permission denied (publickey)');
     await new Promise((res) => setTimeout(res, 200));

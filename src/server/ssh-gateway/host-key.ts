@@ -32,10 +32,14 @@ export async function loadOrCreateHostKey(file: string): Promise<HostKey> {
     pem = await readOrCreate(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new BerthError('FAILED_PRECONDITION', `Cannot read or create the SSH host key ${file} (${code}); check that this user may read and write the data dir.`, {
-      field: 'dataDir',
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Cannot read or create the SSH host key ${file} (${code}); check that this user may read and write the data dir.`,
+      {
+        field: 'dataDir',
+        cause: err,
+      },
+    );
   }
   try {
     return describeHostKey(pem);

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { BerthError, parseOptionalListenAddress, type ExecRequest, type Workspace } from '../../api/index.js';
+import { BerthError, type ExecRequest, parseOptionalListenAddress, type Workspace } from '../../api/index.js';
 import { userForPublicKey } from '../auth/ssh-keys.js';
 import type { Services } from '../services/index.js';
 import { sessionRequest } from '../services/spec/session-defaults.js';
@@ -20,7 +20,14 @@ export const DEFAULT_SSH_LISTEN = '127.0.0.1:2222';
  * reach it. Clients need a name they can dial, so a wildcard listen address is advertised as
  * this machine's host name unless `advertise` says otherwise.
  */
-export async function startSshGateway(opts: { listen: string; advertise?: string; dataDir: string; store: Store; services: Services; log: Logger }): Promise<SshGateway | null> {
+export async function startSshGateway(opts: {
+  listen: string;
+  advertise?: string;
+  dataDir: string;
+  store: Store;
+  services: Services;
+  log: Logger;
+}): Promise<SshGateway | null> {
   const addr = parseOptionalListenAddress(opts.listen, 'sshListen');
   if (!addr) return null;
   const log = opts.log.child({ component: 'ssh-gateway' });
@@ -40,10 +47,14 @@ export async function startSshGateway(opts: { listen: string; advertise?: string
     gateway = await SshGateway.start({ ...addr, hostKey, deps });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BerthError('FAILED_PRECONDITION', `The SSH gateway cannot listen on ${opts.listen}${code ? ` (${code})` : ''}; pick another address with --ssh-listen HOST:PORT, or turn it off with --ssh-listen off.`, {
-      field: 'sshListen',
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The SSH gateway cannot listen on ${opts.listen}${code ? ` (${code})` : ''}; pick another address with --ssh-listen HOST:PORT, or turn it off with --ssh-listen off.`,
+      {
+        field: 'sshListen',
+        cause: err,
+      },
+    );
   }
   const bound = gateway.address();
   const wildcard = ['0.0.0.0', '::'].includes(addr.host);

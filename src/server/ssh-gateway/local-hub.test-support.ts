@@ -13,7 +13,11 @@ import type { ExecChannel, ExecSink } from '../agents/hub.js';
 export const LOCAL_WORKSPACE = { id: 'ws-local', nodeId: 'node-local', name: 'local' } as Workspace;
 
 /** Runs execs on this machine with HOME set to `home`; `latencyMs` delays every event, in order, like a remote node. */
-export function localHub(home: string, latencyMs = 0, path = process.env.PATH): { openExec(nodeId: string, workspaceId: string, request: ExecRequest, sink: ExecSink): Promise<ExecChannel>; started: number } {
+export function localHub(
+  home: string,
+  latencyMs = 0,
+  path = process.env.PATH,
+): { openExec(nodeId: string, workspaceId: string, request: ExecRequest, sink: ExecSink): Promise<ExecChannel>; started: number } {
   const hub = {
     started: 0,
     async openExec(_nodeId: string, _workspaceId: string, request: ExecRequest, realSink: ExecSink): Promise<ExecChannel> {
@@ -21,7 +25,11 @@ export function localHub(home: string, latencyMs = 0, path = process.env.PATH): 
       const later = (fn: () => void) => (latencyMs > 0 ? setTimeout(fn, latencyMs) : fn());
       const sink: ExecSink = { output: (s, d) => later(() => realSink.output(s, d)), exit: (c, e) => later(() => realSink.exit(c, e)) };
       if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
-      const child = spawn(request.cmd[0], request.cmd.slice(1), { env: { PATH: path, HOME: home, ...request.env }, cwd: request.cwd ?? '/', stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(request.cmd[0], request.cmd.slice(1), {
+        env: { PATH: path, HOME: home, ...request.env },
+        cwd: request.cwd ?? '/',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       child.stdin.on('error', () => {});
       // Small pieces, like a node's output arriving over the network a bit at a time.
       child.stdout.on('data', (d: Buffer) => {

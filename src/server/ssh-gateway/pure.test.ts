@@ -98,7 +98,9 @@ describe('SFTP paths and listings', () => {
     expect(longName('a.txt', { mode: 0o100644, size: 7, uid: 0, gid: 0, atime: 0, mtime: Date.UTC(2024, 0, 2, 3, 4) / 1000 }, now)).toBe(
       '-rw-r--r--    1 0        0               7 Jan  2 03:04 a.txt',
     );
-    expect(longName('d', { mode: 0o040755, size: 4096, uid: 1, gid: 2, atime: 0, mtime: Date.UTC(2020, 5, 1) / 1000 }, now)).toMatch(/^drwxr-xr-x .* Jun {2}1 {2}2020 d$/);
+    expect(longName('d', { mode: 0o040755, size: 4096, uid: 1, gid: 2, atime: 0, mtime: Date.UTC(2020, 5, 1) / 1000 }, now)).toMatch(
+      /^drwxr-xr-x .* Jun {2}1 {2}2020 d$/,
+    );
   });
 
   it('maps helper failures to SFTP statuses', () => {

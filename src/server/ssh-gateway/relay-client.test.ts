@@ -5,8 +5,9 @@
  * the protocol (no DATA after EOF, never past the granted window). The exec is an in-memory
  * stand-in for the hub; the real relay is exercised in forwarding.test.ts.
  */
-import fc from 'fast-check';
+
 import { Duplex } from 'node:stream';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import type { Channel } from 'ssh2';
 import { describe, expect, it } from 'vitest';
@@ -62,15 +63,17 @@ const start = (hub: ReturnType<typeof fakeHub>['hub'], openChannel = async () =>
 describe('relay client against a broken relay', () => {
   it('refuses garbage, a FAIL frame and an early exit with what went wrong', async () => {
     await expect(start(fakeHub([Buffer.from('#!/bin/sh garbage, not frames')]).hub)).rejects.toThrow(/garbage: unknown relay frame type/);
-    await expect(start(fakeHub([encodeRelayFrame(RELAY_FRAME.FAIL, 0, Buffer.from('listen tcp 127.0.0.1:80: bind: permission denied'))]).hub)).rejects.toThrow(/permission denied/);
+    await expect(start(fakeHub([encodeRelayFrame(RELAY_FRAME.FAIL, 0, Buffer.from('listen tcp 127.0.0.1:80: bind: permission denied'))]).hub)).rejects.toThrow(
+      /permission denied/,
+    );
     await expect(start(fakeHub([], 1).hub)).rejects.toThrow(/exited with status 1 before listening/);
   });
 
   it('turns a missing berth-in into advice to restart the workspace', async () => {
     const { hub } = fakeHub([], 127);
-    await expect(withBerthIn({}, ws, () => Relay.start({ hub }, ws, { cmd: ['x'], log, openChannel: async () => new FakeChannel() as unknown as Channel }))).rejects.toThrow(
-      /no \/\.berth\/bin\/berth-in.*berth ws restart demo/,
-    );
+    await expect(
+      withBerthIn({}, ws, () => Relay.start({ hub }, ws, { cmd: ['x'], log, openChannel: async () => new FakeChannel() as unknown as Channel })),
+    ).rejects.toThrow(/no \/\.berth\/bin\/berth-in.*berth ws restart demo/);
   });
 
   it('reports where it listens, and closes its stdin on stop', async () => {
@@ -88,43 +91,48 @@ describe('relay client against a broken relay', () => {
       payload: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constant(new Uint8Array([0, 4, 0, 0])), fc.constant(Buffer.from('{"peer":"127.0.0.1:5"}'))),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(frame, { maxLength: 40 }), fc.array(fc.uint8Array({ minLength: 1, maxLength: 300_000 }), { maxLength: 3 }), async (frames, clientData) => {
-        const channels: FakeChannel[] = [];
-        // Connection 1 always opens first, so every run carries client bytes against a window.
-        const open1 = encodeRelayFrame(RELAY_FRAME.OPEN, 1, Buffer.from('{"peer":"127.0.0.1:5"}'));
-        const f = fakeHub([ready, open1, ...frames.map((x) => encodeRelayFrame(x.type as 1, x.id, x.payload))]);
-        const relay = await start(f.hub, async () => {
-          const ch = new FakeChannel();
-          channels.push(ch);
-          // The client sends bytes and then its EOF on every channel, as fast as it can.
-          setImmediate(() => {
-            for (const d of clientData) ch.push(Buffer.from(d));
-            ch.push(null);
+      fc.asyncProperty(
+        fc.array(frame, { maxLength: 40 }),
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 300_000 }), { maxLength: 3 }),
+        async (frames, clientData) => {
+          const channels: FakeChannel[] = [];
+          // Connection 1 always opens first, so every run carries client bytes against a window.
+          const open1 = encodeRelayFrame(RELAY_FRAME.OPEN, 1, Buffer.from('{"peer":"127.0.0.1:5"}'));
+          const f = fakeHub([ready, open1, ...frames.map((x) => encodeRelayFrame(x.type as 1, x.id, x.payload))]);
+          const relay = await start(f.hub, async () => {
+            const ch = new FakeChannel();
+            channels.push(ch);
+            // The client sends bytes and then its EOF on every channel, as fast as it can.
+            setImmediate(() => {
+              for (const d of clientData) ch.push(Buffer.from(d));
+              ch.push(null);
+            });
+            return ch as unknown as Channel;
           });
-          return ch as unknown as Channel;
-        });
-        await new Promise((r) => setTimeout(r, 5));
-        relay.stop();
-        const sent: RelayFrame[] = new RelayDecoder().push(Buffer.concat(f.stdin));
-        const perId = new Map<number, { data: number; granted: number; eof: boolean; closed: boolean }>();
-        for (const s of sent) {
-          expect([RELAY_FRAME.DATA, RELAY_FRAME.EOF, RELAY_FRAME.CLOSE, RELAY_FRAME.WINDOW]).toContain(s.type);
-          const st = perId.get(s.id) ?? { data: 0, granted: 0, eof: false, closed: false };
-          perId.set(s.id, st);
-          expect(st.closed).toBe(false);
-          if (s.type === RELAY_FRAME.DATA) {
-            expect(st.eof).toBe(false);
-            st.data += s.payload.length;
+          await new Promise((r) => setTimeout(r, 5));
+          relay.stop();
+          const sent: RelayFrame[] = new RelayDecoder().push(Buffer.concat(f.stdin));
+          const perId = new Map<number, { data: number; granted: number; eof: boolean; closed: boolean }>();
+          for (const s of sent) {
+            expect([RELAY_FRAME.DATA, RELAY_FRAME.EOF, RELAY_FRAME.CLOSE, RELAY_FRAME.WINDOW]).toContain(s.type);
+            const st = perId.get(s.id) ?? { data: 0, granted: 0, eof: false, closed: false };
+            perId.set(s.id, st);
+            expect(st.closed).toBe(false);
+            if (s.type === RELAY_FRAME.DATA) {
+              expect(st.eof).toBe(false);
+              st.data += s.payload.length;
+            }
+            if (s.type === RELAY_FRAME.EOF) st.eof = true;
+            if (s.type === RELAY_FRAME.CLOSE) st.closed = true;
           }
-          if (s.type === RELAY_FRAME.EOF) st.eof = true;
-          if (s.type === RELAY_FRAME.CLOSE) st.closed = true;
-        }
-        // What the relay granted us, per id, from the frames it sent.
-        for (const x of frames) if (x.type === RELAY_FRAME.WINDOW && x.payload.length === 4 && perId.has(x.id)) perId.get(x.id)!.granted += Buffer.from(x.payload).readUInt32BE(0);
-        for (const st of perId.values()) expect(st.data).toBeLessThanOrEqual(RELAY_INITIAL_WINDOW + st.granted);
-        // Left alone by the relay, connection 1 carried the client's bytes.
-        if (clientData.length > 0 && !frames.some((x) => x.id === 1)) expect(perId.get(1)?.data ?? 0).toBeGreaterThan(0);
-      }),
+          // What the relay granted us, per id, from the frames it sent.
+          for (const x of frames)
+            if (x.type === RELAY_FRAME.WINDOW && x.payload.length === 4 && perId.has(x.id)) perId.get(x.id)!.granted += Buffer.from(x.payload).readUInt32BE(0);
+          for (const st of perId.values()) expect(st.data).toBeLessThanOrEqual(RELAY_INITIAL_WINDOW + st.granted);
+          // Left alone by the relay, connection 1 carried the client's bytes.
+          if (clientData.length > 0 && !frames.some((x) => x.id === 1)) expect(perId.get(1)?.data ?? 0).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -7,18 +7,18 @@
  * close map to channel EOF and close. The relay's output is never paused: windows bound what
  * each connection may have in flight.
  */
-import type { Channel } from 'ssh2';
+
 import type { Logger } from 'pino';
-import { BerthError, encodeRelayFrame, RELAY_FRAME, RelayDecoder, type ExecRequest, type RelayFrame, type Workspace } from '../../api/index.js';
+import type { Channel } from 'ssh2';
+import { BerthError, type ExecRequest, encodeRelayFrame, RELAY_FRAME, RelayDecoder, type RelayFrame, type Workspace } from '../../api/index.js';
 import type { GatewayDeps } from './context.js';
-import { openExec, type ExecEnd, type ExecPipe } from './exec-bridge.js';
+import { type ExecEnd, type ExecPipe, openExec } from './exec-bridge.js';
 import { RelayConn, type RelayLink } from './relay-conn.js';
 
 /** Connections one relay may carry at once; further ones are closed at once. */
 export const MAX_RELAY_CONNECTIONS = 256;
 /** How long a stopped relay may take to exit after its stdin closed before it is cut off. */
 const STOP_GRACE_MS = 5_000;
-
 
 /** Where the relay listens, from its READY frame. */
 export interface RelayReady {
@@ -64,25 +64,30 @@ export class Relay implements RelayLink {
     let settle!: (r: { ready: RelayReady } | { fail: string }) => void;
     const started = new Promise<{ ready: RelayReady } | { fail: string }>((resolve) => (settle = resolve));
     let broken = false;
-    relay.pipe = await openExec(deps, ws, { cmd: opts.cmd, tty: false, env: {}, ...extra }, {
-      stdout: (d) => {
-        if (broken) return;
-        let frames: RelayFrame[];
-        try {
-          frames = decoder.push(d);
-        } catch (err) {
-          // A relay that breaks the frame rules is cut off, never trusted further.
-          broken = true;
-          opts.log.warn({ err: (err as Error).message }, 'relay output is not relay frames; stopping it');
-          settle({ fail: `the relay sent garbage: ${(err as Error).message}` });
-          relay.kill();
-          return;
-        }
-        for (const f of frames) relay.onFrame(f, settle);
+    relay.pipe = await openExec(
+      deps,
+      ws,
+      { cmd: opts.cmd, tty: false, env: {}, ...extra },
+      {
+        stdout: (d) => {
+          if (broken) return;
+          let frames: RelayFrame[];
+          try {
+            frames = decoder.push(d);
+          } catch (err) {
+            // A relay that breaks the frame rules is cut off, never trusted further.
+            broken = true;
+            opts.log.warn({ err: (err as Error).message }, 'relay output is not relay frames; stopping it');
+            settle({ fail: `the relay sent garbage: ${(err as Error).message}` });
+            relay.kill();
+            return;
+          }
+          for (const f of frames) relay.onFrame(f, settle);
+        },
+        stderr: (d) => void (stderr.length < 16 && stderr.push(d)),
+        inputPaused: (paused) => relay.setInputPaused(paused),
       },
-      stderr: (d) => void (stderr.length < 16 && stderr.push(d)),
-      inputPaused: (paused) => relay.setInputPaused(paused),
-    });
+    );
     relay.done = relay.pipe.done.then((end) => {
       relay.closeAll();
       return end;
@@ -96,7 +101,10 @@ export class Relay implements RelayLink {
     if ('fail' in outcome) throw new BerthError('FAILED_PRECONDITION', outcome.fail);
     const end = outcome.end;
     const text = Buffer.concat(stderr).toString('utf8').trim().slice(0, 300);
-    const err = new BerthError(end.error?.code ?? 'INTERNAL', end.error?.message ?? `the relay helper exited with status ${end.code} before listening${text ? `: ${text}` : ''}`);
+    const err = new BerthError(
+      end.error?.code ?? 'INTERNAL',
+      end.error?.message ?? `the relay helper exited with status ${end.code} before listening${text ? `: ${text}` : ''}`,
+    );
     (err as BerthError & { notFound?: boolean }).notFound = !end.error && (end.code === 126 || end.code === 127);
     throw err;
   }

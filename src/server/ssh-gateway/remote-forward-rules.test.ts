@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { splitPeer } from './relay-client.js';
-import { admitForward, findForCancel, listenAddressFor, MAX_REMOTE_FORWARDS, parseForwardRequest, type HeldForward } from './remote-forward-rules.js';
+import { admitForward, findForCancel, type HeldForward, listenAddressFor, MAX_REMOTE_FORWARDS, parseForwardRequest } from './remote-forward-rules.js';
 
 describe('tcpip-forward bind addresses', () => {
   it('binds loopback for empty, *, localhost and 127.0.0.1, as sshd does by default', () => {
@@ -21,7 +21,8 @@ describe('tcpip-forward bind addresses', () => {
     expect(parseForwardRequest({ bindAddr: 'localhost', bindPort: 0 })).toEqual({ bindAddr: 'localhost', listenAddr: '127.0.0.1', port: 0 });
     expect(parseForwardRequest({ bindAddr: '', bindPort: 65535 })).toMatchObject({ port: 65535 });
     for (const bindPort of [-1, 65536, 1.5, Number.NaN, '80', null, 2 ** 32]) expect(parseForwardRequest({ bindAddr: '', bindPort })).toHaveProperty('refused');
-    for (const info of [null, undefined, 'x', 7, {}, { bindAddr: 5, bindPort: 1 }, { bindAddr: 'a'.repeat(300), bindPort: 1 }]) expect(parseForwardRequest(info)).toHaveProperty('refused');
+    for (const info of [null, undefined, 'x', 7, {}, { bindAddr: 5, bindPort: 1 }, { bindAddr: 'a'.repeat(300), bindPort: 1 }])
+      expect(parseForwardRequest(info)).toHaveProperty('refused');
   });
 
   it('never throws and only ever yields a valid listen address and port (fuzzed)', () => {

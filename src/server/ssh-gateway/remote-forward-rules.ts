@@ -49,7 +49,8 @@ export function parseForwardRequest(info: unknown): ForwardSpec | Refusal {
   if (typeof info !== 'object' || info === null) return { refused: 'malformed request' };
   const { bindAddr, bindPort } = info as { bindAddr?: unknown; bindPort?: unknown };
   if (typeof bindAddr !== 'string' || bindAddr.length > MAX_BIND_ADDR) return { refused: 'malformed bind address' };
-  if (typeof bindPort !== 'number' || !Number.isInteger(bindPort) || bindPort < 0 || bindPort > 65535) return { refused: `port ${String(bindPort)} is not from 0 to 65535` };
+  if (typeof bindPort !== 'number' || !Number.isInteger(bindPort) || bindPort < 0 || bindPort > 65535)
+    return { refused: `port ${String(bindPort)} is not from 0 to 65535` };
   const listenAddr = listenAddressFor(bindAddr);
   if (listenAddr === null) return { refused: `bind address "${bindAddr}" is not localhost or an IP address` };
   return { bindAddr, listenAddr, port: bindPort };
@@ -80,6 +81,7 @@ export function findForCancel<T extends HeldForward>(held: Iterable<T>, bindAddr
 /** Why a new forward cannot be added to those held, or null when it can. */
 export function admitForward(held: readonly HeldForward[], spec: ForwardSpec, pending = 0): string | null {
   if (held.length + pending >= MAX_REMOTE_FORWARDS) return `this connection already has ${MAX_REMOTE_FORWARDS} remote forwards`;
-  if (spec.port !== 0 && held.some((f) => forwardKey(f.bindAddr, f.boundPort) === forwardKey(spec.bindAddr, spec.port))) return `${spec.bindAddr || 'localhost'}:${spec.port} is already forwarded on this connection`;
+  if (spec.port !== 0 && held.some((f) => forwardKey(f.bindAddr, f.boundPort) === forwardKey(spec.bindAddr, spec.port)))
+    return `${spec.bindAddr || 'localhost'}:${spec.port} is already forwarded on this connection`;
   return null;
 }

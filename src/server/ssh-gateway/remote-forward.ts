@@ -10,9 +10,9 @@
 import type { Connection } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
 import { withBerthIn } from './berth-in.js';
-import { audit, printable, type ConnContext } from './context.js';
+import { audit, type ConnContext, printable } from './context.js';
 import { Relay, splitPeer } from './relay-client.js';
-import { admitForward, findForCancel, parseForwardRequest, type ForwardSpec, type HeldForward } from './remote-forward-rules.js';
+import { admitForward, type ForwardSpec, findForCancel, type HeldForward, parseForwardRequest } from './remote-forward-rules.js';
 
 type Reply = ((port?: number) => void) | undefined;
 

@@ -6,19 +6,19 @@
  * forwarding), direct-tcpip forwards and remote forwards (tcpip-forward) are offered; every
  * other channel type and global request is refused.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import ssh2, { type Connection, type Session } from 'ssh2';
 import { BerthError, formatWorkspaceRef, parseSshUser, toApiError, type Workspace } from '../../api/index.js';
+// Teams and sharing: a connection is one live session of its user on its workspace.
+import { joinWorkspace } from '../access/join.js';
 import { authenticator, newAuthState } from './auth.js';
-import { audit, printable, type ConnContext, type GatewayDeps } from './context.js';
+import { coalesceWrites } from './coalesce.js';
+import { audit, type ConnContext, type GatewayDeps, printable } from './context.js';
 import { handleForward } from './forward.js';
 import type { HostKey } from './host-key.js';
 import { OPEN_FAILURE, rejectChannel } from './open-failure.js';
 import { RemoteForwards } from './remote-forward.js';
 import { handleSession } from './session.js';
-import { coalesceWrites } from './coalesce.js';
-// Teams and sharing: a connection is one live session of its user on its workspace.
-import { joinWorkspace } from '../access/join.js';
 
 /** A client has this long to authenticate before it is disconnected. */
 export const LOGIN_GRACE_MS = 30_000;
@@ -57,7 +57,10 @@ export class SshGateway {
   /** Starts listening; rejects when the address cannot be bound. */
   static async start(opts: GatewayAddress & { hostKey: HostKey; deps: GatewayDeps }): Promise<SshGateway> {
     let gateway: SshGateway | null = null;
-    const ssh = new ssh2.Server({ hostKeys: [opts.hostKey.privateKey], ident: 'berth', algorithms: { cipher: CIPHERS as ssh2.CipherAlgorithm[] } }, (client, info) => gateway?.accept(client, info, opts.deps));
+    const ssh = new ssh2.Server(
+      { hostKeys: [opts.hostKey.privateKey], ident: 'berth', algorithms: { cipher: CIPHERS as ssh2.CipherAlgorithm[] } },
+      (client, info) => gateway?.accept(client, info, opts.deps),
+    );
     // berth owns the TCP side: a cap on connections, no Nagle delay on small packets (keystrokes,
     // exit statuses), and a deadline for logging in that also covers clients that never even
     // send an SSH version line. Sockets are then handed to ssh2.
@@ -137,7 +140,10 @@ export class SshGateway {
     // This connection's open session channels: ssh2 emits a session's close only when the
     // client closes the channel, so those still open when the connection drops are let go here.
     const mine = new Set<Session>();
-    client.on('authentication', authenticator(deps, state, () => client.end()));
+    client.on(
+      'authentication',
+      authenticator(deps, state, () => client.end()),
+    );
     client.on('ready', () => {
       this.unauthenticated.delete(source);
       const user = state.user!;
@@ -226,7 +232,11 @@ export class SshGateway {
 async function resolveWorkspace(deps: GatewayDeps, user: ConnContext['user'], username: string, source: string): Promise<Workspace> {
   const ref = parseSshUser(username);
   if (!ref) {
-    throw new BerthError('INVALID_ARGUMENT', `"${printable(username, 80)}" is not a workspace name; connect as WORKSPACE@host for your own or OWNER.WORKSPACE@host for another's, e.g. \`ssh -p 2222 myws@host\`.`, { field: 'username' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `"${printable(username, 80)}" is not a workspace name; connect as WORKSPACE@host for your own or OWNER.WORKSPACE@host for another's, e.g. \`ssh -p 2222 myws@host\`.`,
+      { field: 'username' },
+    );
   }
   return deps.workspaces.forExec(user, formatWorkspaceRef(ref), { sourceIp: source });
 }

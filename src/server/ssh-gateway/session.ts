@@ -7,8 +7,8 @@
 import type { Connection, ServerChannel, Session } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
 import { AgentForward } from './agent-forward.js';
-import { audit, printable, type ConnContext } from './context.js';
-import { openExec, type ExecEnd } from './exec-bridge.js';
+import { audit, type ConnContext, printable } from './context.js';
+import { type ExecEnd, openExec } from './exec-bridge.js';
 import { envAccepted, execArgv, exitStatusOf, MAX_COMMAND_LENGTH, shellArgv, termSize } from './requests.js';
 import { serveSftp } from './sftp.js';
 

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { Workspace } from '../../api/index.js';
 import type { GatewayDeps } from './context.js';
 import { runScript } from './exec-bridge.js';
-import { FX, helperFailure, HELPER_EXIT, parseStatLine, SftpError, STAT_FORMAT, type FileAttrs } from './sftp-paths.js';
+import { type FileAttrs, FX, HELPER_EXIT, helperFailure, parseStatLine, SftpError, STAT_FORMAT } from './sftp-paths.js';
 
 /** Attributes a SETSTAT or OPEN may carry. */
 export type AttrChanges = Partial<FileAttrs>;

@@ -8,7 +8,7 @@
  */
 import type { Workspace } from '../../api/index.js';
 import type { GatewayDeps } from './context.js';
-import { openExec, type ExecEnd, type ExecPipe } from './exec-bridge.js';
+import { type ExecEnd, type ExecPipe, openExec } from './exec-bridge.js';
 import { FX, helperFailure, SftpError } from './sftp-paths.js';
 
 /** Bytes fetched per read window. */
@@ -108,14 +108,19 @@ export class FileReader {
       wake();
     };
     const script = 'exec dd if="$1" bs=65536 iflag=skip_bytes,count_bytes skip="$2" count="$3" 2>/dev/null';
-    openExec(this.deps, this.ws, { cmd: ['/bin/sh', '-c', script, 'sh', this.path, String(start), String(w.want)], tty: false, env: {} }, {
-      stdout: (d) => {
-        w.chunks.push(d);
-        w.got += d.length;
-        wake();
+    openExec(
+      this.deps,
+      this.ws,
+      { cmd: ['/bin/sh', '-c', script, 'sh', this.path, String(start), String(w.want)], tty: false, env: {} },
+      {
+        stdout: (d) => {
+          w.chunks.push(d);
+          w.got += d.length;
+          wake();
+        },
+        stderr: (d) => stderr.push(d),
       },
-      stderr: (d) => stderr.push(d),
-    }).then(
+    ).then(
       (pipe) => {
         void pipe.done.then(settle);
         if (stopped) return pipe.close();
@@ -162,10 +167,15 @@ export class FileWriter {
       if (!this.current) {
         const stderr: Buffer[] = [];
         const script = 'exec dd of="$1" bs=65536 oflag=seek_bytes seek="$2" conv=notrunc';
-        const pipe = await openExec(this.deps, this.ws, { cmd: ['/bin/sh', '-c', script, 'sh', this.path, String(offset)], tty: false, env: {} }, {
-          stdout: () => {},
-          stderr: (d) => stderr.push(d),
-        });
+        const pipe = await openExec(
+          this.deps,
+          this.ws,
+          { cmd: ['/bin/sh', '-c', script, 'sh', this.path, String(offset)], tty: false, env: {} },
+          {
+            stdout: () => {},
+            stderr: (d) => stderr.push(d),
+          },
+        );
         this.current = { pipe, next: offset, stderr };
         // A writer that dies early (disk full, file removed) fails the next request, not just CLOSE.
         void pipe.done.then((end) => {
@@ -210,6 +220,10 @@ export class FileWriter {
 function failureOf(end: ExecEnd, stderr: Buffer[]): SftpError {
   if (end.error) return new SftpError(FX.FAILURE, end.error.message);
   // dd prints its record counts on stderr too; the error is the line that is not a count.
-  const text = Buffer.concat(stderr).toString().split('\n').filter((l) => l && !/records (in|out)|bytes .* copied/.test(l)).join('\n');
+  const text = Buffer.concat(stderr)
+    .toString()
+    .split('\n')
+    .filter((l) => l && !/records (in|out)|bytes .* copied/.test(l))
+    .join('\n');
   return helperFailure(end.code, text);
 }

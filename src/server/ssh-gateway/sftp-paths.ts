@@ -93,7 +93,12 @@ export const HELPER_EXIT = { noSuchFile: 2, permissionDenied: 3, failure: 4 } as
 
 /** Turns a helper's exit status and stderr into an SftpError. */
 export function helperFailure(code: number, stderr: string): SftpError {
-  const text = stderr.trim().split('\n').pop()?.replace(/^[^:]*: /, '') || `the command in the workspace failed (exit ${code})`;
+  const text =
+    stderr
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/^[^:]*: /, '') || `the command in the workspace failed (exit ${code})`;
   if (code === HELPER_EXIT.noSuchFile) return new SftpError(FX.NO_SUCH_FILE, text || 'No such file');
   if (code === HELPER_EXIT.permissionDenied) return new SftpError(FX.PERMISSION_DENIED, text || 'Permission denied');
   // Tools such as mkdir and mv fail with strerror texts, which busybox and coreutils share.

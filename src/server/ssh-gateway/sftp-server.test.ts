@@ -6,11 +6,11 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localHub, LOCAL_WORKSPACE } from './local-hub.test-support.js';
+import { LOCAL_WORKSPACE, localHub } from './local-hub.test-support.js';
 import { WorkspaceFiles } from './sftp-files.js';
 import { READ_WINDOW } from './sftp-handles.js';
 import { serveFiles, sftpOverStream } from './sftp-server.js';

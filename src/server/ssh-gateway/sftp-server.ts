@@ -7,9 +7,9 @@
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Attributes, FileEntry, SFTPWrapper } from 'ssh2';
+import { type AttrChanges, OPEN, type WorkspaceFiles } from './sftp-files.js';
 import { FileReader, FileWriter } from './sftp-handles.js';
 import { checkPathText, FX, longName, resolvePath, SftpError } from './sftp-paths.js';
-import { OPEN, type AttrChanges, type WorkspaceFiles } from './sftp-files.js';
 
 type SftpCtor = new (client: unknown, chanInfo: unknown, cfg: { server: boolean }) => SFTPWrapper & { push(data: Buffer | null): void };
 // ssh2 does not export its SFTP class from the package root; in server mode it only needs a
@@ -87,7 +87,12 @@ export function serveFiles(sftp: SFTPWrapper, files: WorkspaceFiles, onError: (e
       const p = await path(filename);
       await files.prepareOpen(p, flags, attrs?.mode);
       const write = (flags & OPEN.WRITE) !== 0;
-      const h = newHandle({ kind: 'file', path: p, reader: (flags & OPEN.READ) !== 0 ? new FileReader(files.deps, files.ws, p) : null, writer: write ? new FileWriter(files.deps, files.ws, p) : null });
+      const h = newHandle({
+        kind: 'file',
+        path: p,
+        reader: (flags & OPEN.READ) !== 0 ? new FileReader(files.deps, files.ws, p) : null,
+        writer: write ? new FileWriter(files.deps, files.ws, p) : null,
+      });
       return () => sftp.handle(reqId, h);
     }),
   );

@@ -6,9 +6,9 @@
  * 127 without output. The client's first bytes wait in the channel until the choice is made.
  */
 import type { ServerChannel } from 'ssh2';
-import { toApiError, type ApiError, type Workspace } from '../../api/index.js';
+import { type ApiError, toApiError, type Workspace } from '../../api/index.js';
 import type { ConnContext } from './context.js';
-import { openExec, type ExecEnd } from './exec-bridge.js';
+import { type ExecEnd, openExec } from './exec-bridge.js';
 import { exitStatusOf } from './requests.js';
 import { WorkspaceFiles } from './sftp-files.js';
 import { serveFiles, sftpOverStream } from './sftp-server.js';
@@ -25,19 +25,24 @@ export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: Server
   let marked = false;
   let pipe: Awaited<ReturnType<typeof openExec>>;
   try {
-    pipe = await openExec(ctx.deps, ws, { cmd: ['/bin/sh', '-c', SCRIPT], tty: false, env: {} }, {
-      stdout: (d) => {
-        if (!marked && d[0] === MARKER) {
-          marked = true;
-          decide(true);
-          d = d.subarray(1);
-        }
-        if (d.length > 0) return channel.write(d);
+    pipe = await openExec(
+      ctx.deps,
+      ws,
+      { cmd: ['/bin/sh', '-c', SCRIPT], tty: false, env: {} },
+      {
+        stdout: (d) => {
+          if (!marked && d[0] === MARKER) {
+            marked = true;
+            decide(true);
+            d = d.subarray(1);
+          }
+          if (d.length > 0) return channel.write(d);
+        },
+        stderr: (d) => channel.stderr.write(d),
+        drain: (fn) => channel.once('drain', fn),
+        inputPaused: (paused) => (paused ? channel.pause() : channel.resume()),
       },
-      stderr: (d) => channel.stderr.write(d),
-      drain: (fn) => channel.once('drain', fn),
-      inputPaused: (paused) => (paused ? channel.pause() : channel.resume()),
-    });
+    );
   } catch (err) {
     return fail(channel, toApiError(err));
   }
@@ -58,7 +63,8 @@ export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: Server
   }
 
   const probe = await pipe.done;
-  if (probe.error || probe.code !== 127) return fail(channel, probe.error ?? { code: 'INTERNAL', message: `Looking for sftp-server in the workspace failed (exit ${probe.code}).` });
+  if (probe.error || probe.code !== 127)
+    return fail(channel, probe.error ?? { code: 'INTERNAL', message: `Looking for sftp-server in the workspace failed (exit ${probe.code}).` });
   const sftp = sftpOverStream(channel);
   const files = new WorkspaceFiles(ctx.deps, ws);
   await Promise.race([

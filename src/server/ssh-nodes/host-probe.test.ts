@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../api/index.js';
-import { assertHostUsable, describeHost, parseHostFacts, PROBE_SCRIPT, providerOutlook } from './host-probe.js';
+import { assertHostUsable, describeHost, PROBE_SCRIPT, parseHostFacts, providerOutlook } from './host-probe.js';
 
 const GOOD = [
   'os=Linux',
@@ -40,7 +40,9 @@ describe('parseHostFacts', () => {
   });
 
   it('reads a missing node, systemd offline and a joined node id', () => {
-    const f = parseHostFacts(GOOD.replace('node=v20.11.1', 'node=').replace('systemd=running', 'systemd=offline').replace('joined=', 'joined=0f8fad5b-d9cb-469f-a165-70867728950e'));
+    const f = parseHostFacts(
+      GOOD.replace('node=v20.11.1', 'node=').replace('systemd=running', 'systemd=offline').replace('joined=', 'joined=0f8fad5b-d9cb-469f-a165-70867728950e'),
+    );
     expect(f.nodeVersion).toBeNull();
     expect(f.systemd).toBe(false);
     expect(f.joinedNodeId).toBe('0f8fad5b-d9cb-469f-a165-70867728950e');
@@ -48,12 +50,20 @@ describe('parseHostFacts', () => {
 
   it('never throws, whatever a host prints, and keeps only well-formed versions and ids', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom('node=', 'uid=', 'joined=', 'diskfree=').chain((k) => fc.string().map((v) => k + v)))), (lines) => {
-        const f = parseHostFacts(lines.join('\n'));
-        expect(f.nodeVersion === null || /^v\d+\.\d+\.\d+/.test(f.nodeVersion)).toBe(true);
-        expect(f.joinedNodeId === null || /^[0-9a-f-]{36}$/.test(f.joinedNodeId)).toBe(true);
-        expect(Number.isInteger(f.uid)).toBe(true);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.string(),
+            fc.constantFrom('node=', 'uid=', 'joined=', 'diskfree=').chain((k) => fc.string().map((v) => k + v)),
+          ),
+        ),
+        (lines) => {
+          const f = parseHostFacts(lines.join('\n'));
+          expect(f.nodeVersion === null || /^v\d+\.\d+\.\d+/.test(f.nodeVersion)).toBe(true);
+          expect(f.joinedNodeId === null || /^[0-9a-f-]{36}$/.test(f.joinedNodeId)).toBe(true);
+          expect(Number.isInteger(f.uid)).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -89,7 +99,11 @@ describe('assertHostUsable', () => {
 
   it('reports each provider with a reason', () => {
     const lines = providerOutlook(parseHostFacts(GOOD));
-    expect(lines).toEqual([expect.stringMatching(/^docker: usable/), expect.stringMatching(/^lxc: not usable \(no lxc-start/), expect.stringMatching(/^qemu: found, without \/dev\/kvm/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^docker: usable/),
+      expect.stringMatching(/^lxc: not usable \(no lxc-start/),
+      expect.stringMatching(/^qemu: found, without \/dev\/kvm/),
+    ]);
     expect(describeHost(parseHostFacts(GOOD))).toBe('build-1: Linux x86_64, Node v20.11.1, 10.0 GiB free, systemd, cron');
   });
 });

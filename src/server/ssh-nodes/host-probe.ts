@@ -73,7 +73,10 @@ export function assertHostUsable(f: SshHostFacts, where: string): void {
   const missing: string[] = [];
   if (f.os !== 'Linux') missing.push(`the agent runs on Linux, and this host runs ${f.os || 'an unknown system'}`);
   if (!['x86_64', 'aarch64', 'arm64'].includes(f.arch)) missing.push(`the architecture ${f.arch || '(unknown)'} is not one berth supports (x86_64, aarch64)`);
-  if (f.nodeVersion === null) missing.push(`Node.js ≥ ${MIN_NODE_MAJOR} is not installed (no \`node\` on the PATH of a non-interactive SSH login); install it, e.g. apt-get install nodejs`);
+  if (f.nodeVersion === null)
+    missing.push(
+      `Node.js ≥ ${MIN_NODE_MAJOR} is not installed (no \`node\` on the PATH of a non-interactive SSH login); install it, e.g. apt-get install nodejs`,
+    );
   else if (nodeMajor(f.nodeVersion) < MIN_NODE_MAJOR) missing.push(`Node.js ${f.nodeVersion} is too old; install Node.js ≥ ${MIN_NODE_MAJOR}`);
   if (f.uid !== 0) missing.push('the agent is installed as root (it drives Docker, LXC and QEMU and installs a service); log in as root');
   if (f.diskFreeBytes !== null && f.diskFreeBytes < MIN_DISK_FREE_BYTES) {
@@ -89,7 +92,9 @@ export function providerOutlook(f: SshHostFacts): string[] {
   return [
     f.dockerSocket ? 'docker: usable (/var/run/docker.sock exists)' : 'docker: not usable (no /var/run/docker.sock; install Docker Engine)',
     f.lxcTools ? 'lxc: tools found (lxc-start)' : 'lxc: not usable (no lxc-start; install lxc)',
-    f.qemu ? `qemu: ${f.kvm ? 'usable with KVM' : 'found, without /dev/kvm (slow emulation)'}` : `qemu: not usable (no qemu-system-${f.arch || 'ARCH'}; install qemu-system)`,
+    f.qemu
+      ? `qemu: ${f.kvm ? 'usable with KVM' : 'found, without /dev/kvm (slow emulation)'}`
+      : `qemu: not usable (no qemu-system-${f.arch || 'ARCH'}; install qemu-system)`,
   ];
 }
 

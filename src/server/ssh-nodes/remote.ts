@@ -6,8 +6,22 @@
  */
 import { BerthError, type SshHostFacts } from '../../api/index.js';
 import { shellQuote, type Transport } from '../../transport/index.js';
-import { parseHostFacts, PROBE_SCRIPT } from './host-probe.js';
-import { BERTH_IN_PATH, BUNDLE_PATH, CONFIG_PATH, CRON_LINE, INSTALL_DIR, JOIN_TOKEN_PATH, LAUNCHER_PATH, LAUNCHER_SCRIPT, LOG_PATH, STATE_DIR, SYSTEMD_UNIT, UNIT_NAME, UNIT_PATH } from './layout.js';
+import { PROBE_SCRIPT, parseHostFacts } from './host-probe.js';
+import {
+  BERTH_IN_PATH,
+  BUNDLE_PATH,
+  CONFIG_PATH,
+  CRON_LINE,
+  INSTALL_DIR,
+  JOIN_TOKEN_PATH,
+  LAUNCHER_PATH,
+  LAUNCHER_SCRIPT,
+  LOG_PATH,
+  STATE_DIR,
+  SYSTEMD_UNIT,
+  UNIT_NAME,
+  UNIT_PATH,
+} from './layout.js';
 
 /** Runs a shell script as root on the node; a non-zero exit is INTERNAL with its stderr. */
 async function sh(t: Transport, script: string, what: string, timeoutMs = 60_000): Promise<string> {
@@ -52,7 +66,7 @@ export async function installFiles(t: Transport, files: AgentFiles, facts: Pick<
     await writeAtomic(t, UNIT_PATH, SYSTEMD_UNIT, 0o644);
   } else if (facts.cron) {
     // Without systemd, cron's @reboot brings the supervisor back after a restart of the machine.
-    await sh(t, `(crontab -l 2>/dev/null | grep -vF '# berth-agent'; echo ${shellQuote([CRON_LINE])}) | crontab -`, 'add the @reboot entry to root\'s crontab');
+    await sh(t, `(crontab -l 2>/dev/null | grep -vF '# berth-agent'; echo ${shellQuote([CRON_LINE])}) | crontab -`, "add the @reboot entry to root's crontab");
   }
 }
 

@@ -14,17 +14,38 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { BerthError, formatConnectString, formatSshTarget, nodeLabelsSchema, nodeNameFromHost, type Operation, type SshHostFacts, type User, type nodesSshPostSchema } from '../../api/index.js';
+import {
+  BerthError,
+  formatConnectString,
+  formatSshTarget,
+  nodeLabelsSchema,
+  nodeNameFromHost,
+  type nodesSshPostSchema,
+  type Operation,
+  type SshHostFacts,
+  type User,
+} from '../../api/index.js';
 import { SshTransport } from '../../transport/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import { hashSecret } from '../auth/secrets.js';
-import type { OpReporter, Operations } from '../operations/operations.js';
+import type { Operations, OpReporter } from '../operations/operations.js';
 import type { NodesService } from '../services/nodes.js';
 import type { Store } from '../store/open.js';
 import type { NodeRow } from '../store/schema.js';
 import { assertHostUsable, describeHost, providerOutlook } from './host-probe.js';
 import { agentConfig, LAUNCHER_PATH, LOG_PATH, UNIT_NAME } from './layout.js';
-import { agentLogTail, backupInstall, dropBackup, installFiles, probeHost, restoreInstall, startAgent, uninstallAgent, writeJoinToken, type AgentFiles } from './remote.js';
+import {
+  type AgentFiles,
+  agentLogTail,
+  backupInstall,
+  dropBackup,
+  installFiles,
+  probeHost,
+  restoreInstall,
+  startAgent,
+  uninstallAgent,
+  writeJoinToken,
+} from './remote.js';
 
 type NodesSshPost = z.output<typeof nodesSshPostSchema>;
 
@@ -72,7 +93,11 @@ export class SshNodesService {
   /** Starts the add (or in-place upgrade) as an operation; input errors and a missing bundle fail before it starts. */
   async add(user: User, body: NodesSshPost): Promise<Operation> {
     if (body.serverUrl.startsWith('https:') && !this.settings.caFingerprint) {
-      throw new BerthError('FAILED_PRECONDITION', `${body.serverUrl} is https, but this server does not serve TLS itself, so it has no CA for the node to pin; give --server-url the URL this server listens on.`, { field: 'serverUrl' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${body.serverUrl} is https, but this server does not serve TLS itself, so it has no CA for the node to pin; give --server-url the URL this server listens on.`,
+        { field: 'serverUrl' },
+      );
     }
     const pinned = await this.store.db.selectFrom('ssh_nodes').selectAll().where('host', '=', body.host).where('port', '=', body.port).executeTakeFirst();
     const expected = body.hostKeyFingerprint ?? pinned?.host_key_fingerprint;
@@ -110,7 +135,11 @@ export class SshNodesService {
     const running = this.busy.get(address);
     if (running) {
       await transport.close();
-      throw new BerthError('FAILED_PRECONDITION', `${where} is being added already (operation ${running}); wait for it to finish or cancel it with \`berth op cancel ${running}\`.`, { field: 'host' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${where} is being added already (operation ${running}); wait for it to finish or cancel it with \`berth op cancel ${running}\`.`,
+        { field: 'host' },
+      );
     }
     this.busy.set(address, 'starting');
     try {
@@ -138,9 +167,13 @@ export class SshNodesService {
       return { bundle, sourceMap, berthIn: await this.readBerthIn() };
     } catch (err) {
       if (err instanceof BerthError) throw err;
-      throw new BerthError('FAILED_PRECONDITION', `The agent bundle ${this.bundlePath} is missing (${(err as NodeJS.ErrnoException).code}); build it with \`npm run build\` in the berth checkout, or point BERTH_AGENT_BUNDLE at it.`, {
-        cause: err,
-      });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `The agent bundle ${this.bundlePath} is missing (${(err as NodeJS.ErrnoException).code}); build it with \`npm run build\` in the berth checkout, or point BERTH_AGENT_BUNDLE at it.`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -151,11 +184,23 @@ export class SshNodesService {
       const [binary, version] = await Promise.all([readFile(path), readFile(`${path}.version`, 'utf8')]);
       return { binary, version: version.trim() };
     } catch (err) {
-      throw new BerthError('FAILED_PRECONDITION', `The berth-in build ${path} is missing (${(err as NodeJS.ErrnoException).code}); build it with \`npm run build\` in the berth checkout (it needs Go: apt-get install golang-go).`, { cause: err });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `The berth-in build ${path} is missing (${(err as NodeJS.ErrnoException).code}); build it with \`npm run build\` in the berth checkout (it needs Go: apt-get install golang-go).`,
+        { cause: err },
+      );
     }
   }
 
-  private async run(op: OpReporter, body: NodesSshPost, where: string, t: SshTransport, files: Omit<AgentFiles, 'config'>, hostKey: () => { seen?: string; pinned: boolean }, user: User): Promise<void> {
+  private async run(
+    op: OpReporter,
+    body: NodesSshPost,
+    where: string,
+    t: SshTransport,
+    files: Omit<AgentFiles, 'config'>,
+    hostKey: () => { seen?: string; pinned: boolean },
+    user: User,
+  ): Promise<void> {
     const started = Date.now();
     op.progress('checking the host', 0.05);
     const facts = await probeHost(t);
@@ -170,7 +215,9 @@ export class SshNodesService {
     assertHostUsable(facts, where);
     op.signal.throwIfAborted();
 
-    const existing = facts.joinedNodeId ? await this.store.db.selectFrom('nodes').selectAll().where('id', '=', facts.joinedNodeId).executeTakeFirst() : undefined;
+    const existing = facts.joinedNodeId
+      ? await this.store.db.selectFrom('nodes').selectAll().where('id', '=', facts.joinedNodeId).executeTakeFirst()
+      : undefined;
     if (facts.joinedNodeId && !existing) {
       throw new BerthError(
         'FAILED_PRECONDITION',
@@ -179,7 +226,11 @@ export class SshNodesService {
       );
     }
     if (existing && body.name && body.name !== existing.name) {
-      throw new BerthError('INVALID_ARGUMENT', `${where} is already node ${existing.name}; run \`berth node add\` without --name (or with --name ${existing.name}) to upgrade it.`, { field: 'name' });
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `${where} is already node ${existing.name}; run \`berth node add\` without --name (or with --name ${existing.name}) to upgrade it.`,
+        { field: 'name' },
+      );
     }
     const name = existing?.name ?? body.name ?? nodeNameFromHost(facts.hostname);
     if (!existing && (await this.store.db.selectFrom('nodes').select('id').where('name', '=', name).executeTakeFirst())) {
@@ -201,12 +252,27 @@ export class SshNodesService {
       tokenHash = hashSecret(token.token);
       // The one-string form names the server and, for https, the CA fingerprint the agent pins
       // before it sends the token anywhere.
-      await writeJoinToken(t, formatConnectString({ kind: 'join', server: body.serverUrl, secret: token.token, fingerprint: body.serverUrl.startsWith('https:') ? this.settings.caFingerprint : undefined }));
+      await writeJoinToken(
+        t,
+        formatConnectString({
+          kind: 'join',
+          server: body.serverUrl,
+          secret: token.token,
+          fingerprint: body.serverUrl.startsWith('https:') ? this.settings.caFingerprint : undefined,
+        }),
+      );
       op.progress('starting the agent', 0.6);
       await startAgent(t);
       op.log(serviceNote(facts));
       op.progress('waiting for the node to come online', 0.7);
-      const nodeId = await this.waitFor(op, 'join', async () => (await this.store.db.selectFrom('join_tokens').select('used_by_node').where('token_hash', '=', tokenHash!).executeTakeFirst())?.used_by_node, t, facts);
+      const nodeId = await this.waitFor(
+        op,
+        'join',
+        async () =>
+          (await this.store.db.selectFrom('join_tokens').select('used_by_node').where('token_hash', '=', tokenHash!).executeTakeFirst())?.used_by_node,
+        t,
+        facts,
+      );
       await this.waitFor(op, 'come online', async () => this.hub.isOnline(nodeId), t, facts);
       await this.remember(nodeId, body, facts, fingerprint);
       op.log(`Node ${name} is online after ${((Date.now() - started) / 1000).toFixed(1)} s.`);
@@ -285,7 +351,15 @@ export class SshNodesService {
   async uninstall(nodeId: string, key: { privateKey: string; passphrase?: string }): Promise<boolean> {
     const row = await this.store.db.selectFrom('ssh_nodes').selectAll().where('node_id', '=', nodeId).executeTakeFirst();
     if (!row) return false;
-    const t = new SshTransport({ host: row.host, port: row.port, username: row.user, ...key, hostFingerprint: row.host_key_fingerprint, connectTimeoutMs: 15_000, maxConnections: 1 });
+    const t = new SshTransport({
+      host: row.host,
+      port: row.port,
+      username: row.user,
+      ...key,
+      hostFingerprint: row.host_key_fingerprint,
+      connectTimeoutMs: 15_000,
+      maxConnections: 1,
+    });
     try {
       await uninstallAgent(t);
     } catch (err) {
@@ -309,11 +383,24 @@ export class SshNodesService {
       await tx.deleteFrom('ssh_nodes').where('host', '=', body.host).where('port', '=', body.port).where('node_id', '!=', nodeId).execute();
       const had = await tx.selectFrom('ssh_nodes').select('node_id').where('node_id', '=', nodeId).executeTakeFirst();
       if (had) {
-        await tx.updateTable('ssh_nodes').set({ user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, updated_at: now }).where('node_id', '=', nodeId).execute();
+        await tx
+          .updateTable('ssh_nodes')
+          .set({ user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, updated_at: now })
+          .where('node_id', '=', nodeId)
+          .execute();
       } else {
         await tx
           .insertInto('ssh_nodes')
-          .values({ node_id: nodeId, user: body.user, host: body.host, port: body.port, host_key_fingerprint: fingerprint, service, created_at: now, updated_at: now })
+          .values({
+            node_id: nodeId,
+            user: body.user,
+            host: body.host,
+            port: body.port,
+            host_key_fingerprint: fingerprint,
+            service,
+            created_at: now,
+            updated_at: now,
+          })
           .execute();
       }
       // --label sets the node's placement labels (as `berth node label` does), on top of those it has.
@@ -321,8 +408,17 @@ export class SshNodesService {
         const row = await tx.selectFrom('nodes').select('labels_json').where('id', '=', nodeId).executeTakeFirstOrThrow();
         const labels = { ...(JSON.parse(row.labels_json) as Record<string, string>), ...body.labels };
         const checked = nodeLabelsSchema.safeParse(labels);
-        if (!checked.success) throw new BerthError('INVALID_ARGUMENT', `The node's labels with those of --label are too many: ${checked.error.issues[0]?.message}; remove some with \`berth node label NAME KEY-\`.`, { field: 'labels' });
-        await tx.updateTable('nodes').set({ labels_json: JSON.stringify(checked.data) }).where('id', '=', nodeId).execute();
+        if (!checked.success)
+          throw new BerthError(
+            'INVALID_ARGUMENT',
+            `The node's labels with those of --label are too many: ${checked.error.issues[0]?.message}; remove some with \`berth node label NAME KEY-\`.`,
+            { field: 'labels' },
+          );
+        await tx
+          .updateTable('nodes')
+          .set({ labels_json: JSON.stringify(checked.data) })
+          .where('id', '=', nodeId)
+          .execute();
       }
     });
     this.log.info({ node: nodeId, host: body.host }, 'node added over SSH');
@@ -333,6 +429,6 @@ export class SshNodesService {
 function serviceNote(f: SshHostFacts): string {
   if (f.systemd) return `Started ${UNIT_NAME} under systemd: it restarts when it dies and starts at boot.`;
   return f.cron
-    ? 'Started the agent under its supervisor (no systemd here): it restarts when it dies, and root\'s crontab starts it again at boot.'
+    ? "Started the agent under its supervisor (no systemd here): it restarts when it dies, and root's crontab starts it again at boot."
     : 'Started the agent under its supervisor (no systemd or cron here): it restarts when it dies but not after a reboot; run `berth node add` again after one.';
 }

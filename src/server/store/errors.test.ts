@@ -24,7 +24,11 @@ const user = (id: string, name: string) => ({ id, name, role: 'member' as const,
 describe('isUniqueViolation', () => {
   it('recognises a duplicate in a unique column by the driver error code', async () => {
     await store.db.insertInto('users').values(user('u1', 'ann')).execute();
-    const err = await store.db.insertInto('users').values(user('u2', 'ann')).execute().catch((e: unknown) => e);
+    const err = await store.db
+      .insertInto('users')
+      .values(user('u2', 'ann'))
+      .execute()
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
     expect(isUniqueViolation(err)).toBe(true);
   });
@@ -32,7 +36,11 @@ describe('isUniqueViolation', () => {
   it('does not take other constraint failures or other errors for one', async () => {
     await store.db.insertInto('users').values(user('u1', 'ann')).execute();
     // Same primary key, different name: a primary-key failure, not a taken name.
-    const pk = await store.db.insertInto('users').values(user('u1', 'bob')).execute().catch((e: unknown) => e);
+    const pk = await store.db
+      .insertInto('users')
+      .values(user('u1', 'bob'))
+      .execute()
+      .catch((e: unknown) => e);
     expect(isUniqueViolation(pk)).toBe(false);
     // The typed builder would not let a null name through, so this one is written as SQL.
     const notNull = await sql`insert into users (id, name, role, created_at) values ('u3', null, 'member', '')`.execute(store.db).catch((e: unknown) => e);

@@ -8,7 +8,7 @@
  * another is refused as stale. Triggers are SQLite's syntax here; a PostgreSQL store would
  * declare the same ones in its own.
  */
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 const BUMP = `UPDATE config_state SET revision = revision + 1 WHERE id = 1`;
 

@@ -2,7 +2,7 @@
  * Schema migrations, run in order on every start (kysely's Migrator records which ran).
  * Never edit a migration that has shipped: add a new one.
  */
-import { type Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { BerthError } from '../../api/index.js';
 import { configAndDotfilesUp } from './migration-0011.js';
 
@@ -139,9 +139,18 @@ const migrations: Record<string, Migration> = {
   // with `ws rm --force` while their node was offline, deleted there when it returns.
   '0004_fleet_placement': {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('nodes').addColumn('labels_json', 'text', (c) => c.notNull().defaultTo('{}')).execute();
-      await db.schema.alterTable('nodes').addColumn('cordoned', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('nodes').addColumn('status', 'text', (c) => c.notNull().defaultTo('offline')).execute();
+      await db.schema
+        .alterTable('nodes')
+        .addColumn('labels_json', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .alterTable('nodes')
+        .addColumn('cordoned', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('nodes')
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('offline'))
+        .execute();
       await db.schema
         .createTable('workspace_tombstones')
         .addColumn('workspace_id', 'text', (c) => c.primaryKey())
@@ -277,8 +286,20 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
       // One share per workspace and grantee: sharing again replaces the role and expiry.
-      await db.schema.createIndex('workspace_shares_user').on('workspace_shares').columns(['workspace_id', 'user_id']).unique().where(sql.ref('user_id'), 'is not', null).execute();
-      await db.schema.createIndex('workspace_shares_team').on('workspace_shares').columns(['workspace_id', 'team_id']).unique().where(sql.ref('team_id'), 'is not', null).execute();
+      await db.schema
+        .createIndex('workspace_shares_user')
+        .on('workspace_shares')
+        .columns(['workspace_id', 'user_id'])
+        .unique()
+        .where(sql.ref('user_id'), 'is not', null)
+        .execute();
+      await db.schema
+        .createIndex('workspace_shares_team')
+        .on('workspace_shares')
+        .columns(['workspace_id', 'team_id'])
+        .unique()
+        .where(sql.ref('team_id'), 'is not', null)
+        .execute();
       await db.schema.createIndex('workspace_shares_grantee_user').on('workspace_shares').column('user_id').execute();
       await db.schema.createIndex('workspace_shares_grantee_team').on('workspace_shares').column('team_id').execute();
       await db.schema.alterTable('workspaces').addColumn('team_id', 'text').execute();
@@ -319,6 +340,7 @@ export async function migrate(db: Kysely<any>): Promise<void> {
 }
 
 /** Runs the migrations up to and including `name` only: tests build a database as an older berth left it. */
+// biome-ignore lint/suspicious/noExplicitAny: as migrate(): past schemas, not today's typed one
 export async function migrateUpTo(db: Kysely<any>, name: string): Promise<void> {
   const { error } = await new Migrator({ db, provider }).migrateTo(name);
   if (error) throw error;

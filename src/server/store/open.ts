@@ -5,9 +5,9 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { BerthError } from '../../api/index.js';
-import { withStatementCache } from './statement-cache.js';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 /** The server's handle on its database. */
 export interface Store {
@@ -26,10 +26,14 @@ export async function openSqliteStore(file: string): Promise<Store> {
     sqlite?.close();
     // SQLITE_CANTOPEN (no such folder, no permission), SQLITE_NOTADB (some other file) and the like.
     const code = (err as { code?: unknown }).code ?? (err as Error).message;
-    throw new BerthError('FAILED_PRECONDITION', `Cannot open the database ${file} (${String(code)}); check --data-dir, that this user may write there, and that the file is a berth database.`, {
-      field: 'dataDir',
-      cause: err,
-    });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Cannot open the database ${file} (${String(code)}); check --data-dir, that this user may write there, and that the file is a berth database.`,
+      {
+        field: 'dataDir',
+        cause: err,
+      },
+    );
   }
   // In WAL mode NORMAL stays consistent after a crash and skips an fsync per commit; only the
   // last transactions before a power cut can be lost, which the agents' reports then repair.

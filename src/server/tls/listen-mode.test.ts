@@ -21,6 +21,8 @@ describe('listen mode', () => {
   it('contradictions are INVALID_ARGUMENT naming the option', () => {
     expect(() => decideListenMode('0.0.0.0', { tlsCert: 'c' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'tls-key' }));
     expect(() => decideListenMode('0.0.0.0', { tlsCa: 'a' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'tls-ca' }));
-    expect(() => decideListenMode('0.0.0.0', { tls: true, insecureHttp: true })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'insecure-http' }));
+    expect(() => decideListenMode('0.0.0.0', { tls: true, insecureHttp: true })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'insecure-http' }),
+    );
   });
 });

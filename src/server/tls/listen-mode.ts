@@ -21,16 +21,22 @@ export interface TlsOptions {
 /** 'tls' or 'plain' for a server listening on `host`; throws when the options contradict each other. */
 export function decideListenMode(host: string, o: TlsOptions): 'tls' | 'plain' {
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
-    throw new BerthError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together: give both (your certificate and its key), or neither to let berth make its own.', {
-      field: o.tlsCert === undefined ? 'tls-cert' : 'tls-key',
-    });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      '--tls-cert and --tls-key go together: give both (your certificate and its key), or neither to let berth make its own.',
+      {
+        field: o.tlsCert === undefined ? 'tls-cert' : 'tls-key',
+      },
+    );
   }
   if (o.tlsCa !== undefined && o.tlsCert === undefined) {
     throw new BerthError('INVALID_ARGUMENT', '--tls-ca names the CA of your own certificate; give it with --tls-cert and --tls-key.', { field: 'tls-ca' });
   }
   const wantsTls = o.tls === true || o.tlsCert !== undefined;
   if (o.insecureHttp && wantsTls) {
-    throw new BerthError('INVALID_ARGUMENT', '--insecure-http serves plain HTTP, which contradicts --tls / --tls-cert; choose one.', { field: 'insecure-http' });
+    throw new BerthError('INVALID_ARGUMENT', '--insecure-http serves plain HTTP, which contradicts --tls / --tls-cert; choose one.', {
+      field: 'insecure-http',
+    });
   }
   if (wantsTls) return 'tls';
   if (isLoopbackHost(host)) return 'plain';

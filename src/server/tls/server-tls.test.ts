@@ -126,4 +126,3 @@ describe('server names', () => {
     for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1']) expect(isLoopbackHost(h)).toBe(false);
   });
 });
-

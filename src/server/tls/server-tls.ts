@@ -5,11 +5,12 @@
  * signed by the CA on disk, or when it expires within 30 days. An operator's own certificate
  * (`--tls-cert/--tls-key`, optionally `--tls-ca`) is used as given and nothing is written.
  */
+
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { BerthError } from '../../api/index.js';
-import { certNames, createCa, fingerprintOfPem, issueServerCert, type CertAndKey } from './certs.js';
+import { type CertAndKey, certNames, createCa, fingerprintOfPem, issueServerCert } from './certs.js';
 
 /** What the HTTPS listener and the CA route need. */
 export interface ServerTls {
@@ -45,10 +46,14 @@ async function writeSecretAtomic(file: string, data: string, mode: number): Prom
 }
 
 function damaged(file: string, err: unknown): BerthError {
-  return new BerthError('FAILED_PRECONDITION', `The TLS file ${file} cannot be used (${(err as Error).message}); restore it from a backup, or move the tls/ folder away to make a new CA (every node and user must then pin the new fingerprint).`, {
-    field: 'data-dir',
-    cause: err,
-  });
+  return new BerthError(
+    'FAILED_PRECONDITION',
+    `The TLS file ${file} cannot be used (${(err as Error).message}); restore it from a backup, or move the tls/ folder away to make a new CA (every node and user must then pin the new fingerprint).`,
+    {
+      field: 'data-dir',
+      cause: err,
+    },
+  );
 }
 
 /** Loads the server's own CA and serving certificate, making or re-issuing what is missing or stale. */
@@ -114,7 +119,10 @@ export async function loadOperatorTls(certFile: string, keyFile: string, caFile?
     try {
       return await readFile(file, 'utf8');
     } catch (err) {
-      throw new BerthError('FAILED_PRECONDITION', `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --${field}.`, { field, cause: err });
+      throw new BerthError('FAILED_PRECONDITION', `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --${field}.`, {
+        field,
+        cause: err,
+      });
     }
   };
   const cert = await read(certFile, 'tls-cert');

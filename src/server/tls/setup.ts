@@ -10,7 +10,10 @@ export async function setUpTls(listenHost: string, dataDir: string, opts: TlsOpt
   if (decideListenMode(listenHost, opts) === 'plain') return null;
   if (opts.tlsCert && opts.tlsKey) {
     const tls = await loadOperatorTls(opts.tlsCert, opts.tlsKey, opts.tlsCa);
-    log.info({ fingerprint: tls.fingerprint, pinned: opts.tlsCa ? 'the --tls-ca certificate' : 'the --tls-cert leaf' }, 'serving TLS with the operator\'s certificate');
+    log.info(
+      { fingerprint: tls.fingerprint, pinned: opts.tlsCa ? 'the --tls-ca certificate' : 'the --tls-cert leaf' },
+      "serving TLS with the operator's certificate",
+    );
     return tls;
   }
   const names = serverNames(listenHost, hostname(), opts.advertise ?? []);

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import type { Workspace } from '../../../src/api/index.js';
 import { messageOf } from '../lib/api.js';
-import { actionsFor, runAction, type Action } from '../lib/workspaces.js';
+import { type Action, actionsFor, runAction } from '../lib/workspaces.js';
 import { ErrorBox } from './bits.js';
 
 const LABEL: Record<Action, string> = { start: 'Start', stop: 'Stop', restart: 'Restart', delete: 'Delete' };
@@ -29,11 +29,21 @@ export function WorkspaceActions({ ws, onDone }: { ws: Workspace; onDone: () => 
   return (
     <div class="row-actions">
       {actionsFor(ws.status).map((a) => (
-        <button type="button" disabled={busy !== null} onClick={() => act(a)} aria-label={`${LABEL[a]} ${ws.ref}`} class={a === 'delete' ? 'danger' : undefined}>
+        <button
+          type="button"
+          disabled={busy !== null}
+          onClick={() => act(a)}
+          aria-label={`${LABEL[a]} ${ws.ref}`}
+          class={a === 'delete' ? 'danger' : undefined}
+        >
           {LABEL[a]}
         </button>
       ))}
-      {busy && <span class="busy" role="status">{busy}…</span>}
+      {busy && (
+        <span class="busy" role="status">
+          {busy}…
+        </span>
+      )}
       <ErrorBox message={error} />
     </div>
   );

@@ -55,19 +55,38 @@ export function CreateWorkspace({ onChanged }: { onChanged: () => void }) {
   return (
     <form class="card create" onSubmit={submit} aria-label="New workspace">
       <div class="grid">
-        <div><label for="c-name">Name</label><input id="c-name" required value={form.name} onInput={set('name')} pattern="[a-z0-9][a-z0-9-]*" title="lower-case letters, digits and dashes" /></div>
+        <div>
+          <label for="c-name">Name</label>
+          <input id="c-name" required value={form.name} onInput={set('name')} pattern="[a-z0-9][a-z0-9-]*" title="lower-case letters, digits and dashes" />
+        </div>
         <div>
           <label for="c-provider">Provider</label>
           <select id="c-provider" value={form.provider} onChange={set('provider')}>
-            <option value="docker">docker</option><option value="lxc">lxc</option><option value="qemu">qemu</option>
+            <option value="docker">docker</option>
+            <option value="lxc">lxc</option>
+            <option value="qemu">qemu</option>
           </select>
         </div>
-        <div><label for="c-image">Image</label><input id="c-image" placeholder="the provider's default" value={form.image} onInput={set('image')} /></div>
-        <div><label for="c-node">Node</label><input id="c-node" placeholder="chosen by the scheduler" value={form.node} onInput={set('node')} /></div>
-        <div><label for="c-cpus">CPUs</label><input id="c-cpus" inputMode="decimal" value={form.cpus} onInput={set('cpus')} /></div>
-        <div><label for="c-memory">Memory</label><input id="c-memory" placeholder="e.g. 2GiB" value={form.memory} onInput={set('memory')} /></div>
+        <div>
+          <label for="c-image">Image</label>
+          <input id="c-image" placeholder="the provider's default" value={form.image} onInput={set('image')} />
+        </div>
+        <div>
+          <label for="c-node">Node</label>
+          <input id="c-node" placeholder="chosen by the scheduler" value={form.node} onInput={set('node')} />
+        </div>
+        <div>
+          <label for="c-cpus">CPUs</label>
+          <input id="c-cpus" inputMode="decimal" value={form.cpus} onInput={set('cpus')} />
+        </div>
+        <div>
+          <label for="c-memory">Memory</label>
+          <input id="c-memory" placeholder="e.g. 2GiB" value={form.memory} onInput={set('memory')} />
+        </div>
       </div>
-      <button type="submit" disabled={busy}>Create</button>
+      <button type="submit" disabled={busy}>
+        Create
+      </button>
       <ErrorBox message={error} />
       {stage && (
         <div class="progress" role="status" aria-live="polite">

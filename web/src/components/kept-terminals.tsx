@@ -21,8 +21,11 @@ export function KeptTerminals({ name, self }: { name: string; self: string }) {
       <ul class="kept-terminals">
         {others.map((t) => (
           <li key={t.id}>
-            {t.owner} · {t.attached ? 'in use' : `idle since ${t.idleSince ? when(t.idleSince) : '—'}`}{t.viewers ? ` · ${t.viewers} watching` : ''} ·{' '}
-            <a href={base + encodeURIComponent(t.id)} aria-label={`Watch ${t.owner}'s terminal (read-only)`}>Watch (read-only)</a>
+            {t.owner} · {t.attached ? 'in use' : `idle since ${t.idleSince ? when(t.idleSince) : '—'}`}
+            {t.viewers ? ` · ${t.viewers} watching` : ''} ·{' '}
+            <a href={base + encodeURIComponent(t.id)} aria-label={`Watch ${t.owner}'s terminal (read-only)`}>
+              Watch (read-only)
+            </a>
           </li>
         ))}
       </ul>

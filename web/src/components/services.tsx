@@ -44,9 +44,14 @@ function LogsPanel({ name, service, onClose }: { name: string; service: string; 
   return (
     <section class="logs" aria-label={`Logs of ${service}`}>
       <h3>Logs of {service}</h3>
-      <button type="button" onClick={onClose}>Close logs</button>
+      <button type="button" onClick={onClose}>
+        Close logs
+      </button>
       <ErrorBox message={error} />
-      <pre ref={pre} tabIndex={0} aria-live="polite" aria-label={`Output of ${service}`}>{text || (done ? '(no output)' : 'Waiting for output…')}</pre>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling log must take keyboard focus so it can be scrolled without a mouse */}
+      <pre ref={pre} tabIndex={0} role="log" aria-live="polite" aria-label={`Output of ${service}`}>
+        {text || (done ? '(no output)' : 'Waiting for output…')}
+      </pre>
       {done && <p class="hint">The log stream ended (the service or the workspace stopped).</p>}
     </section>
   );
@@ -66,17 +71,43 @@ export function ServicesSection({ name, running }: { name: string; running: bool
         <>
           {!data.observedAt && <p class="hint">The node has not reported the services yet{running ? '' : ' (the workspace is not running)'}.</p>}
           <table class="list services">
-            <thead><tr><th scope="col">Service</th><th scope="col">State</th><th scope="col">Health</th><th scope="col">Restarts</th><th scope="col">Since</th><th scope="col">Logs</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Service</th>
+                <th scope="col">State</th>
+                <th scope="col">Health</th>
+                <th scope="col">Restarts</th>
+                <th scope="col">Since</th>
+                <th scope="col">Logs</th>
+              </tr>
+            </thead>
             <tbody>
               {data.services.map((s) => (
                 <tr key={s.name} data-service={s.name}>
-                  <th scope="row" data-label="Service">{s.name}{s.ports.length > 0 && <small> · {s.ports.map((p) => p.port).join(', ')}</small>}</th>
-                  <td data-label="State"><Status value={s.state ?? 'unknown'} />{s.message ? <small> {s.message}</small> : null}</td>
-                  <td data-label="Health" class="health">{health(s)}</td>
-                  <td data-label="Restarts" class="restarts">{s.restarts}</td>
+                  <th scope="row" data-label="Service">
+                    {s.name}
+                    {s.ports.length > 0 && <small> · {s.ports.map((p) => p.port).join(', ')}</small>}
+                  </th>
+                  <td data-label="State">
+                    <Status value={s.state ?? 'unknown'} />
+                    {s.message ? <small> {s.message}</small> : null}
+                  </td>
+                  <td data-label="Health" class="health">
+                    {health(s)}
+                  </td>
+                  <td data-label="Restarts" class="restarts">
+                    {s.restarts}
+                  </td>
                   <td data-label="Since">{s.startedAt ? when(s.startedAt) : '—'}</td>
                   <td data-label="Logs">
-                    <button type="button" aria-label={`Logs of ${s.name}`} aria-pressed={logsOf === s.name} onClick={() => setLogsOf(logsOf === s.name ? null : s.name)}>Logs</button>
+                    <button
+                      type="button"
+                      aria-label={`Logs of ${s.name}`}
+                      aria-pressed={logsOf === s.name}
+                      onClick={() => setLogsOf(logsOf === s.name ? null : s.name)}
+                    >
+                      Logs
+                    </button>
                   </td>
                 </tr>
               ))}

@@ -9,13 +9,13 @@ import {
   BerthError,
   CSRF_HEADER,
   fillPath,
-  operationEventSchema,
-  routes,
-  streams,
   type Operation,
   type OperationEvent,
+  operationEventSchema,
   type RouteName,
   type RouteResponse,
+  routes,
+  streams,
 } from '../../../src/api/index.js';
 
 /** What a call sends besides the route's name. */
@@ -69,13 +69,16 @@ export async function call<R extends RouteName>(route: R, opts: CallOptions = {}
     const parsed = def.body.safeParse(opts.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new BerthError('INVALID_ARGUMENT', `Invalid ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'check it'}.`, { field: issue?.path.join('.') });
+      throw new BerthError('INVALID_ARGUMENT', `Invalid ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'check it'}.`, {
+        field: issue?.path.join('.'),
+      });
     }
     body = opts.body ?? {};
   }
   const res = await send(def.method, path, body);
   const parsed = def.response.safeParse(await res.json());
-  if (!parsed.success) throw new BerthError('PROTOCOL_MISMATCH', 'The server answered in a shape this page does not know; reload the page (the server may have been upgraded).');
+  if (!parsed.success)
+    throw new BerthError('PROTOCOL_MISMATCH', 'The server answered in a shape this page does not know; reload the page (the server may have been upgraded).');
   return parsed.data as RouteResponse<R>;
 }
 
@@ -99,7 +102,7 @@ export async function watchOperation(id: string, onEvent: (e: OperationEvent) =>
       if (parsed.data.type === 'done') return parsed.data.operation;
     }
   }
-  throw new BerthError('UNAVAILABLE', 'The operation\'s progress stream ended early; the server may have restarted. Reload to see where it stands.');
+  throw new BerthError('UNAVAILABLE', "The operation's progress stream ended early; the server may have restarted. Reload to see where it stands.");
 }
 
 /** The ws:// or wss:// URL of a stream route on this page's server. */

@@ -24,14 +24,16 @@ export function SignIn({ error, onSignedIn }: { error: string | null; onSignedIn
     <main id="main" class="sign-in">
       <h1>Sign in to berth</h1>
       <p>
-        Run <code>berth ui</code> in a terminal where you are logged in and open the link it prints, or paste an API token here
-        (<code>berth token create</code> makes one).
+        Run <code>berth ui</code> in a terminal where you are logged in and open the link it prints, or paste an API token here (<code>berth token create</code>{' '}
+        makes one).
       </p>
       <ErrorBox message={failure ?? error} />
       <form onSubmit={submit}>
         <label for="token">API token</label>
         <input id="token" type="password" autoComplete="off" required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
-        <button type="submit" disabled={busy}>Sign in</button>
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
       </form>
     </main>
   );

@@ -28,21 +28,39 @@ export function UsersPage() {
       <ErrorBox message={users.error} />
       {users.data && (
         <table class="list">
-          <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Email</th><th scope="col">Since</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Email</th>
+              <th scope="col">Since</th>
+            </tr>
+          </thead>
           <tbody>
             {users.data.users.map((u) => (
-              <tr key={u.id}><th scope="row" data-label="Name">{u.name}</th><td data-label="Role">{u.role}</td><td data-label="Email">{u.email ?? '—'}</td><td data-label="Since">{when(u.createdAt)}</td></tr>
+              <tr key={u.id}>
+                <th scope="row" data-label="Name">
+                  {u.name}
+                </th>
+                <td data-label="Role">{u.role}</td>
+                <td data-label="Email">{u.email ?? '—'}</td>
+                <td data-label="Since">{when(u.createdAt)}</td>
+              </tr>
             ))}
           </tbody>
         </table>
       )}
       <h2>Invite someone</h2>
       <form class="card inline" onSubmit={submit}>
-        <div><label for="i-email">Email</label><input id="i-email" type="email" required value={email} onInput={(e) => setEmail((e.target as HTMLInputElement).value)} /></div>
+        <div>
+          <label for="i-email">Email</label>
+          <input id="i-email" type="email" required value={email} onInput={(e) => setEmail((e.target as HTMLInputElement).value)} />
+        </div>
         <div>
           <label for="i-role">Role</label>
           <select id="i-role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as 'member' | 'admin')}>
-            <option value="member">member</option><option value="admin">admin</option>
+            <option value="member">member</option>
+            <option value="admin">admin</option>
           </select>
         </div>
         <button type="submit">Invite</button>

@@ -6,9 +6,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
+import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { KeptTerminals } from '../components/kept-terminals.js';
 import { ServicesSection } from '../components/services.js';
-import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { call, messageOf } from '../lib/api.js';
 import { bytes, when } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
@@ -34,7 +34,10 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
   const [termError, setTermError] = useState<string | null>(null);
   useEffect(() => {
     if ((!terminal && !watch) || Term) return;
-    import('../terminal/terminal-view.js').then((m) => setTerm(() => m), (err) => setTermError(messageOf(err)));
+    import('../terminal/terminal-view.js').then(
+      (m) => setTerm(() => m),
+      (err) => setTermError(messageOf(err)),
+    );
   }, [terminal, watch]);
   // Pairing: whose terminal is watched (the list says; the view works without it).
   const watched = usePoll(() => (watch ? call('workspaceTerminalsGet', { params: { name } }) : Promise.resolve(null)), 0, [name, watch]);
@@ -52,24 +55,45 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
       <ErrorBox message={ws.error} />
       {w.error && <ErrorBox message={`Last failure: ${w.error.message}`} />}
       <dl class="facts">
-        <dt>Status</dt><dd><Status value={w.status} /></dd>
-        <dt>Owner</dt><dd>{w.owner}</dd>
-        <dt>Node</dt><dd>{w.nodeName}</dd>
-        <dt>Provider</dt><dd>{w.provider}</dd>
-        <dt>Image</dt><dd>{w.image}</dd>
-        <dt>Resources</dt><dd>{w.cpus ?? 'no CPU limit'} · {w.memoryBytes ? bytes(w.memoryBytes) : 'no memory limit'}</dd>
-        <dt>Created</dt><dd>{when(w.createdAt)}</dd>
+        <dt>Status</dt>
+        <dd>
+          <Status value={w.status} />
+        </dd>
+        <dt>Owner</dt>
+        <dd>{w.owner}</dd>
+        <dt>Node</dt>
+        <dd>{w.nodeName}</dd>
+        <dt>Provider</dt>
+        <dd>{w.provider}</dd>
+        <dt>Image</dt>
+        <dd>{w.image}</dd>
+        <dt>Resources</dt>
+        <dd>
+          {w.cpus ?? 'no CPU limit'} · {w.memoryBytes ? bytes(w.memoryBytes) : 'no memory limit'}
+        </dd>
+        <dt>Created</dt>
+        <dd>{when(w.createdAt)}</dd>
       </dl>
 
       <h2>Connect</h2>
       <CopyField label="SSH" value={`ssh ${alias}`} />
-      <p class="hint">The <code>{alias}</code> name comes from <code>berth config-ssh</code>.</p>
+      <p class="hint">
+        The <code>{alias}</code> name comes from <code>berth config-ssh</code>.
+      </p>
       {w.links ? (
         <ul class="links">
-          <li><a href={w.links.vscode}>Open in VS Code</a></li>
-          <li><a href={w.links.cursor}>Open in Cursor</a></li>
-          <li><a href={w.links.windsurf}>Open in Windsurf</a></li>
-          <li><a href={w.links.jetbrains}>Open in JetBrains Gateway</a></li>
+          <li>
+            <a href={w.links.vscode}>Open in VS Code</a>
+          </li>
+          <li>
+            <a href={w.links.cursor}>Open in Cursor</a>
+          </li>
+          <li>
+            <a href={w.links.windsurf}>Open in Windsurf</a>
+          </li>
+          <li>
+            <a href={w.links.jetbrains}>Open in JetBrains Gateway</a>
+          </li>
         </ul>
       ) : (
         <p class="hint">Editor links need the SSH gateway, which this server runs without.</p>
@@ -78,7 +102,9 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
       <h2>Terminal</h2>
       {terminal || watch ? (
         <>
-          <button type="button" onClick={() => navigate(base)}>{watch ? 'Stop watching' : 'Close terminal'}</button>
+          <button type="button" onClick={() => navigate(base)}>
+            {watch ? 'Stop watching' : 'Close terminal'}
+          </button>
           <ErrorBox message={termError} />
           {w.status !== 'running' && <p class="hint">The workspace is {w.status}; a shell needs it running.</p>}
           {!Term ? (
@@ -90,7 +116,9 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
           )}
         </>
       ) : (
-        <a class="button" href={`${base}/terminal`}>Open terminal</a>
+        <a class="button" href={`${base}/terminal`}>
+          Open terminal
+        </a>
       )}
       {w.status === 'running' && !watch && <KeptTerminals name={w.ref} self={self} />}
 
@@ -99,17 +127,43 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
       {ports.data && ports.data.ports.length === 0 && <p>Nothing listens yet{ports.data.observedAt ? '' : ' (the node has not reported)'}.</p>}
       {ports.data && ports.data.ports.length > 0 && (
         <table class="list">
-          <thead><tr><th scope="col">Port</th><th scope="col">Protocol</th><th scope="col">Listens on</th><th scope="col">Process</th><th scope="col">Forward</th><th scope="col">Preview</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Port</th>
+              <th scope="col">Protocol</th>
+              <th scope="col">Listens on</th>
+              <th scope="col">Process</th>
+              <th scope="col">Forward</th>
+              <th scope="col">Preview</th>
+            </tr>
+          </thead>
           <tbody>
             {ports.data.ports.map((p) => (
               <tr key={`${p.protocol}-${p.port}`}>
-                <th scope="row" data-label="Port">{p.port}</th>
+                <th scope="row" data-label="Port">
+                  {p.port}
+                </th>
                 <td data-label="Protocol">{p.protocol}</td>
-                <td data-label="Listens on">{p.addresses.join(', ')}{p.loopbackOnly ? ' (loopback only)' : ''}</td>
+                <td data-label="Listens on">
+                  {p.addresses.join(', ')}
+                  {p.loopbackOnly ? ' (loopback only)' : ''}
+                </td>
                 <td data-label="Process">{p.process ? `${p.process.name} (${p.process.pid})` : '—'}</td>
-                <td data-label="Forward"><code>berth port-forward {w.ref} {p.port}</code></td>
+                <td data-label="Forward">
+                  <code>
+                    berth port-forward {w.ref} {p.port}
+                  </code>
+                </td>
                 {/* Previews are minted only for an API token (their credential is bound to it), not a web session: the page shows the command. */}
-                <td data-label="Preview">{p.protocol === 'tcp' ? <code>berth preview {w.ref} {p.port}</code> : '—'}</td>
+                <td data-label="Preview">
+                  {p.protocol === 'tcp' ? (
+                    <code>
+                      berth preview {w.ref} {p.port}
+                    </code>
+                  ) : (
+                    '—'
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -124,7 +178,10 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
       {activity.data && activity.data.length > 0 && (
         <ul class="activity">
           {activity.data.map((e) => (
-            <li key={e.id}><time>{when(e.at)}</time> {e.actor ?? 'someone'} · {e.action} · {e.outcome}{e.detail ? ` (${e.detail})` : ''}</li>
+            <li key={e.id}>
+              <time>{when(e.at)}</time> {e.actor ?? 'someone'} · {e.action} · {e.outcome}
+              {e.detail ? ` (${e.detail})` : ''}
+            </li>
           ))}
         </ul>
       )}

@@ -1,7 +1,7 @@
 /** The workspace list, live (polled every 2 s), with create and the lifecycle actions. */
 import { useState } from 'preact/hooks';
-import { ErrorBox, PageHead, Status } from '../components/bits.js';
 import { WorkspaceActions } from '../components/actions.js';
+import { ErrorBox, PageHead, Status } from '../components/bits.js';
 import { CreateWorkspace } from '../components/create-workspace.js';
 import { bytes } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
@@ -24,7 +24,13 @@ export function WorkspacesPage() {
       <ErrorBox message={list.error} />
       <div class="filter">
         <label for="ws-filter">Filter</label>
-        <input id="ws-filter" type="search" placeholder="name, status or node" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} />
+        <input
+          id="ws-filter"
+          type="search"
+          placeholder="name, status or node"
+          value={filter}
+          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+        />
       </div>
       {list.data === null ? (
         <p class="loading">Loading…</p>
@@ -32,19 +38,39 @@ export function WorkspacesPage() {
         <p>No workspaces{filter ? ' match' : ' yet: create one above, or with `berth ws create NAME`'}.</p>
       ) : (
         <table class="list" id="ws-title-table">
-          <caption class="sr-only" id="ws-title">Workspaces</caption>
+          <caption class="sr-only" id="ws-title">
+            Workspaces
+          </caption>
           <thead>
-            <tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Node</th><th scope="col">Provider</th><th scope="col">Resources</th><th scope="col">Actions</th></tr>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">Node</th>
+              <th scope="col">Provider</th>
+              <th scope="col">Resources</th>
+              <th scope="col">Actions</th>
+            </tr>
           </thead>
           <tbody>
             {shown.map((w) => (
               <tr key={w.id} data-workspace={w.ref}>
-                <th scope="row" data-label="Name"><a href={`/workspaces/${encodeURIComponent(w.ref)}`}>{w.ref}</a>{w.owner ? <small> {w.owner}</small> : null}</th>
-                <td data-label="Status"><Status value={w.status} /></td>
+                <th scope="row" data-label="Name">
+                  <a href={`/workspaces/${encodeURIComponent(w.ref)}`}>{w.ref}</a>
+                  {w.owner ? <small> {w.owner}</small> : null}
+                </th>
+                <td data-label="Status">
+                  <Status value={w.status} />
+                </td>
                 <td data-label="Node">{w.nodeName}</td>
                 <td data-label="Provider">{w.provider}</td>
-                <td data-label="Resources">{w.cpus === null && w.memoryBytes === null ? 'no limits' : `${w.cpus ?? 'any'} CPU · ${w.memoryBytes === null ? 'any memory' : bytes(w.memoryBytes)}`}</td>
-                <td data-label="Actions"><WorkspaceActions ws={w} onDone={list.reload} /></td>
+                <td data-label="Resources">
+                  {w.cpus === null && w.memoryBytes === null
+                    ? 'no limits'
+                    : `${w.cpus ?? 'any'} CPU · ${w.memoryBytes === null ? 'any memory' : bytes(w.memoryBytes)}`}
+                </td>
+                <td data-label="Actions">
+                  <WorkspaceActions ws={w} onDone={list.reload} />
+                </td>
               </tr>
             ))}
           </tbody>

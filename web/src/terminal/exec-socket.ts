@@ -3,7 +3,7 @@
  * `berth ws exec -t`): a login shell with a tty, keystrokes and pastes as stdin, resizes as
  * resize frames, output as bytes for the terminal.
  */
-import { EXEC_CLOSE_END, execServerFrameSchema, fillPath, streams, type ExecClientFrame } from '../../../src/api/index.js';
+import { EXEC_CLOSE_END, type ExecClientFrame, type ExecServerFrame, execServerFrameSchema, fillPath, streams } from '../../../src/api/index.js';
 import { socketUrl } from '../lib/api.js';
 
 /** The user's login shell, as the SSH gateway starts it (no bash assumed in the image). */
@@ -73,9 +73,13 @@ export function openExec(name: string, id: string, cols: number, rows: number, h
     socket = new WebSocket(socketUrl(fillPath(streams.workspaceExec, { name })));
     let finished = false; // an exit or error frame came: the session is over, not dropped
     socket.onopen = () =>
-      send({ type: 'start', request: { cmd: ['/bin/sh', '-c', LOGIN_SHELL], tty: true, env: { TERM: 'xterm-256color' }, ...size }, reattach: opts.readOnly ? { id, readOnly: true } : { id } });
+      send({
+        type: 'start',
+        request: { cmd: ['/bin/sh', '-c', LOGIN_SHELL], tty: true, env: { TERM: 'xterm-256color' }, ...size },
+        reattach: opts.readOnly ? { id, readOnly: true } : { id },
+      });
     socket.onmessage = (ev) => {
-      let frame;
+      let frame: ExecServerFrame;
       try {
         frame = execServerFrameSchema.parse(JSON.parse(String(ev.data)));
       } catch {
@@ -102,7 +106,12 @@ export function openExec(name: string, id: string, cols: number, rows: number, h
       droppedAt ||= Date.now();
       // A refused upgrade reaches the browser only as a close; after two minutes of those, stop and say so.
       if (Date.now() - droppedAt > RETRY_FOR_MS) {
-        return end({ error: ev.code === 1000 ? 'The session closed.' : 'The terminal connection closed (the workspace may be stopped, or your session ended); reopen the tab to retry.' });
+        return end({
+          error:
+            ev.code === 1000
+              ? 'The session closed.'
+              : 'The terminal connection closed (the workspace may be stopped, or your session ended); reopen the tab to retry.',
+        });
       }
       h.reconnecting();
       retry = setTimeout(connect, RETRY_MS[Math.min(tries++, RETRY_MS.length - 1)]);

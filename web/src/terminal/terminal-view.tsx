@@ -44,8 +44,24 @@ function savedTabs(name: string): Tab[] {
 }
 
 /** One xterm bound to one shell; `readOnly` watches someone's kept terminal (pairing). */
-function TermPane({ name, id, active, closing, onEnded, readOnly = false, label = 'Terminal' }: { name: string; id: string; active: boolean; closing: { current: Set<string> }; onEnded: (why: string) => void; readOnly?: boolean; label?: string }) {
-  const host = useRef<HTMLDivElement>(null);
+function TermPane({
+  name,
+  id,
+  active,
+  closing,
+  onEnded,
+  readOnly = false,
+  label = 'Terminal',
+}: {
+  name: string;
+  id: string;
+  active: boolean;
+  closing: { current: Set<string> };
+  onEnded: (why: string) => void;
+  readOnly?: boolean;
+  label?: string;
+}) {
+  const host = useRef<HTMLElement>(null);
   useEffect(() => {
     const term = new Terminal({ cursorBlink: !readOnly, fontFamily: 'ui-monospace, monospace', fontSize: 14, scrollback: 5000 });
     const fit = new FitAddon();
@@ -59,25 +75,32 @@ function TermPane({ name, id, active, closing, onEnded, readOnly = false, label 
       if (fresh) term.reset();
       fresh = false;
     };
-    const session = openExec(name, id, term.cols, term.rows, {
-      output: (bytes) => {
-        clean();
-        term.write(bytes);
+    const session = openExec(
+      name,
+      id,
+      term.cols,
+      term.rows,
+      {
+        output: (bytes) => {
+          clean();
+          term.write(bytes);
+        },
+        started: () => {
+          clean();
+          term.focus();
+        },
+        reconnecting: () => {
+          if (!fresh) term.write('\r\n\x1b[2m[connection lost; reconnecting…]\x1b[0m\r\n');
+          fresh = true;
+        },
+        ended: (how) => {
+          const why = 'code' in how ? `exited with code ${how.code}` : how.error;
+          term.write(`\r\n\x1b[2m[${why}]\x1b[0m\r\n`);
+          onEnded(why);
+        },
       },
-      started: () => {
-        clean();
-        term.focus();
-      },
-      reconnecting: () => {
-        if (!fresh) term.write('\r\n\x1b[2m[connection lost; reconnecting…]\x1b[0m\r\n');
-        fresh = true;
-      },
-      ended: (how) => {
-        const why = 'code' in how ? `exited with code ${how.code}` : how.error;
-        term.write(`\r\n\x1b[2m[${why}]\x1b[0m\r\n`);
-        onEnded(why);
-      },
-    }, { readOnly });
+      { readOnly },
+    );
     // A viewer's keystrokes still go out, and the server refuses them: the page is not what keeps a view read-only.
     const data = term.onData((d) => session.input(d));
     const resized = term.onResize(({ cols, rows }) => session.resize(cols, rows));
@@ -94,7 +117,7 @@ function TermPane({ name, id, active, closing, onEnded, readOnly = false, label 
       term.dispose();
     };
   }, [name, id, readOnly]);
-  return <div class="term" ref={host} hidden={!active} role="region" aria-label={label} />;
+  return <section class="term" ref={host} hidden={!active} aria-label={label} />;
 }
 
 /** A read-only view of the terminal kept under `id` (pairing): output only. */
@@ -104,7 +127,10 @@ export function WatchView({ name, id, owner }: { name: string; id: string; owner
   const label = `Terminal of ${owner ?? 'another user'} (read-only)`;
   return (
     <div class="terminal">
-      <p class="hint" role="status">Read-only view{owner ? ` of ${owner}'s terminal` : ''}: you see its output as it happens; the server refuses anything typed here.{ended ? ` It ended: ${ended}` : ''}</p>
+      <p class="hint" role="status">
+        Read-only view{owner ? ` of ${owner}'s terminal` : ''}: you see its output as it happens; the server refuses anything typed here.
+        {ended ? ` It ended: ${ended}` : ''}
+      </p>
       <TermPane name={name} id={id} active closing={closing} onEnded={setEnded} readOnly label={label} />
     </div>
   );
@@ -141,15 +167,27 @@ export default function TerminalView({ name }: { name: string }) {
         {tabs.map((t) => (
           <span class="tab" key={t.id}>
             <button type="button" role="tab" aria-selected={t.id === active} onClick={() => setActive(t.id)}>
-              {t.title}{t.ended ? ' (ended)' : ''}
+              {t.title}
+              {t.ended ? ' (ended)' : ''}
             </button>
-            <button type="button" class="tab-close" aria-label={`Close ${t.title}`} onClick={() => close(t.id)}>×</button>
+            <button type="button" class="tab-close" aria-label={`Close ${t.title}`} onClick={() => close(t.id)}>
+              ×
+            </button>
           </span>
         ))}
-        <button type="button" onClick={add} aria-label="New terminal tab">+</button>
+        <button type="button" onClick={add} aria-label="New terminal tab">
+          +
+        </button>
       </div>
       {tabs.map((t) => (
-        <TermPane key={t.id} name={name} id={t.id} active={t.id === active} closing={closing} onEnded={(why) => setTabs((all) => all.map((x) => (x.id === t.id ? { ...x, ended: why } : x)))} />
+        <TermPane
+          key={t.id}
+          name={name}
+          id={t.id}
+          active={t.id === active}
+          closing={closing}
+          onEnded={(why) => setTabs((all) => all.map((x) => (x.id === t.id ? { ...x, ended: why } : x)))}
+        />
       ))}
     </div>
   );

@@ -7,7 +7,7 @@ import { BerthError, type ExecRequest } from '../../../api/index.js';
 import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
 import { LocalTransport } from '../../../transport/index.js';
 import { BerthInInstaller, namesBerthIn } from './install.js';
-import { findBerthIn, type BerthInBuild } from './locate.js';
+import { type BerthInBuild, findBerthIn } from './locate.js';
 
 /**
  * A "workspace" that is a folder on this host: exec runs the real command here with every
@@ -111,7 +111,10 @@ describe('BerthInInstaller', () => {
   });
 
   it('fails when the copied binary does not answer with its version', async () => {
-    const installer = new BerthInInstaller(log, async () => ({ ...fakeBuild('berth-in 1.0.0+dddddddddddd'), binary: Buffer.from('#!/bin/sh\necho something else\n') }));
+    const installer = new BerthInInstaller(log, async () => ({
+      ...fakeBuild('berth-in 1.0.0+dddddddddddd'),
+      binary: Buffer.from('#!/bin/sh\necho something else\n'),
+    }));
     const err = await installer.ensure(provider(), handle).catch((e) => e);
     expect(err).toBeInstanceOf(BerthError);
     expect(err.message).toContain('does not run there (it printed "something else")');

@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import { BerthError } from '../../../api/index.js';
 import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
-import { runViaExec, type RunResult } from '../../../transport/index.js';
-import { loadBerthIn, type BerthInBuild } from './locate.js';
+import { type RunResult, runViaExec } from '../../../transport/index.js';
+import { type BerthInBuild, loadBerthIn } from './locate.js';
 
 /** Where berth-in lives inside every workspace. */
 export const BERTH_IN_PATH = '/.berth/bin/berth-in';
@@ -101,21 +101,30 @@ export class BerthInInstaller {
   }
 
   private async install(provider: Provider, handle: WorkspaceHandle, fresh: boolean): Promise<void> {
-    if (!this.build) this.build = this.load().catch((err) => {
+    if (!this.build)
+      this.build = this.load().catch((err) => {
         this.build = null; // a failed load is retried by the next caller
         throw err;
       });
     const build = await this.build;
     if (!fresh && (await this.installedVersion(provider, handle)) === build.version) return;
     const copy = await runIn(provider, handle, ['/bin/sh', '-c', INSTALL_SCRIPT], build.binary, COPY_TIMEOUT_MS).catch((err) => {
-      throw new BerthError('INTERNAL', `Could not copy berth-in into workspace ${handle.workspaceId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new BerthError('INTERNAL', `Could not copy berth-in into workspace ${handle.workspaceId}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     });
     if (copy.code !== 0 && copy.code !== DOES_NOT_RUN) {
-      throw new BerthError('FAILED_PRECONDITION', `Could not copy berth-in into workspace ${handle.workspaceId} (exit ${copy.code}): ${(copy.stderr || copy.stdout).trim().slice(-300) || 'no output'}. The image needs /bin/sh, cat, mkdir, chmod and mv, and / must be writable.`);
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `Could not copy berth-in into workspace ${handle.workspaceId} (exit ${copy.code}): ${(copy.stderr || copy.stdout).trim().slice(-300) || 'no output'}. The image needs /bin/sh, cat, mkdir, chmod and mv, and / must be writable.`,
+      );
     }
     const now = copy.code === 0 ? copy.stdout.trim() : null;
     if (now !== build.version) {
-      throw new BerthError('FAILED_PRECONDITION', `berth-in was copied into workspace ${handle.workspaceId} but does not run there (it printed ${JSON.stringify(now ?? '')}); berth-in is built for linux/amd64.`);
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `berth-in was copied into workspace ${handle.workspaceId} but does not run there (it printed ${JSON.stringify(now ?? '')}); berth-in is built for linux/amd64.`,
+      );
     }
   }
 

@@ -48,12 +48,19 @@ export async function findBerthIn(from = dirname(fileURLToPath(import.meta.url))
 export async function loadBerthIn(): Promise<BerthInBuild> {
   const path = await findBerthIn();
   if (!path) {
-    throw new BerthError('FAILED_PRECONDITION', 'This agent has no berth-in binary (dist/native/berth-in): build berth with `npm run build` (it needs Go: apt-get install golang-go), or reinstall the node with `berth node add`.');
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      'This agent has no berth-in binary (dist/native/berth-in): build berth with `npm run build` (it needs Go: apt-get install golang-go), or reinstall the node with `berth node add`.',
+    );
   }
   try {
     const [binary, version] = await Promise.all([readFile(path), readFile(`${path}.version`, 'utf8')]);
     return { path, binary, version: version.trim() };
   } catch (err) {
-    throw new BerthError('FAILED_PRECONDITION', `Could not read the berth-in build at ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}): rebuild berth with \`npm run build\`.`, { cause: err });
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Could not read the berth-in build at ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}): rebuild berth with \`npm run build\`.`,
+      { cause: err },
+    );
   }
 }

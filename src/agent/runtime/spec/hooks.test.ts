@@ -32,11 +32,17 @@ describe('asUser', () => {
 
   it('quotes any word so /bin/sh reads it back unchanged', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ minLength: 0, maxLength: 20 }).filter((s) => !s.includes('\0')), { minLength: 1, maxLength: 5 }), (words) => {
-        const script = `printf '%s\\0' ${words.map(shellWord).join(' ')}`;
-        const out = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' }).stdout;
-        expect(out.split('\0').slice(0, -1)).toEqual(words);
-      }),
+      fc.property(
+        fc.array(
+          fc.string({ minLength: 0, maxLength: 20 }).filter((s) => !s.includes('\0')),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (words) => {
+          const script = `printf '%s\\0' ${words.map(shellWord).join(' ')}`;
+          const out = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' }).stdout;
+          expect(out.split('\0').slice(0, -1)).toEqual(words);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -44,7 +50,11 @@ describe('asUser', () => {
 
 describe('runHook', () => {
   it('runs a map side by side in the workdir with the env, logging each line under its name', async () => {
-    const spec = projectSpecSchema.parse({ env: { GREETING: 'hi' }, workdir: '/tmp', hooks: { post_start: { a: 'echo "$GREETING from $(pwd)"', b: 'sleep 0.6; echo b done', c: 'sleep 0.6' } } });
+    const spec = projectSpecSchema.parse({
+      env: { GREETING: 'hi' },
+      workdir: '/tmp',
+      hooks: { post_start: { a: 'echo "$GREETING from $(pwd)"', b: 'sleep 0.6; echo b done', c: 'sleep 0.6' } },
+    });
     const op = recordingOp();
     const started = Date.now();
     await runHook('post_start', spec, exec, op);
@@ -56,7 +66,10 @@ describe('runHook', () => {
 
   it('fails with the hook, its exit code and its last lines', async () => {
     const spec = projectSpecSchema.parse({ hooks: { post_create: { ok: 'true', bad: 'for i in $(seq 1 30); do echo line $i; done; exit 7' } } });
-    const err = await runHook('post_create', spec, exec, recordingOp()).then(() => null, (e: unknown) => e);
+    const err = await runHook('post_create', spec, exec, recordingOp()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(BerthError);
     const e = err as BerthError;
     expect(e.code).toBe('FAILED_PRECONDITION');

@@ -49,6 +49,9 @@ export async function runHook(kind: HookKind, spec: ProjectSpec, exec: Workspace
   if (!failed) return;
   const last = failed.tail.length ? `; its last output:\n${failed.tail.join('\n')}` : ' with no output';
   const how = failed.code === -1 ? 'could not run' : `exited with code ${failed.code}`;
-  const next = kind === 'post_create' ? 'The workspace was removed; fix the hook in the spec and create it again.' : `The workspace is running; fix the hook and run \`berth ws restart\`.`;
+  const next =
+    kind === 'post_create'
+      ? 'The workspace was removed; fix the hook in the spec and create it again.'
+      : `The workspace is running; fix the hook and run \`berth ws restart\`.`;
   throw new BerthError('FAILED_PRECONDITION', `The ${failed.label} hook ${how}${last}\n${next}`, { field: `hooks.${kind}`, detail: failed.tail.join('\n') });
 }

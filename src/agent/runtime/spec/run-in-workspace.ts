@@ -29,12 +29,19 @@ export class OutputTail {
   }
   /** The last `n` non-empty lines. */
   lines(n = TAIL_LINES): string[] {
-    return this.text.split(/\r?\n/).filter((l) => l.length > 0).slice(-n);
+    return this.text
+      .split(/\r?\n/)
+      .filter((l) => l.length > 0)
+      .slice(-n);
   }
 }
 
 /** Runs one command to its end; `onLine` hears each complete line of output (for the operation's log). */
-export async function runToEnd(exec: WorkspaceExec, req: ExecRequest, opts: { input?: string; onLine?: (line: string) => void; signal?: AbortSignal } = {}): Promise<RunResult> {
+export async function runToEnd(
+  exec: WorkspaceExec,
+  req: ExecRequest,
+  opts: { input?: string; onLine?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<RunResult> {
   const session = await exec(req);
   const tail = new OutputTail();
   let partial = '';

@@ -2,7 +2,7 @@
  * `/.berth/services.json`, the supervisor's config (format in the berth-in contract): the
  * resolved spec of src/api/spec-resolve.ts with the workspace's user and environment.
  */
-import { resolveSpec, type ProjectSpec, type ResolvedService } from '../../../api/index.js';
+import { type ProjectSpec, type ResolvedService, resolveSpec } from '../../../api/index.js';
 
 /** What berth-in reads. */
 export interface ServicesConfig {

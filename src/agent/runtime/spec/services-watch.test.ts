@@ -1,10 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lineSplitter, parseStateLine } from './services-watch.js';
-import { servicesConfig } from './services-config.js';
 import { projectSpecSchema } from '../../../api/index.js';
+import { servicesConfig } from './services-config.js';
+import { lineSplitter, parseStateLine } from './services-watch.js';
 
-const state = { supervisorPid: 12, configVersion: 'abcdef012345', services: [{ name: 'db', state: 'healthy', pid: 40, restarts: 0, exitCode: null, startedAt: '2026-01-01T00:00:00Z', healthFailures: 0, lastHealthOutput: null, message: null }] };
+const state = {
+  supervisorPid: 12,
+  configVersion: 'abcdef012345',
+  services: [
+    {
+      name: 'db',
+      state: 'healthy',
+      pid: 40,
+      restarts: 0,
+      exitCode: null,
+      startedAt: '2026-01-01T00:00:00Z',
+      healthFailures: 0,
+      lastHealthOutput: null,
+      message: null,
+    },
+  ],
+};
 
 describe('the watch line reader', () => {
   it('gives the same lines however the bytes are cut', () => {
@@ -40,7 +56,9 @@ describe('the watch line reader', () => {
 describe('servicesConfig', () => {
   it('is null without services and carries the user, env, services and waves', () => {
     expect(servicesConfig(projectSpecSchema.parse({}))).toBeNull();
-    const c = servicesConfig(projectSpecSchema.parse({ user: 'dev', env: { A: '1' }, services: { db: { command: 'db' }, api: { command: ['api'], depends_on: ['db'] } } }));
+    const c = servicesConfig(
+      projectSpecSchema.parse({ user: 'dev', env: { A: '1' }, services: { db: { command: 'db' }, api: { command: ['api'], depends_on: ['db'] } } }),
+    );
     expect(c).toMatchObject({ version: 1, user: 'dev', env: { A: '1' }, startWaves: [['db'], ['api']] });
     expect(c?.services.map((s) => s.name)).toEqual(['db', 'api']);
   });

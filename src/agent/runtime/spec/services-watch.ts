@@ -6,7 +6,7 @@
  * has no services. After each hello every last state is sent again.
  */
 import type { Logger } from 'pino';
-import { BERTH_IN_PATH, supervisorStateSchema, type SupervisorState } from '../../../api/index.js';
+import { BERTH_IN_PATH, type SupervisorState, supervisorStateSchema } from '../../../api/index.js';
 import type { ExecSession } from '../../../transport/index.js';
 import type { Emit } from '../link.js';
 import type { WorkspaceExec } from './run-in-workspace.js';

@@ -14,14 +14,29 @@ import type { ServicesConfig } from './services-config.js';
 export async function writeServicesConfig(exec: WorkspaceExec, config: ServicesConfig): Promise<void> {
   const script = `set -e; mkdir -p ${BERTH_IN_ROOT}; cat > ${SERVICES_CONFIG_PATH}.tmp; mv ${SERVICES_CONFIG_PATH}.tmp ${SERVICES_CONFIG_PATH}`;
   const r = await runToEnd(exec, { cmd: ['/bin/sh', '-c', script], tty: false, env: {} }, { input: JSON.stringify(config, null, 2) + '\n' });
-  if (r.code !== 0) throw new BerthError('FAILED_PRECONDITION', `Could not write ${SERVICES_CONFIG_PATH} in the workspace (exit ${r.code}): ${r.tail.join(' ') || 'no output'}. The image needs /bin/sh.`, { field: 'services' });
+  if (r.code !== 0)
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `Could not write ${SERVICES_CONFIG_PATH} in the workspace (exit ${r.code}): ${r.tail.join(' ') || 'no output'}. The image needs /bin/sh.`,
+      { field: 'services' },
+    );
 }
 
 /** Starts the supervisor (a running one is left as it is) and has it re-read the config. */
 export async function startSupervisor(exec: WorkspaceExec): Promise<void> {
   const started = await runToEnd(exec, { cmd: [BERTH_IN_PATH, 'supervise', '--daemon'], tty: false, env: {} });
-  if (started.code !== 0) throw new BerthError('FAILED_PRECONDITION', `The service supervisor did not start in the workspace (exit ${started.code}): ${started.tail.join(' ') || 'no output'}.`, { field: 'services' });
+  if (started.code !== 0)
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The service supervisor did not start in the workspace (exit ${started.code}): ${started.tail.join(' ') || 'no output'}.`,
+      { field: 'services' },
+    );
   // A supervisor that was already running (the agent restarted mid-start) reads the new config.
   const reload = await runToEnd(exec, { cmd: [BERTH_IN_PATH, 'ctl', 'reload'], tty: false, env: {} });
-  if (reload.code !== 0) throw new BerthError('FAILED_PRECONDITION', `The service supervisor did not take the services config (exit ${reload.code}): ${reload.tail.join(' ') || 'no output'}.`, { field: 'services' });
+  if (reload.code !== 0)
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `The service supervisor did not take the services config (exit ${reload.code}): ${reload.tail.join(' ') || 'no output'}.`,
+      { field: 'services' },
+    );
 }

@@ -4,7 +4,7 @@
  * handshake must come from a page of this server's own origin.
  */
 import type { FastifyRequest } from 'fastify';
-import { BerthError, CSRF_HEADER, WEB_SESSION_COOKIE, type User } from '../../../api/index.js';
+import { BerthError, CSRF_HEADER, type User, WEB_SESSION_COOKIE } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
 import { csrfMatches, needsCsrf, originMatchesHost, readCookie } from './credentials.js';
 import { sessionUser } from './sessions.js';
@@ -14,11 +14,18 @@ export async function authenticateBrowser(store: Store, req: FastifyRequest): Pr
   const token = readCookie(req.headers.cookie, WEB_SESSION_COOKIE);
   if (!token) return null;
   const session = await sessionUser(store, token);
-  if (!session) throw new BerthError('UNAUTHENTICATED', 'Your browser session has ended (signed out or expired); sign in again with a link from `berth ui`, or with an API token.');
+  if (!session)
+    throw new BerthError(
+      'UNAUTHENTICATED',
+      'Your browser session has ended (signed out or expired); sign in again with a link from `berth ui`, or with an API token.',
+    );
   // The user is known from here on, so a refusal below is audited as theirs.
   req.user = session.user;
   if (needsCsrf(req.method) && !csrfMatches(token, req.headers[CSRF_HEADER])) {
-    throw new BerthError('PERMISSION_DENIED', `This change came with the session cookie but without the page's ${CSRF_HEADER} header, so it may come from another site; reload the berth page and retry.`);
+    throw new BerthError(
+      'PERMISSION_DENIED',
+      `This change came with the session cookie but without the page's ${CSRF_HEADER} header, so it may come from another site; reload the berth page and retry.`,
+    );
   }
   if (!originMatchesHost(req.headers.origin, req.headers.host)) {
     throw new BerthError('PERMISSION_DENIED', 'This request came with the session cookie from a page of another origin; open berth at its own address.');

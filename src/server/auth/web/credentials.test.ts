@@ -8,7 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { csrfFor, csrfMatches, needsCsrf, originMatchesHost, readCookie } from './credentials.js';
 
 const token = fc.stringMatching(/^bsess_[A-Za-z0-9_-]{43}$/);
-const headerValue = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.array(fc.string(), { maxLength: 3 }), fc.constant(undefined));
+const headerValue = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.constant(undefined),
+);
 
 describe('readCookie', () => {
   it('never throws, and returns null or a well-formed token', () => {
@@ -25,7 +30,13 @@ describe('readCookie', () => {
     fc.assert(
       fc.property(
         token,
-        fc.array(fc.tuple(fc.stringMatching(/^[a-z]{1,8}$/).filter((n) => n !== 'berth_session'), fc.stringMatching(/^[^;]{0,20}$/)), { maxLength: 5 }),
+        fc.array(
+          fc.tuple(
+            fc.stringMatching(/^[a-z]{1,8}$/).filter((n) => n !== 'berth_session'),
+            fc.stringMatching(/^[^;]{0,20}$/),
+          ),
+          { maxLength: 5 },
+        ),
         fc.nat(5),
         fc.constantFrom(';', '; ', ' ;  '),
         (t, others, at, sep) => {
@@ -77,7 +88,10 @@ describe('CSRF', () => {
 
 describe('originMatchesHost', () => {
   it('never throws; a present Origin must name the same host and port', () => {
-    fc.assert(fc.property(headerValue, headerValue, (o, h) => void originMatchesHost(o as string | undefined, h as string | undefined)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(headerValue, headerValue, (o, h) => void originMatchesHost(o as string | undefined, h as string | undefined)),
+      { numRuns: 2000 },
+    );
     expect(originMatchesHost('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true);
     expect(originMatchesHost(undefined, '127.0.0.1:8080')).toBe(true);
     expect(originMatchesHost('http://127.0.0.1:8081', '127.0.0.1:8080')).toBe(false);

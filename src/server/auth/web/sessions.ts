@@ -3,7 +3,7 @@
  * stored only as sha256 hashes: a sign-in link is deleted as it is redeemed (so it works once)
  * and a session row is deleted on sign-out; expired rows are swept when new ones are made.
  */
-import { WEB_SIGN_IN_PATH, type User } from '../../../api/index.js';
+import { type User, WEB_SIGN_IN_PATH } from '../../../api/index.js';
 import { userToApi } from '../../convert/to-api.js';
 import type { Store } from '../../store/open.js';
 import { hashSecret, newSecret, SECRET_PREFIX } from '../secrets.js';
@@ -23,7 +23,10 @@ export async function mintSignInLink(store: Store, user: User, ttlSeconds: numbe
   const token = newSecret(SECRET_PREFIX.webSignInLink);
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
   await store.db.deleteFrom('web_sign_in_links').where('expires_at', '<=', now.toISOString()).execute();
-  await store.db.insertInto('web_sign_in_links').values({ token_hash: hashSecret(token), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt }).execute();
+  await store.db
+    .insertInto('web_sign_in_links')
+    .values({ token_hash: hashSecret(token), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt })
+    .execute();
   return { path: `${WEB_SIGN_IN_PATH}?token=${token}`, expiresAt };
 }
 
@@ -43,7 +46,10 @@ export async function createSession(store: Store, user: User): Promise<NewSessio
   const token = newSecret(SECRET_PREFIX.webSession);
   const expiresAt = new Date(now.getTime() + WEB_SESSION_TTL_MS).toISOString();
   await store.db.deleteFrom('web_sessions').where('expires_at', '<=', now.toISOString()).execute();
-  await store.db.insertInto('web_sessions').values({ token_hash: hashSecret(token), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt }).execute();
+  await store.db
+    .insertInto('web_sessions')
+    .values({ token_hash: hashSecret(token), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt })
+    .execute();
   return { token, expiresAt };
 }
 

@@ -8,10 +8,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { PREVIEW_COOKIE, PREVIEW_TOKEN_PARAM, type WorkspaceStatus } from '../../../api/index.js';
-import type { Store } from '../../store/open.js';
 // Teams and sharing: who may use a preview is the permission function's call.
 import { decide } from '../../access/facts.js';
-import { COOKIE_TTL_MS, tokenCaller, tokenStillValid, type PreviewCredentials, type PreviewGrant } from './credentials.js';
+import type { Store } from '../../store/open.js';
+import { COOKIE_TTL_MS, type PreviewCredentials, type PreviewGrant, tokenCaller, tokenStillValid } from './credentials.js';
 
 /** The workspace a preview goes to, as the proxy needs it. */
 export interface PreviewWorkspace {
@@ -55,11 +55,27 @@ async function workspacesNamed(store: Store, name: string, owner: string | undef
   let q = store.db
     .selectFrom('workspaces')
     .innerJoin('users', 'users.id', 'workspaces.owner_id')
-    .select(['workspaces.id', 'workspaces.name', 'workspaces.node_id', 'workspaces.status', 'workspaces.owner_id', 'users.name as owner_name', 'workspaces.team_id'])
+    .select([
+      'workspaces.id',
+      'workspaces.name',
+      'workspaces.node_id',
+      'workspaces.status',
+      'workspaces.owner_id',
+      'users.name as owner_name',
+      'workspaces.team_id',
+    ])
     .where('workspaces.name', '=', name);
   if (owner !== undefined) q = q.where('users.name', '=', owner);
   const rows = await q.execute();
-  return rows.map((row) => ({ id: row.id, name: row.name, nodeId: row.node_id, status: row.status as WorkspaceStatus, ownerId: row.owner_id, ownerName: row.owner_name, teamId: row.team_id ?? null }));
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    nodeId: row.node_id,
+    status: row.status as WorkspaceStatus,
+    ownerId: row.owner_id,
+    ownerName: row.owner_name,
+    teamId: row.team_id ?? null,
+  }));
 }
 
 /** The values of every cookie named `name` in a Cookie header (several when paths overlap). */
@@ -116,7 +132,14 @@ export async function resolveAccess(
     if (grant && ws) {
       const attrs = [`Path=${scope.path}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.floor(COOKIE_TTL_MS / 1000)}`];
       if (scope.secure) attrs.push('Secure');
-      return { kind: 'redirect', ws, userId: grant.userId, userName: await userName(store, grant.userId), cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`, location: without };
+      return {
+        kind: 'redirect',
+        ws,
+        userId: grant.userId,
+        userName: await userName(store, grant.userId),
+        cookie: `${PREVIEW_COOKIE}=${creds.cookie(grant)}; ${attrs.join('; ')}`,
+        location: without,
+      };
     }
   }
   const pass = await passing(store, creds, req, named, expectUser !== undefined, granted);
@@ -132,7 +155,8 @@ async function passing(
   req: IncomingMessage,
   named: PreviewWorkspace[],
   ownerNamed: boolean,
-  granted: (g: PreviewGrant | null) => Promise<PreviewWorkspace | null>): Promise<Extract<Access, { kind: 'pass' }> | null> {
+  granted: (g: PreviewGrant | null) => Promise<PreviewWorkspace | null>,
+): Promise<Extract<Access, { kind: 'pass' }> | null> {
   for (const value of cookieValues(req.headers.cookie, PREVIEW_COOKIE)) {
     const g = creds.verifyCookie(value);
     const ws = await granted(g);
@@ -144,7 +168,8 @@ async function passing(
     const caller = await tokenCaller(store, bearer);
     // A bare name is the caller's own; a URL that names the owner leaves one candidate.
     const ws = caller ? (ownerNamed ? named[0] : named.find((w) => w.ownerId === caller.userId)) : undefined;
-    if (caller && ws && (await previewAllowed(store, caller.userId, ws))) return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
+    if (caller && ws && (await previewAllowed(store, caller.userId, ws)))
+      return { kind: 'pass', ws, userId: caller.userId, userName: caller.userName, dropAuthorization: true };
   }
   return null;
 }

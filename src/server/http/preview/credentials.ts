@@ -48,7 +48,10 @@ export async function loadPreviewKey(dataDir: string): Promise<Buffer> {
 export class PreviewCredentials {
   private readonly pending = new Map<string, PreviewGrant & { expires: number }>();
 
-  constructor(private readonly key: Buffer, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A new one-time token for `grant`, and when it expires. */
   mintOneTime(grant: PreviewGrant): { token: string; expiresAt: Date } {
@@ -72,7 +75,9 @@ export class PreviewCredentials {
 
   /** A signed cookie value for `grant`, valid for COOKIE_TTL_MS. */
   cookie(grant: PreviewGrant): string {
-    const payload = Buffer.from(JSON.stringify({ u: grant.userId, w: grant.workspaceId, t: grant.tokenId, e: Math.floor((this.now() + COOKIE_TTL_MS) / 1000) })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ u: grant.userId, w: grant.workspaceId, t: grant.tokenId, e: Math.floor((this.now() + COOKIE_TTL_MS) / 1000) }),
+    ).toString('base64url');
     return `v1.${payload}.${this.sign(payload)}`;
   }
 
@@ -123,11 +128,20 @@ export async function tokenCaller(store: Store, token: string): Promise<{ userId
 
 /** True while the API token `tokenId` of `userId` is neither revoked nor expired. */
 export async function tokenStillValid(store: Store, userId: string, tokenId: string): Promise<boolean> {
-  const row = await store.db.selectFrom('api_tokens').select(['revoked_at', 'expires_at']).where('id', '=', tokenId).where('user_id', '=', userId).executeTakeFirst();
+  const row = await store.db
+    .selectFrom('api_tokens')
+    .select(['revoked_at', 'expires_at'])
+    .where('id', '=', tokenId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return !!row && !row.revoked_at && !(row.expires_at && row.expires_at <= new Date().toISOString());
 }
 
 /** The error a bad or missing preview credential gets: the same 404 as a workspace that does not exist, so names do not leak. */
 export function previewNotFound(name: string, port: number): BerthError {
-  return new BerthError('NOT_FOUND', `No preview of port ${port} in a workspace named ${name} for you; check the name, then open it with \`berth preview ${name} ${port}\`.`, { field: 'name' });
+  return new BerthError(
+    'NOT_FOUND',
+    `No preview of port ${port} in a workspace named ${name} for you; check the name, then open it with \`berth preview ${name} ${port}\`.`,
+    { field: 'name' },
+  );
 }

@@ -4,11 +4,11 @@
  * keep-alive, chunking and bodies are Node's; a request that asks to switch protocols
  * (WebSocket) gets its head written by hand and then raw bytes both ways.
  */
-import { Agent, request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { BerthError, type toApiError } from '../../../api/index.js';
-import { headersToClient, headersToService, requestHead, type ForwardContext } from './headers.js';
+import { type ForwardContext, headersToClient, headersToService, requestHead } from './headers.js';
 import type { PortSocket } from './port-socket.js';
 
 /** Idle pooled connections close after this (below the 5 s keep-alive of Node's own servers, so the service seldom closes one under a request). */
@@ -82,7 +82,14 @@ export function forwardRequest(agent: PortAgent, req: IncomingMessage, res: Serv
         // A pooled connection the service had closed: send again, once, when nothing was lost.
         if (retry && out.reusedSocket && bodiless && RETRYABLE.has(method) && !(err instanceof BerthError)) return attempt(false);
         if (err instanceof BerthError) resolve({ connectError: err.toJSON(), error: err });
-        else resolve({ error: new BerthError('UNAVAILABLE', `The service on port ${ctx.port} closed the connection without answering (${(err as NodeJS.ErrnoException).code ?? err.message}); check its log.`, { field: 'port' }) });
+        else
+          resolve({
+            error: new BerthError(
+              'UNAVAILABLE',
+              `The service on port ${ctx.port} closed the connection without answering (${(err as NodeJS.ErrnoException).code ?? err.message}); check its log.`,
+              { field: 'port' },
+            ),
+          });
       });
       // The client going away ends the request to the service too.
       res.once('close', () => {

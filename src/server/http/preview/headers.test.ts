@@ -1,38 +1,83 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headersToClient, headersToService, requestHead, rewriteLocation, withoutPreviewCookie, type ForwardContext } from './headers.js';
+import { type ForwardContext, headersToClient, headersToService, requestHead, rewriteLocation, withoutPreviewCookie } from './headers.js';
 
-const ctx: ForwardContext = { port: 3000, prefix: '/w/app/p/3000', proto: 'https', host: 'berth.example.com', clientIp: '10.0.0.9', dropAuthorization: true, upgrade: false };
+const ctx: ForwardContext = {
+  port: 3000,
+  prefix: '/w/app/p/3000',
+  proto: 'https',
+  host: 'berth.example.com',
+  clientIp: '10.0.0.9',
+  dropAuthorization: true,
+  upgrade: false,
+};
 const tokenArb = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}$/);
 const valueArb = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
 
 describe('headersToService', () => {
   it('never passes on the preview cookie, berth authorization, hop-by-hop or client forwarding headers', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.oneof(tokenArb, fc.constantFrom('Cookie', 'Authorization', 'Connection', 'Transfer-Encoding', 'X-Forwarded-For', 'Host', 'Upgrade', 'Keep-Alive', 'Forwarded')), valueArb), { maxLength: 20 }), (pairs) => {
-        const raw = pairs.flat();
-        const out = headersToService(raw, ctx);
-        expect(out.authorization).toBeUndefined();
-        expect(String(out.cookie ?? '')).not.toMatch(/(^|;\s*)berth_preview=/);
-        for (const h of ['connection', 'transfer-encoding', 'upgrade', 'keep-alive', 'forwarded']) expect(out[h]).toBeUndefined();
-        expect(out.host).toBe('localhost:3000');
-        expect(out['x-forwarded-for']).toBe('10.0.0.9');
-        expect(out['x-forwarded-prefix']).toBe('/w/app/p/3000');
-        // Headers named in Connection are hop-by-hop too.
-        for (let i = 0; i < raw.length; i += 2) {
-          if (raw[i].toLowerCase() !== 'connection') continue;
-          for (const t of raw[i + 1].split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
-            if (!['host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix'].includes(t)) expect(out[t], t).toBeUndefined();
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.oneof(
+              tokenArb,
+              fc.constantFrom('Cookie', 'Authorization', 'Connection', 'Transfer-Encoding', 'X-Forwarded-For', 'Host', 'Upgrade', 'Keep-Alive', 'Forwarded'),
+            ),
+            valueArb,
+          ),
+          { maxLength: 20 },
+        ),
+        (pairs) => {
+          const raw = pairs.flat();
+          const out = headersToService(raw, ctx);
+          expect(out.authorization).toBeUndefined();
+          expect(String(out.cookie ?? '')).not.toMatch(/(^|;\s*)berth_preview=/);
+          for (const h of ['connection', 'transfer-encoding', 'upgrade', 'keep-alive', 'forwarded']) expect(out[h]).toBeUndefined();
+          expect(out.host).toBe('localhost:3000');
+          expect(out['x-forwarded-for']).toBe('10.0.0.9');
+          expect(out['x-forwarded-prefix']).toBe('/w/app/p/3000');
+          // Headers named in Connection are hop-by-hop too.
+          for (let i = 0; i < raw.length; i += 2) {
+            if (raw[i].toLowerCase() !== 'connection') continue;
+            for (const t of raw[i + 1]
+              .split(',')
+              .map((x) => x.trim().toLowerCase())
+              .filter(Boolean)) {
+              if (!['host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix'].includes(t)) expect(out[t], t).toBeUndefined();
+            }
           }
-        }
-      }),
+        },
+      ),
     );
   });
 
-  it('keeps the rest, the service\'s own Authorization when berth did not use it, and Upgrade for a switch', () => {
-    const raw = ['Accept', 'text/html', 'Cookie', 'a=1; berth_preview=v1.x.y; b=2', 'Authorization', 'Basic Zm9v', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'X-Custom', '1', 'X-Custom', '2'];
+  it("keeps the rest, the service's own Authorization when berth did not use it, and Upgrade for a switch", () => {
+    const raw = [
+      'Accept',
+      'text/html',
+      'Cookie',
+      'a=1; berth_preview=v1.x.y; b=2',
+      'Authorization',
+      'Basic Zm9v',
+      'Upgrade',
+      'websocket',
+      'Connection',
+      'Upgrade',
+      'X-Custom',
+      '1',
+      'X-Custom',
+      '2',
+    ];
     const out = headersToService(raw, { ...ctx, dropAuthorization: false, upgrade: true });
-    expect(out).toMatchObject({ accept: 'text/html', cookie: 'a=1; b=2', authorization: 'Basic Zm9v', upgrade: 'websocket', connection: 'Upgrade', 'x-custom': ['1', '2'] });
+    expect(out).toMatchObject({
+      accept: 'text/html',
+      cookie: 'a=1; b=2',
+      authorization: 'Basic Zm9v',
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'x-custom': ['1', '2'],
+    });
     expect(requestHead('GET', '/ws', out)).toMatch(/^GET \/ws HTTP\/1\.1\r\n(.+\r\n)+\r\n$/);
   });
 });
@@ -59,7 +104,10 @@ describe('headersToClient and rewriteLocation', () => {
   });
 
   it('drops hop-by-hop headers from the answer', () => {
-    const out = headersToClient(['Content-Type', 'text/plain', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'Location', '/a', 'Set-Cookie', 'a=1'], ctx);
+    const out = headersToClient(
+      ['Content-Type', 'text/plain', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'Location', '/a', 'Set-Cookie', 'a=1'],
+      ctx,
+    );
     expect(out).toEqual(['Content-Type', 'text/plain', 'Location', '/w/app/p/3000/a', 'Set-Cookie', 'a=1']);
   });
 

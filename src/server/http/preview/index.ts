@@ -5,17 +5,28 @@
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { API_PREFIX, BerthError, fromZodError, previewHostLabel, previewPostSchema, previewPrefix, PREVIEW_TOKEN_PARAM, routes, sshUserFor, type Preview } from '../../../api/index.js';
+import {
+  API_PREFIX,
+  BerthError,
+  fromZodError,
+  PREVIEW_TOKEN_PARAM,
+  type Preview,
+  previewHostLabel,
+  previewPostSchema,
+  previewPrefix,
+  routes,
+  sshUserFor,
+} from '../../../api/index.js';
 import type { Services } from '../../services/index.js';
+import { auditRef } from '../../services/workspace-resolve.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
+import { previewAllowed } from './access.js';
 import { loadPreviewKey, PreviewCredentials, tokenCaller } from './credentials.js';
 import { PreviewProxy } from './proxy.js';
-import { auditRef } from '../../services/workspace-resolve.js';
-import { previewAllowed } from './access.js';
 
-export { previewReadiness } from './readiness.js';
 export { PreviewProxy } from './proxy.js';
+export { previewReadiness } from './readiness.js';
 
 /** Settings of previews from the server's flags. */
 export interface PreviewOptions {
@@ -56,7 +67,12 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
       // Teams and sharing: previews are for whoever may `use` the workspace, but not through server-admin rights alone (see access.ts).
       const ws = await s.workspaces.get(user, name, { sourceIp: req.ip }, 'use');
       const row = await store.db.selectFrom('workspaces').select(['owner_id', 'team_id']).where('id', '=', ws.id).executeTakeFirstOrThrow();
-      if (!(await previewAllowed(store, user.id, { id: ws.id, ownerId: row.owner_id, teamId: row.team_id ?? null }))) throw new BerthError('NOT_FOUND', `No workspace named ${ws.ref} of yours or shared with you; previews are for those who may use a workspace (see \`berth ws ls\`).`, { field: 'name' });
+      if (!(await previewAllowed(store, user.id, { id: ws.id, ownerId: row.owner_id, teamId: row.team_id ?? null })))
+        throw new BerthError(
+          'NOT_FOUND',
+          `No workspace named ${ws.ref} of yours or shared with you; previews are for those who may use a workspace (see \`berth ws ls\`).`,
+          { field: 'name' },
+        );
       const port = parsed.data.port;
       const { token, expiresAt } = creds.mintOneTime({ userId: user.id, workspaceId: ws.id, tokenId: caller.tokenId });
       // The host names the owner, whoever asks (a guest's preview is of the owner's workspace).

@@ -4,7 +4,7 @@
  * and the "starting" page, a 503 that reloads itself every 2 s until the port answers.
  */
 import type { ServerResponse } from 'node:http';
-import { ERROR_CODES, type ApiError } from '../../../api/index.js';
+import { type ApiError, ERROR_CODES } from '../../../api/index.js';
 
 /** Seconds between reloads of the starting page. */
 export const STARTING_REFRESH_S = 2;
@@ -43,7 +43,14 @@ export function sendError(res: ServerResponse, accept: string | undefined, error
 /** Answers with the starting page (503, reloads itself; JSON clients get UNAVAILABLE and Retry-After). */
 export function sendStarting(res: ServerResponse, accept: string | undefined, why: string): void {
   const retry = { 'retry-after': String(STARTING_REFRESH_S) };
-  if (wantsHtml(accept)) send(res, 503, 'text/html; charset=utf-8', page('Starting…', `${why} This page reloads every ${STARTING_REFRESH_S} seconds until it answers.`, true), retry);
+  if (wantsHtml(accept))
+    send(
+      res,
+      503,
+      'text/html; charset=utf-8',
+      page('Starting…', `${why} This page reloads every ${STARTING_REFRESH_S} seconds until it answers.`, true),
+      retry,
+    );
   else send(res, 503, 'application/json; charset=utf-8', JSON.stringify({ code: 'UNAVAILABLE', message: `${why} Retry in a moment.`, field: 'port' }), retry);
 }
 

@@ -5,7 +5,7 @@
  * the node's output, and writes wait while the node says it cannot take more input.
  */
 import { Duplex } from 'node:stream';
-import { BerthError, type ApiError } from '../../../api/index.js';
+import { type ApiError, BerthError } from '../../../api/index.js';
 import type { AgentHub, ExecChannel } from '../../agents/hub.js';
 
 /** Opens port connections: the hub, or a test's stand-in. */

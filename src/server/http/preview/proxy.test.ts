@@ -5,18 +5,19 @@
  * checks that the server keeps answering and that no request without the owner's credential
  * ever makes the hub open a connection.
  */
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError, type SupervisorState } from '../../../api/index.js';
-import { NodeReports } from '../../agents/node-reports.js';
 import type { ExecSink } from '../../agents/hub.js';
+import { NodeReports } from '../../agents/node-reports.js';
 import { hashSecret } from '../../auth/secrets.js';
 import { openSqliteStore, type Store } from '../../store/open.js';
 import { ACCESS_CACHE_MS } from './access.js';
@@ -52,7 +53,14 @@ const hub = {
     sock.on('data', (d: Buffer) => sink.output('stdout', d));
     sock.on('close', () => sink.exit(0));
     sock.on('error', () => {});
-    return { stdin: (d: Buffer) => void sock.write(d), eof: () => void sock.end(), resize: () => {}, pauseOutput: () => void sock.pause(), resumeOutput: () => void sock.resume(), close: () => void sock.destroy() };
+    return {
+      stdin: (d: Buffer) => void sock.write(d),
+      eof: () => void sock.end(),
+      resize: () => {},
+      pauseOutput: () => void sock.pause(),
+      resumeOutput: () => void sock.resume(),
+      close: () => void sock.destroy(),
+    };
   },
 };
 
@@ -60,7 +68,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-preview-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
   const now = new Date().toISOString();
-  await store.db.insertInto('users').values([{ id: 'ua', name: 'alice', role: 'member', email: null, created_at: now }, { id: 'ub', name: 'bob', role: 'admin', email: null, created_at: now }]).execute();
+  await store.db
+    .insertInto('users')
+    .values([
+      { id: 'ua', name: 'alice', role: 'member', email: null, created_at: now },
+      { id: 'ub', name: 'bob', role: 'admin', email: null, created_at: now },
+    ])
+    .execute();
   await store.db
     .insertInto('api_tokens')
     .values([
@@ -68,10 +82,36 @@ beforeAll(async () => {
       { id: 'tb', user_id: 'ub', name: 'b', token_hash: hashSecret(BOB), created_at: now, last_used_at: null, revoked_at: null, expires_at: null },
     ])
     .execute();
-  await store.db.insertInto('nodes').values({ id: 'n1', name: 'n1', credential_hash: 'x', created_at: now, last_seen_at: null, agent_version: null, resources_json: null, providers_json: '[]' }).execute();
+  await store.db
+    .insertInto('nodes')
+    .values({
+      id: 'n1',
+      name: 'n1',
+      credential_hash: 'x',
+      created_at: now,
+      last_seen_at: null,
+      agent_version: null,
+      resources_json: null,
+      providers_json: '[]',
+    })
+    .execute();
   await store.db
     .insertInto('workspaces')
-    .values({ id: 'w-app', name: 'app', owner_id: 'ua', node_id: 'n1', provider: 'docker', image: 'base', status: 'running', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now, spec_json: JSON.stringify(SPEC) })
+    .values({
+      id: 'w-app',
+      name: 'app',
+      owner_id: 'ua',
+      node_id: 'n1',
+      provider: 'docker',
+      image: 'base',
+      status: 'running',
+      cpus: null,
+      memory_bytes: null,
+      error_json: null,
+      created_at: now,
+      updated_at: now,
+      spec_json: JSON.stringify(SPEC),
+    })
     .execute();
   creds = new PreviewCredentials(randomBytes(32));
   aliceCookie = `berth_preview=${creds.cookie({ userId: 'ua', workspaceId: 'w-app', tokenId: 'ta' })}`;
@@ -173,7 +213,19 @@ describe('the preview front door', () => {
 
   it('stops honouring a cookie once the API token that minted it is revoked (within the access cache time)', async () => {
     const now = new Date().toISOString();
-    await store.db.insertInto('api_tokens').values({ id: 'tc', user_id: 'ua', name: 'c', token_hash: hashSecret('berth_c'), created_at: now, last_used_at: null, revoked_at: null, expires_at: null }).execute();
+    await store.db
+      .insertInto('api_tokens')
+      .values({
+        id: 'tc',
+        user_id: 'ua',
+        name: 'c',
+        token_hash: hashSecret('berth_c'),
+        created_at: now,
+        last_used_at: null,
+        revoked_at: null,
+        expires_at: null,
+      })
+      .execute();
     const cookie = `berth_preview=${creds.cookie({ userId: 'ua', workspaceId: 'w-app', tokenId: 'tc' })}`;
     const ask = () => raw(`GET /w/app/p/8080/r HTTP/1.1\r\nHost: h\r\nCookie: ${cookie}\r\n\r\n`);
     expect(await ask()).toContain('ok GET /r');
@@ -182,9 +234,12 @@ describe('the preview front door', () => {
     expect(status(await ask())).toBe(404);
   });
 
-  it('survives hostile requests, and opens nothing in the workspace without the owner\'s credential', async () => {
+  it("survives hostile requests, and opens nothing in the workspace without the owner's credential", async () => {
     const openedBefore = [...opened];
-    const seg = fc.oneof(fc.constantFrom('app', 'App', '..', '.', '%2e%2e', 'app%2Fx', 'nosuch', '', 'a'.repeat(70)), fc.stringMatching(/^[\x21-\x7e]{0,12}$/).map((s) => s.replace(/[\s]/g, '')));
+    const seg = fc.oneof(
+      fc.constantFrom('app', 'App', '..', '.', '%2e%2e', 'app%2Fx', 'nosuch', '', 'a'.repeat(70)),
+      fc.stringMatching(/^[\x21-\x7e]{0,12}$/).map((s) => s.replace(/[\s]/g, '')),
+    );
     const portSeg = fc.oneof(fc.constantFrom('8080', '080', '0', '65536', '9', '-1', '8080%2F', ''), fc.stringMatching(/^[0-9a-z%]{0,6}$/));
     const target = fc.oneof(
       fc.tuple(seg, portSeg, fc.stringMatching(/^[\x21-\x7e]{0,30}$/)).map(([n, p, rest]) => `/w/${n}/p/${p}/${rest}`),
@@ -204,9 +259,25 @@ describe('the preview front door', () => {
       '',
     );
     const owners = fc.constantFrom(`Authorization: Bearer ${ALICE}\r\n`, `Cookie: ${aliceCookie}\r\n`);
-    const host = fc.oneof(fc.constantFrom('h', `8080--app--alice.${DOMAIN}`, `8080--app--bob.${DOMAIN}`, `x.8080--app--alice.${DOMAIN}`, DOMAIN, ''), fc.stringMatching(/^[\x21-\x7e]{0,40}$/));
-    const extra = fc.array(fc.constantFrom('Upgrade: websocket\r\nConnection: Upgrade\r\n', 'Transfer-Encoding: chunked\r\n', 'Content-Length: 5\r\n', 'Expect: 100-continue\r\n', 'X-Forwarded-For: 1.2.3.4\r\n', 'Connection: close\r\n'), { maxLength: 3 });
-    const method = fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'), fc.stringMatching(/^[A-Z]{1,10}$/));
+    const host = fc.oneof(
+      fc.constantFrom('h', `8080--app--alice.${DOMAIN}`, `8080--app--bob.${DOMAIN}`, `x.8080--app--alice.${DOMAIN}`, DOMAIN, ''),
+      fc.stringMatching(/^[\x21-\x7e]{0,40}$/),
+    );
+    const extra = fc.array(
+      fc.constantFrom(
+        'Upgrade: websocket\r\nConnection: Upgrade\r\n',
+        'Transfer-Encoding: chunked\r\n',
+        'Content-Length: 5\r\n',
+        'Expect: 100-continue\r\n',
+        'X-Forwarded-For: 1.2.3.4\r\n',
+        'Connection: close\r\n',
+      ),
+      { maxLength: 3 },
+    );
+    const method = fc.oneof(
+      fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'),
+      fc.stringMatching(/^[A-Z]{1,10}$/),
+    );
     const send = (m: string, t: string, c: string, h: string, ex: string[]) =>
       raw(`${m} ${t} HTTP/1.1\r\nHost: ${h}\r\n${c}${ex.join('')}\r\n${ex.some((e) => e.startsWith('Content-Length')) ? 'hello' : ''}`, 400);
     const runs = Number(process.env.BERTH_FUZZ_RUNS ?? 150);
@@ -231,11 +302,27 @@ describe('the preview front door', () => {
 });
 
 describe('previews when two owners have the same name', () => {
-  it('/w/NAME/ is the caller\'s own, /w/OWNER.NAME/ that owner\'s, and nobody reaches another\'s', async () => {
+  it("/w/NAME/ is the caller's own, /w/OWNER.NAME/ that owner's, and nobody reaches another's", async () => {
     // bob's `app` is stopped, so whose workspace a request reached shows in its status: alice's
     // (running) answers 200, bob's the 409 of a stopped workspace, anyone else's 404.
     const now = new Date().toISOString();
-    await store.db.insertInto('workspaces').values({ id: 'w-bob-app', name: 'app', owner_id: 'ub', node_id: 'n1', provider: 'docker', image: 'base', status: 'stopped', cpus: null, memory_bytes: null, error_json: null, created_at: now, updated_at: now }).execute();
+    await store.db
+      .insertInto('workspaces')
+      .values({
+        id: 'w-bob-app',
+        name: 'app',
+        owner_id: 'ub',
+        node_id: 'n1',
+        provider: 'docker',
+        image: 'base',
+        status: 'stopped',
+        cpus: null,
+        memory_bytes: null,
+        error_json: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     const bobsCookie = `berth_preview=${creds.cookie({ userId: 'ub', workspaceId: 'w-bob-app', tokenId: 'tb' })}`;
     const reached = async (target: string, cred: string) => status(await raw(`GET ${target} HTTP/1.1\r\nHost: h\r\n${cred}\r\n\r\n`));
     try {

@@ -7,21 +7,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { type BerthError, parsePreviewHost, parsePreviewPath, previewPrefix, toApiError, type ApiError } from '../../../api/index.js';
+import { type ApiError, type BerthError, parsePreviewHost, parsePreviewPath, previewPrefix, toApiError } from '../../../api/index.js';
+import { joinWorkspace } from '../../access/join.js';
+import type { LiveSessions } from '../../access/live-sessions.js';
 import type { AgentHub } from '../../agents/hub.js';
+import type { AuditLog } from '../../audit/audit.js';
 import type { Store } from '../../store/open.js';
 import { isLoopbackHost } from '../../tls/names.js';
-import { AccessCache, resolveAccess, type Access, type PreviewWorkspace } from './access.js';
-import { previewNotFound, type PreviewCredentials } from './credentials.js';
-import type { ForwardContext } from './headers.js';
+import { type Access, AccessCache, type PreviewWorkspace, resolveAccess } from './access.js';
+import { type PreviewCredentials, previewNotFound } from './credentials.js';
 import { forwardRequest, forwardUpgrade, PortAgent } from './forward.js';
+import type { ForwardContext } from './headers.js';
 import { rawError, sendError, sendStarting } from './pages.js';
 import { PortSocket } from './port-socket.js';
 import { previewReadiness } from './readiness.js';
 import { PreviewServices } from './service-health.js';
-import type { LiveSessions } from '../../access/live-sessions.js';
-import type { AuditLog } from '../../audit/audit.js';
-import { joinWorkspace } from '../../access/join.js';
 
 /** Most connection pools kept at once (one per workspace port in use); past it the oldest closes. */
 const MAX_POOLS = 512;
@@ -82,7 +82,10 @@ export class PreviewProxy {
 
   private onPreviewHost(host: string | undefined): boolean {
     if (typeof host !== 'string') return false;
-    return host.toLowerCase().replace(/:\d{1,5}$/, '').endsWith('.' + this.d.domain);
+    return host
+      .toLowerCase()
+      .replace(/:\d{1,5}$/, '')
+      .endsWith('.' + this.d.domain);
   }
 
   private target(req: IncomingMessage): Target | null {
@@ -95,15 +98,33 @@ export class PreviewProxy {
     const p = parsePreviewPath(url);
     if (!p) return null;
     // `/w/OWNER.NAME/` names the owner, as the subdomain form does; `/w/NAME/` is the caller's own.
-    return { name: p.name, port: p.port, rest: p.rest, prefix: previewPrefix(p.segment, p.port), cookiePath: `/w/${p.segment}/`, bare: p.bare, ...(p.owner !== null ? { user: p.owner } : {}) };
+    return {
+      name: p.name,
+      port: p.port,
+      rest: p.rest,
+      prefix: previewPrefix(p.segment, p.port),
+      cookiePath: `/w/${p.segment}/`,
+      bare: p.bare,
+      ...(p.owner !== null ? { user: p.owner } : {}),
+    };
   }
 
   private context(req: IncomingMessage, t: Target, dropAuthorization: boolean, upgrade: boolean): ForwardContext {
-    return { port: t.port, prefix: t.prefix, proto: this.d.tls ? 'https' : 'http', host: String(req.headers.host ?? ''), clientIp: req.socket.remoteAddress ?? '', dropAuthorization, upgrade };
+    return {
+      port: t.port,
+      prefix: t.prefix,
+      proto: this.d.tls ? 'https' : 'http',
+      host: String(req.headers.host ?? ''),
+      clientIp: req.socket.remoteAddress ?? '',
+      dropAuthorization,
+      upgrade,
+    };
   }
 
   private async access(req: IncomingMessage, t: Target): Promise<Access | null> {
-    const hostName = String(req.headers.host ?? '').replace(/:\d{1,5}$/, '').replace(/^\[|\]$/g, '');
+    const hostName = String(req.headers.host ?? '')
+      .replace(/:\d{1,5}$/, '')
+      .replace(/^\[|\]$/g, '');
     const secure = this.d.tls || isLoopbackHost(hostName);
     const key = AccessCache.key(req, t.name, t.prefix + t.rest, t.user);
     const cached = key === null ? null : this.cache.get(key);
@@ -124,7 +145,11 @@ export class PreviewProxy {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const accept = req.headers.accept;
     const t = this.target(req);
-    if (!t) return sendError(res, accept, { code: 'NOT_FOUND', message: 'No preview at this address; previews live at /w/NAME/p/PORT/ (open one with `berth preview NAME PORT`).' });
+    if (!t)
+      return sendError(res, accept, {
+        code: 'NOT_FOUND',
+        message: 'No preview at this address; previews live at /w/NAME/p/PORT/ (open one with `berth preview NAME PORT`).',
+      });
     if (t.bare) {
       const q = t.rest.indexOf('?');
       res.writeHead(308, { location: `${t.prefix}/${q >= 0 ? t.rest.slice(q) : ''}`, 'content-length': 0 });
@@ -133,7 +158,12 @@ export class PreviewProxy {
     const a = await this.access(req, t);
     if (!a) return sendError(res, accept, previewNotFound(t.name, t.port).toJSON());
     if (a.kind === 'redirect') {
-      res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 302 : 307, { location: a.location, ...(a.cookie ? { 'set-cookie': a.cookie } : {}), 'cache-control': 'no-store', 'content-length': 0 });
+      res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 302 : 307, {
+        location: a.location,
+        ...(a.cookie ? { 'set-cookie': a.cookie } : {}),
+        'cache-control': 'no-store',
+        'content-length': 0,
+      });
       return void res.end();
     }
     const service = await this.services.serviceFor(a.ws, t.port);
@@ -147,7 +177,14 @@ export class PreviewProxy {
     this.answerFailure(res, accept, a.ws, t, failed.connectError, failed.error);
   }
 
-  private answerFailure(res: ServerResponse, accept: string | undefined, ws: PreviewWorkspace, t: Target, connectError: ApiError | undefined, error: BerthError): void {
+  private answerFailure(
+    res: ServerResponse,
+    accept: string | undefined,
+    ws: PreviewWorkspace,
+    t: Target,
+    connectError: ApiError | undefined,
+    error: BerthError,
+  ): void {
     if (!connectError) return sendError(res, accept, error.toJSON());
     const ready = previewReadiness({ name: t.name, port: t.port, status: ws.status, nodeOnline: true, connectError });
     if (ready.state === 'starting') return sendStarting(res, accept, ready.why);
@@ -166,10 +203,12 @@ export class PreviewProxy {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const t = this.target(req);
     const a = t && !t.bare ? await this.access(req, t) : null;
-    if (!t || !a || a.kind !== 'pass') return void socket.end(rawError(t ? previewNotFound(t.name, t.port).toJSON() : { code: 'NOT_FOUND', message: 'No preview at this address.' }));
+    if (!t || !a || a.kind !== 'pass')
+      return void socket.end(rawError(t ? previewNotFound(t.name, t.port).toJSON() : { code: 'NOT_FOUND', message: 'No preview at this address.' }));
     const service = await this.services.serviceFor(a.ws, t.port);
     const ready = previewReadiness({ name: t.name, port: t.port, status: a.ws.status, nodeOnline: this.d.hub.isOnline(a.ws.nodeId), service });
-    if (ready.state !== 'go') return void socket.end(ready.state === 'starting' ? rawError({ code: 'UNAVAILABLE', message: '' }, ready.why) : rawError(ready.error.toJSON()));
+    if (ready.state !== 'go')
+      return void socket.end(ready.state === 'starting' ? rawError({ code: 'UNAVAILABLE', message: '' }, ready.why) : rawError(ready.error.toJSON()));
     if (socket.destroyed) return;
     let port: PortSocket;
     try {
@@ -180,10 +219,14 @@ export class PreviewProxy {
     }
     if (socket.destroyed) return void port.destroy();
     // Teams and sharing: the socket is a join by whoever the credentials name.
-    const leave = joinWorkspace(this.d, { workspace: a.ws, user: { id: a.userId, name: a.userName }, kind: 'preview', source: req.socket.remoteAddress, detail: `port ${t.port}` }, () => {
-      socket.destroy();
-      port.destroy();
-    });
+    const leave = joinWorkspace(
+      this.d,
+      { workspace: a.ws, user: { id: a.userId, name: a.userName }, kind: 'preview', source: req.socket.remoteAddress, detail: `port ${t.port}` },
+      () => {
+        socket.destroy();
+        port.destroy();
+      },
+    );
     socket.once('close', leave);
     forwardUpgrade(port, req, socket, head, t.rest, this.context(req, t, a.dropAuthorization, true));
   }

@@ -3,7 +3,7 @@
  * fails: one small decision from what the server knows, so that more facts (a service's health
  * from the workspace spec's supervisor) can be added in one place.
  */
-import { BerthError, type ApiError, type WorkspaceStatus } from '../../../api/index.js';
+import { type ApiError, BerthError, type WorkspaceStatus } from '../../../api/index.js';
 
 /** What is known about a preview's target when deciding. */
 export interface PreviewFacts {
@@ -27,9 +27,18 @@ const ON_THE_WAY: ReadonlySet<WorkspaceStatus> = new Set(['creating', 'starting'
 export function previewReadiness(f: PreviewFacts): Readiness {
   if (ON_THE_WAY.has(f.status)) return { state: 'starting', why: `Workspace ${f.name} is ${f.status}.` };
   if (f.status !== 'running') {
-    return { state: 'error', error: new BerthError('FAILED_PRECONDITION', `Workspace ${f.name} is ${f.status}, not running; start it with \`berth ws start ${f.name}\`.`, { field: 'name' }) };
+    return {
+      state: 'error',
+      error: new BerthError('FAILED_PRECONDITION', `Workspace ${f.name} is ${f.status}, not running; start it with \`berth ws start ${f.name}\`.`, {
+        field: 'name',
+      }),
+    };
   }
-  if (!f.nodeOnline) return { state: 'error', error: new BerthError('NODE_OFFLINE', `Workspace ${f.name} is on a node that is offline; retry when its agent is back.`, { field: 'name' }) };
+  if (!f.nodeOnline)
+    return {
+      state: 'error',
+      error: new BerthError('NODE_OFFLINE', `Workspace ${f.name} is on a node that is offline; retry when its agent is back.`, { field: 'name' }),
+    };
   if (f.service && !f.service.healthy) return { state: 'starting', why: `Service ${f.service.name} is not healthy yet.` };
   const e = f.connectError;
   if (!e) return { state: 'go' };

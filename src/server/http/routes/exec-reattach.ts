@@ -12,12 +12,12 @@ import {
   BerthError,
   DEFAULT_TERMINAL_IDLE_MS,
   EXEC_CLOSE_END,
+  type ExecRequest,
+  type ExecServerFrame,
   execClientFrameSchema,
   MAX_TERMINAL_IDLE_MS,
   MIN_TERMINAL_IDLE_MS,
   toApiError,
-  type ExecRequest,
-  type ExecServerFrame,
   type User,
 } from '../../../api/index.js';
 // Teams and sharing: a web terminal is a join, ended when access is revoked.
@@ -34,7 +34,14 @@ export function terminalIdleMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** Serves one exec socket whose start frame carried a reattach id. */
-export function handleReattachable(socket: WebSocket, user: User, name: string, request: ExecRequest, reattach: { id: string; readOnly?: boolean }, s: Services): void {
+export function handleReattachable(
+  socket: WebSocket,
+  user: User,
+  name: string,
+  request: ExecRequest,
+  reattach: { id: string; readOnly?: boolean },
+  s: Services,
+): void {
   const readOnly = reattach.readOnly === true;
   const send = (f: ExecServerFrame) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));

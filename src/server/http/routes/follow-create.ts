@@ -7,7 +7,13 @@ import type { User, WorkspaceCreateBody, WorkspaceCreateEvent } from '../../../a
 import type { Services } from '../../services/index.js';
 
 /** Creates the workspace and writes its create events until the operation is done or the caller leaves. */
-export async function followCreate(s: Services, user: User, body: WorkspaceCreateBody, write: (e: WorkspaceCreateEvent) => void, closed: Promise<void>): Promise<void> {
+export async function followCreate(
+  s: Services,
+  user: User,
+  body: WorkspaceCreateBody,
+  write: (e: WorkspaceCreateEvent) => void,
+  closed: Promise<void>,
+): Promise<void> {
   const accepted = await s.workspaces.create(user, body);
   write({ type: 'accepted', ...accepted });
   let stop: (() => void) | undefined;
@@ -26,9 +32,12 @@ export async function followCreate(s: Services, user: User, body: WorkspaceCreat
           resolve();
         });
       })
-      .then((unsubscribe) => {
-        stop = unsubscribe;
-      }, () => resolve());
+      .then(
+        (unsubscribe) => {
+          stop = unsubscribe;
+        },
+        () => resolve(),
+      );
   });
   stop?.();
 }

@@ -32,22 +32,38 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'nodesSshPost', async ({ user, body }) => ({ operation: await s.sshNodes.add(user, body) }));
 
   registerRoute(app, store, 'workspacesList', async ({ user, query }) => s.workspaces.list(user, query));
-  registerRoute(app, store, 'workspacesPost', async ({ user, body }) => s.workspaces.create(user, body), (ctx, write, closed) =>
-    followCreate(s, ctx.user, ctx.body, write, closed),
+  registerRoute(
+    app,
+    store,
+    'workspacesPost',
+    async ({ user, body }) => s.workspaces.create(user, body),
+    (ctx, write, closed) => followCreate(s, ctx.user, ctx.body, write, closed),
   );
   // Workspace specs: the detail carries the stored spec, ports their services.
   registerRoute(app, store, 'workspaceGet', async ({ user, params, ip }) => s.services.detail(user, params.name, { sourceIp: ip }));
   registerRoute(app, store, 'workspacePortsGet', async ({ user, params, ip }) => s.services.ports(user, params.name, { sourceIp: ip }));
   registerRoute(app, store, 'workspaceStartPost', async ({ user, params }) => ({ operation: await s.workspaces.transition(user, params.name, 'start') }));
-  registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'stop', body) }));
-  registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'restart', body) }));
-  registerRoute(app, store, 'workspaceDelete', async ({ user, params, body }) => ({ operation: await s.workspaces.transition(user, params.name, 'delete', { force: body.force }) }));
+  registerRoute(app, store, 'workspaceStopPost', async ({ user, params, body }) => ({
+    operation: await s.workspaces.transition(user, params.name, 'stop', body),
+  }));
+  registerRoute(app, store, 'workspaceRestartPost', async ({ user, params, body }) => ({
+    operation: await s.workspaces.transition(user, params.name, 'restart', body),
+  }));
+  registerRoute(app, store, 'workspaceDelete', async ({ user, params, body }) => ({
+    operation: await s.workspaces.transition(user, params.name, 'delete', { force: body.force }),
+  }));
 
   // Workspace services.
   registerRoute(app, store, 'workspaceServicesGet', async ({ user, params, ip }) => s.services.list(user, params.name, { sourceIp: ip }));
-  registerRoute(app, store, 'workspaceServiceStartPost', async ({ user, params, ip }) => s.services.action(user, params.name, params.service, 'start', { sourceIp: ip }));
-  registerRoute(app, store, 'workspaceServiceStopPost', async ({ user, params, ip }) => s.services.action(user, params.name, params.service, 'stop', { sourceIp: ip }));
-  registerRoute(app, store, 'workspaceServiceRestartPost', async ({ user, params, ip }) => s.services.action(user, params.name, params.service, 'restart', { sourceIp: ip }));
+  registerRoute(app, store, 'workspaceServiceStartPost', async ({ user, params, ip }) =>
+    s.services.action(user, params.name, params.service, 'start', { sourceIp: ip }),
+  );
+  registerRoute(app, store, 'workspaceServiceStopPost', async ({ user, params, ip }) =>
+    s.services.action(user, params.name, params.service, 'stop', { sourceIp: ip }),
+  );
+  registerRoute(app, store, 'workspaceServiceRestartPost', async ({ user, params, ip }) =>
+    s.services.action(user, params.name, params.service, 'restart', { sourceIp: ip }),
+  );
 
   // Web UI: kept terminals (their keeping lives in the agent).
   registerTerminalRoutes(app, store, s);

@@ -6,11 +6,11 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
-import { BerthError, parsePortParam, portClientFrameSchema, toApiError, type PortServerFrame } from '../../../api/index.js';
-import type { ExecChannel } from '../../agents/hub.js';
-import type { Services } from '../../services/index.js';
+import { BerthError, type PortServerFrame, parsePortParam, portClientFrameSchema, toApiError } from '../../../api/index.js';
 // Teams and sharing: the forward is a join, ended when access is revoked.
 import { joinWorkspace } from '../../access/join.js';
+import type { ExecChannel } from '../../agents/hub.js';
+import type { Services } from '../../services/index.js';
 
 /** Output to the client pauses above this many queued bytes and resumes below the low mark. */
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -83,7 +83,9 @@ export function handlePortConnect(socket: WebSocket, user: NonNullable<FastifyRe
       });
       // The client may have gone while the node was connecting: end it there too.
       if (socket.readyState !== socket.OPEN) return channel.close();
-      leave = joinWorkspace(s, { workspace: ws, user, kind: 'port-forward', detail: `port ${port}` }, (message) => fail(new BerthError('PERMISSION_DENIED', message)));
+      leave = joinWorkspace(s, { workspace: ws, user, kind: 'port-forward', detail: `port ${port}` }, (message) =>
+        fail(new BerthError('PERMISSION_DENIED', message)),
+      );
       sendText({ type: 'connected' });
       for (const bytes of early.splice(0)) channel.stdin(bytes);
       if (eofEarly) channel.eof();

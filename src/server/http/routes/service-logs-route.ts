@@ -4,11 +4,11 @@
  * `follow=true`, until the caller hangs up). Errors before the first line answer as JSON.
  */
 import type { FastifyInstance } from 'fastify';
-import { API_PREFIX, fromZodError, serviceLogsQuerySchema, streams, type ServiceLogsFrame } from '../../../api/index.js';
+import { API_PREFIX, fromZodError, type ServiceLogsFrame, serviceLogsQuerySchema, streams } from '../../../api/index.js';
 import type { Services } from '../../services/index.js';
+import { auditRef } from '../../services/workspace-resolve.js';
 import type { Store } from '../../store/open.js';
 import { authenticate } from '../app.js';
-import { auditRef } from '../../services/workspace-resolve.js';
 
 /** Adds the service logs route. */
 export function registerServiceLogsRoute(app: FastifyInstance, store: Store, s: Services): void {

@@ -4,18 +4,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
-import { API_PREFIX, BerthError, execClientFrameSchema, streams, toApiError, type ExecClientFrame, type ExecServerFrame } from '../../../api/index.js';
-import type { ExecChannel } from '../../agents/hub.js';
-import type { Services } from '../../services/index.js';
-import type { Store } from '../../store/open.js';
-import { authenticate, bearerToken } from '../app.js';
-import { handlePortConnect } from './port-route.js';
-// Web UI: terminals that outlive their socket.
-import { handleReattachable } from './exec-reattach.js';
-import { sessionRequest } from '../../services/spec/session-defaults.js';
-import { registerServiceLogsRoute } from './service-logs-route.js';
+import { API_PREFIX, BerthError, type ExecClientFrame, type ExecServerFrame, execClientFrameSchema, streams, toApiError } from '../../../api/index.js';
 // Teams and sharing: an exec is a join by the caller, under their own name (BERTH_USER).
 import { joinWorkspace } from '../../access/join.js';
+import type { ExecChannel } from '../../agents/hub.js';
+import type { Services } from '../../services/index.js';
+import { sessionRequest } from '../../services/spec/session-defaults.js';
+import type { Store } from '../../store/open.js';
+import { authenticate, bearerToken } from '../app.js';
+// Web UI: terminals that outlive their socket.
+import { handleReattachable } from './exec-reattach.js';
+import { handlePortConnect } from './port-route.js';
+import { registerServiceLogsRoute } from './service-logs-route.js';
 
 /** Adds the streaming routes. */
 export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Services): void {
@@ -59,35 +59,58 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
     return reply;
   });
 
-  app.get(API_PREFIX + streams.workspaceExec, {
-    websocket: true,
-    preValidation: async (req) => {
-      await authenticate(store, req);
+  app.get(
+    API_PREFIX + streams.workspaceExec,
+    {
+      websocket: true,
+      preValidation: async (req) => {
+        await authenticate(store, req);
+      },
     },
-  }, (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s, store, req.ip));
+    (socket, req) => handleExec(socket, req.user!, (req.params as { name: string }).name, s, store, req.ip),
+  );
 
-  app.get(API_PREFIX + streams.workspacePortConnect, {
-    websocket: true,
-    preValidation: async (req) => {
-      await authenticate(store, req);
+  app.get(
+    API_PREFIX + streams.workspacePortConnect,
+    {
+      websocket: true,
+      preValidation: async (req) => {
+        await authenticate(store, req);
+      },
     },
-  }, (socket, req) => handlePortConnect(socket, req.user!, req.params as { name: string; port: string }, s));
+    (socket, req) => handlePortConnect(socket, req.user!, req.params as { name: string; port: string }, s),
+  );
 
   registerServiceLogsRoute(app, store, s);
 
-  app.get(API_PREFIX + streams.agentConnect, {
-    websocket: true,
-    preValidation: async (req) => {
-      const credential = bearerToken(req);
-      const node = credential ? await s.credentials.authenticate(credential) : null;
-      if (!node) throw new BerthError('UNAUTHENTICATED', 'The node credential is not valid (revoked, or the node was removed); rejoin the node with a new join token.');
-      (req as unknown as { node: { id: string; name: string } }).node = node;
+  app.get(
+    API_PREFIX + streams.agentConnect,
+    {
+      websocket: true,
+      preValidation: async (req) => {
+        const credential = bearerToken(req);
+        const node = credential ? await s.credentials.authenticate(credential) : null;
+        if (!node)
+          throw new BerthError(
+            'UNAUTHENTICATED',
+            'The node credential is not valid (revoked, or the node was removed); rejoin the node with a new join token.',
+          );
+        (req as unknown as { node: { id: string; name: string } }).node = node;
+      },
     },
-  }, (socket, req) => s.hub.attach(socket, (req as unknown as { node: { id: string; name: string } }).node));
+    (socket, req) => s.hub.attach(socket, (req as unknown as { node: { id: string; name: string } }).node),
+  );
 }
 
 /** Bridges one client exec WebSocket to the workspace's node. */
-function handleExec(socket: WebSocket, user: NonNullable<import('fastify').FastifyRequest['user']>, name: string, s: Services, store: Store, source?: string): void {
+function handleExec(
+  socket: WebSocket,
+  user: NonNullable<import('fastify').FastifyRequest['user']>,
+  name: string,
+  s: Services,
+  store: Store,
+  source?: string,
+): void {
   const send = (f: ExecServerFrame) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
   };
@@ -104,7 +127,10 @@ function handleExec(socket: WebSocket, user: NonNullable<import('fastify').Fasti
     let frame: ExecClientFrame;
     try {
       const parsed = execClientFrameSchema.safeParse(JSON.parse(data.toString()));
-      if (!parsed.success) return fail(new BerthError('INVALID_ARGUMENT', `Invalid exec frame: ${parsed.error.issues[0]?.message}.`, { field: parsed.error.issues[0]?.path.join('.') }));
+      if (!parsed.success)
+        return fail(
+          new BerthError('INVALID_ARGUMENT', `Invalid exec frame: ${parsed.error.issues[0]?.message}.`, { field: parsed.error.issues[0]?.path.join('.') }),
+        );
       frame = parsed.data;
     } catch {
       return fail(new BerthError('INVALID_ARGUMENT', 'Exec frames must be JSON.'));

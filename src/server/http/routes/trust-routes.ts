@@ -11,7 +11,11 @@ import { registerRoute } from './register.js';
 /** Adds GET /ca, POST /nodes/:name/rotate-credential and DELETE /nodes/:name. `ca` is null when the server serves plain HTTP. */
 export function registerTrustRoutes(app: FastifyInstance, store: Store, s: Services, ca: CaInfo | null): void {
   registerRoute(app, store, 'caGet', async () => {
-    if (!ca) throw new BerthError('FAILED_PRECONDITION', 'This server serves plain HTTP and has no CA to pin; start it with --tls (or on a non-loopback address) to use TLS.');
+    if (!ca)
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        'This server serves plain HTTP and has no CA to pin; start it with --tls (or on a non-loopback address) to use TLS.',
+      );
     return ca;
   });
   registerRoute(app, store, 'nodeRotateCredentialPost', async ({ params }) => s.credentials.rotate(params.name));

@@ -77,7 +77,10 @@ describe('sign-in links', () => {
     const t = new URL(minted.json().path, 'http://x').searchParams.get('token')!;
     const rows = await store.db.selectFrom('web_sign_in_links').select('token_hash').execute();
     expect(rows.some((r) => r.token_hash.includes(t) || t.includes(r.token_hash))).toBe(false);
-    await store.db.updateTable('web_sign_in_links').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+    await store.db
+      .updateTable('web_sign_in_links')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .execute();
     const res = await app.inject({ method: 'GET', url: minted.json().path });
     expect(res.headers.location).toBe('/?sign-in=failed');
   });
@@ -110,7 +113,12 @@ describe('the session cookie', () => {
     const without = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { cookie }, payload: { name: 'web-a' } });
     expect(without.statusCode).toBe(403);
     expect(without.json()).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('x-berth-csrf') });
-    const wrong = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { cookie, 'x-berth-csrf': csrf.slice(1) + 'A' }, payload: { name: 'web-b' } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: { cookie, 'x-berth-csrf': csrf.slice(1) + 'A' },
+      payload: { name: 'web-b' },
+    });
     expect(wrong.statusCode).toBe(403);
     const right = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { cookie, 'x-berth-csrf': csrf }, payload: { name: 'web-c' } });
     expect(right.statusCode).toBe(201);
@@ -124,7 +132,12 @@ describe('the session cookie', () => {
   it('leaves bearer-token requests as they were: no CSRF header needed, and the bearer wins over a cookie', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: bearer(), payload: { name: 'cli' } });
     expect(res.statusCode).toBe(201);
-    const both = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { ...bearer(), cookie: 'berth_session=bsess_nonsense' }, payload: { name: 'cli2' } });
+    const both = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: { ...bearer(), cookie: 'berth_session=bsess_nonsense' },
+      payload: { name: 'cli2' },
+    });
     expect(both.statusCode).toBe(201);
     expect((await app.inject({ method: 'GET', url: '/api/v1/session', headers: bearer() })).json()).toMatchObject({ via: 'token', csrf: null });
   });
@@ -182,7 +195,10 @@ describe('signing in with a typed token, and out', () => {
 
   it('an expired session no longer authenticates', async () => {
     const { cookie } = await signIn();
-    await store.db.updateTable('web_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+    await store.db
+      .updateTable('web_sessions')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .execute();
     expect((await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie } })).statusCode).toBe(401);
   });
 });

@@ -12,14 +12,14 @@ import {
   MAX_SECRET_LENGTH,
   routes,
   sessionPostSchema,
+  type User,
   WEB_SESSION_COOKIE,
   WEB_SIGN_IN_PATH,
-  type User,
   type WebSession,
 } from '../../../api/index.js';
 import { userForToken } from '../../auth/users.js';
 import { csrfFor } from '../../auth/web/credentials.js';
-import { createSession, deleteSession, mintSignInLink, redeemSignInLink, type NewSession } from '../../auth/web/sessions.js';
+import { createSession, deleteSession, mintSignInLink, type NewSession, redeemSignInLink } from '../../auth/web/sessions.js';
 import type { Services } from '../../services/index.js';
 import type { Store } from '../../store/open.js';
 import { authenticate } from '../app.js';
@@ -56,7 +56,12 @@ export function registerWebRoutes(app: FastifyInstance, store: Store, s: Service
     const parsed = sessionPostSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZodError(parsed.error);
     const user = await userForToken(store, parsed.data.token);
-    if (!user) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown, revoked or expired); create one with `berth token create`, or sign in with a link from `berth ui`.', { field: 'token' });
+    if (!user)
+      throw new BerthError(
+        'UNAUTHENTICATED',
+        'That API token is not valid (unknown, revoked or expired); create one with `berth token create`, or sign in with a link from `berth ui`.',
+        { field: 'token' },
+      );
     req.user = user;
     const session = await createSession(store, user);
     req.webSession = session;
@@ -77,7 +82,13 @@ export function registerWebRoutes(app: FastifyInstance, store: Store, s: Service
     req.routeName = 'webSignIn';
     const token = (req.query as { token?: unknown }).token;
     const user = typeof token === 'string' && token.length <= MAX_SECRET_LENGTH ? await redeemSignInLink(store, token) : null;
-    await s.audit.record({ actorId: user?.id ?? null, actorName: user?.name ?? 'anonymous', action: 'webSignIn', outcome: user ? 'ok' : 'denied', sourceIp: req.ip });
+    await s.audit.record({
+      actorId: user?.id ?? null,
+      actorName: user?.name ?? 'anonymous',
+      action: 'webSignIn',
+      outcome: user ? 'ok' : 'denied',
+      sourceIp: req.ip,
+    });
     void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     if (!user) return reply.redirect('/?sign-in=failed', 303);
     const session = await createSession(store, user);

@@ -4,23 +4,24 @@
  * another revision (like `kubectl apply`'s conflict check), a no-op when nothing differs, and
  * audited as one entry that lists what changed (written in the same transaction).
  */
+
+import type { Transaction } from 'kysely';
 import {
   BerthError,
-  configKey,
-  configPushSchema,
-  diffConfig,
-  duplicateKey,
-  SERVER_SETTINGS_NAME,
   type ConfigChange,
   type ConfigDocument,
   type ConfigPush,
   type ConfigPushResult,
   type ConfigResource,
+  configKey,
+  configPushSchema,
+  diffConfig,
+  duplicateKey,
+  SERVER_SETTINGS_NAME,
   type User,
 } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
 import type { Database } from '../../store/schema.js';
-import type { Transaction } from 'kysely';
 import { configRevision, liveConfig } from './live.js';
 
 /** Most characters of change list one audit entry keeps. */
@@ -97,10 +98,18 @@ async function checkReferences(tx: Transaction<Database>, live: ConfigResource[]
   const liveKeys = new Set(live.map(configKey));
   for (const r of desired) {
     if (r.kind === 'Node' && !liveKeys.has(configKey(r))) {
-      throw new BerthError('NOT_FOUND', `Node ${r.name} is not a node of this server (nodes join with \`berth node join-token\`, they are not made by config); remove its file or join the node first. Nothing was applied.`, { field: `Node/${r.name}` });
+      throw new BerthError(
+        'NOT_FOUND',
+        `Node ${r.name} is not a node of this server (nodes join with \`berth node join-token\`, they are not made by config); remove its file or join the node first. Nothing was applied.`,
+        { field: `Node/${r.name}` },
+      );
     }
     if (r.kind === 'UserQuota' && !(await tx.selectFrom('users').select('id').where('name', '=', r.name).executeTakeFirst())) {
-      throw new BerthError('NOT_FOUND', `User ${r.name} has no account here (see \`berth user ls\`); remove the quota's file or invite the user first. Nothing was applied.`, { field: `UserQuota/${r.name}` });
+      throw new BerthError(
+        'NOT_FOUND',
+        `User ${r.name} has no account here (see \`berth user ls\`); remove the quota's file or invite the user first. Nothing was applied.`,
+        { field: `UserQuota/${r.name}` },
+      );
     }
   }
 }
@@ -109,9 +118,17 @@ async function checkReferences(tx: Transaction<Database>, live: ConfigResource[]
 async function applyChange(tx: Transaction<Database>, c: ConfigChange, want: ConfigResource | null): Promise<void> {
   const now = new Date().toISOString();
   if (c.kind === 'ServerSettings') {
-    await tx.updateTable('config_state').set({ settings_json: JSON.stringify(want?.spec ?? {}) }).where('id', '=', 1).execute();
+    await tx
+      .updateTable('config_state')
+      .set({ settings_json: JSON.stringify(want?.spec ?? {}) })
+      .where('id', '=', 1)
+      .execute();
   } else if (c.kind === 'Node' && want?.kind === 'Node') {
-    await tx.updateTable('nodes').set({ labels_json: JSON.stringify(want.spec.labels), cordoned: want.spec.cordoned ? 1 : 0 }).where('name', '=', c.name).execute();
+    await tx
+      .updateTable('nodes')
+      .set({ labels_json: JSON.stringify(want.spec.labels), cordoned: want.spec.cordoned ? 1 : 0 })
+      .where('name', '=', c.name)
+      .execute();
   } else if (c.kind === 'WorkspaceTemplate') {
     if (c.action === 'removed') await tx.deleteFrom('workspace_templates').where('name', '=', c.name).execute();
     else if (want) {

@@ -3,8 +3,9 @@
  * defaults under the request's own spec, then its limits), the owner's quota, and the
  * placement strategy the server settings choose over the start-up flag.
  */
-import { BerthError, formatSize, parseSize, type PlacementStrategy, type ProjectSpec, type User, type workspaceCreateSchema } from '../../../api/index.js';
+
 import type { z } from 'zod';
+import { BerthError, formatSize, type PlacementStrategy, type ProjectSpec, parseSize, type User, type workspaceCreateSchema } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
 import { quotaOf, serverSettings, templateByName } from './live.js';
 
@@ -26,7 +27,8 @@ export class CreateRules {
   async withTemplate(body: CreateBody): Promise<CreateBody> {
     if (body.template === undefined) return body;
     const t = await templateByName(this.store.db, body.template);
-    if (!t) throw new BerthError('NOT_FOUND', `No workspace template named ${body.template}; an admin lists them with \`berth config pull\`.`, { field: 'template' });
+    if (!t)
+      throw new BerthError('NOT_FOUND', `No workspace template named ${body.template}; an admin lists them with \`berth config pull\`.`, { field: 'template' });
     const own: ProjectSpec = body.spec ?? {};
     const spec: ProjectSpec = { ...t.defaults, ...own, ...(t.defaults.env || own.env ? { env: { ...t.defaults.env, ...own.env } } : {}) };
     const out: CreateBody = { ...body, spec };
@@ -37,7 +39,9 @@ export class CreateRules {
     }
     const maxMem = t.limits?.memory !== undefined ? parseSize(t.limits.memory)! : undefined;
     if (maxMem !== undefined && memory !== undefined && parseSize(memory)! > maxMem) {
-      throw new BerthError('INVALID_ARGUMENT', `Template ${body.template} allows at most ${t.limits!.memory} of memory; ask for less (--memory).`, { field: 'memory' });
+      throw new BerthError('INVALID_ARGUMENT', `Template ${body.template} allows at most ${t.limits!.memory} of memory; ask for less (--memory).`, {
+        field: 'memory',
+      });
     }
     return out;
   }
@@ -48,7 +52,11 @@ export class CreateRules {
     if (!q) return;
     const used = await this.store.db
       .selectFrom('workspaces')
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'), eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem')])
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(eb.fn.coalesce('cpus', eb.lit(0))).as('cpus'),
+        eb.fn.sum<number>(eb.fn.coalesce('memory_bytes', eb.lit(0))).as('mem'),
+      ])
       .where('owner_id', '=', user.id)
       .executeTakeFirst();
     const n = Number(used?.n ?? 0);
@@ -56,14 +64,24 @@ export class CreateRules {
     const usedMem = Number(used?.mem ?? 0);
     const hint = 'remove one with `berth ws rm`, or ask an admin to raise your quota';
     if (q.workspaces !== undefined && n + 1 > q.workspaces) {
-      throw new BerthError('FAILED_PRECONDITION', `Your quota allows ${q.workspaces} workspace${q.workspaces === 1 ? '' : 's'} and you have ${n}; ${hint}.`, { field: 'quota.workspaces' });
+      throw new BerthError('FAILED_PRECONDITION', `Your quota allows ${q.workspaces} workspace${q.workspaces === 1 ? '' : 's'} and you have ${n}; ${hint}.`, {
+        field: 'quota.workspaces',
+      });
     }
     if (q.cpus !== undefined && cpus !== null && usedCpus + cpus > q.cpus) {
-      throw new BerthError('FAILED_PRECONDITION', `Your quota allows ${q.cpus} CPUs in all; your workspaces reserve ${usedCpus} and this one asks for ${cpus}; ${hint}.`, { field: 'quota.cpus' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `Your quota allows ${q.cpus} CPUs in all; your workspaces reserve ${usedCpus} and this one asks for ${cpus}; ${hint}.`,
+        { field: 'quota.cpus' },
+      );
     }
     const maxMem = q.memory !== undefined ? parseSize(q.memory)! : undefined;
     if (maxMem !== undefined && memoryBytes !== null && usedMem + memoryBytes > maxMem) {
-      throw new BerthError('FAILED_PRECONDITION', `Your quota allows ${q.memory} of memory in all; your workspaces reserve ${formatSize(usedMem)} and this one asks for ${formatSize(memoryBytes)}; ${hint}.`, { field: 'quota.memory' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `Your quota allows ${q.memory} of memory in all; your workspaces reserve ${formatSize(usedMem)} and this one asks for ${formatSize(memoryBytes)}; ${hint}.`,
+        { field: 'quota.memory' },
+      );
     }
   }
 }

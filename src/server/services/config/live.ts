@@ -3,13 +3,7 @@
  * transaction the caller holds, so a push diffs and applies against one consistent view.
  */
 import type { Kysely, Transaction } from 'kysely';
-import {
-  configResourceSchema,
-  SERVER_SETTINGS_NAME,
-  type ConfigResource,
-  type UserQuotaSpec,
-  type WorkspaceTemplateSpec,
-} from '../../../api/index.js';
+import { type ConfigResource, configResourceSchema, SERVER_SETTINGS_NAME, type UserQuotaSpec, type WorkspaceTemplateSpec } from '../../../api/index.js';
 import type { Database } from '../../store/schema.js';
 
 /** A database handle or an open transaction. */
@@ -31,10 +25,16 @@ export async function serverSettings(db: Db): Promise<{ placement?: 'spread' | '
 export async function liveConfig(db: Db): Promise<ConfigResource[]> {
   const out: ConfigResource[] = [{ kind: 'ServerSettings', name: SERVER_SETTINGS_NAME, spec: await serverSettings(db) }];
   const nodes = await db.selectFrom('nodes').select(['name', 'labels_json', 'cordoned']).orderBy('name').execute();
-  for (const n of nodes) out.push({ kind: 'Node', name: n.name, spec: { labels: JSON.parse(n.labels_json) as Record<string, string>, cordoned: n.cordoned === 1 } });
+  for (const n of nodes)
+    out.push({ kind: 'Node', name: n.name, spec: { labels: JSON.parse(n.labels_json) as Record<string, string>, cordoned: n.cordoned === 1 } });
   const templates = await db.selectFrom('workspace_templates').select(['name', 'spec_json']).orderBy('name').execute();
   for (const t of templates) out.push({ kind: 'WorkspaceTemplate', name: t.name, spec: JSON.parse(t.spec_json) as WorkspaceTemplateSpec });
-  const quotas = await db.selectFrom('user_quotas').innerJoin('users', 'users.id', 'user_quotas.user_id').select(['users.name', 'user_quotas.spec_json']).orderBy('users.name').execute();
+  const quotas = await db
+    .selectFrom('user_quotas')
+    .innerJoin('users', 'users.id', 'user_quotas.user_id')
+    .select(['users.name', 'user_quotas.spec_json'])
+    .orderBy('users.name')
+    .execute();
   for (const q of quotas) out.push({ kind: 'UserQuota', name: q.name, spec: JSON.parse(q.spec_json) as UserQuotaSpec });
   // Stored rows went through the same schema on their way in; parsing again gives the exact
   // form a pushed file has, so a pull pushed back unchanged diffs as nothing.

@@ -7,7 +7,7 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyArgv, APPLIED_LINE, EXIT_NO_INSTALL, UNCHANGED_LINE } from './apply-script.js';
+import { APPLIED_LINE, applyArgv, EXIT_NO_INSTALL, UNCHANGED_LINE } from './apply-script.js';
 
 let home: string;
 let work: string;
@@ -34,7 +34,10 @@ function tarOf(dir: string): Buffer {
 }
 
 function git(...args: string[]): string {
-  const r = spawnSync('git', args, { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  const r = spawnSync('git', args, {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+  });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }

@@ -82,7 +82,14 @@ say applied
 `;
 
 /** The argv that runs the script, as the workspace's user (the spec's `user`; root when none). */
-export function applyArgv(a: { mode: 'dir' | 'repo'; digest: string; install: string | null; url: string | null; ref: string | null; user?: string | null }): string[] {
+export function applyArgv(a: {
+  mode: 'dir' | 'repo';
+  digest: string;
+  install: string | null;
+  url: string | null;
+  ref: string | null;
+  user?: string | null;
+}): string[] {
   const argv = ['sh', '-c', APPLY_SCRIPT, 'berth-dotfiles', a.mode, a.digest, a.install ?? '', a.url ?? '', a.ref ?? ''];
   // The exec path runs as root. Another user is reached the way the node runs the spec's
   // hooks (agent/runtime/spec/hooks.ts): through `su`, which busybox and Debian both have, with

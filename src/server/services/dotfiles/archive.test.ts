@@ -24,7 +24,15 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
 
 describe('dotfiles archive check', () => {
   it('accepts plain files and folders and counts them', async () => {
-    expect(await checkArchive(await tarOf([{ name: '.bashrc', body: 'x' }, { name: 'bin/', type: 'directory' }, { name: 'bin/tool', body: 'abc' }]))).toEqual({ files: 2, bytes: 4 });
+    expect(
+      await checkArchive(
+        await tarOf([
+          { name: '.bashrc', body: 'x' },
+          { name: 'bin/', type: 'directory' },
+          { name: 'bin/tool', body: 'abc' },
+        ]),
+      ),
+    ).toEqual({ files: 2, bytes: 4 });
   });
 
   it('refuses links, special files and paths that leave the folder', async () => {
@@ -36,7 +44,11 @@ describe('dotfiles archive check', () => {
       [[{ name: '/etc/passwd', body: 'x' }], /leaves the folder/],
       [[{ name: 'a/../../b', body: 'x' }], /leaves the folder/],
     ] as Array<[Entry[], RegExp]>) {
-      await expect(checkArchive(await tarOf(entries))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'source.archive', message: expect.stringMatching(why) });
+      await expect(checkArchive(await tarOf(entries))).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'source.archive',
+        message: expect.stringMatching(why),
+      });
     }
   });
 

@@ -25,9 +25,16 @@ function safeEntryPath(name: string): boolean {
 /** Checks an archive; throws INVALID_ARGUMENT naming the first bad entry. */
 export async function checkArchive(archive: Buffer): Promise<ArchiveFacts> {
   if (archive.length > MAX_DOTFILES_ARCHIVE_BYTES) {
-    throw new BerthError('INVALID_ARGUMENT', `The dotfiles archive is larger than ${MAX_DOTFILES_ARCHIVE_BYTES / 1024} KiB; keep only dotfiles in the folder.`, { field: 'source.archive' });
+    throw new BerthError(
+      'INVALID_ARGUMENT',
+      `The dotfiles archive is larger than ${MAX_DOTFILES_ARCHIVE_BYTES / 1024} KiB; keep only dotfiles in the folder.`,
+      { field: 'source.archive' },
+    );
   }
-  const bad = (why: string) => new BerthError('INVALID_ARGUMENT', `The dotfiles archive ${why}; upload a folder of plain files (berth dotfiles set DIR builds a good one).`, { field: 'source.archive' });
+  const bad = (why: string) =>
+    new BerthError('INVALID_ARGUMENT', `The dotfiles archive ${why}; upload a folder of plain files (berth dotfiles set DIR builds a good one).`, {
+      field: 'source.archive',
+    });
   let files = 0;
   let bytes = 0;
   const ex = tar.extract();
@@ -38,7 +45,8 @@ export async function checkArchive(archive: Buffer): Promise<ArchiveFacts> {
       ex.destroy();
     };
     ex.on('entry', (header, stream, next) => {
-      if (header.type !== 'file' && header.type !== 'directory') return fail(bad(`holds ${JSON.stringify(header.name.slice(0, 200))}, a ${header.type} (only files and folders)`));
+      if (header.type !== 'file' && header.type !== 'directory')
+        return fail(bad(`holds ${JSON.stringify(header.name.slice(0, 200))}, a ${header.type} (only files and folders)`));
       if (!safeEntryPath(header.name)) return fail(bad(`holds the path ${JSON.stringify(header.name.slice(0, 200))}, which leaves the folder or is not plain`));
       if (header.type === 'file' && ++files > MAX_DOTFILES_FILES) return fail(bad(`holds more than ${MAX_DOTFILES_FILES} files`));
       bytes += header.size ?? 0;

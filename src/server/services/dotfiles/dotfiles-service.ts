@@ -5,14 +5,14 @@
  * a broken dotfile is the user's to fix and re-apply, not a reason to destroy a good workspace.
  */
 import { createHash } from 'node:crypto';
-import { BerthError, dotfilesPutSchema, type Dotfiles, type DotfilesApply, type DotfilesPut, type OpContext, type User } from '../../../api/index.js';
+import { BerthError, type Dotfiles, type DotfilesApply, type DotfilesPut, dotfilesPutSchema, type OpContext, type User } from '../../../api/index.js';
 import type { AgentHub } from '../../agents/hub.js';
 import type { Store } from '../../store/open.js';
 import type { UserDotfilesTable } from '../../store/schema.js';
-import type { WorkspacesService } from '../workspaces.js';
 import { storedSpec } from '../spec/stored-spec.js';
+import type { WorkspacesService } from '../workspaces.js';
+import { APPLIED_LINE, applyArgv, EXIT_NO_GIT, EXIT_NO_INSTALL, UNCHANGED_LINE } from './apply-script.js';
 import { checkArchive } from './archive.js';
-import { applyArgv, APPLIED_LINE, EXIT_NO_GIT, EXIT_NO_INSTALL, UNCHANGED_LINE } from './apply-script.js';
 import { execWithInput } from './exec-with-input.js';
 
 /** How long an apply (a clone and an install script) may take. */
@@ -44,14 +44,29 @@ export class DotfilesService {
       const archive = Buffer.from(body.source.archive, 'base64');
       const facts = await checkArchive(archive);
       const digest = sha256(['dir', archive.toString('base64'), install ?? '']);
-      row = { user_id: user.id, source: 'dir', url: null, ref: null, archive: archive.toString('base64'), files: facts.files, bytes: facts.bytes, digest, install, updated_at: now };
+      row = {
+        user_id: user.id,
+        source: 'dir',
+        url: null,
+        ref: null,
+        archive: archive.toString('base64'),
+        files: facts.files,
+        bytes: facts.bytes,
+        digest,
+        install,
+        updated_at: now,
+      };
     } else {
       const ref = body.source.ref ?? null;
       const digest = sha256(['repo', body.source.url, ref ?? '', install ?? '']);
       row = { user_id: user.id, source: 'repo', url: body.source.url, ref, archive: null, files: null, bytes: null, digest, install, updated_at: now };
     }
     const { user_id: _id, ...rest } = row;
-    await this.store.db.insertInto('user_dotfiles').values(row).onConflict((oc) => oc.column('user_id').doUpdateSet(rest)).execute();
+    await this.store.db
+      .insertInto('user_dotfiles')
+      .values(row)
+      .onConflict((oc) => oc.column('user_id').doUpdateSet(rest))
+      .execute();
     return toApi(row);
   }
 
@@ -67,7 +82,8 @@ export class DotfilesService {
   async apply(user: User, name: string, via: { sourceIp?: string } = {}): Promise<DotfilesApply> {
     const ws = await this.workspaces.forExec(user, name, via);
     const row = await this.store.db.selectFrom('user_dotfiles').selectAll().where('user_id', '=', user.id).executeTakeFirst();
-    if (!row) throw new BerthError('FAILED_PRECONDITION', 'You have no dotfiles set; set them with `berth dotfiles set REPO|DIR` first.', { field: 'dotfiles' });
+    if (!row)
+      throw new BerthError('FAILED_PRECONDITION', 'You have no dotfiles set; set them with `berth dotfiles set REPO|DIR` first.', { field: 'dotfiles' });
     return this.run(row, { id: ws.id, name: ws.name, nodeId: ws.nodeId });
   }
 
@@ -92,18 +108,26 @@ export class DotfilesService {
     const argv = applyArgv({ mode: row.source, digest: row.digest, install: row.install, url: row.url, ref: row.ref, user });
     const input = row.source === 'dir' && row.archive ? Buffer.from(row.archive, 'base64') : Buffer.alloc(0);
     const r = await execWithInput(this.hub, ws, argv, input, APPLY_TIMEOUT_MS);
-    const log = `${r.stdout}${r.stderr}`.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-MAX_LOG_LINES);
+    const log = `${r.stdout}${r.stderr}`
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l.length > 0)
+      .slice(-MAX_LOG_LINES);
     if (r.code !== 0) {
       const said = r.stderr.trim().split('\n').pop()?.slice(0, 500) ?? '';
       const why =
-        r.code === EXIT_NO_GIT ? 'git is not installed in the workspace; add it to the image, or upload a folder with `berth dotfiles set DIR`'
-        : r.code === EXIT_NO_INSTALL ? `the install script ${row.install} is not in the dotfiles; fix --install with \`berth dotfiles set\``
-        : `exit ${r.code}${said ? `: ${said}` : ''}; fix the dotfiles (or their install script) and run \`berth dotfiles apply ${ws.name}\``;
+        r.code === EXIT_NO_GIT
+          ? 'git is not installed in the workspace; add it to the image, or upload a folder with `berth dotfiles set DIR`'
+          : r.code === EXIT_NO_INSTALL
+            ? `the install script ${row.install} is not in the dotfiles; fix --install with \`berth dotfiles set\``
+            : `exit ${r.code}${said ? `: ${said}` : ''}; fix the dotfiles (or their install script) and run \`berth dotfiles apply ${ws.name}\``;
       throw new BerthError('FAILED_PRECONDITION', `Applying dotfiles in ${ws.name} failed: ${why}.`, { field: 'dotfiles', detail: log.join('\n') });
     }
     const last = log.at(-1);
     if (last !== APPLIED_LINE && last !== UNCHANGED_LINE) {
-      throw new BerthError('INTERNAL', `Applying dotfiles in ${ws.name} ended without saying how (last line: ${JSON.stringify((last ?? '').slice(0, 200))}).`, { detail: log.join('\n') });
+      throw new BerthError('INTERNAL', `Applying dotfiles in ${ws.name} ended without saying how (last line: ${JSON.stringify((last ?? '').slice(0, 200))}).`, {
+        detail: log.join('\n'),
+      });
     }
     return { workspace: ws.name, changed: last === APPLIED_LINE, log };
   }

@@ -2,7 +2,7 @@
  * Runs argv in a workspace through the exec path every session uses (hub.openExec), feeding
  * it `input` on stdin (paced by the node's input flow control) and collecting its output.
  */
-import { BerthError, type ApiError } from '../../../api/index.js';
+import { type ApiError, BerthError } from '../../../api/index.js';
 import type { AgentHub } from '../../agents/hub.js';
 
 /** Output kept per stream. */
@@ -18,7 +18,13 @@ export interface ExecResult {
 }
 
 /** Runs argv with `input` on stdin; rejects when it could not run or outlives `timeoutMs`. */
-export function execWithInput(hub: AgentHub, ws: { nodeId: string; id: string; name: string }, argv: string[], input: Buffer, timeoutMs: number): Promise<ExecResult> {
+export function execWithInput(
+  hub: AgentHub,
+  ws: { nodeId: string; id: string; name: string },
+  argv: string[],
+  input: Buffer,
+  timeoutMs: number,
+): Promise<ExecResult> {
   let stdout = '';
   let stderr = '';
   let paused = false;
@@ -27,26 +33,37 @@ export function execWithInput(hub: AgentHub, ws: { nodeId: string; id: string; n
     let close: (() => void) | null = null;
     const timer = setTimeout(() => {
       close?.();
-      reject(new BerthError('TIMEOUT', `Applying dotfiles in ${ws.name} did not finish within ${timeoutMs / 1000} s; check the install script, then \`berth dotfiles apply ${ws.name}\`.`, { field: 'name' }));
+      reject(
+        new BerthError(
+          'TIMEOUT',
+          `Applying dotfiles in ${ws.name} did not finish within ${timeoutMs / 1000} s; check the install script, then \`berth dotfiles apply ${ws.name}\`.`,
+          { field: 'name' },
+        ),
+      );
     }, timeoutMs);
     hub
-      .openExec(ws.nodeId, ws.id, { cmd: argv, tty: false, env: {} }, {
-        output: (stream, data) => {
-          if (stream === 'stdout' && stdout.length < MAX_COLLECTED) stdout += data.toString('utf8');
-          if (stream === 'stderr' && stderr.length < MAX_COLLECTED) stderr += data.toString('utf8');
+      .openExec(
+        ws.nodeId,
+        ws.id,
+        { cmd: argv, tty: false, env: {} },
+        {
+          output: (stream, data) => {
+            if (stream === 'stdout' && stdout.length < MAX_COLLECTED) stdout += data.toString('utf8');
+            if (stream === 'stderr' && stderr.length < MAX_COLLECTED) stderr += data.toString('utf8');
+          },
+          exit: (code: number, error?: ApiError) => {
+            clearTimeout(timer);
+            paused = false;
+            resume?.();
+            if (error) reject(BerthError.fromApi(error));
+            else resolve({ code, stdout, stderr });
+          },
+          inputPaused: (p) => {
+            paused = p;
+            if (!p) resume?.();
+          },
         },
-        exit: (code: number, error?: ApiError) => {
-          clearTimeout(timer);
-          paused = false;
-          resume?.();
-          if (error) reject(BerthError.fromApi(error));
-          else resolve({ code, stdout, stderr });
-        },
-        inputPaused: (p) => {
-          paused = p;
-          if (!p) resume?.();
-        },
-      })
+      )
       .then(async (channel) => {
         close = () => channel.close();
         for (let at = 0; at < input.length; at += CHUNK) {

@@ -12,8 +12,22 @@ const spec = projectSpecSchema.parse({
   },
 });
 
-const live = (name: string, state: SupervisorState['services'][number]['state'], pid: number | null) => ({ name, state, pid, restarts: 1, exitCode: null, startedAt: null, healthFailures: 0, lastHealthOutput: null, message: null });
-const state: SupervisorState = { supervisorPid: 1, configVersion: 'x', services: [live('db', 'healthy', 20), live('web', 'running', 30), live('job', 'completed', null)] };
+const live = (name: string, state: SupervisorState['services'][number]['state'], pid: number | null) => ({
+  name,
+  state,
+  pid,
+  restarts: 1,
+  exitCode: null,
+  startedAt: null,
+  healthFailures: 0,
+  lastHealthOutput: null,
+  message: null,
+});
+const state: SupervisorState = {
+  supervisorPid: 1,
+  configVersion: 'x',
+  services: [live('db', 'healthy', 20), live('web', 'running', 30), live('job', 'completed', null)],
+};
 
 describe('servicesView', () => {
   it('lists the services in start order with their state, health and ports', () => {

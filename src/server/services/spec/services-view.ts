@@ -19,7 +19,8 @@ export function servicesView(spec: ProjectSpec | null, state: SupervisorState | 
   const live = new Map((state?.services ?? []).map((s) => [s.name, s]));
   return servicesInOrder(spec).map((svc) => {
     const s = live.get(svc.name);
-    const health = !svc.healthcheck || !s ? null : s.state === 'healthy' ? 'healthy' : s.state === 'unhealthy' ? 'unhealthy' : s.state === 'starting' ? 'starting' : null;
+    const health =
+      !svc.healthcheck || !s ? null : s.state === 'healthy' ? 'healthy' : s.state === 'unhealthy' ? 'unhealthy' : s.state === 'starting' ? 'starting' : null;
     return {
       name: svc.name,
       state: s?.state ?? null,

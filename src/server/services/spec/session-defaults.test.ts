@@ -5,7 +5,11 @@ const req = { cmd: ['sh', '-c', 'id -un; pwd'], tty: false, env: {} };
 
 describe('withSessionDefaults', () => {
   it('runs as the spec user in its workdir', () => {
-    expect(withSessionDefaults(req, { user: 'dev', workdir: '/src' })).toEqual({ ...req, cmd: ['su', '-s', '/bin/sh', '-c', `sh -c 'id -un; pwd'`, 'dev'], cwd: '/src' });
+    expect(withSessionDefaults(req, { user: 'dev', workdir: '/src' })).toEqual({
+      ...req,
+      cmd: ['su', '-s', '/bin/sh', '-c', `sh -c 'id -un; pwd'`, 'dev'],
+      cwd: '/src',
+    });
   });
   it('keeps a directory the request names (--workdir)', () => {
     expect(withSessionDefaults({ ...req, cwd: '/tmp' }, { workdir: '/src' }).cwd).toBe('/tmp');

@@ -3,8 +3,9 @@
  * stored on a workspace row (0007_workspace_spec) read back, checked again on the way out so a
  * row written by another version never reaches a node unchecked.
  */
-import { projectSpecSchema, type ProjectSpec, type workspaceCreateSchema } from '../../../api/index.js';
+
 import type { z } from 'zod';
+import { type ProjectSpec, projectSpecSchema, type workspaceCreateSchema } from '../../../api/index.js';
 import type { Store } from '../../store/open.js';
 
 type CreateBody = z.output<typeof workspaceCreateSchema>;

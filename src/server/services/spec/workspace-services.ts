@@ -6,24 +6,25 @@
  * and a workspace one may not see answers NOT_FOUND.
  */
 // Teams and sharing.
-import { joinWorkspace } from '../../access/join.js';
-import type { LiveSessions } from '../../access/live-sessions.js';
+
 import {
   BERTH_IN_PATH,
   BerthError,
-  serviceLogsArgv,
-  serviceNameParamSchema,
-  toApiError,
   type ProjectSpec,
   type ServiceActionResult,
   type ServiceLogsFrame,
   type ServiceLogsQuery,
+  serviceLogsArgv,
+  serviceNameParamSchema,
+  toApiError,
   type User,
   type Workspace,
   type WorkspaceDetail,
   type WorkspacePorts,
   type WorkspaceServices,
 } from '../../../api/index.js';
+import { joinWorkspace } from '../../access/join.js';
+import type { LiveSessions } from '../../access/live-sessions.js';
 import type { AgentHub } from '../../agents/hub.js';
 import type { Store } from '../../store/open.js';
 import type { WorkspacesService } from '../workspaces.js';
@@ -75,7 +76,15 @@ export class WorkspaceServicesService {
   }
 
   /** The service logs stream: berth-in's output as data frames, then end (or error). */
-  async logs(user: User, name: string, service: string, query: ServiceLogsQuery, write: (f: ServiceLogsFrame) => void, closed: Promise<void>, via: Via = {}): Promise<void> {
+  async logs(
+    user: User,
+    name: string,
+    service: string,
+    query: ServiceLogsQuery,
+    write: (f: ServiceLogsFrame) => void,
+    closed: Promise<void>,
+    via: Via = {},
+  ): Promise<void> {
     const { ws, svc } = await this.target(user, name, service, via);
     let stderr = '';
     await new Promise<void>((resolve) => {
@@ -94,28 +103,36 @@ export class WorkspaceServicesService {
         finish(null);
       });
       this.hub
-        .openExec(ws.nodeId, ws.id, { cmd: serviceLogsArgv(BERTH_IN_PATH, svc, query), tty: false, env: {} }, {
-          output: (stream, data) => {
-            if (stream === 'stdout') write({ type: 'data', data: data.toString('utf8') });
-            else if (stderr.length < 16_384) stderr += data.toString('utf8');
+        .openExec(
+          ws.nodeId,
+          ws.id,
+          { cmd: serviceLogsArgv(BERTH_IN_PATH, svc, query), tty: false, env: {} },
+          {
+            output: (stream, data) => {
+              if (stream === 'stdout') write({ type: 'data', data: data.toString('utf8') });
+              else if (stderr.length < 16_384) stderr += data.toString('utf8');
+            },
+            exit: (code, error) => {
+              if (error) return finish({ type: 'error', error });
+              if (code !== 0) return finish({ type: 'error', error: berthInFailure({ code, stdout: '', stderr }, ws.name, svc).toJSON() });
+              finish({ type: 'end' });
+            },
           },
-          exit: (code, error) => {
-            if (error) return finish({ type: 'error', error });
-            if (code !== 0) return finish({ type: 'error', error: berthInFailure({ code, stdout: '', stderr }, ws.name, svc).toJSON() });
-            finish({ type: 'end' });
+        )
+        .then(
+          (channel) => {
+            close = () => channel.close();
+            if (!done) {
+              leave = joinWorkspace({ live: this.live }, { workspace: ws, user, kind: 'service-logs' }, (message) => {
+                channel.close();
+                finish({ type: 'error', error: { code: 'PERMISSION_DENIED', message } });
+              });
+            }
+            if (done) channel.close();
+            else channel.eof();
           },
-        })
-        .then((channel) => {
-          close = () => channel.close();
-          if (!done) {
-            leave = joinWorkspace({ live: this.live }, { workspace: ws, user, kind: 'service-logs' }, (message) => {
-              channel.close();
-              finish({ type: 'error', error: { code: 'PERMISSION_DENIED', message } });
-            });
-          }
-          if (done) channel.close();
-          else channel.eof();
-        }, (err: unknown) => finish({ type: 'error', error: toApiError(err) }));
+          (err: unknown) => finish({ type: 'error', error: toApiError(err) }),
+        );
     });
   }
 
@@ -125,10 +142,18 @@ export class WorkspaceServicesService {
     const ws = await this.workspaces.forExec(user, name, via);
     const spec = await storedSpec(this.store, ws.id);
     if (!spec?.services || Object.keys(spec.services).length === 0) {
-      throw new BerthError('FAILED_PRECONDITION', `Workspace ${ws.name} was not created from a spec with services; create one with \`berth ws create NAME --spec berth.yaml\`.`, { field: 'name' });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `Workspace ${ws.name} was not created from a spec with services; create one with \`berth ws create NAME --spec berth.yaml\`.`,
+        { field: 'name' },
+      );
     }
     if (!checked.success || !Object.hasOwn(spec.services, checked.data)) {
-      throw new BerthError('NOT_FOUND', `Workspace ${ws.name} has no service "${JSON.stringify(String(service).slice(0, 64)).slice(1, -1)}"; its services are ${Object.keys(spec.services).join(', ')}.`, { field: 'service' });
+      throw new BerthError(
+        'NOT_FOUND',
+        `Workspace ${ws.name} has no service "${JSON.stringify(String(service).slice(0, 64)).slice(1, -1)}"; its services are ${Object.keys(spec.services).join(', ')}.`,
+        { field: 'service' },
+      );
     }
     return { ws, svc: checked.data, spec };
   }
