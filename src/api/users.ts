@@ -15,6 +15,8 @@ export const userSchema = z.object({
   email: z.string().nullable().default(null),
   role: roleSchema,
   createdAt: z.string().default(''),
+  /** Disabled by an admin: no token, key or browser session of theirs works until enabled. */
+  disabled: z.boolean().optional(),
 });
 export type User = z.infer<typeof userSchema>;
 

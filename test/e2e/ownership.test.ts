@@ -211,6 +211,8 @@ function cases(): Record<RouteName, Case[]> {
     usersList: [{ expect: [403] }],
     invitesPost: [{ body: { email: 'x@example.com' }, expect: [403] }],
     userDelete: [{ params: { name: 'alice' }, body: { workspaces: 'delete' }, expect: [403] }],
+    userDisablePost: [{ params: { name: 'alice' }, expect: [403] }],
+    userEnablePost: [{ params: { name: 'alice' }, expect: [403] }],
     // Takes no user token: bob's token is not an invite.
     registerPost: [{ body: { invite: bob.token, name: 'bob2' }, expect: [401] }],
     tokensList: [{ expect: [200] }],

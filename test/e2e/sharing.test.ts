@@ -236,6 +236,27 @@ describe('sharing a workspace', () => {
     const listed = JSON.parse((await as(alice, ['ws', 'shares', ws, '--json'])).stdout);
     expect(listed.shares[0]).toMatchObject({ user: 'bob', expired: true });
   });
+
+  it("ends a disabled user's sessions within 5 s, refuses his token and key, and lets him back once enabled", async () => {
+    const { alice, bob } = people as Record<string, Person>;
+    expect((await as(alice, ['ws', 'share', ws, '--user', 'bob'])).code).toBe(0);
+    const joined = await bobJoins();
+    const at = Date.now();
+    const disabled = await server.cli(['user', 'disable', 'bob', '--json']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(JSON.parse(disabled.stdout)).toMatchObject({ user: { name: 'bob', disabled: true } });
+    expect(await bothEnd(joined, at)).toBeLessThan(5000);
+    expect(joined.shell.output()).toMatch(/was revoked/);
+    // Every way in is shut: his API token and his SSH key.
+    expect((await as(bob, ['ws', 'ls'])).code).not.toBe(0);
+    expect((await ssh(bob, 'true')).code).toBe(255);
+    // A member cannot do this; enabling him again restores everything, the share included.
+    expect((await as(alice, ['user', 'enable', 'bob'])).code).toBe(4);
+    expect((await server.cli(['user', 'enable', 'bob'])).code).toBe(0);
+    expect((await ssh(bob, 'echo "$BERTH_USER"')).stdout.trim()).toBe('bob');
+    const audit = JSON.parse((await server.cli(['audit', 'ls', '--json', '--limit', '200'])).stdout) as { entries: Array<{ action: string; target: string }> };
+    expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['workspace.access.revoked']));
+  });
 });
 
 describe('teams', () => {

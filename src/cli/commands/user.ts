@@ -51,6 +51,19 @@ export function registerUser(program: Command, ctx: CliContext): void {
     );
   });
 
+  for (const [verb, route, what] of [
+    ['disable', 'userDisablePost', 'disable a user: their tokens, keys and browser sessions stop working and their live sessions end; their workspaces stay'],
+    ['enable', 'userEnablePost', 'enable a disabled user again'],
+  ] as const) {
+    withJson(user.command(verb).description(what).argument('<name>', 'the user')).action(async (name: string) => {
+      const client = await ctx.client();
+      const result = await client.call(route, { params: { name } });
+      if (ctx.json) return writeJson(ctx.io.stdout, result);
+      const ended = 'endedSessions' in result && result.endedSessions > 0 ? ` (ended ${result.endedSessions} live session${result.endedSessions === 1 ? '' : 's'})` : '';
+      ctx.io.stdout.write(`${verb === 'disable' ? 'Disabled' : 'Enabled'} user ${name}${ended}.\n`);
+    });
+  }
+
   withJson(
     user
       .command('rm')

@@ -17,7 +17,7 @@ export async function loadFacts(
 ): Promise<{ actor: Actor | null; facts: AccessFacts }> {
   const db = store.db;
   const [actorRow, teamRow, shares, pol] = await Promise.all([
-    db.selectFrom('users').select(['id', 'role']).where('id', '=', actorId).executeTakeFirst(),
+    db.selectFrom('users').select(['id', 'role']).where('id', '=', actorId).where('disabled_at', 'is', null).executeTakeFirst(),
     ws.teamId
       ? db.selectFrom('team_members').select('role').where('team_id', '=', ws.teamId).where('user_id', '=', actorId).executeTakeFirst()
       : Promise.resolve(undefined),
@@ -58,7 +58,7 @@ export async function decideMany(
   const db = store.db;
   const ids = rows.map((r) => r.id);
   const [actorRow, teams, shares, policy] = await Promise.all([
-    db.selectFrom('users').select(['id', 'role']).where('id', '=', actorId).executeTakeFirst(),
+    db.selectFrom('users').select(['id', 'role']).where('id', '=', actorId).where('disabled_at', 'is', null).executeTakeFirst(),
     db.selectFrom('team_members').select(['team_id', 'role']).where('user_id', '=', actorId).execute(),
     db
       .selectFrom('workspace_shares')

@@ -52,5 +52,5 @@ export async function userForPublicKey(store: Store, _algo: string, keyBlob: Buf
     .selectAll('users')
     .where('ssh_keys.fingerprint', '=', fingerprintOf(keyBlob))
     .executeTakeFirst();
-  return row ? userToApi(row) : null;
+  return row && !row.disabled_at ? userToApi(row) : null;
 }

@@ -49,7 +49,7 @@ export async function userForToken(store: Store, token: string): Promise<User | 
     .where('api_tokens.token_hash', '=', hashSecret(token))
     .executeTakeFirst();
   const now = new Date();
-  if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now.toISOString())) return null;
+  if (!row || row.revoked_at || row.disabled_at || (row.expires_at && row.expires_at <= now.toISOString())) return null;
   if (!row.last_used_at || Date.parse(row.last_used_at) < now.getTime() - LAST_USED_RESOLUTION_MS) {
     await store.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.token_id).execute();
   }

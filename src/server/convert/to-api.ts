@@ -85,7 +85,7 @@ export function nodeToApi(row: NodeRow, live: { status: NodeStatus; workspaces: 
 
 /** User row → User. */
 export function userToApi(row: UsersTable): User {
-  return { id: row.id, name: row.name, email: row.email ?? null, role: row.role, createdAt: row.created_at };
+  return { id: row.id, name: row.name, email: row.email ?? null, role: row.role, createdAt: row.created_at, ...(row.disabled_at ? { disabled: true } : {}) };
 }
 
 /** Token row → its metadata (never the secret). */

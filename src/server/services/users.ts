@@ -127,6 +127,25 @@ export class UsersService {
     return { user: userToApi(row), token };
   }
 
+  /**
+   * Disables (or enables again) a user: while disabled, none of their tokens, SSH keys or browser
+   * sessions works and the permission function lets them do nothing, so the caller's recheck
+   * ends their live sessions; their workspaces, keys and shares stay for when they are enabled.
+   */
+  async setDisabled(admin: User, name: string, disabled: boolean): Promise<User> {
+    const row = await this.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!row) throw new BerthError('NOT_FOUND', `No user named ${name}; see \`berth user ls\`.`, { field: 'name' });
+    if (disabled && row.id === admin.id) throw new BerthError('FAILED_PRECONDITION', 'You cannot disable yourself; ask another admin.', { field: 'name' });
+    if (disabled && row.role === 'admin') {
+      const active = await this.store.db.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled_at', 'is', null).execute();
+      if (active.length <= 1) throw new BerthError('FAILED_PRECONDITION', `${name} is the last enabled admin; make another admin first.`, { field: 'name' });
+    }
+    // Disabling again keeps the first time; enabling clears it.
+    const disabledAt = disabled ? (row.disabled_at ?? new Date().toISOString()) : null;
+    await this.store.db.updateTable('users').set({ disabled_at: disabledAt }).where('id', '=', row.id).execute();
+    return userToApi({ ...row, disabled_at: disabledAt });
+  }
+
   /** Removes a user; their workspaces are refused (default), deleted or transferred, as asked. Their tokens and keys stop working at once. */
   async remove(admin: User, name: string, input: UserDelete): Promise<{ user: User; deletedWorkspaces: string[]; transferredWorkspaces: string[] }> {
     const opts = userDeleteSchema.parse(input);

@@ -320,6 +320,13 @@ const migrations: Record<string, Migration> = {
       await configAndDotfilesUp(db);
     },
   },
+  // Disabling a user (`berth user disable`): their tokens, keys and browser sessions stop
+  // working and their live sessions end, while their workspaces and shares stay for later.
+  '0012_user_disabled': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -11,6 +11,8 @@ export interface UsersTable {
   role: 'admin' | 'member';
   created_at: string;
   email: string | null;
+  /** When an admin disabled the user (migration 0012); null while they may sign in. */
+  disabled_at?: string | null;
 }
 
 export interface ApiTokensTable {

@@ -37,7 +37,7 @@ export async function redeemSignInLink(store: Store, token: string): Promise<Use
   const row = await store.db.deleteFrom('web_sign_in_links').where('token_hash', '=', hash).returning(['user_id', 'expires_at']).executeTakeFirst();
   if (!row || row.expires_at <= new Date().toISOString()) return null;
   const user = await store.db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst();
-  return user ? userToApi(user) : null;
+  return user && !user.disabled_at ? userToApi(user) : null;
 }
 
 /** Starts a browser session for `user`. */
@@ -62,7 +62,7 @@ export async function sessionUser(store: Store, token: string): Promise<{ user: 
     .select('web_sessions.expires_at as session_expires_at')
     .where('web_sessions.token_hash', '=', hashSecret(token))
     .executeTakeFirst();
-  if (!row || row.session_expires_at <= new Date().toISOString()) return null;
+  if (!row || row.disabled_at || row.session_expires_at <= new Date().toISOString()) return null;
   return { user: userToApi(row), expiresAt: row.session_expires_at };
 }
 

@@ -77,6 +77,12 @@ export function registerJsonRoutes(app: FastifyInstance, store: Store, s: Servic
   registerRoute(app, store, 'usersList', async () => ({ users: await s.users.list() }));
   registerRoute(app, store, 'invitesPost', async ({ user, body }) => s.users.invite(user, body));
   // Teams and sharing: a removed user's live sessions end at once.
+  // A disabled user's live sessions end at once: the recheck finds the permission function lets them do nothing.
+  registerRoute(app, store, 'userDisablePost', async ({ user, params }) => {
+    const disabled = await s.users.setDisabled(user, params.name, true);
+    return { user: disabled, endedSessions: await s.revoker.recheck() };
+  });
+  registerRoute(app, store, 'userEnablePost', async ({ user, params }) => ({ user: await s.users.setDisabled(user, params.name, false) }));
   registerRoute(app, store, 'userDelete', async ({ user, params, body }) => s.users.remove(user, params.name, body).finally(() => void s.revoker.recheck()));
   registerRoute(app, store, 'registerPost', async ({ body }) => s.users.register(body));
 
