@@ -166,7 +166,13 @@ export const routes = {
     response: z.object({ user: userSchema, deletedWorkspaces: z.array(z.string()), transferredWorkspaces: z.array(z.string()) }),
   },
   // Disabling a user keeps them and their workspaces but ends every way in (tokens, keys, sessions).
-  userDisablePost: { method: 'POST', path: '/users/:name/disable', auth: 'admin', body: null, response: z.object({ user: userSchema, endedSessions: z.number() }) },
+  userDisablePost: {
+    method: 'POST',
+    path: '/users/:name/disable',
+    auth: 'admin',
+    body: null,
+    response: z.object({ user: userSchema, endedSessions: z.number() }),
+  },
   userEnablePost: { method: 'POST', path: '/users/:name/enable', auth: 'admin', body: null, response: z.object({ user: userSchema }) },
   registerPost: { method: 'POST', path: '/register', status: 201, auth: 'none', body: registerPostSchema, response: registeredSchema },
 

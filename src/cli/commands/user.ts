@@ -59,7 +59,8 @@ export function registerUser(program: Command, ctx: CliContext): void {
       const client = await ctx.client();
       const result = await client.call(route, { params: { name } });
       if (ctx.json) return writeJson(ctx.io.stdout, result);
-      const ended = 'endedSessions' in result && result.endedSessions > 0 ? ` (ended ${result.endedSessions} live session${result.endedSessions === 1 ? '' : 's'})` : '';
+      const ended =
+        'endedSessions' in result && result.endedSessions > 0 ? ` (ended ${result.endedSessions} live session${result.endedSessions === 1 ? '' : 's'})` : '';
       ctx.io.stdout.write(`${verb === 'disable' ? 'Disabled' : 'Enabled'} user ${name}${ended}.\n`);
     });
   }
