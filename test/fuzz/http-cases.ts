@@ -70,7 +70,8 @@ function bodyKeys(route: HttpCase['route']): string[] {
 
 /** Path parameters a case must not aim at the suite's own fixtures (it would delete them). */
 function paramPool(world: HttpTarget, route: HttpCase['route']): string[] {
-  if (route === 'userDelete' || route === 'workspaceDelete') return [];
+  // Disabling the suite's member would shut its credentials for every later case.
+  if (route === 'userDelete' || route === 'workspaceDelete' || route === 'userDisablePost') return [];
   // Draining or cordoning the suite's node would stop its workspaces or refuse its creates.
   if (route === 'nodeDrainPost' || route === 'nodeCordonPost') return [];
   // Removing the fuzz node would revoke the credential the agent-socket cases use, and rotating
