@@ -265,7 +265,7 @@ describe('server settings', () => {
     second = (await startAgent(server, { name: 'cfgb' })).proc;
     await server.waitNodeOnline('cfgb');
     const removeAll = async () => {
-      for (const w of (await server.json<any>(['ws', 'ls'])).workspaces) expect((await server.cli(['ws', 'rm', w.name])).code).toBe(0);
+      for (const w of (await server.json<any>(['ws', 'ls'])).workspaces) expect((await server.cli(['ws', 'rm', w.ref])).code).toBe(0);
     };
     const placeTwo = async (): Promise<string[]> => {
       const nodes: string[] = [];

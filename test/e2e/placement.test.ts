@@ -33,7 +33,7 @@ async function create(name: string, ...flags: string[]): Promise<string> {
 }
 
 async function removeAll(): Promise<void> {
-  for (const w of (await server.json<any>(['ws', 'ls'])).workspaces) expect((await server.cli(['ws', 'rm', w.name])).code).toBe(0);
+  for (const w of (await server.json<any>(['ws', 'ls'])).workspaces) expect((await server.cli(['ws', 'rm', w.ref])).code).toBe(0);
 }
 
 describe('placement', () => {

@@ -39,8 +39,11 @@ class Term {
   }
 
   /** Opens (or reattaches to) the kept terminal `id` of workspace `name` as the token's user. */
-  static open(token: string, id: string, readOnly = false): Promise<Term> {
-    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/workspaces/${name}/exec`, { headers: { authorization: `Bearer ${token}` } });
+  /** `ref`: how the caller names the workspace (names are unique per owner: another's is OWNER/NAME). */
+  static open(token: string, id: string, readOnly = false, ref = name): Promise<Term> {
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/workspaces/${encodeURIComponent(ref)}/exec`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const t = new Term(socket);
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
@@ -147,7 +150,7 @@ describe('terminals kept by the agent', () => {
 
   it('lets an admin watch read-only: output arrives, the viewer’s input is refused', async () => {
     const owner = await (await Term.open(aliceToken, id)).started();
-    const viewer = await (await Term.open(server.token, id, true)).started();
+    const viewer = await (await Term.open(server.token, id, true, `alice/${name}`)).started();
     // The viewer gets the kept output too, then what the owner's shell prints.
     await viewer.until(/again-\d+/);
     viewer.type('echo injected-$((1+1))\n');

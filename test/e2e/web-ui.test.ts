@@ -245,7 +245,8 @@ describe('the web UI in chromium', () => {
     await expect.poll(async () => (await mine.textContent()) ?? '', { timeout: 15_000 }).toContain('bob-42');
 
     const { page: adminPage } = admin;
-    await adminPage.goto(`${server.url}/workspaces/${bobWs}`);
+    // Names are unique per owner: the admin reaches bob's workspace as bob/NAME.
+    await adminPage.goto(`${server.url}/workspaces/${encodeURIComponent(`bob/${bobWs}`)}`);
     await adminPage.getByRole('link', { name: "Watch bob's terminal (read-only)" }).click();
     const watched = adminPage.getByRole('region', { name: 'Terminal of bob (read-only)' });
     await expect.poll(async () => (await watched.textContent()) ?? '', { timeout: 20_000 }).toContain('bob-42');

@@ -61,11 +61,14 @@ export const OWNERS_SCRIPT = [
   // The last NSpid field is the pid inside the innermost pid namespace: the workspace's own
   // pids for a container read from the node's /proc (what its supervisor reports), the same
   // pid in a guest. The process group (the 3rd field after the comm's closing parenthesis) is
-  // a host pid here too, so it goes through the same translation.
-  'nspid() { sed -n "s/^NSpid:.*[[:space:]]\\([0-9]*\\)$/\\1/p" "/proc/$1/status" 2>/dev/null; }',
-  'for p in $pids; do find "/proc/$p/fd" -maxdepth 1 -lname "socket:*" -printf "$p %l\\n" 2>/dev/null; printf "%s comm %s\\n" "$p" "$(cat /proc/$p/comm 2>/dev/null)";',
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${g:-0} is the shell's, not a template's
-  '  g=$(sed "s/.*) //" "/proc/$p/stat" 2>/dev/null | cut -d" " -f3); printf "%s ids %s %s\\n" "$p" "$(nspid $p)" "$(nspid "${g:-0}")"; done',
+  // a host pid here too, so it goes through the same translation. Only shell builtins run per
+  // process but the one find: in a VM without KVM every fork costs tens of milliseconds.
+  'nspid() { n=; while read -r k v; do if [ "$k" = NSpid: ]; then for x in $v; do n=$x; done; break; fi; done 2>/dev/null < "/proc/$1/status"; }',
+  'for p in $pids; do find "/proc/$p/fd" -maxdepth 1 -lname "socket:*" -printf "$p %l\\n" 2>/dev/null;',
+  '  c=; read -r c 2>/dev/null < "/proc/$p/comm"; printf "%s comm %s\\n" "$p" "$c";',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${s##*\) } and ${3:-0} are the shell's, not a template's
+  '  s=; read -r s 2>/dev/null < "/proc/$p/stat"; s=${s##*\\) }; set -- $s; g=${3:-0};',
+  '  nspid "$p"; a=$n; nspid "$g"; printf "%s ids %s %s\\n" "$p" "$a" "$n"; done',
 ].join('\n');
 
 /** Reads OWNERS_SCRIPT's output for the inodes asked about. */

@@ -40,23 +40,24 @@ export async function authorizeWorkspace(
   const seen = can(actor, 'view', ref, facts);
   // Names are unique per owner: audit entries and messages name the workspace OWNER/NAME.
   const full = row.ownerName ? `${row.ownerName}/${row.name}` : row.name;
-  const deny = (reason: string) =>
+  // One the user may not even see is recorded as `workspace.access`, whatever was asked of it.
+  const deny = (reason: string, label: string) =>
     audit.record({
       actorId: user.id,
       actorName: user.name,
-      action: action === 'view' ? 'workspace.access' : `workspace.${action}`,
+      action: label,
       target: `workspace/${full}`,
       outcome: 'denied',
       sourceIp: via.sourceIp,
       detail: reason,
     });
   if (!seen.allowed) {
-    await deny(seen.reason);
+    await deny(seen.reason, 'workspace.access');
     throw hidden();
   }
   const d = action === 'view' ? seen : can(actor, action, ref, facts);
   if (!d.allowed) {
-    await deny(d.reason);
+    await deny(d.reason, `workspace.${action}`);
     throw new BerthError('PERMISSION_DENIED', `You may not ${VERB[action]} workspace ${full}: ${d.reason}.`, { field: 'name' });
   }
   return d;
