@@ -150,6 +150,14 @@ describe('teams', () => {
     expect((await s.workspaces.get(user('alice'), 'carol/tws', {}, 'admin')).name).toBe('tws');
     await expect(s.workspaces.get(user('alice'), 'carol/tws', {}, 'delete')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     await expect(s.teams.remove('web')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/tws/) });
+    // Within a team a name is taken once, whoever owns the workspace: by the create, and by the store.
+    await expect(s.workspaces.create(user('bob'), { name: 'tws', team: 'web' } as never)).rejects.toMatchObject({ code: 'ALREADY_EXISTS', field: 'name' });
+    await expect(
+      store.db
+        .insertInto('workspaces')
+        .values({ ...ws('tws', 'bob', id), id: 'tws2' })
+        .execute(),
+    ).rejects.toThrow(/UNIQUE/);
   });
 
   it('checks quotas naming the quota, the current use and the ask', async () => {

@@ -177,6 +177,10 @@ export class WorkspacesService {
     const body = withSpecDefaults(this.rules ? await this.rules.withTemplate(parsed.data) : parsed.data);
     // Teams and sharing: the team must exist and have the caller as a member (quotas are checked at placement).
     const team = body.team ? await checkTeamForCreate(this.store, user, body.team) : null;
+    // A team's workspaces are unique by name within the team too (its members all see them).
+    if (team && (await this.store.db.selectFrom('workspaces').select('id').where('team_id', '=', team.id).where('name', '=', body.name).executeTakeFirst())) {
+      throw new BerthError('ALREADY_EXISTS', `Team ${body.team} already has a workspace named ${body.name}; pick another name.`, { field: 'name' });
+    }
     // Names are unique per owner: only the caller's own workspaces can clash (nobody learns of another's).
     const existing = await this.store.db.selectFrom('workspaces').select('id').where('owner_id', '=', user.id).where('name', '=', body.name).executeTakeFirst();
     if (existing)

@@ -322,9 +322,18 @@ const migrations: Record<string, Migration> = {
   },
   // Disabling a user (`berth user disable`): their tokens, keys and browser sessions stop
   // working and their live sessions end, while their workspaces and shares stay for later.
+  // And a team's workspace names made unique within the team.
   '0012_user_disabled': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
+      // A team's workspaces are unique by name within the team as well as per owner.
+      await db.schema
+        .createIndex('workspaces_team_name_unique')
+        .on('workspaces')
+        .columns(['team_id', 'name'])
+        .unique()
+        .where(sql.ref('team_id'), 'is not', null)
+        .execute();
     },
   },
 };
