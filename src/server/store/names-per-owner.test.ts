@@ -110,7 +110,7 @@ describe('migration 0009_names_per_owner', () => {
           name: string;
         }>`select name from sqlite_master where type = 'index' and tbl_name = 'workspaces' and name not like 'sqlite_%' order by name`.execute(store.db)
       ).rows.map((r) => r.name);
-      // (workspaces_team_name is 0010's.)
+      // (workspaces_team_name is 0010's, workspaces_team_name_unique 0012's.)
       expect(indexes).toEqual([
         'workspaces_name',
         'workspaces_node_name',
