@@ -118,6 +118,7 @@ describe('migration 0009_names_per_owner', () => {
         'workspaces_provider_name',
         'workspaces_status_name',
         'workspaces_team_name',
+        'workspaces_team_name_unique',
       ]);
     } finally {
       await store.close();
