@@ -256,6 +256,8 @@ describe('sharing a workspace', () => {
     expect((await ssh(bob, 'echo "$BERTH_USER"')).stdout.trim()).toBe('bob');
     const audit = JSON.parse((await server.cli(['audit', 'ls', '--json', '--limit', '200'])).stdout) as { entries: Array<{ action: string; target: string }> };
     expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['workspace.access.revoked']));
+    // Leave bob as the tests after this one expect him: with no live share of alice's.
+    expect((await as(alice, ['ws', 'unshare', ws, '--user', 'bob'])).code).toBe(0);
   });
 });
 
