@@ -13,6 +13,7 @@ import { decide } from '../access/facts.js';
 import { UsersService } from '../services/users.js';
 import type { WorkspacesService } from '../services/workspaces.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { seedNode, seedUsers, workspaceRow } from '../store/seed.test-support.js';
 import { hashSecret } from './secrets.js';
 import { parsePublicKey, userForPublicKey } from './ssh-keys.js';
 import { userForToken } from './users.js';
@@ -28,10 +29,7 @@ const key = parsePublicKey(ssh2.utils.generateKeyPairSync('ed25519').public);
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-disabled-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
-  await store.db
-    .insertInto('users')
-    .values([admin, bob].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now })))
-    .execute();
+  await seedUsers(store, [admin, bob], now);
   await store.db
     .insertInto('api_tokens')
     .values({
@@ -49,35 +47,10 @@ beforeAll(async () => {
     .insertInto('ssh_keys')
     .values({ id: 'k1', user_id: bob.id, name: 'laptop', algorithm: key.algorithm, public_key: key.line, fingerprint: key.fingerprint, created_at: now })
     .execute();
-  await store.db
-    .insertInto('nodes')
-    .values({
-      id: 'n1',
-      name: 'n1',
-      credential_hash: 'x',
-      created_at: now,
-      last_seen_at: null,
-      agent_version: null,
-      resources_json: null,
-      providers_json: '[]',
-    })
-    .execute();
+  await seedNode(store, 'n1', now);
   await store.db
     .insertInto('workspaces')
-    .values({
-      id: 'w1',
-      name: 'api',
-      owner_id: bob.id,
-      node_id: 'n1',
-      provider: 'docker',
-      image: 'base',
-      status: 'running',
-      cpus: null,
-      memory_bytes: null,
-      error_json: null,
-      created_at: now,
-      updated_at: now,
-    })
+    .values(workspaceRow('w1', 'api', bob.id, now))
     .execute();
 });
 

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type User, workspacesQuerySchema } from '../../api/index.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { seedNode, seedUsers, workspaceRow } from '../store/seed.test-support.js';
 import { createServices, type Services } from './index.js';
 
 let dir: string;
@@ -20,37 +21,10 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-names-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
   services = createServices(store, pino({ level: 'silent' }), { heartbeatMs: 1000 });
-  await store.db
-    .insertInto('users')
-    .values([admin, alice, bob].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now })))
-    .execute();
-  await store.db
-    .insertInto('nodes')
-    .values({
-      id: 'n1',
-      name: 'n1',
-      credential_hash: 'x',
-      created_at: now,
-      last_seen_at: null,
-      agent_version: null,
-      resources_json: null,
-      providers_json: '[]',
-    })
-    .execute();
-  const ws = (id: string, name: string, owner: string) => ({
-    id,
-    name,
-    owner_id: owner,
-    node_id: 'n1',
-    provider: 'docker',
-    image: 'base',
-    status: 'stopped',
-    cpus: null,
-    memory_bytes: null,
-    error_json: null,
-    created_at: now,
-    updated_at: now,
-  });
+  await seedUsers(store, [admin, alice, bob], now);
+  await seedNode(store, 'n1', now);
+  // Stopped: these tests read and resolve, no node runs them.
+  const ws = (id: string, name: string, owner: string) => workspaceRow(id, name, owner, now, { status: 'stopped' });
   await store.db
     .insertInto('workspaces')
     .values([ws('w1', 'api', 'ua'), ws('w2', 'api', 'ub'), ws('w3', 'api', 'uz'), ws('w4', 'web', 'ua'), ws('w5', 'db', 'ub')])

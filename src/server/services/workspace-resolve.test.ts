@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BerthError, User } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { seedNode, seedUsers, workspaceRow } from '../store/seed.test-support.js';
 import { resolveWorkspace } from './workspace-resolve.js';
 
 let dir: string;
@@ -20,37 +21,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-resolve-'));
   store = await openSqliteStore(join(dir, 'berth.db'));
   audit = new AuditLog(store, pino({ level: 'silent' }));
-  await store.db
-    .insertInto('users')
-    .values([alice, bob, admin].map((u) => ({ id: u.id, name: u.name, role: u.role, email: null, created_at: now })))
-    .execute();
-  await store.db
-    .insertInto('nodes')
-    .values({
-      id: 'n1',
-      name: 'n1',
-      credential_hash: 'x',
-      created_at: now,
-      last_seen_at: null,
-      agent_version: null,
-      resources_json: null,
-      providers_json: '[]',
-    })
-    .execute();
-  const ws = (id: string, name: string, owner: string) => ({
-    id,
-    name,
-    owner_id: owner,
-    node_id: 'n1',
-    provider: 'docker',
-    image: 'base',
-    status: 'running',
-    cpus: null,
-    memory_bytes: null,
-    error_json: null,
-    created_at: now,
-    updated_at: now,
-  });
+  await seedUsers(store, [alice, bob, admin], now);
+  await seedNode(store, 'n1', now);
+  const ws = (id: string, name: string, owner: string) => workspaceRow(id, name, owner, now);
   // alice and bob both have `api`; only bob has `web`.
   await store.db
     .insertInto('workspaces')
