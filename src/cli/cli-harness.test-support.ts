@@ -2,10 +2,11 @@
  * Runs the whole CLI in-process for tests: fake streams, a temporary HOME, captured output
  * and the exit status, exactly as `berth` would produce them.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
+import { afterAll } from 'vitest';
 import type { CliIO, InputStream } from './context.js';
 import { runCli } from './run.js';
 
@@ -36,9 +37,18 @@ class Capture extends Writable {
   }
 }
 
-/** A fresh temporary directory to use as HOME. */
+const homesMade: string[] = [];
+// Registered when a test file imports this module: the file's HOMEs go when its tests end
+// (a process 'exit' hook never runs in vitest's workers).
+afterAll(() => {
+  for (const home of homesMade.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory to use as HOME, removed after the test file's tests. */
 export function tempHome(): string {
-  return mkdtempSync(join(tmpdir(), 'berth-cli-test-'));
+  const home = mkdtempSync(join(tmpdir(), 'berth-cli-test-'));
+  homesMade.push(home);
+  return home;
 }
 
 /** Runs `berth <argv>` in-process. */
