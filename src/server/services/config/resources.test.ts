@@ -1,0 +1,143 @@
+/** The config kinds added in 0013: the sharing policy inside ServerSettings, TeamQuota and ImageRecipe, against a real SQLite store. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConfigResource, User } from '../../../api/index.js';
+import { readSharingPolicy, writeSharingPolicy } from '../../access/settings.js';
+import { openSqliteStore, type Store } from '../../store/open.js';
+import { seedUsers } from '../../store/seed.test-support.js';
+import { ConfigService } from './config-service.js';
+import { recipeByName } from './live.js';
+
+let dir: string;
+let store: Store;
+let config: ConfigService;
+let rechecks: number;
+const admin: User = { id: 'u1', name: 'admin', email: null, role: 'admin', createdAt: new Date(0).toISOString() };
+const now = new Date().toISOString();
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-config-kinds-'));
+  store = await openSqliteStore(join(dir, 'berth.db'));
+  await seedUsers(store, [admin], now);
+  for (const name of ['core', 'web'])
+    await store.db
+      .insertInto('teams')
+      .values({ id: `t-${name}`, name, max_workspaces: null, max_cpus: null, max_memory_bytes: null, created_by: admin.id, created_at: now })
+      .execute();
+  rechecks = 0;
+  config = new ConfigService(store, {
+    recheck: async () => {
+      rechecks++;
+    },
+  });
+});
+
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const keys = (rs: ConfigResource[]) => rs.map((r) => `${r.kind}/${r.name}`);
+async function push(resources: ConfigResource[], prune = false) {
+  const { revision } = await config.pull();
+  return config.push(admin, { baseRevision: revision, resources, prune });
+}
+
+describe('the sharing policy in ServerSettings', () => {
+  it('is one store with `berth sharing-policy`: each sees what the other wrote, and a push that changes it re-checks sessions', async () => {
+    await writeSharingPolicy(store, 'admins');
+    expect((await config.pull()).resources[0]).toEqual({ kind: 'ServerSettings', name: 'server', spec: { sharing: 'admins' } });
+    const r = await push([{ kind: 'ServerSettings', name: 'server', spec: { placement: 'binpack', sharing: 'off' } }]);
+    expect(r.changes).toEqual([{ kind: 'ServerSettings', name: 'server', action: 'changed', fields: ['placement', 'sharing'] }]);
+    expect(await readSharingPolicy(store)).toBe('off');
+    expect(rechecks).toBe(1);
+    // A push that leaves the settings alone does not re-check.
+    await push([{ kind: 'TeamQuota', name: 'core', spec: { workspaces: 1 } }]);
+    expect(rechecks).toBe(1);
+    // Pruning resets the settings: the policy is the default again.
+    await push([], true);
+    expect(await readSharingPolicy(store)).toBe('everyone');
+    expect(rechecks).toBe(2);
+  });
+});
+
+describe('TeamQuota', () => {
+  it('lists every team, applies a push to its quota columns, reads memory back as pushed, and a second push changes nothing', async () => {
+    const pulled = await config.pull();
+    expect(keys(pulled.resources)).toEqual(['ServerSettings/server', 'TeamQuota/core', 'TeamQuota/web']);
+    expect(pulled.resources[1].spec).toEqual({});
+    const want: ConfigResource = { kind: 'TeamQuota', name: 'core', spec: { workspaces: 2, cpus: 1.5, memory: '2048m' } };
+    const first = await config.push(admin, { baseRevision: pulled.revision, resources: [want] });
+    expect(first.changes).toEqual([{ kind: 'TeamQuota', name: 'core', action: 'changed', fields: ['cpus', 'memory', 'workspaces'] }]);
+    const row = await store.db.selectFrom('teams').selectAll().where('name', '=', 'core').executeTakeFirstOrThrow();
+    expect([row.max_workspaces, row.max_cpus, Number(row.max_memory_bytes)]).toEqual([2, 1.5, 2 * 1024 ** 3]);
+    const live = (await config.pull()).resources.find((r) => r.name === 'core');
+    expect(live).toEqual({ kind: 'TeamQuota', name: 'core', spec: { workspaces: 2, cpus: 1.5, memory: '2g' } });
+    const again = await config.push(admin, { baseRevision: first.revision, resources: [want] });
+    expect(again).toEqual({ applied: false, revision: first.revision, changes: [] });
+  });
+
+  it('refuses a quota for a team nobody made, applying nothing', async () => {
+    const before = await config.pull();
+    const err = await config
+      .push(admin, {
+        baseRevision: before.revision,
+        resources: [
+          { kind: 'TeamQuota', name: 'core', spec: { workspaces: 1 } },
+          { kind: 'TeamQuota', name: 'ghost', spec: {} },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NOT_FOUND', field: 'TeamQuota/ghost' });
+    expect((err as Error).message).toMatch(/Team ghost does not exist .*berth team create/);
+    expect(await config.pull()).toEqual(before);
+  });
+
+  it('prune resets the quotas of teams the folder leaves out; the teams stay', async () => {
+    await push([
+      { kind: 'TeamQuota', name: 'core', spec: { workspaces: 1 } },
+      { kind: 'TeamQuota', name: 'web', spec: { memory: '1g' } },
+    ]);
+    const r = await push([{ kind: 'TeamQuota', name: 'core', spec: { workspaces: 1 } }], true);
+    expect(r.changes).toEqual([{ kind: 'TeamQuota', name: 'web', action: 'changed', fields: ['memory'] }]);
+    expect((await config.pull()).resources.find((x) => x.name === 'web')?.spec).toEqual({});
+    expect((await push([{ kind: 'TeamQuota', name: 'core', spec: { workspaces: 1 } }], true)).changes).toEqual([]);
+  });
+
+  it('a team made, changed outside config, or removed moves the revision', async () => {
+    const r0 = (await config.pull()).revision;
+    await store.db.updateTable('teams').set({ max_cpus: 4 }).where('name', '=', 'web').execute();
+    const r1 = (await config.pull()).revision;
+    expect(r1).toBe(r0 + 1);
+    await store.db.updateTable('teams').set({ max_cpus: 4 }).where('name', '=', 'web').execute();
+    expect((await config.pull()).revision).toBe(r1);
+    await store.db.deleteFrom('teams').where('name', '=', 'web').execute();
+    expect((await config.pull()).revision).toBe(r1 + 1);
+  });
+});
+
+describe('ImageRecipe', () => {
+  const dev: ConfigResource = { kind: 'ImageRecipe', name: 'dev', spec: { from: 'debian:bookworm', packages: ['git', 'curl'] } };
+
+  it('is stored by a push (nothing is built), pulled back the same, changed, and pruned', async () => {
+    const added = await push([dev]);
+    expect(added.changes).toEqual([{ kind: 'ImageRecipe', name: 'dev', action: 'added', fields: [] }]);
+    expect(await recipeByName(store.db, 'dev')).toEqual(dev.spec);
+    expect((await config.pull()).resources).toContainEqual(dev);
+    const changed = await push([{ ...dev, spec: { from: 'debian:bookworm', packages: ['git'] } }]);
+    expect(changed.changes).toEqual([{ kind: 'ImageRecipe', name: 'dev', action: 'changed', fields: ['packages'] }]);
+    expect((await push([], false)).changes).toEqual([]);
+    const pruned = await push([], true);
+    expect(pruned.changes).toContainEqual({ kind: 'ImageRecipe', name: 'dev', action: 'removed', fields: [] });
+    expect(await recipeByName(store.db, 'dev')).toBeNull();
+  });
+
+  it('an unchanged recipe written again (a rebuild) leaves the revision alone', async () => {
+    await push([dev]);
+    const r = (await config.pull()).revision;
+    await store.db.updateTable('image_recipes').set({ spec_json: JSON.stringify(dev.spec), updated_at: 'later' }).where('name', '=', 'dev').execute();
+    expect((await config.pull()).revision).toBe(r);
+  });
+});
