@@ -73,7 +73,7 @@ beforeAll(async () => {
     HostConfig: { Binds: [`${srv}:/srv:ro`], AutoRemove: false },
   });
   await daemon.start();
-  const ip = (await daemon.inspect()).NetworkSettings.IPAddress;
+  const ip = (await daemon.inspect()).NetworkSettings.Networks.bridge?.IPAddress;
   expect(ip, 'the git daemon container has an address on the default bridge').toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   url = `git://${ip}/dots.git`;
   await waitFor('git daemon to answer', async () => (await runProgram('git', ['ls-remote', url], { timeoutMs: 10_000 })).code === 0, 30_000, 500);

@@ -75,7 +75,9 @@ beforeAll(async () => {
   server = await TestServer.start({ localAgent: true });
   await server.waitNodeOnline();
   // git too: test/e2e/dotfiles-git.test.ts builds the same package list, so the suite caches one Debian rootfs for both.
-  const build = await server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server,git'], { timeoutMs: 900_000 });
+  const build = await server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server,git'], {
+    timeoutMs: 900_000,
+  });
   expect(build.code, build.stderr).toBe(0);
   const res = await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } });
   gw = gatewayGetSchema.parse(await res.json()).ssh!;

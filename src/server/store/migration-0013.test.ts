@@ -17,7 +17,6 @@ const now = '2026-01-01T00:00:00.000Z';
 async function oldDatabase(file: string, policy: string | null): Promise<number> {
   const sqlite = new Sqlite(file);
   sqlite.pragma('foreign_keys = ON');
-  // biome-ignore lint/suspicious/noExplicitAny: the schema as 0012 left it, not today's typed one
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrateUpTo(db, '0012_user_disabled');
   await db.insertInto('users').values({ id: 'u1', name: 'admin', role: 'admin', created_at: now, email: null }).execute();

@@ -137,7 +137,11 @@ describe('ImageRecipe', () => {
   it('an unchanged recipe written again (a rebuild) leaves the revision alone', async () => {
     await push([dev]);
     const r = (await config.pull()).revision;
-    await store.db.updateTable('image_recipes').set({ spec_json: JSON.stringify(dev.spec), updated_at: 'later' }).where('name', '=', 'dev').execute();
+    await store.db
+      .updateTable('image_recipes')
+      .set({ spec_json: JSON.stringify(dev.spec), updated_at: 'later' })
+      .where('name', '=', 'dev')
+      .execute();
     expect((await config.pull()).revision).toBe(r);
   });
 });
