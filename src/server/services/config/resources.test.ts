@@ -2,13 +2,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConfigResource, User } from '../../../api/index.js';
+import { type ConfigResource, parseSize, type User } from '../../../api/index.js';
 import { readSharingPolicy, writeSharingPolicy } from '../../access/settings.js';
 import { openSqliteStore, type Store } from '../../store/open.js';
 import { seedUsers } from '../../store/seed.test-support.js';
 import { ConfigService } from './config-service.js';
-import { recipeByName } from './live.js';
+import { recipeByName, sizeText } from './live.js';
 
 let dir: string;
 let store: Store;
@@ -143,5 +144,20 @@ describe('ImageRecipe', () => {
       .where('name', '=', 'dev')
       .execute();
     expect((await config.pull()).revision).toBe(r);
+  });
+});
+
+describe('sizeText, properties', () => {
+  it('reads back as the same bytes, and is a fixed point of reading and writing', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 50 }), (bytes) => {
+        const text = sizeText(bytes);
+        expect(parseSize(text)).toBe(bytes);
+        expect(sizeText(parseSize(text)!)).toBe(text);
+        expect(text).toMatch(/^\d+[kmgt]?$/);
+      }),
+      { numRuns: 1000 },
+    );
+    expect([sizeText(2048 * 1024 ** 2), sizeText(1536 * 1024 ** 2), sizeText(12345)]).toEqual(['2g', '1536m', '12345']);
   });
 });
