@@ -229,6 +229,9 @@ describe('config as code', () => {
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('NOT_FOUND');
     expect(none.stderr).toMatch(/no image recipe named nosuch: give --from/);
+    const noBase = await server.cli(['image', 'build', 'tools', '--packages', 'git']);
+    expect(noBase.code).toBe(2);
+    expect(noBase.stderr).toMatch(/Packages need a base: give --from/);
     // A build that fails records nothing.
     const failed = await server.cli(['image', 'build', 'broken', '--from', 'busybox', '--packages', 'git']);
     expect(failed.code).not.toBe(0);
