@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Proc, runCli, startAgent, TestServer, uniqueName } from './harness.js';
+import { docker, type Proc, runCli, startAgent, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 let work: string;
@@ -166,6 +166,8 @@ describe('config as code', () => {
 
   it('holds the sharing policy, team quotas and image recipes: pull, edit, diff, push, pull; stale refused; image build NAME builds the recipe', async () => {
     expect((await server.cli(['team', 'create', 'core'])).code).toBe(0);
+    // Images are the engine's, shared by every test on this machine: a name of this run's own.
+    const tools = uniqueName('tools');
     const dir = join(work, 'kinds');
     const pulled = await server.cli(['config', 'pull', dir]);
     expect(pulled.code, pulled.stderr).toBe(0);
@@ -173,10 +175,10 @@ describe('config as code', () => {
 
     await writeFile(join(dir, 'server.yaml'), 'kind: ServerSettings\nname: server\nspec:\n  sharing: admins\n');
     await writeFile(join(dir, 'team-quotas', 'core.yaml'), 'kind: TeamQuota\nname: core\nspec:\n  workspaces: 2\n  memory: 2048m\n');
-    await writeFile(join(dir, 'images', 'tools.yaml'), 'kind: ImageRecipe\nname: tools\nspec:\n  from: busybox\n');
+    await writeFile(join(dir, 'images', `${tools}.yaml`), `kind: ImageRecipe\nname: ${tools}\nspec:\n  from: busybox\n`);
     const diff = await server.cli(['config', 'diff', dir]);
     expect(diff.code, diff.stderr).toBe(0);
-    expect(diff.stdout).toBe('~ ServerSettings/server changed: sharing\n~ TeamQuota/core changed: memory, workspaces\n+ ImageRecipe/tools added\n');
+    expect(diff.stdout).toBe(`~ ServerSettings/server changed: sharing\n~ TeamQuota/core changed: memory, workspaces\n+ ImageRecipe/${tools} added\n`);
     const push = await server.cli(['config', 'push', dir]);
     expect(push.code, push.stderr).toBe(0);
     expect(push.stdout).toMatch(/^Applied 3 changes/);
@@ -188,13 +190,13 @@ describe('config as code', () => {
       maxMemoryBytes: 2 * 1024 ** 3,
     });
     // Pushing does not build: the recipe is stored, the image is not there yet.
-    expect((await server.json<any>(['image', 'ls'])).images.map((i: any) => i.name)).not.toContain('tools');
+    expect((await server.json<any>(['image', 'ls'])).images.map((i: any) => i.name)).not.toContain(tools);
 
     const again = join(work, 'kinds-again');
     expect((await server.cli(['config', 'pull', again])).code).toBe(0);
     expect(await readFile(join(again, 'server.yaml'), 'utf8')).toBe('kind: ServerSettings\nname: server\nspec:\n  sharing: admins\n');
     expect(await readFile(join(again, 'team-quotas', 'core.yaml'), 'utf8')).toBe('kind: TeamQuota\nname: core\nspec:\n  workspaces: 2\n  memory: 2g\n');
-    expect(await readFile(join(again, 'images', 'tools.yaml'), 'utf8')).toBe('kind: ImageRecipe\nname: tools\nspec:\n  from: busybox\n  packages: []\n');
+    expect(await readFile(join(again, 'images', `${tools}.yaml`), 'utf8')).toBe(`kind: ImageRecipe\nname: ${tools}\nspec:\n  from: busybox\n  packages: []\n`);
     expect((await server.cli(['config', 'diff', again])).stdout).toMatch(/^No changes/);
 
     // `berth sharing-policy set` moves the revision like any config write: the folder is now stale.
@@ -222,20 +224,22 @@ describe('config as code', () => {
     expect(await live()).toEqual(before);
 
     // `image build NAME` with nothing else builds the stored recipe; without one it says what to do.
-    const built = await server.cli(['image', 'build', 'tools']);
+    const built = await server.cli(['image', 'build', tools]);
     expect(built.code, built.stderr).toBe(0);
-    expect((await server.json<any>(['image', 'ls'])).images.find((i: any) => i.name === 'tools')).toMatchObject({ from: 'busybox', packages: [] });
+    expect((await server.json<any>(['image', 'ls'])).images.find((i: any) => i.name === tools)).toMatchObject({ from: 'busybox', packages: [] });
     const none = await server.cli(['image', 'build', 'nosuch']);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('NOT_FOUND');
     expect(none.stderr).toMatch(/no image recipe named nosuch: give --from/);
-    const noBase = await server.cli(['image', 'build', 'tools', '--packages', 'git']);
+    const noBase = await server.cli(['image', 'build', tools, '--packages', 'git']);
     expect(noBase.code).toBe(2);
     expect(noBase.stderr).toMatch(/Packages need a base: give --from/);
     // A build that fails records nothing.
-    const failed = await server.cli(['image', 'build', 'broken', '--from', 'busybox', '--packages', 'git']);
+    const broken = uniqueName('broken');
+    const failed = await server.cli(['image', 'build', broken, '--from', 'busybox', '--packages', 'git']);
     expect(failed.code).not.toBe(0);
-    expect((await live()).resources.map((x: any) => `${x.kind}/${x.name}`)).not.toContain('ImageRecipe/broken');
+    expect((await live()).resources.map((x: any) => `${x.kind}/${x.name}`)).not.toContain(`ImageRecipe/${broken}`);
+    await docker.getImage(`berth/${tools}:latest`).remove({ force: true });
   });
 
   it('prints the JSON Schema of config files', async () => {

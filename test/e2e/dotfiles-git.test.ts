@@ -82,6 +82,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.destroy();
   await daemon?.remove({ force: true }).catch(() => undefined);
+  // The image is this test's alone; its Debian rootfs stays cached for the next build.
+  await docker
+    .getImage(`berth/${IMAGE}:latest`)
+    .remove({ force: true })
+    .catch(() => undefined);
   await rm(work, { recursive: true, force: true });
 });
 
