@@ -147,6 +147,58 @@ describe('ImageRecipe', () => {
   });
 });
 
+describe('the new kinds, properties', () => {
+  const desiredArb = fc.record({
+    placement: fc.option(fc.constantFrom('spread' as const, 'binpack' as const), { nil: undefined }),
+    sharing: fc.option(fc.constantFrom('everyone' as const, 'admins' as const, 'off' as const), { nil: undefined }),
+    teams: fc.uniqueArray(
+      fc.record({
+        name: fc.constantFrom('core', 'web'),
+        workspaces: fc.option(fc.nat(10), { nil: undefined }),
+        cpus: fc.option(fc.constantFrom(0.5, 2, 16), { nil: undefined }),
+        memory: fc.option(fc.constantFrom('512m', '1g', '1536m'), { nil: undefined }),
+      }),
+      { selector: (t) => t.name },
+    ),
+    recipes: fc.uniqueArray(
+      fc.record({ name: fc.constantFrom('dev', 'ops', 'ci'), packages: fc.uniqueArray(fc.constantFrom('git', 'curl', 'jq'), { maxLength: 3 }) }),
+      { selector: (r) => r.name },
+    ),
+  });
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const toResources = (d: typeof desiredArb extends fc.Arbitrary<infer D> ? D : never): ConfigResource[] => [
+    { kind: 'ServerSettings', name: 'server', spec: defined({ placement: d.placement, sharing: d.sharing }) },
+    ...d.teams.map((t): ConfigResource => ({ kind: 'TeamQuota', name: t.name, spec: defined({ workspaces: t.workspaces, cpus: t.cpus, memory: t.memory }) })),
+    ...d.recipes.map(
+      (r): ConfigResource => ({
+        kind: 'ImageRecipe',
+        name: r.name,
+        spec: r.packages.length ? { from: 'debian:bookworm', packages: r.packages } : { from: 'busybox', packages: [] },
+      }),
+    ),
+  ];
+
+  it('a pruning push makes the live state what was pushed (the rest removed or reset), the policy reads back, and pushing again changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(desiredArb, async (d) => {
+        const wanted = toResources(d);
+        await push(wanted, true);
+        const after = await config.pull();
+        for (const r of wanted) expect(after.resources).toContainEqual(r);
+        for (const r of after.resources) {
+          if (wanted.some((w) => w.kind === r.kind && w.name === r.name)) continue;
+          expect(r.kind, `${r.kind}/${r.name} survived a pruning push that left it out`).toBe('TeamQuota');
+          expect(r.spec).toEqual({});
+        }
+        expect(await readSharingPolicy(store)).toBe(d.sharing ?? 'everyone');
+        const again = await config.push(admin, { baseRevision: after.revision, resources: wanted, prune: true });
+        expect(again).toEqual({ applied: false, revision: after.revision, changes: [] });
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
 describe('sizeText, properties', () => {
   it('reads back as the same bytes, and is a fixed point of reading and writing', () => {
     fc.assert(
