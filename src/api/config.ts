@@ -2,16 +2,18 @@
  * Configuration as code: everything an admin configures that is not a start-up flag, as
  * resources of the form `{ kind, name, spec }` (one per YAML file in a folder, see
  * docs/config.md). The same schemas check a file on the CLI and a push on the server.
- * Image recipes are not here: the server keeps no recipes (an image is built on a node by
- * `berth image build` and lives there), so there is nothing live to pull.
+ * Image recipes are here as what to build (`from` and `packages`); the images themselves live
+ * on nodes and are built by `berth image build`, never by a push.
  */
 import { z } from 'zod';
 import { nodeLabelsSchema, placementStrategySchema } from './placement.js';
 import { projectSpecSchema } from './project-spec.js';
+import { imageSourceSchema, MAX_CPUS, MAX_PACKAGES, packageNameSchema } from './resources.js';
+import { sharingPolicySchema } from './teams.js';
 import { memorySchema, nameSchema } from './values.js';
 
 /** The kinds of configuration resources, in the order pull writes and diff lists them. */
-export const CONFIG_KINDS = ['ServerSettings', 'Node', 'WorkspaceTemplate', 'UserQuota'] as const;
+export const CONFIG_KINDS = ['ServerSettings', 'Node', 'WorkspaceTemplate', 'UserQuota', 'TeamQuota', 'ImageRecipe'] as const;
 export const configKindSchema = z.enum(CONFIG_KINDS);
 export type ConfigKind = z.infer<typeof configKindSchema>;
 
@@ -25,7 +27,10 @@ export const MAX_CONFIG_RESOURCES = 5000;
 export const serverSettingsSpecSchema = z.strictObject({
   /** How the scheduler picks among fitting nodes; overrides `berth server --placement`. */
   placement: placementStrategySchema.optional(),
+  /** Who may share workspaces (`berth sharing-policy set` writes the same field); left out is everyone. */
+  sharing: sharingPolicySchema.optional(),
 });
+export type ServerSettingsSpec = z.infer<typeof serverSettingsSpecSchema>;
 
 /** A node's placement settings (the node itself joins with a token; config cannot create one). */
 export const nodeConfigSpecSchema = z.strictObject({
@@ -56,6 +61,25 @@ export const userQuotaSpecSchema = z.strictObject({
 });
 export type UserQuotaSpec = z.infer<typeof userQuotaSpecSchema>;
 
+/** A team's quotas on what its workspaces hold together; a field left out is unlimited (the team itself is made by `berth team create`). */
+export const teamQuotaSpecSchema = z.strictObject({
+  workspaces: z.number().int('use a whole number of workspaces').min(0).max(100_000).optional(),
+  cpus: z
+    .number()
+    .positive('use a positive number of CPUs')
+    .max(MAX_CPUS * 1000)
+    .optional(),
+  memory: memorySchema.optional(),
+});
+export type TeamQuotaSpec = z.infer<typeof teamQuotaSpecSchema>;
+
+/** What `berth image build NAME` builds when given no other arguments: the base and the Debian packages to add. */
+export const imageRecipeSpecSchema = z.strictObject({
+  from: imageSourceSchema,
+  packages: z.array(packageNameSchema).max(MAX_PACKAGES, `give at most ${MAX_PACKAGES} packages`).default([]),
+});
+export type ImageRecipeSpec = z.infer<typeof imageRecipeSpecSchema>;
+
 /** Optional `apiVersion` of a config file; only v1 exists. */
 export const CONFIG_API_VERSION = 'berth/v1';
 const apiVersion = z.literal(CONFIG_API_VERSION, { error: `use apiVersion: ${CONFIG_API_VERSION} (or leave it out)` }).optional();
@@ -73,6 +97,8 @@ export const configResourceSchema = z.discriminatedUnion(
     z.strictObject({ apiVersion, kind: z.literal('Node'), name: nameSchema, spec: nodeConfigSpecSchema.default({ labels: {}, cordoned: false }) }),
     z.strictObject({ apiVersion, kind: z.literal('WorkspaceTemplate'), name: nameSchema, spec: workspaceTemplateSpecSchema }),
     z.strictObject({ apiVersion, kind: z.literal('UserQuota'), name: nameSchema, spec: userQuotaSpecSchema.default({}) }),
+    z.strictObject({ apiVersion, kind: z.literal('TeamQuota'), name: nameSchema, spec: teamQuotaSpecSchema.default({}) }),
+    z.strictObject({ apiVersion, kind: z.literal('ImageRecipe'), name: nameSchema, spec: imageRecipeSpecSchema }),
   ],
   { error: `use kind: one of ${CONFIG_KINDS.join(', ')}` },
 );

@@ -206,11 +206,11 @@ export const packageNameSchema = z
   .max(128, 'use a Debian package name of at most 128 characters')
   .regex(/^[a-z0-9][a-z0-9+.-]*$/, 'use Debian package names');
 
-/** Body of POST /images. */
+/** Body of POST /images; without `from` (and `packages`) the stored ImageRecipe of that name is built (docs/config.md). */
 export const imagesPostSchema = z.strictObject({
   name: nameSchema,
-  from: imageSourceSchema,
-  packages: z.array(packageNameSchema).max(MAX_PACKAGES, `give at most ${MAX_PACKAGES} packages`).default([]),
+  from: imageSourceSchema.optional(),
+  packages: z.array(packageNameSchema).max(MAX_PACKAGES, `give at most ${MAX_PACKAGES} packages`).optional(),
   node: nameSchema.optional(),
 });
 export type ImagesPost = z.input<typeof imagesPostSchema>;

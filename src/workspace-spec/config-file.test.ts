@@ -76,6 +76,43 @@ describe('config files', () => {
   });
 });
 
+describe('config files: sharing policy, team quotas and image recipes', () => {
+  it('reads each with its defaults and writes it back the same, at the path pull uses', () => {
+    const settings = parseConfigText('kind: ServerSettings\nname: server\nspec: { placement: spread, sharing: admins }\n', 's.yaml');
+    expect(settings.spec).toEqual({ placement: 'spread', sharing: 'admins' });
+    const team = parseConfigText('kind: TeamQuota\nname: core\nspec:\n  workspaces: 4\n  cpus: 2.5\n  memory: 8g\n', 'tq.yaml');
+    expect(team).toEqual({ kind: 'TeamQuota', name: 'core', spec: { workspaces: 4, cpus: 2.5, memory: '8g' } });
+    expect(parseConfigText('kind: TeamQuota\nname: core\n', 'tq.yaml').spec).toEqual({});
+    const recipe = parseConfigText('kind: ImageRecipe\nname: dev\nspec:\n  from: debian:bookworm\n  packages: [git, curl]\n', 'r.yaml');
+    expect(recipe).toEqual({ kind: 'ImageRecipe', name: 'dev', spec: { from: 'debian:bookworm', packages: ['git', 'curl'] } });
+    expect(parseConfigText('kind: ImageRecipe\nname: small\nspec: { from: busybox }\n', 'r.yaml').spec).toEqual({ from: 'busybox', packages: [] });
+    for (const r of [settings, team, recipe]) expect(parseConfigText(configToText(r), 'x.yaml')).toEqual(r);
+    expect(configFilePath(team)).toBe('team-quotas/core.yaml');
+    expect(configFilePath(recipe)).toBe('images/dev.yaml');
+  });
+
+  it('names file, line, column and field of a bad value', () => {
+    const policy = errorOf('kind: ServerSettings\nname: server\nspec:\n  sharing: sometimes\n');
+    expect(policy.field).toBe('spec.sharing');
+    expect(policy.message).toMatch(/^cfg\/t\.yaml:4:12: spec\.sharing: /);
+    const cpus = errorOf('kind: TeamQuota\nname: core\nspec:\n  workspaces: 2\n  cpus: -1\n');
+    expect(cpus.field).toBe('spec.cpus');
+    expect(cpus.message).toMatch(/^cfg\/t\.yaml:5:9: spec\.cpus: use a positive number of CPUs/);
+    const mem = errorOf('kind: TeamQuota\nname: core\nspec: { memory: lots }\n');
+    expect(mem.message).toMatch(/^cfg\/t\.yaml:3:17: spec\.memory: use a size such as 512m or 2g/);
+    const from = errorOf('kind: ImageRecipe\nname: dev\nspec:\n  from: ubuntu:noble\n');
+    expect(from.field).toBe('spec.from');
+    expect(from.message).toMatch(/^cfg\/t\.yaml:4:9: spec\.from: use busybox or debian:<suite>/);
+    const pkg = errorOf('kind: ImageRecipe\nname: dev\nspec:\n  from: debian:bookworm\n  packages:\n    - git\n    - --force-yes\n');
+    expect(pkg.field).toBe('spec.packages.1');
+    expect(pkg.message).toMatch(/^cfg\/t\.yaml:7:7: spec\.packages\.1: use Debian package names/);
+    const none = errorOf('kind: ImageRecipe\nname: dev\nspec: {}\n');
+    expect(none.field).toBe('spec.from');
+    const stray = errorOf('kind: ImageRecipe\nname: dev\nspec:\n  from: busybox\n  script: rm -rf /\n');
+    expect(stray.message).toMatch(/^cfg\/t\.yaml:5:3: spec\.script: unknown field/);
+  });
+});
+
 describe('config files, properties', () => {
   it('any text either parses or fails with an INVALID_ARGUMENT that names the file first', () => {
     fc.assert(

@@ -46,6 +46,10 @@ export function configFilePath(r: { kind: string; name: string }): string {
       return `nodes/${r.name}.yaml`;
     case 'WorkspaceTemplate':
       return `templates/${r.name}.yaml`;
+    case 'TeamQuota':
+      return `team-quotas/${r.name}.yaml`;
+    case 'ImageRecipe':
+      return `images/${r.name}.yaml`;
     default:
       return `quotas/${r.name}.yaml`;
   }

@@ -2,7 +2,9 @@
  * Configuration as code and dotfiles through the CLI, against a real server with its local
  * agent and real Docker: pull → edit → diff → push round trips, a second push that changes
  * nothing, a stale push refused, an invalid file named by file, line and field with nothing
- * changed, --prune, admin only; a workspace from a template and a quota; dotfiles uploaded
+ * changed, --prune, admin only; the sharing policy, a team quota and an image recipe as
+ * files (a recipe recorded by a build, and built by `image build NAME`); a workspace from a
+ * template and a quota; dotfiles uploaded
  * from a folder, applied at create, re-applied after an edit, and a second apply that changes
  * nothing.
  */
@@ -11,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Proc, runCli, startAgent, TestServer, uniqueName } from './harness.js';
+import { docker, type Proc, runCli, startAgent, TestServer, uniqueName } from './harness.js';
 
 let server: TestServer;
 let work: string;
@@ -62,8 +64,10 @@ describe('config as code', () => {
     const dir = join(work, 'cfg');
     const pulled = await server.cli(['config', 'pull', dir]);
     expect(pulled.code, pulled.stderr).toBe(0);
-    expect(pulled.stdout).toMatch(/Pulled revision \d+: 2 resources/);
+    // The settings, the node, and the recipe of the image beforeAll built (a build records it).
+    expect(pulled.stdout).toMatch(/Pulled revision \d+: 3 resources/);
     expect(await readFile(join(dir, 'server.yaml'), 'utf8')).toBe('kind: ServerSettings\nname: server\nspec: {}\n');
+    expect(await readFile(join(dir, 'images', 'base.yaml'), 'utf8')).toBe('kind: ImageRecipe\nname: base\nspec:\n  from: busybox\n  packages: []\n');
     const nodeFile = join(dir, 'nodes', `${nodeName}.yaml`);
     expect(await readFile(nodeFile, 'utf8')).toContain(`name: ${nodeName}`);
 
@@ -158,6 +162,84 @@ describe('config as code', () => {
     expect(JSON.parse(r.stdout).changes).toEqual([{ kind: 'WorkspaceTemplate', name: 'scratch', action: 'removed', fields: [] }]);
     expect((await live()).resources.map((x: any) => `${x.kind}/${x.name}`)).not.toContain('WorkspaceTemplate/scratch');
     expect((await live()).resources.map((x: any) => `${x.kind}/${x.name}`)).toContain('WorkspaceTemplate/small');
+  });
+
+  it('holds the sharing policy, team quotas and image recipes: pull, edit, diff, push, pull; stale refused; image build NAME builds the recipe', async () => {
+    expect((await server.cli(['team', 'create', 'core'])).code).toBe(0);
+    // Images are the engine's, shared by every test on this machine: a name of this run's own.
+    const tools = uniqueName('tools');
+    const dir = join(work, 'kinds');
+    const pulled = await server.cli(['config', 'pull', dir]);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(await readFile(join(dir, 'team-quotas', 'core.yaml'), 'utf8')).toBe('kind: TeamQuota\nname: core\nspec: {}\n');
+
+    await writeFile(join(dir, 'server.yaml'), 'kind: ServerSettings\nname: server\nspec:\n  sharing: admins\n');
+    await writeFile(join(dir, 'team-quotas', 'core.yaml'), 'kind: TeamQuota\nname: core\nspec:\n  workspaces: 2\n  memory: 2048m\n');
+    await writeFile(join(dir, 'images', `${tools}.yaml`), `kind: ImageRecipe\nname: ${tools}\nspec:\n  from: busybox\n`);
+    const diff = await server.cli(['config', 'diff', dir]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toBe(`~ ServerSettings/server changed: sharing\n~ TeamQuota/core changed: memory, workspaces\n+ ImageRecipe/${tools} added\n`);
+    const push = await server.cli(['config', 'push', dir]);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stdout).toMatch(/^Applied 3 changes/);
+
+    // The same store the sharing and team commands use.
+    expect((await server.json<any>(['sharing-policy', 'show'])).policy).toBe('admins');
+    expect((await server.json<any>(['team', 'ls'])).teams.find((t: any) => t.name === 'core')).toMatchObject({
+      maxWorkspaces: 2,
+      maxMemoryBytes: 2 * 1024 ** 3,
+    });
+    // Pushing does not build: the recipe is stored, the image is not there yet.
+    expect((await server.json<any>(['image', 'ls'])).images.map((i: any) => i.name)).not.toContain(tools);
+
+    const again = join(work, 'kinds-again');
+    expect((await server.cli(['config', 'pull', again])).code).toBe(0);
+    expect(await readFile(join(again, 'server.yaml'), 'utf8')).toBe('kind: ServerSettings\nname: server\nspec:\n  sharing: admins\n');
+    expect(await readFile(join(again, 'team-quotas', 'core.yaml'), 'utf8')).toBe('kind: TeamQuota\nname: core\nspec:\n  workspaces: 2\n  memory: 2g\n');
+    expect(await readFile(join(again, 'images', `${tools}.yaml`), 'utf8')).toBe(`kind: ImageRecipe\nname: ${tools}\nspec:\n  from: busybox\n  packages: []\n`);
+    expect((await server.cli(['config', 'diff', again])).stdout).toMatch(/^No changes/);
+
+    // `berth sharing-policy set` moves the revision like any config write: the folder is now stale.
+    expect((await server.cli(['sharing-policy', 'set', 'everyone'])).code).toBe(0);
+    await writeFile(join(again, 'team-quotas', 'core.yaml'), 'kind: TeamQuota\nname: core\nspec:\n  workspaces: 5\n');
+    const before = await live();
+    const stale = await server.cli(['config', 'push', again]);
+    expect(stale.code).toBe(5);
+    expect(stale.stderr).toMatch(/changed since this folder was pulled .*nothing was applied/);
+    expect(await live()).toEqual(before);
+    expect(before.resources).toContainEqual({ kind: 'ServerSettings', name: 'server', spec: { sharing: 'everyone' } });
+
+    // A team the server does not have fails the push on the server, naming it.
+    const fresh = join(work, 'kinds-ghost');
+    expect((await server.cli(['config', 'pull', fresh])).code).toBe(0);
+    await writeFile(join(fresh, 'team-quotas', 'ghost.yaml'), 'kind: TeamQuota\nname: ghost\nspec: {}\n');
+    const ghost = await server.cli(['config', 'push', fresh]);
+    expect(ghost.code).toBe(3);
+    expect(ghost.stderr).toMatch(/Team ghost does not exist/);
+    // And a bad recipe is named by file, line and field before anything is sent.
+    await writeFile(join(fresh, 'team-quotas', 'ghost.yaml'), 'kind: ImageRecipe\nname: ghost\nspec:\n  from: busybox\n  packages: [Not A Package]\n');
+    const bad = await server.cli(['config', 'push', fresh]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${join(fresh, 'team-quotas', 'ghost.yaml')}:5:14: spec.packages.0:`);
+    expect(await live()).toEqual(before);
+
+    // `image build NAME` with nothing else builds the stored recipe; without one it says what to do.
+    const built = await server.cli(['image', 'build', tools]);
+    expect(built.code, built.stderr).toBe(0);
+    expect((await server.json<any>(['image', 'ls'])).images.find((i: any) => i.name === tools)).toMatchObject({ from: 'busybox', packages: [] });
+    const none = await server.cli(['image', 'build', 'nosuch']);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('NOT_FOUND');
+    expect(none.stderr).toMatch(/no image recipe named nosuch: give --from/);
+    const noBase = await server.cli(['image', 'build', tools, '--packages', 'git']);
+    expect(noBase.code).toBe(2);
+    expect(noBase.stderr).toMatch(/Packages need a base: give --from/);
+    // A build that fails records nothing.
+    const broken = uniqueName('broken');
+    const failed = await server.cli(['image', 'build', broken, '--from', 'busybox', '--packages', 'git']);
+    expect(failed.code).not.toBe(0);
+    expect((await live()).resources.map((x: any) => `${x.kind}/${x.name}`)).not.toContain(`ImageRecipe/${broken}`);
+    await docker.getImage(`berth/${tools}:latest`).remove({ force: true });
   });
 
   it('prints the JSON Schema of config files', async () => {

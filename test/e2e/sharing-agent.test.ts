@@ -74,7 +74,10 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'berth-e2e-share-agent-'));
   server = await TestServer.start({ localAgent: true });
   await server.waitNodeOnline();
-  const build = await server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server'], { timeoutMs: 900_000 });
+  // git too: test/e2e/dotfiles-git.test.ts builds the same package list, so the suite caches one Debian rootfs for both.
+  const build = await server.cli(['image', 'build', 'sshclient', '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server,git'], {
+    timeoutMs: 900_000,
+  });
   expect(build.code, build.stderr).toBe(0);
   const res = await fetch(`${server.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${server.token}` } });
   gw = gatewayGetSchema.parse(await res.json()).ssh!;

@@ -224,7 +224,8 @@ describe('ssh -A into a Debian workspace', () => {
 
 /** Builds the Debian image with ssh-add, makes workspace `name` of it, and checks ssh -A there. */
 async function agentCheck(w: World, name: string, image: string, createArgs: string[]): Promise<void> {
-  const build = await w.server.cli(['image', 'build', image, '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server'], { timeoutMs: 900_000 });
+  // git too: test/e2e/dotfiles-git.test.ts builds the same package list, so the suite caches one Debian rootfs for both.
+  const build = await w.server.cli(['image', 'build', image, '--from', 'debian:bookworm', '--packages', 'busybox,openssh-server,git'], { timeoutMs: 900_000 });
   expect(build.code, build.stderr).toBe(0);
   const create = await w.server.cli(['ws', 'create', name, '--image', image, ...createArgs]);
   expect(create.code, create.stderr).toBe(0);

@@ -10,7 +10,9 @@ export function registerConfigPull(config: Command, ctx: CliContext): void {
   withJson(
     config
       .command('pull')
-      .description('write the live configuration (settings, node labels and cordons, templates, quotas) into DIR, with the revision it was pulled at')
+      .description(
+        'write the live configuration (settings and sharing policy, node labels and cordons, templates, user and team quotas, image recipes) into DIR, with the revision it was pulled at',
+      )
       .argument('<dir>', 'folder to write (new, empty, or pulled before)'),
   ).action(async (dir: string) => {
     const client = await ctx.client();

@@ -1,4 +1,4 @@
-/** `berth image build NAME --from busybox|debian:SUITE`: builds a base image on a node. */
+/** `berth image build NAME [--from busybox|debian:SUITE [--packages LIST]]`: builds a base image on a node; with only NAME, its stored recipe. */
 import type { Command } from 'commander';
 import type { ImagesPost } from '../../api/index.js';
 import { parseList } from '../args.js';
@@ -8,7 +8,7 @@ import { acceptedMessage, followOperation } from '../operation-follow.js';
 import { writeJson } from '../output/json.js';
 
 interface BuildOptions {
-  from: string;
+  from?: string;
   packages?: string[];
   node?: string;
   wait: boolean;
@@ -20,14 +20,16 @@ export function registerImageBuild(image: Command, ctx: CliContext): void {
     withJson(
       image
         .command('build')
-        .description('build a base image for workspaces')
+        .description('build a base image for workspaces; with only NAME, build its stored recipe (a build with --from records one)')
         .argument('<name>', 'image name')
-        .requiredOption('--from <source>', 'busybox, or debian:SUITE such as debian:bookworm')
+        .option('--from <source>', 'busybox, or debian:SUITE such as debian:bookworm (default: the recipe named NAME)')
         .option('--packages <list>', 'comma-separated Debian packages to add, e.g. git,curl', parseList)
         .option('--node <node>', 'node to build on (default: the scheduler picks)'),
     ),
   ).action(async (name: string, opts: BuildOptions) => {
-    const body: ImagesPost = { name, from: opts.from, packages: opts.packages ?? [] };
+    const body: ImagesPost = { name };
+    if (opts.from !== undefined) body.from = opts.from;
+    if (opts.packages !== undefined) body.packages = opts.packages;
     if (opts.node !== undefined) body.node = opts.node;
     const client = await ctx.client();
     const accepted = await client.call('imagesPost', { body });

@@ -1,6 +1,6 @@
 /**
  * A configuration folder on disk (docs/config.md): one YAML file per resource (server.yaml,
- * nodes/NAME.yaml, templates/NAME.yaml, quotas/NAME.yaml; any other *.yaml or *.yml the admin
+ * nodes/NAME.yaml, templates/NAME.yaml, quotas/NAME.yaml, team-quotas/NAME.yaml, images/NAME.yaml; any other *.yaml or *.yml the admin
  * adds counts too) and `.berth-revision`, the revision it was pulled at. Reading checks every
  * file (all problems of a file at once, located) before anything is sent to the server.
  */

@@ -252,7 +252,7 @@ describe('decide: the facts as the store holds them', () => {
               )
               .execute();
           }
-          await writeSharingPolicy(store, w.policy, 'u1');
+          await writeSharingPolicy(store, w.policy);
           // A removed user is one whose id matches no row.
           const actorId = w.actor?.id ?? 'gone';
           const ref = { id: 'w', ownerId: w.ownerId, teamId: w.teamId };

@@ -99,9 +99,9 @@ describe('Revoker', () => {
   it('ends the sessions of a removed user, and of shares once sharing is turned off', async () => {
     await share(null);
     const bob = session('bob');
-    await writeSharingPolicy(store, 'admins', 'alice');
+    await writeSharingPolicy(store, 'admins');
     expect(await revoker.recheck()).toBe(0);
-    await writeSharingPolicy(store, 'off', 'alice');
+    await writeSharingPolicy(store, 'off');
     expect(await revoker.recheck()).toBe(1);
     expect(bob.ended[0]).toMatch(/revoked/);
     const alice = session('alice');

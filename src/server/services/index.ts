@@ -104,7 +104,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     hub,
     nodes,
     workspaces,
-    images: new ImagesService(hub, ops, nodes),
+    images: new ImagesService(hub, ops, nodes, store),
     users: new UsersService(store, workspaces),
     audit,
     liveness,
@@ -116,7 +116,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     shares: new SharesService(store, workspaces, revoker),
     live,
     revoker,
-    config: new ConfigService(store),
+    config: new ConfigService(store, revoker),
     dotfiles,
   };
 }

@@ -5,6 +5,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { BerthError } from '../../api/index.js';
 import { configAndDotfilesUp } from './migration-0011.js';
+import { configResourcesUp } from './migration-0013.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -334,6 +335,13 @@ const migrations: Record<string, Migration> = {
         .unique()
         .where(sql.ref('team_id'), 'is not', null)
         .execute();
+    },
+  },
+  // Configuration as code, completed (docs/config.md): one settings store (the sharing policy
+  // joins config_state), image recipes, and revision triggers for teams' quotas and recipes.
+  '0013_config_resources': {
+    async up(db: Kysely<unknown>) {
+      await configResourcesUp(db);
     },
   },
 };

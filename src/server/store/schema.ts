@@ -186,7 +186,7 @@ export interface WebSessionsTable {
 export interface ConfigStateTable {
   id: number;
   revision: number;
-  /** JSON ServerSettings spec. */
+  /** JSON ServerSettings spec: placement and, since 0013, the sharing policy. */
   settings_json: string;
 }
 
@@ -255,11 +255,11 @@ export interface WorkspaceSharesTable {
   created_at: string;
 }
 
-/** Settings an admin changes while the server runs (the sharing policy), as text. */
-export interface ServerSettingsTable {
-  key: string;
-  value: string;
-  updated_by: string | null;
+/** A stored image recipe (migration 0013): what `berth image build NAME` builds with no other arguments. */
+export interface ImageRecipesTable {
+  name: string;
+  /** JSON ImageRecipeSpec. */
+  spec_json: string;
   updated_at: string;
 }
 
@@ -289,7 +289,8 @@ export interface Database {
   teams: TeamsTable;
   team_members: TeamMembersTable;
   workspace_shares: WorkspaceSharesTable;
-  server_settings: ServerSettingsTable;
+  // Configuration resources (migration 0013; the sharing policy moved into config_state).
+  image_recipes: ImageRecipesTable;
 }
 
 /** A nodes row as read (defaulted columns filled in). */

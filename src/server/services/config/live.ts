@@ -3,7 +3,16 @@
  * transaction the caller holds, so a push diffs and applies against one consistent view.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { type ConfigResource, configResourceSchema, SERVER_SETTINGS_NAME, type UserQuotaSpec, type WorkspaceTemplateSpec } from '../../../api/index.js';
+import {
+  type ConfigResource,
+  configResourceSchema,
+  type ImageRecipeSpec,
+  SERVER_SETTINGS_NAME,
+  type ServerSettingsSpec,
+  type TeamQuotaSpec,
+  type UserQuotaSpec,
+  type WorkspaceTemplateSpec,
+} from '../../../api/index.js';
 import type { Database } from '../../store/schema.js';
 
 /** A database handle or an open transaction. */
@@ -15,10 +24,32 @@ export async function configRevision(db: Db): Promise<number> {
   return Number(row?.revision ?? 0);
 }
 
-/** The server settings as stored (a field left out keeps the start-up flag's value). */
-export async function serverSettings(db: Db): Promise<{ placement?: 'spread' | 'binpack' }> {
+/** The server settings as stored (a field left out keeps the start-up flag's, or built-in, value). */
+export async function serverSettings(db: Db): Promise<ServerSettingsSpec> {
   const row = await db.selectFrom('config_state').select('settings_json').where('id', '=', 1).executeTakeFirst();
-  return row ? (JSON.parse(row.settings_json) as { placement?: 'spread' | 'binpack' }) : {};
+  return row ? (JSON.parse(row.settings_json) as ServerSettingsSpec) : {};
+}
+
+/** A team's quota columns as a TeamQuota spec (null columns left out: unlimited). */
+export function teamQuotaSpec(t: { max_workspaces: number | null; max_cpus: number | null; max_memory_bytes: number | null }): TeamQuotaSpec {
+  const spec: TeamQuotaSpec = {};
+  if (t.max_workspaces !== null) spec.workspaces = Number(t.max_workspaces);
+  if (t.max_cpus !== null) spec.cpus = Number(t.max_cpus);
+  if (t.max_memory_bytes !== null) spec.memory = sizeText(Number(t.max_memory_bytes));
+  return spec;
+}
+
+/** Bytes as the shortest exact size text (`2g`, `1536m`, `12345`), the form a pull writes. */
+export function sizeText(bytes: number): string {
+  for (const [unit, size] of [
+    ['t', 1024 ** 4],
+    ['g', 1024 ** 3],
+    ['m', 1024 ** 2],
+    ['k', 1024],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
 }
 
 /** Every live resource, each in the normal form the schema gives it (defaults filled in). */
@@ -36,6 +67,11 @@ export async function liveConfig(db: Db): Promise<ConfigResource[]> {
     .orderBy('users.name')
     .execute();
   for (const q of quotas) out.push({ kind: 'UserQuota', name: q.name, spec: JSON.parse(q.spec_json) as UserQuotaSpec });
+  // Every team has a TeamQuota (an empty spec: unlimited); teams themselves are made by `berth team create`.
+  const teams = await db.selectFrom('teams').select(['name', 'max_workspaces', 'max_cpus', 'max_memory_bytes']).orderBy('name').execute();
+  for (const t of teams) out.push({ kind: 'TeamQuota', name: t.name, spec: teamQuotaSpec(t) });
+  const recipes = await db.selectFrom('image_recipes').select(['name', 'spec_json']).orderBy('name').execute();
+  for (const r of recipes) out.push({ kind: 'ImageRecipe', name: r.name, spec: JSON.parse(r.spec_json) as ImageRecipeSpec });
   // Stored rows went through the same schema on their way in; parsing again gives the exact
   // form a pushed file has, so a pull pushed back unchanged diffs as nothing.
   return out.map((r) => configResourceSchema.parse(r));
@@ -45,6 +81,12 @@ export async function liveConfig(db: Db): Promise<ConfigResource[]> {
 export async function templateByName(db: Db, name: string): Promise<WorkspaceTemplateSpec | null> {
   const row = await db.selectFrom('workspace_templates').select('spec_json').where('name', '=', name).executeTakeFirst();
   return row ? (JSON.parse(row.spec_json) as WorkspaceTemplateSpec) : null;
+}
+
+/** A stored image recipe by name, or null. */
+export async function recipeByName(db: Db, name: string): Promise<ImageRecipeSpec | null> {
+  const row = await db.selectFrom('image_recipes').select('spec_json').where('name', '=', name).executeTakeFirst();
+  return row ? (JSON.parse(row.spec_json) as ImageRecipeSpec) : null;
 }
 
 /** A user's quota, or null when they have none. */

@@ -117,7 +117,7 @@ export class DotfilesService {
       const said = r.stderr.trim().split('\n').pop()?.slice(0, 500) ?? '';
       const why =
         r.code === EXIT_NO_GIT
-          ? 'git is not installed in the workspace; add it to the image, or upload a folder with `berth dotfiles set DIR`'
+          ? 'git is not installed in the workspace; use an image that has it (for example one built with `berth image build NAME --from debian:bookworm --packages git`), or upload a folder with `berth dotfiles set DIR`'
           : r.code === EXIT_NO_INSTALL
             ? `the install script ${row.install} is not in the dotfiles; fix --install with \`berth dotfiles set\``
             : `exit ${r.code}${said ? `: ${said}` : ''}; fix the dotfiles (or their install script) and run \`berth dotfiles apply ${ws.name}\``;
