@@ -32,6 +32,10 @@ describe('parseSshTarget', () => {
     }
   });
 
+  it('refuses a user name ending in $ (a shell would read `$@` in ssh://A$@host)', () => {
+    expect(() => parseSshTarget('ssh://A$@0')).toThrow(/is not a valid user name/);
+  });
+
   it('never throws anything but INVALID_ARGUMENT, and what it accepts formats back to itself', () => {
     fc.assert(
       fc.property(

@@ -14,8 +14,11 @@ export interface SshTarget {
   port: number;
 }
 
-/** POSIX-portable user names (what useradd accepts), bounded. */
-export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
+/**
+ * POSIX-portable user names, bounded; without the trailing `$` useradd also allows (machine
+ * accounts, never an SSH login), so no name can reach a shell as `$@` or `$1`.
+ */
+export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 /** Host names (RFC 1123 labels), IPv4 addresses, or IPv6 addresses (given in brackets in the URL). */
 export const SSH_HOST_PATTERN =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|(?=[0-9A-Fa-f:.]{2,45}$)[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/;
