@@ -80,7 +80,9 @@ describe('AgentMetrics', () => {
     expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'idle' })).toBe(6);
     expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'exited' })).toBe(2);
     // Without kept terminals (an agent that has none to read) everything is 0, still reported.
-    const bare = parsePromText(await new AgentMetrics({ providerOf: () => undefined, execSessions: () => 0, connected: () => true }, { processMetrics: false }).registry.metrics());
+    const bare = parsePromText(
+      await new AgentMetrics({ providerOf: () => undefined, execSessions: () => 0, connected: () => true }, { processMetrics: false }).registry.metrics(),
+    );
     expect(sampleValue(bare, 'berth_agent_kept_terminals_open')).toBe(0);
     expect(sampleValue(bare, 'berth_agent_kept_terminals_ended_total', { reason: 'idle' })).toBe(0);
   });

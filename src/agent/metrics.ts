@@ -73,7 +73,7 @@ export class AgentMetrics {
     const terminals = () => live.keptTerminals?.() ?? { open: 0, attached: 0, viewers: 0, ended: { idle: 0, closed: 0, exited: 0, stopped: 0 } };
     new Gauge({
       name: 'berth_agent_kept_terminals_open',
-      help: "Web terminals this node keeps (attached or waiting for a reattach until their idle time).",
+      help: 'Web terminals this node keeps (attached or waiting for a reattach until their idle time).',
       registers,
       collect() {
         this.set(terminals().open);

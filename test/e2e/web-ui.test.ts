@@ -307,7 +307,9 @@ describe('the web UI in chromium', () => {
     const { ctx, page } = bob;
     // A page in the workspace whose script tries everything a hostile preview would.
     const probe = Buffer.from(PROBE_HTML.replace('WORKSPACE', bobWs)).toString('base64');
-    const wrote = await server.cli(['ws', 'exec', bobWs, '--', 'sh', '-c', `echo ${probe} | base64 -d > /tmp/www/probe.html`], { env: { BERTH_TOKEN: bobToken } });
+    const wrote = await server.cli(['ws', 'exec', bobWs, '--', 'sh', '-c', `echo ${probe} | base64 -d > /tmp/www/probe.html`], {
+      env: { BERTH_TOKEN: bobToken },
+    });
     expect(wrote.code, wrote.stderr).toBe(0);
     await page.goto(`${server.url}/workspaces/${bobWs}`);
     const link = page.getByRole('link', { name: 'Open a preview of port 7002 in a new tab' });

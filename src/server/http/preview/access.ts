@@ -11,7 +11,7 @@ import { PREVIEW_COOKIE, PREVIEW_TOKEN_PARAM, type WorkspaceStatus } from '../..
 // Teams and sharing: who may use a preview is the permission function's call.
 import { decide } from '../../access/facts.js';
 import type { Store } from '../../store/open.js';
-import { COOKIE_TTL_MS, type PreviewCredentials, type PreviewGrant, grantStillValid, tokenCaller } from './credentials.js';
+import { COOKIE_TTL_MS, grantStillValid, type PreviewCredentials, type PreviewGrant, tokenCaller } from './credentials.js';
 
 /** The workspace a preview goes to, as the proxy needs it. */
 export interface PreviewWorkspace {

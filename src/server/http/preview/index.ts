@@ -17,8 +17,8 @@ import {
   routes,
   sshUserFor,
 } from '../../../api/index.js';
-import type { Services } from '../../services/index.js';
 import { sessionId } from '../../auth/web/sessions.js';
+import type { Services } from '../../services/index.js';
 import { auditRef } from '../../services/workspace-resolve.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';

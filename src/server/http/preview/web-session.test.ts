@@ -51,7 +51,10 @@ beforeAll(async () => {
     ])
     .execute();
   await seedNode(store, 'n1', now);
-  await store.db.insertInto('workspaces').values(workspaceRow('w-app', 'app', 'ua', now)).execute();
+  await store.db
+    .insertInto('workspaces')
+    .values(workspaceRow('w-app', 'app', 'ua', now))
+    .execute();
   const log = pino({ level: 'silent' });
   const services = createServices(store, log, { heartbeatMs: 1000 });
   app = await createApp(log);
@@ -120,7 +123,11 @@ describe('web UI previews: minting from a browser session', () => {
     const cookie = await redeem(minted.path);
     // The cookie names the browser session (by its id), not an API token.
     const grant = new PreviewCredentials(await loadPreviewKey(dir)).verifyCookie(cookie.slice('berth_preview='.length));
-    const row = await store.db.selectFrom('web_sessions').select('id').where('token_hash', '=', hashSecret(alice.cookie.split('=')[1]!)).executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('web_sessions')
+      .select('id')
+      .where('token_hash', '=', hashSecret(alice.cookie.split('=')[1]!))
+      .executeTakeFirstOrThrow();
     expect(grant).toEqual({ userId: 'ua', workspaceId: 'w-app', sessionId: row.id });
     // Past access: no node is connected, so the answer is the node's state, not 404.
     expect(await open(cookie)).toBe(503);
@@ -140,7 +147,11 @@ describe('web UI previews: minting from a browser session', () => {
     const alice = await signIn(ALICE);
     const cookie = await redeem(((await (await mint(alice, { port: 3000 })).json()) as { path: string }).path);
     const hash = hashSecret(alice.cookie.split('=')[1]!);
-    await store.db.updateTable('web_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('token_hash', '=', hash).execute();
+    await store.db
+      .updateTable('web_sessions')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('token_hash', '=', hash)
+      .execute();
     await new Promise((r) => setTimeout(r, 1100));
     expect(await open(cookie)).toBe(404);
 
@@ -164,5 +175,4 @@ describe('web UI previews: minting from a browser session', () => {
     const named = await mint(bob, { port: 3000 }, 'alice%2Fapp');
     expect(named.status).toBe(404);
   });
-
 });
