@@ -77,7 +77,7 @@ const PROBE_HTML = `<!doctype html><title>probe</title><pre id="out">running</pr
   const w = window.open('/');
   await new Promise((t) => setTimeout(t, 3000));
   try {
-    r.opened = !w || w.closed ? 'severed' : w.document.querySelector('meta[name="berth-csrf"]') ? 'read' : 'no-value';
+    r.opened = !w ? 'no-window' : w.closed ? 'severed' : w.document.querySelector('meta[name="berth-csrf"]') ? 'read' : 'no-value';
   } catch (e) {
     r.opened = 'blocked';
   }
@@ -333,7 +333,7 @@ describe('the web UI in chromium', () => {
       pageCsrf: false, // fetch('/') gets the page without the value
       post: 403, // a state-changing call with the session cookie
       socket: 'refused', // the exec WebSocket with the session cookie
-      opened: 'severed', // window.open('/') leaves no handle on the UI page
+      opened: 'severed', // window.open('/') opens the UI page but leaves the opener no handle on it (COOP)
     });
     const tokens = await server.cli(['token', 'ls', '--json'], { env: { BERTH_TOKEN: bobToken } });
     expect(tokens.stdout).not.toContain('stolen');
