@@ -64,12 +64,15 @@ const PROBE_HTML = `<!doctype html><title>probe</title><pre id="out">running</pr
   const r = {};
   const s = await fetch('/api/v1/session');
   r.session = s.status;
-  r.sessionCsrf = /"csrf":"/.test(await s.text());
+  // Whatever CSRF value it can get, it uses, as a real attacker would.
+  const csrf = /"csrf":"([^"]+)"/.exec(await s.text())?.[1];
+  r.sessionCsrf = !!csrf;
   r.pageCsrf = (await (await fetch('/')).text()).includes('berth-csrf');
-  const p = await fetch('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"stolen"}' });
+  const headers = csrf ? { 'content-type': 'application/json', 'x-berth-csrf': csrf } : { 'content-type': 'application/json' };
+  const p = await fetch('/api/v1/tokens', { method: 'POST', headers, body: '{"name":"stolen"}' });
   r.post = p.status;
   r.socket = await new Promise((done) => {
-    const ws = new WebSocket('ws://' + location.host + '/api/v1/workspaces/WORKSPACE/exec');
+    const ws = new WebSocket('ws://' + location.host + '/api/v1/workspaces/WORKSPACE/exec' + (csrf ? '?berth_csrf=' + csrf : ''));
     ws.onopen = () => done('open');
     ws.onerror = () => done('refused');
     setTimeout(() => done('timeout'), 10000);
