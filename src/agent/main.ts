@@ -116,6 +116,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         providerOf: (id) => runtime.providerOf(id),
         execSessions: () => runtime.execSessionCount,
         connected: () => dialer?.connected ?? false,
+        keptTerminals: () => runtime.keptTerminalStats(),
       })
     : null;
   let onRevoked: (why: string) => void = () => {};

@@ -59,4 +59,31 @@ describe('AgentMetrics', () => {
     // Default process metrics carry the agent's prefix.
     expect(s.some((x) => x.name === 'berth_agent_process_cpu_user_seconds_total')).toBe(true);
   });
+
+  it('reports the web UI’s kept terminals: open, attached, viewers, and ended by reason (every reason, 0 when none)', async () => {
+    let stats = { open: 3, attached: 2, viewers: 5, ended: { idle: 4, closed: 1, exited: 0, stopped: 0 } };
+    const m = new AgentMetrics(
+      { providerOf: () => undefined, execSessions: () => 0, connected: () => true, keptTerminals: () => stats },
+      { processMetrics: false },
+    );
+    let s = parsePromText(await m.registry.metrics());
+    expect(sampleValue(s, 'berth_agent_kept_terminals_open')).toBe(3);
+    expect(sampleValue(s, 'berth_agent_kept_terminals_attached')).toBe(2);
+    expect(sampleValue(s, 'berth_agent_kept_terminal_viewers')).toBe(5);
+    expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'idle' })).toBe(4);
+    expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'closed' })).toBe(1);
+    expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'stopped' })).toBe(0);
+    // Read again at the next scrape.
+    stats = { open: 0, attached: 0, viewers: 0, ended: { idle: 6, closed: 1, exited: 2, stopped: 3 } };
+    s = parsePromText(await m.registry.metrics());
+    expect(sampleValue(s, 'berth_agent_kept_terminals_open')).toBe(0);
+    expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'idle' })).toBe(6);
+    expect(sampleValue(s, 'berth_agent_kept_terminals_ended_total', { reason: 'exited' })).toBe(2);
+    // Without kept terminals (an agent that has none to read) everything is 0, still reported.
+    const bare = parsePromText(
+      await new AgentMetrics({ providerOf: () => undefined, execSessions: () => 0, connected: () => true }, { processMetrics: false }).registry.metrics(),
+    );
+    expect(sampleValue(bare, 'berth_agent_kept_terminals_open')).toBe(0);
+    expect(sampleValue(bare, 'berth_agent_kept_terminals_ended_total', { reason: 'idle' })).toBe(0);
+  });
 });

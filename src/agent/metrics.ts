@@ -5,6 +5,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type AgentMethod, agentMethods, builtinProviderKindSchema, toApiError, type WorkspaceReport, workspaceStatusSchema } from '../api/index.js';
+import type { KeptTerminalStats, TerminalEndReason } from './runtime/kept-terminals.js';
 
 /** Request durations: an inspect takes milliseconds, an image build minutes. */
 export const AGENT_REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
@@ -18,7 +19,12 @@ export interface AgentLiveState {
   providerOf(workspaceId: string): string | undefined;
   execSessions(): number;
   connected(): boolean;
+  /** The web UI's kept terminals (runtime/kept-terminals.ts); absent: none are counted. */
+  keptTerminals?(): KeptTerminalStats;
 }
+
+/** Why kept terminals end, each always reported (0 when none). */
+const TERMINAL_END_REASONS: readonly TerminalEndReason[] = ['idle', 'closed', 'exited', 'stopped'];
 
 /** The agent's registry and every metric in it. */
 export class AgentMetrics {
@@ -61,6 +67,43 @@ export class AgentMetrics {
       registers,
       collect() {
         this.set(live.connected() ? 1 : 0);
+      },
+    });
+    // Web UI: kept terminals, read at scrape time.
+    const terminals = () => live.keptTerminals?.() ?? { open: 0, attached: 0, viewers: 0, ended: { idle: 0, closed: 0, exited: 0, stopped: 0 } };
+    new Gauge({
+      name: 'berth_agent_kept_terminals_open',
+      help: 'Web terminals this node keeps (attached or waiting for a reattach until their idle time).',
+      registers,
+      collect() {
+        this.set(terminals().open);
+      },
+    });
+    new Gauge({
+      name: 'berth_agent_kept_terminals_attached',
+      help: 'Kept web terminals a writer (their owner) is attached to.',
+      registers,
+      collect() {
+        this.set(terminals().attached);
+      },
+    });
+    new Gauge({
+      name: 'berth_agent_kept_terminal_viewers',
+      help: 'Read-only viewers attached to kept web terminals.',
+      registers,
+      collect() {
+        this.set(terminals().viewers);
+      },
+    });
+    new Counter({
+      name: 'berth_agent_kept_terminals_ended_total',
+      help: 'Kept web terminals ended since the agent started, by reason: idle (nobody attached for the idle time), closed (by the user), exited (the shell ended), stopped (the workspace or the agent stopped).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const ended = terminals().ended;
+        this.reset();
+        for (const reason of TERMINAL_END_REASONS) this.inc({ reason }, ended[reason]);
       },
     });
     this.reconnects = new Counter({ name: 'berth_agent_reconnects_total', help: 'Welcomes from the server after the first one in this process.', registers });

@@ -7,8 +7,12 @@ import { userSchema } from './users.js';
 
 /** The cookie that carries a browser session. */
 export const WEB_SESSION_COOKIE = 'berth_session';
-/** The header a cookie-authenticated state-changing request must carry, equal to the session's `csrf`. */
+/** The header every cookie-authenticated request must carry, equal to the session's `csrf`. */
 export const CSRF_HEADER = 'x-berth-csrf';
+/** Web UI previews: the query parameter a cookie-authenticated WebSocket handshake carries the CSRF value in (a browser cannot add headers to one). */
+export const CSRF_QUERY_PARAM = 'berth_csrf';
+/** Web UI previews: the meta element of index.html that holds the CSRF value, served only to a browser's navigation to the page. */
+export const CSRF_META = 'berth-csrf';
 /** The page that redeems a sign-in link (outside /api/v1: it answers with a redirect, not JSON). */
 export const WEB_SIGN_IN_PATH = '/sign-in';
 /** Longest a secret (API token, sign-in link token, session token) may be, at the edge. */

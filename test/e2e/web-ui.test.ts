@@ -3,7 +3,8 @@
  * with its local agent and Docker: sign in with a `berth ui` link, create a workspace and see
  * it go from creating to running, type into its terminal and see the shell answer (and the
  * same shell, its output replayed, after a reload), OSC 52 copy, stop and start it from the
- * page; a member sees none of it, not even by URL; sign-out ends the session on the server. Screenshots of the main pages at 360 and 1280 px go to a directory
+ * page; a member sees none of it, not even by URL; a port's preview opens from the page and the
+ * page it serves cannot use the viewer's session; sign-out ends the session on the server. Screenshots of the main pages at 360 and 1280 px go to a directory
  * the test prints.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ let server: TestServer;
 let browser: Browser;
 let shots: string;
 let bobToken: string;
+let carolToken: string;
 const name = uniqueName('webui');
 /** Bob's workspace, created from a spec with services. */
 const bobWs = uniqueName('webbob');
@@ -53,6 +55,39 @@ async function screenshot(page: Page, label: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
+/**
+ * Web UI previews: a page a workspace serves that tries to use the viewer's berth session
+ * (path mode shares berth's origin). It writes what each attempt got into #out as JSON.
+ */
+const PROBE_HTML = `<!doctype html><title>probe</title><pre id="out">running</pre><script>
+(async () => {
+  const r = {};
+  const s = await fetch('/api/v1/session');
+  r.session = s.status;
+  // Whatever CSRF value it can get, it uses, as a real attacker would.
+  const csrf = /"csrf":"([^"]+)"/.exec(await s.text())?.[1];
+  r.sessionCsrf = !!csrf;
+  r.pageCsrf = (await (await fetch('/')).text()).includes('berth-csrf');
+  const headers = csrf ? { 'content-type': 'application/json', 'x-berth-csrf': csrf } : { 'content-type': 'application/json' };
+  const p = await fetch('/api/v1/tokens', { method: 'POST', headers, body: '{"name":"stolen"}' });
+  r.post = p.status;
+  r.socket = await new Promise((done) => {
+    const ws = new WebSocket('ws://' + location.host + '/api/v1/workspaces/WORKSPACE/exec' + (csrf ? '?berth_csrf=' + csrf : ''));
+    ws.onopen = () => done('open');
+    ws.onerror = () => done('refused');
+    setTimeout(() => done('timeout'), 10000);
+  });
+  const w = window.open('/');
+  await new Promise((t) => setTimeout(t, 3000));
+  try {
+    r.opened = !w ? 'no-window' : w.closed ? 'severed' : w.document.querySelector('meta[name="berth-csrf"]') ? 'read' : 'no-value';
+  } catch (e) {
+    r.opened = 'blocked';
+  }
+  document.getElementById('out').textContent = JSON.stringify(r);
+})();
+</script>`;
+
 /** The status shown in the workspace's row on the list page. */
 const rowStatus = (page: Page) => page.locator(`tr[data-workspace="${name}"] .status`);
 
@@ -73,6 +108,15 @@ beforeAll(async () => {
   });
   expect(reg.status).toBe(201);
   bobToken = ((await reg.json()) as { token: string }).token;
+  // Web UI previews: another member, with whom bob's workspace is not shared.
+  const carolInvite = await server.json<any>(['user', 'invite', 'carol@example.com']);
+  const carolReg = await fetch(`${server.url}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ invite: carolInvite.code, name: 'carol' }),
+  });
+  expect(carolReg.status).toBe(201);
+  carolToken = ((await carolReg.json()) as { token: string }).token;
 });
 
 afterAll(async () => {
@@ -178,8 +222,9 @@ describe('the web UI in chromium', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/no workspace|not found/i);
     expect(await bob.page.getByText('Open terminal').count()).toBe(0);
-    // Nor through the API with his session.
-    const res = await bob.page.request.get(`${server.url}/api/v1/workspaces/${name}`);
+    // Nor through the API with his session (and the CSRF value his page holds).
+    const csrf = (await bob.page.locator('meta[name="berth-csrf"]').getAttribute('content'))!;
+    const res = await bob.page.request.get(`${server.url}/api/v1/workspaces/${name}`, { headers: { 'x-berth-csrf': csrf } });
     expect(res.status()).toBe(404);
     await bob.ctx.close();
   });
@@ -258,7 +303,58 @@ describe('the web UI in chromium', () => {
     expect(await mine.textContent()).not.toContain('injected-2');
     expect(await watched.textContent()).not.toContain('injected-2');
     await screenshot(adminPage, 'watch');
-    await bob.ctx.close();
+  });
+
+  // Web UI previews: a port's preview link, bound to the browser session.
+  it('opens a port’s preview from the page; the page it serves cannot use the viewer’s session; another member and a signed-out session get 404', async () => {
+    const { ctx, page } = bob;
+    // A page in the workspace whose script tries everything a hostile preview would.
+    const probe = Buffer.from(PROBE_HTML.replace('WORKSPACE', bobWs)).toString('base64');
+    const wrote = await server.cli(['ws', 'exec', bobWs, '--', 'sh', '-c', `echo ${probe} | base64 -d > /tmp/www/probe.html`], {
+      env: { BERTH_TOKEN: bobToken },
+    });
+    expect(wrote.code, wrote.stderr).toBe(0);
+    await page.goto(`${server.url}/workspaces/${bobWs}`);
+    const link = page.getByRole('link', { name: 'Open a preview of port 7002 in a new tab' });
+    await link.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'previews');
+    const [preview] = await Promise.all([ctx.waitForEvent('page'), link.click()]);
+    await preview.waitForLoadState();
+    // The one-time token is traded for the cookie and gone from the address bar; the service's page shows.
+    await expect.poll(() => preview.url(), { timeout: 15_000 }).toBe(`${server.url}/w/${bobWs}/p/7002/`);
+    await expect.poll(async () => (await preview.textContent('body'))?.trim(), { timeout: 15_000 }).toBe('ok');
+    const previewCookie = (await ctx.cookies()).find((c) => c.name === 'berth_preview');
+    expect(previewCookie).toMatchObject({ httpOnly: true, path: `/w/${bobWs}/` });
+
+    // The service's own page, same origin as the UI in path mode, tries the viewer's session.
+    await preview.goto(`${server.url}/w/${bobWs}/p/7002/probe.html`);
+    await expect.poll(async () => (await preview.textContent('#out')) ?? '', { timeout: 30_000 }).toMatch(/^\{/);
+    const probed = JSON.parse((await preview.textContent('#out'))!);
+    expect(probed).toEqual({
+      session: 403, // GET /session without the page's CSRF value
+      sessionCsrf: false,
+      pageCsrf: false, // fetch('/') gets the page without the value
+      post: 403, // a state-changing call with the session cookie
+      socket: 'refused', // the exec WebSocket with the session cookie
+      opened: 'severed', // window.open('/') opens the UI page but leaves the opener no handle on it (COOP)
+    });
+    const tokens = await server.cli(['token', 'ls', '--json'], { env: { BERTH_TOKEN: bobToken } });
+    expect(tokens.stdout).not.toContain('stolen');
+
+    // Another member: the same 404 as for a workspace that does not exist.
+    const carol = await signedIn(carolToken);
+    const other = await carol.page.goto(`${server.url}/w/bob.${bobWs}/p/7002/`);
+    expect(other!.status()).toBe(404);
+    await carol.ctx.close();
+
+    // Signing out ends the preview cookie with the session.
+    await page.bringToFront();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to berth' }).waitFor();
+    await new Promise((r) => setTimeout(r, 1200)); // past the preview access cache
+    const after = await preview.goto(`${server.url}/w/${bobWs}/p/7002/`);
+    expect(after!.status()).toBe(404);
+    await ctx.close();
   });
 
   it('ends the session on the server at sign-out: the old cookie no longer works', async () => {

@@ -26,6 +26,8 @@ function isStreamedGet(route: HttpCase['route']): route is StreamedGet {
 export interface HttpCase {
   route: RouteName | StreamedGet;
   who: Who;
+  /** Web UI: a member's case sent with her browser session (cookie and CSRF header) instead of her token. */
+  browser: boolean;
   param: string;
   rawParam: boolean;
   query: Array<[string, string]> | null;
@@ -88,6 +90,7 @@ export function httpCases(world: HttpTarget): fc.Arbitrary<HttpCase> {
     fc.record({
       route: fc.constant(route),
       who: fc.constantFrom<Who>('admin', 'member', 'none', 'bogus'),
+      browser: fc.boolean(),
       param: hostileString(paramPool(world, route)),
       rawParam: fc.boolean(),
       query: fc.option(
@@ -138,8 +141,10 @@ export async function runHttpCase(world: HttpTarget, c: HttpCase): Promise<void>
         break;
     }
   }
-  const what = `${def.method} ${path.slice(0, 300)} as ${c.who} (${c.encoding})`;
-  const a = await world.call(def.method, path, c.who, body, headers);
+  // Web UI: the member's browser session stands in for her token (no bearer header at all).
+  const browser = c.browser && c.who === 'member' && world.memberBrowser?.cookie ? world.memberBrowser : null;
+  const what = `${def.method} ${path.slice(0, 300)} as ${c.who}${browser ? ' (browser session)' : ''} (${c.encoding})`;
+  const a = await world.call(def.method, path, browser ? 'none' : c.who, body, browser ? { ...browser, ...headers } : headers);
   assertRegisteredAnswer(a, what);
   countReached(`http ${a.status}`);
   if (a.status >= 200 && a.status < 300 && !isStreamedGet(c.route)) {

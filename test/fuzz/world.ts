@@ -49,6 +49,8 @@ export function countReached(what: string): void {
 export interface HttpTarget {
   readonly knownNames: string[];
   readonly asked: Map<string, string>;
+  /** Web UI: the member's browser session (cookie and CSRF header), when the target has one. */
+  readonly memberBrowser?: Record<string, string>;
   call(method: string, path: string, who: Who, body?: string | Buffer, headers?: Record<string, string>): Promise<Answer>;
   assertAlive(what: string): Promise<void>;
 }
@@ -56,6 +58,8 @@ export interface HttpTarget {
 /** The server under test and what the suite made on it. */
 export class FuzzWorld implements HttpTarget {
   memberToken = '';
+  /** Web UI: the member's browser session as request headers (cookie and CSRF value). */
+  memberBrowser: Record<string, string> = {};
   nodeId = '';
   /** The workspace every exec and SSH case aims at. */
   readonly target = 'fuzz-target';
@@ -89,6 +93,11 @@ export class FuzzWorld implements HttpTarget {
     const reg = await w.call('POST', '/api/v1/register', 'none', JSON.stringify({ invite: JSON.parse(invite.text).code, name: 'fuzz-member' }));
     expect(reg.status, reg.text).toBe(201);
     w.memberToken = JSON.parse(reg.text).token;
+    // Web UI: the member signed in in a browser too, so every route is also fuzzed through a session cookie.
+    const session = await w.call('POST', '/api/v1/session', 'none', JSON.stringify({ token: w.memberToken }));
+    expect(session.status, session.text).toBe(201);
+    const setCookie = String(session.headers['set-cookie'] ?? '');
+    w.memberBrowser = { cookie: setCookie.split(';')[0]!, 'x-berth-csrf': JSON.parse(session.text).csrf };
     // The admin's SSH key, so gateway cases get past authentication into channel handling.
     const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'fuzz' });
     const pem = keys.private;

@@ -3,9 +3,9 @@
  * navigation and the page for the current path. Admin-only pages appear for admins.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { WebSession } from '../../src/api/index.js';
+import { BerthError, type WebSession } from '../../src/api/index.js';
 import { ErrorBox } from './components/bits.js';
-import { call, messageOf, setCsrf } from './lib/api.js';
+import { call, hasCsrf, messageOf, setCsrf } from './lib/api.js';
 import { navigate, onLinkClick, usePath } from './lib/router.js';
 import { AuditPage } from './pages/audit.js';
 import { ImagesPage } from './pages/images.js';
@@ -37,6 +37,9 @@ export function App() {
 
   const load = async () => {
     try {
+      // No CSRF value in the page: no session this page may use (signed out, or a browser that
+      // sends no Sec-Fetch headers); signing in makes one.
+      if (!hasCsrf()) throw new BerthError('UNAUTHENTICATED', 'Not signed in.');
       const s = await call('sessionGet');
       setCsrf(s.csrf);
       setSession(s);

@@ -89,7 +89,7 @@ describe('KeptTerminals', () => {
     const r = recorder();
     terms = new KeptTerminals(r.link, pino({ level: 'silent' }));
     await terms.attach(params(sid(1)), start);
-    await terms.attach(params(sid(2), { owner: bob, readOnly: true }), start);
+    await terms.attach(params(sid(2), { owner: bob, readOnly: true, idleMs: 50 }), start);
     type(terms, sid(2), 'injected\n');
     type(terms, sid(1), 'typed\n');
     await until(() => r.text(sid(2)).includes('typed'));
@@ -137,5 +137,33 @@ describe('KeptTerminals', () => {
     expect(terms.onBinary(encodeExecData('stdin', sid(1), Buffer.from('x')))).toBe(false);
     await terms.attach(params(sid(9)), start);
     expect(r.text(sid(9))).toBe('before\n');
+  });
+
+  // Agent metrics: what /metrics reads of the kept terminals.
+  it('counts kept, attached and viewers, and ended terminals by why (idle, closed, exited, stopped)', async () => {
+    const r = recorder();
+    terms = new KeptTerminals(r.link, pino({ level: 'silent' }));
+    const none = { idle: 0, closed: 0, exited: 0, stopped: 0 };
+    expect(terms.stats()).toEqual({ open: 0, attached: 0, viewers: 0, ended: none });
+    await terms.attach(params(sid(1), { idleMs: 50 }), start);
+    await terms.attach(params(sid(2), { owner: bob, readOnly: true, idleMs: 50 }), start);
+    await terms.attach(params(sid(3), { owner: bob, readOnly: true, idleMs: 50 }), start);
+    expect(terms.stats()).toEqual({ open: 1, attached: 1, viewers: 2, ended: none });
+    // Everyone leaves: kept, unattached, until the idle time ends it.
+    terms.detachAll();
+    expect(terms.stats()).toMatchObject({ open: 1, attached: 0, viewers: 0 });
+    await until(() => terms!.stats().ended.idle === 1);
+    expect(terms.stats()).toEqual({ open: 0, attached: 0, viewers: 0, ended: { ...none, idle: 1 } });
+    // Closed by its writer (the tab's ×).
+    await terms.attach(params(sid(4), { terminalId: 'term-0002' }), start);
+    terms.onEvent('terminal.end', { sessionId: sid(4) });
+    // A shell that exits by itself.
+    await terms.attach(params(sid(5), { terminalId: 'term-0003', request: { cmd: ['true'], tty: false, env: {} } }), () => transport.exec({ cmd: ['true'] }));
+    await until(() => terms!.stats().ended.exited === 1);
+    // The agent stopping ends what is left.
+    await terms.attach(params(sid(6), { terminalId: 'term-0004' }), start);
+    terms.closeAll();
+    await until(() => terms!.size === 0);
+    expect(terms.stats()).toEqual({ open: 0, attached: 0, viewers: 0, ended: { idle: 1, closed: 1, exited: 1, stopped: 1 } });
   });
 });

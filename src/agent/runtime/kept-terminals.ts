@@ -45,8 +45,25 @@ interface Kept {
 const SOCKET_HIGH_WATER = 8 * 1024 * 1024;
 const SOCKET_LOW_WATER = 2 * 1024 * 1024;
 
+/** Why a kept terminal ended, as the agent's metrics count them. */
+export type TerminalEndReason = 'idle' | 'closed' | 'exited' | 'stopped';
+
+/** What the agent's metrics read of the kept terminals at scrape time. */
+export interface KeptTerminalStats {
+  /** Terminals kept on this node. */
+  open: number;
+  /** Of those, the ones a writer is attached to. */
+  attached: number;
+  /** Read-only viewers attached, over all terminals. */
+  viewers: number;
+  /** Terminals ended since the agent started, by why. */
+  ended: Record<TerminalEndReason, number>;
+}
+
 /** The node's kept terminals. */
 export class KeptTerminals {
+  /** Terminals ended since start, by why (agent metrics). */
+  private readonly endedBy: Record<TerminalEndReason, number> = { idle: 0, closed: 0, exited: 0, stopped: 0 };
   private readonly kept = new Map<string, Kept>();
   /** Starts in flight, so two attaches of a new id start one shell, not two. */
   private readonly starting = new Map<string, Promise<Kept>>();
@@ -139,14 +156,14 @@ export class KeptTerminals {
       const r = payload as AgentEventPayload<'exec.resize'>;
       void a.term.session.resize(r.cols, r.rows).catch(() => {});
     } else if (name === 'exec.close') this.detach(sessionId);
-    else if (name === 'terminal.end' && !a.readOnly) this.end(a.term);
+    else if (name === 'terminal.end' && !a.readOnly) this.end(a.term, 'closed');
     // eof, pause and resume mean nothing to a terminal kept for whoever comes next.
     return true;
   }
 
   /** Ends the terminals of a workspace that stops (each attached session hears the exit). */
   closeWorkspace(workspaceId: string): void {
-    for (const k of this.kept.values()) if (k.workspaceId === workspaceId) this.end(k);
+    for (const k of this.kept.values()) if (k.workspaceId === workspaceId) this.end(k, 'stopped');
   }
 
   /** The server went away: every session attached through it is gone; the terminals stay, idle. */
@@ -156,12 +173,23 @@ export class KeptTerminals {
 
   /** Ends every terminal (agent shutdown). */
   closeAll(): void {
-    for (const k of this.kept.values()) this.end(k);
+    for (const k of this.kept.values()) this.end(k, 'stopped');
   }
 
   /** Kept terminals on this node. */
   get size(): number {
     return this.kept.size;
+  }
+
+  /** Counts for the agent's metrics: kept, attached, viewers, and ended by why. */
+  stats(): KeptTerminalStats {
+    let attached = 0;
+    let viewers = 0;
+    for (const k of this.kept.values()) {
+      if (k.writer) attached++;
+      viewers += k.viewers.size;
+    }
+    return { open: this.kept.size, attached, viewers, ended: { ...this.endedBy } };
   }
 
   private async begin(key: string, p: AgentParams<'terminal.attach'>, start: () => Promise<ExecSession>): Promise<Kept> {
@@ -205,6 +233,8 @@ export class KeptTerminals {
   }
 
   private exited(term: Kept, how: AgentEventPayload<'exec.exit'>): void {
+    // The shell ended by itself (an end() before this has counted its own reason).
+    if (!term.ended) this.endedBy.exited++;
     term.ended = true;
     if (term.idle) clearTimeout(term.idle);
     if (this.kept.get(term.key) === term) this.kept.delete(term.key);
@@ -216,9 +246,10 @@ export class KeptTerminals {
     term.viewers.clear();
   }
 
-  private end(term: Kept): void {
+  private end(term: Kept, reason: TerminalEndReason): void {
     if (term.ended) return;
     term.ended = true;
+    this.endedBy[reason]++;
     if (term.idle) clearTimeout(term.idle);
     // Gone at once, so an attach meanwhile starts a new shell rather than joining a dying one;
     // whoever is attached still hears its exit.
@@ -243,7 +274,7 @@ export class KeptTerminals {
     // Nobody watches: it is kept for the idle time, then ended.
     term.idleSince = new Date().toISOString();
     if (term.idle) clearTimeout(term.idle);
-    term.idle = setTimeout(() => this.end(term), term.idleMs);
+    term.idle = setTimeout(() => this.end(term, 'idle'), term.idleMs);
     term.idle.unref?.();
   }
 

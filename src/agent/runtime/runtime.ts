@@ -25,6 +25,7 @@ import type { AgentReport } from '../connection/dialer.js';
 import type { AgentState } from '../state.js';
 import { BerthInInstaller, namesBerthIn } from './berth-in/install.js';
 import { ExecSessions } from './exec-sessions.js';
+import type { KeptTerminalStats } from './kept-terminals.js';
 import type { Emit, ExecLink } from './link.js';
 import type { PortTarget } from './port-watch.js';
 // Workspace specs: hooks and services after a start (spec/).
@@ -332,6 +333,11 @@ export class AgentRuntime {
   /** Open exec sessions on this node (metrics). */
   get execSessionCount(): number {
     return this.exec.size;
+  }
+
+  /** Web UI: the kept terminals' counts, for the agent's metrics. */
+  keptTerminalStats(): KeptTerminalStats {
+    return this.exec.terms.stats();
   }
 
   /** The provider of a workspace this agent tracks (metrics label the last report's workspaces with it). */

@@ -344,6 +344,15 @@ const migrations: Record<string, Migration> = {
       await configResourcesUp(db);
     },
   },
+  // Web UI previews: a preview cookie minted from a browser session names the session by an
+  // id (never its token's hash), so signing out or the session ending ends the preview too.
+  '0014_web_previews': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('web_sessions').addColumn('id', 'text').execute();
+      await sql`UPDATE web_sessions SET id = lower(hex(randomblob(16))) WHERE id IS NULL`.execute(db);
+      await db.schema.createIndex('web_sessions_id').on('web_sessions').column('id').unique().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

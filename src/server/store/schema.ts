@@ -179,6 +179,8 @@ export interface WebSessionsTable {
   user_id: string;
   created_at: string;
   expires_at: string;
+  /** Web UI previews (migration 0014): the session's id, which a preview cookie minted from it names. */
+  id: string | null;
 }
 
 // Configuration as code and dotfiles (migration 0011).

@@ -1,13 +1,15 @@
 /**
  * The browser's client of the berth API: the same route table and zod schemas as the CLI
- * (src/api), over fetch with the session cookie. State-changing calls carry the session's
- * CSRF header; every failure becomes a BerthError with the API's code and message.
+ * (src/api), over fetch with the session cookie. Every call carries the session's CSRF header
+ * (the server serves its value only in the page itself, see web-static.ts); every failure becomes a BerthError with the API's code and message.
  */
 import {
   API_PREFIX,
   apiErrorSchema,
   BerthError,
   CSRF_HEADER,
+  CSRF_META,
+  CSRF_QUERY_PARAM,
   fillPath,
   type Operation,
   type OperationEvent,
@@ -25,11 +27,23 @@ export interface CallOptions {
   body?: unknown;
 }
 
-let csrf: string | null = null;
+// Web UI previews: the value comes in the page the browser navigated to, never from an API
+// read (a workspace's preview shares this origin in path mode and could read that).
+let csrf: string | null = document.querySelector(`meta[name="${CSRF_META}"]`)?.getAttribute('content') || null;
 
-/** Sets the CSRF value read from GET /session (null after sign-out). */
+/** Sets the CSRF value (from a typed-token sign-in; null after sign-out). */
 export function setCsrf(value: string | null): void {
   csrf = value;
+}
+
+/** Whether the page has a session's CSRF value (without one, no session can be used: show the sign-in). */
+export function hasCsrf(): boolean {
+  return csrf !== null;
+}
+
+/** The headers every API request carries: the CSRF value. */
+export function authHeaders(): Record<string, string> {
+  return csrf ? { [CSRF_HEADER]: csrf } : {};
 }
 
 /** Turns a failed response into a BerthError carrying the API's message. */
@@ -45,9 +59,8 @@ export async function errorOf(res: Response): Promise<BerthError> {
 }
 
 async function send(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
-  const headers: Record<string, string> = { accept };
+  const headers: Record<string, string> = { accept, ...authHeaders() };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && csrf) headers[CSRF_HEADER] = csrf;
   let res: Response;
   try {
     res = await fetch(API_PREFIX + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
@@ -84,7 +97,7 @@ export async function call<R extends RouteName>(route: R, opts: CallOptions = {}
 
 /** Follows an operation's events (NDJSON) until `done`; resolves with the final operation. */
 export async function watchOperation(id: string, onEvent: (e: OperationEvent) => void, signal?: AbortSignal): Promise<Operation> {
-  const res = await fetch(API_PREFIX + fillPath(streams.operationEvents, { id }), { credentials: 'same-origin', signal });
+  const res = await fetch(API_PREFIX + fillPath(streams.operationEvents, { id }), { credentials: 'same-origin', signal, headers: authHeaders() });
   if (!res.ok || !res.body) throw await errorOf(res);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = '';
@@ -108,7 +121,9 @@ export async function watchOperation(id: string, onEvent: (e: OperationEvent) =>
 /** The ws:// or wss:// URL of a stream route on this page's server. */
 export function socketUrl(path: string): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}${API_PREFIX}${path}`;
+  // A handshake cannot carry headers: the CSRF value goes in the query.
+  const q = csrf ? `${path.includes('?') ? '&' : '?'}${CSRF_QUERY_PARAM}=${encodeURIComponent(csrf)}` : '';
+  return `${proto}//${location.host}${API_PREFIX}${path}${q}`;
 }
 
 /** The message to show for anything thrown. */

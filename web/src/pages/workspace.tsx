@@ -8,6 +8,7 @@ import { formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../../src/api
 import { WorkspaceActions } from '../components/actions.js';
 import { CopyField, ErrorBox, PageHead, Status } from '../components/bits.js';
 import { KeptTerminals } from '../components/kept-terminals.js';
+import { PreviewLink } from '../components/preview-link.js';
 import { ServicesSection } from '../components/services.js';
 import { call, messageOf } from '../lib/api.js';
 import { bytes, when } from '../lib/format.js';
@@ -154,12 +155,15 @@ export function WorkspacePage({ name, terminal, watch, self }: { name: string; t
                     berth port-forward {w.ref} {p.port}
                   </code>
                 </td>
-                {/* Previews are minted only for an API token (their credential is bound to it), not a web session: the page shows the command. */}
+                {/* Web UI previews: a link minted for this browser session, and the command for a terminal. */}
                 <td data-label="Preview">
                   {p.protocol === 'tcp' ? (
-                    <code>
-                      berth preview {w.ref} {p.port}
-                    </code>
+                    <>
+                      <PreviewLink ws={w} port={p.port} self={self} />{' '}
+                      <code>
+                        berth preview {w.ref} {p.port}
+                      </code>
+                    </>
                   ) : (
                     '—'
                   )}

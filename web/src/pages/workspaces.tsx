@@ -1,5 +1,6 @@
-/** The workspace list, live (polled every 2 s), with create and the lifecycle actions. */
+/** The workspace list, live (polled every 2 s), with create, the lifecycle actions, the ssh line and an editor link. */
 import { useState } from 'preact/hooks';
+import { formatSshUser, parseWorkspaceRef, sshHostAlias } from '../../../src/api/index.js';
 import { WorkspaceActions } from '../components/actions.js';
 import { ErrorBox, PageHead, Status } from '../components/bits.js';
 import { CreateWorkspace } from '../components/create-workspace.js';
@@ -48,6 +49,7 @@ export function WorkspacesPage() {
               <th scope="col">Node</th>
               <th scope="col">Provider</th>
               <th scope="col">Resources</th>
+              <th scope="col">Connect</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -67,6 +69,18 @@ export function WorkspacesPage() {
                   {w.cpus === null && w.memoryBytes === null
                     ? 'no limits'
                     : `${w.cpus ?? 'any'} CPU · ${w.memoryBytes === null ? 'any memory' : bytes(w.memoryBytes)}`}
+                </td>
+                {/* The issue's list page: the ssh line and an editor link per workspace (all four on its own page). */}
+                <td data-label="Connect">
+                  <code>ssh {sshHostAlias(formatSshUser(parseWorkspaceRef(w.ref) ?? { owner: w.owner, name: w.name }))}</code>
+                  {w.links && w.status === 'running' ? (
+                    <>
+                      {' '}
+                      <a href={w.links.vscode} aria-label={`Open ${w.ref} in VS Code`}>
+                        VS Code
+                      </a>
+                    </>
+                  ) : null}
                 </td>
                 <td data-label="Actions">
                   <WorkspaceActions ws={w} onDone={list.reload} />

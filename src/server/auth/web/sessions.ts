@@ -3,6 +3,7 @@
  * stored only as sha256 hashes: a sign-in link is deleted as it is redeemed (so it works once)
  * and a session row is deleted on sign-out; expired rows are swept when new ones are made.
  */
+import { randomBytes } from 'node:crypto';
 import { type User, WEB_SIGN_IN_PATH } from '../../../api/index.js';
 import { userToApi } from '../../convert/to-api.js';
 import type { Store } from '../../store/open.js';
@@ -48,7 +49,7 @@ export async function createSession(store: Store, user: User): Promise<NewSessio
   await store.db.deleteFrom('web_sessions').where('expires_at', '<=', now.toISOString()).execute();
   await store.db
     .insertInto('web_sessions')
-    .values({ token_hash: hashSecret(token), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt })
+    .values({ token_hash: hashSecret(token), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt, id: randomBytes(16).toString('hex') })
     .execute();
   return { token, expiresAt };
 }
@@ -70,4 +71,16 @@ export async function sessionUser(store: Store, token: string): Promise<{ user: 
 export async function deleteSession(store: Store, token: string): Promise<boolean> {
   const res = await store.db.deleteFrom('web_sessions').where('token_hash', '=', hashSecret(token)).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
+}
+
+/** Web UI previews: the id of a live session (what a preview cookie minted from it names), or null. */
+export async function sessionId(store: Store, token: string): Promise<string | null> {
+  const row = await store.db.selectFrom('web_sessions').select(['id', 'expires_at']).where('token_hash', '=', hashSecret(token)).executeTakeFirst();
+  return row?.id && row.expires_at > new Date().toISOString() ? row.id : null;
+}
+
+/** Web UI previews: true while session `id` of `userId` is neither signed out nor expired (a disabled user is the permission check's). */
+export async function sessionStillValid(store: Store, userId: string, id: string): Promise<boolean> {
+  const row = await store.db.selectFrom('web_sessions').select('expires_at').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  return !!row && row.expires_at > new Date().toISOString();
 }

@@ -11,7 +11,7 @@ import { PREVIEW_COOKIE, PREVIEW_TOKEN_PARAM, type WorkspaceStatus } from '../..
 // Teams and sharing: who may use a preview is the permission function's call.
 import { decide } from '../../access/facts.js';
 import type { Store } from '../../store/open.js';
-import { COOKIE_TTL_MS, type PreviewCredentials, type PreviewGrant, tokenCaller, tokenStillValid } from './credentials.js';
+import { COOKIE_TTL_MS, grantStillValid, type PreviewCredentials, type PreviewGrant, tokenCaller } from './credentials.js';
 
 /** The workspace a preview goes to, as the proxy needs it. */
 export interface PreviewWorkspace {
@@ -122,7 +122,7 @@ export async function resolveAccess(
   // permission function, see above) and the token it came from is still valid.
   const granted = async (g: PreviewGrant | null): Promise<PreviewWorkspace | null> => {
     const ws = g ? named.find((w) => g.workspaceId === w.id) : undefined;
-    return ws && (await previewAllowed(store, g!.userId, ws)) && (await tokenStillValid(store, g!.userId, g!.tokenId)) ? ws : null;
+    return ws && (await previewAllowed(store, g!.userId, ws)) && (await grantStillValid(store, g!)) ? ws : null;
   };
 
   const { token, without } = splitToken(target);

@@ -51,6 +51,40 @@ describe('cookies', () => {
   });
 });
 
+describe('web UI previews: grants bound to a browser session', () => {
+  const sessionGrant = { userId: 'u1', workspaceId: 'w1', sessionId: 's1' };
+
+  it('carry the session through the one-time token and the cookie, and never an API token beside it', () => {
+    const c = new PreviewCredentials(randomBytes(32));
+    const { token } = c.mintOneTime(sessionGrant);
+    expect(c.redeem(token)).toEqual(sessionGrant);
+    expect(c.verifyCookie(c.cookie(sessionGrant))).toEqual(sessionGrant);
+    // A token grant stays one (old cookies keep working), and neither becomes the other.
+    expect(c.verifyCookie(c.cookie(grant))).toEqual(grant);
+  });
+
+  it('refuse a grant naming both credentials or neither, even when signed', () => {
+    const c = new PreviewCredentials(randomBytes(32));
+    const both = { userId: 'u1', workspaceId: 'w1', tokenId: 't1', sessionId: 's1' };
+    const neither = { userId: 'u1', workspaceId: 'w1' };
+    expect(() => c.mintOneTime(both)).toThrow();
+    expect(() => c.mintOneTime(neither)).toThrow();
+    expect(c.verifyCookie(c.cookie(both))).toBeNull();
+    expect(c.verifyCookie(c.cookie(neither))).toBeNull();
+  });
+
+  it('verify exactly the grants they were made from (fast-check)', () => {
+    const c = new PreviewCredentials(randomBytes(32));
+    const id = fc.string({ minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(id, id, id, fc.boolean(), (u, w, cred, viaSession) => {
+        const g = viaSession ? { userId: u, workspaceId: w, sessionId: cred } : { userId: u, workspaceId: w, tokenId: cred };
+        expect(c.verifyCookie(c.cookie(g))).toEqual(g);
+      }),
+    );
+  });
+});
+
 describe('the signing key', () => {
   it('is made once in the data dir, readable only by its owner, and kept', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-preview-key-'));

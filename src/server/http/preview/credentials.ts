@@ -4,7 +4,8 @@
  * the browser trades it for a cookie. The cookie never holds the API token: it is an
  * HMAC-signed, expiring value naming the user, the workspace (by id, so a workspace deleted and
  * made again under the same name is not reachable with an old cookie) and the API token that
- * minted it (so revoking that token ends its previews at once). The signing key lives in the
+ * minted it (so revoking that token ends its previews at once), or, for a link the web UI asked
+ * for, the browser session (so signing out or the session ending ends them). The signing key lives in the
  * data dir (mode 0600), so cookies outlive a server restart.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -12,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../../../api/index.js';
 import { hashSecret, newSecret } from '../../auth/secrets.js';
+import { sessionStillValid } from '../../auth/web/sessions.js';
 import type { Store } from '../../store/open.js';
 
 /** How long a one-time token may wait to be used. */
@@ -27,8 +29,17 @@ export const PREVIEW_TOKEN_PREFIX = 'bprev_';
 export interface PreviewGrant {
   userId: string;
   workspaceId: string;
-  /** The API token that asked for it. */
-  tokenId: string;
+  /** The API token that asked for it (exactly one of tokenId and sessionId is set). */
+  tokenId?: string;
+  /** Web UI previews: the browser session (web_sessions.id) that asked for it. */
+  sessionId?: string;
+}
+
+/** The grant's fields alone (exactly one credential), or null when it names none or both. */
+function grantOf(userId: string, workspaceId: string, tokenId: unknown, sessionId: unknown): PreviewGrant | null {
+  if (typeof tokenId === 'string' && sessionId === undefined) return { userId, workspaceId, tokenId };
+  if (typeof sessionId === 'string' && tokenId === undefined) return { userId, workspaceId, sessionId };
+  return null;
 }
 
 /** Loads the cookie-signing key from the data dir, making it on first use. */
@@ -55,6 +66,7 @@ export class PreviewCredentials {
 
   /** A new one-time token for `grant`, and when it expires. */
   mintOneTime(grant: PreviewGrant): { token: string; expiresAt: Date } {
+    if (!grantOf(grant.userId, grant.workspaceId, grant.tokenId, grant.sessionId)) throw new Error('a preview grant names exactly one credential');
     this.prune();
     const token = newSecret(PREVIEW_TOKEN_PREFIX);
     const expires = this.now() + ONE_TIME_TTL_MS;
@@ -70,13 +82,19 @@ export class PreviewCredentials {
     if (!found) return null;
     this.pending.delete(key);
     if (found.expires <= this.now()) return null;
-    return { userId: found.userId, workspaceId: found.workspaceId, tokenId: found.tokenId };
+    return grantOf(found.userId, found.workspaceId, found.tokenId, found.sessionId);
   }
 
   /** A signed cookie value for `grant`, valid for COOKIE_TTL_MS. */
   cookie(grant: PreviewGrant): string {
     const payload = Buffer.from(
-      JSON.stringify({ u: grant.userId, w: grant.workspaceId, t: grant.tokenId, e: Math.floor((this.now() + COOKIE_TTL_MS) / 1000) }),
+      JSON.stringify({
+        u: grant.userId,
+        w: grant.workspaceId,
+        t: grant.tokenId,
+        s: grant.sessionId,
+        e: Math.floor((this.now() + COOKIE_TTL_MS) / 1000),
+      }),
     ).toString('base64url');
     return `v1.${payload}.${this.sign(payload)}`;
   }
@@ -96,10 +114,11 @@ export class PreviewCredentials {
     } catch {
       return null;
     }
-    const d = data as { u?: unknown; w?: unknown; t?: unknown; e?: unknown };
-    if (typeof d.u !== 'string' || typeof d.w !== 'string' || typeof d.t !== 'string' || typeof d.e !== 'number') return null;
+    if (typeof data !== 'object' || data === null) return null;
+    const d = data as { u?: unknown; w?: unknown; t?: unknown; s?: unknown; e?: unknown };
+    if (typeof d.u !== 'string' || typeof d.w !== 'string' || typeof d.e !== 'number') return null;
     if (d.e * 1000 <= this.now()) return null;
-    return { userId: d.u, workspaceId: d.w, tokenId: d.t };
+    return grantOf(d.u, d.w, d.t, d.s);
   }
 
   private sign(payload: string): string {
@@ -135,6 +154,12 @@ export async function tokenStillValid(store: Store, userId: string, tokenId: str
     .where('user_id', '=', userId)
     .executeTakeFirst();
   return !!row && !row.revoked_at && !(row.expires_at && row.expires_at <= new Date().toISOString());
+}
+
+/** True while the credential a grant came from still stands: its API token, or (web UI previews) its browser session. */
+export async function grantStillValid(store: Store, g: PreviewGrant): Promise<boolean> {
+  if (g.sessionId !== undefined) return sessionStillValid(store, g.userId, g.sessionId);
+  return g.tokenId !== undefined && tokenStillValid(store, g.userId, g.tokenId);
 }
 
 /** The error a bad or missing preview credential gets: the same 404 as a workspace that does not exist, so names do not leak. */

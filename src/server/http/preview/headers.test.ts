@@ -83,9 +83,22 @@ describe('headersToService', () => {
 });
 
 describe('withoutPreviewCookie', () => {
-  it('removes only berth_preview', () => {
+  it('removes only berth_preview and the web session (a service never sees the viewer’s session)', () => {
     expect(withoutPreviewCookie('berth_preview=1')).toBe('');
     expect(withoutPreviewCookie('x=1;berth_preview=2; berth_preview_other=3')).toBe('x=1; berth_preview_other=3');
+    expect(withoutPreviewCookie('berth_session=bsess_a; app=1; berth_preview=v1.x')).toBe('app=1');
+    expect(withoutPreviewCookie('berth_sessionx=1; xberth_session=2')).toBe('berth_sessionx=1; xberth_session=2');
+  });
+
+  it('keeps berth’s cookies out of the service’s headers whatever else the Cookie header holds', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[a-z_]{1,12}=[^;]{0,10}$/), { maxLength: 5 }), fc.nat(5), (others, at) => {
+        const parts = [...others];
+        parts.splice(Math.min(at, parts.length), 0, 'berth_session=bsess_secret', 'berth_preview=v1.p');
+        const out = headersToService(['Cookie', parts.join('; ')], ctx);
+        expect(String(out.cookie ?? '')).not.toMatch(/(^|; )berth_(session|preview)=/);
+      }),
+    );
   });
 });
 
@@ -101,6 +114,12 @@ describe('headersToClient and rewriteLocation', () => {
     expect(rewriteLocation('relative/path', ctx)).toBe('relative/path');
     expect(rewriteLocation('javascript:alert(1)', ctx)).toBe('javascript:alert(1)');
     expect(rewriteLocation('http://localhost:3000/x', { ...ctx, prefix: '' })).toBe('/x');
+  });
+
+  it('drops Service-Worker-Allowed in path mode, so a preview’s service worker stays under its prefix', () => {
+    const raw = ['Service-Worker-Allowed', '/', 'Content-Type', 'text/javascript'];
+    expect(headersToClient(raw, ctx)).toEqual(['Content-Type', 'text/javascript']);
+    expect(headersToClient(raw, { ...ctx, prefix: '' })).toEqual(raw);
   });
 
   it('drops hop-by-hop headers from the answer', () => {

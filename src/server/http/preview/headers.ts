@@ -6,7 +6,7 @@
  * servers that check Host (Vite, webpack) answer as they would locally. From the service: its
  * redirects to its own root are moved under the preview prefix.
  */
-import { PREVIEW_COOKIE } from '../../../api/index.js';
+import { PREVIEW_COOKIE, WEB_SESSION_COOKIE } from '../../../api/index.js';
 
 /** Header values as Node's http module takes them. */
 export type HeaderBag = Record<string, string | string[]>;
@@ -59,12 +59,15 @@ function connectionTokens(raw: string[]): Set<string> {
   return out;
 }
 
-/** Removes the preview cookie from a Cookie header value; '' when nothing is left. */
+/** berth's own cookies: the preview credential and the web UI's session (a service must never see the viewer's session). */
+const BERTH_COOKIES = new Set([PREVIEW_COOKIE, WEB_SESSION_COOKIE]);
+
+/** Removes berth's cookies (the preview's and the web session's) from a Cookie header value; '' when nothing is left. */
 export function withoutPreviewCookie(value: string): string {
   return value
     .split(';')
     .map((c) => c.trim())
-    .filter((c) => c.length > 0 && c.split('=', 1)[0].trim() !== PREVIEW_COOKIE)
+    .filter((c) => c.length > 0 && !BERTH_COOKIES.has(c.split('=', 1)[0].trim()))
     .join('; ');
 }
 
@@ -122,6 +125,9 @@ export function headersToClient(raw: string[], ctx: Pick<ForwardContext, 'port' 
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     if (DROP_FROM_SERVICE.has(name) || listed.has(name)) continue;
+    // Path mode shares berth's origin: a service worker a preview registers must stay under its
+    // prefix (the default scope), never widened to `/` where it would see the web UI's requests.
+    if (name === 'service-worker-allowed' && ctx.prefix) continue;
     out.push(raw[i], name === 'location' ? rewriteLocation(raw[i + 1], ctx) : raw[i + 1]);
   }
   return out;

@@ -3,7 +3,7 @@
  * and the front door that hands preview requests to the proxy before fastify sees them.
  */
 import type { Server } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import {
   API_PREFIX,
@@ -17,6 +17,7 @@ import {
   routes,
   sshUserFor,
 } from '../../../api/index.js';
+import { sessionId } from '../../auth/web/sessions.js';
 import type { Services } from '../../services/index.js';
 import { auditRef } from '../../services/workspace-resolve.js';
 import type { Store } from '../../store/open.js';
@@ -50,7 +51,7 @@ export async function startPreview(app: FastifyInstance, store: Store, s: Servic
   return proxy;
 }
 
-/** POST /workspaces/:name/previews: a one-time token for the owner's preview of a port. */
+/** POST /workspaces/:name/previews: a one-time token for a preview of a port, for an API token or (web UI previews) a browser session. */
 function registerMintRoute(app: FastifyInstance, store: Store, s: Services, creds: PreviewCredentials, domain: string | undefined): void {
   app.route({
     method: routes.previewPost.method,
@@ -58,8 +59,9 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
     handler: async (req, reply) => {
       req.routeName = 'previewPost';
       const user = await authenticate(store, req);
-      const caller = await tokenCaller(store, bearerToken(req) ?? '');
-      if (!caller) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
+      // The credential the preview is bound to: the API token, or (web UI previews) the browser
+      // session, whose CSRF header `authenticate` has checked; signing out then ends the preview.
+      const bound = await previewCredential(store, req);
       const { name } = req.params as { name: string };
       req.auditTarget = auditRef(name, user);
       const parsed = previewPostSchema.safeParse(req.body ?? {});
@@ -74,7 +76,7 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
           { field: 'name' },
         );
       const port = parsed.data.port;
-      const { token, expiresAt } = creds.mintOneTime({ userId: user.id, workspaceId: ws.id, tokenId: caller.tokenId });
+      const { token, expiresAt } = creds.mintOneTime({ userId: user.id, workspaceId: ws.id, ...bound });
       // The host names the owner, whoever asks (a guest's preview is of the owner's workspace).
       const label = domain ? previewHostLabel(port, ws.name, ws.owner) : null;
       const body: Preview = {
@@ -89,6 +91,18 @@ function registerMintRoute(app: FastifyInstance, store: Store, s: Services, cred
       return reply.status(201).send(body);
     },
   });
+}
+
+/** What a new preview is bound to: the request's API token, or (web UI previews) its browser session. */
+async function previewCredential(store: Store, req: FastifyRequest): Promise<{ tokenId: string } | { sessionId: string }> {
+  if (req.webSession) {
+    const id = await sessionId(store, req.webSession.token);
+    if (id) return { sessionId: id };
+    throw new BerthError('UNAUTHENTICATED', 'Your browser session has ended (signed out or expired); sign in again with a link from `berth ui`.');
+  }
+  const caller = await tokenCaller(store, bearerToken(req) ?? '');
+  if (!caller) throw new BerthError('UNAUTHENTICATED', 'That API token is not valid (unknown or revoked); log in again with a current token.');
+  return { tokenId: caller.tokenId };
 }
 
 /**

@@ -4,7 +4,7 @@
  * none needed with a bearer token), the Origin check, sign-out, and fuzzed headers that
  * must never get past authentication or crash it.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -15,6 +15,7 @@ import { ensureAdmin } from '../../auth/users.js';
 import { createServices } from '../../services/index.js';
 import { openSqliteStore, type Store } from '../../store/open.js';
 import { createApp } from '../app.js';
+import { registerWebStatic } from '../web-static.js';
 import { registerJsonRoutes } from './json-routes.js';
 import { registerWebRoutes, sessionCookie } from './web-routes.js';
 
@@ -32,6 +33,10 @@ beforeAll(async () => {
   app = await createApp(pino({ level: 'silent' }));
   registerJsonRoutes(app, store, services);
   registerWebRoutes(app, store, services);
+  // Web UI previews: the page itself is where a session's CSRF value comes from.
+  await mkdir(join(dir, 'web', 'assets'), { recursive: true });
+  await writeFile(join(dir, 'web', 'index.html'), '<!doctype html><html><head><title>berth</title></head><body></body></html>');
+  await registerWebStatic(app, join(dir, 'web'));
   await app.ready();
 });
 
@@ -55,11 +60,20 @@ async function signIn(): Promise<{ cookie: string; setCookie: string; link: stri
   return { cookie: setCookie.split(';')[0]!, setCookie, link };
 }
 
+/** The headers a browser's own navigation to a page sends (no script can set Sec-Fetch-*). */
+const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+
+/** The CSRF value of a session as the page gets it: in the page the browser navigated to. */
 async function csrfOf(cookie: string): Promise<string> {
-  const res = await app.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie } });
+  const page = await app.inject({ method: 'GET', url: '/', headers: { cookie, ...NAVIGATION } });
+  expect(page.statusCode).toBe(200);
+  expect(page.headers['cache-control']).toBe('no-store');
+  const csrf = /<meta name="berth-csrf" content="([A-Za-z0-9_-]+)">/.exec(page.body)?.[1];
+  expect(csrf).toBeDefined();
+  const res = await app.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie, 'x-berth-csrf': csrf! } });
   expect(res.statusCode).toBe(200);
-  expect(res.json()).toMatchObject({ via: 'cookie', user: { name: 'admin' } });
-  return res.json().csrf;
+  expect(res.json()).toMatchObject({ via: 'cookie', user: { name: 'admin' }, csrf });
+  return csrf!;
 }
 
 describe('sign-in links', () => {
@@ -106,10 +120,10 @@ describe('sign-in links', () => {
 });
 
 describe('the session cookie', () => {
-  it('authenticates reads; changes need the CSRF header (403 in berth’s error shape without it)', async () => {
+  it('authenticates reads and changes with the CSRF header (403 in berth’s error shape without it)', async () => {
     const { cookie } = await signIn();
-    expect((await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie } })).json()).toMatchObject({ name: 'admin' });
     const csrf = await csrfOf(cookie);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie, 'x-berth-csrf': csrf } })).json()).toMatchObject({ name: 'admin' });
     const without = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { cookie }, payload: { name: 'web-a' } });
     expect(without.statusCode).toBe(403);
     expect(without.json()).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('x-berth-csrf') });
@@ -144,9 +158,18 @@ describe('the session cookie', () => {
 
   it('refuses a request from a page of another origin', async () => {
     const { cookie } = await signIn();
-    const res = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie, origin: 'http://evil.example', host: 'localhost:80' } });
+    const csrf = await csrfOf(cookie);
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/whoami',
+      headers: { cookie, 'x-berth-csrf': csrf, origin: 'http://evil.example', host: 'localhost:80' },
+    });
     expect(res.statusCode).toBe(403);
-    const same = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie, origin: 'http://localhost:80', host: 'localhost:80' } });
+    const same = await app.inject({
+      method: 'GET',
+      url: '/api/v1/whoami',
+      headers: { cookie, 'x-berth-csrf': csrf, origin: 'http://localhost:80', host: 'localhost:80' },
+    });
     expect(same.statusCode).toBe(200);
   });
 
@@ -157,6 +180,8 @@ describe('the session cookie', () => {
         const read = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie: junkCookie } });
         expect([401, 400]).toContain(read.statusCode);
         const change = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { cookie, 'x-berth-csrf': junkCsrf }, payload: { name: 'fuzz' } });
+        const readJunk = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie, 'x-berth-csrf': junkCsrf } });
+        expect(readJunk.statusCode).toBe(403);
         expect(change.statusCode).toBe(403);
       }),
       { numRuns: 60 },
@@ -188,17 +213,55 @@ describe('signing in with a typed token, and out', () => {
     expect(out.statusCode).toBe(200);
     expect(out.json()).toEqual({ signedOut: true });
     expect(String(out.headers['set-cookie'])).toContain('Max-Age=0');
-    const after = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie } });
+    const after = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie, 'x-berth-csrf': csrf } });
     expect(after.statusCode).toBe(401);
     expect(after.json()).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('berth ui') });
   });
 
   it('an expired session no longer authenticates', async () => {
     const { cookie } = await signIn();
+    const csrf = await csrfOf(cookie);
     await store.db
       .updateTable('web_sessions')
       .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
       .execute();
-    expect((await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie, 'x-berth-csrf': csrf } })).statusCode).toBe(401);
+  });
+});
+
+describe('web UI previews: the session is the page’s alone', () => {
+  it('gives the CSRF value only to a navigation to the page, never to a script’s fetch of it', async () => {
+    const { cookie } = await signIn();
+    for (const headers of [
+      { cookie },
+      { cookie, 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
+      { cookie, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' },
+      { cookie, 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'document' },
+    ]) {
+      const page = await app.inject({ method: 'GET', url: '/workspaces/x', headers });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).not.toContain('berth-csrf');
+    }
+    const nav = await app.inject({ method: 'GET', url: '/workspaces/x', headers: { cookie, ...NAVIGATION } });
+    expect(nav.body).toContain('<meta name="berth-csrf"');
+    expect(nav.headers['cross-origin-opener-policy']).toBe('same-origin');
+    // Without a session cookie there is nothing to give.
+    expect((await app.inject({ method: 'GET', url: '/', headers: NAVIGATION })).body).not.toContain('berth-csrf');
+  });
+
+  it('refuses every cookie request without the value, reads included, and the session route too', async () => {
+    const { cookie } = await signIn();
+    for (const url of ['/api/v1/whoami', '/api/v1/session', '/api/v1/workspaces']) {
+      const res = await app.inject({ method: 'GET', url, headers: { cookie } });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('preview') });
+    }
+  });
+
+  it('takes the value from the query only on a WebSocket handshake', async () => {
+    const { cookie } = await signIn();
+    const csrf = await csrfOf(cookie);
+    const plain = await app.inject({ method: 'GET', url: `/api/v1/whoami?berth_csrf=${csrf}`, headers: { cookie } });
+    expect(plain.statusCode).toBe(403);
   });
 });
