@@ -114,6 +114,11 @@ describe('config files: sharing policy, team quotas and image recipes', () => {
 });
 
 describe('config files, properties', () => {
+  it('names an odd key so the message still reads FILE:LINE:COL: FIELD: (a space, a colon)', () => {
+    const text = stringify({ kind: 'ServerSettings', name: 'server', spec: { ' ': [], 'a:b': 1 } });
+    expect(() => parseConfigText(text, 'p.yaml')).toThrow(/^p\.yaml:4:3: spec\["\\u0020"\]: unknown field " "/);
+  });
+
   it('any text either parses or fails with an INVALID_ARGUMENT that names the file first', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), (text) => {

@@ -26,9 +26,23 @@ export interface SpecProblem {
 /** How many problems one error lists: past this, the file needs more than a few fixes. */
 const MAX_LISTED = 20;
 
-/** `services.api.ports.0`, as the error's field names it. */
+/** A key that can stand in a dotted path as it is. */
+const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * `services.api.ports.0`, as the error's field names it. Any other key (a space, a dot, a
+ * colon: whatever a hostile or mistyped file holds) is written `["…"]`, JSON-quoted with
+ * whitespace and colons escaped, so `FILE:LINE:COL: FIELD: message` always reads one way.
+ */
 export function fieldName(path: ReadonlyArray<PropertyKey>): string {
-  return path.map(String).join('.');
+  return path
+    .map((key, i) => {
+      const text = String(key);
+      if (PLAIN_KEY.test(text)) return i === 0 ? text : `.${text}`;
+      const quoted = JSON.stringify(text.slice(0, 64)).replace(/[\s:]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      return `[${quoted}]`;
+    })
+    .join('');
 }
 
 /**
