@@ -122,6 +122,24 @@ describe('headersToClient and rewriteLocation', () => {
     expect(headersToClient(raw, { ...ctx, prefix: '' })).toEqual(raw);
   });
 
+  it('keeps a preview from setting berth cookies, and in path mode an opener policy or Clear-Site-Data', () => {
+    const raw = [
+      'Set-Cookie',
+      'berth_session=theirs; Path=/',
+      'Set-Cookie',
+      ' berth_preview=x; Path=/w/',
+      'Set-Cookie',
+      'app=1; Path=/',
+      'Cross-Origin-Opener-Policy',
+      'same-origin',
+      'Clear-Site-Data',
+      '"cookies"',
+    ];
+    expect(headersToClient(raw, ctx)).toEqual(['Set-Cookie', 'app=1; Path=/']);
+    // On its own origin (subdomain mode) a preview keeps its other headers, never berth's cookies.
+    expect(headersToClient(raw, { ...ctx, prefix: '' })).toEqual(raw.slice(4));
+  });
+
   it('drops hop-by-hop headers from the answer', () => {
     const out = headersToClient(
       ['Content-Type', 'text/plain', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'Location', '/a', 'Set-Cookie', 'a=1'],

@@ -118,6 +118,11 @@ export function requestHead(method: string, target: string, headers: HeaderBag):
   return head + '\r\n';
 }
 
+/** Whether a Set-Cookie value names one of berth's cookies. */
+function setsBerthCookie(value: string): boolean {
+  return BERTH_COOKIES.has(value.split('=', 1)[0].trim());
+}
+
 /** The response headers the client gets, as a flat raw list (names as the service spelt them). */
 export function headersToClient(raw: string[], ctx: Pick<ForwardContext, 'port' | 'prefix' | 'host'>): string[] {
   const listed = connectionTokens(raw);
@@ -128,6 +133,13 @@ export function headersToClient(raw: string[], ctx: Pick<ForwardContext, 'port' 
     // Path mode shares berth's origin: a service worker a preview registers must stay under its
     // prefix (the default scope), never widened to `/` where it would see the web UI's requests.
     if (name === 'service-worker-allowed' && ctx.prefix) continue;
+    // Nor may a preview act on the UI's pages there: its own opener policy would let a page it
+    // opens (the UI's, `same-origin`) share its browsing context group and be read, and
+    // Clear-Site-Data would sign the viewer out of berth.
+    if (ctx.prefix && (name === 'cross-origin-opener-policy' || name === 'clear-site-data')) continue;
+    // In either mode (a subdomain can set a cookie for its parent domain) a cookie of berth's
+    // name would replace the viewer's session or preview credential with someone else's.
+    if (name === 'set-cookie' && setsBerthCookie(raw[i + 1])) continue;
     out.push(raw[i], name === 'location' ? rewriteLocation(raw[i + 1], ctx) : raw[i + 1]);
   }
   return out;
