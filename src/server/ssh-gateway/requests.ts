@@ -37,11 +37,14 @@ export function envAccepted(env: Record<string, string>, key: unknown, value: un
 export const LOGIN_SHELL_SCRIPT =
   'u=$(id -un 2>/dev/null || echo root); ' +
   's=$(sed -n "s/^$u:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*://p" /etc/passwd 2>/dev/null | head -n 1); ' +
-  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; SHELL=$s; export SHELL; cd 2>/dev/null; exec "$s" -l';
+  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; SHELL=$s; export SHELL; exec "$s" -l';
 
-/** The argv an `exec` request runs: the command line through /bin/sh in the home directory, like sshd's `$SHELL -c`. */
+/**
+ * The argv an `exec` request runs: the command line through /bin/sh, like sshd's `$SHELL -c`.
+ * Shells and commands start in the workdir or home directory (asSession in context.ts).
+ */
 export function execArgv(command: string): string[] {
-  return ['/bin/sh', '-c', 'cd 2>/dev/null; exec /bin/sh -c "$1"', 'sh', command];
+  return ['/bin/sh', '-c', command];
 }
 
 /** The argv a `shell` request runs. */
