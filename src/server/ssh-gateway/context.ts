@@ -55,7 +55,12 @@ export interface ConnContext {
  * user's home, by the one rule of services/spec/session-defaults.ts. Shells, commands, SFTP and
  * the `ssh -A` socket all go through this.
  */
-export async function asSession(deps: Pick<GatewayDeps, 'sessionUser'>, ws: Workspace, request: ExecRequest, opts: { home?: boolean } = {}): Promise<ExecRequest> {
+export async function asSession(
+  deps: Pick<GatewayDeps, 'sessionUser'>,
+  ws: Workspace,
+  request: ExecRequest,
+  opts: { home?: boolean } = {},
+): Promise<ExecRequest> {
   return withSessionDefaults(request, deps.sessionUser ? await deps.sessionUser(ws) : null, opts);
 }
 

@@ -4,12 +4,13 @@
  * has none (busybox images), the gateway serves SFTP itself from file operations run inside
  * the workspace. One exec decides: it prints a marker byte and becomes sftp-server, or exits
  * 127 without output. The client's first bytes wait in the channel until the choice is made.
- * Either way it is a session of the workspace (asSession): sftp-server and every file
+ * Either way it is a session of the workspace (sessionHub): sftp-server and every file
  * operation run as the spec's user, from its workdir or home, so files it writes are theirs.
  */
 import type { ServerChannel } from 'ssh2';
-import { type ApiError, type ExecRequest, toApiError, type Workspace } from '../../api/index.js';
-import { asSession, type ConnContext, type GatewayDeps } from './context.js';
+import { type ApiError, toApiError, type Workspace } from '../../api/index.js';
+import { type SessionUser, withSessionDefaults } from '../services/spec/session-defaults.js';
+import type { ConnContext, GatewayDeps } from './context.js';
 import { type ExecEnd, openExec } from './exec-bridge.js';
 import { exitStatusOf } from './requests.js';
 import { WorkspaceFiles } from './sftp-files.js';
@@ -28,7 +29,7 @@ export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: Server
   let pipe: Awaited<ReturnType<typeof openExec>>;
   let deps: Pick<GatewayDeps, 'hub'>;
   try {
-    deps = await sessionHub(ctx, ws);
+    deps = sessionHub(ctx.deps, ctx.deps.sessionUser ? await ctx.deps.sessionUser(ws) : null);
     pipe = await openExec(
       deps,
       ws,
@@ -81,11 +82,11 @@ export async function serveSftp(ctx: ConnContext, ws: Workspace, channel: Server
   return { code: 0, mode: 'gateway' };
 }
 
-/** A hub whose every command runs as a session of `ws` (spec user, workdir or home): the spec is read once per SFTP session. */
-async function sessionHub(ctx: ConnContext, ws: Workspace): Promise<Pick<GatewayDeps, 'hub'>> {
-  const spec = ctx.deps.sessionUser ? await ctx.deps.sessionUser(ws) : null;
-  const session = (r: ExecRequest) => asSession({ sessionUser: async () => spec }, ws, r, { home: true });
-  return { hub: { openExec: async (nodeId, workspaceId, request, sink) => ctx.deps.hub.openExec(nodeId, workspaceId, await session(request), sink) } };
+/** `deps.hub` with every command run as a session (`spec`'s user, its workdir or the home): the spec is read once per SFTP session. */
+export function sessionHub(deps: Pick<GatewayDeps, 'hub'>, spec: SessionUser | null): Pick<GatewayDeps, 'hub'> {
+  return {
+    hub: { openExec: (nodeId, workspaceId, request, sink) => deps.hub.openExec(nodeId, workspaceId, withSessionDefaults(request, spec, { home: true }), sink) },
+  };
 }
 
 function fail(channel: ServerChannel, error: ApiError): ExecEnd {

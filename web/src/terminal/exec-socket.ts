@@ -10,7 +10,7 @@ import { socketUrl } from '../lib/api.js';
 const LOGIN_SHELL =
   'u=$(id -un 2>/dev/null || echo root); ' +
   's=$(sed -n "s/^$u:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*://p" /etc/passwd 2>/dev/null | head -n 1); ' +
-  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; SHELL=$s; export SHELL; exec "$s" -l';
+  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; case "$s" in */nologin | */false) s=/bin/sh;; esac; SHELL=$s; export SHELL; exec "$s" -l';
 
 /** What the terminal hears from a session. */
 export interface ExecHandlers {

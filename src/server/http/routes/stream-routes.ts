@@ -4,7 +4,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
-import { API_PREFIX, BerthError, type ExecClientFrame, type ExecRequest, type ExecServerFrame, execClientFrameSchema, streams, toApiError } from '../../../api/index.js';
+import {
+  API_PREFIX,
+  BerthError,
+  type ExecClientFrame,
+  type ExecRequest,
+  type ExecServerFrame,
+  execClientFrameSchema,
+  streams,
+  toApiError,
+} from '../../../api/index.js';
 // Teams and sharing: an exec is a join by the caller, under their own name (BERTH_USER).
 import { joinWorkspace } from '../../access/join.js';
 import type { ExecChannel } from '../../agents/hub.js';
