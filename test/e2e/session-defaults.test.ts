@@ -1,14 +1,15 @@
 /**
  * A workspace spec's `user` and `workdir` apply to the sessions people open, as they do to
- * hooks and services: `berth ws exec`, SSH commands, SFTP/scp, the web terminal and the
- * `ssh -A` socket run as the spec's user, in its workdir, else in that user's home, and
- * `--workdir` still picks another directory. Two workspaces: busybox (`nobody`, workdir /tmp;
+ * hooks and services: `berth ws exec`, SSH commands, SFTP/scp, the web terminal, the `ssh -A`
+ * socket and `ssh -R` listeners run as the spec's user, in its workdir, else in that user's
+ * home, and `--workdir` still picks another directory. Two workspaces: busybox (`nobody`, workdir /tmp;
  * no sftp-server, so the gateway serves SFTP itself) and Debian with openssh (`mail`, no
  * workdir, so its home /var/mail; sftp-server and ssh-add there), with the real OpenSSH
  * client and the web terminal's WebSocket.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,8 +183,34 @@ describe('the spec user and workdir in sessions', () => {
       expect(dirMode).toBe('700 mail');
       expect(sockMode).toBe('600 mail');
       expect(listed).toContain(fp);
+      // The relay (run as mail) and its directory go with the session.
+      await waitFor('the agent relay to end with the session', async () => {
+        const ps = await ssh(deb, 'busybox ps -o args');
+        return ps.code === 0 && !ps.stdout.includes('berth-in relay');
+      });
+      expect((await ssh(deb, 'ls -d /tmp/berth-ssh-* 2>&1; echo done')).stdout).toContain('No such file');
     } finally {
       agent.kill();
+    }
+  });
+
+  it("binds ssh -R listeners as the spec's user", async () => {
+    const echo = createServer((sock) => sock.pipe(sock));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const r = await ssh(specd, `echo back | nc 127.0.0.1 ${port}; ps -o user,args | grep "[b]erth-in relay tcp"`, [
+        '-o',
+        'ExitOnForwardFailure=yes',
+        '-R',
+        `${port}:127.0.0.1:${(echo.address() as AddressInfo).port}`,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const [back, relay] = r.stdout.trim().split('\n');
+      expect(back).toBe('back');
+      expect(relay.trim().split(/\s+/)[0]).toBe('nobody');
+    } finally {
+      echo.close();
     }
   });
 });
