@@ -4,16 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
-import {
-  API_PREFIX,
-  BerthError,
-  type ExecClientFrame,
-  type ExecRequest,
-  type ExecServerFrame,
-  execClientFrameSchema,
-  streams,
-  toApiError,
-} from '../../../api/index.js';
+import { API_PREFIX, BerthError, type ExecClientFrame, type ExecServerFrame, execClientFrameSchema, streams, toApiError } from '../../../api/index.js';
 // Teams and sharing: an exec is a join by the caller, under their own name (BERTH_USER).
 import { joinWorkspace } from '../../access/join.js';
 import type { ExecChannel } from '../../agents/hub.js';
@@ -147,9 +138,9 @@ function handleExec(
     if (frame.type === 'start' && frame.reattach && !starting) {
       // Web UI: a reattachable terminal is served by exec-reattach.ts from here on.
       handedOver = true;
+      const request = { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } };
       // Workspace specs: the terminal runs as the spec's user, in its workdir or home.
-      const asSession = (id: string, r: ExecRequest) => sessionRequest(store, id, r, { home: true });
-      return handleReattachable(socket, user, name, { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } }, frame.reattach, s, asSession);
+      return handleReattachable(socket, user, name, request, frame.reattach, s, (id, r) => sessionRequest(store, id, r, { home: true }));
     }
     if (frame.type === 'start') {
       if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
