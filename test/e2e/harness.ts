@@ -310,6 +310,11 @@ export async function startGatewayWorld(workspace: string): Promise<{ server: Te
     const r = await server.cli(args);
     if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   }
+  return { server, ...(await gatewayAdmin(server)) };
+}
+
+/** Gives `server` an admin with a registered berth key and the gateway's host key pinned. */
+export async function gatewayAdmin(server: TestServer): Promise<{ gw: Gateway; admin: GatewayAdmin }> {
   const home = await mkdtemp(join(tmpdir(), 'berth-e2e-admin-'));
   const admin = { home, env: server.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
   const gen = await runCli(['ssh-key', 'generate'], { env: admin.env });
@@ -318,5 +323,5 @@ export async function startGatewayWorld(workspace: string): Promise<{ server: Te
   const gw = gatewayGetSchema.parse(await res.json()).ssh;
   if (!gw) throw new Error('The test server reports no SSH gateway; it should start one on a free port.');
   await writeFile(admin.knownHosts, `[${gw.host}]:${gw.port} ${gw.hostKey}\n`);
-  return { server, gw, admin };
+  return { gw, admin };
 }

@@ -8,14 +8,13 @@
  * -A once more on a second provider.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayGetSchema } from '../../src/api/index.js';
 import { socks5 } from '../../src/server/ssh-gateway/socks.test-support.js';
-import { freePort, type Gateway, type GatewayAdmin, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor } from './harness.js';
+import { freePort, type Gateway, type GatewayAdmin, gatewayAdmin, runCli, runProgram, startGatewayWorld, TestServer, uniqueName, waitFor } from './harness.js';
 
 /** A server with its gateway and an admin whose ssh key and pinned host key are ready. */
 interface World {
@@ -313,16 +312,3 @@ describe('ssh -R and -A into an LXC workspace', () => {
     await agentCheck(lxc, debLxc, 'sshclientlxc', ['--provider', 'lxc']);
   });
 });
-
-/** Gives `server` an admin with a registered berth key and the gateway's host key pinned. */
-async function gatewayAdmin(s: TestServer): Promise<{ gw: Gateway; admin: GatewayAdmin }> {
-  const home = await mkdtemp(join(tmpdir(), 'berth-e2e-admin-'));
-  const a = { home, env: s.env({ HOME: home }), key: join(home, '.ssh', 'berth_ed25519'), knownHosts: join(home, 'known_hosts') };
-  const gen = await runCli(['ssh-key', 'generate'], { env: a.env });
-  expect(gen.code, gen.stderr).toBe(0);
-  const res = await fetch(`${s.url}/api/v1/gateway`, { headers: { authorization: `Bearer ${s.token}` } });
-  const g = gatewayGetSchema.parse(await res.json()).ssh;
-  if (!g) throw new Error('The test server reports no SSH gateway; it should start one on a free port.');
-  await writeFile(a.knownHosts, `[${g.host}]:${g.port} ${g.hostKey}\n`);
-  return { gw: g, admin: a };
-}

@@ -1,7 +1,8 @@
 /**
  * Agent forwarding (`ssh -A`): on a session's `auth-agent-req@openssh.com` the gateway starts
- * `berth-in relay unix` inside the workspace on a socket in a fresh directory only the
- * workspace's user can enter (/tmp/berth-ssh-XXXXXXXXXXXX, mode 0700, removed at the end),
+ * `berth-in relay unix` inside the workspace, as the session's user (the spec's, through
+ * asSession; root without one), on a socket in a fresh directory only that user can enter
+ * (/tmp/berth-ssh-XXXXXXXXXXXX, mode 0700, removed at the end),
  * and the session's shell or command gets SSH_AUTH_SOCK pointing there. Each connection to
  * that socket becomes an `auth-agent@openssh.com` channel to the client, whose ssh hands it
  * to the developer's own agent. The relay ends with the session.
@@ -10,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Channel, Connection } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
 import { withBerthIn } from './berth-in.js';
-import { audit, type ConnContext } from './context.js';
+import { asSession, audit, type ConnContext } from './context.js';
 import { Relay } from './relay-client.js';
 
 /** The directory is made private and removed once the relay has exited, whatever its status. */
@@ -52,9 +53,10 @@ export class AgentForward {
     const path = agentSocketPath();
     const dir = path.slice(0, path.lastIndexOf('/'));
     try {
-      const relay = await withBerthIn(this.ctx.deps, ws, (berthIn) =>
+      const relay = await withBerthIn(this.ctx.deps, ws, async (berthIn) =>
         Relay.start(this.ctx.deps, ws, {
-          cmd: ['/bin/sh', '-c', AGENT_SCRIPT, 'sh', dir, berthIn],
+          // The socket and its directory are made by the user the session runs as, so they are theirs.
+          cmd: (await asSession(this.ctx.deps, ws, { cmd: ['/bin/sh', '-c', AGENT_SCRIPT, 'sh', dir, berthIn], tty: false, env: {} })).cmd,
           log: this.ctx.log,
           openChannel: () => openAgentChannel(this.client),
         }),

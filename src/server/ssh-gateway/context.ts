@@ -9,6 +9,7 @@ import type { ExecRequest, User, Workspace } from '../../api/index.js';
 import type { LiveSessions } from '../access/live-sessions.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { AuditLog } from '../audit/audit.js';
+import { type SessionUser, withSessionDefaults } from '../services/spec/session-defaults.js';
 import type { WorkspacesService } from '../services/workspaces.js';
 
 /** The server parts the gateway uses. */
@@ -20,8 +21,8 @@ export interface GatewayDeps {
   /** The user a public key belongs to, or null. */
   userForKey: (algo: string, keyBlob: Buffer) => Promise<User | null>;
   log: Logger;
-  /** Workspace specs: a shell or command request with the spec's user and workdir applied (services/spec/session-defaults.ts); absent in test worlds without specs. */
-  sessionDefaults?: (ws: Workspace, request: ExecRequest) => Promise<ExecRequest>;
+  /** Workspace specs: the user and workdir sessions get (services/spec/session-defaults.ts); absent in test worlds without specs. */
+  sessionUser?: (ws: Workspace) => Promise<SessionUser | null>;
   /** Teams and sharing: where connections register, so a revoked share ends them (absent in tests that need no revocation). */
   live?: Pick<LiveSessions, 'add'>;
   /** Where berth-in is inside workspaces (default /.berth/bin/berth-in); tests that run commands on the host point it at the build. */
@@ -47,6 +48,20 @@ export interface ConnContext {
   forwardsSettled?: () => Promise<void>;
   /** Teams and sharing: the connection's running shell and exec channels, told why when access is revoked. */
   channels?: Set<ServerChannel>;
+}
+
+/**
+ * `request` as a session of `ws`: run as its spec's user, in its workdir, else (`home`) in that
+ * user's home, by the one rule of services/spec/session-defaults.ts. Shells, commands, SFTP and
+ * the `ssh -A` socket all go through this.
+ */
+export async function asSession(
+  deps: Pick<GatewayDeps, 'sessionUser'>,
+  ws: Workspace,
+  request: ExecRequest,
+  opts: { home?: boolean } = {},
+): Promise<ExecRequest> {
+  return withSessionDefaults(request, deps.sessionUser ? await deps.sessionUser(ws) : null, opts);
 }
 
 /** Records an audit entry about this connection's workspace. */

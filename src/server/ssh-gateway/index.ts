@@ -2,10 +2,10 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { BerthError, type ExecRequest, parseOptionalListenAddress, type Workspace } from '../../api/index.js';
+import { BerthError, parseOptionalListenAddress, type Workspace } from '../../api/index.js';
 import { userForPublicKey } from '../auth/ssh-keys.js';
 import type { Services } from '../services/index.js';
-import { sessionRequest } from '../services/spec/session-defaults.js';
+import { sessionUser } from '../services/spec/session-defaults.js';
 import type { Store } from '../store/open.js';
 import { HOST_KEY_FILE, loadOrCreateHostKey } from './host-key.js';
 import { SshGateway } from './server.js';
@@ -37,7 +37,7 @@ export async function startSshGateway(opts: {
     workspaces: opts.services.workspaces,
     audit: opts.services.audit,
     userForKey: (algo: string, blob: Buffer) => userForPublicKey(opts.store, algo, blob),
-    sessionDefaults: (ws: Workspace, request: ExecRequest) => sessionRequest(opts.store, ws.id, request),
+    sessionUser: (ws: Workspace) => sessionUser(opts.store, ws.id),
     log,
     // Teams and sharing.
     live: opts.services.live,

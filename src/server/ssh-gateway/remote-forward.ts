@@ -10,7 +10,7 @@
 import type { Connection } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
 import { withBerthIn } from './berth-in.js';
-import { audit, type ConnContext, printable } from './context.js';
+import { asSession, audit, type ConnContext, printable } from './context.js';
 import { Relay, splitPeer } from './relay-client.js';
 import { admitForward, type ForwardSpec, findForCancel, type HeldForward, parseForwardRequest } from './remote-forward-rules.js';
 
@@ -104,9 +104,11 @@ export class RemoteForwards {
   }
 
   private startRelay(ws: Workspace, spec: ForwardSpec): Promise<Relay> {
-    return withBerthIn(this.ctx.deps, ws, (path) =>
+    return withBerthIn(this.ctx.deps, ws, async (path) =>
       Relay.start(this.ctx.deps, ws, {
-        cmd: [path, 'relay', 'tcp', '--bind', spec.listenAddr, '--port', String(spec.port)],
+        // As sshd binds as the session's user: the workspace spec's, or root.
+        cmd: (await asSession(this.ctx.deps, ws, { cmd: [path, 'relay', 'tcp', '--bind', spec.listenAddr, '--port', String(spec.port)], tty: false, env: {} }))
+          .cmd,
         log: this.ctx.log,
         openChannel: (peer, ready) => {
           const from = splitPeer(peer);

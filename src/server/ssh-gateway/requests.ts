@@ -32,16 +32,21 @@ export function envAccepted(env: Record<string, string>, key: unknown, value: un
 
 /**
  * The login shell of the workspace's user: the passwd entry's shell when it is executable,
- * else /bin/sh (busybox images have no bash). `-l` makes it read the profile as sshd does.
+ * else /bin/sh (busybox images have no bash). A spec may name a system user whose entry says
+ * nologin or false (the sessions are the developer's, not a login to refuse): /bin/sh too.
+ * `-l` makes it read the profile as sshd does.
  */
 export const LOGIN_SHELL_SCRIPT =
   'u=$(id -un 2>/dev/null || echo root); ' +
   's=$(sed -n "s/^$u:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*://p" /etc/passwd 2>/dev/null | head -n 1); ' +
-  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; SHELL=$s; export SHELL; cd 2>/dev/null; exec "$s" -l';
+  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; case "$s" in */nologin | */false) s=/bin/sh;; esac; SHELL=$s; export SHELL; exec "$s" -l';
 
-/** The argv an `exec` request runs: the command line through /bin/sh in the home directory, like sshd's `$SHELL -c`. */
+/**
+ * The argv an `exec` request runs: the command line through /bin/sh, like sshd's `$SHELL -c`.
+ * Shells and commands start in the workdir or home directory (asSession in context.ts).
+ */
 export function execArgv(command: string): string[] {
-  return ['/bin/sh', '-c', 'cd 2>/dev/null; exec /bin/sh -c "$1"', 'sh', command];
+  return ['/bin/sh', '-c', command];
 }
 
 /** The argv a `shell` request runs. */

@@ -7,7 +7,7 @@
 import type { Connection, ServerChannel, Session } from 'ssh2';
 import { toApiError, type Workspace } from '../../api/index.js';
 import { AgentForward } from './agent-forward.js';
-import { audit, type ConnContext, printable } from './context.js';
+import { asSession, audit, type ConnContext, printable } from './context.js';
 import { type ExecEnd, openExec } from './exec-bridge.js';
 import { envAccepted, execArgv, exitStatusOf, MAX_COMMAND_LENGTH, shellArgv, termSize } from './requests.js';
 import { serveSftp } from './sftp.js';
@@ -105,7 +105,7 @@ async function runCommand(
   let end: ExecEnd;
   try {
     const asked = { cmd, tty: opts.pty !== null, env: opts.env, ...(opts.pty ? { cols: opts.pty.cols, rows: opts.pty.rows } : {}) };
-    const request = ctx.deps.sessionDefaults ? await ctx.deps.sessionDefaults(ws, asked) : asked;
+    const request = await asSession(ctx.deps, ws, asked, { home: true });
     const pipe = await openExec(ctx.deps, ws, request, {
       stdout: (d) => channel.write(d),
       stderr: (d) => channel.stderr.write(d),

@@ -37,9 +37,9 @@ export class WorkspaceFiles {
     return r.stdout.toString('utf8');
   }
 
-  /** The user's home directory, asked once per session. */
+  /** Where relative paths start: the session's directory (the spec's workdir, or the user's home; see sftp.ts), asked once per session. */
   home(): Promise<string> {
-    this.homeDir ??= this.run('cd 2>/dev/null; pwd', []).then((out) => out.trim() || '/');
+    this.homeDir ??= this.run('pwd', []).then((out) => out.trim() || '/');
     return this.homeDir;
   }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_WORKSPACE, localHub } from './local-hub.test-support.js';
+import { sessionHub } from './sftp.js';
 import { WorkspaceFiles } from './sftp-files.js';
 import { READ_WINDOW } from './sftp-handles.js';
 import { serveFiles, sftpOverStream } from './sftp-server.js';
@@ -27,7 +28,8 @@ beforeAll(async () => {
   await mkdir(home);
   hub = localHub(home, 3);
   server = createServer((socket) => {
-    void serveFiles(sftpOverStream(socket), new WorkspaceFiles({ hub }, LOCAL_WORKSPACE), () => {}).then(() => socket.end());
+    // As the gateway serves it: every file operation a session of the workspace, starting in the home.
+    void serveFiles(sftpOverStream(socket), new WorkspaceFiles(sessionHub({ hub }, null), LOCAL_WORKSPACE), () => {}).then(() => socket.end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   port = (server.address() as AddressInfo).port;

@@ -6,11 +6,11 @@
 import { EXEC_CLOSE_END, type ExecClientFrame, type ExecServerFrame, execServerFrameSchema, fillPath, streams } from '../../../src/api/index.js';
 import { socketUrl } from '../lib/api.js';
 
-/** The user's login shell, as the SSH gateway starts it (no bash assumed in the image). */
+/** The user's login shell, as the SSH gateway starts it (no bash assumed in the image); the server starts it as the workspace spec's user, in its workdir or home. */
 const LOGIN_SHELL =
   'u=$(id -un 2>/dev/null || echo root); ' +
   's=$(sed -n "s/^$u:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*://p" /etc/passwd 2>/dev/null | head -n 1); ' +
-  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; SHELL=$s; export SHELL; cd 2>/dev/null; exec "$s" -l';
+  '[ -n "$s" ] && [ -x "$s" ] || s=/bin/sh; case "$s" in */nologin | */false) s=/bin/sh;; esac; SHELL=$s; export SHELL; exec "$s" -l';
 
 /** What the terminal hears from a session. */
 export interface ExecHandlers {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError, type ExecRequest } from '../../../api/index.js';
+import { asUser } from '../../../api/run-as.js';
 import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
 import { LocalTransport } from '../../../transport/index.js';
 import { BerthInInstaller, namesBerthIn } from './install.js';
@@ -78,6 +79,9 @@ describe('BerthInInstaller', () => {
     expect(namesBerthIn(['/bin/sh', '-c', 'script', 'sh', '/tmp/x', '/.berth/bin/berth-in'])).toBe(true);
     expect(namesBerthIn(['true'])).toBe(false);
     expect(namesBerthIn(['/bin/sh', '-c', 'ls /.berth/bin/berth-in'])).toBe(false);
+    // The same relay run as a spec's user.
+    expect(namesBerthIn(asUser(['/bin/sh', '-c', 'script', 'sh', '/tmp/x', '/.berth/bin/berth-in'], 'dev'))).toBe(true);
+    expect(namesBerthIn(asUser(['true'], 'dev'))).toBe(false);
   });
 
   it('copies into a fresh workspace with one exec, asking for no version first', async () => {

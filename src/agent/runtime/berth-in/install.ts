@@ -41,7 +41,9 @@ function runIn(provider: Provider, handle: WorkspaceHandle, cmd: string[], input
 
 /** True when an exec request runs berth-in (as its command or an argument, as the gateway's relays do). */
 export function namesBerthIn(cmd: readonly string[]): boolean {
-  return cmd.includes(BERTH_IN_PATH);
+  if (cmd.includes(BERTH_IN_PATH)) return true;
+  // A session as a workspace spec's user is `su -s /bin/sh -c 'ARGV…' USER` (src/api/run-as.ts): its argv words count too.
+  return cmd[0] === 'su' && cmd[3] === '-c' && (cmd[4] ?? '').split(' ').includes(BERTH_IN_PATH);
 }
 
 /**

@@ -41,6 +41,8 @@ export function handleReattachable(
   request: ExecRequest,
   reattach: { id: string; readOnly?: boolean },
   s: Services,
+  /** Workspace specs: the request as a session of the workspace (spec user, workdir or home; services/spec/session-defaults.ts). */
+  asSession: (workspaceId: string, request: ExecRequest) => Promise<ExecRequest> = async (_id, r) => r,
 ): void {
   const readOnly = reattach.readOnly === true;
   const send = (f: ExecServerFrame) => {
@@ -86,7 +88,14 @@ export function handleReattachable(
       // Watching read-only (pairing) is for whoever may use the workspace, as forExec just checked.
       const c = await s.hub.attachTerminal(
         ws.nodeId,
-        { workspaceId: ws.id, terminalId: reattach.id, owner: { id: user.id, name: user.name }, readOnly, idleMs: terminalIdleMs(), request },
+        {
+          workspaceId: ws.id,
+          terminalId: reattach.id,
+          owner: { id: user.id, name: user.name },
+          readOnly,
+          idleMs: terminalIdleMs(),
+          request: await asSession(ws.id, request),
+        },
         {
           output: (_stream, data) => send({ type: 'stdout', data: data.toString('base64') }),
           exit: (code, error) => {

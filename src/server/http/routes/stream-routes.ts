@@ -138,7 +138,9 @@ function handleExec(
     if (frame.type === 'start' && frame.reattach && !starting) {
       // Web UI: a reattachable terminal is served by exec-reattach.ts from here on.
       handedOver = true;
-      return handleReattachable(socket, user, name, { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } }, frame.reattach, s);
+      const request = { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } };
+      // Workspace specs: the terminal runs as the spec's user, in its workdir or home.
+      return handleReattachable(socket, user, name, request, frame.reattach, s, (id, r) => sessionRequest(store, id, r, { home: true }));
     }
     if (frame.type === 'start') {
       if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
