@@ -75,10 +75,14 @@ ensure_dockerd() {
 # the build when nothing it reads changed since the last one.
 ensure_build() {
   local stamp=node_modules/.berth-lock-stamp
-  if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  # The lockfile and which packages may run install scripts (package.json's allowScripts)
+  # decide what npm ci makes; either changing means installing again.
+  local modules
+  modules=$( (cat package-lock.json; node -p 'JSON.stringify(require("./package.json").allowScripts)') | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$modules" ]; then
     say "installing node modules"
     npm ci --no-audit --no-fund --loglevel=error
-    cp package-lock.json "$stamp"
+    echo "$modules" >"$stamp"
   fi
   local want
   want=$(build_inputs_hash)
