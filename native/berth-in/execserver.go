@@ -160,7 +160,7 @@ func serveExec(o execServerOpts) error {
 	if err := os.Remove(o.socket); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return failed("cannot remove the old socket %s: %v", o.socket, err)
 	}
-	old := syscall.Umask(0o077) // the socket is born 0600: no moment where others may connect
+	old := syscall.Umask(0o177) // the socket is born 0600: no moment where others may connect
 	ln, err := net.Listen("unix", o.socket)
 	syscall.Umask(old)
 	if err != nil {

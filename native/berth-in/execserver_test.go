@@ -137,7 +137,11 @@ func TestMergeEnvAndResolve(t *testing.T) {
 	if _, err := resolveCommand("berth-no-such", "/bin", "/"); err != errNotFound {
 		t.Fatalf("resolve missing: %v", err)
 	}
-	if st, err := os.Stat(filepath.Dir(startTestServer(t))); err != nil || st.Mode().Perm() != 0o700 {
+	sock := startTestServer(t)
+	if st, err := os.Stat(filepath.Dir(sock)); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("socket dir mode: %v %v", st.Mode(), err)
+	}
+	if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v", st.Mode(), err)
 	}
 }
