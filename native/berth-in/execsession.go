@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sort"
@@ -70,9 +71,24 @@ func serveExecConn(conn net.Conn, base execBase) {
 		w.send(execExit, []byte(`{"code":126}`))
 		return
 	}
-	code := runRequest(conn, w, base, req)
+	code, gone := runRequest(conn, w, base, req)
 	w.send(execExit, []byte(fmt.Sprintf(`{"code":%d}`, code)))
+	// Close gracefully: end our side, then wait for the client to end its own (it does once it
+	// read the exit frame). Closing with its last frames unread would reset the connection,
+	// and a reset can cost the client the exit frame it has not read yet.
+	if uc, ok := conn.(*net.UnixConn); ok {
+		uc.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(closeTimeout))
+	if gone == nil {
+		io.Copy(io.Discard, conn)
+		return
+	}
+	<-gone
 }
+
+// closeTimeout bounds how long a finished session waits for its client to hang up.
+const closeTimeout = 5 * time.Second
 
 // startFailure tells the client why nothing started, as the engine's runtime does (as text on
 // the output), and gives the shell's code: 127 not found, 126 found but cannot run.
@@ -89,7 +105,7 @@ func startFailure(w *frameWriter, tty bool, name string, err error) int {
 }
 
 // runRequest runs the command and relays its streams; the exit code (128+N for signal N).
-func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
+func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) (int, <-chan struct{}) {
 	names := make([]string, 0, len(req.Env))
 	for k := range req.Env {
 		names = append(names, k)
@@ -113,7 +129,7 @@ func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
 	}
 	argv0, err := resolveCommand(req.Cmd[0], path, dir)
 	if err != nil {
-		return startFailure(w, req.Tty, req.Cmd[0], err)
+		return startFailure(w, req.Tty, req.Cmd[0], err), nil
 	}
 
 	var (
@@ -127,7 +143,7 @@ func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
 	if req.Tty {
 		ptmx, pts, err := openPty()
 		if err != nil {
-			return startFailure(w, true, req.Cmd[0], err)
+			return startFailure(w, true, req.Cmd[0], err), nil
 		}
 		primary = ptmx
 		if req.Cols > 0 && req.Rows > 0 {
@@ -147,7 +163,7 @@ func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
 					f.Close()
 				}
 			}
-			return startFailure(w, false, req.Cmd[0], err)
+			return startFailure(w, false, req.Cmd[0], err), nil
 		}
 		childFiles = []*os.File{inR, outW, errW}
 		closeAfterStart = childFiles
@@ -166,7 +182,7 @@ func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
 		if stdinW != primary {
 			stdinW.Close()
 		}
-		return startFailure(w, req.Tty, req.Cmd[0], err)
+		return startFailure(w, req.Tty, req.Cmd[0], err), nil
 	}
 
 	// Output: one reader per stream, each frame written whole.
@@ -265,7 +281,7 @@ func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
 	case state = <-procDone:
 	case <-gone:
 		hangup()
-		return 129
+		return 129, gone
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -281,7 +297,7 @@ func runRequest(conn net.Conn, w *frameWriter, base execBase, req execReq) int {
 	if primary != nil {
 		primary.Close()
 	}
-	return exitCodeOf(state)
+	return exitCodeOf(state), gone
 }
 
 // firstErr is the first non-nil error.
