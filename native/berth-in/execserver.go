@@ -108,6 +108,10 @@ func startExecDaemon(o execServerOpts) error {
 	if err != nil {
 		return failed("cannot find my own binary: %v", err)
 	}
+	if copied, path, err := memfdCopyOfSelf(); err == nil {
+		defer copied.Close()
+		self = path
+	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return failed("%v", err)
@@ -140,6 +144,7 @@ func startExecDaemon(o execServerOpts) error {
 
 // serveExec listens until killed; one server per socket (a lock beside it decides).
 func serveExec(o execServerOpts) error {
+	setProcessName("berth-in")
 	dir := filepath.Dir(o.socket)
 	if err := privateDir(dir); err != nil {
 		return failed("%v", err)

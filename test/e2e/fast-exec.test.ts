@@ -33,7 +33,19 @@ async function checkSemantics(): Promise<void> {
   expect((await server.cli(['ws', 'exec', name, '--', '/etc/passwd'])).code).toBe(126);
   const cat = await server.cli(['ws', 'exec', name, '--', 'cat'], { input: 'through stdin\n' });
   expect(cat).toMatchObject({ code: 0, stdout: 'through stdin\n' });
-  const env = await server.cli(['ws', 'exec', name, '-e', 'GREETING=hi there', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING in $(pwd) as $(id -u), home $HOME"']);
+  const env = await server.cli([
+    'ws',
+    'exec',
+    name,
+    '-e',
+    'GREETING=hi there',
+    '-w',
+    '/tmp',
+    '--',
+    'sh',
+    '-c',
+    'echo "$GREETING in $(pwd) as $(id -u), home $HOME"',
+  ]);
   expect(env.stdout).toBe('hi there in /tmp as 0, home /root\n');
   const dflt = await server.cli(['ws', 'exec', name, '--', 'pwd']);
   expect(dflt.stdout).toBe('/root\n');

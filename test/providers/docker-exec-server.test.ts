@@ -39,7 +39,15 @@ describe('docker exec server', () => {
 
   beforeAll(async () => {
     await store.build({ name: image, from: 'busybox', packages: [] }, silentOp());
-    const spec: WorkspaceSpec = { id: `xs${run}${randomBytes(4).toString('hex')}`, name: `xs-${run}`, provider: 'docker', image, cpus: null, memoryBytes: null, env: {} };
+    const spec: WorkspaceSpec = {
+      id: `xs${run}${randomBytes(4).toString('hex')}`,
+      name: `xs-${run}`,
+      provider: 'docker',
+      image,
+      cpus: null,
+      memoryBytes: null,
+      env: {},
+    };
     h = await provider.create(spec, silentOp());
     await provider.start(h, silentOp());
   }, 120_000);

@@ -66,7 +66,7 @@ export class ExecServers {
     // Entries of this container's earlier starts are of no more use.
     for (const k of this.starts.keys()) if (k.startsWith(`${containerId}:`) && k !== key) this.starts.delete(k);
     const entry = { running: null as Promise<void> | null, endedAt: 0, failed: false };
-    entry.running = this.start(workspaceId, containerId)
+    entry.running = this.start(workspaceId, containerId, pid)
       .then(
         (ok) => {
           entry.failed = !ok;
@@ -90,11 +90,12 @@ export class ExecServers {
     for (const k of this.starts.keys()) if (k.startsWith(`${containerId}:`)) this.starts.delete(k);
   }
 
-  /** True when the server runs. */
-  private async start(workspaceId: string, containerId: string): Promise<boolean> {
+  /** True when the server runs and greets as the workspace's. */
+  private async start(workspaceId: string, containerId: string, pid: number): Promise<boolean> {
     const cmd = execServerCommand(workspaceId);
     const fresh = this.fresh.delete(containerId);
-    if (!fresh && (await this.run(containerId, cmd)).code === 0) return true;
+    // What answers counts, not the exit code: a berth-in replaced by something else may exit 0.
+    if (!fresh && (await this.run(containerId, cmd)).code === 0 && (await this.answers(workspaceId, pid))) return true;
     // No berth-in there, or one without an exec server: copy this agent's in, then start it.
     if (!this.build)
       this.build = this.load().catch((err) => {
@@ -104,6 +105,6 @@ export class ExecServers {
     const build = await this.build;
     const copy = await this.run(containerId, ['/bin/sh', '-c', BERTH_IN_INSTALL_SCRIPT], build.binary);
     if (copy.code !== 0) return false;
-    return (await this.run(containerId, cmd)).code === 0;
+    return (await this.run(containerId, cmd)).code === 0 && (await this.answers(workspaceId, pid));
   }
 }
