@@ -82,6 +82,17 @@ describe('docker exec server', () => {
     expect(await exec(['cat'], 'through the engine\n')).toMatchObject({ code: 0, stdout: 'through the engine\n' });
   });
 
+  it('never dials a socket reached through a symlink in the container', async () => {
+    const kill = 'for p in /proc/[0-9]*; do grep -q "^berth-in$" $p/comm 2>/dev/null && kill -9 ${p#/proc/}; done';
+    await engineExec(['/bin/sh', '-c', kill]);
+    // A server for this very workspace, but behind a relative symlink: resolved from the host
+    // through /proc/PID/root, an absolute one would point anywhere on the host.
+    await engineExec(['/bin/sh', '-c', 'rm -rf /run/berth && mkdir -p /tmp/real && ln -s ../tmp/real /run/berth']);
+    await engineExec(['/.berth/bin/berth-in', 'exec-server', '--daemon', '--workspace', h.workspaceId, '--socket', '/tmp/real/exec.sock']);
+    expect(await parent()).toBe('0');
+    await engineExec(['/bin/sh', '-c', `${kill}; rm -f /run/berth; rm -rf /tmp/real`]);
+  });
+
   it('is started again after a restart', async () => {
     await provider.stop(h, { force: false, timeoutMs: 5000 }, silentOp());
     await provider.start(h, silentOp());

@@ -7,7 +7,7 @@
 import type { ExecRequest } from '../../api/index.js';
 import type { ExecSession, RunResult } from '../../transport/index.js';
 import { BERTH_IN_INSTALL_SCRIPT, type BerthInBuild, loadBerthIn, WORKSPACE_BERTH_IN_PATH } from '../berth-in-build.js';
-import { dialExecServer, execSocketOf, requestFrame, startFastExec } from './fast-exec.js';
+import { dialExecServer, execSocketOf, plainSocketPath, requestFrame, startFastExec } from './fast-exec.js';
 
 /** Runs a command in a container through the engine's exec, collecting its output. */
 export type EngineRun = (containerId: string, cmd: string[], input?: Buffer) => Promise<RunResult>;
@@ -37,7 +37,7 @@ export class ExecServers {
   async exec(workspaceId: string, containerId: string, pid: number, req: ExecRequest): Promise<ExecSession | null> {
     const request = requestFrame(req);
     if (!request) return null;
-    const conn = await dialExecServer(execSocketOf(pid), workspaceId);
+    const conn = (await plainSocketPath(pid)) ? await dialExecServer(execSocketOf(pid), workspaceId) : null;
     if (conn) return startFastExec(conn, req, request);
     void this.ensure(workspaceId, containerId, pid);
     return null;
@@ -45,7 +45,7 @@ export class ExecServers {
 
   /** Whether the server in the container whose init is `pid` greets as `workspaceId`'s. */
   async answers(workspaceId: string, pid: number): Promise<boolean> {
-    const conn = await dialExecServer(execSocketOf(pid), workspaceId);
+    const conn = (await plainSocketPath(pid)) ? await dialExecServer(execSocketOf(pid), workspaceId) : null;
     conn?.socket.destroy();
     return conn !== null;
   }

@@ -4,6 +4,7 @@
  * stdin end, terminal and resize as the engine's exec (exec.ts), without its ~80 ms of
  * dockerd → containerd → runc per command.
  */
+import { lstat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import type { ExecRequest } from '../../api/index.js';
@@ -20,6 +21,22 @@ const HELLO_TIMEOUT_MS = 1000;
 /** The socket of the server in the container whose init has host PID `pid`. */
 export function execSocketOf(pid: number): string {
   return `/proc/${pid}/root${EXEC_SOCKET_PATH}`;
+}
+
+/**
+ * True when /run, /run/berth and the socket in the container are a directory, a directory and
+ * a socket, none a symlink: past /proc/PID/root an absolute symlink would resolve on this
+ * host, and the container's root could aim it anywhere. (The hello check below is the wall;
+ * this keeps a hostile workspace from making each of its commands wait for a hello timeout.)
+ */
+export async function plainSocketPath(pid: number): Promise<boolean> {
+  const root = `/proc/${pid}/root`;
+  try {
+    const [run, dir, sock] = await Promise.all([lstat(`${root}/run`), lstat(`${root}/run/berth`), lstat(execSocketOf(pid))]);
+    return run.isDirectory() && dir.isDirectory() && sock.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /**
