@@ -1,7 +1,6 @@
 /**
- * berth-in reaches every Docker workspace: not during create (which must stay quick) but in
- * the background once it started (for the exec server, docs/architecture.md) and in any case
- * before the first command that runs it; the agent leaves an up-to-date copy alone, and replaces a
+ * berth-in reaches every Docker workspace: not at create (which must stay quick) but before
+ * the first command that runs it; the agent leaves an up-to-date copy alone, and replaces a
  * different one at the first use after the workspace is restarted.
  */
 import { readFileSync } from 'node:fs';
@@ -36,6 +35,8 @@ async function inWorkspace(...cmd: string[]): Promise<string> {
 describe('berth-in in workspaces', () => {
   it('is copied into a new Docker workspace at /.berth/bin/berth-in by the first command that runs it', async () => {
     expect(expected).toMatch(/^berth-in \d+\.\d+\.\d+\+[0-9a-f]{12}$/);
+    // The create did not copy it: nothing has needed it yet.
+    expect(await inWorkspace('sh', '-c', 'test -e /.berth && echo there || echo absent')).toBe('absent');
     expect(await inWorkspace('/.berth/bin/berth-in', 'version')).toBe(expected);
     expect(await inWorkspace('stat', '-c', '%a', '/.berth/bin/berth-in')).toBe('755');
     // Nothing of the copy is left beside it.

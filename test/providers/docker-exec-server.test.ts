@@ -60,9 +60,12 @@ describe('docker exec server', () => {
       .catch(() => {});
   });
 
-  it('starts in the background after start, and then runs commands as berth-in children', async () => {
-    expect(await provider.execServerReady(h)).toBe(true);
+  it('starts after the first command that found none, and then runs commands as berth-in children', async () => {
+    // A fresh workspace has no server: its first command takes the engine's exec.
+    expect(await parent()).toBe('0');
+    for (let i = 0; i < 100 && (await parent()) !== 'berth-in'; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await parent()).toBe('berth-in');
+    expect(await provider.execServerReady(h)).toBe(true);
     const st = await exec(['/bin/sh', '-c', 'stat -c "%a %u" /run/berth /run/berth/exec.sock']);
     expect(st.stdout).toBe('700 0\n600 0\n');
     expect(await exec(['/bin/sh', '-c', 'echo out; echo err >&2; exit 7'])).toEqual({ code: 7, stdout: 'out\n', stderr: 'err\n' });
@@ -72,6 +75,7 @@ describe('docker exec server', () => {
     await engineExec(['/bin/sh', '-c', 'for p in /proc/[0-9]*; do grep -q "^berth-in$" $p/comm 2>/dev/null && kill -9 ${p#/proc/}; done']);
     expect(await parent()).toBe('0');
     expect(await exec(['/bin/sh', '-c', 'echo still; exit 4'])).toMatchObject({ code: 4, stdout: 'still\n' });
+    expect(await provider.execServerReady(h)).toBe(true);
   });
 
   it('never uses a server that greets as another workspace', async () => {

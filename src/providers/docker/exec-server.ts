@@ -1,8 +1,9 @@
 /**
  * berth-in's exec server in Docker workspaces (native/berth-in/execserver.go): started once per
  * container start by one detached engine exec (copying berth-in in first when the workspace
- * has none or an older one), then used for every command while it answers. A command never
- * waits for the server: until it greets with this workspace's id, the engine's exec runs it.
+ * has none or an older one) after the first command that found none, then used for every
+ * command while it answers. A command never waits for the server: until it greets with this
+ * workspace's id, the engine's exec runs it.
  */
 import type { ExecRequest } from '../../api/index.js';
 import type { ExecSession, RunResult } from '../../transport/index.js';
@@ -33,14 +34,12 @@ export class ExecServers {
     private readonly load: () => Promise<BerthInBuild> = loadBerthIn,
   ) {}
 
-  /** The command's session through the server, or null when the engine's exec must run it (the server is starting then). */
-  async exec(workspaceId: string, containerId: string, pid: number, req: ExecRequest): Promise<ExecSession | null> {
+  /** The command's session through the server, or null when the engine's exec must run it (the caller then calls ensure). */
+  async exec(workspaceId: string, pid: number, req: ExecRequest): Promise<ExecSession | null> {
     const request = requestFrame(req);
     if (!request) return null;
     const conn = (await plainSocketPath(pid)) ? await dialExecServer(execSocketOf(pid), workspaceId) : null;
-    if (conn) return startFastExec(conn, req, request);
-    void this.ensure(workspaceId, containerId, pid);
-    return null;
+    return conn ? startFastExec(conn, req, request) : null;
   }
 
   /** Whether the server in the container whose init is `pid` greets as `workspaceId`'s. */

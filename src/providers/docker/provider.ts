@@ -27,6 +27,9 @@ export { connectDocker, defaultSocketPath } from './connect.js';
 /** A probe must answer within this, so a hung engine cannot stall the agent's heartbeat. */
 const PROBE_TIMEOUT_MS = 3000;
 
+/** A command that finds no exec server starts one once it ends, or after this long if it keeps running. */
+const EXEC_SERVER_START_DELAY_MS = 1000;
+
 /** How long the engine host's CPU count and memory from /info are reused for creates. */
 const HOST_FACTS_MAX_AGE_MS = 60_000;
 
@@ -184,7 +187,6 @@ export class DockerProvider implements Provider {
       if (engineStatus(err) === 304) return; // already running
       throw this.stateError(err, h, state, 'starting the workspace');
     }
-    this.startExecServer(h, container);
     op.progress('started', 1);
   }
 
@@ -235,20 +237,6 @@ export class DockerProvider implements Provider {
     return servers.answers(h.workspaceId, pid);
   }
 
-  /** Starts the exec server of a container that has just started, in the background: the start never waits for it. */
-  private startExecServer(h: WorkspaceHandle, container: Dockerode.Container): void {
-    const servers = this.execServers;
-    if (!servers) return;
-    container
-      .inspect()
-      .then((info) => {
-        if (statusOfContainer(info.State) === 'running') return servers.ensure(h.workspaceId, info.Id, info.State.Pid);
-      })
-      .catch(() => {
-        // The first command starts it then.
-      });
-  }
-
   /** The container's state; `unknown` when the engine cannot be reached, `missing` when it is gone. */
   async inspect(h: WorkspaceHandle): Promise<ProviderStatus> {
     const state = readHandle(h);
@@ -273,8 +261,28 @@ export class DockerProvider implements Provider {
     try {
       const info = await container.inspect();
       if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
-      const fast = await this.execServers?.exec(h.workspaceId, state.containerId, info.State.Pid, req);
-      return fast ?? (await startExec(container, req));
+      const servers = this.execServers;
+      if (!servers) return await startExec(container, req);
+      const fast = await servers.exec(h.workspaceId, info.State.Pid, req);
+      if (fast) return fast;
+      // No server yet: start one once this command is done (or has run for a second), so its
+      // copy and start never compete with the command for the node's CPUs.
+      const session = await startExec(container, req);
+      const pid = info.State.Pid;
+      const kick = (): void => void servers.ensure(h.workspaceId, state.containerId, pid);
+      const timer = setTimeout(kick, EXEC_SERVER_START_DELAY_MS);
+      timer.unref();
+      return {
+        ...session,
+        async wait() {
+          try {
+            return await session.wait();
+          } finally {
+            clearTimeout(timer);
+            kick();
+          }
+        },
+      };
     } catch (err) {
       if (engineStatus(err) === 409) throw notRunning(h.workspaceId);
       throw this.stateError(err, h, state, 'starting the command');
