@@ -11,7 +11,7 @@ import (
 	"syscall"
 )
 
-const usageText = "usage: berth-in [--root DIR] version | supervise [--daemon] | ctl COMMAND ... | relay tcp|unix ..."
+const usageText = "usage: berth-in [--root DIR] version | supervise [--daemon] | ctl COMMAND ... | relay tcp|unix ... | exec-server --workspace ID [--socket PATH] [--daemon]"
 
 func main() {
 	// A write to a closed stdout must be an error we handle (the relay's peer went away), not
@@ -53,6 +53,8 @@ func run(args []string) error {
 		return runRelay(args[1:])
 	case "supervise":
 		return runSupervise(root, args[1:])
+	case "exec-server":
+		return runExecServer(args[1:])
 	case "ctl":
 		return runCtl(root, args[1:])
 	case "help", "--help", "-h":

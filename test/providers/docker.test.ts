@@ -17,6 +17,14 @@ const run = randomBytes(3).toString('hex');
 const imageName = `conformance-${run}`;
 const nodeId = `test-node-${run}`;
 
+/** A provider whose start returns once the workspace's exec server answers. */
+class FastDocker extends DockerProvider {
+  override async start(h: WorkspaceHandle, op: OpContext): Promise<void> {
+    await super.start(h, op);
+    if (!(await this.execServerReady(h))) throw new Error(`the exec server of ${h.workspaceId} did not start`);
+  }
+}
+
 /** Images and a provider factory shared by the conformance suite and the Docker-only tests. */
 function fixtures(docker: Dockerode) {
   // pull: false keeps the tests off the network: nothing here may talk to a registry.
@@ -27,7 +35,10 @@ function fixtures(docker: Dockerode) {
   const resolveImage = (image: string, op: OpContext): Promise<string> =>
     image.startsWith('berth-missing-') ? Promise.resolve(`berth/${image}:latest`) : store.resolveDocker(image, op);
   const provider = (node: string): DockerProvider => new DockerProvider({ nodeId: node, socketPath, resolveImage, docker: connectDocker(socketPath) });
-  return { store, provider };
+  // The conformance suite's commands all go through berth-in's exec server: its start waits for
+  // the server (which a real start leaves to the background) and fails when it does not answer.
+  const fastProvider = (node: string): DockerProvider => new FastDocker({ nodeId: node, socketPath, resolveImage, docker: connectDocker(socketPath) });
+  return { store, provider, fastProvider };
 }
 
 /** Every container and volume on the host that belongs to the workspace, by label or by name. */
@@ -41,13 +52,13 @@ async function leftovers(docker: Dockerode, workspaceId: string): Promise<string
 
 providerConformance('docker', async () => {
   const docker = connectDocker(socketPath);
-  const { store, provider } = fixtures(docker);
+  const { store, fastProvider } = fixtures(docker);
   await store.build({ name: imageName, from: 'busybox', packages: [] }, silentOp());
   return {
-    provider: provider(nodeId),
+    provider: fastProvider(nodeId),
     image: imageName,
-    reopen: async () => provider(nodeId),
-    otherNode: async () => provider(`${nodeId}-other`),
+    reopen: async () => fastProvider(nodeId),
+    otherNode: async () => fastProvider(`${nodeId}-other`),
     leftovers: (id) => leftovers(docker, id),
     cleanup: async () => {
       await docker

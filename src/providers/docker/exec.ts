@@ -22,7 +22,7 @@ export const CLOSED_EXIT_CODE = -1;
  * Resolves once a stream's reader has seen its end, if someone is reading it. Nobody
  * reading means nobody can miss anything, and waiting would hang forever.
  */
-function drained(stream: Readable): Promise<void> {
+export function drained(stream: Readable): Promise<void> {
   if (stream.readableEnded || stream.destroyed) return Promise.resolve();
   const consumed = stream.listenerCount('data') > 0 || stream.listenerCount('readable') > 0 || stream.readableFlowing === true;
   if (!consumed) return Promise.resolve();

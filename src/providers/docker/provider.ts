@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { BerthError, type ExecRequest, type OpContext, type ProviderInfo, type WorkspaceSpec } from '../../api/index.js';
-import { type ExecSession, LocalTransport, type Transport } from '../../transport/index.js';
+import { type ExecSession, LocalTransport, runViaExec, type Transport } from '../../transport/index.js';
 import { connectDirect } from '../direct-connect.js';
 import { containerName } from '../naming.js';
 import { connectInNetns } from '../netns-connect.js';
@@ -19,12 +19,16 @@ import { connectDocker, defaultSocketPath } from './connect.js';
 import { engineContainer, engineVolume } from './engine-objects.js';
 import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';
 import { startExec } from './exec.js';
+import { ExecServers } from './exec-server.js';
 import { type DockerDriverState, makeHandle, readHandle } from './handle.js';
 
 export { connectDocker, defaultSocketPath } from './connect.js';
 
 /** A probe must answer within this, so a hung engine cannot stall the agent's heartbeat. */
 const PROBE_TIMEOUT_MS = 3000;
+
+/** A command that finds no exec server starts one once it ends, or after this long if it keeps running. */
+const EXEC_SERVER_START_DELAY_MS = 1000;
 
 /** How long the engine host's CPU count and memory from /info are reused for creates. */
 const HOST_FACTS_MAX_AGE_MS = 60_000;
@@ -47,6 +51,12 @@ export interface DockerProviderOptions {
    * engine's unix socket is.
    */
   host?: Transport;
+  /**
+   * Run commands through berth-in's exec server inside the container when it answers (default
+   * true; only where the engine is on this machine, since the server is reached through its
+   * /proc). False keeps every command on the engine's exec.
+   */
+  execServer?: boolean;
 }
 
 /** Maps an engine container state to the provider's view of it. */
@@ -72,6 +82,8 @@ export class DockerProvider implements Provider {
   private readonly host: Transport;
   /** The engine host's CPUs and memory from its last /info, and when (see requireEngine). */
   private hostFacts: { at: number; facts: { cpus: number; memoryBytes: number } } | null = null;
+  /** berth-in's exec servers in this provider's containers; null when commands always take the engine's exec. */
+  private readonly execServers: ExecServers | null;
 
   constructor(opts: DockerProviderOptions) {
     this.nodeId = opts.nodeId;
@@ -83,6 +95,16 @@ export class DockerProvider implements Provider {
     // The engine is reached on a unix socket, so it runs here and its containers are this host's processes.
     this.host = opts.host ?? new LocalTransport();
     this.quickClient = connectDocker(this.socketPath, PROBE_TIMEOUT_MS);
+    const engineLocal = this.host instanceof LocalTransport;
+    this.execServers =
+      opts.execServer !== false && engineLocal
+        ? new ExecServers((id, cmd, input) =>
+            runViaExec(
+              { description: `container ${id.slice(0, 12)}`, exec: (p) => startExec(engineContainer(this.client, id), { cmd: p.cmd, tty: false, env: {} }) },
+              { cmd, input, timeoutMs: 60_000 },
+            ),
+          )
+        : null;
   }
 
   /** The engine client, for sharing with the ImageStore. */
@@ -137,6 +159,7 @@ export class DockerProvider implements Provider {
       op.progress('creating container', 0.7);
       const container = await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId));
       made.container = container.id;
+      this.execServers?.created(container.id);
       op.signal.throwIfAborted();
       op.log(`created container ${containerName(spec)} (${container.id.slice(0, 12)}) from ${image}`);
       op.progress('created', 1);
@@ -184,6 +207,7 @@ export class DockerProvider implements Provider {
 
   async destroy(h: WorkspaceHandle, op: OpContext): Promise<void> {
     const state = readHandle(h);
+    this.execServers?.forget(state.containerId);
     op.progress('removing container', 0.3);
     try {
       // Containers found by label as well as by id: a crashed create may have left one the handle never saw.
@@ -199,6 +223,18 @@ export class DockerProvider implements Provider {
     }
     op.log(`removed workspace ${h.workspaceId}`);
     op.progress('removed', 1);
+  }
+
+  /**
+   * Starts the exec server of a running workspace if it is not up, and says whether it now
+   * answers as this workspace's (tests, and anyone who wants the next command fast for sure).
+   */
+  async execServerReady(h: WorkspaceHandle): Promise<boolean> {
+    const servers = this.execServers;
+    if (!servers) return false;
+    const { pid } = await this.runningPid(h, 'starting its exec server');
+    await servers.ensure(h.workspaceId, readHandle(h).containerId, pid);
+    return servers.answers(h.workspaceId, pid);
   }
 
   /** The container's state; `unknown` when the engine cannot be reached, `missing` when it is gone. */
@@ -225,7 +261,28 @@ export class DockerProvider implements Provider {
     try {
       const info = await container.inspect();
       if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
-      return await startExec(container, req);
+      const servers = this.execServers;
+      if (!servers) return await startExec(container, req);
+      const fast = await servers.exec(h.workspaceId, info.State.Pid, req);
+      if (fast) return fast;
+      // No server yet: start one once this command is done (or has run for a second), so its
+      // copy and start never compete with the command for the node's CPUs.
+      const session = await startExec(container, req);
+      const pid = info.State.Pid;
+      const kick = (): void => void servers.ensure(h.workspaceId, state.containerId, pid);
+      const timer = setTimeout(kick, EXEC_SERVER_START_DELAY_MS);
+      timer.unref();
+      return {
+        ...session,
+        async wait() {
+          try {
+            return await session.wait();
+          } finally {
+            clearTimeout(timer);
+            kick();
+          }
+        },
+      };
     } catch (err) {
       if (engineStatus(err) === 409) throw notRunning(h.workspaceId);
       throw this.stateError(err, h, state, 'starting the command');

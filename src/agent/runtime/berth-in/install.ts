@@ -7,27 +7,16 @@
  */
 import type { Logger } from 'pino';
 import { BerthError } from '../../../api/index.js';
+import { BERTH_IN_DOES_NOT_RUN, BERTH_IN_INSTALL_SCRIPT, WORKSPACE_BERTH_IN_PATH } from '../../../providers/berth-in-build.js';
 import type { Provider, WorkspaceHandle } from '../../../providers/provider.js';
 import { type RunResult, runViaExec } from '../../../transport/index.js';
 import { type BerthInBuild, loadBerthIn } from './locate.js';
 
 /** Where berth-in lives inside every workspace. */
-export const BERTH_IN_PATH = '/.berth/bin/berth-in';
+export const BERTH_IN_PATH = WORKSPACE_BERTH_IN_PATH;
 
-/** The install script's exit status when the copied binary is in place but does not run there. */
-const DOES_NOT_RUN = 90;
-
-/**
- * Copies stdin to a temporary file beside the target, renames it into place and runs it once
- * (`version`), so copying and checking that it runs there cost one exec, not two.
- */
-const INSTALL_SCRIPT =
-  'set -e; umask 022; mkdir -p /.berth/bin; t=/.berth/bin/berth-in.new.$$; trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod 755 "$t"; mv -f "$t" ' +
-  BERTH_IN_PATH +
-  '; ' +
-  BERTH_IN_PATH +
-  ' version || exit ' +
-  String(DOES_NOT_RUN);
+const DOES_NOT_RUN = BERTH_IN_DOES_NOT_RUN;
+const INSTALL_SCRIPT = BERTH_IN_INSTALL_SCRIPT;
 
 /** How long the version check and the copy may take (a busy VM over SSH is the slow case). */
 const VERSION_TIMEOUT_MS = 15_000;
