@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { workspaceRow } from '../store/seed.test-support.js';
 import { LivenessMonitor, nodeStatusAt, ttlProblem } from './liveness.js';
 import { reconcileReports } from './reconcile.js';
 
@@ -71,20 +72,7 @@ describe('LivenessMonitor (fake clock)', () => {
         status: 'online',
       })
       .execute();
-    const ws = (name: string, status: string) => ({
-      id: name,
-      name,
-      owner_id: 'u',
-      node_id: 'n1',
-      provider: 'docker' as const,
-      image: 'base',
-      status,
-      cpus: null,
-      memory_bytes: null,
-      error_json: null,
-      created_at: now,
-      updated_at: now,
-    });
+    const ws = (name: string, status: string) => workspaceRow(name, name, 'u', now, { status });
     await store.db
       .insertInto('workspaces')
       .values([ws('run', 'running'), ws('stop', 'stopped'), ws('busy', 'stopping'), ws('bad', 'failed')])

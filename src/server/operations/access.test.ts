@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError, type User } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { seedNode, seedUsers } from '../store/seed.test-support.js';
 import { OperationAccess } from './access.js';
 import { Operations } from './operations.js';
 
@@ -23,27 +24,16 @@ beforeEach(async () => {
   ops = new Operations(store, log);
   access = new OperationAccess(store, ops, new AuditLog(store, log));
   const now = new Date().toISOString();
-  await store.db
-    .insertInto('users')
-    .values([
-      { id: 'admin', name: 'admin', role: 'admin', email: null, created_at: now },
-      { id: 'mia', name: 'mia', role: 'member', email: null, created_at: now },
-      { id: 'max', name: 'max', role: 'member', email: null, created_at: now },
-    ])
-    .execute();
-  await store.db
-    .insertInto('nodes')
-    .values({
-      id: 'n1',
-      name: 'n1',
-      credential_hash: 'x',
-      created_at: now,
-      last_seen_at: null,
-      agent_version: null,
-      resources_json: null,
-      providers_json: '[]',
-    })
-    .execute();
+  await seedUsers(
+    store,
+    [
+      { id: 'admin', name: 'admin', role: 'admin' },
+      { id: 'mia', name: 'mia', role: 'member' },
+      { id: 'max', name: 'max', role: 'member' },
+    ],
+    now,
+  );
+  await seedNode(store, 'n1', now);
   await store.db
     .insertInto('workspaces')
     .values({

@@ -9,6 +9,7 @@ import { LivenessMonitor } from '../agents/liveness.js';
 import { AuditLog } from '../audit/audit.js';
 import { Operations } from '../operations/operations.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { seedNode, seedUsers, workspaceRow } from '../store/seed.test-support.js';
 import { DrainService } from './drain.js';
 import { NodesService } from './nodes.js';
 import type { WorkspacesService } from './workspaces.js';
@@ -29,34 +30,9 @@ beforeEach(async () => {
   nodes = new NodesService(store, new AgentHub(store, ops, log, 1000, liveness), liveness);
   clock = 1_000_000;
   const now = new Date().toISOString();
-  await store.db.insertInto('users').values({ id: 'u', name: 'admin', role: 'admin', email: null, created_at: now }).execute();
-  await store.db
-    .insertInto('nodes')
-    .values({
-      id: 'n1',
-      name: 'n1',
-      credential_hash: 'x',
-      created_at: now,
-      last_seen_at: null,
-      agent_version: null,
-      resources_json: null,
-      providers_json: '[]',
-    })
-    .execute();
-  const ws = (name: string, status: string) => ({
-    id: name,
-    name,
-    owner_id: 'u',
-    node_id: 'n1',
-    provider: 'docker' as const,
-    image: 'base',
-    status,
-    cpus: null,
-    memory_bytes: null,
-    error_json: null,
-    created_at: now,
-    updated_at: now,
-  });
+  await seedUsers(store, [{ id: 'u', name: 'admin', role: 'admin' }], now);
+  await seedNode(store, 'n1', now);
+  const ws = (name: string, status: string) => workspaceRow(name, name, 'u', now, { status });
   await store.db
     .insertInto('workspaces')
     .values([ws('a', 'running'), ws('b', 'running'), ws('c', 'running'), ws('idle', 'stopped')])

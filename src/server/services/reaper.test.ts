@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BerthError } from '../../api/index.js';
 import { AuditLog } from '../audit/audit.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { workspaceRow } from '../store/seed.test-support.js';
 import { planReaps, Reaper } from './reaper.js';
 
 describe('planReaps', () => {
@@ -70,20 +71,7 @@ beforeEach(async () => {
       providers_json: '[]',
     })
     .execute();
-  const ws = (id: string, status: string) => ({
-    id,
-    name: id,
-    owner_id: 'u',
-    node_id: 'n1',
-    provider: 'docker' as const,
-    image: 'base',
-    status,
-    cpus: null,
-    memory_bytes: null,
-    error_json: null,
-    created_at: now,
-    updated_at: now,
-  });
+  const ws = (id: string, status: string) => workspaceRow(id, id, 'u', now, { status });
   await store.db
     .insertInto('workspaces')
     .values([ws('running', 'running'), ws('creating', 'creating'), ws('deleting', 'deleting'), ws('unknown', 'unknown')])

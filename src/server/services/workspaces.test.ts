@@ -7,6 +7,7 @@ import { type AgentMethod, BerthError } from '../../api/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import type { PlacementNode } from '../scheduler/place.js';
 import { openSqliteStore, type Store } from '../store/open.js';
+import { seedNode, seedUsers, workspaceRow } from '../store/seed.test-support.js';
 import { createServices, type Services } from './index.js';
 import type { NodesService } from './nodes.js';
 import { reapTombstones } from './tombstones.js';
@@ -21,41 +22,17 @@ beforeEach(async () => {
   store = await openSqliteStore(join(dir, 'berth.db'));
   services = createServices(store, pino({ level: 'silent' }), { heartbeatMs: 1000 });
   const now = new Date().toISOString();
-  await store.db
-    .insertInto('users')
-    .values([
-      { id: 'admin', name: 'admin', role: 'admin', email: null, created_at: now },
-      { id: 'm1', name: 'mia', role: 'member', email: null, created_at: now },
-      { id: 'm2', name: 'max', role: 'member', email: null, created_at: now },
-    ])
-    .execute();
-  await store.db
-    .insertInto('nodes')
-    .values({
-      id: 'n1',
-      name: 'n1',
-      credential_hash: 'x',
-      created_at: now,
-      last_seen_at: null,
-      agent_version: null,
-      resources_json: null,
-      providers_json: '[]',
-    })
-    .execute();
-  const ws = (name: string, status: string, owner = 'm1') => ({
-    id: name,
-    name,
-    owner_id: owner,
-    node_id: 'n1',
-    provider: 'docker' as const,
-    image: 'base',
-    status,
-    cpus: null,
-    memory_bytes: null,
-    error_json: null,
-    created_at: now,
-    updated_at: now,
-  });
+  await seedUsers(
+    store,
+    [
+      { id: 'admin', name: 'admin', role: 'admin' },
+      { id: 'm1', name: 'mia', role: 'member' },
+      { id: 'm2', name: 'max', role: 'member' },
+    ],
+    now,
+  );
+  await seedNode(store, 'n1', now);
+  const ws = (name: string, status: string, owner = 'm1') => workspaceRow(name, name, owner, now, { status });
   await store.db
     .insertInto('workspaces')
     .values([ws('a', 'creating'), ws('b', 'stopping'), ws('c', 'running'), ws('d', 'deleting', 'm2')])
