@@ -5,6 +5,7 @@
  */
 import { Duplex } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
+import { frameBytes } from '../api/frame-bytes.js';
 import { BerthError, portServerFrameSchema } from '../api/index.js';
 import type { ExecTarget } from './exec-session.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
@@ -24,7 +25,7 @@ export function openPortStream(target: ExecTarget): Promise<Duplex> {
     };
 
     socket.on('message', (data: RawData, isBinary) => {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      const bytes = frameBytes(data);
       if (isBinary) {
         // Reading pauses the socket until the consumer asks for more (read() below).
         if (stream && !stream.push(bytes)) socket.pause();

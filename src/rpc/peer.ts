@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
+import { frameBytes } from '../api/frame-bytes.js';
 import {
   type AgentEvent,
   type AgentEventPayload,
@@ -63,7 +64,7 @@ export class RpcPeer {
       try {
         if (isBinary) {
           if (!this.handlers.onBinary) return this.protocolError(new Error('this side takes no binary frames'));
-          return this.handlers.onBinary(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+          return this.handlers.onBinary(frameBytes(data));
         }
         this.receive(data.toString());
       } catch (err) {

@@ -6,6 +6,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
+import { frameBytes } from '../../../api/frame-bytes.js';
 import { BerthError, type PortServerFrame, parsePortParam, portClientFrameSchema, toApiError } from '../../../api/index.js';
 // Teams and sharing: the forward is a join, ended when access is revoked.
 import { joinWorkspace } from '../../access/join.js';
@@ -38,7 +39,7 @@ export function handlePortConnect(socket: WebSocket, user: NonNullable<FastifyRe
 
   socket.on('message', (data, isBinary) => {
     if (isBinary) {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      const bytes = frameBytes(data);
       if (channel) channel.stdin(bytes);
       else early.push(bytes);
       return;
