@@ -1,7 +1,10 @@
 /**
  * Exec streams between a client (CLI, web, SSH gateway) and the server, over a WebSocket at
- * GET /api/v1/workspaces/:name/exec. Data is base64 inside JSON so one frame format serves
- * every side; stdout and stderr stay separate unless a tty merges them.
+ * GET /api/v1/workspaces/:name/exec. Control frames are JSON text. Data is base64 inside JSON
+ * unless the start frame asks for `binary`: then stdout and stderr come as binary messages
+ * whose first byte names the stream (EXEC_BINARY_STDOUT, EXEC_BINARY_STDERR) and stdin may go
+ * as binary messages holding only the bytes; base64 and JSON cost the server most of its time
+ * for a command with much output. stdout and stderr stay separate unless a tty merges them.
  */
 import { z } from 'zod';
 import { apiErrorSchema } from './errors.js';
@@ -51,6 +54,8 @@ export const execClientFrameSchema = z.discriminatedUnion('type', [
     // with the same id and user reattaches to it, its recent output replayed first.
     // `readOnly` watches someone's kept terminal (pairing): output only, input refused.
     reattach: z.object({ id: terminalIdSchema, readOnly: z.boolean().optional() }).optional(),
+    // Output as binary messages (see above); the web terminal keeps JSON.
+    binary: z.boolean().optional(),
   }),
   z.object({ type: z.literal('stdin'), data: z.string() }),
   z.object({ type: z.literal('eof') }),
@@ -60,10 +65,16 @@ export type ExecClientFrame = z.infer<typeof execClientFrameSchema>;
 
 /** Server → client frames. The stream ends with exactly one `exit` or `error`. */
 export const execServerFrameSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started') }),
+  // `binary`: this server took the start frame's `binary`, so stdin may go as binary frames.
+  z.object({ type: z.literal('started'), binary: z.boolean().optional() }),
   z.object({ type: z.literal('stdout'), data: z.string() }),
   z.object({ type: z.literal('stderr'), data: z.string() }),
   z.object({ type: z.literal('exit'), code: z.number().int() }),
   z.object({ type: z.literal('error'), error: apiErrorSchema }),
 ]);
 export type ExecServerFrame = z.infer<typeof execServerFrameSchema>;
+
+/** First byte of a binary output message: which stream the rest belongs to. */
+export const EXEC_BINARY_STDOUT = 1;
+/** First byte of a binary output message carrying stderr. */
+export const EXEC_BINARY_STDERR = 2;

@@ -153,7 +153,7 @@ function streamOperations(): Record<string, Operation> {
       'workspaceExec',
       streams.workspaceExec,
       { client: execClientFrameSchema, server: execServerFrameSchema },
-      'A command in the workspace: stdin, stdout and stderr as binary frames, control as JSON text frames.',
+      'A command in the workspace. Frames are JSON text, data base64 inside; with `binary` in the start frame, stdout and stderr come as binary frames whose first byte is 1 (stdout) or 2 (stderr), and stdin may be sent as binary frames of bytes alone.',
       'user',
     ),
     [streams.workspacePortConnect]: webSocketOperation(

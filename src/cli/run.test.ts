@@ -443,7 +443,7 @@ describe('ws exec', () => {
     const run = await runBerth(['ws', 'exec', 'demo', '-e', 'A=1', '-e', 'B=x=y', '-w', '/src', '--', 'cat', '-n'], { env, stdin: 'hi\n' });
     expect(run.stdout).toBe('hi\n');
     expect(run.code).toBe(7);
-    expect(received[0]).toEqual({ type: 'start', request: { cmd: ['cat', '-n'], tty: false, env: { A: '1', B: 'x=y' }, cwd: '/src' } });
+    expect(received[0]).toEqual({ type: 'start', request: { cmd: ['cat', '-n'], tty: false, env: { A: '1', B: 'x=y' }, cwd: '/src' }, binary: true });
   });
 
   it('does not read a terminal stdin without -t', async () => {

@@ -1,7 +1,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { BerthError, type ExecClientFrame } from '../api/index.js';
+import { BerthError, EXEC_BINARY_STDERR, EXEC_BINARY_STDOUT, type ExecClientFrame } from '../api/index.js';
 import { BerthClient } from './berth-client.js';
 import { type FakeServer, startFakeServer } from './fake-server.test-support.js';
 
@@ -40,7 +40,54 @@ function catLike(received: ExecClientFrame[]) {
   };
 }
 
+/** A fake exec endpoint speaking binary frames: echoes binary stdin as stdout, tagged. */
+function binaryCat(received: Array<ExecClientFrame | Buffer>, tag = EXEC_BINARY_STDOUT) {
+  return (ws: WebSocket): void => {
+    ws.on('message', (raw, isBinary) => {
+      const bytes = raw as Buffer;
+      if (isBinary) {
+        received.push(bytes);
+        return void ws.send(Buffer.concat([Buffer.from([tag]), bytes]));
+      }
+      const frame = JSON.parse(bytes.toString()) as ExecClientFrame;
+      received.push(frame);
+      if (frame.type === 'start') {
+        ws.send(JSON.stringify({ type: 'started', binary: true }));
+        ws.send(Buffer.concat([Buffer.from([EXEC_BINARY_STDERR]), Buffer.from('note\n')]));
+      } else if (frame.type === 'eof') ws.send(JSON.stringify({ type: 'exit', code: 0 }));
+    });
+  };
+}
+
 describe('BerthClient.exec', () => {
+  it('moves bytes as binary frames with a server that speaks them, every byte value intact', async () => {
+    const received: Array<ExecClientFrame | Buffer> = [];
+    server = await startFakeServer({ ws: binaryCat(received) });
+    const stdout = new Sink();
+    const stderr = new Sink();
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const code = await new BerthClient({ server: server.url }).exec(
+      'demo',
+      { cmd: ['cat'], tty: false, env: {} },
+      { stdin: Readable.from([all, all]), stdout, stderr },
+    );
+    expect(code).toBe(0);
+    expect(Buffer.concat(stdout.chunks).equals(Buffer.concat([all, all]))).toBe(true);
+    expect(stderr.text).toBe('note\n');
+    expect(received.filter((f) => Buffer.isBuffer(f)).length).toBe(2);
+    expect(received.some((f) => !Buffer.isBuffer(f) && f.type === 'stdin')).toBe(false);
+  });
+
+  it('rejects a binary frame for no known stream as a protocol mismatch', async () => {
+    server = await startFakeServer({ ws: binaryCat([], 9) });
+    const run = new BerthClient({ server: server.url }).exec(
+      'demo',
+      { cmd: ['cat'], tty: false, env: {} },
+      { stdin: Readable.from([Buffer.from('x')]), stdout: new Sink(), stderr: new Sink() },
+    );
+    await expect(run).rejects.toMatchObject({ code: 'PROTOCOL_MISMATCH' });
+  });
+
   it('streams stdin, separates stdout from stderr and resolves with the exit code', async () => {
     const received: ExecClientFrame[] = [];
     server = await startFakeServer({ ws: catLike(received) });
@@ -59,7 +106,9 @@ describe('BerthClient.exec', () => {
     expect(code).toBe(3);
     expect(stdout.text).toBe('hello world');
     expect(stderr.text).toBe('note\n');
-    expect(received[0]).toEqual({ type: 'start', request: { cmd: ['cat'], tty: false, env: { A: '1' } } });
+    // A server that answers `started` without `binary` (an older one) gets base64 stdin frames.
+    expect(received[0]).toEqual({ type: 'start', request: { cmd: ['cat'], tty: false, env: { A: '1' } }, binary: true });
+    expect(received.filter((f) => f.type === 'stdin').length).toBeGreaterThan(0);
     expect(received.at(-1)).toEqual({ type: 'eof' });
     const upgrade = server.requests.find((r) => r.method === 'UPGRADE');
     expect(upgrade?.path).toBe('/api/v1/workspaces/demo/exec');

@@ -5,7 +5,16 @@
 
 import type { Writable } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
-import { BerthError, type ExecClientFrame, type ExecRequest, type ExecServerFrame, execServerFrameSchema } from '../api/index.js';
+import { frameBytes } from '../api/frame-bytes.js';
+import {
+  BerthError,
+  EXEC_BINARY_STDERR,
+  EXEC_BINARY_STDOUT,
+  type ExecClientFrame,
+  type ExecRequest,
+  type ExecServerFrame,
+  execServerFrameSchema,
+} from '../api/index.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
 
 /** Where an exec session reads input and writes output. */
@@ -43,6 +52,8 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     const cleanups: Array<() => void> = [];
     let settled = false;
     let stdinStarted = false;
+    // Set once the server shows it speaks binary frames (a server of an older version does not).
+    let binaryStdin = false;
 
     const finish = (outcome: { code: number } | { error: BerthError }): void => {
       if (settled) return;
@@ -73,9 +84,11 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
         // One chunk in flight at a time: a fast producer (a big file piped in) waits for the
         // socket instead of filling memory.
         stdin.pause();
-        send({ type: 'stdin', data: bytes.toString('base64') }, () => {
+        const resume = () => {
           if (!settled) stdin.resume();
-        });
+        };
+        if (!binaryStdin) send({ type: 'stdin', data: bytes.toString('base64') }, resume);
+        else if (socket.readyState === WebSocket.OPEN) socket.send(bytes, { binary: true }, resume);
       };
       const onEnd = (): void => send({ type: 'eof' });
       stdin.on('data', onData);
@@ -88,8 +101,8 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
       stdin.resume();
     };
 
-    const writeTo = (sink: Writable, base64: string): void => {
-      const ok = sink.write(Buffer.from(base64, 'base64'));
+    const writeTo = (sink: Writable, bytes: Buffer): void => {
+      const ok = sink.write(bytes);
       // Respect a slow terminal or pipe: stop reading frames until the sink drains.
       if (!ok && !socket.isPaused) {
         socket.pause();
@@ -100,15 +113,16 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     const handleFrame = (frame: ExecServerFrame): void => {
       switch (frame.type) {
         case 'started':
+          if (frame.binary) binaryStdin = true;
           startStdin();
           return;
         case 'stdout':
           startStdin();
-          writeTo(io.stdout, frame.data);
+          writeTo(io.stdout, Buffer.from(frame.data, 'base64'));
           return;
         case 'stderr':
           startStdin();
-          writeTo(io.stderr, frame.data);
+          writeTo(io.stderr, Buffer.from(frame.data, 'base64'));
           return;
         case 'exit':
           finish({ code: frame.code });
@@ -120,14 +134,29 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     };
 
     socket.on('open', () => {
-      send({ type: 'start', request });
+      // Output as binary messages, input likewise: no base64 or JSON for the bytes (api/exec.ts).
+      send({ type: 'start', request, binary: true });
       if (io.onResize) {
         const unregister = io.onResize((cols, rows) => send({ type: 'resize', cols, rows }));
         if (typeof unregister === 'function') cleanups.push(unregister);
       }
     });
 
-    socket.on('message', (data: RawData) => {
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        const bytes = frameBytes(data);
+        const sink = bytes[0] === EXEC_BINARY_STDOUT ? io.stdout : bytes[0] === EXEC_BINARY_STDERR ? io.stderr : null;
+        if (!sink) {
+          finish({
+            error: new BerthError('PROTOCOL_MISMATCH', 'The server sent an exec output frame for no known stream; are client and server the same version?'),
+          });
+          return;
+        }
+        binaryStdin = true;
+        startStdin();
+        writeTo(sink, bytes.subarray(1));
+        return;
+      }
       const parsed = execServerFrameSchema.safeParse(safeJson(rawToString(data)));
       if (!parsed.success) {
         finish({

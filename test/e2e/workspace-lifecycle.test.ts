@@ -2,9 +2,11 @@
  * The backbone, end to end through the CLI: a server with a local agent, a busybox base
  * image, and a Docker workspace taken through its whole lifecycle.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiErrorSchema } from '../../src/api/index.js';
-import { docker, dockerLeftovers, TestServer, uniqueName, waitFor } from './harness.js';
+import { BIN, docker, dockerLeftovers, TestServer, uniqueName, waitFor } from './harness.js';
 
 let server: TestServer;
 const name = uniqueName('life');
@@ -130,6 +132,22 @@ describe('workspace lifecycle through the CLI', () => {
     expect(cat.stdout).toBe('hello through stdin\n');
     const env = await server.cli(['ws', 'exec', name, '-e', 'GREETING=hi there', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING in $(pwd)"']);
     expect(env.stdout).toBe('hi there in /tmp\n');
+  });
+
+  it('moves every byte value through stdin and stdout, megabytes of them, stderr kept apart', async () => {
+    // Random bytes, so any re-encoding, truncation or reordering on the way changes the hash.
+    const blob = randomBytes(3 * 1024 * 1024 + 17);
+    const run = (args: string[], input?: Buffer) =>
+      spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...server.env() }, input, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 });
+    const upload = run(['ws', 'exec', name, '--', 'sh', '-c', 'cat > /tmp/blob; sha256sum /tmp/blob; echo note >&2'], blob);
+    expect(upload.status, upload.stderr.toString()).toBe(0);
+    expect(upload.stdout.toString().split(' ')[0]).toBe(createHash('sha256').update(blob).digest('hex'));
+    expect(upload.stderr.toString()).toBe('note\n');
+    const download = run(['ws', 'exec', name, '--', 'sh', '-c', 'cat /tmp/blob; echo done >&2']);
+    expect(download.status, download.stderr.toString()).toBe(0);
+    expect(download.stdout.length).toBe(blob.length);
+    expect(download.stdout.equals(blob)).toBe(true);
+    expect(download.stderr.toString()).toBe('done\n');
   });
 
   it('gives the command a terminal with -t', async () => {

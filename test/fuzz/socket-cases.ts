@@ -65,8 +65,18 @@ const execRequest = fc.oneof(
   },
 );
 
+/** A start frame's `binary` (output and input as binary frames): absent, a boolean, or of any type. */
+const startBinary = fc.oneof(
+  fc.constant({}),
+  fc.boolean().map((binary) => ({ binary })),
+  hostileJson.map((binary) => ({ binary })),
+);
+
 const execFrame: fc.Arbitrary<Frame> = fc.oneof(
-  { weight: 3, arbitrary: execRequest.map((request): Frame => ({ kind: 'json', value: { type: 'start', request } })) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(execRequest, startBinary).map(([request, binary]): Frame => ({ kind: 'json', value: { type: 'start', request, ...binary } })),
+  },
   {
     weight: 2,
     arbitrary: fc
@@ -88,7 +98,7 @@ export function execCases(world: FuzzWorld): fc.Arbitrary<ExecCase> {
     frames: fc
       .tuple(
         fc.option(
-          execRequest.map((request): Frame => ({ kind: 'json', value: { type: 'start', request } })),
+          fc.tuple(execRequest, startBinary).map(([request, binary]): Frame => ({ kind: 'json', value: { type: 'start', request, ...binary } })),
           { freq: 4 },
         ),
         fc.array(execFrame, { maxLength: 5 }),

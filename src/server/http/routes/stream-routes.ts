@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
+import { frameBytes } from '../../../api/frame-bytes.js';
 import { API_PREFIX, BerthError, type ExecClientFrame, type ExecServerFrame, execClientFrameSchema, streams, toApiError } from '../../../api/index.js';
 // Teams and sharing: an exec is a join by the caller, under their own name (BERTH_USER).
 import { joinWorkspace } from '../../access/join.js';
@@ -12,6 +13,7 @@ import type { Services } from '../../services/index.js';
 import { sessionRequest } from '../../services/spec/session-defaults.js';
 import type { Store } from '../../store/open.js';
 import { authenticate, bearerToken } from '../app.js';
+import { execOutputSender } from './exec-output.js';
 // Web UI: terminals that outlive their socket.
 import { handleReattachable } from './exec-reattach.js';
 import { handlePortConnect } from './port-route.js';
@@ -120,10 +122,19 @@ function handleExec(
   };
   let channel: ExecChannel | null = null;
   let starting = false;
+  let binary = false;
   const early: Array<(c: ExecChannel) => void> = [];
   let handedOver = false;
-  socket.on('message', (data) => {
+  const output = execOutputSender(socket, () => channel);
+  socket.on('message', (data, isBinary) => {
     if (handedOver) return;
+    if (isBinary) {
+      if (!binary) return fail(new BerthError('INVALID_ARGUMENT', 'Binary exec frames need `binary: true` in the start frame.', { field: 'binary' }));
+      const bytes = frameBytes(data);
+      if (channel) channel.stdin(bytes);
+      else early.push((c) => c.stdin(bytes));
+      return;
+    }
     let frame: ExecClientFrame;
     try {
       const parsed = execClientFrameSchema.safeParse(JSON.parse(data.toString()));
@@ -145,13 +156,14 @@ function handleExec(
     if (frame.type === 'start') {
       if (starting) return fail(new BerthError('INVALID_ARGUMENT', 'An exec session takes exactly one start frame.'));
       starting = true;
+      binary = frame.binary === true;
       // Teams and sharing: the session carries the caller's name, whoever owns the workspace.
       const request = { ...frame.request, env: { ...frame.request.env, BERTH_USER: user.name } };
       void (async () => {
         try {
           const ws = await s.workspaces.forExec(user, name);
           channel = await s.hub.openExec(ws.nodeId, ws.id, await sessionRequest(store, ws.id, request), {
-            output: (stream, data) => send({ type: stream, data: data.toString('base64') }),
+            output: (stream, data) => (binary ? output.binary(stream, data) : output.text(stream, data)),
             exit: (code, error) => {
               if (error) send({ type: 'error', error });
               else send({ type: 'exit', code });
@@ -165,7 +177,7 @@ function handleExec(
             fail(new BerthError('PERMISSION_DENIED', message));
           });
           socket.once('close', leave);
-          send({ type: 'started' });
+          send(binary ? { type: 'started', binary: true } : { type: 'started' });
           for (const f of early.splice(0)) f(channel);
         } catch (err) {
           fail(err);
