@@ -5,7 +5,7 @@
 
 import type { Writable } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
-import { frameBytes } from '../api/frame-bytes.js';
+import { frameBytes, zeroMask } from '../api/frame-bytes.js';
 import {
   BerthError,
   EXEC_BINARY_STDERR,
@@ -48,7 +48,7 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     const tls = target.url.startsWith('wss:') && target.ca ? { ca: target.ca, rejectUnauthorized: true } : {};
     // Exec frames are small and on loopback or a LAN; compression would cost a zlib load and a
     // negotiation on every session for nothing.
-    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, ...tls });
+    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, generateMask: zeroMask, ...tls });
     const cleanups: Array<() => void> = [];
     let settled = false;
     let stdinStarted = false;

@@ -5,7 +5,7 @@
  */
 import { Duplex } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
-import { frameBytes } from '../api/frame-bytes.js';
+import { frameBytes, zeroMask } from '../api/frame-bytes.js';
 import { BerthError, portServerFrameSchema } from '../api/index.js';
 import type { ExecTarget } from './exec-session.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
@@ -16,7 +16,7 @@ export function openPortStream(target: ExecTarget): Promise<Duplex> {
     const headers: Record<string, string> = {};
     if (target.token) headers.authorization = `Bearer ${target.token}`;
     const tls = target.url.startsWith('wss:') && target.ca ? { ca: target.ca, rejectUnauthorized: true } : {};
-    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, ...tls });
+    const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, generateMask: zeroMask, ...tls });
     let stream: Duplex | null = null;
     const failBefore = (error: BerthError) => {
       if (stream) return stream.destroy(error);

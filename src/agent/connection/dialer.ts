@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { zeroMask } from '../../api/frame-bytes.js';
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentEvent,
@@ -106,11 +107,8 @@ export class Dialer {
       headers: { authorization: `Bearer ${this.opts.credential}` },
       handshakeTimeout: 10_000,
       perMessageDeflate: false,
-      // An all-zero mask, which ws then skips on both ends: masking every byte in JavaScript
-      // halved port-forward throughput. Masking exists to keep a browser's script from steering
-      // proxies that misread WebSocket traffic as HTTP; this socket carries no browser's bytes
-      // to such a proxy (TLS between machines, loopback otherwise).
-      generateMask: (mask: Buffer) => void mask.fill(0),
+      // Unmasked frames (api/frame-bytes.ts): TLS between machines, loopback otherwise.
+      generateMask: zeroMask,
       ...tls,
     });
     this.socket = socket;

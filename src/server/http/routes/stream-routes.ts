@@ -164,6 +164,8 @@ function handleExec(
           const ws = await s.workspaces.forExec(user, name);
           channel = await s.hub.openExec(ws.nodeId, ws.id, await sessionRequest(store, ws.id, request), {
             output: (stream, data) => (binary ? output.binary(stream, data) : output.text(stream, data)),
+            // Input the node cannot take yet stays in the client, not in this server's memory.
+            inputPaused: (paused) => (paused ? socket.pause() : socket.resume()),
             exit: (code, error) => {
               if (error) send({ type: 'error', error });
               else send({ type: 'exit', code });
