@@ -48,6 +48,13 @@ describe('the node berth-in that workspaces mount', () => {
     expect(await new NodeBerthIn(join(dir, 'file/copies'), build('v1')).path()).toBeNull();
   });
 
+  it('gives up rather than hang a create on a file system that never answers', async () => {
+    // Node's recursive mkdir never returns under /proc.
+    const started = Date.now();
+    expect(await new NodeBerthIn('/proc/berth-none/copies', build('v1')).path()).toBeNull();
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 15_000);
+
   it('puts a vanished copy back at its own path, and nothing outside its dir', async () => {
     const copies = join(dir, 'copies');
     const node = new NodeBerthIn(copies, build('v3'));

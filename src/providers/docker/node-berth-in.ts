@@ -16,6 +16,22 @@ import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type BerthInBuild, loadBerthIn } from '../berth-in-build.js';
 
+/**
+ * How long a create waits for the copy before it goes on without the mount: reading and
+ * writing 5 MiB takes milliseconds, but a file system can hang (Node's recursive mkdir never
+ * returns under /proc, for one), and a create must not hang with it.
+ */
+const FIND_TIMEOUT_MS = 5000;
+
+/** `p`, or a rejection after `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer.unref();
+    p.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
 /** A file name for a version line ("berth-in 0.1.0+0123456789ab" → "berth-in-0.1.0+0123456789ab"). */
 export function versionFileName(version: string): string {
   return `berth-in-${version.replace(/^berth-in\s+/, '').replace(/[^A-Za-z0-9.+_-]/g, '_')}`;
@@ -48,10 +64,13 @@ export class NodeBerthIn {
     private readonly load: () => Promise<BerthInBuild> = loadBerthIn,
   ) {}
 
-  /** The host path to mount, or null (no binary on this node, or it could not be copied): creates then use the plain keepalive. */
+  /**
+   * The host path to mount, or null (no binary on this node, or it could not be copied within
+   * FIND_TIMEOUT_MS): creates then use the plain keepalive.
+   */
   path(): Promise<string | null> {
     if (!this.source) {
-      this.source = this.find().catch(() => null);
+      this.source = withTimeout(this.find(), FIND_TIMEOUT_MS).catch(() => null);
       // A failure is not remembered for good: a later build or a freed disk makes it work.
       void this.source.then((p) => {
         if (p === null) this.source = null;
