@@ -114,7 +114,7 @@ describe('ws exec through the exec server', () => {
 
   it('runs in a workspace without the mount through the engine first, then through a copied-in server', async () => {
     expect(await parentOf(old)).toBe('0');
-    expect((await server.cli(['ws', 'exec', old, '--', 'sh', '-c', 'test -e /.berth/node && echo there || echo absent'])).stdout).toBe('absent\n');
+    expect((await server.cli(['ws', 'exec', old, '--', 'sh', '-c', 'test -e /sbin/berth-in && echo there || echo absent'])).stdout).toBe('absent\n');
     await untilFast(old);
     expect((await server.cli(['ws', 'exec', old, '--', '/.berth/bin/berth-in', 'version'])).code).toBe(0);
     await checkSemantics(old);

@@ -17,6 +17,7 @@ import { silentOp, type WorkspaceSpec } from '../../src/api/index.js';
 import { ImageStore } from '../../src/images/index.js';
 import { NODE_BERTH_IN_PATH } from '../../src/providers/docker/config.js';
 import { startExec } from '../../src/providers/docker/exec.js';
+import { dialExecServer, execSocketOf } from '../../src/providers/docker/fast-exec.js';
 import { connectDocker, DockerProvider } from '../../src/providers/docker/index.js';
 import type { WorkspaceHandle } from '../../src/providers/provider.js';
 import { runViaExec } from '../../src/transport/index.js';
@@ -74,14 +75,19 @@ async function engineExecsSince(containerId: string, since: number): Promise<str
     .filter((a) => a.startsWith('exec_create'));
 }
 
-/** Waits, looking from the host only (no exec of any kind), until the server's socket is in the container; how long it took. */
-async function socketAppears(pid: number, withinMs = 5000): Promise<number> {
+/**
+ * Waits, from the host only (no exec of any kind), until the server in the container greets as
+ * the workspace's (the socket file alone proves nothing: one from before a restart stays).
+ */
+async function serverAnswers(pid: number, workspaceId: string, withinMs = 5000): Promise<void> {
   const start = Date.now();
   while (Date.now() - start < withinMs) {
-    if ((await lstat(`/proc/${pid}/root/run/berth/exec.sock`).catch(() => null))?.isSocket()) return Date.now() - start;
+    const conn = (await lstat(execSocketOf(pid)).catch(() => null))?.isSocket() ? await dialExecServer(execSocketOf(pid), workspaceId) : null;
+    conn?.socket.destroy();
+    if (conn) return;
     await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`the exec server's socket did not appear in the container within ${withinMs} ms`);
+  throw new Error(`the exec server in the container did not answer within ${withinMs} ms`);
 }
 
 /** Host PIDs of berth-in processes in the container (by its cgroup). */
@@ -134,7 +140,7 @@ describe('docker exec server from the container start (node berth-in mounted)', 
     const mount = info.Mounts.find((m) => m.Destination === NODE_BERTH_IN_PATH);
     expect(mount).toMatchObject({ Type: 'bind', RW: false });
     expect(mount?.Source.startsWith(join(dir, 'berth-in/berth-in-'))).toBe(true);
-    await socketAppears(info.State.Pid);
+    await serverAnswers(info.State.Pid, h.workspaceId);
     expect(await t.parent()).toBe('berth-in');
     expect(await engineExecsSince(t.containerId(), since)).toEqual([]);
     // It is the container's own environment and directory, as an engine exec's (the shell that started it added nothing).
@@ -144,9 +150,9 @@ describe('docker exec server from the container start (node berth-in mounted)', 
     expect((await t.exec(['pwd'])).stdout).toBe('/root\n');
     const st = await t.exec(['/bin/sh', '-c', 'stat -c "%a %u" /run/berth /run/berth/exec.sock']);
     expect(st.stdout).toBe('700 0\n600 0\n');
-    // The mount cannot be written from inside, and nothing was copied into /.berth/bin.
+    // The mount cannot be written from inside, and nothing was copied into /.berth.
     expect((await t.exec(['/bin/sh', '-c', `echo x > ${NODE_BERTH_IN_PATH}`])).code).not.toBe(0);
-    expect((await t.exec(['/bin/sh', '-c', 'test -e /.berth/bin && echo there || echo absent'])).stdout).toBe('absent\n');
+    expect((await t.exec(['/bin/sh', '-c', 'test -e /.berth && echo there || echo absent'])).stdout).toBe('absent\n');
     expect(await t.exec(['/bin/sh', '-c', 'echo out; echo err >&2; exit 7'])).toEqual({ code: 7, stdout: 'out\n', stderr: 'err\n' });
   });
 
@@ -154,7 +160,7 @@ describe('docker exec server from the container start (node berth-in mounted)', 
     await provider.stop(h!, { force: false, timeoutMs: 5000 }, silentOp());
     const since = Date.now();
     await provider.start(h!, silentOp());
-    await socketAppears(await t.initPid());
+    await serverAnswers(await t.initPid(), h!.workspaceId);
     expect(await t.parent()).toBe('berth-in');
     expect(await engineExecsSince(t.containerId(), since)).toEqual([]);
   });
@@ -164,7 +170,7 @@ describe('docker exec server from the container start (node berth-in mounted)', 
     expect(await t.parent()).toBe('0');
     expect(await provider.execServerReady(h!)).toBe(true);
     expect(await t.parent()).toBe('berth-in');
-    expect((await t.exec(['/bin/sh', '-c', 'test -e /.berth/bin && echo there || echo absent'])).stdout).toBe('absent\n');
+    expect((await t.exec(['/bin/sh', '-c', 'test -e /.berth && echo there || echo absent'])).stdout).toBe('absent\n');
   });
 
   it("starts when the node's copy it mounts has gone, putting it back", async () => {
@@ -173,7 +179,7 @@ describe('docker exec server from the container start (node berth-in mounted)', 
     await rm(source);
     await provider.start(h!, silentOp());
     expect(existsSync(source)).toBe(true);
-    await socketAppears(await t.initPid());
+    await serverAnswers(await t.initPid(), h!.workspaceId);
     expect(await t.parent()).toBe('berth-in');
   });
 

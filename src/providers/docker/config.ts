@@ -20,10 +20,12 @@ export const KEEPALIVE_COMMAND = ['/bin/sh', '-c', "trap 'exit 0' TERM INT; whil
 
 /**
  * Where the node's berth-in is bind-mounted (read-only) into workspaces made since the exec
- * server starts with the container. Not /.berth/bin/berth-in: that one is the copy the agent
- * installs and replaces on demand (services, relays), which a read-only mount would forbid.
+ * server starts with the container, as the engine mounts its own init at /sbin/docker-init.
+ * Not /.berth/bin/berth-in, the copy the agent installs and replaces on demand (services,
+ * relays), which a read-only mount would forbid; and not under /.berth at all, which stays
+ * the workspace's own to remove (a mount point in it could not be).
  */
-export const NODE_BERTH_IN_PATH = '/.berth/node/berth-in';
+export const NODE_BERTH_IN_PATH = '/sbin/berth-in';
 
 /** Variables the keepalive's shell adds to its environment, which an engine exec's process has not. */
 const SHELL_ADDED_ENV = ['PWD', 'OLDPWD', 'SHLVL'];
