@@ -183,12 +183,26 @@ describe('docker exec server from the container start (node berth-in mounted)', 
     expect(await t.parent()).toBe('berth-in');
   });
 
+  it("puts the node's copy back for a create when it vanished after it was found", async () => {
+    const source = (await docker.getContainer(t.containerId()).inspect()).Mounts.find((m) => m.Destination === NODE_BERTH_IN_PATH)!.Source;
+    await rm(source);
+    const other = await provider.create(specOf('r'), silentOp());
+    try {
+      const mounts = (await docker.getContainer(String(other.driverState.containerId)).inspect()).Mounts;
+      expect(mounts.find((m) => m.Destination === NODE_BERTH_IN_PATH)?.Source).toBe(source);
+      expect(existsSync(source)).toBe(true);
+    } finally {
+      await provider.destroy(other, silentOp());
+    }
+  });
+
   it('leaves no process behind after delete', async () => {
     const pids = await berthInPids(t.containerId());
     expect(pids.length).toBeGreaterThan(0);
     await provider.destroy(h!, silentOp());
     h = undefined;
-    for (const pid of pids) expect(existsSync(`/proc/${pid}`) && (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'berth-in').toBe(false);
+    for (const pid of pids)
+      expect(existsSync(`/proc/${pid}`) && (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'berth-in').toBe(false);
   });
 });
 
@@ -204,7 +218,11 @@ describe('docker exec server in a container without the mount (copied in)', () =
   });
   let h: WorkspaceHandle;
   let created = 0;
-  const { parent, exec, engineExec: engineRun } = workspaceTools(
+  const {
+    parent,
+    exec,
+    engineExec: engineRun,
+  } = workspaceTools(
     () => provider,
     () => h,
   );

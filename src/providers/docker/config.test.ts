@@ -124,15 +124,18 @@ describe('labels and create options', () => {
   it('passes any workspace id to the exec server as one word, and the script stays valid sh', () => {
     // The echo stands in for berth-in: the script runs for real, with the id it was given.
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\0')), (id) => {
-        const script = keepaliveWithExecServer(id, {})[2]
-          .replace(NODE_BERTH_IN_PATH, "printf '%s\\n'")
-          .replace(' </dev/null >/dev/null 2>&1', '')
-          .replace(/ while :.*$/, ' wait');
-        const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
-        expect(r.status).toBe(0);
-        expect(r.stdout).toBe(['exec-server', '--workspace', id].map((w) => `${w}\n`).join(''));
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\0')),
+        (id) => {
+          const script = keepaliveWithExecServer(id, {})[2]
+            .replace(NODE_BERTH_IN_PATH, "printf '%s\\n'")
+            .replace(' </dev/null >/dev/null 2>&1', '')
+            .replace(/ while :.*$/, ' wait');
+          const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+          expect(r.status).toBe(0);
+          expect(r.stdout).toBe(['exec-server', '--workspace', id].map((w) => `${w}\n`).join(''));
+        },
+      ),
       { numRuns: 40 },
     );
   });

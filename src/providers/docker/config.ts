@@ -96,12 +96,7 @@ export function envList(env: Record<string, string>): string[] {
  * read-only at NODE_BERTH_IN_PATH so the exec server runs from the container's start; null
  * (no binary on the node, or an engine on another host) keeps the plain keepalive.
  */
-export function containerCreateOptions(
-  spec: WorkspaceSpec,
-  image: string,
-  nodeId: string,
-  berthIn: string | null = null,
-): Dockerode.ContainerCreateOptions {
+export function containerCreateOptions(spec: WorkspaceSpec, image: string, nodeId: string, berthIn: string | null = null): Dockerode.ContainerCreateOptions {
   const memory = memoryBytes(spec.memoryBytes);
   const mounts: Dockerode.MountSettings[] = [{ Type: 'volume', Source: volumeName(spec.id), Target: HOME_PATH }];
   if (berthIn) mounts.push({ Type: 'bind', Source: berthIn, Target: NODE_BERTH_IN_PATH, ReadOnly: true });

@@ -82,11 +82,11 @@ export class NodeBerthIn {
   /** Puts this agent's binary at `path` when nothing is there (a container's mount source that went away). True when it did. */
   async restore(path: string): Promise<boolean> {
     if (!this.dir || dirname(path) !== join(this.dir)) return false;
-    if (await stat(path).then(
+    const exists = await stat(path).then(
       () => true,
       () => false,
-    ))
-      return false;
+    );
+    if (exists) return false;
     const build = await this.load();
     await writeAtomically(path, build.binary);
     return true;

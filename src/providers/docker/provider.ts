@@ -401,6 +401,11 @@ export class DockerProvider implements Provider {
       return await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId, berthIn));
     } catch (err) {
       if (!berthIn || !/bind source path|invalid mount config/i.test(engineMessage(err))) throw err;
+      // The copy went away since it was found (a wiped state dir): put it back and mount it after all.
+      if (await this.nodeBerthIn?.restore(berthIn).catch(() => false)) {
+        const again = await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId, berthIn)).catch(() => null);
+        if (again) return again;
+      }
       return this.client.createContainer(containerCreateOptions(spec, image, this.nodeId, null));
     }
   }
