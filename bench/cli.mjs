@@ -12,7 +12,9 @@
 // Run `npm run build` first. BENCH_N rounds (default 15) after 2 warm-up rounds; BENCH_LXC=0
 // leaves LXC out (it needs root, LXC and lxcbr0). BENCH_BERTH_BEFORE=/path/to/other/bin/berth
 // adds that build's CLI as a series of its own beside each berth series (against the same
-// server), for before/after figures from one interleaved run.
+// server), for before/after figures from one interleaved run. BENCH_BEFORE_ROOT=/path/to/other
+// checkout (built) adds that build whole instead: its own server and local agent on the same
+// engine, driven by its own CLI, as "(before)" series — for changes on the server or agent side.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +36,14 @@ const home = await mkdtemp(join(tmpdir(), 'berth-bench-home-'));
 const env = { ...process.env, HOME: home, BERTH_SERVER: server.url, BERTH_TOKEN: server.token };
 delete env.BERTH_CONFIG;
 const berth = (...args) => run(BERTH, args, { env });
-const BEFORE = process.env.BENCH_BERTH_BEFORE;
+const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT;
+const BEFORE = BEFORE_ROOT ? join(BEFORE_ROOT, 'bin/berth') : process.env.BENCH_BERTH_BEFORE;
+// The other build whole: its own server (and local agent), which its CLI talks to.
+const beforeServer = BEFORE_ROOT ? await startServer(BEFORE_ROOT) : null;
+const beforeEnv = beforeServer ? { ...env, BERTH_SERVER: beforeServer.url, BERTH_TOKEN: beforeServer.token } : env;
 const node = (...args) => run(process.execPath, args);
 
-const made = { docker: [], lxc: [], berth: [] };
+const made = { docker: [], lxc: [], berth: [], beforeBerth: [] };
 try {
   let lxcStore = 'overlay';
   for (let i = 0; ; i++) {
@@ -53,6 +59,16 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   await berth('image', 'build', 'base', '--from', 'busybox');
+  if (beforeServer) {
+    for (let i = 0; ; i++) {
+      const { stdout } = await run(BEFORE, ['node', 'ls', '--json'], { env: beforeEnv });
+      if (JSON.parse(stdout).nodes.some((n) => n.status === 'online')) break;
+      if (i === 100) throw new Error('no node of the before build came online');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await run(BEFORE, ['image', 'build', 'base', '--from', 'busybox'], { env: beforeEnv });
+    if (WITH_LXC) await run(BEFORE, ['image', 'build', 'lxcbench', '--from', 'busybox'], { env: beforeEnv });
+  }
   let lxcImage;
   if (WITH_LXC) {
     await berth('image', 'build', 'lxcbench', '--from', 'busybox');
@@ -64,6 +80,10 @@ try {
   const execWs = `cb-${stamp}-exec`;
   await berth('ws', 'create', execWs, '--image', 'base');
   made.berth.push(execWs);
+  if (beforeServer) {
+    await run(BEFORE, ['ws', 'create', execWs, '--image', 'base'], { env: beforeEnv });
+    made.beforeBerth.push(execWs);
+  }
   const execC = `cb-${stamp}-exec-raw`;
   await run('docker', ['run', '-d', '--name', execC, IMAGE, ...KEEPALIVE]);
   made.docker.push(execC);
@@ -105,10 +125,11 @@ try {
       'berth ws create + ws exec',
       async (r, cli = berth) => {
         const w = `cb-${stamp}-${r}-b`;
-        made.berth.push(w);
+        const list = cli === berth || !beforeServer ? made.berth : made.beforeBerth;
+        list.push(w);
         return [
           () => cli('ws', 'create', w, '--image', 'base').then(() => cli('ws', 'exec', w, '--', 'true')),
-          () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
+          () => (cli === berth ? berth : cli.rm)('ws', 'rm', w).then(() => list.splice(list.indexOf(w), 1)),
         ];
       },
     ],
@@ -167,10 +188,11 @@ try {
         'berth ws create --provider lxc + exec',
         async (r, cli = berth) => {
           const w = `cbl-${stamp}-${r}`;
-          made.berth.push(w);
+          const list = cli === berth || !beforeServer ? made.berth : made.beforeBerth;
+          list.push(w);
           return [
             () => cli('ws', 'create', w, '--provider', 'lxc', '--image', 'lxcbench').then(() => cli('ws', 'exec', w, '--', 'true')),
-            () => berth('ws', 'rm', w).then(() => made.berth.splice(made.berth.indexOf(w), 1)),
+            () => (cli === berth ? berth : cli.rm)('ws', 'rm', w).then(() => list.splice(list.indexOf(w), 1)),
           ];
         },
       ],
@@ -178,8 +200,10 @@ try {
   }
 
   if (BEFORE) {
-    // The same berth series again with the other build's CLI, named "(before)".
-    const before = (...args) => run(BEFORE, args, { env });
+    // The same berth series again with the other build's CLI, named "(before)" (against its
+    // own server when BENCH_BEFORE_ROOT gave one; it removes what it made there too).
+    const before = (...args) => run(BEFORE, args, { env: beforeEnv });
+    before.rm = beforeServer ? before : berth;
     for (const entry of [...series]) {
       const [cmp, name, prepare] = entry;
       if (!name.startsWith('berth')) continue;
@@ -223,7 +247,9 @@ try {
   }
   for (const c of made.lxc) await run('lxc-destroy', ['-f', '-n', c]).catch(() => {});
   for (const w of made.berth) await berth('ws', 'rm', w).catch(() => {});
+  for (const w of made.beforeBerth) await run(BEFORE, ['ws', 'rm', w], { env: beforeEnv }).catch(() => {});
   await server.stop();
+  await beforeServer?.stop();
   await rm(home, { recursive: true, force: true });
   if (imagesDir) await rm(imagesDir, { recursive: true, force: true });
 }

@@ -22,8 +22,8 @@ export function freePort() {
   });
 }
 
-/** Starts `berth server --local-agent`; returns { url, token, stop }. */
-export async function startServer() {
+/** Starts `berth server --local-agent` of the checkout at `root` (this one by default); returns { url, token, stop }. */
+export async function startServer(root = ROOT) {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
   const port = await freePort();
   const sshPort = await freePort();
@@ -33,7 +33,7 @@ export async function startServer() {
     process.execPath,
     [
       ...nodeArgs,
-      join(ROOT, 'bin/berth'),
+      join(root, 'bin/berth'),
       'server',
       '--local-agent',
       '--listen',

@@ -3,6 +3,7 @@
  * instantiatePlugin exactly as it builds a plugin from outside. They share the node's image
  * store and Docker connection, which the registry makes once and hands in here.
  */
+import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ImageStore } from '../images/index.js';
 import type { LxcImageExporter } from '../images/lxc-images.js';
@@ -34,6 +35,8 @@ export function builtinPlugins(shared: BuiltinShared): ProviderPlugin[] {
           socketPath: shared.dockerSocket,
           resolveImage: (image, op) => shared.images.resolveDocker(image, op),
           findImage: (image) => shared.images.findDocker(image),
+          // The berth-in that workspaces mount must outlive rebuilds of the agent's own files.
+          berthInDir: join(ctx.stateDir, 'berth-in'),
         }),
     }),
     definePlugin({

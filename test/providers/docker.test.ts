@@ -103,7 +103,11 @@ describe('docker provider specifics', () => {
     expect(info.Config.Env).toContain('A=1');
     expect(info.HostConfig.NanoCpus).toBe(500_000_000);
     expect(info.HostConfig.Memory).toBe(64 * 1024 ** 2);
-    expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: `berth-home-${id}`, Destination: '/root' })]);
+    // The home volume, and the node's berth-in, read-only, for the exec server (exec-server.ts).
+    expect(info.Mounts).toEqual([
+      expect.objectContaining({ Type: 'volume', Name: `berth-home-${id}`, Destination: '/root' }),
+      expect.objectContaining({ Type: 'bind', Destination: '/sbin/berth-in', RW: false }),
+    ]);
     const volume = await docker.getVolume(`berth-home-${id}`).inspect();
     expect(volume.Labels).toMatchObject(labels);
   });

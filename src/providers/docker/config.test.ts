@@ -1,8 +1,20 @@
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BerthError, NAME_PATTERN, type WorkspaceSpec } from '../../api/index.js';
 import { containerName } from '../naming.js';
-import { containerCreateOptions, envList, labelFilter, memoryBytes, nanoCpus, validateLimits, volumeName } from './config.js';
+import {
+  containerCreateOptions,
+  envList,
+  KEEPALIVE_COMMAND,
+  keepaliveWithExecServer,
+  labelFilter,
+  memoryBytes,
+  NODE_BERTH_IN_PATH,
+  nanoCpus,
+  validateLimits,
+  volumeName,
+} from './config.js';
 
 const spec: WorkspaceSpec = {
   id: 'AbC-12345678-xyz',
@@ -82,5 +94,49 @@ describe('labels and create options', () => {
     expect(opts.HostConfig?.Mounts).toEqual([{ Type: 'volume', Source: `berth-home-${spec.id}`, Target: '/root' }]);
     expect(opts.Cmd?.join(' ')).toContain("trap 'exit 0' TERM");
     expect(containerCreateOptions({ ...spec, memoryBytes: null }, 'x', 'n').HostConfig).not.toHaveProperty('MemorySwap');
+  });
+
+  it('mounts the node berth-in read-only and starts the exec server from the keepalive when there is one', () => {
+    const opts = containerCreateOptions(spec, 'berth/base:latest', 'node-1', '/var/lib/berth/berth-in/berth-in-0.1.0+abc');
+    expect(opts.HostConfig?.Mounts).toEqual([
+      { Type: 'volume', Source: `berth-home-${spec.id}`, Target: '/root' },
+      { Type: 'bind', Source: '/var/lib/berth/berth-in/berth-in-0.1.0+abc', Target: NODE_BERTH_IN_PATH, ReadOnly: true },
+    ]);
+    expect(opts.Cmd).toEqual(keepaliveWithExecServer(spec.id, spec.env));
+    const script = opts.Cmd?.[2] ?? '';
+    expect(opts.Cmd?.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    // Started in the background before the idle loop, so the container's start does not wait for it.
+    expect(script).toContain(`(unset PWD OLDPWD SHLVL; exec ${NODE_BERTH_IN_PATH} exec-server --workspace '${spec.id}' </dev/null >/dev/null 2>&1) &`);
+    expect(script.indexOf('exec-server')).toBeLessThan(script.indexOf('while :'));
+    expect(script).toContain("trap 'exit 0' TERM INT;");
+    // Without a binary to mount: the keepalive of before, no bind.
+    const plain = containerCreateOptions(spec, 'berth/base:latest', 'node-1', null);
+    expect(plain.Cmd).toEqual(KEEPALIVE_COMMAND);
+    expect(plain.HostConfig?.Mounts).toHaveLength(1);
+  });
+
+  it('keeps variables the workspace sets itself that the shell would add', () => {
+    const script = keepaliveWithExecServer('w1', { SHLVL: '3', PWD: '/x' })[2];
+    expect(script).toContain('(unset OLDPWD; exec ');
+    expect(keepaliveWithExecServer('w1', { PWD: '/x', OLDPWD: '/', SHLVL: '1' })[2]).toContain('(exec ');
+  });
+
+  it('passes any workspace id to the exec server as one word, and the script stays valid sh', () => {
+    // The echo stands in for berth-in: the script runs for real, with the id it was given.
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\0')),
+        (id) => {
+          const script = keepaliveWithExecServer(id, {})[2]
+            .replace(NODE_BERTH_IN_PATH, "printf '%s\\n'")
+            .replace(' </dev/null >/dev/null 2>&1', '')
+            .replace(/ while :.*$/, ' wait');
+          const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+          expect(r.status).toBe(0);
+          expect(r.stdout).toBe(['exec-server', '--workspace', id].map((w) => `${w}\n`).join(''));
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -1,13 +1,17 @@
 /**
- * berth-in's exec server in Docker workspaces (native/berth-in/execserver.go): started once per
- * container start by one detached engine exec (copying berth-in in first when the workspace
- * has none or an older one) after the first command that found none, then used for every
- * command while it answers. A command never waits for the server: until it greets with this
- * workspace's id, the engine's exec runs it.
+ * berth-in's exec server in Docker workspaces (native/berth-in/execserver.go). A workspace
+ * that has the node's berth-in mounted (config.ts, NODE_BERTH_IN_PATH) starts it itself at
+ * every container start, from its keepalive. Otherwise (containers made before that, or
+ * where the node had no binary to mount) it is started once per container start by one
+ * detached engine exec (copying berth-in in first when the workspace has none or an older
+ * one) after the first command that found none; the same exec restarts a mounted one that
+ * was killed. Then it is used for every command while it answers. A command never waits for
+ * the server: until it greets with this workspace's id, the engine's exec runs it.
  */
 import type { ExecRequest } from '../../api/index.js';
 import type { ExecSession, RunResult } from '../../transport/index.js';
 import { BERTH_IN_INSTALL_SCRIPT, type BerthInBuild, loadBerthIn, WORKSPACE_BERTH_IN_PATH } from '../berth-in-build.js';
+import { NODE_BERTH_IN_PATH } from './config.js';
 import { dialExecServer, execSocketOf, plainSocketPath, requestFrame, startFastExec } from './fast-exec.js';
 
 /** Runs a command in a container through the engine's exec, collecting its output. */
@@ -16,9 +20,9 @@ export type EngineRun = (containerId: string, cmd: string[], input?: Buffer) => 
 /** How long after a failed start the next command may try again (a server killed by hand comes back). */
 const RETRY_AFTER_MS = 30_000;
 
-/** The commands that start the server in a workspace. */
-export function execServerCommand(workspaceId: string): string[] {
-  return [WORKSPACE_BERTH_IN_PATH, 'exec-server', '--daemon', '--workspace', workspaceId];
+/** The command that starts the server in a workspace: from the node's mounted berth-in when there is one, else from the installed copy. */
+export function execServerCommand(workspaceId: string, mounted = false): string[] {
+  return [mounted ? NODE_BERTH_IN_PATH : WORKSPACE_BERTH_IN_PATH, 'exec-server', '--daemon', '--workspace', workspaceId];
 }
 
 /** Finds and starts exec servers for one provider. */
@@ -54,8 +58,11 @@ export class ExecServers {
     this.fresh.add(containerId);
   }
 
-  /** Starts the server for this container start in the background, unless one is starting or recently failed. */
-  ensure(workspaceId: string, containerId: string, pid: number): Promise<void> {
+  /**
+   * Starts the server for this container start in the background, unless one is starting or
+   * recently failed. `mounted`: the container has the node's berth-in at NODE_BERTH_IN_PATH.
+   */
+  ensure(workspaceId: string, containerId: string, pid: number, mounted = false): Promise<void> {
     const key = `${containerId}:${pid}`;
     const known = this.starts.get(key);
     if (known?.running) return known.running;
@@ -65,7 +72,7 @@ export class ExecServers {
     // Entries of this container's earlier starts are of no more use.
     for (const k of this.starts.keys()) if (k.startsWith(`${containerId}:`) && k !== key) this.starts.delete(k);
     const entry = { running: null as Promise<void> | null, endedAt: 0, failed: false };
-    entry.running = this.start(workspaceId, containerId, pid)
+    entry.running = this.start(workspaceId, containerId, pid, mounted)
       .then(
         (ok) => {
           entry.failed = !ok;
@@ -90,9 +97,11 @@ export class ExecServers {
   }
 
   /** True when the server runs and greets as the workspace's. */
-  private async start(workspaceId: string, containerId: string, pid: number): Promise<boolean> {
-    const cmd = execServerCommand(workspaceId);
+  private async start(workspaceId: string, containerId: string, pid: number, mounted: boolean): Promise<boolean> {
     const fresh = this.fresh.delete(containerId);
+    // The mounted binary is this node's and read-only: nothing to copy, it starts or it does not.
+    if (mounted) return (await this.run(containerId, execServerCommand(workspaceId, true))).code === 0 && (await this.answers(workspaceId, pid));
+    const cmd = execServerCommand(workspaceId);
     // What answers counts, not the exit code: a berth-in replaced by something else may exit 0.
     if (!fresh && (await this.run(containerId, cmd)).code === 0 && (await this.answers(workspaceId, pid))) return true;
     // No berth-in there, or one without an exec server: copy this agent's in, then start it.

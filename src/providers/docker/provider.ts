@@ -14,13 +14,14 @@ import { hostPortSource, type PortSource } from '../ports/scanner.js';
 import type { Capabilities, Provider, ProviderStatus, StopOptions, WorkspaceHandle } from '../provider.js';
 import { LABELS } from '../provider.js';
 import { checkSpec } from '../spec-check.js';
-import { containerCreateOptions, labelFilter, validateLimits, volumeName, workspaceLabels } from './config.js';
+import { containerCreateOptions, labelFilter, NODE_BERTH_IN_PATH, validateLimits, volumeName, workspaceLabels } from './config.js';
 import { connectDocker, defaultSocketPath } from './connect.js';
 import { engineContainer, engineVolume } from './engine-objects.js';
 import { engineError, engineMessage, engineStatus, isConnectionError, isNotFound, unreachableReason } from './errors.js';
 import { startExec } from './exec.js';
 import { ExecServers } from './exec-server.js';
 import { type DockerDriverState, makeHandle, readHandle } from './handle.js';
+import { NodeBerthIn } from './node-berth-in.js';
 
 export { connectDocker, defaultSocketPath } from './connect.js';
 
@@ -57,6 +58,11 @@ export interface DockerProviderOptions {
    * /proc). False keeps every command on the engine's exec.
    */
   execServer?: boolean;
+  /**
+   * Where the node keeps the berth-in copies its workspaces bind-mount (node-berth-in.ts; the
+   * agent's state dir's berth-in/). Without one the build's own file is mounted.
+   */
+  berthInDir?: string;
 }
 
 /** Maps an engine container state to the provider's view of it. */
@@ -84,6 +90,8 @@ export class DockerProvider implements Provider {
   private hostFacts: { at: number; facts: { cpus: number; memoryBytes: number } } | null = null;
   /** berth-in's exec servers in this provider's containers; null when commands always take the engine's exec. */
   private readonly execServers: ExecServers | null;
+  /** The node's berth-in to mount into new containers, so their exec server runs from the start; null without exec servers. */
+  private readonly nodeBerthIn: NodeBerthIn | null;
 
   constructor(opts: DockerProviderOptions) {
     this.nodeId = opts.nodeId;
@@ -105,6 +113,7 @@ export class DockerProvider implements Provider {
             ),
           )
         : null;
+    this.nodeBerthIn = this.execServers ? new NodeBerthIn(opts.berthInDir ?? null) : null;
   }
 
   /** The engine client, for sharing with the ImageStore. */
@@ -136,6 +145,8 @@ export class DockerProvider implements Provider {
 
   async create(spec: WorkspaceSpec, op: OpContext): Promise<WorkspaceHandle> {
     checkSpec(spec);
+    // Found (and on an agent's first create, copied into its state dir) while the engine works.
+    const berthIn = this.nodeBerthIn ? this.nodeBerthIn.path() : Promise.resolve(null);
     const host = await this.requireEngine();
     validateLimits(spec, host);
     op.progress('resolving image', 0.1);
@@ -157,7 +168,7 @@ export class DockerProvider implements Provider {
       op.signal.throwIfAborted();
 
       op.progress('creating container', 0.7);
-      const container = await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId));
+      const container = await this.createContainer(spec, image, await berthIn);
       made.container = container.id;
       this.execServers?.created(container.id);
       op.signal.throwIfAborted();
@@ -182,7 +193,11 @@ export class DockerProvider implements Provider {
     const { state, container } = this.containerOf(h);
     op.progress('starting', null);
     try {
-      await container.start();
+      await container.start().catch(async (err: unknown) => {
+        // The node's berth-in copy this container mounts is gone (a wiped state dir): put it back once.
+        if (!/bind source path does not exist/i.test(engineMessage(err)) || !(await this.restoreBerthIn(container))) throw err;
+        await container.start();
+      });
     } catch (err) {
       if (engineStatus(err) === 304) return; // already running
       throw this.stateError(err, h, state, 'starting the workspace');
@@ -232,8 +247,8 @@ export class DockerProvider implements Provider {
   async execServerReady(h: WorkspaceHandle): Promise<boolean> {
     const servers = this.execServers;
     if (!servers) return false;
-    const { pid } = await this.runningPid(h, 'starting its exec server');
-    await servers.ensure(h.workspaceId, readHandle(h).containerId, pid);
+    const { pid, mounted } = await this.runningPid(h, 'starting its exec server');
+    await servers.ensure(h.workspaceId, readHandle(h).containerId, pid, mounted);
     return servers.answers(h.workspaceId, pid);
   }
 
@@ -269,7 +284,8 @@ export class DockerProvider implements Provider {
       // copy and start never compete with the command for the node's CPUs.
       const session = await startExec(container, req);
       const pid = info.State.Pid;
-      const kick = (): void => void servers.ensure(h.workspaceId, state.containerId, pid);
+      const mounted = mountsNodeBerthIn(info);
+      const kick = (): void => void servers.ensure(h.workspaceId, state.containerId, pid, mounted);
       const timer = setTimeout(kick, EXEC_SERVER_START_DELAY_MS);
       timer.unref();
       return {
@@ -309,12 +325,17 @@ export class DockerProvider implements Provider {
   }
 
   /** The host PID of a running container's init; FAILED_PRECONDITION when it is not running. */
-  private async runningPid(h: WorkspaceHandle, doing: string): Promise<{ pid: number; name: string; address: string | null }> {
+  private async runningPid(h: WorkspaceHandle, doing: string): Promise<{ pid: number; name: string; address: string | null; mounted: boolean }> {
     const { state, container } = this.containerOf(h);
     try {
       const info = await container.inspect();
       if (statusOfContainer(info.State) !== 'running') throw notRunning(info.Config?.Hostname ?? h.workspaceId);
-      return { pid: info.State.Pid, name: state.containerName || h.workspaceId, address: containerAddress(info.NetworkSettings) };
+      return {
+        pid: info.State.Pid,
+        name: state.containerName || h.workspaceId,
+        address: containerAddress(info.NetworkSettings),
+        mounted: mountsNodeBerthIn(info),
+      };
     } catch (err) {
       if (err instanceof BerthError) throw err;
       throw this.stateError(err, h, state, doing);
@@ -368,6 +389,33 @@ export class DockerProvider implements Provider {
       const probe = await this.probe();
       throw new BerthError('PROVIDER_UNAVAILABLE', probe.reason ?? unreachableReason(this.socketPath, null));
     }
+  }
+
+  /**
+   * Creates the container, with the node's berth-in mounted when there is one. An engine that
+   * refuses the mount (it cannot see this host's file: a remote or virtualised engine) gets
+   * the container without it, as before the mount existed.
+   */
+  private async createContainer(spec: WorkspaceSpec, image: string, berthIn: string | null): Promise<Dockerode.Container> {
+    try {
+      return await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId, berthIn));
+    } catch (err) {
+      if (!berthIn || !/bind source path|invalid mount config/i.test(engineMessage(err))) throw err;
+      // The copy went away since it was found (a wiped state dir): put it back and mount it after all.
+      if (await this.nodeBerthIn?.restore(berthIn).catch(() => false)) {
+        const again = await this.client.createContainer(containerCreateOptions(spec, image, this.nodeId, berthIn)).catch(() => null);
+        if (again) return again;
+      }
+      return this.client.createContainer(containerCreateOptions(spec, image, this.nodeId, null));
+    }
+  }
+
+  /** Puts the node's berth-in back at the source of the container's mount; true when it did. */
+  private async restoreBerthIn(container: Dockerode.Container): Promise<boolean> {
+    const info = await container.inspect().catch(() => null);
+    const mount = info?.HostConfig.Mounts?.find((m) => m.Target === NODE_BERTH_IN_PATH && m.Type === 'bind');
+    if (!mount?.Source || !this.nodeBerthIn) return false;
+    return this.nodeBerthIn.restore(mount.Source).catch(() => false);
   }
 
   /** Creates the labelled home volume, refusing to adopt one that belongs to something else. */
@@ -425,6 +473,11 @@ async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+}
+
+/** True when the container has the node's berth-in mounted, so its keepalive starts the exec server. */
+function mountsNodeBerthIn(info: Dockerode.ContainerInspectInfo): boolean {
+  return (info.Mounts ?? []).some((m) => m.Destination === NODE_BERTH_IN_PATH);
 }
 
 /** The container's IPv4 address on its first network that has one (the engine lists the default bridge there too). */
