@@ -1,7 +1,7 @@
 /** TLS taken over after the first bytes: real HTTPS and WebSocket traffic through it, and the connections that never send a first byte. */
 import { createServer, request, type Server } from 'node:https';
-import { connect as netConnect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
