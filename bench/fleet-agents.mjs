@@ -61,6 +61,8 @@ class SimNode {
       agent: process.env.BENCH_TLS_RESUME === '0' ? undefined : this.tlsAgent,
       handshakeTimeout: 10_000,
       perMessageDeflate: false,
+      // As the real agent (src/agent/connection/dialer.ts): an all-zero mask, which both ends skip.
+      generateMask: (mask) => void mask.fill(0),
     });
     this.socket = socket;
     socket.on('open', () => socket.send(this.report('hello')));
