@@ -97,6 +97,17 @@ describe('tlsAfterFirstBytes', () => {
     tcp.destroy();
   });
 
+  it('leaves no timer or timeout listener on a connection TLS has taken', async () => {
+    const { server, port } = await start();
+    const raws: Socket[] = [];
+    // Added after the hook, so it sees each raw socket at once.
+    server.on('connection', (raw: Socket) => raws.push(raw));
+    expect(await get(port, '/x')).toBe('ok /x');
+    expect(raws).toHaveLength(1);
+    expect(raws[0]!.listenerCount('timeout')).toBe(0);
+    expect((raws[0] as Socket & { timeout?: number }).timeout).toBeUndefined();
+  });
+
   it('drops a connection that sends nothing within the timeout', async () => {
     const { port } = await start(300);
     const startedAt = Date.now();

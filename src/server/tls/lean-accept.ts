@@ -29,11 +29,17 @@ export function tlsAfterFirstBytes(server: TlsServer, timeoutMs = DEFAULT_FIRST_
     // Until TLS has the socket, nothing else listens on it: a reset or silence must not escape.
     const drop = () => raw.destroy();
     raw.on('error', drop);
-    raw.setTimeout(timeoutMs, drop);
+    // A plain timer, not the socket's idle timeout: that would leave its cleared timer and a
+    // listener on every connection for its life.
+    const late = setTimeout(drop, timeoutMs).unref();
+    const closed = () => clearTimeout(late);
+    raw.once('close', closed);
     raw.once('data', (chunk: Buffer) => {
       raw.pause();
+      // Nothing of this stays on the socket once TLS has it.
       raw.removeListener('error', drop);
-      raw.setTimeout(0);
+      raw.removeListener('close', closed);
+      clearTimeout(late);
       // Back into the socket's buffer, where TLS reads it (with anything else that came).
       raw.unshift(chunk);
       for (const listener of takeOver) listener.call(server, raw);
