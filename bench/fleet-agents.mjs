@@ -8,6 +8,7 @@
 // Node k (0-based, across every agents process) reports workspaces `bw-<i>` for every i < M
 // with i % N === k: the same rule fleet-scale.mjs seeds the database with.
 import { Agent, request } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import WebSocket from 'ws';
 
 const cfg = JSON.parse(process.env.FLEET_AGENTS_CONFIG);
@@ -15,6 +16,9 @@ const { url, ca, adminToken, from, to, total, workspaces: M, prefix, protocolVer
 const wsUrl = url.replace(/^https:/, 'wss:') + '/api/v1/agent/connect';
 const resources = { cpus: 8, memoryBytes: 32 * 2 ** 30, memoryFreeBytes: 16 * 2 ** 30, diskBytes: 500 * 2 ** 30, diskFreeBytes: 250 * 2 ** 30 };
 const providers = [{ kind: 'docker', usable: true, version: '27.0.0', details: {} }];
+// One TLS context for every simulated node: a real agent builds its own on its own machine,
+// but 5,000 of them here on one core would make the clients, not the server, the storm's limit.
+const secureContext = createSecureContext({ ca });
 
 /** One simulated node. */
 class SimNode {
@@ -25,6 +29,8 @@ class SimNode {
     this.ws = new Map(); // workspace id -> status
     for (let i = k; i < M; i += total) this.ws.set(`bw-${i}`, 'running');
     this.socket = null;
+    // As the real agent (src/agent/connection/tls-resume.ts): redials resume the last TLS session.
+    this.tlsAgent = new Agent({ keepAlive: false, maxCachedSessions: 1, ca, secureContext });
     this.timer = null;
     this.welcomed = false;
     this.attempt = 0;
@@ -48,7 +54,16 @@ class SimNode {
 
   dial(onWelcome) {
     if (this.stopped) return;
-    const socket = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${this.credential}` }, ca, handshakeTimeout: 10_000, perMessageDeflate: false });
+    const socket = new WebSocket(wsUrl, {
+      headers: { authorization: `Bearer ${this.credential}` },
+      ca,
+      secureContext,
+      agent: process.env.BENCH_TLS_RESUME === '0' ? undefined : this.tlsAgent,
+      handshakeTimeout: 10_000,
+      perMessageDeflate: false,
+      // As the real agent (src/agent/connection/dialer.ts): an all-zero mask, which both ends skip.
+      generateMask: (mask) => void mask.fill(0),
+    });
     this.socket = socket;
     socket.on('open', () => socket.send(this.report('hello')));
     socket.on('message', (data, isBinary) => {

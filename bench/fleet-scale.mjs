@@ -6,6 +6,7 @@
 //   window), BENCH_STORM (1: also drop every agent socket at once; BENCH_STORM_TIMEOUT, 180 s, the longest it waits), BENCH_JOIN_CONCURRENCY (1),
 //   BENCH_BERTH_ROOT (the checkout whose bin/berth runs the server; default this one),
 //   BENCH_SERVER_LOG (a file for the server's log), BENCH_SERVER_NODE_ARGS (node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+//   BENCH_TLS_RESUME (1: each simulated agent's redials resume its last TLS session, as the real agent's do; 0: full handshakes).
 //
 // Separation of costs: the server is pinned to CPU 0 (taskset), the simulated agents and this
 // measuring loop to CPU 1. The server's CPU share is the change of utime+stime in

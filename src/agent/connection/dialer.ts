@@ -3,6 +3,7 @@
  * the server asks for, and redials with capped exponential backoff (with jitter, so a fleet
  * does not reconnect in lockstep) whenever the connection is lost.
  */
+import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { zeroMask } from '../../api/frame-bytes.js';
@@ -16,6 +17,7 @@ import {
   TLS_CERT_ERROR_CODES,
 } from '../../api/index.js';
 import { type EventHandler, type RequestHandler, RpcPeer } from '../../rpc/peer.js';
+import { resumingTlsAgent } from './tls-resume.js';
 
 /** The state report sent in hello and every heartbeat. */
 export type AgentReport = Omit<Extract<AgentFrame, { type: 'heartbeat' }>, 'type'>;
@@ -32,6 +34,8 @@ export class Dialer {
   private attempt = 0;
   private stopped = false;
   private connectedOnce: (() => void) | null = null;
+  /** Scale: keeps the last TLS session across redials (tls-resume.ts). */
+  private tlsAgent: Agent | null = null;
 
   constructor(
     private opts: {
@@ -102,7 +106,9 @@ export class Dialer {
     if (this.stopped) return;
     const url = new URL(API_PREFIX + streams.agentConnect, this.opts.server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const tls = url.protocol === 'wss:' ? { ca: this.opts.ca, rejectUnauthorized: true } : {};
+    // Scale: redials resume the last TLS session (tls-resume.ts).
+    if (url.protocol === 'wss:') this.tlsAgent ??= resumingTlsAgent(this.opts.ca);
+    const tls = url.protocol === 'wss:' ? { ca: this.opts.ca, rejectUnauthorized: true, agent: this.tlsAgent ?? undefined } : {};
     const socket = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.credential}` },
       handshakeTimeout: 10_000,

@@ -3,6 +3,7 @@
  * shape and maps its code to a status, and bearer-token authentication.
  */
 import type { Duplex } from 'node:stream';
+import type { Server as TlsServer } from 'node:tls';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import { userForToken } from '../auth/users.js';
 import { authenticateBrowser } from '../auth/web/authenticate.js';
 import { isDiskFull } from '../store/errors.js';
 import type { Store } from '../store/open.js';
+import { tlsAfterFirstBytes } from '../tls/lean-accept.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -97,6 +99,8 @@ export async function createApp(log: Logger, https?: { cert: string; key: string
     // Bytes that are not HTTP at all (or headers too large) end the connection, answered in berth's error shape.
     clientErrorHandler: answerClientError,
   }) as unknown as FastifyInstance;
+  // Scale: TLS takes each connection once its first bytes are in, so it keeps no 64 KiB read buffer per agent (tls/lean-accept.ts).
+  if (https) tlsAfterFirstBytes(app.server as unknown as TlsServer);
   await app.register(websocket, { options: { maxPayload: 8 * 1024 * 1024 } });
 
   app.setErrorHandler((err, req, reply) => {

@@ -3,12 +3,14 @@
  * forwards and agent connections as WebSockets.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { frameBytes } from '../../../api/frame-bytes.js';
 import { API_PREFIX, BerthError, type ExecClientFrame, type ExecServerFrame, execClientFrameSchema, streams, toApiError } from '../../../api/index.js';
 // Teams and sharing: an exec is a join by the caller, under their own name (BERTH_USER).
 import { joinWorkspace } from '../../access/join.js';
 import type { ExecChannel } from '../../agents/hub.js';
+import { releaseUpgrade } from '../../agents/release-upgrade.js';
 import type { Services } from '../../services/index.js';
 import { sessionRequest } from '../../services/spec/session-defaults.js';
 import type { Store } from '../../store/open.js';
@@ -100,7 +102,11 @@ export function registerStreamRoutes(app: FastifyInstance, store: Store, s: Serv
         (req as unknown as { node: { id: string; name: string } }).node = node;
       },
     },
-    (socket, req) => s.hub.attach(socket, (req as unknown as { node: { id: string; name: string } }).node),
+    (socket, req) => {
+      s.hub.attach(socket, (req as unknown as { node: { id: string; name: string } }).node);
+      // Scale: the socket keeps nothing of the upgrade request (agents/release-upgrade.ts).
+      releaseUpgrade(socket, req.raw.socket, app.log as unknown as Logger);
+    },
   );
 }
 
