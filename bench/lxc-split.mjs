@@ -20,6 +20,9 @@ const env = { ...process.env, HOME: home, BERTH_SERVER: server.url, BERTH_TOKEN:
 delete env.BERTH_CONFIG;
 const BERTH = process.env.BENCH_BERTH ?? join(ROOT, 'bin/berth');
 const berth = (...a) => run(BERTH, a, { env });
+// BENCH_BERTH_BEFORE=/other/bin/berth: that build's CLI create + exec too, in the same rounds.
+const BEFORE = process.env.BENCH_BERTH_BEFORE;
+const before = (...a) => run(BEFORE, a, { env });
 const client = new BerthClient({ server: server.url, token: server.token });
 const t = {};
 const add = (k, ms) => (t[k] ??= []).push(ms);
@@ -45,6 +48,17 @@ try {
     const e1 = await time(() => berth('ws', 'exec', a, '--', 'true'));
     const e2 = await time(() => berth('ws', 'exec', a, '--', 'true'));
     await berth('ws', 'rm', a);
+    if (BEFORE) {
+      const o = `ls-${stamp}-${i + 2}-o`;
+      const c0 = await time(() => before('ws', 'create', o, '--provider', 'lxc', '--image', 'lxcbench'));
+      const e0 = await time(() => before('ws', 'exec', o, '--', 'true'));
+      await berth('ws', 'rm', o);
+      if (keep) {
+        add('before: cli create', c0);
+        add('before: cli exec', e0);
+        add('before: cli create+exec', c0 + e0);
+      }
+    }
     const b = `ls-${stamp}-${i + 2}-p`;
     const c2 = await time(() => client.createWorkspace({ name: b, provider: 'lxc', image: 'lxcbench' }));
     const e3 = await time(() => client.exec(b, { cmd: ['true'], tty: false, env: {} }, { stdout: sink(), stderr: sink() }));
