@@ -60,7 +60,18 @@ try {
       }
     }
     const b = `ls-${stamp}-${i + 2}-p`;
-    const c2 = await time(() => client.createWorkspace({ name: b, provider: 'lxc', image: 'lxcbench' }));
+    // The in-process create's events, each stamped with when it was first seen after the POST.
+    const t0 = performance.now();
+    const seen = new Map();
+    const stampEvent = (what) => seen.has(what) || seen.set(what, performance.now() - t0);
+    const c2 = await time(() =>
+      client.createWorkspace(
+        { name: b, provider: 'lxc', image: 'lxcbench' },
+        (e) => stampEvent(e.type === 'progress' ? `  ${e.stage}` : `  ${e.type}`),
+        () => stampEvent('  accepted'),
+      ),
+    );
+    if (keep) for (const [k, ms] of seen) add(`api create: ${k}`, ms);
     const e3 = await time(() => client.exec(b, { cmd: ['true'], tty: false, env: {} }, { stdout: sink(), stderr: sink() }));
     const e4 = await time(() => client.exec(b, { cmd: ['true'], tty: false, env: {} }, { stdout: sink(), stderr: sink() }));
     await berth('ws', 'rm', b);
