@@ -76,6 +76,9 @@ try {
     const e4 = await time(() => client.exec(b, { cmd: ['true'], tty: false, env: {} }, { stdout: sink(), stderr: sink() }));
     await berth('ws', 'rm', b);
     const n0 = await time(() => run(process.execPath, ['-e', '0']));
+    // Node's own start-up without NODE_EXTRA_CA_CERTS (which makes Node parse that file first).
+    const { NODE_EXTRA_CA_CERTS: _, ...bare } = process.env;
+    const n1 = await time(() => run(process.execPath, ['-e', '0'], { env: bare }));
     const v = await time(() => berth('ws', 'ls'));
     const cname = `raw-${stamp}-${i + 2}`;
     const dir = `${LXC_PATH}/${cname}`;
@@ -110,6 +113,7 @@ try {
       add('api exec (second)', e4);
       add('api create+exec', c2 + e3);
       add('node -e 0', n0);
+      add('node -e 0, no NODE_EXTRA_CA_CERTS', n1);
       add('berth ws ls', v);
       add('raw copy+config', rc);
       add('raw start', rs);
