@@ -75,4 +75,12 @@ describe('NODE_EXTRA_CA_CERTS, read when the CLI first dials https', () => {
     expect(ls.stderr).toContain(`Ignoring extra certs from \`${missing}\``);
     expect(ls.stderr).toContain('cannot verify');
   });
+
+  it('leaves the variable to Node when NODE_OPTIONS picks another root store', async () => {
+    const missing = join(dir, 'missing.pem');
+    // With OpenSSL's own store the CLI could not rebuild Node's default trust, so Node reads the file at start.
+    const help = await runCli(['ws', '--help'], { env: { NODE_EXTRA_CA_CERTS: missing, NODE_OPTIONS: '--use-openssl-ca' } });
+    expect(help.code).toBe(0);
+    expect(help.stderr).toContain(`Ignoring extra certs from \`${missing}\``);
+  });
 });
