@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { takeDeferredExtraCaCerts } from '../cli/entry/user-command.js';
 import { deferExtraCaCerts, tlsTrust } from './extra-ca.js';
 
@@ -27,9 +27,15 @@ describe('deferred NODE_EXTRA_CA_CERTS', () => {
     expect((await tlsTrust('wss://h', undefined)).ca).toBe(ca);
   });
 
-  it("keeps Node's defaults when the file cannot be read", async () => {
-    deferExtraCaCerts(join(dir, 'missing.pem'));
-    expect(await tlsTrust('https://h', undefined)).toEqual({});
+  it("keeps Node's defaults when the file cannot be read, and warns as Node does", async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      deferExtraCaCerts(join(dir, 'missing.pem'));
+      expect(await tlsTrust('https://h', undefined)).toEqual({});
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`Ignoring extra certs from \`${join(dir, 'missing.pem')}\``));
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('takes the path bin/berth moved aside and puts NODE_EXTRA_CA_CERTS back for child processes', async () => {
