@@ -130,4 +130,8 @@ if (made.status !== 0) {
   );
 } else {
   await writeFile(join(outdir, 'node.path'), `${process.execPath}\n`);
+  // bin/berth may hold NODE_EXTRA_CA_CERTS back from Node's start-up only where the CLI can
+  // rebuild Node's default trust from its bundled roots (src/client/extra-ca.ts): not for a
+  // Node built to use OpenSSL's own store.
+  if (!process.config.variables.openssl_use_def_ca_store) await writeFile(join(outdir, 'defer-extra-ca'), '');
 }

@@ -15,6 +15,7 @@ import {
   type ExecServerFrame,
   execServerFrameSchema,
 } from '../api/index.js';
+import { tlsTrust } from './extra-ca.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
 
 /** Where an exec session reads input and writes output. */
@@ -41,11 +42,12 @@ export interface ExecTarget {
 }
 
 /** Runs one exec session; resolves with the exit code, rejects with a BerthError. */
-export function runExecSession(target: ExecTarget, request: ExecRequest, io: ExecIO): Promise<number> {
+export async function runExecSession(target: ExecTarget, request: ExecRequest, io: ExecIO): Promise<number> {
+  // Read before the socket is made: with no pinned CA it may load deferred extra roots.
+  const tls = await tlsTrust(target.url, target.ca);
   return new Promise<number>((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (target.token) headers.authorization = `Bearer ${target.token}`;
-    const tls = target.url.startsWith('wss:') && target.ca ? { ca: target.ca, rejectUnauthorized: true } : {};
     // Exec frames are small and on loopback or a LAN; compression would cost a zlib load and a
     // negotiation on every session for nothing.
     const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, generateMask: zeroMask, ...tls });
@@ -177,8 +179,12 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
       res.on('error', (err) => finish({ error: unreachableError(target.server, err) }));
     });
 
+    // Explaining a certificate that did not verify asks the server for its CA first; the
+    // socket's 'close' comes meanwhile and must not answer before that explanation does.
+    let explainingCert = false;
     socket.on('error', (err) => {
       if (isCertError(err) && target.onCertError) {
+        explainingCert = true;
         void target.onCertError(err).then((error) => finish({ error }));
         return;
       }
@@ -187,6 +193,7 @@ export function runExecSession(target: ExecTarget, request: ExecRequest, io: Exe
     });
 
     socket.on('close', (code, reason) => {
+      if (explainingCert) return;
       finish({
         error: new BerthError('INTERNAL', 'The connection to the server closed before the command finished; the server or its node may have restarted.', {
           detail: `websocket close ${code}${reason.length ? `: ${reason.toString('utf8')}` : ''}`,

@@ -4,6 +4,7 @@
  * parser) on first use, which costs more than the request itself; this does not.
  */
 import type { IncomingMessage } from 'node:http';
+import { tlsTrust } from './extra-ca.js';
 
 /** The parts of an answer the client reads. */
 export interface HttpAnswer {
@@ -28,7 +29,7 @@ export async function httpRequest(
   if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
   // With a pinned CA the server's chain must end at exactly that CA (`ca` replaces the system roots).
   // `insecure` skips verification: only for fetching a CA whose fingerprint the caller then checks.
-  const tls = https && opts.insecure ? { rejectUnauthorized: false } : https && opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {};
+  const tls = https && opts.insecure ? { rejectUnauthorized: false } : await tlsTrust(url, opts.ca);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(target, { method: opts.method, headers, ...tls, ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) }, resolve);
     // Only a caller's own deadline ends the request. Node's global agent gives every socket a

@@ -8,16 +8,19 @@ import { type RawData, WebSocket } from 'ws';
 import { frameBytes, zeroMask } from '../api/frame-bytes.js';
 import { BerthError, portServerFrameSchema } from '../api/index.js';
 import type { ExecTarget } from './exec-session.js';
+import { tlsTrust } from './extra-ca.js';
 import { errorFromResponse, isCertError, isNetworkError, unreachableError } from './failures.js';
 
 /** Opens the connection; rejects with a BerthError (NOT_FOUND, FAILED_PRECONDITION: nothing listens, ...). */
-export function openPortStream(target: ExecTarget): Promise<Duplex> {
+export async function openPortStream(target: ExecTarget): Promise<Duplex> {
+  // Read before the socket is made: with no pinned CA it may load deferred extra roots.
+  const tls = await tlsTrust(target.url, target.ca);
   return new Promise<Duplex>((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (target.token) headers.authorization = `Bearer ${target.token}`;
-    const tls = target.url.startsWith('wss:') && target.ca ? { ca: target.ca, rejectUnauthorized: true } : {};
     const socket = new WebSocket(target.url, { headers, perMessageDeflate: false, generateMask: zeroMask, ...tls });
     let stream: Duplex | null = null;
+    let explainingCert = false;
     const failBefore = (error: BerthError) => {
       if (stream) return stream.destroy(error);
       socket.terminate();
@@ -64,11 +67,16 @@ export function openPortStream(target: ExecTarget): Promise<Duplex> {
       res.on('error', (err) => failBefore(unreachableError(target.server, err)));
     });
     socket.on('error', (err) => {
-      if (isCertError(err) && target.onCertError) return void target.onCertError(err).then(failBefore);
+      if (isCertError(err) && target.onCertError) {
+        // The explanation asks the server for its CA; the 'close' that comes meanwhile waits for it.
+        explainingCert = true;
+        return void target.onCertError(err).then(failBefore);
+      }
       if (isNetworkError(err)) return failBefore(unreachableError(target.server, err));
       failBefore(new BerthError('INTERNAL', 'The port-forward connection failed unexpectedly.', { detail: err.message, cause: err }));
     });
     socket.on('close', () => {
+      if (explainingCert) return;
       if (!stream) return reject(new BerthError('UNAVAILABLE', 'The server closed the port-forward connection before it was made; retry.'));
       // A close without `end` cuts the stream short rather than pretending the service ended it.
       if (!stream.readableEnded)

@@ -12,20 +12,18 @@
  * such modules into lazy stand-ins. Nothing here may read the environment, the clock or the
  * arguments: those belong to the run, and are read inside the main function below.
  */
+// First: zod takes jitless from the config when each schema is made (see zod-jitless.ts).
+import './zod-jitless.js';
 import { startupSnapshot } from 'node:v8';
-import { config } from 'zod';
 import { execRequestSchema, execServerFrameSchema } from '../../api/index.js';
-import { loadAllCommands } from '../program.js';
+import type { CliContext, CliIO } from '../context.js';
+import { buildProgram, loadAllCommands } from '../program.js';
 // The exec session (and the WebSocket library under it) is imported by the client only when a
 // command execs; loaded here, its modules are evaluated at build time instead of in every
 // `berth ws exec` (the same for port streams).
 import '../../client/exec-session.js';
 import '../../client/port-stream.js';
 import { runUserCommandAndExit } from './user-command.js';
-
-// A user command checks each schema once or twice; compiling zod's fast parsers costs more
-// than it saves there (the server and the agent, which parse all day, keep them).
-config({ jitless: true });
 
 // zod finishes building a schema on its first parse; `berth ws exec` parses these on every run,
 // so they are parsed once here and start built.
@@ -39,8 +37,22 @@ startupSnapshot.setDeserializeMainFunction(() => {
 
 // Load every command's module now (without registering any), so their code and what they
 // build at load time are in the snapshot too. The builder waits for this before it saves the
-// heap; a module that cannot load here fails the build.
-loadAllCommands().catch((err: unknown) => {
-  process.stderr.write(`the CLI snapshot cannot load every command: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+// heap; a module that cannot load here fails the build. Then register every command on a throwaway program: commander's option and command code
+// and each command's registration run once here, so a command starts with them compiled
+// instead of compiling them on its first call. The context is never used: nothing runs.
+const unused = (): never => {
+  throw new Error('the snapshot build registers commands only');
+};
+const buildTimeContext: CliContext = {
+  // No streams: process.stdin and friends cannot be in a snapshot.
+  io: { env: {}, home: '/', hostname: '', isRoot: false, now: unused } as unknown as CliIO,
+  json: false,
+  exitCode: 0,
+  client: unused,
+};
+loadAllCommands()
+  .then(() => buildProgram(buildTimeContext))
+  .catch((err: unknown) => {
+    process.stderr.write(`the CLI snapshot cannot load every command: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  });

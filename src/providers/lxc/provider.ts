@@ -52,6 +52,12 @@ export interface LxcProviderOptions {
   backingStore?: BackingStore;
 }
 
+/** The same promise, marked as handled: a step started early whose failure is seen when it is awaited (or not at all, if an earlier step failed). */
+function settledLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 /** Maps an LXC state to the provider's view of it. */
 export function statusOfState(state: string | null): ProviderStatus {
   if (state === null) return 'missing';
@@ -137,18 +143,23 @@ export class LxcProvider implements Provider {
       );
     }
     let cloned = false;
+    // Which PID 1 the image has is read from the image, not the clone: beside the clone, not after it.
+    const initOfImage = settledLater(this.imageInit(image));
     try {
       return await this.locked(async () => {
-        const ipv4 = await this.freeAddress(facts);
+        // The address is needed only for the config written after the clone, and the lock keeps
+        // it this create's until then: it is chosen (a host command) while lxc-copy runs.
+        const address = settledLater(this.freeAddress(facts));
         const store = this.backingStore;
         op.progress(store === 'overlay' ? 'cloning image (overlay)' : 'copying image', 0.4);
         const copyArgs = ['-n', image.container, '-p', this.lxcPath, '-N', name, ...(store === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir'])];
         cloned = true;
         await this.tools.check('lxc-copy', copyArgs, 'cloning the image', { lxcPath: image.lxcPath, timeoutMs: 600_000, signal: op.signal });
+        const ipv4 = await address;
         op.signal.throwIfAborted();
         // Labels first: from here on list() finds the container even if this create dies.
         await this.writeMetadata(dir, workspaceMetadata(spec, this.nodeId));
-        const init = await this.imageInit(image);
+        const init = await initOfImage;
         if (init === 'berth') await this.tools.transport.writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, 0o755);
         const config = (await this.tools.transport.readFile(`${dir}/config`)).toString('utf8');
         const lines = workspaceConfigLines(spec, {
