@@ -15,17 +15,16 @@
 // server), for before/after figures from one interleaved run. BENCH_BEFORE_ROOT=/path/to/other
 // checkout (built) adds that build whole instead: its own server and local agent on the same
 // engine, driven by its own CLI, as "(before)" series — for changes on the server or agent side.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { percentile, ROOT, run, startServer, time } from './lib.mjs';
+import { percentile, ROOT, rawLxcClone, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 15);
 const WITH_LXC = process.env.BENCH_LXC !== '0';
 const BERTH = join(ROOT, 'bin/berth');
 const IMAGE = 'berth/base:latest';
 const KEEPALIVE = ['/bin/sh', '-c', "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
-const LXC_PATH = '/var/lib/lxc';
 
 // LXC image containers for this run live in a directory of their own, removed at the end.
 const imagesDir = WITH_LXC ? await mkdtemp('/var/tmp/berth-bench-cli-lxc-') : undefined;
@@ -148,34 +147,10 @@ try {
         'lxc-copy + start + attach',
         async (r) => {
           const c = `cbraw-${stamp}-${r}`;
-          const dir = `${LXC_PATH}/${c}`;
           made.lxc.push(c);
-          const { INIT_FILE, INIT_SCRIPT, workspaceConfigLines } = await import('../dist/providers/lxc/config.js');
           return [
             async () => {
-              await run('lxc-copy', [
-                '-P',
-                imagesDir,
-                '-n',
-                lxcImage,
-                '-p',
-                LXC_PATH,
-                '-N',
-                c,
-                ...(lxcStore === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir']),
-              ]);
-              const spec = { id: c, name: c, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
-              const lines = workspaceConfigLines(spec, {
-                containerDir: dir,
-                bridge: 'lxcbr0',
-                ipv4: '10.0.3.249/24',
-                gateway: '10.0.3.1',
-                cgroup: 'v1',
-                memswAvailable: false,
-              });
-              const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
-              await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
-              await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
+              await rawLxcClone(c, { imagesDir, image: lxcImage, store: lxcStore, ipv4: '10.0.3.249/24' });
               await run('lxc-start', ['-n', c]);
               await run('lxc-attach', ['-n', c, '--', '/bin/true']);
             },

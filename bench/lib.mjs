@@ -2,7 +2,7 @@
 // percentiles. Benchmarks measure berth and the raw engine in the same run, interleaved,
 // so machine noise hits both alike.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -114,4 +114,23 @@ export function report(title, rows, baseline) {
     console.log(`  ${name.padEnd(26)} ${p50.toFixed(1).padStart(8)} ${p95.toFixed(1).padStart(9)} ${ratio ? ratio.toFixed(2).padStart(10) + '×' : ''}`);
   }
   return out;
+}
+
+/** Where LXC keeps its containers on this host. */
+export const LXC_PATH = '/var/lib/lxc';
+
+/**
+ * The raw tools' side of the LXC benches: `lxc-copy` of the image container (an overlay
+ * snapshot or a full copy) plus the same config lines berth writes, with no berth process in
+ * the way. The caller then runs `lxc-start` and `lxc-attach` itself and times them as it likes.
+ */
+export async function rawLxcClone(name, { imagesDir, image, store, ipv4 }) {
+  const { INIT_FILE, INIT_SCRIPT, workspaceConfigLines } = await import('../dist/providers/lxc/config.js');
+  const dir = `${LXC_PATH}/${name}`;
+  await run('lxc-copy', ['-P', imagesDir, '-n', image, '-p', LXC_PATH, '-N', name, ...(store === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir'])]);
+  const spec = { id: name, name, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
+  const lines = workspaceConfigLines(spec, { containerDir: dir, bridge: 'lxcbr0', ipv4, gateway: '10.0.3.1', cgroup: 'v1', memswAvailable: false });
+  const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
+  await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
+  await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
 }

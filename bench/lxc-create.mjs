@@ -1,14 +1,12 @@
 // LXC workspace create until exec works: berth (HTTP API → server → agent → lxc-copy,
 // lxc-start, lxc-attach) against the raw tools on the same image container with the same
 // config lines, 20 of each, interleaved. Run `npm run build` first; needs root, lxc and lxcbr0.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { BerthClient } from '../dist/client/index.js';
-import { INIT_FILE, INIT_SCRIPT, workspaceConfigLines } from '../dist/providers/lxc/config.js';
-import { report, run, startServer, time } from './lib.mjs';
+import { rawLxcClone, report, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20);
-const LXC_PATH = '/var/lib/lxc';
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 
 // The bench's image containers live in a directory of its own, removed at the end.
@@ -48,21 +46,8 @@ try {
 
     // The raw tools: the same clone, the same config lines, start, attach.
     const cname = `raw-${name}`;
-    const dir = `${LXC_PATH}/${cname}`;
     const tr = await time(async () => {
-      await run('lxc-copy', ['-P', imagesDir, '-n', image, '-p', LXC_PATH, '-N', cname, ...(store === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir'])]);
-      const spec = { id: cname, name: cname, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
-      const lines = workspaceConfigLines(spec, {
-        containerDir: dir,
-        bridge: 'lxcbr0',
-        ipv4: '10.0.3.250/24',
-        gateway: '10.0.3.1',
-        cgroup: 'v1',
-        memswAvailable: false,
-      });
-      const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
-      await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
-      await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
+      await rawLxcClone(cname, { imagesDir, image, store, ipv4: '10.0.3.250/24' });
       await run('lxc-start', ['-n', cname]);
       await run('lxc-attach', ['-n', cname, '--', '/bin/true']);
     });

@@ -1,16 +1,14 @@
 // Where the CLI's LXC create + exec goes: per round, interleaved, `berth ws create --provider
 // lxc` and `berth ws exec -- true` as processes, the same two in-process (one-request create,
 // exec over the client), `node -e 0` twice, and the raw lxc tools. BENCH_N rounds (default 10).
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BerthClient } from '../dist/client/index.js';
-import { INIT_FILE, INIT_SCRIPT, workspaceConfigLines } from '../dist/providers/lxc/config.js';
-import { percentile, ROOT, run, startServer, time } from './lib.mjs';
+import { percentile, ROOT, rawLxcClone, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 10);
-const LXC_PATH = '/var/lib/lxc';
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 const imagesDir = await mkdtemp('/var/tmp/berth-bench-lxc-split-');
 process.env.BERTH_LXC_IMAGES_DIR = imagesDir;
@@ -81,24 +79,9 @@ try {
     const n1 = await time(() => run(process.execPath, ['-e', '0'], { env: bare }));
     const v = await time(() => berth('ws', 'ls'));
     const cname = `raw-${stamp}-${i + 2}`;
-    const dir = `${LXC_PATH}/${cname}`;
     let rc, rs;
     const ra = await time(async () => {
-      rc = await time(async () => {
-        await run('lxc-copy', ['-P', imagesDir, '-n', image, '-p', LXC_PATH, '-N', cname, ...(store === 'overlay' ? ['-s', '-B', 'overlay'] : ['-B', 'dir'])]);
-        const spec = { id: cname, name: cname, provider: 'lxc', image: 'lxcbench', cpus: null, memoryBytes: null, env: {} };
-        const lines = workspaceConfigLines(spec, {
-          containerDir: dir,
-          bridge: 'lxcbr0',
-          ipv4: '10.0.3.250/24',
-          gateway: '10.0.3.1',
-          cgroup: 'v1',
-          memswAvailable: false,
-        });
-        const config = (await readFile(`${dir}/config`, 'utf8')).split('\n').filter((l) => l.trim() && !l.startsWith('lxc.uts.name'));
-        await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
-        await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
-      });
+      rc = await time(() => rawLxcClone(cname, { imagesDir, image, store, ipv4: '10.0.3.250/24' }));
       rs = await time(() => run('lxc-start', ['-n', cname]));
       await run('lxc-attach', ['-n', cname, '--', '/bin/true']);
     });
