@@ -22,11 +22,27 @@ export function freePort() {
   });
 }
 
+/** `n` distinct free loopback ports. */
+export async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((res) => {
+          const s = createServer().listen(0, '127.0.0.1', () => res(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  return ports;
+}
+
 /** Starts `berth server --local-agent` of the checkout at `root` (this one by default); returns { url, token, stop }. */
 export async function startServer(root = ROOT) {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
-  const port = await freePort();
-  const sshPort = await freePort();
+  // Both held open until both are known: two freePort() calls in a row can get the same port.
+  const [port, sshPort] = await freePorts(2);
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server itself.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
