@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { BerthClient } from '../dist/client/index.js';
-import { busyboxWorkspace, ROOT, report, startServer, time } from './lib.mjs';
+import { busyboxWorkspace, ROOT, removeWorkspaceQuietly, report, startServer, time } from './lib.mjs';
 
 const MIB = Number(process.env.BENCH_MIB ?? 256);
 const N = Number(process.env.BENCH_N ?? 5);
@@ -66,10 +66,7 @@ try {
   const n = report(`${MIB} MiB of input (cat > /dev/null)`, into, 'docker exec -i');
   console.log(JSON.stringify({ bench: 'exec-bulk', mib: MIB, outputMiBps: rate(o), inputMiBps: rate(n) }));
 } finally {
-  await client
-    .call('workspaceDelete', { params: { name } })
-    .then((r) => client.waitOperation(r.operation.id))
-    .catch(() => {});
+  await removeWorkspaceQuietly(client, name);
   await server.stop();
   await rm(dir, { recursive: true, force: true });
 }

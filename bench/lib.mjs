@@ -150,3 +150,22 @@ export async function rawLxcClone(name, { imagesDir, image, store, ipv4 }) {
   await writeFile(`${dir}/${INIT_FILE}`, INIT_SCRIPT, { mode: 0o755 });
   await writeFile(`${dir}/config`, [...config, ...lines.filter((l) => !l.startsWith('lxc.cgroup')), ''].join('\n'));
 }
+
+/** Deletes a bench's workspace and waits for it, ignoring any failure (cleanup in `finally`). */
+export async function removeWorkspaceQuietly(client, name) {
+  await client
+    .call('workspaceDelete', { params: { name } })
+    .then((r) => client.waitOperation(r.operation.id))
+    .catch(() => {});
+}
+
+/** Waits for the local node's LXC provider to be usable; answers its clone store, 'overlay' or 'dir'. */
+export async function lxcCloneStore(client) {
+  for (let i = 0; i < 100; i++) {
+    const { nodes } = await client.call('nodesList');
+    const lxc = nodes.find((n) => n.status === 'online')?.providers.find((p) => p.kind === 'lxc');
+    if (lxc?.usable) return lxc.details.backingStore.startsWith('overlay') ? 'overlay' : 'dir';
+    if (i === 99) throw new Error(`LXC is not usable on this node: ${lxc?.reason ?? 'no node online'}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

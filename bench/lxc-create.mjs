@@ -4,7 +4,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { BerthClient } from '../dist/client/index.js';
-import { rawLxcClone, report, run, startServer, time } from './lib.mjs';
+import { lxcCloneStore, rawLxcClone, report, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20);
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
@@ -15,17 +15,7 @@ process.env.BERTH_LXC_IMAGES_DIR = imagesDir;
 const server = await startServer();
 const client = new BerthClient({ server: server.url, token: server.token });
 try {
-  let store = 'overlay';
-  for (let i = 0; i < 100; i++) {
-    const { nodes } = await client.call('nodesList');
-    const lxc = nodes.find((n) => n.status === 'online')?.providers.find((p) => p.kind === 'lxc');
-    if (lxc?.usable) {
-      store = lxc.details.backingStore.startsWith('overlay') ? 'overlay' : 'dir';
-      break;
-    }
-    if (i === 99) throw new Error(`LXC is not usable on this node: ${lxc?.reason ?? 'no node online'}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const store = await lxcCloneStore(client);
   const build = await client.call('imagesPost', { body: { name: 'lxcbench', from: 'busybox' } });
   await client.waitOperation(build.operation.id);
   const [image] = (await readdir(imagesDir)).filter((d) => d.startsWith('lxcbench_'));

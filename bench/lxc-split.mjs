@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BerthClient } from '../dist/client/index.js';
-import { percentile, ROOT, rawLxcClone, run, startServer, time } from './lib.mjs';
+import { lxcCloneStore, percentile, ROOT, rawLxcClone, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 10);
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
@@ -25,16 +25,7 @@ const client = new BerthClient({ server: server.url, token: server.token });
 const t = {};
 const add = (k, ms) => (t[k] ??= []).push(ms);
 try {
-  let store = 'overlay';
-  for (let i = 0; i < 100; i++) {
-    const { nodes } = await client.call('nodesList');
-    const lxc = nodes.find((n) => n.status === 'online')?.providers.find((p) => p.kind === 'lxc');
-    if (lxc?.usable) {
-      store = lxc.details.backingStore.startsWith('overlay') ? 'overlay' : 'dir';
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const store = await lxcCloneStore(client);
   const build = await client.call('imagesPost', { body: { name: 'lxcbench', from: 'busybox' } });
   await client.waitOperation(build.operation.id);
   const [image] = (await readdir(imagesDir)).filter((d) => d.startsWith('lxcbench_'));

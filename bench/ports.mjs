@@ -4,7 +4,7 @@
 // exec -d`), so the clock starts when the process exists, not when a berth exec returned.
 // N rounds; prints p50/p95 of both. Run `npm run build` first.
 import { BerthClient } from '../dist/client/index.js';
-import { busyboxWorkspace, percentile, run, startServer } from './lib.mjs';
+import { busyboxWorkspace, percentile, removeWorkspaceQuietly, run, startServer } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 10);
 const AIM_MS = 2000;
@@ -56,9 +56,6 @@ try {
     }),
   );
 } finally {
-  await client
-    .call('workspaceDelete', { params: { name } })
-    .then((r) => client.waitOperation(r.operation.id))
-    .catch(() => {});
+  await removeWorkspaceQuietly(client, name);
   await server.stop();
 }

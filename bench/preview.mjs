@@ -6,7 +6,7 @@
 // BENCH_N sets the requests per series (default 500). Run `npm run build` first.
 import { Agent, request } from 'node:http';
 import { BerthClient } from '../dist/client/index.js';
-import { busyboxWorkspace, percentile, run, startServer } from './lib.mjs';
+import { busyboxWorkspace, percentile, removeWorkspaceQuietly, run, startServer } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 500);
 const WARMUP = 50;
@@ -107,9 +107,6 @@ try {
     }),
   );
 } finally {
-  await client
-    .call('workspaceDelete', { params: { name } })
-    .then((r) => client.waitOperation(r.operation.id))
-    .catch(() => {});
+  await removeWorkspaceQuietly(client, name);
   await server.stop();
 }

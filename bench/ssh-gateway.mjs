@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { BerthClient } from '../dist/client/index.js';
-import { freePort, ROOT, report, run, startServer, time } from './lib.mjs';
+import { freePort, ROOT, removeWorkspaceQuietly, report, run, startServer, time } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20);
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 64);
@@ -165,10 +165,7 @@ try {
   await writeFile(join(dir, 'result.json'), JSON.stringify(result));
 } finally {
   for (const t of tunnels) t.kill();
-  await client
-    .call('workspaceDelete', { params: { name } })
-    .then((r) => client.waitOperation(r.operation.id))
-    .catch(() => {});
+  await removeWorkspaceQuietly(client, name);
   await server.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthClient } from '../dist/client/index.js';
-import { percentile, report, run, startServer, time } from './lib.mjs';
+import { percentile, removeWorkspaceQuietly, report, run, startServer, time } from './lib.mjs';
 
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 64);
 const N = Number(process.env.BENCH_BULK_N ?? 5);
@@ -114,10 +114,7 @@ try {
 } finally {
   fwd?.kill();
   source.close();
-  await client
-    .call('workspaceDelete', { params: { name } })
-    .then((r) => client.waitOperation(r.operation.id))
-    .catch(() => {});
+  await removeWorkspaceQuietly(client, name);
   await server.stop();
   await rm(dir, { recursive: true, force: true });
 }
