@@ -40,15 +40,17 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void cleanup().th
 const port = await freePort();
 const server = spawn(
   'taskset',
-  ['-c', '0', process.execPath, ...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : []), join(BERTH_ROOT, 'bin/berth'), 'server', '--tls'].concat([
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--ssh-listen',
-    'off',
-    '--data-dir',
-    dataDir,
-  ]),
-  { cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BERTH_LOG_LEVEL: 'warn' } },
+  // As a user starts it: bin/berth gives Node the server's own flags (and NODE_OPTIONS the signal).
+  ['-c', '0', join(BERTH_ROOT, 'bin/berth'), 'server', '--tls'].concat(['--listen', `127.0.0.1:${port}`, '--ssh-listen', 'off', '--data-dir', dataDir]),
+  {
+    cwd: dataDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      BERTH_LOG_LEVEL: 'warn',
+      ...(SNAPSHOTS ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2`.trim() } : {}),
+    },
+  },
 );
 children.push(server);
 

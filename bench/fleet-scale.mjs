@@ -5,7 +5,8 @@
 //   env: BENCH_AGENTS (1000), BENCH_WORKSPACES (5 per agent), BENCH_SECONDS (60, the steady
 //   window), BENCH_STORM (1: also drop every agent socket at once; BENCH_STORM_TIMEOUT, 180 s, the longest it waits), BENCH_JOIN_CONCURRENCY (1),
 //   BENCH_BERTH_ROOT (the checkout whose bin/berth runs the server; default this one),
-//   BENCH_SERVER_LOG (a file for the server's log), BENCH_SERVER_NODE_ARGS (node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+//   BENCH_SERVER_LOG (a file for the server's log), BENCH_SERVER_NODE_ARGS (node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`;
+//   then they replace the ones bin/berth gives the server).
 //   BENCH_TLS_RESUME (1: each simulated agent's redials resume its last TLS session, as the real agent's do; 0: full handshakes).
 //
 // Separation of costs: the server is pinned to CPU 0 (taskset), the simulated agents and this
@@ -67,6 +68,31 @@ function cpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
+/**
+ * Where a process's resident memory is, in MiB, from /proc/PID/smaps: glibc's main heap
+ * (OpenSSL, Node's native TLS and socket state, Buffer backing stores), other anonymous
+ * mappings (V8's heap, and the malloc arenas of Node's other threads), and mapped files (the
+ * node binary's pages, shared libraries).
+ */
+function memoryParts(pid) {
+  const parts = { heap: 0, anon: 0, file: 0 };
+  let kind = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) kind = m[1] === '[heap]' ? 'heap' : m[1] === '' || m[1].startsWith('[') ? 'anon' : 'file';
+    else if (line.startsWith('Rss:')) parts[kind] += Number(line.split(/\s+/)[1]) / 1024;
+  }
+  return parts;
+}
+/** The server's V8 heap (total and used) and external memory from its process metrics, in MiB; null without them. */
+async function v8Memory() {
+  const r = await api('GET', '/api/v1/metrics').catch(() => null);
+  if (r?.status !== 200 || typeof r.body !== 'string') return null;
+  const v = (name) => Number(new RegExp(`^berth_server_${name}\\s+(\\S+)`, 'm').exec(r.body)?.[1] ?? NaN) / 2 ** 20;
+  const newSpace = Number(/^berth_server_nodejs_heap_space_size_total_bytes\{space="new"\}\s+(\S+)/m.exec(r.body)?.[1] ?? NaN) / 2 ** 20;
+  return { heapTotal: v('nodejs_heap_size_total_bytes'), heapUsed: v('nodejs_heap_size_used_bytes'), newSpace, external: v('nodejs_external_memory_bytes') };
+}
+
 /** VmRSS and VmHWM of a process, in MiB. */
 function memory(pid) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -147,14 +173,15 @@ async function main() {
   }
   dataDir = await mkdtemp(join(tmpdir(), 'berth-fleet-scale-'));
   const port = await freePort();
+  // As a user starts it: bin/berth, which gives Node the server's own flags. With
+  // BENCH_SERVER_NODE_ARGS, node runs bin/berth's JavaScript with exactly those flags instead.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   server = spawn(
     'taskset',
     [
       '-c',
       '0',
-      process.execPath,
-      ...nodeArgs,
+      ...(nodeArgs.length ? [process.execPath, ...nodeArgs] : []),
       join(BERTH_ROOT, 'bin/berth'),
       'server',
       '--tls',
@@ -321,6 +348,8 @@ async function main() {
   const apiCalls = lat.nodes.length + lat.workspaces.length + lat.health.length + polls;
   const hbAfter = await heartbeatBuckets();
   const metricsP99 = hbAfter ? bucketPercentile(hbBefore, hbAfter, 99) : null;
+  // What the steady RSS is made of, at the end of the window.
+  const parts = { ...memoryParts(server.pid), v8: await v8Memory() };
 
   // Storm: every agent socket dropped at once.
   let storm = null;
@@ -387,6 +416,7 @@ async function main() {
     healthP99Ms: q(lat.health, 99),
     createAcceptedP50Ms: q(lat.createAccepted, 50),
     createRunningP50Ms: q(lat.createRunning, 50),
+    memoryParts: parts,
     storm,
   };
   console.log(
@@ -398,6 +428,12 @@ async function main() {
   row('POST /nodes/join p99 (ms)', f(results.joinPerJoinP99Ms));
   row(`join + connect all ${N} (s, ${JOIN_CONCURRENCY} at a time per process)`, f(results.joinTotalS));
   row('server RSS, steady max (MiB)', f(rssMax), { text: `≤ ${AIMS.rssMiB}`, value: rssMax, limit: AIMS.rssMiB });
+  row('  at the end: glibc heap / other anon / files', `${f(parts.heap)} / ${f(parts.anon)} / ${f(parts.file)}`);
+  if (parts.v8)
+    row(
+      '  V8 heap total / used / new space, external',
+      `${f(parts.v8.heapTotal)} / ${f(parts.v8.heapUsed)} / ${f(parts.v8.newSpace)}, ${f(parts.v8.external)}`,
+    );
   row('server CPU, heartbeats only (% of one core)', f(cpuQuiet), { text: `≤ ${AIMS.cpuPct}`, value: cpuQuiet, limit: AIMS.cpuPct });
   row(`server CPU, + ${f(results.apiCallsPerS)} API calls/s (%)`, f(cpuBusy));
   row('simulated agents CPU (% of one core)', f(cpuAgents));

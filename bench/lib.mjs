@@ -45,11 +45,12 @@ export async function startServer(root = ROOT) {
   const [port, sshPort] = await freePorts(2);
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server itself.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // As a user starts it (bin/berth gives Node the server's flags); with node flags, node runs bin/berth's JavaScript with just those.
   const child = spawn(
-    process.execPath,
+    nodeArgs.length ? process.execPath : join(root, 'bin/berth'),
     [
       ...nodeArgs,
-      join(root, 'bin/berth'),
+      ...(nodeArgs.length ? [join(root, 'bin/berth')] : []),
       'server',
       '--local-agent',
       '--listen',
