@@ -95,4 +95,47 @@ describe('ReportGate', () => {
     gate.accept(hello());
     expect(gate.current()).toEqual({ workspaces: [], orphans: undefined });
   });
+
+  it('keeps what an unchanged heartbeat repeats without making anything new (the fleet-scale path)', () => {
+    const gate = new ReportGate();
+    const ws = [{ workspaceId: 'w1', status: 'running' }];
+    gate.accept(hello(ws));
+    const lists = gate.current();
+    // Orphans left out again, workspaces as before, free memory moved: the kept lists stay the same object.
+    for (let free = 1; free <= 3; free++) {
+      const res = gate.accept({ ...beat(ws), resources: { ...resources, memoryFreeBytes: free } });
+      expect(res).toEqual({ ok: true, delta: { type: 'heartbeat', resources: { ...resources, memoryFreeBytes: free } } });
+      expect(gate.current()).toBe(lists);
+    }
+    // The same moved figures again are unchanged; a heartbeat without resources is refused.
+    expect(gate.accept({ ...beat(ws), resources: { ...resources, memoryFreeBytes: 3 } })).toEqual({ ok: true, delta: { type: 'heartbeat' } });
+    const { resources: _left, ...withoutResources } = beat(ws);
+    expect(gate.accept(withoutResources)).toMatchObject({ ok: false, error: expect.stringContaining('resources') });
+    // A refused frame with moved resources keeps the last accepted figures.
+    expect(gate.accept({ ...beat([{ workspaceId: 'w1', status: 'exploded' }]), resources: { ...resources, memoryFreeBytes: 9 } }).ok).toBe(false);
+    expect(gate.accept({ ...beat(ws), resources: { ...resources, memoryFreeBytes: 9 } })).toEqual({
+      ok: true,
+      delta: { type: 'heartbeat', resources: { ...resources, memoryFreeBytes: 9 } },
+    });
+  });
+
+  it('hands resources on whenever they differ from the last accepted, whatever the frames hold', () => {
+    const figure = fc.oneof(fc.nat(), fc.double({ min: 0, max: 1e15, noNaN: true }));
+    const res = fc.record({ cpus: fc.nat(64), memoryBytes: figure, memoryFreeBytes: figure, diskBytes: figure, diskFreeBytes: figure });
+    fc.assert(
+      fc.property(fc.array(res, { minLength: 1, maxLength: 6 }), (seq) => {
+        const gate = new ReportGate();
+        gate.accept({ ...hello(), resources: seq[0] });
+        let last = seq[0];
+        for (const r of seq.slice(1)) {
+          const out = gate.accept({ ...beat(), resources: r });
+          if (!out.ok) return false;
+          const same = JSON.stringify(r) === JSON.stringify(last);
+          if (same ? out.delta.resources !== undefined : JSON.stringify(out.delta.resources) !== JSON.stringify(r)) return false;
+          last = r;
+        }
+        return true;
+      }),
+    );
+  });
 });

@@ -18,6 +18,7 @@
 import type { Logger } from 'pino';
 import type { NodeResources, WorkspaceReport } from '../../api/index.js';
 import type { Store } from '../store/open.js';
+import { KeptResources } from './kept-resources.js';
 import { reconcileReports } from './reconcile.js';
 import type { ReportDelta } from './report-gate.js';
 
@@ -29,7 +30,7 @@ export const RECONCILE_EVERY_MS = 60_000;
 /** What one connection's reports have told so far, and what of it is stored. */
 interface NodeReportState {
   agentVersion: string;
-  resources: NodeResources | null;
+  resources: KeptResources | null;
   providersJson: string;
   /** Null until a report of this connection carried them (never guessed: an empty list would fail every row). */
   workspaces: WorkspaceReport[] | null;
@@ -96,7 +97,8 @@ export class ReportRecorder {
       st.rowDirty = true;
     }
     if (d.resources !== undefined) {
-      st.resources = d.resources;
+      // Kept in place: a new object kept per heartbeat would reach V8's old generation (report-gate.ts).
+      (st.resources ??= new KeptResources()).set(d.resources);
       if (totalsOf(d.resources) !== st.totalsWritten) st.rowDirty = true;
     }
     if (d.workspaces !== undefined) {
