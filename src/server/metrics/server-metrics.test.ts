@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePromText, sampleValue } from '../../testing/prom-text.js';
 import { openSqliteStore, type Store } from '../store/open.js';
-import { ServerMetrics } from './server-metrics.js';
+import { PER_HANDLE_PROCESS_METRICS, ServerMetrics } from './server-metrics.js';
 
 const old = new Date(Date.now() - 60_000).toISOString();
 let dirs: string[] = [];
@@ -106,7 +106,10 @@ describe('ServerMetrics', () => {
     expect(sampleValue(sb, 'berth_heartbeat_handling_seconds_count')).toBe(0);
     // Process metrics carry the server's prefix, and only where they were asked for.
     expect(sa.some((s) => s.name === 'berth_server_process_cpu_user_seconds_total')).toBe(true);
+    expect(sa.some((s) => s.name === 'berth_server_nodejs_eventloop_lag_p99_seconds')).toBe(true);
     expect(sb.some((s) => s.name.startsWith('berth_server_'))).toBe(false);
+    // But none that walks every open socket at each scrape (one per node).
+    for (const name of PER_HANDLE_PROCESS_METRICS) expect(sa.some((s) => s.name.startsWith(`berth_server_${name}`)), name).toBe(false);
   });
 
   it('reads live counts at scrape time and files an unknown operation kind under other', async () => {
