@@ -109,7 +109,11 @@ describe('ServerMetrics', () => {
     expect(sa.some((s) => s.name === 'berth_server_nodejs_eventloop_lag_p99_seconds')).toBe(true);
     expect(sb.some((s) => s.name.startsWith('berth_server_'))).toBe(false);
     // But none that walks every open socket at each scrape (one per node).
-    for (const name of PER_HANDLE_PROCESS_METRICS) expect(sa.some((s) => s.name.startsWith(`berth_server_${name}`)), name).toBe(false);
+    for (const name of PER_HANDLE_PROCESS_METRICS)
+      expect(
+        sa.some((s) => s.name.startsWith(`berth_server_${name}`)),
+        name,
+      ).toBe(false);
   });
 
   it('reads live counts at scrape time and files an unknown operation kind under other', async () => {

@@ -6,6 +6,8 @@
  * heartbeat, a request) do one histogram observation each.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { builtinProviderKindSchema, nodeStatusSchema, operationKindSchema, workspaceStatusSchema } from '../../api/index.js';
+import type { Store } from '../store/open.js';
 
 /** prom-client's process metrics whose collection costs one step per open handle (see the constructor). */
 export const PER_HANDLE_PROCESS_METRICS = [
@@ -17,8 +19,6 @@ export const PER_HANDLE_PROCESS_METRICS = [
   'nodejs_active_resources_total',
   'process_open_fds',
 ];
-import { builtinProviderKindSchema, nodeStatusSchema, operationKindSchema, workspaceStatusSchema } from '../../api/index.js';
-import type { Store } from '../store/open.js';
 
 /** How an operation ended, as the `outcome` label says it. */
 export type OperationOutcome = 'succeeded' | 'failed' | 'cancelled';
