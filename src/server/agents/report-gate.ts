@@ -2,9 +2,9 @@
  * The cheap path for agent reports. A fleet's heartbeats mostly repeat the last report, so each
  * connection keeps what it last accepted of every part, and checks (with its zod schema) and
  * hands on only the parts that changed. An unchanged heartbeat thus costs one JSON.stringify
- * per part (a comparison of five numbers for the resources) and no validation. A hello starts afresh: every part is checked and handed on. A
- * frame with a bad part is refused whole and leaves what is kept as it was, so a bad frame
- * never makes a later one look unchanged.
+ * per part (a comparison of five numbers for the resources) and no validation. A hello starts
+ * afresh: every part is checked and handed on. A frame with a bad part is refused whole and
+ * leaves what is kept as it was, so a bad frame never makes a later one look unchanged.
  *
  * Scale: at 10,000 agents the server takes 2,000 heartbeats a second, and whatever one of them
  * leaves behind lives for the 5 s until the next, long enough to reach V8's old generation, whose
