@@ -19,7 +19,7 @@ import { get } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT } from './lib.mjs';
+import { freePort, ROOT, residentByMapping } from './lib.mjs';
 
 const FIRST = Number(process.env.BENCH_FIRST ?? 500);
 const N = Number(process.env.BENCH_AGENTS ?? 1500);
@@ -55,19 +55,7 @@ const server = spawn(
 children.push(server);
 
 /** RSS of the server's mappings in KiB: glibc's heap, other anonymous memory, and all. */
-function mappings() {
-  const acc = { heap: 0, anon: 0, rss: 0 };
-  let name = '';
-  for (const line of readFileSync(`/proc/${server.pid}/smaps`, 'utf8').split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) name = line.split(/\s+/)[5] ?? '';
-    const m = /^Rss:\s+(\d+)/.exec(line);
-    if (!m) continue;
-    acc.rss += Number(m[1]);
-    if (name === '[heap]') acc.heap += Number(m[1]);
-    else if (name === '') acc.anon += Number(m[1]);
-  }
-  return acc;
-}
+const mappings = () => residentByMapping(server.pid);
 
 /** Resolves once the server answers GET /health. */
 async function health() {

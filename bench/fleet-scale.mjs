@@ -28,7 +28,7 @@ import { Agent, request } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, percentile, ROOT } from './lib.mjs';
+import { freePort, percentile, ROOT, residentByMapping } from './lib.mjs';
 
 const N = Number(process.env.BENCH_AGENTS ?? 1000);
 const M = Number(process.env.BENCH_WORKSPACES ?? N * 5);
@@ -68,21 +68,10 @@ function cpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
-/**
- * Where a process's resident memory is, in MiB, from /proc/PID/smaps: glibc's main heap
- * (OpenSSL, Node's native TLS and socket state, Buffer backing stores), other anonymous
- * mappings (V8's heap, and the malloc arenas of Node's other threads), and mapped files (the
- * node binary's pages, shared libraries).
- */
+/** Where a process's resident memory is (glibc's heap, other anonymous, files), in MiB. */
 function memoryParts(pid) {
-  const parts = { heap: 0, anon: 0, file: 0 };
-  let kind = 'anon';
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (m) kind = m[1] === '[heap]' ? 'heap' : m[1] === '' || m[1].startsWith('[') ? 'anon' : 'file';
-    else if (line.startsWith('Rss:')) parts[kind] += Number(line.split(/\s+/)[1]) / 1024;
-  }
-  return parts;
+  const kib = residentByMapping(pid);
+  return { heap: kib.heap / 1024, anon: kib.anon / 1024, file: kib.file / 1024 };
 }
 /** The server's V8 heap (total and used) and external memory from its process metrics, in MiB; null without them. */
 async function v8Memory() {

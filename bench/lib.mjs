@@ -2,6 +2,7 @@
 // percentiles. Benchmarks measure berth and the raw engine in the same run, interleaved,
 // so machine noise hits both alike.
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -169,4 +170,24 @@ export async function lxcCloneStore(client) {
     if (i === 99) throw new Error(`LXC is not usable on this node: ${lxc?.reason ?? 'no node online'}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Where a process's resident memory is, in KiB, from /proc/PID/smaps: glibc's main heap
+ * (`[heap]`), other anonymous mappings (V8's heap, thread stacks, other arenas, the
+ * bracketed kernel ones), mapped files, and all of it.
+ */
+export function residentByMapping(pid) {
+  const kib = { heap: 0, anon: 0, file: 0, rss: 0 };
+  let kind = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) kind = m[1] === '[heap]' ? 'heap' : m[1] === '' || m[1].startsWith('[') ? 'anon' : 'file';
+    else if (line.startsWith('Rss:')) {
+      const n = Number(line.split(/\s+/)[1]);
+      kib[kind] += n;
+      kib.rss += n;
+    }
+  }
+  return kib;
 }
