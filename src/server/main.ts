@@ -111,6 +111,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     reapGraceMs: opts.reapGraceMs,
   });
   services.liveness.start();
+  services.fleetHeap.start(() => services.hub.connectionCount);
   log.info({ placement, heartbeatMs, nodeTtlMs: timing.ttlMs, nodeGraceMs: timing.graceMs }, 'placement and failure detection settings');
   const interrupted = await services.ops.failInterrupted();
   if (interrupted > 0) log.warn({ count: interrupted }, 'marked operations interrupted by the last shutdown as failed');
@@ -196,6 +197,7 @@ async function shutdown(
 ): Promise<void> {
   await stopAgent?.().catch((err) => log.warn({ err }, 'local agent did not stop cleanly'));
   services.liveness.stop();
+  services.fleetHeap.stop();
   services.hub.closeAll();
   await app.close();
   await store.close();

@@ -50,9 +50,9 @@ describe('bin/berth', () => {
   });
 
   it('runs the server, the agent, a lone --version and BERTH_DEBUG runs from the ES modules', () => {
-    // The server also gets its V8 heap's growth capped (docs/performance.md, Fleet scale).
+    // The server also gets its V8 young generation capped (docs/performance.md, Fleet scale).
     for (const [args, env, nodeFlags] of [
-      [['server', '--help'], {}, '--max-semi-space-size=8 --heap-growing-percent=40 '],
+      [['server', '--help'], {}, '--max-semi-space-size=8 '],
       [['agent', '--help'], {}, ''],
       [['--version'], {}, ''],
       [['-V'], {}, ''],

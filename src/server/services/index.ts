@@ -4,6 +4,7 @@ import type { PlacementStrategy } from '../../api/index.js';
 // Teams and sharing.
 import { LiveSessions } from '../access/live-sessions.js';
 import { Revoker } from '../access/revoker.js';
+import { FleetHeapPolicy } from '../agents/fleet-heap.js';
 import { AgentHub } from '../agents/hub.js';
 import { DEFAULT_NODE_GRACE_MS, DEFAULT_NODE_TTL_MS, LivenessMonitor } from '../agents/liveness.js';
 import { AuditLog } from '../audit/audit.js';
@@ -41,6 +42,8 @@ export interface Services {
   audit: AuditLog;
   /** Failure detection: node statuses, fencing of an offline node's workspaces. */
   liveness: LivenessMonitor;
+  /** How far V8 lets the heap grow, by the size of the fleet (started and stopped with the server). */
+  fleetHeap: FleetHeapPolicy;
   /** `node drain`. */
   drain: DrainService;
   /** fleet: adding and upgrading nodes over SSH. */
@@ -108,6 +111,7 @@ export function createServices(store: Store, log: Logger, opts: ServiceOptions):
     users: new UsersService(store, workspaces),
     audit,
     liveness,
+    fleetHeap: new FleetHeapPolicy(),
     drain: new DrainService(store, ops, nodes, workspaces),
     sshNodes,
     reaper,
