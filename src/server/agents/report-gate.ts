@@ -80,6 +80,8 @@ export class ReportGate {
       resources = delta.resources = parsed.data;
     }
     let changedTexts: Array<[TextPart, string | undefined]> | null = null;
+    let workspacesChanged = false;
+    let orphansChanged = false;
     for (const part of TEXT_PARTS) {
       const value = frame[part];
       const text = value === undefined ? undefined : JSON.stringify(value);
@@ -88,6 +90,8 @@ export class ReportGate {
       const parsed = agentReport[part].safeParse(value);
       if (!parsed.success) return { ok: false, error: `invalid ${type}: ${part}: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
       (changedTexts ??= []).push([part, text]);
+      if (part === 'workspaces') workspacesChanged = true;
+      if (part === 'orphans') orphansChanged = true;
       // An optional part left out (orphans) stays out of the delta rather than a key set to undefined.
       if (parsed.data !== undefined) (delta as unknown as Record<TextPart, unknown>)[part] = parsed.data;
     }
@@ -99,8 +103,6 @@ export class ReportGate {
     if (resources !== undefined) (this.resources ??= new KeptResources()).set(resources);
     for (const [part, text] of changedTexts ?? []) this.texts[part] = text;
     // A part a hello leaves out is empty; one a heartbeat leaves out is as it was.
-    const workspacesChanged = changedTexts?.some(([part]) => part === 'workspaces') ?? false;
-    const orphansChanged = changedTexts?.some(([part]) => part === 'orphans') ?? false;
     if (hello || workspacesChanged || orphansChanged) {
       this.lists = {
         workspaces: workspacesChanged ? (delta.workspaces ?? []) : hello ? [] : this.lists.workspaces,
