@@ -82,6 +82,17 @@ async function v8Memory() {
   return { heapTotal: v('nodejs_heap_size_total_bytes'), heapUsed: v('nodejs_heap_size_used_bytes'), newSpace, external: v('nodejs_external_memory_bytes') };
 }
 
+/** The median of five GET /metrics in a row (each counts every node and workspace), in ms; null without the route. */
+async function metricsScrapeMs() {
+  const ms = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await api('GET', '/api/v1/metrics').catch(() => null);
+    if (r?.status !== 200) return null;
+    ms.push(r.ms);
+  }
+  return percentile(ms, 50);
+}
+
 /** VmRSS and VmHWM of a process, in MiB. */
 function memory(pid) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -339,6 +350,7 @@ async function main() {
   const metricsP99 = hbAfter ? bucketPercentile(hbBefore, hbAfter, 99) : null;
   // What the steady RSS is made of, at the end of the window.
   const parts = { ...memoryParts(server.pid), v8: await v8Memory() };
+  const scrapeMs = await metricsScrapeMs();
 
   // Storm: every agent socket dropped at once.
   let storm = null;
@@ -406,6 +418,7 @@ async function main() {
     createAcceptedP50Ms: q(lat.createAccepted, 50),
     createRunningP50Ms: q(lat.createRunning, 50),
     memoryParts: parts,
+    metricsScrapeP50Ms: scrapeMs,
     storm,
   };
   console.log(
@@ -423,6 +436,7 @@ async function main() {
       '  V8 heap total / used / new space, external',
       `${f(parts.v8.heapTotal)} / ${f(parts.v8.heapUsed)} / ${f(parts.v8.newSpace)}, ${f(parts.v8.external)}`,
     );
+  row('GET /metrics at the end, p50 of 5 (ms)', scrapeMs === null ? 'absent' : f(scrapeMs));
   row('server CPU, heartbeats only (% of one core)', f(cpuQuiet), { text: `≤ ${AIMS.cpuPct}`, value: cpuQuiet, limit: AIMS.cpuPct });
   row(`server CPU, + ${f(results.apiCallsPerS)} API calls/s (%)`, f(cpuBusy));
   row('simulated agents CPU (% of one core)', f(cpuAgents));

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePromText, sampleValue } from '../../testing/prom-text.js';
 import { openSqliteStore, type Store } from '../store/open.js';
-import { PER_HANDLE_PROCESS_METRICS, ServerMetrics } from './server-metrics.js';
+import { nodeCountsQuery, PER_HANDLE_PROCESS_METRICS, ServerMetrics, workspaceCountsQuery } from './server-metrics.js';
 
 const old = new Date(Date.now() - 60_000).toISOString();
 let dirs: string[] = [];
@@ -114,6 +115,19 @@ describe('ServerMetrics', () => {
         sa.some((s) => s.name.startsWith(`berth_server_${name}`)),
         name,
       ).toBe(false);
+  });
+
+  it('answers the scrape-time counts from an index alone, never a table scan (SQLite)', async () => {
+    const store = await storeWith({ n1: 'online' }, [['running', 'docker']]);
+    for (const query of [nodeCountsQuery(store), workspaceCountsQuery(store)]) {
+      const compiled = query.compile();
+      const plan = await sql
+        .raw<{ detail: string }>(`EXPLAIN QUERY PLAN ${compiled.sql}`)
+        .execute(store.db)
+        .then((r) => r.rows.map((row) => row.detail).join(' | '));
+      // A covering index is read in (status[, provider]) order: no row is read, no sort is made.
+      expect(plan, compiled.sql).toMatch(/^SCAN \w+ USING COVERING INDEX \w+$/);
+    }
   });
 
   it('reads live counts at scrape time and files an unknown operation kind under other', async () => {

@@ -353,6 +353,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('web_sessions_id').on('web_sessions').column('id').unique().execute();
     },
   },
+  // Metrics: GET /metrics counts workspaces by status and provider at every scrape; with this
+  // index the count reads the index alone instead of every row (src/server/metrics).
+  '0015_workspace_count_index': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('workspaces_status_provider').on('workspaces').columns(['status', 'provider']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
