@@ -110,13 +110,14 @@ describe('migration 0009_names_per_owner', () => {
           name: string;
         }>`select name from sqlite_master where type = 'index' and tbl_name = 'workspaces' and name not like 'sqlite_%' order by name`.execute(store.db)
       ).rows.map((r) => r.name);
-      // (workspaces_team_name is 0010's, workspaces_team_name_unique 0012's.)
+      // (workspaces_team_name is 0010's, workspaces_team_name_unique 0012's, workspaces_status_provider 0015's.)
       expect(indexes).toEqual([
         'workspaces_name',
         'workspaces_node_name',
         'workspaces_owner_name',
         'workspaces_provider_name',
         'workspaces_status_name',
+        'workspaces_status_provider',
         'workspaces_team_name',
         'workspaces_team_name_unique',
       ]);
