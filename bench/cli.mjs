@@ -142,41 +142,28 @@ try {
     ['version', 'berth --version', async (_r, cli = berth) => [() => cli('--version')]],
   ];
   if (WITH_LXC) {
+    /** A raw LXC series: `make(c)` makes container c, which is then started and `true` attached in it. */
+    const rawLxc = (name, prefix, make) => [
+      'LXC create + exec',
+      name,
+      async (r) => {
+        const c = `${prefix}-${stamp}-${r}`;
+        made.lxc.push(c);
+        return [
+          async () => {
+            await make(c);
+            await run('lxc-start', ['-n', c]);
+            await run('lxc-attach', ['-n', c, '--', '/bin/true']);
+          },
+          () => run('lxc-destroy', ['-f', '-n', c]).then(() => made.lxc.splice(made.lxc.indexOf(c), 1)),
+        ];
+      },
+    ];
     series.push(
-      [
-        'LXC create + exec',
-        'lxc-copy + start + attach',
-        async (r) => {
-          const c = `cbraw-${stamp}-${r}`;
-          made.lxc.push(c);
-          return [
-            async () => {
-              await rawLxcClone(c, { imagesDir, image: lxcImage, store: lxcStore, ipv4: '10.0.3.249/24' });
-              await run('lxc-start', ['-n', c]);
-              await run('lxc-attach', ['-n', c, '--', '/bin/true']);
-            },
-            () => run('lxc-destroy', ['-f', '-n', c]).then(() => made.lxc.splice(made.lxc.indexOf(c), 1)),
-          ];
-        },
-      ],
+      rawLxc('lxc-copy + start + attach', 'cbraw', (c) => rawLxcClone(c, { imagesDir, image: lxcImage, store: lxcStore, ipv4: '10.0.3.249/24' })),
       // The issue's own raw path, as a person without berth types it: a container made by
       // LXC's busybox template (no prepared image to clone), started, and `true` attached.
-      [
-        'LXC create + exec',
-        'lxc-create -t busybox + start + attach',
-        async (r) => {
-          const c = `cbtpl-${stamp}-${r}`;
-          made.lxc.push(c);
-          return [
-            async () => {
-              await run('lxc-create', ['-n', c, '-t', 'busybox']);
-              await run('lxc-start', ['-n', c]);
-              await run('lxc-attach', ['-n', c, '--', '/bin/true']);
-            },
-            () => run('lxc-destroy', ['-f', '-n', c]).then(() => made.lxc.splice(made.lxc.indexOf(c), 1)),
-          ];
-        },
-      ],
+      rawLxc('lxc-create -t busybox + start + attach', 'cbtpl', (c) => run('lxc-create', ['-n', c, '-t', 'busybox'])),
       [
         'LXC create + exec',
         'berth ws create --provider lxc + exec',
