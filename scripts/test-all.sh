@@ -17,12 +17,8 @@ export BERTH_IMAGE_PULL=off
 
 # Every temporary file and folder of the run (the tests', and the servers', agents' and
 # clients' they start) goes under one folder, removed at the end: a run leaves nothing in /tmp.
-# Its name is short, since unix sockets are made under it (a path holds at most 107 bytes),
-# and others may pass through it (sshd reads test users' keys as those users); each folder in
-# it is made private by mkdtemp. Not across file systems: a mount a failed test left there is
-# not followed.
-scratch=$(mktemp -d /tmp/bt-XXXXXX)
-chmod 755 "$scratch"
+# Not across file systems: a mount a failed test left there is not followed.
+scratch=$(mktemp -d /tmp/berth-test-run-XXXXXX)
 trap 'rm -rf --one-file-system "$scratch" 2>/dev/null || true' EXIT
 export TMPDIR=$scratch
 
