@@ -15,13 +15,6 @@ ensure_build
 # Tests talk only to this machine: no node started by a test may ask an image registry.
 export BERTH_IMAGE_PULL=off
 
-# Every temporary file and folder of the run (the tests', and the servers', agents' and
-# clients' they start) goes under one folder, removed at the end: a run leaves nothing in /tmp.
-# Not across file systems: a mount a failed test left there is not followed.
-scratch=$(mktemp -d /tmp/berth-test-run-XXXXXX)
-trap 'rm -rf --one-file-system "$scratch" 2>/dev/null || true' EXIT
-export TMPDIR=$scratch
-
 # The tests are type-checked first: vitest strips types without checking them.
 npx tsc -p tsconfig.test.json
 
